@@ -1,0 +1,371 @@
+//! The analyzer: packets (or TCP segments) with timestamps in, events out, in bounded memory.
+
+use rustc_hash::FxHashMap;
+
+use crate::analysis::conn::{ConnSettings, FlowCtx, FlowState};
+use crate::analysis::event::{ConnId, ConnectionEnd, Event, EventSink};
+use crate::analysis::findings::{Finding, FindingKind};
+use crate::analysis::link::{self, Decoded, LinkType, TcpPacket};
+use crate::analysis::tcp::reassembly::Segment;
+use crate::analysis::tcp::{FlowKey, Reassembler, ReassemblyLimits};
+use crate::analysis::time::Timestamp;
+use crate::analysis::ws::stream::StreamLimits;
+
+/// Every cap and timeout of the analyzer. The defaults suit captures of any size.
+#[derive(Clone, Copy, Debug)]
+pub struct AnalyzerConfig {
+    /// Flows tracked at once; past this the least recently active are dropped (finding
+    /// `flow-limit`). A flow with no buffered data costs about 400 bytes.
+    pub max_flows: usize,
+    pub reassembly: ReassemblyLimits,
+    pub stream: StreamLimits,
+    pub max_http_head_bytes: usize,
+    /// A ping with no pong after this long is reported (`pong-missing`).
+    pub pong_timeout_secs: f64,
+    /// Findings of one kind reported per connection; the rest are counted (`finding-limit`).
+    pub max_findings_per_kind: u32,
+    /// Flows idle this long (capture time) are closed and forgotten.
+    pub idle_timeout_secs: u64,
+    /// Emit an event per frame (for frame tables and anatomy); off for plain exports.
+    pub emit_frames: bool,
+}
+
+impl Default for AnalyzerConfig {
+    fn default() -> Self {
+        AnalyzerConfig {
+            max_flows: 100_000,
+            reassembly: ReassemblyLimits::default(),
+            stream: StreamLimits::default(),
+            max_http_head_bytes: 64 << 10,
+            pong_timeout_secs: 30.0,
+            max_findings_per_kind: 100,
+            idle_timeout_secs: 3600,
+            emit_frames: false,
+        }
+    }
+}
+
+/// Packet-level counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AnalyzerStats {
+    pub packets: u64,
+    pub bytes: u64,
+    pub tcp_packets: u64,
+    pub not_tcp_packets: u64,
+    pub ip_fragments: u64,
+    pub truncated_headers: u64,
+    pub malformed_packets: u64,
+    pub flows_created: u64,
+    pub flows_evicted: u64,
+    pub websocket_connections: u64,
+}
+
+/// A flow: its two reassemblers (indexed by `Side`) and everything else.
+struct Flow {
+    reassemblers: [Reassembler; 2],
+    state: FlowState,
+    first_ts: Timestamp,
+    last_ts: Timestamp,
+    fin: [bool; 2],
+    /// Set once the flow has ended: later stray packets (duplicates, late ACKs) are ignored
+    /// until a new SYN reuses the ports.
+    ended: bool,
+}
+
+/// How often (in packets) idle flows are swept.
+const SWEEP_INTERVAL_PACKETS: u64 = 1 << 16;
+/// Ended flows are remembered this long, to swallow their stray late packets.
+const ENDED_FLOW_LINGER_SECS: u64 = 60;
+
+/// Drives link decoding, TCP reassembly, HTTP and WebSocket decoding for many flows.
+pub struct Analyzer {
+    config: AnalyzerConfig,
+    settings: ConnSettings,
+    flows: FxHashMap<FlowKey, Flow>,
+    next_conn: ConnId,
+    stats: AnalyzerStats,
+    last_ts: Timestamp,
+}
+
+impl Analyzer {
+    pub fn new(config: AnalyzerConfig) -> Self {
+        Analyzer {
+            settings: ConnSettings {
+                stream_limits: config.stream,
+                max_http_head_bytes: config.max_http_head_bytes,
+                pong_timeout_secs: config.pong_timeout_secs,
+                max_findings_per_kind: config.max_findings_per_kind,
+                emit_frames: config.emit_frames,
+            },
+            config,
+            flows: FxHashMap::default(),
+            next_conn: 0,
+            stats: AnalyzerStats::default(),
+            last_ts: Timestamp::ZERO,
+        }
+    }
+
+    pub fn stats(&self) -> AnalyzerStats {
+        self.stats
+    }
+
+    pub fn open_flows(&self) -> usize {
+        self.flows.len()
+    }
+
+    /// One captured packet of the given link type. `orig_len` is its length on the wire.
+    pub fn push_packet(
+        &mut self,
+        ts: Timestamp,
+        link_type: LinkType,
+        data: &[u8],
+        sink: &mut dyn EventSink,
+    ) {
+        self.stats.packets += 1;
+        self.stats.bytes += data.len() as u64;
+        match link::decode(link_type, data) {
+            Decoded::Tcp(tcp) => self.push_tcp(ts, &tcp, sink),
+            Decoded::NotTcp => self.stats.not_tcp_packets += 1,
+            Decoded::IpFragment => self.stats.ip_fragments += 1,
+            Decoded::Truncated => self.stats.truncated_headers += 1,
+            Decoded::Malformed(_) => self.stats.malformed_packets += 1,
+        }
+    }
+
+    /// One TCP segment (the entry point for sources that are not link-layer packets).
+    pub fn push_tcp(&mut self, ts: Timestamp, tcp: &TcpPacket<'_>, sink: &mut dyn EventSink) {
+        self.stats.tcp_packets += 1;
+        self.last_ts = self.last_ts.max(ts);
+        if self.stats.tcp_packets % SWEEP_INTERVAL_PACKETS == 0 {
+            self.sweep_idle(ts, sink);
+        }
+        let (key, side) = FlowKey::from_packet(tcp.src, tcp.dst);
+        let opening_syn = tcp.syn && tcp.ack.is_none();
+        if let Some(flow) = self.flows.get(&key)
+            && flow.ended
+            && opening_syn
+        {
+            // Port reuse: a new connection on the same four-tuple.
+            self.flows.remove(&key);
+        }
+        if !self.flows.contains_key(&key) {
+            if self.flows.len() >= self.config.max_flows {
+                self.evict(ts, sink);
+            }
+            self.stats.flows_created += 1;
+            self.flows.insert(
+                key,
+                Flow {
+                    reassemblers: Default::default(),
+                    state: FlowState::new(key),
+                    first_ts: ts,
+                    last_ts: ts,
+                    fin: [false; 2],
+                    ended: false,
+                },
+            );
+        }
+        let Some(flow) = self.flows.get_mut(&key) else {
+            return;
+        };
+        flow.last_ts = ts;
+        if flow.ended {
+            return;
+        }
+        if tcp.syn {
+            flow.state.syn_client = Some(if tcp.ack.is_none() {
+                side
+            } else {
+                side.other()
+            });
+        }
+        let was_ws = flow.state.phase.is_websocket();
+        let mut ctx = FlowCtx {
+            ts,
+            sink,
+            next_conn: &mut self.next_conn,
+            settings: &self.settings,
+        };
+        let Flow {
+            reassemblers,
+            state,
+            ..
+        } = flow;
+        let [lo, hi] = reassemblers;
+        let (this, peer) = match side {
+            crate::analysis::tcp::Side::Lo => (lo, hi),
+            crate::analysis::tcp::Side::Hi => (hi, lo),
+        };
+        let segment = Segment {
+            ts,
+            seq: tcp.seq,
+            syn: tcp.syn,
+            fin: tcp.fin,
+            payload: tcp.payload,
+            missing_tail: tcp.missing_tail,
+        };
+        this.push(segment, &self.config.reassembly, &mut |chunk| {
+            state.on_chunk(side, chunk, &mut ctx)
+        });
+        if let Some(ack) = tcp.ack {
+            peer.peer_acked(ack, &mut |chunk| {
+                state.on_chunk(side.other(), chunk, &mut ctx)
+            });
+        }
+        if !was_ws && flow.state.phase.is_websocket() {
+            self.stats.websocket_connections += 1;
+        }
+        if tcp.fin {
+            flow.fin[side.index()] = true;
+        }
+        let both_fins_done =
+            flow.fin.iter().all(|f| *f) && flow.reassemblers.iter().all(Reassembler::fin_reached);
+        if tcp.rst {
+            Self::end_flow(
+                flow,
+                ts,
+                ConnectionEnd::Reset,
+                &mut self.next_conn,
+                &self.settings,
+                &self.config,
+                sink,
+            );
+        } else if both_fins_done {
+            Self::end_flow(
+                flow,
+                ts,
+                ConnectionEnd::TcpClosed,
+                &mut self.next_conn,
+                &self.settings,
+                &self.config,
+                sink,
+            );
+        }
+    }
+
+    /// End of input: finish every flow, oldest first, so output order is deterministic.
+    pub fn finish(&mut self, sink: &mut dyn EventSink) {
+        let ts = self.last_ts;
+        let mut flows: Vec<(FlowKey, Flow)> = self.flows.drain().collect();
+        flows.sort_by_key(|(key, flow)| (flow.first_ts, *key));
+        for (_, mut flow) in flows {
+            if !flow.ended {
+                Self::end_flow(
+                    &mut flow,
+                    ts,
+                    ConnectionEnd::CaptureEnded,
+                    &mut self.next_conn,
+                    &self.settings,
+                    &self.config,
+                    sink,
+                );
+            }
+        }
+    }
+
+    fn end_flow(
+        flow: &mut Flow,
+        ts: Timestamp,
+        how: ConnectionEnd,
+        next_conn: &mut ConnId,
+        settings: &ConnSettings,
+        _config: &AnalyzerConfig,
+        sink: &mut dyn EventSink,
+    ) {
+        let mut ctx = FlowCtx {
+            ts,
+            sink,
+            next_conn,
+            settings,
+        };
+        let Flow {
+            reassemblers,
+            state,
+            ..
+        } = flow;
+        for side in [
+            crate::analysis::tcp::Side::Lo,
+            crate::analysis::tcp::Side::Hi,
+        ] {
+            reassemblers[side.index()].flush(&mut |chunk| state.on_chunk(side, chunk, &mut ctx));
+        }
+        state.finish(how, &mut ctx);
+        flow.ended = true;
+        flow.reassemblers = Default::default();
+    }
+
+    /// Closes flows idle for too long and forgets ended ones.
+    fn sweep_idle(&mut self, now: Timestamp, sink: &mut dyn EventSink) {
+        let idle_ns = (self.config.idle_timeout_secs as i64).saturating_mul(1_000_000_000);
+        let linger_ns = (ENDED_FLOW_LINGER_SECS as i64) * 1_000_000_000;
+        let mut stale: Vec<FlowKey> = Vec::new();
+        for (key, flow) in &self.flows {
+            let idle = now.nanos.saturating_sub(flow.last_ts.nanos);
+            if (flow.ended && idle > linger_ns) || idle > idle_ns {
+                stale.push(*key);
+            }
+        }
+        stale.sort_by_key(|k| self.flows.get(k).map(|f| f.first_ts));
+        for key in stale {
+            if let Some(mut flow) = self.flows.remove(&key)
+                && !flow.ended
+            {
+                Self::end_flow(
+                    &mut flow,
+                    now,
+                    ConnectionEnd::CaptureEnded,
+                    &mut self.next_conn,
+                    &self.settings,
+                    &self.config,
+                    sink,
+                );
+            }
+        }
+    }
+
+    /// The flow table is full: drop the least recently active eighth of it.
+    fn evict(&mut self, now: Timestamp, sink: &mut dyn EventSink) {
+        self.sweep_idle(now, sink);
+        if self.flows.len() < self.config.max_flows {
+            return;
+        }
+        let mut by_age: Vec<(Timestamp, FlowKey)> =
+            self.flows.iter().map(|(k, f)| (f.last_ts, *k)).collect();
+        let n = (by_age.len() / 8).max(1);
+        by_age.select_nth_unstable(n - 1);
+        let mut victims: Vec<_> = by_age.into_iter().take(n).collect();
+        victims.sort();
+        let mut evicted_ws = 0u64;
+        for (_, key) in victims {
+            if let Some(mut flow) = self.flows.remove(&key) {
+                if flow.state.phase.is_websocket() {
+                    evicted_ws += 1;
+                }
+                if !flow.ended {
+                    Self::end_flow(
+                        &mut flow,
+                        now,
+                        ConnectionEnd::Evicted,
+                        &mut self.next_conn,
+                        &self.settings,
+                        &self.config,
+                        sink,
+                    );
+                }
+            }
+        }
+        self.stats.flows_evicted += n as u64;
+        let finding = Finding {
+            kind: FindingKind::FlowLimit,
+            conn: None,
+            dir: None,
+            ts: now,
+            stream_offset: None,
+            detail: format!(
+                "{} flows open (cap {}): dropped the {n} least recently active ({evicted_ws} WebSocket)",
+                self.config.max_flows, self.config.max_flows
+            ),
+        };
+        sink.event(Event::Anomaly(&finding));
+    }
+}

@@ -1,0 +1,224 @@
+//! The one event type that live and sniffed traffic both produce, and the sink that receives it.
+
+use core::net::SocketAddr;
+
+use crate::analysis::findings::Finding;
+use crate::analysis::http::Handshake;
+use crate::analysis::time::Timestamp;
+use crate::analysis::ws::frame::{FrameHeader, OpCode};
+
+/// Connection number, in the order connections were recognised as WebSocket.
+pub type ConnId = u32;
+
+/// Which way bytes travel on a WebSocket connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Direction {
+    ClientToServer,
+    ServerToClient,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::ClientToServer => "c2s",
+            Direction::ServerToClient => "s2c",
+        }
+    }
+
+    pub fn opposite(self) -> Direction {
+        match self {
+            Direction::ClientToServer => Direction::ServerToClient,
+            Direction::ServerToClient => Direction::ClientToServer,
+        }
+    }
+
+    /// 0 for client→server, 1 for server→client: an index into per-direction arrays.
+    pub fn index(self) -> usize {
+        match self {
+            Direction::ClientToServer => 0,
+            Direction::ServerToClient => 1,
+        }
+    }
+}
+
+/// A WebSocket connection, announced once before any event that names it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConnectionInfo {
+    pub conn: ConnId,
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    /// `None` when the capture starts after the upgrade (found by frame heuristics).
+    pub handshake: Option<Handshake>,
+    pub first_ts: Timestamp,
+}
+
+/// How a connection ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConnectionEnd {
+    /// Both sides sent a close frame (or the TCP connection closed after one did).
+    Closed,
+    /// TCP FIN without a WebSocket close handshake.
+    TcpClosed,
+    /// TCP RST.
+    Reset,
+    /// The capture ended while the connection was open.
+    CaptureEnded,
+    /// The flow table was full and this flow was evicted.
+    Evicted,
+}
+
+impl ConnectionEnd {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnectionEnd::Closed => "closed",
+            ConnectionEnd::TcpClosed => "tcp-closed",
+            ConnectionEnd::Reset => "reset",
+            ConnectionEnd::CaptureEnded => "capture-ended",
+            ConnectionEnd::Evicted => "evicted",
+        }
+    }
+}
+
+/// One frame as it was on the wire (for frame anatomy and frame tables).
+#[derive(Clone, Debug, PartialEq)]
+pub struct FrameEvent {
+    pub conn: ConnId,
+    pub dir: Direction,
+    pub ts: Timestamp,
+    pub header: FrameHeader,
+    /// Offset of the frame's first header byte in the direction's TCP byte stream.
+    pub stream_offset: u64,
+}
+
+/// One whole message: unmasked, joined, inflated. Control frames are messages too.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MessageEvent<'a> {
+    pub conn: ConnId,
+    pub dir: Direction,
+    /// Time of the packet that completed the message.
+    pub ts: Timestamp,
+    /// Time of the packet that carried the first frame header.
+    pub first_ts: Timestamp,
+    pub opcode: OpCode,
+    pub frames: u32,
+    pub compressed: bool,
+    /// Bytes on the wire: every frame's header, mask and payload.
+    pub wire_len: u64,
+    /// The decoded payload (exactly `len` bytes unless `truncated`).
+    pub payload: &'a [u8],
+    /// True when a size cap cut the payload (a finding says so too).
+    pub truncated: bool,
+    /// False when an RSV1 message could not be inflated: `payload` is then the raw bytes.
+    pub decoded: bool,
+    pub close_code: Option<u16>,
+    pub close_reason: Option<&'a str>,
+    /// Offset of the first frame in the direction's TCP byte stream.
+    pub stream_offset: u64,
+}
+
+/// One ping matched with its pong.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RttSample {
+    pub conn: ConnId,
+    pub ping_dir: Direction,
+    pub ping_ts: Timestamp,
+    pub pong_ts: Timestamp,
+}
+
+impl RttSample {
+    pub fn rtt_ms(&self) -> f64 {
+        self.pong_ts.millis_since(self.ping_ts)
+    }
+}
+
+/// Everything the analyzer reports, in causal order.
+#[derive(Debug)]
+pub enum Event<'a> {
+    Connection(&'a ConnectionInfo),
+    Frame(&'a FrameEvent),
+    Message(&'a MessageEvent<'a>),
+    Rtt(RttSample),
+    Anomaly(&'a Finding),
+    ConnectionEnded {
+        conn: ConnId,
+        ts: Timestamp,
+        how: ConnectionEnd,
+    },
+}
+
+/// Receives events. Payload slices borrow the analyzer's buffers: copy what you keep.
+pub trait EventSink {
+    fn event(&mut self, event: Event<'_>);
+}
+
+/// Collects owned copies of events: for tests and small captures.
+#[derive(Default, Debug)]
+pub struct CollectSink {
+    pub connections: Vec<ConnectionInfo>,
+    pub frames: Vec<FrameEvent>,
+    pub messages: Vec<OwnedMessage>,
+    pub rtts: Vec<RttSample>,
+    pub findings: Vec<Finding>,
+    pub ends: Vec<(ConnId, ConnectionEnd)>,
+}
+
+/// An owned copy of a [`MessageEvent`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct OwnedMessage {
+    pub conn: ConnId,
+    pub dir: Direction,
+    pub ts: Timestamp,
+    pub first_ts: Timestamp,
+    pub opcode: OpCode,
+    pub frames: u32,
+    pub compressed: bool,
+    pub wire_len: u64,
+    pub payload: Vec<u8>,
+    pub truncated: bool,
+    pub decoded: bool,
+    pub close_code: Option<u16>,
+    pub close_reason: Option<String>,
+}
+
+impl From<&MessageEvent<'_>> for OwnedMessage {
+    fn from(m: &MessageEvent<'_>) -> Self {
+        OwnedMessage {
+            conn: m.conn,
+            dir: m.dir,
+            ts: m.ts,
+            first_ts: m.first_ts,
+            opcode: m.opcode,
+            frames: m.frames,
+            compressed: m.compressed,
+            wire_len: m.wire_len,
+            payload: m.payload.to_vec(),
+            truncated: m.truncated,
+            decoded: m.decoded,
+            close_code: m.close_code,
+            close_reason: m.close_reason.map(str::to_owned),
+        }
+    }
+}
+
+impl CollectSink {
+    /// Findings of one kind, by slug.
+    pub fn findings_of(&self, slug: &str) -> Vec<&Finding> {
+        self.findings
+            .iter()
+            .filter(|f| f.kind.slug() == slug)
+            .collect()
+    }
+}
+
+impl EventSink for CollectSink {
+    fn event(&mut self, event: Event<'_>) {
+        match event {
+            Event::Connection(c) => self.connections.push(c.clone()),
+            Event::Frame(f) => self.frames.push(f.clone()),
+            Event::Message(m) => self.messages.push(OwnedMessage::from(m)),
+            Event::Rtt(r) => self.rtts.push(r),
+            Event::Anomaly(f) => self.findings.push(f.clone()),
+            Event::ConnectionEnded { conn, how, .. } => self.ends.push((conn, how)),
+        }
+    }
+}

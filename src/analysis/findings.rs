@@ -1,0 +1,277 @@
+//! RFC 6455 / RFC 7692 violations and capture problems, as data with stable slugs.
+
+use crate::analysis::event::{ConnId, Direction};
+use crate::analysis::time::Timestamp;
+
+/// What went wrong. The slug of each kind is a public interface (`anomaly.kind` in
+/// JSON Lines): add kinds freely, never rename one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FindingKind {
+    // --- RFC 6455 framing ---
+    UnmaskedClientFrame,
+    MaskedServerFrame,
+    ControlTooLong,
+    FragmentedControl,
+    RsvWithoutExtension,
+    Rsv1OnContinuation,
+    Rsv1OnControl,
+    ReservedOpcode,
+    UnexpectedContinuation,
+    MessageInterrupted,
+    NonMinimalLength,
+    LengthMsbSet,
+    InvalidUtf8,
+    BadClosePayload,
+    BadCloseCode,
+    DataAfterClose,
+    PongMissing,
+    // --- handshake ---
+    BadAccept,
+    MissingAccept,
+    UpgradeRejected,
+    UpgradeUnanswered,
+    BadHandshake,
+    UnnegotiatedSubprotocol,
+    UnnegotiatedExtension,
+    HttpHeaderTooLong,
+    // --- permessage-deflate ---
+    InflateFailed,
+    InflateLimit,
+    // --- limits and capture problems ---
+    MessageLimit,
+    MessageStartNotCaptured,
+    MessageIncomplete,
+    MessageDamaged,
+    TcpGap,
+    TruncatedPacket,
+    IpFragment,
+    MalformedPacket,
+    FlowLimit,
+    FindingLimit,
+    ResyncFailed,
+    CaptureTruncated,
+}
+
+impl FindingKind {
+    /// Every kind, for reference tables and tests.
+    pub const ALL: &'static [FindingKind] = &[
+        FindingKind::UnmaskedClientFrame,
+        FindingKind::MaskedServerFrame,
+        FindingKind::ControlTooLong,
+        FindingKind::FragmentedControl,
+        FindingKind::RsvWithoutExtension,
+        FindingKind::Rsv1OnContinuation,
+        FindingKind::Rsv1OnControl,
+        FindingKind::ReservedOpcode,
+        FindingKind::UnexpectedContinuation,
+        FindingKind::MessageInterrupted,
+        FindingKind::NonMinimalLength,
+        FindingKind::LengthMsbSet,
+        FindingKind::InvalidUtf8,
+        FindingKind::BadClosePayload,
+        FindingKind::BadCloseCode,
+        FindingKind::DataAfterClose,
+        FindingKind::PongMissing,
+        FindingKind::BadAccept,
+        FindingKind::MissingAccept,
+        FindingKind::UpgradeRejected,
+        FindingKind::UpgradeUnanswered,
+        FindingKind::BadHandshake,
+        FindingKind::UnnegotiatedSubprotocol,
+        FindingKind::UnnegotiatedExtension,
+        FindingKind::HttpHeaderTooLong,
+        FindingKind::InflateFailed,
+        FindingKind::InflateLimit,
+        FindingKind::MessageLimit,
+        FindingKind::MessageStartNotCaptured,
+        FindingKind::MessageIncomplete,
+        FindingKind::MessageDamaged,
+        FindingKind::TcpGap,
+        FindingKind::TruncatedPacket,
+        FindingKind::IpFragment,
+        FindingKind::MalformedPacket,
+        FindingKind::FlowLimit,
+        FindingKind::FindingLimit,
+        FindingKind::ResyncFailed,
+        FindingKind::CaptureTruncated,
+    ];
+
+    /// The stable short name used in JSON Lines and reports.
+    pub fn slug(self) -> &'static str {
+        use FindingKind::*;
+        match self {
+            UnmaskedClientFrame => "unmasked-client-frame",
+            MaskedServerFrame => "masked-server-frame",
+            ControlTooLong => "control-too-long",
+            FragmentedControl => "fragmented-control",
+            RsvWithoutExtension => "rsv-without-extension",
+            Rsv1OnContinuation => "rsv1-on-continuation",
+            Rsv1OnControl => "rsv1-on-control",
+            ReservedOpcode => "reserved-opcode",
+            UnexpectedContinuation => "unexpected-continuation",
+            MessageInterrupted => "message-interrupted",
+            NonMinimalLength => "non-minimal-length",
+            LengthMsbSet => "length-msb-set",
+            InvalidUtf8 => "invalid-utf8",
+            BadClosePayload => "bad-close-payload",
+            BadCloseCode => "bad-close-code",
+            DataAfterClose => "data-after-close",
+            PongMissing => "pong-missing",
+            BadAccept => "bad-accept",
+            MissingAccept => "missing-accept",
+            UpgradeRejected => "upgrade-rejected",
+            UpgradeUnanswered => "upgrade-unanswered",
+            BadHandshake => "bad-handshake",
+            UnnegotiatedSubprotocol => "unnegotiated-subprotocol",
+            UnnegotiatedExtension => "unnegotiated-extension",
+            HttpHeaderTooLong => "http-header-too-long",
+            InflateFailed => "inflate-failed",
+            InflateLimit => "inflate-limit",
+            MessageLimit => "message-limit",
+            MessageStartNotCaptured => "message-start-not-captured",
+            MessageIncomplete => "message-incomplete",
+            MessageDamaged => "message-damaged",
+            TcpGap => "tcp-gap",
+            TruncatedPacket => "truncated-packet",
+            IpFragment => "ip-fragment",
+            MalformedPacket => "malformed-packet",
+            FlowLimit => "flow-limit",
+            FindingLimit => "finding-limit",
+            ResyncFailed => "resync-failed",
+            CaptureTruncated => "capture-truncated",
+        }
+    }
+
+    /// One sentence explaining the finding and the rule behind it, for reports and the GUI.
+    pub fn explanation(self) -> &'static str {
+        use FindingKind::*;
+        match self {
+            UnmaskedClientFrame => "RFC 6455 §5.1: a client MUST mask every frame it sends.",
+            MaskedServerFrame => "RFC 6455 §5.1: a server MUST NOT mask the frames it sends.",
+            ControlTooLong => "RFC 6455 §5.5: control frames carry at most 125 bytes of payload.",
+            FragmentedControl => "RFC 6455 §5.5: control frames MUST NOT be fragmented.",
+            RsvWithoutExtension => {
+                "RFC 6455 §5.2: RSV bits MUST be 0 unless a negotiated extension defines them."
+            }
+            Rsv1OnContinuation => {
+                "RFC 7692 §6.1: RSV1 is set only on the first frame of a compressed message."
+            }
+            Rsv1OnControl => "RFC 7692 §6.1: RSV1 MUST NOT be set on control frames.",
+            ReservedOpcode => "RFC 6455 §5.2: opcodes 3-7 and 0xB-0xF are reserved.",
+            UnexpectedContinuation => {
+                "RFC 6455 §5.4: a continuation frame arrived with no message in progress."
+            }
+            MessageInterrupted => {
+                "RFC 6455 §5.4: a new data message started before the previous one finished."
+            }
+            NonMinimalLength => {
+                "RFC 6455 §5.2: the payload length MUST use the minimal number of bytes."
+            }
+            LengthMsbSet => "RFC 6455 §5.2: the most significant bit of a 64-bit length MUST be 0.",
+            InvalidUtf8 => "RFC 6455 §8.1: text messages and close reasons MUST be valid UTF-8.",
+            BadClosePayload => {
+                "RFC 6455 §5.5.1: a close payload is empty or starts with a 2-byte status code."
+            }
+            BadCloseCode => {
+                "RFC 6455 §7.4: this status code must not appear on the wire or is unassigned."
+            }
+            DataAfterClose => {
+                "RFC 6455 §5.5.1: an endpoint MUST NOT send data frames after its close frame."
+            }
+            PongMissing => "A ping got no matching pong within the configured time.",
+            BadAccept => "RFC 6455 §4.2.2: Sec-WebSocket-Accept must be base64(SHA-1(key + GUID)).",
+            MissingAccept => "RFC 6455 §4.1: the 101 response has no Sec-WebSocket-Accept.",
+            UpgradeRejected => {
+                "The server answered the WebSocket upgrade with a status other than 101."
+            }
+            UpgradeUnanswered => "An upgrade request got no response in the capture.",
+            BadHandshake => "The upgrade request or response misses a header RFC 6455 §4 requires.",
+            UnnegotiatedSubprotocol => {
+                "RFC 6455 §4.1: the server selected a subprotocol the client did not offer."
+            }
+            UnnegotiatedExtension => {
+                "RFC 6455 §9.1: the server accepted an extension the client did not offer."
+            }
+            HttpHeaderTooLong => "An HTTP header block exceeded the size cap and was not parsed.",
+            InflateFailed => "RFC 7692 §7.2.2: the compressed payload could not be inflated.",
+            InflateLimit => {
+                "Inflating this message exceeded the decompression cap (possible bomb)."
+            }
+            MessageLimit => "The message exceeded the message size cap; its bytes were cut there.",
+            MessageStartNotCaptured => {
+                "The capture starts in the middle of a message; its fragments were skipped."
+            }
+            MessageIncomplete => "The capture ended before this message was complete.",
+            MessageDamaged => "Bytes of this message were not captured; it was not reported.",
+            TcpGap => "TCP bytes were never captured (lost segment or capture drop).",
+            TruncatedPacket => {
+                "The packet was cut by the snap length; its missing bytes are a gap."
+            }
+            IpFragment => "IP fragments are not reassembled; this fragment was skipped.",
+            MalformedPacket => "The packet's headers could not be parsed.",
+            FlowLimit => "Too many flows at once; the least recently active were dropped.",
+            FindingLimit => {
+                "Too many findings of one kind on this connection; the rest were counted."
+            }
+            ResyncFailed => {
+                "No WebSocket frame boundary could be found after lost bytes; data was skipped."
+            }
+            CaptureTruncated => {
+                "The capture file ends in the middle of a record; what came before was read."
+            }
+        }
+    }
+
+    /// True for findings about the capture rather than the peers' behaviour.
+    pub fn is_capture_problem(self) -> bool {
+        use FindingKind::*;
+        matches!(
+            self,
+            MessageStartNotCaptured
+                | MessageIncomplete
+                | MessageDamaged
+                | TcpGap
+                | TruncatedPacket
+                | IpFragment
+                | MalformedPacket
+                | FlowLimit
+                | FindingLimit
+                | ResyncFailed
+                | CaptureTruncated
+                | UpgradeUnanswered
+        )
+    }
+}
+
+/// One finding, located as precisely as the layer that found it can.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Finding {
+    pub kind: FindingKind,
+    pub conn: Option<ConnId>,
+    pub dir: Option<Direction>,
+    pub ts: Timestamp,
+    /// Offset in the direction's TCP byte stream where the problem starts, when known.
+    pub stream_offset: Option<u64>,
+    pub detail: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_slug_is_unique_and_lowercase_kebab() {
+        let mut seen = std::collections::HashSet::new();
+        for kind in FindingKind::ALL {
+            let slug = kind.slug();
+            assert!(seen.insert(slug), "duplicate slug {slug}");
+            assert!(
+                slug.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+                "{slug}"
+            );
+            assert!(!kind.explanation().is_empty());
+        }
+        assert_eq!(seen.len(), FindingKind::ALL.len());
+    }
+}

@@ -1,0 +1,258 @@
+//! The WebSocket opening handshake: what was offered, what was accepted, and the accept check.
+
+use base64::Engine as _;
+use sha1::{Digest, Sha1};
+
+use crate::analysis::http::extensions::{DeflateParams, Extension};
+use crate::analysis::http::head::{RequestHead, ResponseHead, header_has_token, header_list};
+use crate::analysis::time::Timestamp;
+
+/// The GUID every server appends to the client's key (RFC 6455 §1.3).
+pub const WEBSOCKET_GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+/// `base64(SHA-1(key + GUID))`: the Sec-WebSocket-Accept a server must send for `key`.
+pub fn expected_accept(key: &str) -> String {
+    let mut sha = Sha1::new();
+    sha.update(key.trim().as_bytes());
+    sha.update(WEBSOCKET_GUID.as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(sha.finalize())
+}
+
+/// A request/response pair that upgraded (or tried to upgrade) a connection.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Handshake {
+    /// `None` when only the response was captured.
+    pub request: Option<RequestHead>,
+    pub response: ResponseHead,
+    pub request_ts: Option<Timestamp>,
+    pub response_ts: Timestamp,
+    pub key: Option<String>,
+    pub accept: Option<String>,
+    pub offered_subprotocols: Vec<String>,
+    pub subprotocol: Option<String>,
+    pub offered_extensions: Vec<Extension>,
+    pub extensions: Vec<Extension>,
+}
+
+/// One line of the handshake checklist.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HandshakeCheck {
+    pub rule: &'static str,
+    pub passed: bool,
+    pub detail: String,
+}
+
+impl Handshake {
+    pub fn new(
+        request: Option<RequestHead>,
+        request_ts: Option<Timestamp>,
+        response: ResponseHead,
+        response_ts: Timestamp,
+    ) -> Handshake {
+        let req_headers: &[(String, String)] = request.as_ref().map_or(&[], |r| &r.headers);
+        Handshake {
+            key: request
+                .as_ref()
+                .and_then(|r| r.header("sec-websocket-key"))
+                .map(str::to_owned),
+            accept: response.header("sec-websocket-accept").map(str::to_owned),
+            offered_subprotocols: header_list(req_headers, "sec-websocket-protocol")
+                .map(str::to_owned)
+                .collect(),
+            subprotocol: response
+                .header("sec-websocket-protocol")
+                .map(str::to_owned)
+                .filter(|s| !s.is_empty()),
+            offered_extensions: Extension::parse_list(
+                req_headers
+                    .iter()
+                    .filter(|(n, _)| n.eq_ignore_ascii_case("sec-websocket-extensions"))
+                    .map(|(_, v)| v.as_str()),
+            ),
+            extensions: Extension::parse_list(
+                response
+                    .headers
+                    .iter()
+                    .filter(|(n, _)| n.eq_ignore_ascii_case("sec-websocket-extensions"))
+                    .map(|(_, v)| v.as_str()),
+            ),
+            request,
+            request_ts,
+            response,
+            response_ts,
+        }
+    }
+
+    pub fn path(&self) -> Option<&str> {
+        self.request.as_ref().map(|r| r.path.as_str())
+    }
+
+    pub fn expected_accept(&self) -> Option<String> {
+        self.key.as_deref().map(expected_accept)
+    }
+
+    /// `Some(true)` when the accept matches the key; `None` when either is missing.
+    pub fn accept_valid(&self) -> Option<bool> {
+        let expected = self.expected_accept()?;
+        let accept = self.accept.as_deref()?;
+        Some(accept.trim() == expected)
+    }
+
+    /// The accepted permessage-deflate parameters, if compression was agreed.
+    pub fn deflate(&self) -> Option<DeflateParams> {
+        DeflateParams::from_accepted(&self.extensions)
+    }
+
+    /// Every RFC 6455 §4 requirement on the two heads, passing or failing.
+    pub fn checks(&self) -> Vec<HandshakeCheck> {
+        let mut checks = Vec::new();
+        let mut check = |rule: &'static str, passed: bool, detail: String| {
+            checks.push(HandshakeCheck {
+                rule,
+                passed,
+                detail,
+            })
+        };
+        if let Some(req) = &self.request {
+            check(
+                "request method is GET",
+                req.method == "GET",
+                req.method.clone(),
+            );
+            check(
+                "request is HTTP/1.1 or later",
+                req.version_minor >= 1,
+                format!("HTTP/1.{}", req.version_minor),
+            );
+            check(
+                "request has Host",
+                req.header("host").is_some(),
+                String::new(),
+            );
+            check(
+                "request Upgrade: websocket",
+                header_has_token(&req.headers, "upgrade", "websocket"),
+                req.header("upgrade").unwrap_or("(missing)").to_owned(),
+            );
+            check(
+                "request Connection: Upgrade",
+                header_has_token(&req.headers, "connection", "upgrade"),
+                req.header("connection").unwrap_or("(missing)").to_owned(),
+            );
+            let key_ok = self.key.as_deref().is_some_and(|k| {
+                base64::engine::general_purpose::STANDARD
+                    .decode(k.trim())
+                    .is_ok_and(|raw| raw.len() == 16)
+            });
+            check(
+                "Sec-WebSocket-Key is 16 random bytes in base64",
+                key_ok,
+                self.key.clone().unwrap_or_else(|| "(missing)".to_owned()),
+            );
+            let version = req.header("sec-websocket-version").unwrap_or("(missing)");
+            check(
+                "Sec-WebSocket-Version: 13",
+                version == "13",
+                version.to_owned(),
+            );
+        }
+        check(
+            "response status 101",
+            self.response.status == 101,
+            format!("{} {}", self.response.status, self.response.reason),
+        );
+        check(
+            "response Upgrade: websocket",
+            header_has_token(&self.response.headers, "upgrade", "websocket"),
+            self.response
+                .header("upgrade")
+                .unwrap_or("(missing)")
+                .to_owned(),
+        );
+        check(
+            "response Connection: Upgrade",
+            header_has_token(&self.response.headers, "connection", "upgrade"),
+            self.response
+                .header("connection")
+                .unwrap_or("(missing)")
+                .to_owned(),
+        );
+        if self.request.is_some() {
+            let expected = self.expected_accept().unwrap_or_default();
+            check(
+                "Sec-WebSocket-Accept = base64(SHA-1(key + GUID))",
+                self.accept_valid() == Some(true),
+                format!(
+                    "got {}, expected {expected}",
+                    self.accept.as_deref().unwrap_or("(missing)")
+                ),
+            );
+            if let Some(chosen) = &self.subprotocol {
+                check(
+                    "selected subprotocol was offered",
+                    self.offered_subprotocols.iter().any(|o| o == chosen),
+                    chosen.clone(),
+                );
+            }
+            for ext in &self.extensions {
+                check(
+                    "accepted extension was offered",
+                    self.offered_extensions
+                        .iter()
+                        .any(|o| o.name.eq_ignore_ascii_case(&ext.name)),
+                    ext.name.clone(),
+                );
+            }
+        }
+        checks
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::http::head::HeadParse;
+
+    #[test]
+    fn computes_the_rfc_6455_sample_accept() {
+        assert_eq!(
+            expected_accept("dGhlIHNhbXBsZSBub25jZQ=="),
+            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+        );
+    }
+
+    fn head<T>(p: HeadParse<T>) -> T {
+        match p {
+            HeadParse::Complete(h, _) => h,
+            other => panic!("not complete: {}", matches!(other, HeadParse::Partial)),
+        }
+    }
+
+    #[test]
+    fn records_offers_choices_and_checks() {
+        let req = head(RequestHead::parse(
+            b"GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: chat, superchat\r\n\
+Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        ));
+        let resp = head(ResponseHead::parse(
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nSec-WebSocket-Protocol: chat\r\n\
+Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=12\r\n\r\n",
+        ));
+        let hs = Handshake::new(Some(req), None, resp, Timestamp::ZERO);
+        assert_eq!(hs.accept_valid(), Some(true));
+        assert_eq!(hs.offered_subprotocols, vec!["chat", "superchat"]);
+        assert_eq!(hs.subprotocol.as_deref(), Some("chat"));
+        assert_eq!(
+            hs.extensions[0].to_string(),
+            "permessage-deflate; client_max_window_bits=12"
+        );
+        assert_eq!(
+            hs.deflate().and_then(|d| d.client_max_window_bits),
+            Some(12)
+        );
+        let failed: Vec<_> = hs.checks().into_iter().filter(|c| !c.passed).collect();
+        assert!(failed.is_empty(), "{failed:?}");
+    }
+}

@@ -1,0 +1,520 @@
+//! One direction of a TCP connection: segments in any order in, ordered bytes and gaps out.
+//!
+//! Memory: in-order data is passed straight through without copying; only segments that
+//! arrive ahead of a hole are held, at most `ReassemblyLimits::max_pending_bytes` per
+//! direction. A hole is declared a gap (and decoding resumes after it) when the held bytes
+//! reach that cap, when the peer acknowledges bytes that were never captured, when the hole
+//! is older than `max_hole_age_secs` of capture time, or when the stream is flushed.
+
+use std::collections::BTreeMap;
+
+use crate::analysis::time::Timestamp;
+
+/// Why bytes are missing from the stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GapReason {
+    /// The segment was never captured (lost, or dropped by the capture).
+    NotCaptured,
+    /// The packet was captured but cut by the snap length.
+    SnapLength,
+}
+
+/// A piece of the ordered stream.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Chunk<'a> {
+    Data {
+        offset: u64,
+        bytes: &'a [u8],
+    },
+    Gap {
+        offset: u64,
+        len: u64,
+        reason: GapReason,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReassemblyLimits {
+    pub max_pending_bytes: usize,
+    pub max_hole_age_secs: u64,
+}
+
+impl Default for ReassemblyLimits {
+    fn default() -> Self {
+        ReassemblyLimits {
+            max_pending_bytes: 4 << 20,
+            max_hole_age_secs: 10,
+        }
+    }
+}
+
+/// Counters for one direction.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReassemblyStats {
+    pub segments: u64,
+    pub duplicate_bytes: u64,
+    pub out_of_order_segments: u64,
+    pub gap_bytes: u64,
+}
+
+#[derive(Debug)]
+struct PendingSegment {
+    bytes: Vec<u8>,
+    /// Bytes after `bytes` that the snap length cut off.
+    missing_tail: u64,
+}
+
+impl PendingSegment {
+    fn len(&self) -> u64 {
+        self.bytes.len() as u64 + self.missing_tail
+    }
+}
+
+/// Reassembles one direction of one TCP connection.
+#[derive(Debug, Default)]
+pub struct Reassembler {
+    started: bool,
+    syn_seen: bool,
+    /// Sequence number of the next byte expected, and its stream offset.
+    next_seq: u32,
+    next_offset: u64,
+    pending: BTreeMap<u64, PendingSegment>,
+    pending_bytes: usize,
+    hole_since: Option<Timestamp>,
+    fin_offset: Option<u64>,
+    pub stats: ReassemblyStats,
+}
+
+/// A segment as the reassembler needs it.
+#[derive(Clone, Copy, Debug)]
+pub struct Segment<'a> {
+    pub ts: Timestamp,
+    pub seq: u32,
+    pub syn: bool,
+    pub fin: bool,
+    pub payload: &'a [u8],
+    /// Payload bytes the snap length cut off after `payload`.
+    pub missing_tail: u64,
+}
+
+impl Reassembler {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn syn_seen(&self) -> bool {
+        self.syn_seen
+    }
+
+    /// Stream offset of the next byte to deliver.
+    pub fn delivered_offset(&self) -> u64 {
+        self.next_offset
+    }
+
+    pub fn fin_reached(&self) -> bool {
+        self.fin_offset.is_some_and(|fin| self.next_offset >= fin)
+    }
+
+    pub fn pending_bytes(&self) -> usize {
+        self.pending_bytes
+    }
+
+    /// Stream offset of a sequence number, relative to what was delivered.
+    fn offset_of(&self, seq: u32) -> i128 {
+        let rel = seq.wrapping_sub(self.next_seq) as i32;
+        self.next_offset as i128 + rel as i128
+    }
+
+    /// Takes one segment; calls `out` with every piece of stream that became ordered.
+    pub fn push(
+        &mut self,
+        seg: Segment<'_>,
+        limits: &ReassemblyLimits,
+        out: &mut impl FnMut(Chunk<'_>),
+    ) {
+        self.stats.segments += 1;
+        let mut seq = seg.seq;
+        if seg.syn {
+            if !self.started {
+                self.syn_seen = true;
+                self.started = true;
+                self.next_seq = seq.wrapping_add(1);
+                self.next_offset = 0;
+            }
+            // Data on a SYN (TCP Fast Open) starts after the SYN's sequence number.
+            seq = seq.wrapping_add(1);
+        }
+        let len = seg.payload.len() as u64 + seg.missing_tail;
+        if !self.started {
+            if len == 0 && !seg.fin {
+                // A bare ACK before any data says nothing about where the stream starts.
+                return;
+            }
+            self.started = true;
+            self.next_seq = seq;
+            self.next_offset = 0;
+        }
+        let start = self.offset_of(seq);
+        if seg.fin {
+            let fin = start + len as i128;
+            if fin >= 0 {
+                self.fin_offset = Some(fin as u64);
+            }
+        }
+        if len == 0 {
+            self.check_hole_age(seg.ts, limits, out);
+            return;
+        }
+        let end = start + len as i128;
+        let next = self.next_offset as i128;
+        if end <= next {
+            self.stats.duplicate_bytes += len;
+            return;
+        }
+        if start <= next {
+            let skip = (next - start) as u64;
+            self.deliver(seg.payload, seg.missing_tail, skip, out);
+            self.drain_pending(out);
+        } else {
+            self.stats.out_of_order_segments += 1;
+            self.hold(start as u64, seg.payload, seg.missing_tail);
+            if self.hole_since.is_none() {
+                self.hole_since = Some(seg.ts);
+            }
+            while self.pending_bytes > limits.max_pending_bytes {
+                self.skip_hole(u64::MAX, out);
+            }
+        }
+        self.check_hole_age(seg.ts, limits, out);
+    }
+
+    /// The peer acknowledged up to `ack`: bytes before it that we never saw are lost for good.
+    ///
+    /// Only acts while later data is held: an ACK alone may be captured before the data it
+    /// acknowledges (multi-interface captures reorder), so it does not prove a loss.
+    pub fn peer_acked(&mut self, ack: u32, out: &mut impl FnMut(Chunk<'_>)) {
+        if !self.started || self.pending.is_empty() {
+            return;
+        }
+        let acked = self.offset_of(ack);
+        if acked > self.next_offset as i128 {
+            self.skip_hole(acked as u64, out);
+        }
+    }
+
+    /// End of stream (FIN, RST, eviction or end of capture): declare every hole a gap.
+    pub fn flush(&mut self, out: &mut impl FnMut(Chunk<'_>)) {
+        while !self.pending.is_empty() {
+            self.skip_hole(u64::MAX, out);
+        }
+        if let Some(fin) = self.fin_offset
+            && fin > self.next_offset
+        {
+            let len = fin - self.next_offset;
+            self.emit_gap(len, GapReason::NotCaptured, out);
+        }
+    }
+
+    fn check_hole_age(
+        &mut self,
+        now: Timestamp,
+        limits: &ReassemblyLimits,
+        out: &mut impl FnMut(Chunk<'_>),
+    ) {
+        if let Some(since) = self.hole_since
+            && now.nanos.saturating_sub(since.nanos)
+                > (limits.max_hole_age_secs as i64).saturating_mul(1_000_000_000)
+        {
+            self.skip_hole(u64::MAX, out);
+            if !self.pending.is_empty() {
+                // Another hole follows: its age counts from now.
+                self.hole_since = Some(now);
+            }
+        }
+    }
+
+    fn emit_gap(&mut self, len: u64, reason: GapReason, out: &mut impl FnMut(Chunk<'_>)) {
+        if len == 0 {
+            return;
+        }
+        out(Chunk::Gap {
+            offset: self.next_offset,
+            len,
+            reason,
+        });
+        self.stats.gap_bytes += len;
+        self.advance(len);
+    }
+
+    fn advance(&mut self, len: u64) {
+        self.next_offset += len;
+        self.next_seq = self.next_seq.wrapping_add(len as u32);
+    }
+
+    /// Declares the hole before the first held segment a gap (at most up to `limit`).
+    fn skip_hole(&mut self, limit: u64, out: &mut impl FnMut(Chunk<'_>)) {
+        let Some(&first) = self.pending.keys().next() else {
+            return;
+        };
+        let to = first.min(limit);
+        if to > self.next_offset {
+            self.emit_gap(to - self.next_offset, GapReason::NotCaptured, out);
+        }
+        self.drain_pending(out);
+    }
+
+    /// Delivers `payload` (+ a cut-off tail), skipping its first `skip` bytes already delivered.
+    fn deliver(
+        &mut self,
+        payload: &[u8],
+        missing_tail: u64,
+        skip: u64,
+        out: &mut impl FnMut(Chunk<'_>),
+    ) {
+        let data_len = payload.len() as u64;
+        if skip < data_len {
+            let bytes = payload.get(skip as usize..).unwrap_or(&[]);
+            out(Chunk::Data {
+                offset: self.next_offset,
+                bytes,
+            });
+            self.advance(bytes.len() as u64);
+            self.emit_gap(missing_tail, GapReason::SnapLength, out);
+        } else {
+            let tail_skip = skip - data_len;
+            self.emit_gap(
+                missing_tail.saturating_sub(tail_skip),
+                GapReason::SnapLength,
+                out,
+            );
+        }
+    }
+
+    fn drain_pending(&mut self, out: &mut impl FnMut(Chunk<'_>)) {
+        while let Some(entry) = self.pending.first_entry() {
+            let start = *entry.key();
+            if start > self.next_offset {
+                return;
+            }
+            let seg = entry.remove();
+            self.pending_bytes -= seg.bytes.len();
+            let end = start + seg.len();
+            if end > self.next_offset {
+                self.deliver(&seg.bytes, seg.missing_tail, self.next_offset - start, out);
+            } else {
+                self.stats.duplicate_bytes += seg.len();
+            }
+        }
+        if self.pending.is_empty() {
+            self.hole_since = None;
+        }
+    }
+
+    fn hold(&mut self, start: u64, payload: &[u8], missing_tail: u64) {
+        let len = payload.len() as u64 + missing_tail;
+        if let Some(existing) = self.pending.get(&start) {
+            if existing.len() >= len {
+                self.stats.duplicate_bytes += len;
+                return;
+            }
+            self.pending_bytes -= existing.bytes.len();
+        }
+        self.pending_bytes += payload.len();
+        self.pending.insert(
+            start,
+            PendingSegment {
+                bytes: payload.to_vec(),
+                missing_tail,
+            },
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Debug, Default, PartialEq)]
+    struct Output {
+        bytes: Vec<u8>,
+        gaps: Vec<(u64, u64, GapReason)>,
+    }
+
+    fn collect(out: &mut Output) -> impl FnMut(Chunk<'_>) + '_ {
+        move |chunk| match chunk {
+            Chunk::Data { offset, bytes } => {
+                assert_eq!(
+                    offset as usize,
+                    out.bytes.len() + out.gaps.iter().map(|g| g.1 as usize).sum::<usize>()
+                );
+                out.bytes.extend_from_slice(bytes)
+            }
+            Chunk::Gap {
+                offset,
+                len,
+                reason,
+            } => out.gaps.push((offset, len, reason)),
+        }
+    }
+
+    fn seg(seq: u32, payload: &[u8]) -> Segment<'_> {
+        Segment {
+            ts: Timestamp::ZERO,
+            seq,
+            syn: false,
+            fin: false,
+            payload,
+            missing_tail: 0,
+        }
+    }
+
+    #[test]
+    fn reorders_and_drops_duplicates_across_sequence_wrap() {
+        let limits = ReassemblyLimits::default();
+        let mut r = Reassembler::new();
+        let mut out = Output::default();
+        let isn = u32::MAX - 5;
+        let syn = Segment {
+            syn: true,
+            ..seg(isn, b"")
+        };
+        r.push(syn, &limits, &mut collect(&mut out));
+        let base = isn.wrapping_add(1);
+        r.push(
+            seg(base.wrapping_add(4), b"efgh"),
+            &limits,
+            &mut collect(&mut out),
+        );
+        r.push(seg(base, b"abcd"), &limits, &mut collect(&mut out));
+        r.push(
+            seg(base.wrapping_add(2), b"cdef"),
+            &limits,
+            &mut collect(&mut out),
+        );
+        r.push(
+            seg(base.wrapping_add(8), b"ij"),
+            &limits,
+            &mut collect(&mut out),
+        );
+        r.flush(&mut collect(&mut out));
+        assert_eq!(out.bytes, b"abcdefghij");
+        assert!(out.gaps.is_empty());
+        assert_eq!(r.stats.duplicate_bytes, 4);
+    }
+
+    #[test]
+    fn a_missing_segment_becomes_a_gap_when_the_peer_acks_past_it() {
+        let limits = ReassemblyLimits::default();
+        let mut r = Reassembler::new();
+        let mut out = Output::default();
+        r.push(seg(1000, b"abc"), &limits, &mut collect(&mut out));
+        r.push(seg(1006, b"ghi"), &limits, &mut collect(&mut out));
+        assert_eq!(out.bytes, b"abc");
+        r.peer_acked(1009, &mut collect(&mut out));
+        assert_eq!(out.bytes, b"abcghi");
+        assert_eq!(out.gaps, vec![(3, 3, GapReason::NotCaptured)]);
+    }
+
+    #[test]
+    fn an_ack_without_later_data_is_not_a_loss() {
+        let limits = ReassemblyLimits::default();
+        let mut r = Reassembler::new();
+        let mut out = Output::default();
+        r.push(seg(1000, b"abc"), &limits, &mut collect(&mut out));
+        r.peer_acked(1006, &mut collect(&mut out));
+        r.push(seg(1003, b"def"), &limits, &mut collect(&mut out));
+        assert_eq!(out.bytes, b"abcdef");
+        assert!(out.gaps.is_empty());
+    }
+
+    #[test]
+    fn snap_length_cuts_become_gaps_of_the_right_size() {
+        let limits = ReassemblyLimits::default();
+        let mut r = Reassembler::new();
+        let mut out = Output::default();
+        let cut = Segment {
+            missing_tail: 5,
+            ..seg(0, b"ab")
+        };
+        r.push(cut, &limits, &mut collect(&mut out));
+        r.push(seg(7, b"xyz"), &limits, &mut collect(&mut out));
+        assert_eq!(out.bytes, b"abxyz");
+        assert_eq!(out.gaps, vec![(2, 5, GapReason::SnapLength)]);
+    }
+
+    #[test]
+    fn the_pending_cap_forces_a_gap_instead_of_growing() {
+        let limits = ReassemblyLimits {
+            max_pending_bytes: 10,
+            max_hole_age_secs: 1000,
+        };
+        let mut r = Reassembler::new();
+        let mut out = Output::default();
+        r.push(seg(0, b"a"), &limits, &mut collect(&mut out));
+        r.push(seg(5, b"0123456789"), &limits, &mut collect(&mut out));
+        assert_eq!(r.pending_bytes(), 10);
+        r.push(seg(15, b"X"), &limits, &mut collect(&mut out));
+        assert_eq!(r.pending_bytes(), 0);
+        assert_eq!(out.bytes, b"a0123456789X");
+        assert_eq!(out.gaps, vec![(1, 4, GapReason::NotCaptured)]);
+    }
+
+    #[test]
+    fn flush_reports_bytes_lost_before_fin() {
+        let limits = ReassemblyLimits::default();
+        let mut r = Reassembler::new();
+        let mut out = Output::default();
+        r.push(seg(0, b"ab"), &limits, &mut collect(&mut out));
+        let fin = Segment {
+            fin: true,
+            ..seg(6, b"")
+        };
+        r.push(fin, &limits, &mut collect(&mut out));
+        r.flush(&mut collect(&mut out));
+        assert_eq!(out.gaps, vec![(2, 4, GapReason::NotCaptured)]);
+    }
+
+    proptest! {
+        #[test]
+        fn any_segment_order_and_duplication_gives_the_same_bytes(
+            data in proptest::collection::vec(any::<u8>(), 1..2000),
+            cuts in proptest::collection::vec(1usize..200, 1..40),
+            order in proptest::collection::vec(any::<u32>(), 0..120),
+            isn in any::<u32>(),
+        ) {
+            // Cut the stream into segments, then replay them shuffled with duplicates.
+            let mut segments = Vec::new();
+            let mut pos = 0usize;
+            for c in cuts.iter().cycle() {
+                if pos >= data.len() { break; }
+                let end = (pos + c).min(data.len());
+                segments.push((pos, end));
+                pos = end;
+            }
+            let mut replay: Vec<(usize, usize)> = segments.clone();
+            for (i, pick) in order.iter().enumerate() {
+                let a = *pick as usize % replay.len();
+                if i % 3 == 0 {
+                    // duplicate, possibly overlapping a neighbour
+                    let (s, e) = replay[a];
+                    replay.push((s.saturating_sub(*pick as usize % 3), e));
+                } else {
+                    let b = (*pick as usize / 7) % replay.len();
+                    replay.swap(a, b);
+                }
+            }
+            let limits = ReassemblyLimits { max_pending_bytes: 1 << 20, max_hole_age_secs: 1000 };
+            let mut r = Reassembler::new();
+            let mut out = Output::default();
+            r.push(Segment { syn: true, ..seg(isn, b"") }, &limits, &mut collect(&mut out));
+            for (s, e) in replay {
+                let seq = isn.wrapping_add(1).wrapping_add(s as u32);
+                r.push(seg(seq, &data[s..e]), &limits, &mut collect(&mut out));
+            }
+            r.flush(&mut collect(&mut out));
+            prop_assert!(out.gaps.is_empty());
+            prop_assert_eq!(out.bytes, data);
+        }
+    }
+}

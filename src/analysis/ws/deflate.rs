@@ -1,0 +1,226 @@
+//! permessage-deflate (RFC 7692) inflation with context takeover and a hard output cap.
+
+use flate2::{Decompress, FlushDecompress, Status};
+
+/// The empty stored block a sender removes from each message (RFC 7692 §7.2.1); the
+/// receiver appends it back before inflating.
+pub const DEFLATE_TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
+
+/// What inflating one message gave.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InflateOutcome {
+    /// The whole message was inflated into the output.
+    Complete,
+    /// The output reached the cap; the output holds the first `limit` bytes.
+    LimitHit { produced_at_least: u64 },
+    /// The compressed data is not valid deflate (or needs a window this inflater lacks).
+    Failed { reason: String },
+}
+
+/// One direction's inflater. With context takeover it keeps its window across messages.
+pub struct MessageInflater {
+    decompress: Decompress,
+    reset_after_each_message: bool,
+    scratch: Vec<u8>,
+}
+
+/// Work cap after the output cap bites: inflate this much more (discarding it) so the
+/// window stays right for later messages, then give up on the context.
+const DISCARD_CAP_BYTES: u64 = 256 << 20;
+
+const SCRATCH_BYTES: usize = 64 << 10;
+
+impl MessageInflater {
+    /// `no_context_takeover`: the sender resets its compressor after every message.
+    pub fn new(no_context_takeover: bool) -> Self {
+        MessageInflater {
+            decompress: Decompress::new(false),
+            reset_after_each_message: no_context_takeover,
+            scratch: vec![0; SCRATCH_BYTES],
+        }
+    }
+
+    /// Inflates one message's compressed payload (all its frames joined) into `out`,
+    /// appending at most `limit_bytes`.
+    pub fn inflate_message(
+        &mut self,
+        compressed: &[u8],
+        out: &mut Vec<u8>,
+        limit_bytes: usize,
+    ) -> InflateOutcome {
+        let outcome = self.inflate_inner(compressed, out, limit_bytes as u64);
+        let window_trustworthy = match &outcome {
+            InflateOutcome::Complete => true,
+            InflateOutcome::LimitHit { produced_at_least } => {
+                *produced_at_least < (limit_bytes as u64).saturating_add(DISCARD_CAP_BYTES)
+            }
+            InflateOutcome::Failed { .. } => false,
+        };
+        if self.reset_after_each_message || !window_trustworthy {
+            self.decompress.reset(false);
+        }
+        outcome
+    }
+
+    fn inflate_inner(
+        &mut self,
+        compressed: &[u8],
+        out: &mut Vec<u8>,
+        limit: u64,
+    ) -> InflateOutcome {
+        let mut produced: u64 = 0;
+        for whole_input in [compressed, &DEFLATE_TAIL[..]] {
+            let mut input = whole_input;
+            loop {
+                let before_in = self.decompress.total_in();
+                let before_out = self.decompress.total_out();
+                let status =
+                    self.decompress
+                        .decompress(input, &mut self.scratch, FlushDecompress::Sync);
+                let consumed = (self.decompress.total_in() - before_in) as usize;
+                let written = (self.decompress.total_out() - before_out) as usize;
+                input = input.get(consumed..).unwrap_or(&[]);
+                let room = limit.saturating_sub(produced) as usize;
+                if let Some(kept) = self.scratch.get(..written.min(room)) {
+                    out.extend_from_slice(kept);
+                }
+                produced += written as u64;
+                match status {
+                    Err(err) => {
+                        return InflateOutcome::Failed {
+                            reason: err.to_string(),
+                        };
+                    }
+                    Ok(Status::StreamEnd) => {
+                        // The sender ended the deflate stream (BFINAL): the next message
+                        // starts a new one.
+                        self.decompress.reset(false);
+                        return Self::outcome(produced, limit);
+                    }
+                    Ok(_) => {}
+                }
+                if produced > limit.saturating_add(DISCARD_CAP_BYTES) {
+                    return Self::outcome(produced, limit);
+                }
+                if input.is_empty() && written < self.scratch.len() {
+                    break;
+                }
+                if consumed == 0 && written == 0 {
+                    return InflateOutcome::Failed {
+                        reason: "inflater made no progress".to_owned(),
+                    };
+                }
+            }
+        }
+        Self::outcome(produced, limit)
+    }
+
+    fn outcome(produced: u64, limit: u64) -> InflateOutcome {
+        if produced > limit {
+            InflateOutcome::LimitHit {
+                produced_at_least: produced,
+            }
+        } else {
+            InflateOutcome::Complete
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flate2::{Compress, Compression, FlushCompress};
+
+    /// Compresses like a permessage-deflate sender: sync flush, tail removed.
+    fn compress_message(compressor: &mut Compress, data: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(data.len() + 64);
+        let start_in = compressor.total_in() as usize;
+        loop {
+            out.reserve(64 << 10);
+            let consumed = compressor.total_in() as usize - start_in;
+            compressor
+                .compress_vec(&data[consumed..], &mut out, FlushCompress::Sync)
+                .expect("compress");
+            if compressor.total_in() as usize - start_in == data.len()
+                && out.ends_with(&DEFLATE_TAIL)
+            {
+                break;
+            }
+        }
+        out.truncate(out.len() - 4);
+        out
+    }
+
+    fn new_compressor() -> Compress {
+        Compress::new(Compression::default(), false)
+    }
+
+    #[test]
+    fn inflates_messages_that_share_a_window() {
+        let mut c = new_compressor();
+        let first = compress_message(&mut c, b"hello hello hello websocket");
+        let second = compress_message(&mut c, b"hello hello hello websocket");
+        // The second message refers back into the first one's window, so it is tiny.
+        assert!(second.len() < first.len());
+        let mut inflater = MessageInflater::new(false);
+        let mut out = Vec::new();
+        assert_eq!(
+            inflater.inflate_message(&first, &mut out, 1 << 20),
+            InflateOutcome::Complete
+        );
+        assert_eq!(out, b"hello hello hello websocket");
+        out.clear();
+        assert_eq!(
+            inflater.inflate_message(&second, &mut out, 1 << 20),
+            InflateOutcome::Complete
+        );
+        assert_eq!(out, b"hello hello hello websocket");
+        // Without the window the second message cannot be inflated.
+        let mut fresh = MessageInflater::new(true);
+        out.clear();
+        assert!(matches!(
+            fresh.inflate_message(&second, &mut out, 1 << 20),
+            InflateOutcome::Failed { .. }
+        ));
+    }
+
+    #[test]
+    fn inflates_the_rfc_7692_hello_example() {
+        // RFC 7692 §7.2.3.1: "Hello" compressed.
+        let mut out = Vec::new();
+        let mut inflater = MessageInflater::new(false);
+        let outcome =
+            inflater.inflate_message(&[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00], &mut out, 100);
+        assert_eq!(outcome, InflateOutcome::Complete);
+        assert_eq!(out, b"Hello");
+    }
+
+    #[test]
+    fn a_bomb_stops_at_the_cap_and_says_so() {
+        let data = vec![b'a'; 4 << 20];
+        let mut c = new_compressor();
+        let bomb = compress_message(&mut c, &data);
+        assert!(bomb.len() * 1000 < data.len(), "ratio over 1000:1");
+        let mut inflater = MessageInflater::new(false);
+        let mut out = Vec::new();
+        let outcome = inflater.inflate_message(&bomb, &mut out, 64 << 10);
+        assert_eq!(out.len(), 64 << 10);
+        match outcome {
+            InflateOutcome::LimitHit { produced_at_least } => {
+                assert_eq!(produced_at_least, data.len() as u64)
+            }
+            other => panic!("expected the cap to bite, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn garbage_is_a_failure_not_a_panic() {
+        let mut inflater = MessageInflater::new(false);
+        let mut out = Vec::new();
+        let outcome = inflater.inflate_message(&[0xff, 0xff, 0xff, 0xff, 0x00], &mut out, 1024);
+        assert!(
+            matches!(outcome, InflateOutcome::Failed { .. }),
+            "{outcome:?}"
+        );
+    }
+}

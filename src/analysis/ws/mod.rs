@@ -1,0 +1,13 @@
+//! WebSocket framing: headers, unmasking, message assembly, permessage-deflate, close codes,
+//! ping/pong pairing and frame-boundary detection for captures that start mid-stream.
+
+pub mod close;
+pub mod deflate;
+pub mod detect;
+pub mod frame;
+pub mod mask;
+pub mod rtt;
+pub mod stream;
+
+pub use close::{close_code_allowed_on_wire, close_code_name};
+pub use frame::{FrameHeader, OpCode};

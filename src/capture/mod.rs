@@ -1,0 +1,5 @@
+//! libpcap: reading saved captures (and, later, live interfaces) into the analyzer.
+
+pub mod offline;
+
+pub use offline::{CaptureError, OfflineReader, ReadSummary};

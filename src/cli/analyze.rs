@@ -1,0 +1,198 @@
+//! `framescope analyze FILE [--jsonl|--summary]`: the full decode, printed two ways.
+
+use std::io::{self, IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crate::analysis::event::{Event, EventSink};
+use crate::analysis::findings::{Finding, FindingKind};
+use crate::analysis::{Analyzer, AnalyzerConfig};
+use crate::capture::OfflineReader;
+use crate::cli::summary::SummarySink;
+use crate::export::jsonl::JsonlWriter;
+
+/// Options of the analyze subcommand.
+#[derive(Clone, Debug, clap::Args)]
+pub struct AnalyzeArgs {
+    /// A .pcap or .pcapng file.
+    pub file: PathBuf,
+    /// Print JSON Lines records (connection, message, rtt, anomaly) instead of a report.
+    #[arg(long, conflicts_with = "summary")]
+    pub jsonl: bool,
+    /// Print the readable report (the default).
+    #[arg(long)]
+    pub summary: bool,
+    /// Largest message payload kept, in bytes; longer ones are cut and reported.
+    #[arg(long, default_value_t = 64 << 20)]
+    pub max_message_bytes: usize,
+    /// Largest size one compressed message may inflate to, in bytes.
+    #[arg(long, default_value_t = 64 << 20)]
+    pub max_inflated_bytes: usize,
+    /// Seconds after which a ping without a pong is reported.
+    #[arg(long, default_value_t = 30.0)]
+    pub pong_timeout: f64,
+    /// Most TCP flows tracked at once.
+    #[arg(long, default_value_t = 100_000)]
+    pub max_flows: usize,
+    /// Never show progress on stderr.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Exit status when the input was only partly readable (everything before the damage was
+/// analysed and printed), like tshark's "cut short" exit.
+pub const EXIT_PARTIAL: u8 = 3;
+/// Exit status when the input could not be read at all.
+pub const EXIT_UNREADABLE: u8 = 2;
+
+impl AnalyzeArgs {
+    pub fn config(&self) -> AnalyzerConfig {
+        let mut config = AnalyzerConfig {
+            max_flows: self.max_flows.max(1),
+            pong_timeout_secs: self.pong_timeout,
+            ..AnalyzerConfig::default()
+        };
+        config.stream.max_message_bytes = self.max_message_bytes;
+        config.stream.max_inflated_bytes = self.max_inflated_bytes;
+        config
+    }
+}
+
+/// Shows a percentage on a terminal's stderr, at most four times a second.
+struct Progress {
+    enabled: bool,
+    total: u64,
+    last: Instant,
+    shown: bool,
+}
+
+impl Progress {
+    fn tick(&mut self, done: u64) -> bool {
+        if self.enabled && self.last.elapsed() > Duration::from_millis(250) {
+            self.last = Instant::now();
+            self.shown = true;
+            let pct = if self.total > 0 {
+                done as f64 * 100.0 / self.total as f64
+            } else {
+                0.0
+            };
+            eprint!("\r{pct:5.1}% of {} MB", self.total / 1_000_000);
+        }
+        true
+    }
+
+    fn clear(&self) {
+        if self.shown {
+            eprint!("\r{:40}\r", "");
+        }
+    }
+}
+
+/// Runs the subcommand; returns the process exit status.
+pub fn run(args: &AnalyzeArgs) -> u8 {
+    let mut reader = match OfflineReader::open(&args.file) {
+        Ok(r) => r,
+        Err(err) => {
+            eprintln!("framescope: {err}");
+            return EXIT_UNREADABLE;
+        }
+    };
+    let mut analyzer = Analyzer::new(args.config());
+    let mut progress = Progress {
+        enabled: !args.quiet && io::stderr().is_terminal(),
+        total: reader.file_len(),
+        last: Instant::now(),
+        shown: false,
+    };
+    let stdout = io::stdout();
+    if args.jsonl {
+        let mut writer = JsonlWriter::new(io::BufWriter::with_capacity(1 << 16, stdout.lock()));
+        let summary = {
+            let mut tick = |done| progress.tick(done) && true;
+            reader.run(&mut analyzer, &mut writer, &mut tick)
+        };
+        let mut status = 0;
+        if let Some(why) = &summary.stopped_early {
+            report_truncation(&mut writer, why);
+            status = EXIT_PARTIAL;
+        }
+        analyzer.finish(&mut writer);
+        progress.clear();
+        if let Err(err) = writer.finish() {
+            if err.kind() != io::ErrorKind::BrokenPipe {
+                eprintln!("framescope: writing output: {err}");
+                return 1;
+            }
+            return 0;
+        }
+        if let Some(why) = &summary.stopped_early {
+            eprintln!(
+                "framescope: {}: {why}; {} packets before it were analysed",
+                args.file.display(),
+                summary.packets
+            );
+        }
+        status
+    } else {
+        let mut sink = SummarySink::default();
+        let summary = {
+            let mut tick = |done| progress.tick(done);
+            reader.run(&mut analyzer, &mut sink, &mut tick)
+        };
+        if let Some(why) = &summary.stopped_early {
+            report_truncation(&mut sink, why);
+        }
+        analyzer.finish(&mut sink);
+        progress.clear();
+        let stats = analyzer.stats();
+        let mut out = stdout.lock();
+        let header = format!(
+            "{}: {} packets ({} TCP), link type {:?}{}\n",
+            args.file.display(),
+            summary.packets,
+            stats.tcp_packets,
+            reader.link_type(),
+            if summary.snap_cut_packets > 0 {
+                format!(
+                    ", {} packets cut by the snap length",
+                    summary.snap_cut_packets
+                )
+            } else {
+                String::new()
+            }
+        );
+        let written = out
+            .write_all(header.as_bytes())
+            .and_then(|()| out.write_all(sink.render().as_bytes()))
+            .and_then(|()| out.flush());
+        if let Err(err) = written
+            && err.kind() != io::ErrorKind::BrokenPipe
+        {
+            eprintln!("framescope: writing output: {err}");
+            return 1;
+        }
+        match &summary.stopped_early {
+            Some(why) => {
+                eprintln!(
+                    "framescope: {}: {why}; {} packets before it were analysed",
+                    args.file.display(),
+                    summary.packets
+                );
+                EXIT_PARTIAL
+            }
+            None => 0,
+        }
+    }
+}
+
+fn report_truncation(sink: &mut dyn EventSink, why: &str) {
+    let finding = Finding {
+        kind: FindingKind::CaptureTruncated,
+        conn: None,
+        dir: None,
+        ts: crate::analysis::Timestamp::ZERO,
+        stream_offset: None,
+        detail: why.to_owned(),
+    };
+    sink.event(Event::Anomaly(&finding));
+}

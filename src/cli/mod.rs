@@ -1,0 +1,5 @@
+//! Headless subcommands: `analyze` (JSON Lines or a readable report).
+
+pub mod analyze;
+pub mod histogram;
+pub mod summary;

@@ -1,0 +1,272 @@
+//! The readable `analyze` report: per-connection facts, counts, RTT percentiles, findings.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use crate::analysis::Timestamp;
+use crate::analysis::event::{ConnId, ConnectionEnd, ConnectionInfo, Direction, Event, EventSink};
+use crate::analysis::findings::FindingKind;
+use crate::analysis::ws::close::close_code_name;
+use crate::analysis::ws::frame::OpCode;
+use crate::cli::histogram::LogHistogram;
+
+/// Findings of one kind kept with their text; the rest are only counted.
+const EXAMPLES_PER_KIND: usize = 3;
+
+#[derive(Default)]
+struct DirStats {
+    messages: u64,
+    frames: u64,
+    wire_bytes: u64,
+    payload_bytes: u64,
+    by_opcode: BTreeMap<String, u64>,
+    compressed: u64,
+    close: Option<(Option<u16>, String)>,
+}
+
+#[derive(Default)]
+struct FindingStats {
+    count: u64,
+    examples: Vec<String>,
+}
+
+struct ConnSummary {
+    info: ConnectionInfo,
+    dirs: [DirStats; 2],
+    rtt: LogHistogram,
+    findings: BTreeMap<FindingKind, FindingStats>,
+    last_ts: Timestamp,
+    end: Option<ConnectionEnd>,
+}
+
+/// Aggregates events into a report. Memory grows with connections, not with messages.
+#[derive(Default)]
+pub struct SummarySink {
+    conns: BTreeMap<ConnId, ConnSummary>,
+    global_findings: BTreeMap<FindingKind, FindingStats>,
+    messages: u64,
+}
+
+fn note_finding(map: &mut BTreeMap<FindingKind, FindingStats>, kind: FindingKind, text: String) {
+    let entry = map.entry(kind).or_default();
+    entry.count += 1;
+    if entry.examples.len() < EXAMPLES_PER_KIND {
+        entry.examples.push(text);
+    }
+}
+
+impl EventSink for SummarySink {
+    fn event(&mut self, event: Event<'_>) {
+        match event {
+            Event::Connection(info) => {
+                self.conns.insert(
+                    info.conn,
+                    ConnSummary {
+                        info: info.clone(),
+                        dirs: Default::default(),
+                        rtt: LogHistogram::default(),
+                        findings: BTreeMap::new(),
+                        last_ts: info.first_ts,
+                        end: None,
+                    },
+                );
+            }
+            Event::Frame(_) => {}
+            Event::Message(m) => {
+                self.messages += 1;
+                if let Some(c) = self.conns.get_mut(&m.conn) {
+                    c.last_ts = c.last_ts.max(m.ts);
+                    let d = &mut c.dirs[m.dir.index()];
+                    d.messages += 1;
+                    d.frames += u64::from(m.frames);
+                    d.wire_bytes += m.wire_len;
+                    d.payload_bytes += m.payload.len() as u64;
+                    d.compressed += u64::from(m.compressed);
+                    *d.by_opcode.entry(m.opcode.name().into_owned()).or_insert(0) += 1;
+                    if m.opcode == OpCode::Close && d.close.is_none() {
+                        d.close =
+                            Some((m.close_code, m.close_reason.unwrap_or_default().to_owned()));
+                    }
+                }
+            }
+            Event::Rtt(r) => {
+                if let Some(c) = self.conns.get_mut(&r.conn) {
+                    c.rtt.record_ms(r.rtt_ms());
+                }
+            }
+            Event::Anomaly(f) => {
+                let where_ = f.dir.map_or(String::new(), |d| format!("{} ", d.as_str()));
+                let text = format!("{where_}@{}: {}", f.ts, f.detail);
+                match f.conn.and_then(|c| self.conns.get_mut(&c)) {
+                    Some(c) => note_finding(&mut c.findings, f.kind, text),
+                    None => note_finding(&mut self.global_findings, f.kind, text),
+                }
+            }
+            Event::ConnectionEnded { conn, ts, how } => {
+                if let Some(c) = self.conns.get_mut(&conn) {
+                    c.end = Some(how);
+                    c.last_ts = c.last_ts.max(ts);
+                }
+            }
+        }
+    }
+}
+
+fn bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+fn close_text(close: &Option<(Option<u16>, String)>) -> String {
+    match close {
+        None => "-".to_owned(),
+        Some((None, _)) => "(no code)".to_owned(),
+        Some((Some(code), reason)) if reason.is_empty() => {
+            format!("{code} {}", close_code_name(*code))
+        }
+        Some((Some(code), reason)) => format!("{code} {} \"{reason}\"", close_code_name(*code)),
+    }
+}
+
+impl SummarySink {
+    pub fn connection_count(&self) -> usize {
+        self.conns.len()
+    }
+
+    pub fn message_count(&self) -> u64 {
+        self.messages
+    }
+
+    /// The report text.
+    pub fn render(&self) -> String {
+        let mut s = String::new();
+        let findings: u64 = self
+            .conns
+            .values()
+            .flat_map(|c| c.findings.values())
+            .chain(self.global_findings.values())
+            .map(|f| f.count)
+            .sum();
+        let _ = writeln!(
+            s,
+            "WebSocket connections: {}   messages: {}   findings: {}",
+            self.conns.len(),
+            self.messages,
+            findings
+        );
+        for c in self.conns.values() {
+            let _ = writeln!(s);
+            let end = match c.end {
+                Some(ConnectionEnd::Closed) => "closed".to_owned(),
+                Some(other) => other.as_str().to_owned(),
+                None => "open".to_owned(),
+            };
+            let _ = writeln!(
+                s,
+                "#{}  {} -> {}   {}   {:.3} s",
+                c.info.conn,
+                c.info.client,
+                c.info.server,
+                end,
+                c.last_ts.millis_since(c.info.first_ts) / 1000.0
+            );
+            match &c.info.handshake {
+                None => {
+                    let _ = writeln!(s, "    handshake: not captured (found by frame detection)");
+                }
+                Some(hs) => {
+                    let accept = match hs.accept_valid() {
+                        Some(true) => "valid",
+                        Some(false) => "INVALID",
+                        None => "unchecked",
+                    };
+                    let exts: Vec<String> = hs.extensions.iter().map(ToString::to_string).collect();
+                    let _ = writeln!(
+                        s,
+                        "    handshake: {} {}  status {}  subprotocol {}  extensions {}  accept {accept}",
+                        hs.request.as_ref().map_or("?", |r| r.method.as_str()),
+                        hs.path().unwrap_or("(request not captured)"),
+                        hs.response.status,
+                        hs.subprotocol.as_deref().unwrap_or("-"),
+                        if exts.is_empty() {
+                            "-".to_owned()
+                        } else {
+                            exts.join(", ")
+                        },
+                    );
+                }
+            }
+            for dir in [Direction::ClientToServer, Direction::ServerToClient] {
+                let d = &c.dirs[dir.index()];
+                let ops: Vec<String> = d
+                    .by_opcode
+                    .iter()
+                    .map(|(k, v)| format!("{v} {k}"))
+                    .collect();
+                let _ = writeln!(
+                    s,
+                    "    {}: {} messages ({}) in {} frames, {} on the wire, {} decoded{}, close {}",
+                    dir.as_str(),
+                    d.messages,
+                    if ops.is_empty() {
+                        "-".to_owned()
+                    } else {
+                        ops.join(", ")
+                    },
+                    d.frames,
+                    bytes(d.wire_bytes),
+                    bytes(d.payload_bytes),
+                    if d.compressed > 0 {
+                        format!(", {} compressed", d.compressed)
+                    } else {
+                        String::new()
+                    },
+                    close_text(&d.close)
+                );
+            }
+            if c.rtt.count() > 0 {
+                let q = |p| c.rtt.quantile_ms(p).unwrap_or_default();
+                let _ = writeln!(
+                    s,
+                    "    RTT: {} samples  p50 {:.3} ms  p95 {:.3} ms  p99 {:.3} ms  max {:.3} ms",
+                    c.rtt.count(),
+                    q(0.5),
+                    q(0.95),
+                    q(0.99),
+                    c.rtt.max_ms().unwrap_or_default()
+                );
+            }
+            render_findings(&mut s, &c.findings);
+        }
+        if !self.global_findings.is_empty() {
+            let _ = writeln!(s, "\nOther findings (not tied to a WebSocket connection):");
+            render_findings(&mut s, &self.global_findings);
+        }
+        s
+    }
+}
+
+fn render_findings(s: &mut String, findings: &BTreeMap<FindingKind, FindingStats>) {
+    for (kind, stats) in findings {
+        let _ = writeln!(
+            s,
+            "    finding {} x{}: {}",
+            kind.slug(),
+            stats.count,
+            kind.explanation()
+        );
+        for ex in &stats.examples {
+            let _ = writeln!(s, "        {ex}");
+        }
+    }
+}

@@ -1,0 +1,186 @@
+//! The `analyze --jsonl` record format of DESIGN.md: one JSON object per line, streaming.
+//!
+//! Records are written by hand rather than through serde derive so that a message costs one
+//! base64 pass straight into the output buffer and no intermediate allocation.
+
+use std::io::{self, Write};
+
+use base64::Engine as _;
+
+use crate::analysis::event::{ConnectionInfo, Event, EventSink, MessageEvent, RttSample};
+use crate::analysis::findings::Finding;
+
+/// Writes events as JSON Lines. IO errors are remembered; the first one is returned by `finish`.
+pub struct JsonlWriter<W: Write> {
+    out: W,
+    error: Option<io::Error>,
+    b64: Vec<u8>,
+}
+
+impl<W: Write> JsonlWriter<W> {
+    pub fn new(out: W) -> Self {
+        JsonlWriter {
+            out,
+            error: None,
+            b64: Vec::new(),
+        }
+    }
+
+    /// Flushes and returns the first write error, if any (e.g. a closed pipe).
+    pub fn finish(mut self) -> io::Result<W> {
+        if let Some(err) = self.error.take() {
+            return Err(err);
+        }
+        self.out.flush()?;
+        Ok(self.out)
+    }
+
+    pub fn failed(&self) -> bool {
+        self.error.is_some()
+    }
+
+    fn write_record(&mut self, record: impl FnOnce(&mut W, &mut Vec<u8>) -> io::Result<()>) {
+        if self.error.is_some() {
+            return;
+        }
+        if let Err(err) = record(&mut self.out, &mut self.b64) {
+            self.error = Some(err);
+        }
+    }
+}
+
+/// Writes a JSON string (quoted and escaped).
+fn json_str(out: &mut impl Write, s: &str) -> io::Result<()> {
+    serde_json::to_writer(out, s).map_err(io::Error::other)
+}
+
+fn json_opt_str(out: &mut impl Write, s: Option<&str>) -> io::Result<()> {
+    match s {
+        Some(s) => json_str(out, s),
+        None => out.write_all(b"null"),
+    }
+}
+
+fn write_connection(out: &mut impl Write, c: &ConnectionInfo) -> io::Result<()> {
+    write!(
+        out,
+        "{{\"type\":\"connection\",\"conn\":{},\"client\":\"{}\",\"server\":\"{}\",\"ts\":{},\"handshake\":",
+        c.conn, c.client, c.server, c.first_ts
+    )?;
+    match &c.handshake {
+        None => out.write_all(b"null")?,
+        Some(hs) => {
+            out.write_all(b"{\"path\":")?;
+            json_opt_str(out, hs.path())?;
+            write!(out, ",\"status\":{},\"subprotocol\":", hs.response.status)?;
+            json_opt_str(out, hs.subprotocol.as_deref())?;
+            out.write_all(b",\"extensions\":[")?;
+            for (i, ext) in hs.extensions.iter().enumerate() {
+                if i > 0 {
+                    out.write_all(b",")?;
+                }
+                json_str(out, &ext.to_string())?;
+            }
+            out.write_all(b"],\"accept_valid\":")?;
+            match hs.accept_valid() {
+                Some(v) => write!(out, "{v}")?,
+                None => out.write_all(b"null")?,
+            }
+            out.write_all(b",\"offered_subprotocols\":")?;
+            serde_json::to_writer(&mut *out, &hs.offered_subprotocols).map_err(io::Error::other)?;
+            out.write_all(b",\"offered_extensions\":[")?;
+            for (i, ext) in hs.offered_extensions.iter().enumerate() {
+                if i > 0 {
+                    out.write_all(b",")?;
+                }
+                json_str(out, &ext.to_string())?;
+            }
+            out.write_all(b"]}")?;
+        }
+    }
+    out.write_all(b"}\n")
+}
+
+fn write_message(out: &mut impl Write, b64: &mut Vec<u8>, m: &MessageEvent<'_>) -> io::Result<()> {
+    write!(
+        out,
+        "{{\"type\":\"message\",\"conn\":{},\"dir\":\"{}\",\"ts\":{},\"opcode\":\"{}\",\"frames\":{},\"compressed\":{},\"wire_len\":{},\"len\":{},\"payload_b64\":\"",
+        m.conn,
+        m.dir.as_str(),
+        m.ts,
+        m.opcode.name(),
+        m.frames,
+        m.compressed,
+        m.wire_len,
+        m.payload.len()
+    )?;
+    b64.clear();
+    b64.resize(m.payload.len().div_ceil(3) * 4, 0);
+    let written = base64::engine::general_purpose::STANDARD
+        .encode_slice(m.payload, b64)
+        .map_err(io::Error::other)?;
+    out.write_all(b64.get(..written).unwrap_or(&[]))?;
+    out.write_all(b"\",\"close_code\":")?;
+    match m.close_code {
+        Some(code) => write!(out, "{code}")?,
+        None => out.write_all(b"null")?,
+    }
+    out.write_all(b",\"close_reason\":")?;
+    json_opt_str(out, m.close_reason)?;
+    write!(out, ",\"first_ts\":{}", m.first_ts)?;
+    if m.truncated {
+        out.write_all(b",\"truncated\":true")?;
+    }
+    if !m.decoded {
+        out.write_all(b",\"decoded\":false")?;
+    }
+    out.write_all(b"}\n")
+}
+
+fn write_rtt(out: &mut impl Write, r: &RttSample) -> io::Result<()> {
+    writeln!(
+        out,
+        "{{\"type\":\"rtt\",\"conn\":{},\"ping_dir\":\"{}\",\"ping_ts\":{},\"pong_ts\":{},\"rtt_ms\":{:.3}}}",
+        r.conn,
+        r.ping_dir.as_str(),
+        r.ping_ts,
+        r.pong_ts,
+        r.rtt_ms()
+    )
+}
+
+fn write_anomaly(out: &mut impl Write, f: &Finding) -> io::Result<()> {
+    out.write_all(b"{\"type\":\"anomaly\",\"conn\":")?;
+    match f.conn {
+        Some(c) => write!(out, "{c}")?,
+        None => out.write_all(b"null")?,
+    }
+    out.write_all(b",\"dir\":")?;
+    match f.dir {
+        Some(d) => write!(out, "\"{}\"", d.as_str())?,
+        None => out.write_all(b"null")?,
+    }
+    write!(
+        out,
+        ",\"ts\":{},\"kind\":\"{}\",\"detail\":",
+        f.ts,
+        f.kind.slug()
+    )?;
+    json_str(out, &f.detail)?;
+    if let Some(offset) = f.stream_offset {
+        write!(out, ",\"offset\":{offset}")?;
+    }
+    out.write_all(b"}\n")
+}
+
+impl<W: Write> EventSink for JsonlWriter<W> {
+    fn event(&mut self, event: Event<'_>) {
+        match event {
+            Event::Connection(c) => self.write_record(|out, _| write_connection(out, c)),
+            Event::Message(m) => self.write_record(|out, b64| write_message(out, b64, m)),
+            Event::Rtt(r) => self.write_record(|out, _| write_rtt(out, &r)),
+            Event::Anomaly(f) => self.write_record(|out, _| write_anomaly(out, f)),
+            Event::Frame(_) | Event::ConnectionEnded { .. } => {}
+        }
+    }
+}

@@ -1,0 +1,4 @@
+//! Writing what the analyzer found: JSON Lines (the public record format) and pcap files.
+
+pub mod jsonl;
+pub mod pcap_writer;

@@ -1,0 +1,6 @@
+//! framescope: WebSocket traffic analysis (library half of the `framescope` binary).
+
+pub mod analysis;
+pub mod capture;
+pub mod cli;
+pub mod export;
