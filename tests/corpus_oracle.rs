@@ -29,7 +29,12 @@ fn read_oracle(path: &Path) -> Vec<OracleFrame> {
     let text = std::fs::read_to_string(path).expect("oracle");
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().expect("header").split('\t').collect();
-    let col = |name: &str| header.iter().position(|h| *h == name).unwrap_or_else(|| panic!("column {name}"));
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| *h == name)
+            .unwrap_or_else(|| panic!("column {name}"))
+    };
     let (src, dst, fin, rsv, op, masked, len, close, sha, pp) = (
         col("srcport"),
         col("dstport"),
@@ -65,20 +70,32 @@ fn read_oracle(path: &Path) -> Vec<OracleFrame> {
 }
 
 type PortPair = (u16, u16);
+/// A frame as (fin, rsv bits, opcode, masked, payload length).
+type FrameShape = (bool, u8, u8, bool, u64);
 
 /// Our frames as (fin, rsv, opcode, masked, len), by (sender port, receiver port).
-fn our_frames(sink: &CollectSink) -> BTreeMap<PortPair, Vec<(bool, u8, u8, bool, u64)>> {
+fn our_frames(sink: &CollectSink) -> BTreeMap<PortPair, Vec<FrameShape>> {
     let mut ports = BTreeMap::new();
     for c in &sink.connections {
         ports.insert(c.conn, (c.client.port(), c.server.port()));
     }
-    let mut out: BTreeMap<PortPair, Vec<_>> = BTreeMap::new();
+    let mut out: BTreeMap<PortPair, Vec<FrameShape>> = BTreeMap::new();
     for f in &sink.frames {
         let (cp, sp) = ports[&f.conn];
-        let key = if f.dir.index() == 0 { (cp, sp) } else { (sp, cp) };
+        let key = if f.dir.index() == 0 {
+            (cp, sp)
+        } else {
+            (sp, cp)
+        };
         let h = &f.header;
         let rsv = (u8::from(h.rsv1) << 2) | (u8::from(h.rsv2) << 1) | u8::from(h.rsv3);
-        out.entry(key).or_default().push((h.fin, rsv, h.opcode.as_u4(), h.mask.is_some(), h.payload_len));
+        out.entry(key).or_default().push((
+            h.fin,
+            rsv,
+            h.opcode.as_u4(),
+            h.mask.is_some(),
+            h.payload_len,
+        ));
     }
     out
 }
@@ -108,20 +125,32 @@ fn check_file(corpus: &Path, name: &str) -> Result<usize, String> {
     let ours = our_frames(&sink);
     let mut expected: BTreeMap<PortPair, Vec<_>> = BTreeMap::new();
     for o in &oracle {
-        expected
-            .entry((o.srcport, o.dstport))
-            .or_default()
-            .push((o.fin, o.rsv, o.opcode, o.masked, o.payload_length));
+        expected.entry((o.srcport, o.dstport)).or_default().push((
+            o.fin,
+            o.rsv,
+            o.opcode,
+            o.masked,
+            o.payload_length,
+        ));
     }
     for (key, frames) in &expected {
         let got = ours.get(key).cloned().unwrap_or_default();
         if &got != frames {
-            return Err(format!("{name} {key:?}: frames differ\n  tshark: {frames:?}\n  ours:   {got:?}"));
+            return Err(format!(
+                "{name} {key:?}: frames differ\n  tshark: {frames:?}\n  ours:   {got:?}"
+            ));
         }
     }
     for key in ours.keys() {
-        if !expected.contains_key(key) && !KNOWN_EXTRA.iter().any(|(f, s, d, _)| *f == name && (*s, *d) == *key) {
-            return Err(format!("{name} {key:?}: frames tshark does not show: {:?}", ours[key]));
+        if !expected.contains_key(key)
+            && !KNOWN_EXTRA
+                .iter()
+                .any(|(f, s, d, _)| *f == name && (*s, *d) == *key)
+        {
+            return Err(format!(
+                "{name} {key:?}: frames tshark does not show: {:?}",
+                ours[key]
+            ));
         }
     }
     // Messages complete on frames with FIN set; compare their decoded content in order.
@@ -132,7 +161,11 @@ fn check_file(corpus: &Path, name: &str) -> Result<usize, String> {
     let mut our_msgs: BTreeMap<PortPair, Vec<_>> = BTreeMap::new();
     for m in &sink.messages {
         let (cp, sp) = ports[&m.conn];
-        let key = if m.dir.index() == 0 { (cp, sp) } else { (sp, cp) };
+        let key = if m.dir.index() == 0 {
+            (cp, sp)
+        } else {
+            (sp, cp)
+        };
         our_msgs.entry(key).or_default().push(m);
     }
     let mut compared = 0;
@@ -159,14 +192,24 @@ fn check_file(corpus: &Path, name: &str) -> Result<usize, String> {
                 }
             }
             if o.opcode == 8 && o.close_code != m.close_code {
-                return Err(format!("{name} {key:?}: close {:?} vs tshark {:?}", m.close_code, o.close_code));
+                return Err(format!(
+                    "{name} {key:?}: close {:?} vs tshark {:?}",
+                    m.close_code, o.close_code
+                ));
             }
             if matches!(o.opcode, 9 | 10) {
                 let ours = hex::encode(&m.payload);
                 if o.ping_pong_hex.clone().unwrap_or_default() != ours {
-                    return Err(format!("{name} {key:?}: ping/pong payload {ours} vs {:?}", o.ping_pong_hex));
+                    return Err(format!(
+                        "{name} {key:?}: ping/pong payload {ours} vs {:?}",
+                        o.ping_pong_hex
+                    ));
                 }
-                let want = if o.opcode == 9 { OpCode::Ping } else { OpCode::Pong };
+                let want = if o.opcode == 9 {
+                    OpCode::Ping
+                } else {
+                    OpCode::Pong
+                };
                 if m.opcode != want {
                     return Err(format!("{name} {key:?}: opcode {:?} vs {want:?}", m.opcode));
                 }
@@ -193,10 +236,19 @@ fn every_corpus_capture_agrees_with_the_tshark_oracle() {
     let mut names: Vec<String> = std::fs::read_dir(corpus.join("oracle"))
         .expect("oracle dir")
         .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().trim_end_matches(".tsv").to_owned())
+        .map(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .trim_end_matches(".tsv")
+                .to_owned()
+        })
         .collect();
     names.sort();
-    assert!(names.len() >= 25, "expected the whole corpus, found {}", names.len());
+    assert!(
+        names.len() >= 25,
+        "expected the whole corpus, found {}",
+        names.len()
+    );
     let mut failures = Vec::new();
     let mut messages = 0;
     for name in &names {
@@ -205,8 +257,17 @@ fn every_corpus_capture_agrees_with_the_tshark_oracle() {
             Err(e) => failures.push(e),
         }
     }
-    eprintln!("{} captures, {messages} messages compared with tshark", names.len());
-    assert!(failures.is_empty(), "{} of {} captures differ:\n{}", failures.len(), names.len(), failures.join("\n"));
+    eprintln!(
+        "{} captures, {messages} messages compared with tshark",
+        names.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {} captures differ:\n{}",
+        failures.len(),
+        names.len(),
+        failures.join("\n")
+    );
 }
 
 fn kinds(sink: &CollectSink) -> Vec<&'static str> {
@@ -220,14 +281,27 @@ fn the_rfc_violations_in_the_corpus_are_reported() {
     };
     let cases: &[(&str, &str, usize)] = &[
         ("zeek__wstunnel-http.pcap", "unmasked-client-frame", 2),
-        ("suricata-verify__websocket-ping__input.pcap", "unmasked-client-frame", 1),
+        (
+            "suricata-verify__websocket-ping__input.pcap",
+            "unmasked-client-frame",
+            1,
+        ),
         ("zeek__wrong-accept-header.pcap", "bad-accept", 1),
         ("zeek__oversized-close-frame.pcapng", "control-too-long", 1),
-        ("suricata-verify__http-request-header-multi__input.pcap", "upgrade-unanswered", 1),
+        (
+            "suricata-verify__http-request-header-multi__input.pcap",
+            "upgrade-unanswered",
+            1,
+        ),
     ];
     for (file, slug, count) in cases {
         let (sink, _) = common::analyze_file(&corpus.join(file));
-        assert_eq!(sink.findings_of(slug).len(), *count, "{file}: {:?}", kinds(&sink));
+        assert_eq!(
+            sink.findings_of(slug).len(),
+            *count,
+            "{file}: {:?}",
+            kinds(&sink)
+        );
     }
 }
 
@@ -239,9 +313,17 @@ fn captures_that_need_decode_as_in_tshark_work_without_options() {
     let (sink, _) = common::analyze_file(&corpus.join("ndpi__websocket.pcap"));
     assert_eq!(sink.connections.len(), 1);
     assert!(sink.connections[0].handshake.is_none());
-    assert_eq!(sink.connections[0].client.port(), 50999, "the masking side is the client");
+    assert_eq!(
+        sink.connections[0].client.port(),
+        50999,
+        "the masking side is the client"
+    );
     assert_eq!(sink.messages.len(), 5);
-    assert!(sink.messages.iter().any(|m| m.payload == b"Welcome, 192.168.43.1 !"));
+    assert!(
+        sink.messages
+            .iter()
+            .any(|m| m.payload == b"Welcome, 192.168.43.1 !")
+    );
 }
 
 #[test]
@@ -249,10 +331,16 @@ fn a_request_without_101_is_not_a_websocket_connection() {
     let Some(corpus) = common::corpus_dir() else {
         return;
     };
-    let (sink, _) = common::analyze_file(&corpus.join("suricata-verify__http-request-header-multi__input.pcap"));
+    let (sink, _) = common::analyze_file(
+        &corpus.join("suricata-verify__http-request-header-multi__input.pcap"),
+    );
     assert!(sink.connections.is_empty());
     let (sink, _) = common::analyze_file(&corpus.join("ndpi__1kxun.pcap"));
-    assert_eq!(sink.connections.len(), 3, "three upgrades answered with 101, no frames");
+    assert_eq!(
+        sink.connections.len(),
+        3,
+        "three upgrades answered with 101, no frames"
+    );
     assert!(sink.messages.is_empty());
 }
 
@@ -267,5 +355,9 @@ fn duplicated_packets_of_an_any_capture_are_decoded_once() {
     let compressed = sink.messages.iter().filter(|m| m.compressed).count();
     assert_eq!(compressed, 16);
     let first_text = sink.messages.iter().find(|m| m.compressed).expect("text");
-    assert!(first_text.payload.starts_with(b"[2,"), "{:?}", String::from_utf8_lossy(&first_text.payload));
+    assert!(
+        first_text.payload.starts_with(b"[2,"),
+        "{:?}",
+        String::from_utf8_lossy(&first_text.payload)
+    );
 }

@@ -108,7 +108,7 @@ pub fn run(args: &AnalyzeArgs) -> u8 {
     if args.jsonl {
         let mut writer = JsonlWriter::new(io::BufWriter::with_capacity(1 << 16, stdout.lock()));
         let summary = {
-            let mut tick = |done| progress.tick(done) && true;
+            let mut tick = |done| progress.tick(done);
             reader.run(&mut analyzer, &mut writer, &mut tick)
         };
         let mut status = 0;

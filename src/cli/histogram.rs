@@ -49,6 +49,9 @@ impl LogHistogram {
             return None;
         }
         let rank = ((q.clamp(0.0, 1.0) * self.count as f64).ceil() as u64).max(1);
+        if rank >= self.count {
+            return Some(self.max_ms);
+        }
         let mut seen = 0;
         for (&index, &n) in &self.buckets {
             seen += n;

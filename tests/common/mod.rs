@@ -24,11 +24,18 @@ pub fn captures_dir() -> PathBuf {
 
 /// Runs a whole capture through the analyzer with frame events on.
 pub fn analyze_file(path: &Path) -> (CollectSink, ReadSummary) {
-    analyze_file_with(path, AnalyzerConfig { emit_frames: true, ..AnalyzerConfig::default() })
+    analyze_file_with(
+        path,
+        AnalyzerConfig {
+            emit_frames: true,
+            ..AnalyzerConfig::default()
+        },
+    )
 }
 
 pub fn analyze_file_with(path: &Path, config: AnalyzerConfig) -> (CollectSink, ReadSummary) {
-    let mut reader = OfflineReader::open(path).unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
+    let mut reader =
+        OfflineReader::open(path).unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
     let mut analyzer = Analyzer::new(config);
     let mut sink = CollectSink::default();
     let summary = reader.run(&mut analyzer, &mut sink, &mut |_| true);

@@ -66,7 +66,7 @@ fn plausible_payload(h: &FrameHeader, payload: &[u8]) -> bool {
 /// are what runs of zero bytes and other non-WebSocket data most often look like.
 fn meaningful(h: &FrameHeader, strict: bool) -> bool {
     let empty_data = !h.opcode.is_control() && h.payload_len == 0;
-    !empty_data && !(strict && h.opcode == OpCode::Continuation)
+    !(empty_data || (strict && h.opcode == OpCode::Continuation))
 }
 
 /// How much evidence a boundary needs.

@@ -391,9 +391,10 @@ impl StreamDecoder {
             .limits
             .max_message_bytes
             .saturating_sub(self.message_bytes.len());
-        if piece.len() > room {
-            if let Some(m) = &mut self.message
-                && !m.truncated
+        if piece.len() > room
+            && let Some(m) = &mut self.message
+            && !m.truncated
+        {
             {
                 m.truncated = true;
                 out.finding(
