@@ -118,10 +118,10 @@ async fn a_tokio_tungstenite_session_captured_on_lo_analyses_to_what_was_exchang
                     ws.send(msg).await.expect("echo");
                 }
                 Message::Close(frame) => {
+                    // Keep reading: tungstenite answers the close, then ends the stream.
                     log.close = frame
                         .as_ref()
                         .map(|f| (u16::from(f.code), f.reason.to_string()));
-                    break;
                 }
                 _ => {}
             }
@@ -189,6 +189,7 @@ async fn a_tokio_tungstenite_session_captured_on_lo_analyses_to_what_was_exchang
         .await
         .expect("close");
     while let Some(Ok(_)) = client.next().await {}
+    drop(client);
     let log = server.await.expect("server");
     tokio::time::sleep(Duration::from_millis(200)).await;
     stop.store(true, Ordering::SeqCst);
@@ -272,6 +273,16 @@ async fn a_tokio_tungstenite_session_captured_on_lo_analyses_to_what_was_exchang
     assert_eq!(client_close.close_code, Some(4001));
     assert_eq!(log.close, Some((4001, "test over".to_owned())));
     assert_eq!(client_close.close_reason.as_deref(), Some("test over"));
+    let server_close = sink
+        .messages
+        .iter()
+        .find(|m| m.dir == Direction::ServerToClient && m.opcode == OpCode::Close)
+        .expect("server answered the close");
+    assert_eq!(server_close.close_code, Some(4001));
+    assert_eq!(
+        sink.ends,
+        vec![(0, framescope::analysis::event::ConnectionEnd::Closed)]
+    );
     assert!(
         sink.findings.is_empty(),
         "a clean session has no findings: {:?}",
