@@ -171,6 +171,9 @@ pub struct FlowState {
     pub phase: Phase,
     /// The side that sent the SYN, when seen.
     pub syn_client: Option<Side>,
+    /// Bytes were lost before the flow was recognised: the handshake may be among them, so
+    /// frame detection is allowed even though the stream's start was captured.
+    handshake_maybe_lost: bool,
 }
 
 impl FlowState {
@@ -179,6 +182,7 @@ impl FlowState {
             key,
             phase: Phase::new(),
             syn_client: None,
+            handshake_maybe_lost: false,
         }
     }
 
@@ -197,11 +201,15 @@ impl FlowState {
                     let (decoder, mut out) = ws.split(dir, ctx);
                     decoder.on_gap(ts, offset, len, reason, &mut out);
                 }
-                Phase::Unknown(probe) => probe.bufs[side.index()].clear_at(offset + len),
-                Phase::Http(http) => {
-                    // A gap inside the handshake: give up on HTTP for this flow.
-                    http.broken[side.index()] = true;
-                    self.phase = Phase::Other;
+                Phase::Unknown(probe) => {
+                    self.handshake_maybe_lost = true;
+                    probe.bufs[side.index()].clear_at(offset + len);
+                }
+                Phase::Http(_) => {
+                    // Bytes of the handshake are missing (lost, or cut by the snap length):
+                    // look for frames instead.
+                    self.handshake_maybe_lost = true;
+                    self.phase = Phase::Unknown(Box::default());
                 }
                 Phase::Other => {}
             },
@@ -231,7 +239,7 @@ impl FlowState {
                 } else if buf.bytes.is_empty() && looks_like_response(bytes) {
                     self.phase = Phase::Http(Box::new(HttpExchange::new(side.other())));
                     self.http_data(side, bytes, ctx);
-                } else if self.syn_client.is_some() {
+                } else if self.syn_client.is_some() && !self.handshake_maybe_lost {
                     // The stream's start was captured and it is not HTTP: a WebSocket
                     // connection always starts with its handshake, so this is other traffic.
                     self.phase = Phase::Other;

@@ -42,3 +42,213 @@ pub fn analyze_file_with(path: &Path, config: AnalyzerConfig) -> (CollectSink, R
     analyzer.finish(&mut sink);
     (sink, summary)
 }
+
+use framescope::analysis::Timestamp;
+use framescope::analysis::event::EventSink;
+use framescope::analysis::link::LinkType;
+use framescope::analysis::ws::frame::{FrameHeader, OpCode};
+use framescope::analysis::ws::mask::apply_mask;
+use framescope::export::pcap_writer::{PcapWriter, Sender, TcpFlags, TcpSessionSynth};
+
+/// One WebSocket frame's bytes.
+pub fn ws_frame(
+    fin: bool,
+    rsv1: bool,
+    opcode: OpCode,
+    mask: Option<[u8; 4]>,
+    payload: &[u8],
+) -> Vec<u8> {
+    let mut header = FrameHeader::new(fin, opcode, mask, payload.len() as u64);
+    header.rsv1 = rsv1;
+    let mut out = header.to_bytes();
+    let mut body = payload.to_vec();
+    if let Some(key) = mask {
+        apply_mask(&mut body, key, 0);
+    }
+    out.extend_from_slice(&body);
+    out
+}
+
+pub const CLIENT_KEY: Option<[u8; 4]> = Some([0x12, 0x34, 0x56, 0x78]);
+
+pub fn upgrade_request(extensions: Option<&str>) -> Vec<u8> {
+    let mut req = String::from(
+        "GET /chat HTTP/1.1\r\nHost: example.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n",
+    );
+    if let Some(ext) = extensions {
+        req.push_str(&format!("Sec-WebSocket-Extensions: {ext}\r\n"));
+    }
+    req.push_str("\r\n");
+    req.into_bytes()
+}
+
+pub fn upgrade_response(extensions: Option<&str>) -> Vec<u8> {
+    let mut resp = String::from(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n",
+    );
+    if let Some(ext) = extensions {
+        resp.push_str(&format!("Sec-WebSocket-Extensions: {ext}\r\n"));
+    }
+    resp.push_str("\r\n");
+    resp.into_bytes()
+}
+
+/// A TCP segment before it is turned into packet bytes (so tests can reorder, drop, copy).
+#[derive(Clone, Debug)]
+pub struct Seg {
+    pub ts: Timestamp,
+    pub sender: Sender,
+    pub seq: u32,
+    pub flags: TcpFlags,
+    pub payload: Vec<u8>,
+}
+
+/// Builds a TCP conversation segment by segment.
+pub struct Conversation {
+    pub synth: TcpSessionSynth,
+    pub segs: Vec<Seg>,
+    pub ts: Timestamp,
+    pub mss: usize,
+}
+
+impl Conversation {
+    pub fn new(client: &str, server: &str, client_isn: u32, server_isn: u32) -> Self {
+        let synth = TcpSessionSynth::new(
+            client.parse().expect("client addr"),
+            server.parse().expect("server addr"),
+            client_isn,
+            server_isn,
+        );
+        Conversation {
+            synth,
+            segs: Vec::new(),
+            ts: Timestamp::from_secs_micros(1_700_000_000, 0),
+            mss: 1000,
+        }
+    }
+
+    fn tick(&mut self) -> Timestamp {
+        self.ts = Timestamp::from_nanos(self.ts.nanos + 1_000_000);
+        self.ts
+    }
+
+    fn push(&mut self, sender: Sender, seq: u32, flags: TcpFlags, payload: Vec<u8>) {
+        let ts = self.tick();
+        self.segs.push(Seg {
+            ts,
+            sender,
+            seq,
+            flags,
+            payload,
+        });
+    }
+
+    pub fn open(&mut self) {
+        let c = self.synth.next_seq(Sender::Client);
+        self.push(Sender::Client, c, TcpFlags::SYN, vec![]);
+        self.synth.skip(Sender::Client, 1);
+        let s = self.synth.next_seq(Sender::Server);
+        self.push(Sender::Server, s, TcpFlags::SYN_ACK, vec![]);
+        self.synth.skip(Sender::Server, 1);
+        let c = self.synth.next_seq(Sender::Client);
+        self.push(Sender::Client, c, TcpFlags::ACK, vec![]);
+    }
+
+    /// Sends bytes as MSS-sized segments, then an ACK from the peer.
+    pub fn send(&mut self, sender: Sender, data: &[u8]) {
+        for piece in data.chunks(self.mss) {
+            let seq = self.synth.next_seq(sender);
+            self.push(sender, seq, TcpFlags::PSH_ACK, piece.to_vec());
+            self.synth.skip(sender, piece.len() as u32);
+        }
+        let peer = if sender == Sender::Client {
+            Sender::Server
+        } else {
+            Sender::Client
+        };
+        let seq = self.synth.next_seq(peer);
+        self.push(peer, seq, TcpFlags::ACK, vec![]);
+    }
+
+    pub fn close(&mut self) {
+        for sender in [Sender::Client, Sender::Server] {
+            let seq = self.synth.next_seq(sender);
+            self.push(sender, seq, TcpFlags::FIN_ACK, vec![]);
+            self.synth.skip(sender, 1);
+        }
+    }
+
+    /// Packet bytes of every segment, in order.
+    pub fn packets(&mut self) -> Vec<(Timestamp, Vec<u8>)> {
+        let segs = self.segs.clone();
+        segs.iter()
+            .map(|s| {
+                (
+                    s.ts,
+                    self.synth
+                        .packet(s.sender, s.seq, s.flags, &s.payload)
+                        .to_vec(),
+                )
+            })
+            .collect()
+    }
+}
+
+/// Feeds Ethernet packets straight to an analyzer (no file), with frame events on.
+pub fn analyze_packets(packets: &[(Timestamp, Vec<u8>)], config: AnalyzerConfig) -> CollectSink {
+    let mut analyzer = Analyzer::new(AnalyzerConfig {
+        emit_frames: true,
+        ..config
+    });
+    let mut sink = CollectSink::default();
+    for (ts, data) in packets {
+        analyzer.push_packet(*ts, LinkType::Ethernet, data, &mut sink);
+    }
+    analyzer.finish(&mut sink);
+    sink
+}
+
+/// Writes packets as a pcap file (optionally cut to `snaplen`).
+pub fn write_pcap(path: &Path, packets: &[(Timestamp, Vec<u8>)], snaplen: u32) {
+    let file = std::fs::File::create(path).expect("create pcap");
+    let mut w =
+        PcapWriter::with_link_type(std::io::BufWriter::new(file), 1, snaplen).expect("header");
+    for (ts, data) in packets {
+        w.write_packet(*ts, data).expect("write");
+    }
+    w.into_inner().expect("flush");
+}
+
+/// Payloads of the text and binary messages in one direction.
+pub fn data_payloads(sink: &CollectSink, dir: framescope::analysis::Direction) -> Vec<Vec<u8>> {
+    sink.messages
+        .iter()
+        .filter(|m| m.dir == dir && matches!(m.opcode, OpCode::Text | OpCode::Binary))
+        .map(|m| m.payload.clone())
+        .collect()
+}
+
+pub fn slugs(sink: &CollectSink) -> Vec<&'static str> {
+    sink.findings.iter().map(|f| f.kind.slug()).collect()
+}
+
+/// A sink that only counts, for hostile inputs where collecting would itself be the cost.
+#[derive(Default)]
+pub struct CountSink {
+    pub messages: u64,
+    pub findings: Vec<String>,
+    pub connections: u64,
+}
+
+impl EventSink for CountSink {
+    fn event(&mut self, event: framescope::analysis::Event<'_>) {
+        match event {
+            framescope::analysis::Event::Message(_) => self.messages += 1,
+            framescope::analysis::Event::Anomaly(f) => self.findings.push(f.kind.slug().to_owned()),
+            framescope::analysis::Event::Connection(_) => self.connections += 1,
+            _ => {}
+        }
+    }
+}
