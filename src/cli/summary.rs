@@ -19,7 +19,7 @@ struct DirStats {
     frames: u64,
     wire_bytes: u64,
     payload_bytes: u64,
-    by_opcode: BTreeMap<String, u64>,
+    by_opcode: BTreeMap<OpCode, u64>,
     compressed: u64,
     close: Option<(Option<u16>, String)>,
 }
@@ -82,7 +82,7 @@ impl EventSink for SummarySink {
                     d.wire_bytes += m.wire_len;
                     d.payload_bytes += m.payload.len() as u64;
                     d.compressed += u64::from(m.compressed);
-                    *d.by_opcode.entry(m.opcode.name().into_owned()).or_insert(0) += 1;
+                    *d.by_opcode.entry(m.opcode).or_insert(0) += 1;
                     if m.opcode == OpCode::Close && d.close.is_none() {
                         d.close =
                             Some((m.close_code, m.close_reason.unwrap_or_default().to_owned()));
@@ -208,11 +208,17 @@ impl SummarySink {
             }
             for dir in [Direction::ClientToServer, Direction::ServerToClient] {
                 let d = &c.dirs[dir.index()];
-                let ops: Vec<String> = d
+                // Sorted by name, as a reader scans them.
+                let mut ops: Vec<String> = d
                     .by_opcode
                     .iter()
-                    .map(|(k, v)| format!("{v} {k}"))
+                    .map(|(k, v)| format!("{v} {}", k.name()))
                     .collect();
+                ops.sort_by(|a, b| {
+                    a.split_once(' ')
+                        .map(|x| x.1)
+                        .cmp(&b.split_once(' ').map(|x| x.1))
+                });
                 let _ = writeln!(
                     s,
                     "    {}: {} messages ({}) in {} frames, {} on the wire, {} decoded{}, close {}",

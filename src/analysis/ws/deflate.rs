@@ -21,14 +21,14 @@ pub enum InflateOutcome {
 pub struct MessageInflater {
     decompress: Decompress,
     reset_after_each_message: bool,
-    scratch: Vec<u8>,
 }
 
 /// Work cap after the output cap bites: inflate this much more (discarding it) so the
 /// window stays right for later messages, then give up on the context.
 const DISCARD_CAP_BYTES: u64 = 256 << 20;
 
-const SCRATCH_BYTES: usize = 64 << 10;
+/// Output space added per step; small enough that many idle inflaters cost little.
+const STEP_BYTES: usize = 16 << 10;
 
 impl MessageInflater {
     /// `no_context_takeover`: the sender resets its compressor after every message.
@@ -36,7 +36,6 @@ impl MessageInflater {
         MessageInflater {
             decompress: Decompress::new(false),
             reset_after_each_message: no_context_takeover,
-            scratch: vec![0; SCRATCH_BYTES],
         }
     }
 
@@ -48,7 +47,7 @@ impl MessageInflater {
         out: &mut Vec<u8>,
         limit_bytes: usize,
     ) -> InflateOutcome {
-        let outcome = self.inflate_inner(compressed, out, limit_bytes as u64);
+        let outcome = self.inflate_inner(compressed, out, limit_bytes);
         let window_trustworthy = match &outcome {
             InflateOutcome::Complete => true,
             InflateOutcome::LimitHit { produced_at_least } => {
@@ -66,25 +65,31 @@ impl MessageInflater {
         &mut self,
         compressed: &[u8],
         out: &mut Vec<u8>,
-        limit: u64,
+        limit: usize,
     ) -> InflateOutcome {
-        let mut produced: u64 = 0;
-        for whole_input in [compressed, &DEFLATE_TAIL[..]] {
-            let mut input = whole_input;
+        let start = out.len();
+        let inputs = [compressed, &DEFLATE_TAIL[..]];
+        for (i, whole_input) in inputs.iter().enumerate() {
+            let mut input: &[u8] = whole_input;
             loop {
+                let produced = out.len() - start;
+                if produced >= limit {
+                    // The cap bit (or is about to): count the rest without keeping it.
+                    out.truncate(start + limit);
+                    let rest: Vec<&[u8]> = std::iter::once(input)
+                        .chain(inputs.iter().skip(i + 1).copied())
+                        .collect();
+                    return self.discard(&rest, produced as u64);
+                }
+                out.reserve((limit - produced).min(STEP_BYTES.max(input.len().saturating_mul(4))));
                 let before_in = self.decompress.total_in();
                 let before_out = self.decompress.total_out();
-                let status =
-                    self.decompress
-                        .decompress(input, &mut self.scratch, FlushDecompress::Sync);
+                let status = self
+                    .decompress
+                    .decompress_vec(input, out, FlushDecompress::Sync);
                 let consumed = (self.decompress.total_in() - before_in) as usize;
-                let written = (self.decompress.total_out() - before_out) as usize;
+                let written = self.decompress.total_out() - before_out;
                 input = input.get(consumed..).unwrap_or(&[]);
-                let room = limit.saturating_sub(produced) as usize;
-                if let Some(kept) = self.scratch.get(..written.min(room)) {
-                    out.extend_from_slice(kept);
-                }
-                produced += written as u64;
                 match status {
                     Err(err) => {
                         return InflateOutcome::Failed {
@@ -95,33 +100,66 @@ impl MessageInflater {
                         // The sender ended the deflate stream (BFINAL): the next message
                         // starts a new one.
                         self.decompress.reset(false);
-                        return Self::outcome(produced, limit);
+                        return Self::finish(out, start, limit);
                     }
                     Ok(_) => {}
                 }
-                if produced > limit.saturating_add(DISCARD_CAP_BYTES) {
-                    return Self::outcome(produced, limit);
-                }
-                if input.is_empty() && written < self.scratch.len() {
+                let space_left = out.capacity() > out.len();
+                if input.is_empty() && space_left {
                     break;
                 }
-                if consumed == 0 && written == 0 {
+                if consumed == 0 && written == 0 && space_left {
                     return InflateOutcome::Failed {
                         reason: "inflater made no progress".to_owned(),
                     };
                 }
             }
         }
-        Self::outcome(produced, limit)
+        Self::finish(out, start, limit)
     }
 
-    fn outcome(produced: u64, limit: u64) -> InflateOutcome {
+    fn finish(out: &mut Vec<u8>, start: usize, limit: usize) -> InflateOutcome {
+        let produced = out.len() - start;
         if produced > limit {
+            out.truncate(start + limit);
             InflateOutcome::LimitHit {
-                produced_at_least: produced,
+                produced_at_least: produced as u64,
             }
         } else {
             InflateOutcome::Complete
+        }
+    }
+
+    /// Inflates what is left into a scratch buffer, only to count it and keep the window.
+    fn discard(&mut self, inputs: &[&[u8]], mut produced: u64) -> InflateOutcome {
+        let mut scratch = vec![0u8; 64 << 10];
+        let cap = produced.saturating_add(DISCARD_CAP_BYTES);
+        'inputs: for whole_input in inputs {
+            let mut input: &[u8] = whole_input;
+            loop {
+                let before_in = self.decompress.total_in();
+                let before_out = self.decompress.total_out();
+                let status = self
+                    .decompress
+                    .decompress(input, &mut scratch, FlushDecompress::Sync);
+                let consumed = (self.decompress.total_in() - before_in) as usize;
+                let written = self.decompress.total_out() - before_out;
+                produced += written;
+                input = input.get(consumed..).unwrap_or(&[]);
+                match status {
+                    Ok(Status::StreamEnd) | Err(_) => break 'inputs,
+                    Ok(_) => {}
+                }
+                if produced > cap || (consumed == 0 && written == 0) {
+                    break 'inputs;
+                }
+                if input.is_empty() && (written as usize) < scratch.len() {
+                    break;
+                }
+            }
+        }
+        InflateOutcome::LimitHit {
+            produced_at_least: produced,
         }
     }
 }

@@ -55,7 +55,7 @@ impl Default for StreamLimits {
 
 /// Buffers larger than this are shrunk after each message, so one huge message does not
 /// pin its memory for the rest of the connection.
-const RETAINED_BUFFER_BYTES: usize = 1 << 20;
+const RETAINED_BUFFER_BYTES: usize = 16 << 10;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Target {
@@ -344,6 +344,16 @@ impl StreamDecoder {
                             bytes = bytes.get(used..).unwrap_or(&[]);
                             offset += used as u64;
                             self.start_frame(ts, header, header_offset, out);
+                            if let Some(len) = self.whole_unmasked_message_len(&header, bytes.len())
+                            {
+                                // Fast path: the whole message is in this segment and needs no
+                                // unmasking or inflating, so it is reported without a copy.
+                                let (payload, rest) = bytes.split_at(len);
+                                self.frame = None;
+                                self.finish_message(ts, Some(payload), out);
+                                bytes = rest;
+                                offset += len as u64;
+                            }
                         }
                     }
                 }
@@ -377,6 +387,23 @@ impl StreamDecoder {
                 }
             }
         }
+    }
+
+    /// The payload length if the frame just started is a whole unmasked, uncompressed
+    /// message whose payload is all in the `available` bytes.
+    fn whole_unmasked_message_len(&self, h: &FrameHeader, available: usize) -> Option<usize> {
+        let len = usize::try_from(h.payload_len).ok()?;
+        let frame = self.frame.as_ref()?;
+        let message = self.message.as_ref()?;
+        (frame.target == Target::Message
+            && h.fin
+            && h.mask.is_none()
+            && len > 0
+            && len <= available
+            && len <= self.limits.max_message_bytes
+            && message.frames == 1
+            && !message.compressed)
+            .then_some(len)
     }
 
     fn absorb_message_bytes(
@@ -615,7 +642,7 @@ impl StreamDecoder {
             Target::Control => self.finish_control(ts, &frame.header, out),
             Target::Message => {
                 if frame.header.fin {
-                    self.finish_message(ts, out);
+                    self.finish_message(ts, None, out);
                 }
             }
             Target::Skip => {}
@@ -707,7 +734,14 @@ impl StreamDecoder {
         }
     }
 
-    fn finish_message(&mut self, ts: Timestamp, out: &mut dyn StreamOutput) {
+    /// Reports the message in progress. Its payload is `borrowed` when given (the fast path),
+    /// else what was collected in `message_bytes`.
+    fn finish_message(
+        &mut self,
+        ts: Timestamp,
+        borrowed: Option<&[u8]>,
+        out: &mut dyn StreamOutput,
+    ) {
         let Some(m) = self.message.take() else {
             return;
         };
@@ -784,7 +818,7 @@ impl StreamDecoder {
         let payload: &[u8] = if use_inflated {
             &self.inflated
         } else {
-            &self.message_bytes
+            borrowed.unwrap_or(&self.message_bytes)
         };
         if m.opcode == OpCode::Text
             && decoded

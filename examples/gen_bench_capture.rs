@@ -1,0 +1,285 @@
+//! Writes a large synthetic WebSocket capture for `scripts/bench.sh`.
+//!
+//! usage: gen_bench_capture (uncompressed|mixed) SIZE_MB OUT.pcap
+//!
+//! Many interleaved connections on 1448-byte segments; clients mask, servers do not; message
+//! sizes from 64 B to 64 KiB; text is JSON-like UTF-8. In `mixed`, half the connections
+//! negotiate permessage-deflate with context takeover and a third of their messages are
+//! sent as three fragments (RSV1 on the first only).
+
+use std::io::BufWriter;
+
+use flate2::{Compress, Compression, FlushCompress};
+use framescope::analysis::Timestamp;
+use framescope::analysis::ws::frame::{FrameHeader, OpCode};
+use framescope::analysis::ws::mask::apply_mask;
+use framescope::export::pcap_writer::{PcapWriter, Sender, TcpSessionSynth};
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+const WORDS: &[&str] = &[
+    "socket",
+    "frame",
+    "message",
+    "deflate",
+    "window",
+    "latency",
+    "pong",
+    "stream",
+    "server",
+    "client",
+    "payload",
+    "über",
+    "naïve",
+    "日本語",
+    "emoji 🚀",
+    "context",
+    "takeover",
+];
+
+fn text_payload(rng: &mut Rng, seq: u64, target: usize) -> Vec<u8> {
+    let mut s = format!(
+        "{{\"seq\":{seq},\"user\":\"user-{}\",\"text\":\"",
+        rng.below(1000)
+    );
+    while s.len() < target {
+        s.push_str(WORDS[rng.below(WORDS.len() as u64) as usize]);
+        s.push(' ');
+    }
+    s.push_str("\"}");
+    s.into_bytes()
+}
+
+fn size(rng: &mut Rng) -> usize {
+    match rng.below(100) {
+        0..=69 => 64 + rng.below(448) as usize,
+        70..=94 => 1024 + rng.below(7 * 1024) as usize,
+        _ => 16 * 1024 + rng.below(48 * 1024) as usize,
+    }
+}
+
+fn frame(
+    fin: bool,
+    rsv1: bool,
+    opcode: OpCode,
+    mask: Option<[u8; 4]>,
+    payload: &[u8],
+    out: &mut Vec<u8>,
+) {
+    let mut h = FrameHeader::new(fin, opcode, mask, payload.len() as u64);
+    h.rsv1 = rsv1;
+    out.extend_from_slice(&h.to_bytes());
+    let start = out.len();
+    out.extend_from_slice(payload);
+    if let Some(key) = mask {
+        apply_mask(&mut out[start..], key, 0);
+    }
+}
+
+fn deflate(c: &mut Compress, data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len() / 2 + 64);
+    let start = c.total_in() as usize;
+    loop {
+        out.reserve(data.len() / 2 + 1024);
+        let done = c.total_in() as usize - start;
+        c.compress_vec(&data[done..], &mut out, FlushCompress::Sync)
+            .expect("deflate");
+        if c.total_in() as usize - start == data.len() && out.ends_with(&[0, 0, 0xff, 0xff]) {
+            break;
+        }
+    }
+    out.truncate(out.len() - 4);
+    out
+}
+
+struct Conn {
+    synth: TcpSessionSynth,
+    deflate: Option<[Compress; 2]>,
+    left: u32,
+    seq: u64,
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.len() != 4 || !["uncompressed", "mixed"].contains(&args[1].as_str()) {
+        eprintln!("usage: gen_bench_capture (uncompressed|mixed) SIZE_MB OUT.pcap");
+        std::process::exit(2);
+    }
+    let mixed = args[1] == "mixed";
+    let target_bytes: u64 = args[2].parse::<u64>().expect("SIZE_MB") << 20;
+    let file = std::fs::File::create(&args[3]).expect("create output");
+    let written = std::rc::Rc::new(std::cell::Cell::new(0u64));
+    let counting = CountingWriter {
+        inner: BufWriter::with_capacity(1 << 20, file),
+        written: written.clone(),
+    };
+    let mut w = PcapWriter::new(counting).expect("header");
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut ts = Timestamp::from_secs_micros(1_700_000_000, 0);
+    let mut next_port = 10_000u16;
+    let new_conn = |rng: &mut Rng, w: &mut PcapWriter<CountingWriter>, ts: Timestamp, port: u16| {
+        let client = format!("10.1.{}.{}:{port}", port >> 8, port & 0xff)
+            .parse()
+            .expect("addr");
+        let mut synth = TcpSessionSynth::new(
+            client,
+            "10.0.0.1:8080".parse().expect("addr"),
+            rng.next() as u32,
+            rng.next() as u32,
+        );
+        let compressed = mixed && rng.below(2) == 0;
+        synth.open(w, ts).expect("write");
+        let ext = if compressed {
+            "Sec-WebSocket-Extensions: permessage-deflate\r\n"
+        } else {
+            ""
+        };
+        let req = format!(
+            "GET /bench HTTP/1.1\r\nHost: bench\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{ext}\r\n"
+        );
+        synth
+            .send(w, ts, Sender::Client, req.as_bytes())
+            .expect("write");
+        let resp = format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n{ext}\r\n"
+        );
+        synth
+            .send(w, ts, Sender::Server, resp.as_bytes())
+            .expect("write");
+        Conn {
+            synth,
+            deflate: compressed.then(|| {
+                [
+                    Compress::new(Compression::fast(), false),
+                    Compress::new(Compression::fast(), false),
+                ]
+            }),
+            left: 50 + rng.below(500) as u32,
+            seq: 0,
+        }
+    };
+    let mut conns: Vec<Conn> = Vec::new();
+    for _ in 0..200 {
+        next_port = next_port.wrapping_add(1).max(10_000);
+        conns.push(new_conn(&mut rng, &mut w, ts, next_port));
+    }
+    let (mut messages, mut compressed_messages) = (0u64, 0u64);
+    let mut wire = Vec::with_capacity(1 << 17);
+    while written.get() < target_bytes {
+        let i = rng.below(conns.len() as u64) as usize;
+        ts = Timestamp::from_nanos(ts.nanos + 20_000);
+        let c = &mut conns[i];
+        for sender in [Sender::Client, Sender::Server] {
+            let len = size(&mut rng);
+            let binary = rng.below(10) == 0;
+            let data = if binary {
+                (0..len).map(|_| rng.next() as u8).collect()
+            } else {
+                text_payload(&mut rng, c.seq, len)
+            };
+            c.seq += 1;
+            let mask = (sender == Sender::Client).then(|| (rng.next() as u32).to_be_bytes());
+            let opcode = if binary { OpCode::Binary } else { OpCode::Text };
+            wire.clear();
+            match &mut c.deflate {
+                Some(compressors) if !binary => {
+                    let z = deflate(
+                        &mut compressors[usize::from(sender == Sender::Server)],
+                        &data,
+                    );
+                    if rng.below(3) == 0 && z.len() >= 3 {
+                        let third = z.len() / 3;
+                        frame(false, true, opcode, mask, &z[..third], &mut wire);
+                        frame(
+                            false,
+                            false,
+                            OpCode::Continuation,
+                            mask,
+                            &z[third..2 * third],
+                            &mut wire,
+                        );
+                        frame(
+                            true,
+                            false,
+                            OpCode::Continuation,
+                            mask,
+                            &z[2 * third..],
+                            &mut wire,
+                        );
+                    } else {
+                        frame(true, true, opcode, mask, &z, &mut wire);
+                    }
+                    compressed_messages += 1;
+                }
+                _ => frame(true, false, opcode, mask, &data, &mut wire),
+            }
+            c.synth.send(&mut w, ts, sender, &wire).expect("write");
+            messages += 1;
+        }
+        c.left -= 1;
+        if c.left == 0 {
+            wire.clear();
+            frame(
+                true,
+                false,
+                OpCode::Close,
+                Some([1, 2, 3, 4]),
+                &1000u16.to_be_bytes(),
+                &mut wire,
+            );
+            c.synth
+                .send(&mut w, ts, Sender::Client, &wire)
+                .expect("write");
+            wire.clear();
+            frame(
+                true,
+                false,
+                OpCode::Close,
+                None,
+                &1000u16.to_be_bytes(),
+                &mut wire,
+            );
+            c.synth
+                .send(&mut w, ts, Sender::Server, &wire)
+                .expect("write");
+            c.synth.close(&mut w, ts).expect("write");
+            messages += 2;
+            next_port = next_port.wrapping_add(1).max(10_000);
+            conns[i] = new_conn(&mut rng, &mut w, ts, next_port);
+        }
+    }
+    w.into_inner().expect("flush");
+    eprintln!(
+        "wrote {} ({} MB, {messages} messages, {compressed_messages} compressed)",
+        args[3],
+        written.get() >> 20
+    );
+}
+
+struct CountingWriter {
+    inner: BufWriter<std::fs::File>,
+    written: std::rc::Rc<std::cell::Cell<u64>>,
+}
+
+impl std::io::Write for CountingWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.written.set(self.written.get() + n as u64);
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
