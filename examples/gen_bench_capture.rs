@@ -50,10 +50,7 @@ const WORDS: &[&str] = &[
 ];
 
 fn text_payload(rng: &mut Rng, seq: u64, target: usize) -> Vec<u8> {
-    let mut s = format!(
-        "{{\"seq\":{seq},\"user\":\"user-{}\",\"text\":\"",
-        rng.below(1000)
-    );
+    let mut s = format!("{{\"seq\":{seq},\"user\":\"user-{}\",\"text\":\"", rng.below(1000));
     while s.len() < target {
         s.push_str(WORDS[rng.below(WORDS.len() as u64) as usize]);
         s.push(' ');
@@ -70,14 +67,7 @@ fn size(rng: &mut Rng) -> usize {
     }
 }
 
-fn frame(
-    fin: bool,
-    rsv1: bool,
-    opcode: OpCode,
-    mask: Option<[u8; 4]>,
-    payload: &[u8],
-    out: &mut Vec<u8>,
-) {
+fn frame(fin: bool, rsv1: bool, opcode: OpCode, mask: Option<[u8; 4]>, payload: &[u8], out: &mut Vec<u8>) {
     let mut h = FrameHeader::new(fin, opcode, mask, payload.len() as u64);
     h.rsv1 = rsv1;
     out.extend_from_slice(&h.to_bytes());
@@ -149,15 +139,11 @@ fn main() {
         let req = format!(
             "GET /bench HTTP/1.1\r\nHost: bench\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{ext}\r\n"
         );
-        synth
-            .send(w, ts, Sender::Client, req.as_bytes())
-            .expect("write");
+        synth.send(w, ts, Sender::Client, req.as_bytes()).expect("write");
         let resp = format!(
             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n{ext}\r\n"
         );
-        synth
-            .send(w, ts, Sender::Server, resp.as_bytes())
-            .expect("write");
+        synth.send(w, ts, Sender::Server, resp.as_bytes()).expect("write");
         Conn {
             synth,
             deflate: compressed.then(|| {
@@ -195,10 +181,7 @@ fn main() {
             wire.clear();
             match &mut c.deflate {
                 Some(compressors) if !binary => {
-                    let z = deflate(
-                        &mut compressors[usize::from(sender == Sender::Server)],
-                        &data,
-                    );
+                    let z = deflate(&mut compressors[usize::from(sender == Sender::Server)], &data);
                     if rng.below(3) == 0 && z.len() >= 3 {
                         let third = z.len() / 3;
                         frame(false, true, opcode, mask, &z[..third], &mut wire);
@@ -210,14 +193,7 @@ fn main() {
                             &z[third..2 * third],
                             &mut wire,
                         );
-                        frame(
-                            true,
-                            false,
-                            OpCode::Continuation,
-                            mask,
-                            &z[2 * third..],
-                            &mut wire,
-                        );
+                        frame(true, false, OpCode::Continuation, mask, &z[2 * third..], &mut wire);
                     } else {
                         frame(true, true, opcode, mask, &z, &mut wire);
                     }
@@ -239,21 +215,10 @@ fn main() {
                 &1000u16.to_be_bytes(),
                 &mut wire,
             );
-            c.synth
-                .send(&mut w, ts, Sender::Client, &wire)
-                .expect("write");
+            c.synth.send(&mut w, ts, Sender::Client, &wire).expect("write");
             wire.clear();
-            frame(
-                true,
-                false,
-                OpCode::Close,
-                None,
-                &1000u16.to_be_bytes(),
-                &mut wire,
-            );
-            c.synth
-                .send(&mut w, ts, Sender::Server, &wire)
-                .expect("write");
+            frame(true, false, OpCode::Close, None, &1000u16.to_be_bytes(), &mut wire);
+            c.synth.send(&mut w, ts, Sender::Server, &wire).expect("write");
             c.synth.close(&mut w, ts).expect("write");
             messages += 2;
             next_port = next_port.wrapping_add(1).max(10_000);

@@ -36,13 +36,12 @@ fn main() -> ExitCode {
                 pong_timeout: 30.0,
                 max_flows: 100_000,
                 quiet: false,
+                reader: framescope::capture::ReaderKind::Auto,
             };
             ExitCode::from(analyze::run(&args))
         }
         (None, None) => {
-            eprintln!(
-                "framescope: the window is not built yet; try `framescope analyze FILE` (see --help)"
-            );
+            eprintln!("framescope: the window is not built yet; try `framescope analyze FILE` (see --help)");
             ExitCode::from(2)
         }
     }

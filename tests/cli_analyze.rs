@@ -18,11 +18,7 @@ fn framescope(args: &[&str]) -> Output {
 fn jsonl(capture: &str) -> Vec<Value> {
     let path = common::captures_dir().join(capture);
     let out = framescope(&["analyze", path.to_str().expect("utf8 path"), "--jsonl"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout)
         .expect("utf8")
         .lines()
@@ -61,10 +57,7 @@ const MESSAGE_FIELDS: &[&str] = &[
 #[test]
 fn jsonl_records_follow_the_design_format_and_order() {
     let records = jsonl("python-deflate-context-takeover.pcap");
-    assert_eq!(
-        records[0]["type"], "connection",
-        "a connection record comes first"
-    );
+    assert_eq!(records[0]["type"], "connection", "a connection record comes first");
     let conn = &records[0];
     assert_eq!(conn["server"], "127.0.0.1:8765");
     let hs = &conn["handshake"];
@@ -100,17 +93,11 @@ fn jsonl_records_follow_the_design_format_and_order() {
         ]
     );
     assert!(c2s_text.iter().all(|r| r["compressed"] == true));
-    assert_eq!(
-        c2s_text[3]["frames"], 5,
-        "four fragments and an empty final frame"
-    );
+    assert_eq!(c2s_text[3]["frames"], 5, "four fragments and an empty final frame");
     // Context takeover: a repeated message costs a few bytes on the wire.
     assert!(c2s_text[1]["wire_len"].as_u64().expect("wire_len") < 20);
     let binary = messages(&records, "s2c", "binary");
-    assert_eq!(
-        payload(binary[0]),
-        (0..=255u8).cycle().take(4096).collect::<Vec<u8>>()
-    );
+    assert_eq!(payload(binary[0]), (0..=255u8).cycle().take(4096).collect::<Vec<u8>>());
     let rtt: Vec<&Value> = records.iter().filter(|r| r["type"] == "rtt").collect();
     assert_eq!(rtt.len(), 1);
     assert_eq!(rtt[0]["ping_dir"], "c2s");
@@ -124,26 +111,15 @@ fn jsonl_records_follow_the_design_format_and_order() {
 #[test]
 fn no_context_takeover_messages_inflate_one_by_one() {
     let records = jsonl("python-deflate-no-context-takeover.pcap");
-    let ext = records[0]["handshake"]["extensions"][0]
-        .as_str()
-        .expect("ext");
+    let ext = records[0]["handshake"]["extensions"][0].as_str().expect("ext");
     assert!(
         ext.contains("server_no_context_takeover") && ext.contains("client_no_context_takeover"),
         "{ext}"
     );
     for dir in ["c2s", "s2c"] {
-        let texts: Vec<Vec<u8>> = messages(&records, dir, "text")
-            .into_iter()
-            .map(payload)
-            .collect();
+        let texts: Vec<Vec<u8>> = messages(&records, dir, "text").into_iter().map(payload).collect();
         let expected: Vec<Vec<u8>> = (0..4)
-            .map(|i| {
-                format!(
-                    "no context takeover, message {i} {}",
-                    "abcabcabc".repeat(20)
-                )
-                .into_bytes()
-            })
+            .map(|i| format!("no context takeover, message {i} {}", "abcabcabc".repeat(20)).into_bytes())
             .collect();
         assert_eq!(texts, expected, "{dir}");
     }
@@ -153,20 +129,11 @@ fn no_context_takeover_messages_inflate_one_by_one() {
 fn ipv6_port_443_and_a_one_mebibyte_masked_frame_decode_exactly() {
     let records = jsonl("python-ipv6-port443-large-frames.pcap");
     assert_eq!(records[0]["server"], "[::1]:443");
-    assert!(
-        records[0]["client"]
-            .as_str()
-            .expect("client")
-            .starts_with("[::1]:")
-    );
+    assert!(records[0]["client"].as_str().expect("client").starts_with("[::1]:"));
     let big = messages(&records, "c2s", "binary");
     let expected: Vec<u8> = (0..1usize << 20).map(|i| (i * 7 % 256) as u8).collect();
     assert_eq!(payload(big[0]), expected);
-    assert_eq!(
-        big[0]["wire_len"],
-        (1u64 << 20) + 14,
-        "64-bit length and a masking key"
-    );
+    assert_eq!(big[0]["wire_len"], (1u64 << 20) + 14, "64-bit length and a masking key");
     let echo = messages(&records, "s2c", "binary");
     assert_eq!(payload(echo[0]), expected[..70_000].to_vec());
     let fragmented = messages(&records, "s2c", "text");
@@ -187,16 +154,10 @@ fn a_capture_with_kernel_drops_reports_the_gap_and_keeps_the_rest() {
         .map(|r| r["kind"].as_str().expect("kind"))
         .collect();
     assert_eq!(kinds, vec!["tcp-gap", "message-damaged"]);
-    let gap = records
-        .iter()
-        .find(|r| r["kind"] == "tcp-gap")
-        .expect("gap");
+    let gap = records.iter().find(|r| r["kind"] == "tcp-gap").expect("gap");
     assert_eq!(gap["dir"], "c2s");
     assert_eq!(gap["conn"], 0);
-    assert_eq!(
-        payload(messages(&records, "c2s", "text")[0]),
-        b"hello over IPv6"
-    );
+    assert_eq!(payload(messages(&records, "c2s", "text")[0]), b"hello over IPv6");
     assert!(
         messages(&records, "c2s", "binary").is_empty(),
         "the damaged message is not invented"
@@ -213,19 +174,13 @@ fn the_report_shows_handshake_counts_rtt_and_closes() {
         report.contains("WebSocket connections: 1   messages: 10   findings: 0"),
         "{report}"
     );
-    assert!(
-        report.contains("handshake: GET /echo?room=1  status 101"),
-        "{report}"
-    );
+    assert!(report.contains("handshake: GET /echo?room=1  status 101"), "{report}");
     assert!(
         report.contains("c2s: 5 messages (1 binary, 1 close, 1 ping, 2 text) in 6 frames"),
         "{report}"
     );
     assert!(report.contains("RTT: 1 samples  p50"), "{report}");
-    assert!(
-        report.contains("close 4001 Private use \"test over\""),
-        "{report}"
-    );
+    assert!(report.contains("close 4001 Private use \"test over\""), "{report}");
 }
 
 #[test]
@@ -242,23 +197,12 @@ fn unreadable_input_exits_2_with_one_line() {
 fn a_truncated_file_prints_what_it_holds_and_exits_3() {
     let dir = tempfile::tempdir().expect("tmp");
     let cut = dir.path().join("cut.pcap");
-    let full = std::fs::read(common::captures_dir().join("echo-text-binary-ping-close.pcap"))
-        .expect("read");
+    let full = std::fs::read(common::captures_dir().join("echo-text-binary-ping-close.pcap")).expect("read");
     std::fs::write(&cut, &full[..full.len() - 100]).expect("write");
     let out = framescope(&["analyze", cut.to_str().expect("path"), "--jsonl"]);
     assert_eq!(out.status.code(), Some(3));
     let stdout = String::from_utf8(out.stdout).expect("utf8");
-    assert!(
-        stdout
-            .lines()
-            .any(|l| l.contains("\"kind\":\"capture-truncated\""))
-    );
-    assert!(
-        stdout
-            .lines()
-            .filter(|l| l.contains("\"type\":\"message\""))
-            .count()
-            >= 6
-    );
+    assert!(stdout.lines().any(|l| l.contains("\"kind\":\"capture-truncated\"")));
+    assert!(stdout.lines().filter(|l| l.contains("\"type\":\"message\"")).count() >= 6);
     assert!(String::from_utf8_lossy(&out.stderr).contains("middle of a packet"));
 }

@@ -82,20 +82,12 @@ fn our_frames(sink: &CollectSink) -> BTreeMap<PortPair, Vec<FrameShape>> {
     let mut out: BTreeMap<PortPair, Vec<FrameShape>> = BTreeMap::new();
     for f in &sink.frames {
         let (cp, sp) = ports[&f.conn];
-        let key = if f.dir.index() == 0 {
-            (cp, sp)
-        } else {
-            (sp, cp)
-        };
+        let key = if f.dir.index() == 0 { (cp, sp) } else { (sp, cp) };
         let h = &f.header;
         let rsv = (u8::from(h.rsv1) << 2) | (u8::from(h.rsv2) << 1) | u8::from(h.rsv3);
-        out.entry(key).or_default().push((
-            h.fin,
-            rsv,
-            h.opcode.as_u4(),
-            h.mask.is_some(),
-            h.payload_len,
-        ));
+        out.entry(key)
+            .or_default()
+            .push((h.fin, rsv, h.opcode.as_u4(), h.mask.is_some(), h.payload_len));
     }
     out
 }
@@ -125,13 +117,10 @@ fn check_file(corpus: &Path, name: &str) -> Result<usize, String> {
     let ours = our_frames(&sink);
     let mut expected: BTreeMap<PortPair, Vec<_>> = BTreeMap::new();
     for o in &oracle {
-        expected.entry((o.srcport, o.dstport)).or_default().push((
-            o.fin,
-            o.rsv,
-            o.opcode,
-            o.masked,
-            o.payload_length,
-        ));
+        expected
+            .entry((o.srcport, o.dstport))
+            .or_default()
+            .push((o.fin, o.rsv, o.opcode, o.masked, o.payload_length));
     }
     for (key, frames) in &expected {
         let got = ours.get(key).cloned().unwrap_or_default();
@@ -142,15 +131,8 @@ fn check_file(corpus: &Path, name: &str) -> Result<usize, String> {
         }
     }
     for key in ours.keys() {
-        if !expected.contains_key(key)
-            && !KNOWN_EXTRA
-                .iter()
-                .any(|(f, s, d, _)| *f == name && (*s, *d) == *key)
-        {
-            return Err(format!(
-                "{name} {key:?}: frames tshark does not show: {:?}",
-                ours[key]
-            ));
+        if !expected.contains_key(key) && !KNOWN_EXTRA.iter().any(|(f, s, d, _)| *f == name && (*s, *d) == *key) {
+            return Err(format!("{name} {key:?}: frames tshark does not show: {:?}", ours[key]));
         }
     }
     // Messages complete on frames with FIN set; compare their decoded content in order.
@@ -161,11 +143,7 @@ fn check_file(corpus: &Path, name: &str) -> Result<usize, String> {
     let mut our_msgs: BTreeMap<PortPair, Vec<_>> = BTreeMap::new();
     for m in &sink.messages {
         let (cp, sp) = ports[&m.conn];
-        let key = if m.dir.index() == 0 {
-            (cp, sp)
-        } else {
-            (sp, cp)
-        };
+        let key = if m.dir.index() == 0 { (cp, sp) } else { (sp, cp) };
         our_msgs.entry(key).or_default().push(m);
     }
     let mut compared = 0;
@@ -205,11 +183,7 @@ fn check_file(corpus: &Path, name: &str) -> Result<usize, String> {
                         o.ping_pong_hex
                     ));
                 }
-                let want = if o.opcode == 9 {
-                    OpCode::Ping
-                } else {
-                    OpCode::Pong
-                };
+                let want = if o.opcode == 9 { OpCode::Ping } else { OpCode::Pong };
                 if m.opcode != want {
                     return Err(format!("{name} {key:?}: opcode {:?} vs {want:?}", m.opcode));
                 }
@@ -236,19 +210,10 @@ fn every_corpus_capture_agrees_with_the_tshark_oracle() {
     let mut names: Vec<String> = std::fs::read_dir(corpus.join("oracle"))
         .expect("oracle dir")
         .filter_map(|e| e.ok())
-        .map(|e| {
-            e.file_name()
-                .to_string_lossy()
-                .trim_end_matches(".tsv")
-                .to_owned()
-        })
+        .map(|e| e.file_name().to_string_lossy().trim_end_matches(".tsv").to_owned())
         .collect();
     names.sort();
-    assert!(
-        names.len() >= 25,
-        "expected the whole corpus, found {}",
-        names.len()
-    );
+    assert!(names.len() >= 25, "expected the whole corpus, found {}", names.len());
     let mut failures = Vec::new();
     let mut messages = 0;
     for name in &names {
@@ -257,10 +222,7 @@ fn every_corpus_capture_agrees_with_the_tshark_oracle() {
             Err(e) => failures.push(e),
         }
     }
-    eprintln!(
-        "{} captures, {messages} messages compared with tshark",
-        names.len()
-    );
+    eprintln!("{} captures, {messages} messages compared with tshark", names.len());
     assert!(
         failures.is_empty(),
         "{} of {} captures differ:\n{}",
@@ -296,12 +258,7 @@ fn the_rfc_violations_in_the_corpus_are_reported() {
     ];
     for (file, slug, count) in cases {
         let (sink, _) = common::analyze_file(&corpus.join(file));
-        assert_eq!(
-            sink.findings_of(slug).len(),
-            *count,
-            "{file}: {:?}",
-            kinds(&sink)
-        );
+        assert_eq!(sink.findings_of(slug).len(), *count, "{file}: {:?}", kinds(&sink));
     }
 }
 
@@ -319,11 +276,7 @@ fn captures_that_need_decode_as_in_tshark_work_without_options() {
         "the masking side is the client"
     );
     assert_eq!(sink.messages.len(), 5);
-    assert!(
-        sink.messages
-            .iter()
-            .any(|m| m.payload == b"Welcome, 192.168.43.1 !")
-    );
+    assert!(sink.messages.iter().any(|m| m.payload == b"Welcome, 192.168.43.1 !"));
 }
 
 #[test]
@@ -331,16 +284,10 @@ fn a_request_without_101_is_not_a_websocket_connection() {
     let Some(corpus) = common::corpus_dir() else {
         return;
     };
-    let (sink, _) = common::analyze_file(
-        &corpus.join("suricata-verify__http-request-header-multi__input.pcap"),
-    );
+    let (sink, _) = common::analyze_file(&corpus.join("suricata-verify__http-request-header-multi__input.pcap"));
     assert!(sink.connections.is_empty());
     let (sink, _) = common::analyze_file(&corpus.join("ndpi__1kxun.pcap"));
-    assert_eq!(
-        sink.connections.len(),
-        3,
-        "three upgrades answered with 101, no frames"
-    );
+    assert_eq!(sink.connections.len(), 3, "three upgrades answered with 101, no frames");
     assert!(sink.messages.is_empty());
 }
 

@@ -86,18 +86,13 @@ async fn a_tokio_tungstenite_session_captured_on_lo_analyses_to_what_was_exchang
             .expect("spawn")
     };
     let wait_start = Instant::now();
-    while !ready.load(Ordering::SeqCst)
-        && !capture.is_finished()
-        && wait_start.elapsed() < Duration::from_secs(5)
-    {
+    while !ready.load(Ordering::SeqCst) && !capture.is_finished() && wait_start.elapsed() < Duration::from_secs(5) {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     if capture.is_finished() {
         match capture.join().expect("join") {
             Err(e) => {
-                eprintln!(
-                    "skipping: cannot capture on lo ({e}); run as root or setcap cap_net_raw"
-                );
+                eprintln!("skipping: cannot capture on lo ({e}); run as root or setcap cap_net_raw");
                 return;
             }
             Ok(_) => panic!("capture ended before it started"),
@@ -106,9 +101,7 @@ async fn a_tokio_tungstenite_session_captured_on_lo_analyses_to_what_was_exchang
 
     let server = tokio::spawn(async move {
         let (tcp, _) = listener.accept().await.expect("accept");
-        let mut ws = tokio_tungstenite::accept_async(tcp)
-            .await
-            .expect("handshake");
+        let mut ws = tokio_tungstenite::accept_async(tcp).await.expect("handshake");
         let mut log = ServerLog::default();
         while let Some(msg) = ws.next().await {
             let msg = msg.expect("server read");
@@ -119,9 +112,7 @@ async fn a_tokio_tungstenite_session_captured_on_lo_analyses_to_what_was_exchang
                 }
                 Message::Close(frame) => {
                     // Keep reading: tungstenite answers the close, then ends the stream.
-                    log.close = frame
-                        .as_ref()
-                        .map(|f| (u16::from(f.code), f.reason.to_string()));
+                    log.close = frame.as_ref().map(|f| (u16::from(f.code), f.reason.to_string()));
                 }
                 _ => {}
             }
@@ -130,19 +121,11 @@ async fn a_tokio_tungstenite_session_captured_on_lo_analyses_to_what_was_exchang
     });
 
     let url = format!("ws://127.0.0.1:{port}/echo?room=1");
-    let (mut client, response) = tokio_tungstenite::connect_async(url.as_str())
-        .await
-        .expect("connect");
+    let (mut client, response) = tokio_tungstenite::connect_async(url.as_str()).await.expect("connect");
     assert_eq!(response.status().as_u16(), 101);
     let big: Vec<u8> = (0..65_536u32).map(|i| (i * 31 % 256) as u8).collect();
-    client
-        .send(Message::text("hello, framescope"))
-        .await
-        .expect("send");
-    client
-        .send(Message::binary(big.clone()))
-        .await
-        .expect("send");
+    client.send(Message::text("hello, framescope")).await.expect("send");
+    client.send(Message::binary(big.clone())).await.expect("send");
     // A fragmented text message with a ping between its fragments.
     client
         .send(Message::Frame(Frame::message(
@@ -167,12 +150,7 @@ async fn a_tokio_tungstenite_session_captured_on_lo_analyses_to_what_was_exchang
     let mut echoes = Vec::new();
     let mut pongs = 0;
     while echoes.len() < 3 {
-        match client
-            .next()
-            .await
-            .expect("stream open")
-            .expect("client read")
-        {
+        match client.next().await.expect("stream open").expect("client read") {
             Message::Pong(p) => {
                 assert_eq!(&p[..], b"rtt-probe");
                 pongs += 1;
@@ -205,8 +183,7 @@ async fn a_tokio_tungstenite_session_captured_on_lo_analyses_to_what_was_exchang
     let path = std::env::var("FRAMESCOPE_SAVE_CAPTURE")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|_| dir.path().join("session.pcap"));
-    let mut writer =
-        PcapWriter::new(std::fs::File::create(&path).expect("create")).expect("header");
+    let mut writer = PcapWriter::new(std::fs::File::create(&path).expect("create")).expect("header");
     for (ts, data) in &packets {
         writer.write_packet(*ts, data).expect("write");
     }
@@ -228,18 +205,10 @@ async fn a_tokio_tungstenite_session_captured_on_lo_analyses_to_what_was_exchang
             .map(|m| m.payload.clone())
             .collect()
     };
-    let sent: Vec<Vec<u8>> = log
-        .received
-        .iter()
-        .map(|m| m.clone().into_data().to_vec())
-        .collect();
+    let sent: Vec<Vec<u8>> = log.received.iter().map(|m| m.clone().into_data().to_vec()).collect();
     assert_eq!(
         sent,
-        vec![
-            b"hello, framescope".to_vec(),
-            big.clone(),
-            b"frag-mented".to_vec()
-        ]
+        vec![b"hello, framescope".to_vec(), big.clone(), b"frag-mented".to_vec()]
     );
     assert_eq!(
         payloads(Direction::ClientToServer, &[OpCode::Text, OpCode::Binary]),
@@ -279,10 +248,7 @@ async fn a_tokio_tungstenite_session_captured_on_lo_analyses_to_what_was_exchang
         .find(|m| m.dir == Direction::ServerToClient && m.opcode == OpCode::Close)
         .expect("server answered the close");
     assert_eq!(server_close.close_code, Some(4001));
-    assert_eq!(
-        sink.ends,
-        vec![(0, framescope::analysis::event::ConnectionEnd::Closed)]
-    );
+    assert_eq!(sink.ends, vec![(0, framescope::analysis::event::ConnectionEnd::Closed)]);
     assert!(
         sink.findings.is_empty(),
         "a clean session has no findings: {:?}",

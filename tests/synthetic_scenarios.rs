@@ -28,24 +28,12 @@ fn echo_session(conv: &mut Conversation, msgs: &[Vec<u8>]) {
     conv.send(Sender::Client, &upgrade_request(None));
     conv.send(Sender::Server, &upgrade_response(None));
     for m in msgs {
-        conv.send(
-            Sender::Client,
-            &ws_frame(true, false, OpCode::Text, CLIENT_KEY, m),
-        );
-        conv.send(
-            Sender::Server,
-            &ws_frame(true, false, OpCode::Text, None, m),
-        );
+        conv.send(Sender::Client, &ws_frame(true, false, OpCode::Text, CLIENT_KEY, m));
+        conv.send(Sender::Server, &ws_frame(true, false, OpCode::Text, None, m));
     }
     conv.send(
         Sender::Client,
-        &ws_frame(
-            true,
-            false,
-            OpCode::Close,
-            CLIENT_KEY,
-            &1000u16.to_be_bytes(),
-        ),
+        &ws_frame(true, false, OpCode::Close, CLIENT_KEY, &1000u16.to_be_bytes()),
     );
     conv.send(
         Sender::Server,
@@ -105,11 +93,7 @@ fn a_lost_segment_is_a_gap_and_decoding_resumes_after_it() {
     let first = conv
         .segs
         .iter()
-        .position(|s| {
-            s.sender == Sender::Client
-                && s.payload.len() == 1000
-                && s.payload.contains(&(b'c' ^ 0x56))
-        })
+        .position(|s| s.sender == Sender::Client && s.payload.len() == 1000 && s.payload.contains(&(b'c' ^ 0x56)))
         .expect("segment of message 2");
     conv.segs.remove(first + 1);
     let sink = analyze_packets(&conv.packets(), AnalyzerConfig::default());
@@ -139,40 +123,19 @@ fn a_capture_that_starts_mid_stream_finds_frames_and_invents_nothing() {
     let cut = conv.segs.len();
     conv.send(
         Sender::Server,
-        &ws_frame(
-            true,
-            false,
-            OpCode::Continuation,
-            None,
-            b"whose start was not captured",
-        ),
+        &ws_frame(true, false, OpCode::Continuation, None, b"whose start was not captured"),
     );
     conv.send(
         Sender::Client,
-        &ws_frame(
-            true,
-            false,
-            OpCode::Text,
-            CLIENT_KEY,
-            b"first whole message",
-        ),
+        &ws_frame(true, false, OpCode::Text, CLIENT_KEY, b"first whole message"),
     );
-    conv.send(
-        Sender::Server,
-        &ws_frame(true, false, OpCode::Text, None, b"reply one"),
-    );
+    conv.send(Sender::Server, &ws_frame(true, false, OpCode::Text, None, b"reply one"));
     conv.send(
         Sender::Server,
         &ws_frame(true, false, OpCode::Binary, None, &[1, 2, 3, 4]),
     );
-    conv.send(
-        Sender::Client,
-        &ws_frame(true, false, OpCode::Ping, CLIENT_KEY, b"p"),
-    );
-    conv.send(
-        Sender::Server,
-        &ws_frame(true, false, OpCode::Pong, None, b"p"),
-    );
+    conv.send(Sender::Client, &ws_frame(true, false, OpCode::Ping, CLIENT_KEY, b"p"));
+    conv.send(Sender::Server, &ws_frame(true, false, OpCode::Pong, None, b"p"));
     conv.segs.drain(..cut);
     let sink = analyze_packets(&conv.packets(), AnalyzerConfig::default());
     assert_eq!(sink.connections.len(), 1);
@@ -198,18 +161,9 @@ fn snap_length_cuts_are_reported_and_no_payload_is_invented() {
     conv.send(Sender::Client, &upgrade_request(None));
     conv.send(Sender::Server, &upgrade_response(None));
     // Small frames fit below the snap length; the 900-byte one does not.
-    conv.send(
-        Sender::Server,
-        &ws_frame(true, false, OpCode::Text, None, b"short one"),
-    );
-    conv.send(
-        Sender::Server,
-        &ws_frame(true, false, OpCode::Text, None, &[b'x'; 900]),
-    );
-    conv.send(
-        Sender::Server,
-        &ws_frame(true, false, OpCode::Text, None, b"short two"),
-    );
+    conv.send(Sender::Server, &ws_frame(true, false, OpCode::Text, None, b"short one"));
+    conv.send(Sender::Server, &ws_frame(true, false, OpCode::Text, None, &[b'x'; 900]));
+    conv.send(Sender::Server, &ws_frame(true, false, OpCode::Text, None, b"short two"));
     conv.close();
     let dir = tempfile::tempdir().expect("tmp");
     let path = dir.path().join("snap.pcap");
@@ -290,10 +244,7 @@ fn compressed_fragmented_messages_with_context_takeover_inflate() {
             wire.extend(ws_frame(true, false, OpCode::Continuation, None, b""));
             conv.send(Sender::Server, &wire);
         } else {
-            conv.send(
-                Sender::Server,
-                &ws_frame(true, true, OpCode::Text, None, &z),
-            );
+            conv.send(Sender::Server, &ws_frame(true, true, OpCode::Text, None, &z));
         }
     }
     let sink = analyze_packets(&conv.packets(), AnalyzerConfig::default());
@@ -314,21 +265,11 @@ fn a_deflate_bomb_stops_at_the_cap_with_a_finding() {
     let mut conv = Conversation::new("10.0.0.1:40006", "10.0.0.2:9000", 1, 2);
     conv.open();
     conv.send(Sender::Client, &upgrade_request(Some("permessage-deflate")));
-    conv.send(
-        Sender::Server,
-        &upgrade_response(Some("permessage-deflate")),
-    );
+    conv.send(Sender::Server, &upgrade_response(Some("permessage-deflate")));
     let bomb_plain = vec![b'A'; 8 << 20];
     let z = deflate_message(&mut Compress::new(Compression::best(), false), &bomb_plain);
-    assert!(
-        z.len() * 1000 < bomb_plain.len(),
-        "a 1000:1 bomb ({} bytes)",
-        z.len()
-    );
-    conv.send(
-        Sender::Server,
-        &ws_frame(true, true, OpCode::Text, None, &z),
-    );
+    assert!(z.len() * 1000 < bomb_plain.len(), "a 1000:1 bomb ({} bytes)", z.len());
+    conv.send(Sender::Server, &ws_frame(true, true, OpCode::Text, None, &z));
     conv.send(
         Sender::Server,
         &ws_frame(true, false, OpCode::Text, None, b"after the bomb"),
@@ -348,26 +289,17 @@ fn rsv1_without_a_captured_handshake_is_tried_and_reported_when_it_fails() {
     let mut conv = Conversation::new("10.0.0.1:40007", "10.0.0.2:9000", 1, 2);
     conv.open();
     conv.send(Sender::Client, &upgrade_request(Some("permessage-deflate")));
-    conv.send(
-        Sender::Server,
-        &upgrade_response(Some("permessage-deflate")),
-    );
+    conv.send(Sender::Server, &upgrade_response(Some("permessage-deflate")));
     let mut d = Compress::new(Compression::default(), false);
     let one = deflate_message(&mut d, b"repeat repeat repeat repeat");
     let two = deflate_message(&mut d, b"repeat repeat repeat repeat");
     let cut = conv.segs.len();
-    conv.send(
-        Sender::Server,
-        &ws_frame(true, true, OpCode::Text, None, &one),
-    );
+    conv.send(Sender::Server, &ws_frame(true, true, OpCode::Text, None, &one));
     conv.send(
         Sender::Client,
         &ws_frame(true, false, OpCode::Text, CLIENT_KEY, b"hello"),
     );
-    conv.send(
-        Sender::Server,
-        &ws_frame(true, true, OpCode::Text, None, &two),
-    );
+    conv.send(Sender::Server, &ws_frame(true, true, OpCode::Text, None, &two));
     conv.segs.drain(..cut);
     let sink = analyze_packets(&conv.packets(), AnalyzerConfig::default());
     let s2c: Vec<_> = sink
@@ -395,13 +327,7 @@ fn a_million_one_byte_fragments_join_into_one_message() {
     let mut wire = Vec::with_capacity(n * 3);
     wire.extend(ws_frame(false, false, OpCode::Binary, None, &[0]));
     for i in 1..n - 1 {
-        wire.extend(ws_frame(
-            false,
-            false,
-            OpCode::Continuation,
-            None,
-            &[(i % 251) as u8],
-        ));
+        wire.extend(ws_frame(false, false, OpCode::Continuation, None, &[(i % 251) as u8]));
     }
     wire.extend(ws_frame(true, false, OpCode::Continuation, None, &[7]));
     conv.send(Sender::Server, &wire);
@@ -409,12 +335,7 @@ fn a_million_one_byte_fragments_join_into_one_message() {
     let mut analyzer = framescope::analysis::Analyzer::new(AnalyzerConfig::default());
     let mut sink = framescope::analysis::event::CollectSink::default();
     for (ts, data) in &packets {
-        analyzer.push_packet(
-            *ts,
-            framescope::analysis::link::LinkType::Ethernet,
-            data,
-            &mut sink,
-        );
+        analyzer.push_packet(*ts, framescope::analysis::link::LinkType::Ethernet, data, &mut sink);
     }
     analyzer.finish(&mut sink);
     assert_eq!(sink.messages.len(), 1);
@@ -437,12 +358,7 @@ fn a_length_of_2_to_the_63_is_a_finding_within_the_caps() {
     let mut analyzer = framescope::analysis::Analyzer::new(config);
     let mut sink = CountSink::default();
     for (ts, data) in &conv.packets() {
-        analyzer.push_packet(
-            *ts,
-            framescope::analysis::link::LinkType::Ethernet,
-            data,
-            &mut sink,
-        );
+        analyzer.push_packet(*ts, framescope::analysis::link::LinkType::Ethernet, data, &mut sink);
     }
     analyzer.finish(&mut sink);
     assert_eq!(sink.messages, 0);
@@ -467,24 +383,11 @@ fn a_hundred_thousand_half_open_flows_stay_within_the_flow_cap() {
     );
     let mut peak = 0;
     for i in 0..100_000u32 {
-        let src = std::net::SocketAddr::from((
-            [10, 1, (i >> 16) as u8, (i >> 8) as u8],
-            (i & 0xff) as u16 + 1024,
-        ));
-        synth = framescope::export::pcap_writer::TcpSessionSynth::new(
-            src,
-            "10.0.0.2:80".parse().expect("addr"),
-            i,
-            0,
-        );
+        let src = std::net::SocketAddr::from(([10, 1, (i >> 16) as u8, (i >> 8) as u8], (i & 0xff) as u16 + 1024));
+        synth = framescope::export::pcap_writer::TcpSessionSynth::new(src, "10.0.0.2:80".parse().expect("addr"), i, 0);
         let pkt = synth.packet(Sender::Client, i, TcpFlags::SYN, &[]).to_vec();
         let ts = framescope::analysis::Timestamp::from_secs_micros(1_700_000_000, i64::from(i));
-        analyzer.push_packet(
-            ts,
-            framescope::analysis::link::LinkType::Ethernet,
-            &pkt,
-            &mut sink,
-        );
+        analyzer.push_packet(ts, framescope::analysis::link::LinkType::Ethernet, &pkt, &mut sink);
         peak = peak.max(analyzer.open_flows());
     }
     drop(synth);

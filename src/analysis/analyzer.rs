@@ -6,6 +6,7 @@ use crate::analysis::conn::{ConnSettings, FlowCtx, FlowState};
 use crate::analysis::event::{ConnId, ConnectionEnd, Event, EventSink};
 use crate::analysis::findings::{Finding, FindingKind};
 use crate::analysis::link::{self, Decoded, LinkType, TcpPacket};
+use crate::analysis::pool::BufferPool;
 use crate::analysis::tcp::reassembly::Segment;
 use crate::analysis::tcp::{FlowKey, Reassembler, ReassemblyLimits};
 use crate::analysis::time::Timestamp;
@@ -80,26 +81,47 @@ const ENDED_FLOW_LINGER_SECS: u64 = 60;
 /// Drives link decoding, TCP reassembly, HTTP and WebSocket decoding for many flows.
 pub struct Analyzer {
     config: AnalyzerConfig,
-    settings: ConnSettings,
     flows: FxHashMap<FlowKey, Flow>,
-    next_conn: ConnId,
+    shared: Shared,
     stats: AnalyzerStats,
     last_ts: Timestamp,
+}
+
+/// What every flow's handling borrows from the analyzer.
+struct Shared {
+    settings: ConnSettings,
+    next_conn: ConnId,
+    pool: BufferPool,
+}
+
+impl Shared {
+    fn ctx<'a>(&'a mut self, ts: Timestamp, sink: &'a mut dyn EventSink) -> FlowCtx<'a> {
+        FlowCtx {
+            ts,
+            sink,
+            next_conn: &mut self.next_conn,
+            settings: &self.settings,
+            pool: &mut self.pool,
+        }
+    }
 }
 
 impl Analyzer {
     pub fn new(config: AnalyzerConfig) -> Self {
         Analyzer {
-            settings: ConnSettings {
-                stream_limits: config.stream,
-                max_http_head_bytes: config.max_http_head_bytes,
-                pong_timeout_secs: config.pong_timeout_secs,
-                max_findings_per_kind: config.max_findings_per_kind,
-                emit_frames: config.emit_frames,
+            shared: Shared {
+                settings: ConnSettings {
+                    stream_limits: config.stream,
+                    max_http_head_bytes: config.max_http_head_bytes,
+                    pong_timeout_secs: config.pong_timeout_secs,
+                    max_findings_per_kind: config.max_findings_per_kind,
+                    emit_frames: config.emit_frames,
+                },
+                next_conn: 0,
+                pool: BufferPool::default(),
             },
             config,
             flows: FxHashMap::default(),
-            next_conn: 0,
             stats: AnalyzerStats::default(),
             last_ts: Timestamp::ZERO,
         }
@@ -114,13 +136,7 @@ impl Analyzer {
     }
 
     /// One captured packet of the given link type. `orig_len` is its length on the wire.
-    pub fn push_packet(
-        &mut self,
-        ts: Timestamp,
-        link_type: LinkType,
-        data: &[u8],
-        sink: &mut dyn EventSink,
-    ) {
+    pub fn push_packet(&mut self, ts: Timestamp, link_type: LinkType, data: &[u8], sink: &mut dyn EventSink) {
         self.stats.packets += 1;
         self.stats.bytes += data.len() as u64;
         match link::decode(link_type, data) {
@@ -173,23 +189,12 @@ impl Analyzer {
             return;
         }
         if tcp.syn {
-            flow.state.syn_client = Some(if tcp.ack.is_none() {
-                side
-            } else {
-                side.other()
-            });
+            flow.state.syn_client = Some(if tcp.ack.is_none() { side } else { side.other() });
         }
         let was_ws = flow.state.phase.is_websocket();
-        let mut ctx = FlowCtx {
-            ts,
-            sink,
-            next_conn: &mut self.next_conn,
-            settings: &self.settings,
-        };
+        let mut ctx = self.shared.ctx(ts, sink);
         let Flow {
-            reassemblers,
-            state,
-            ..
+            reassemblers, state, ..
         } = flow;
         let [lo, hi] = reassemblers;
         let (this, peer) = match side {
@@ -208,9 +213,7 @@ impl Analyzer {
             state.on_chunk(side, chunk, &mut ctx)
         });
         if let Some(ack) = tcp.ack {
-            peer.peer_acked(ack, &mut |chunk| {
-                state.on_chunk(side.other(), chunk, &mut ctx)
-            });
+            peer.peer_acked(ack, &mut |chunk| state.on_chunk(side.other(), chunk, &mut ctx));
         }
         if !was_ws && flow.state.phase.is_websocket() {
             self.stats.websocket_connections += 1;
@@ -218,28 +221,11 @@ impl Analyzer {
         if tcp.fin {
             flow.fin[side.index()] = true;
         }
-        let both_fins_done =
-            flow.fin.iter().all(|f| *f) && flow.reassemblers.iter().all(Reassembler::fin_reached);
+        let both_fins_done = flow.fin.iter().all(|f| *f) && flow.reassemblers.iter().all(Reassembler::fin_reached);
         if tcp.rst {
-            Self::end_flow(
-                flow,
-                ts,
-                ConnectionEnd::Reset,
-                &mut self.next_conn,
-                &self.settings,
-                &self.config,
-                sink,
-            );
+            Self::end_flow(flow, ts, ConnectionEnd::Reset, &mut self.shared, sink);
         } else if both_fins_done {
-            Self::end_flow(
-                flow,
-                ts,
-                ConnectionEnd::TcpClosed,
-                &mut self.next_conn,
-                &self.settings,
-                &self.config,
-                sink,
-            );
+            Self::end_flow(flow, ts, ConnectionEnd::TcpClosed, &mut self.shared, sink);
         }
     }
 
@@ -250,43 +236,17 @@ impl Analyzer {
         flows.sort_by_key(|(key, flow)| (flow.first_ts, *key));
         for (_, mut flow) in flows {
             if !flow.ended {
-                Self::end_flow(
-                    &mut flow,
-                    ts,
-                    ConnectionEnd::CaptureEnded,
-                    &mut self.next_conn,
-                    &self.settings,
-                    &self.config,
-                    sink,
-                );
+                Self::end_flow(&mut flow, ts, ConnectionEnd::CaptureEnded, &mut self.shared, sink);
             }
         }
     }
 
-    fn end_flow(
-        flow: &mut Flow,
-        ts: Timestamp,
-        how: ConnectionEnd,
-        next_conn: &mut ConnId,
-        settings: &ConnSettings,
-        _config: &AnalyzerConfig,
-        sink: &mut dyn EventSink,
-    ) {
-        let mut ctx = FlowCtx {
-            ts,
-            sink,
-            next_conn,
-            settings,
-        };
+    fn end_flow(flow: &mut Flow, ts: Timestamp, how: ConnectionEnd, shared: &mut Shared, sink: &mut dyn EventSink) {
+        let mut ctx = shared.ctx(ts, sink);
         let Flow {
-            reassemblers,
-            state,
-            ..
+            reassemblers, state, ..
         } = flow;
-        for side in [
-            crate::analysis::tcp::Side::Lo,
-            crate::analysis::tcp::Side::Hi,
-        ] {
+        for side in [crate::analysis::tcp::Side::Lo, crate::analysis::tcp::Side::Hi] {
             reassemblers[side.index()].flush(&mut |chunk| state.on_chunk(side, chunk, &mut ctx));
         }
         state.finish(how, &mut ctx);
@@ -310,15 +270,7 @@ impl Analyzer {
             if let Some(mut flow) = self.flows.remove(&key)
                 && !flow.ended
             {
-                Self::end_flow(
-                    &mut flow,
-                    now,
-                    ConnectionEnd::CaptureEnded,
-                    &mut self.next_conn,
-                    &self.settings,
-                    &self.config,
-                    sink,
-                );
+                Self::end_flow(&mut flow, now, ConnectionEnd::CaptureEnded, &mut self.shared, sink);
             }
         }
     }
@@ -329,8 +281,7 @@ impl Analyzer {
         if self.flows.len() < self.config.max_flows {
             return;
         }
-        let mut by_age: Vec<(Timestamp, FlowKey)> =
-            self.flows.iter().map(|(k, f)| (f.last_ts, *k)).collect();
+        let mut by_age: Vec<(Timestamp, FlowKey)> = self.flows.iter().map(|(k, f)| (f.last_ts, *k)).collect();
         let n = (by_age.len() / 8).max(1);
         by_age.select_nth_unstable(n - 1);
         let mut victims: Vec<_> = by_age.into_iter().take(n).collect();
@@ -342,15 +293,7 @@ impl Analyzer {
                     evicted_ws += 1;
                 }
                 if !flow.ended {
-                    Self::end_flow(
-                        &mut flow,
-                        now,
-                        ConnectionEnd::Evicted,
-                        &mut self.next_conn,
-                        &self.settings,
-                        &self.config,
-                        sink,
-                    );
+                    Self::end_flow(&mut flow, now, ConnectionEnd::Evicted, &mut self.shared, sink);
                 }
             }
         }

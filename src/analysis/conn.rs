@@ -6,15 +6,14 @@ use std::collections::VecDeque;
 use rustc_hash::FxHashMap;
 
 use crate::analysis::event::{
-    ConnId, ConnectionEnd, ConnectionInfo, Direction, Event, EventSink, FrameEvent, MessageEvent,
-    RttSample,
+    ConnId, ConnectionEnd, ConnectionInfo, Direction, Event, EventSink, FrameEvent, MessageEvent, RttSample,
 };
 use crate::analysis::findings::{Finding, FindingKind};
 use crate::analysis::http::Handshake;
 use crate::analysis::http::head::{
-    BodyLength, HeadParse, RequestHead, ResponseHead, header_has_token, request_body_length,
-    response_body_length,
+    BodyLength, HeadParse, RequestHead, ResponseHead, header_has_token, request_body_length, response_body_length,
 };
+use crate::analysis::pool::BufferPool;
 use crate::analysis::tcp::{Chunk, FlowKey, Side};
 use crate::analysis::time::Timestamp;
 use crate::analysis::ws::detect::{Evidence, SearchBuffer};
@@ -38,6 +37,7 @@ pub struct FlowCtx<'a> {
     pub sink: &'a mut dyn EventSink,
     pub next_conn: &'a mut ConnId,
     pub settings: &'a ConnSettings,
+    pub pool: &'a mut BufferPool,
 }
 
 /// Methods that start an HTTP/1.x request line (enough to recognise a request start).
@@ -190,11 +190,7 @@ impl FlowState {
     pub fn on_chunk(&mut self, side: Side, chunk: Chunk<'_>, ctx: &mut FlowCtx<'_>) {
         match chunk {
             Chunk::Data { offset, bytes } => self.on_data(side, offset, bytes, ctx),
-            Chunk::Gap {
-                offset,
-                len,
-                reason,
-            } => match &mut self.phase {
+            Chunk::Gap { offset, len, reason } => match &mut self.phase {
                 Phase::WebSocket(ws) => {
                     let dir = ws.dir_of(side);
                     let ts = ctx.ts;
@@ -313,11 +309,7 @@ impl FlowState {
             // early WebSocket frames: hold them.
             if is_client && http.upgrade.is_some() {
                 if http.bufs[i].len() > ctx.settings.max_http_head_bytes {
-                    self.give_up_http(
-                        side,
-                        ctx,
-                        "client sent too much before the upgrade response",
-                    );
+                    self.give_up_http(side, ctx, "client sent too much before the upgrade response");
                 }
                 return;
             }
@@ -391,8 +383,7 @@ impl FlowState {
             HeadParse::Complete(head, len) => {
                 http.bufs[i].drain(..len);
                 if head.status == 101
-                    && (http.upgrade.is_some()
-                        || header_has_token(&head.headers, "upgrade", "websocket"))
+                    && (http.upgrade.is_some() || header_has_token(&head.headers, "upgrade", "websocket"))
                 {
                     let client = http.client;
                     let request = http.upgrade.take();
@@ -495,20 +486,8 @@ impl FlowState {
             ]
         } else {
             [
-                StreamDecoder::searching(
-                    id,
-                    Direction::ClientToServer,
-                    c2s_comp,
-                    limits,
-                    client_buf,
-                ),
-                StreamDecoder::searching(
-                    id,
-                    Direction::ServerToClient,
-                    s2c_comp,
-                    limits,
-                    server_buf,
-                ),
+                StreamDecoder::searching(id, Direction::ClientToServer, c2s_comp, limits, client_buf),
+                StreamDecoder::searching(id, Direction::ServerToClient, s2c_comp, limits, server_buf),
             ]
         };
         let info = ConnectionInfo {
@@ -564,10 +543,7 @@ impl FlowState {
                         Some(dir),
                         ping.ts,
                         None,
-                        format!(
-                            "ping of {} bytes unanswered after {waited:.0} ms",
-                            ping.payload.len()
-                        ),
+                        format!("ping of {} bytes unanswered after {waited:.0} ms", ping.payload.len()),
                     );
                 }
                 let cap = ctx.settings.max_findings_per_kind;
@@ -658,12 +634,7 @@ impl WsConn {
     }
 }
 
-fn report_flow_finding(
-    ctx: &mut FlowCtx<'_>,
-    kind: FindingKind,
-    dir: Option<Direction>,
-    detail: String,
-) {
+fn report_flow_finding(ctx: &mut FlowCtx<'_>, kind: FindingKind, dir: Option<Direction>, detail: String) {
     let finding = Finding {
         kind,
         conn: None,
@@ -727,17 +698,9 @@ fn report_handshake_findings(ws: &mut WsShared, hs: &Handshake, ctx: &mut FlowCt
             continue;
         }
         let (kind, dir) = match check.rule {
-            "selected subprotocol was offered" => (
-                FindingKind::UnnegotiatedSubprotocol,
-                Direction::ServerToClient,
-            ),
-            "accepted extension was offered" => (
-                FindingKind::UnnegotiatedExtension,
-                Direction::ServerToClient,
-            ),
-            rule if rule.starts_with("response") => {
-                (FindingKind::BadHandshake, Direction::ServerToClient)
-            }
+            "selected subprotocol was offered" => (FindingKind::UnnegotiatedSubprotocol, Direction::ServerToClient),
+            "accepted extension was offered" => (FindingKind::UnnegotiatedExtension, Direction::ServerToClient),
+            rule if rule.starts_with("response") => (FindingKind::BadHandshake, Direction::ServerToClient),
             _ => (FindingKind::BadHandshake, Direction::ClientToServer),
         };
         report_ws_finding(
@@ -777,11 +740,7 @@ impl StreamOutput for WsOutput<'_, '_, '_> {
         self.ctx.sink.event(Event::Message(message));
         match message.opcode {
             OpCode::Ping => {
-                if let Some(lost) = self
-                    .shared
-                    .pings
-                    .on_ping(self.dir, message.ts, message.payload)
-                {
+                if let Some(lost) = self.shared.pings.on_ping(self.dir, message.ts, message.payload) {
                     self.finding(
                         FindingKind::PongMissing,
                         lost.ts,
@@ -811,27 +770,14 @@ impl StreamOutput for WsOutput<'_, '_, '_> {
                 FindingKind::PongMissing,
                 ping.ts,
                 None,
-                format!(
-                    "ping of {} bytes unanswered for {timeout} s",
-                    ping.payload.len()
-                ),
+                format!("ping of {} bytes unanswered for {timeout} s", ping.payload.len()),
             );
             self.dir = finding_dir;
         }
     }
 
-    fn finding(
-        &mut self,
-        kind: FindingKind,
-        ts: Timestamp,
-        stream_offset: Option<u64>,
-        detail: String,
-    ) {
-        if self
-            .shared
-            .budget
-            .admit(kind, self.ctx.settings.max_findings_per_kind)
-        {
+    fn finding(&mut self, kind: FindingKind, ts: Timestamp, stream_offset: Option<u64>, detail: String) {
+        if self.shared.budget.admit(kind, self.ctx.settings.max_findings_per_kind) {
             let finding = Finding {
                 kind,
                 conn: Some(self.shared.id),
@@ -842,5 +788,13 @@ impl StreamOutput for WsOutput<'_, '_, '_> {
             };
             self.ctx.sink.event(Event::Anomaly(&finding));
         }
+    }
+
+    fn take_buffer(&mut self) -> Vec<u8> {
+        self.ctx.pool.take()
+    }
+
+    fn give_back(&mut self, buf: Vec<u8>) {
+        self.ctx.pool.give_back(buf);
     }
 }

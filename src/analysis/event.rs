@@ -203,10 +203,7 @@ impl From<&MessageEvent<'_>> for OwnedMessage {
 impl CollectSink {
     /// Findings of one kind, by slug.
     pub fn findings_of(&self, slug: &str) -> Vec<&Finding> {
-        self.findings
-            .iter()
-            .filter(|f| f.kind.slug() == slug)
-            .collect()
+        self.findings.iter().filter(|f| f.kind.slug() == slug).collect()
     }
 }
 

@@ -150,75 +150,41 @@ impl FindingKind {
             MaskedServerFrame => "RFC 6455 §5.1: a server MUST NOT mask the frames it sends.",
             ControlTooLong => "RFC 6455 §5.5: control frames carry at most 125 bytes of payload.",
             FragmentedControl => "RFC 6455 §5.5: control frames MUST NOT be fragmented.",
-            RsvWithoutExtension => {
-                "RFC 6455 §5.2: RSV bits MUST be 0 unless a negotiated extension defines them."
-            }
-            Rsv1OnContinuation => {
-                "RFC 7692 §6.1: RSV1 is set only on the first frame of a compressed message."
-            }
+            RsvWithoutExtension => "RFC 6455 §5.2: RSV bits MUST be 0 unless a negotiated extension defines them.",
+            Rsv1OnContinuation => "RFC 7692 §6.1: RSV1 is set only on the first frame of a compressed message.",
             Rsv1OnControl => "RFC 7692 §6.1: RSV1 MUST NOT be set on control frames.",
             ReservedOpcode => "RFC 6455 §5.2: opcodes 3-7 and 0xB-0xF are reserved.",
-            UnexpectedContinuation => {
-                "RFC 6455 §5.4: a continuation frame arrived with no message in progress."
-            }
-            MessageInterrupted => {
-                "RFC 6455 §5.4: a new data message started before the previous one finished."
-            }
-            NonMinimalLength => {
-                "RFC 6455 §5.2: the payload length MUST use the minimal number of bytes."
-            }
+            UnexpectedContinuation => "RFC 6455 §5.4: a continuation frame arrived with no message in progress.",
+            MessageInterrupted => "RFC 6455 §5.4: a new data message started before the previous one finished.",
+            NonMinimalLength => "RFC 6455 §5.2: the payload length MUST use the minimal number of bytes.",
             LengthMsbSet => "RFC 6455 §5.2: the most significant bit of a 64-bit length MUST be 0.",
             InvalidUtf8 => "RFC 6455 §8.1: text messages and close reasons MUST be valid UTF-8.",
-            BadClosePayload => {
-                "RFC 6455 §5.5.1: a close payload is empty or starts with a 2-byte status code."
-            }
-            BadCloseCode => {
-                "RFC 6455 §7.4: this status code must not appear on the wire or is unassigned."
-            }
-            DataAfterClose => {
-                "RFC 6455 §5.5.1: an endpoint MUST NOT send data frames after its close frame."
-            }
+            BadClosePayload => "RFC 6455 §5.5.1: a close payload is empty or starts with a 2-byte status code.",
+            BadCloseCode => "RFC 6455 §7.4: this status code must not appear on the wire or is unassigned.",
+            DataAfterClose => "RFC 6455 §5.5.1: an endpoint MUST NOT send data frames after its close frame.",
             PongMissing => "A ping got no matching pong within the configured time.",
             BadAccept => "RFC 6455 §4.2.2: Sec-WebSocket-Accept must be base64(SHA-1(key + GUID)).",
             MissingAccept => "RFC 6455 §4.1: the 101 response has no Sec-WebSocket-Accept.",
-            UpgradeRejected => {
-                "The server answered the WebSocket upgrade with a status other than 101."
-            }
+            UpgradeRejected => "The server answered the WebSocket upgrade with a status other than 101.",
             UpgradeUnanswered => "An upgrade request got no response in the capture.",
             BadHandshake => "The upgrade request or response misses a header RFC 6455 §4 requires.",
-            UnnegotiatedSubprotocol => {
-                "RFC 6455 §4.1: the server selected a subprotocol the client did not offer."
-            }
-            UnnegotiatedExtension => {
-                "RFC 6455 §9.1: the server accepted an extension the client did not offer."
-            }
+            UnnegotiatedSubprotocol => "RFC 6455 §4.1: the server selected a subprotocol the client did not offer.",
+            UnnegotiatedExtension => "RFC 6455 §9.1: the server accepted an extension the client did not offer.",
             HttpHeaderTooLong => "An HTTP header block exceeded the size cap and was not parsed.",
             InflateFailed => "RFC 7692 §7.2.2: the compressed payload could not be inflated.",
-            InflateLimit => {
-                "Inflating this message exceeded the decompression cap (possible bomb)."
-            }
+            InflateLimit => "Inflating this message exceeded the decompression cap (possible bomb).",
             MessageLimit => "The message exceeded the message size cap; its bytes were cut there.",
-            MessageStartNotCaptured => {
-                "The capture starts in the middle of a message; its fragments were skipped."
-            }
+            MessageStartNotCaptured => "The capture starts in the middle of a message; its fragments were skipped.",
             MessageIncomplete => "The capture ended before this message was complete.",
             MessageDamaged => "Bytes of this message were not captured; it was not reported.",
             TcpGap => "TCP bytes were never captured (lost segment or capture drop).",
-            TruncatedPacket => {
-                "The packet was cut by the snap length; its missing bytes are a gap."
-            }
+            TruncatedPacket => "The packet was cut by the snap length; its missing bytes are a gap.",
             IpFragment => "IP fragments are not reassembled; this fragment was skipped.",
             MalformedPacket => "The packet's headers could not be parsed.",
             FlowLimit => "Too many flows at once; the least recently active were dropped.",
-            FindingLimit => {
-                "Too many findings of one kind on this connection; the rest were counted."
-            }
-            ResyncFailed => {
-                "No WebSocket frame boundary could be found after lost bytes; data was skipped."
-            }
-            CaptureTruncated => {
-                "The capture file ends in the middle of a record; what came before was read."
-            }
+            FindingLimit => "Too many findings of one kind on this connection; the rest were counted.",
+            ResyncFailed => "No WebSocket frame boundary could be found after lost bytes; data was skipped.",
+            CaptureTruncated => "The capture file ends in the middle of a record; what came before was read.",
         }
     }
 

@@ -10,6 +10,7 @@ pub mod event;
 pub mod findings;
 pub mod http;
 pub mod link;
+pub mod pool;
 pub mod tcp;
 pub mod time;
 pub mod ws;

@@ -64,10 +64,7 @@ mod tests {
     fn display_prints_seconds_with_six_decimals() {
         let ts = Timestamp::from_secs_micros(1_732_181_234, 123_456);
         assert_eq!(ts.to_string(), "1732181234.123456");
-        assert_eq!(
-            Timestamp::from_secs_nanos(5, 999_999_600).to_string(),
-            "6.000000"
-        );
+        assert_eq!(Timestamp::from_secs_nanos(5, 999_999_600).to_string(), "6.000000");
         assert_eq!(Timestamp::from_secs_nanos(0, 7).to_string(), "0.000000");
     }
 

@@ -2,4 +2,4 @@
 
 pub mod offline;
 
-pub use offline::{CaptureError, OfflineReader, ReadSummary};
+pub use offline::{CaptureError, OfflineReader, ReadSummary, ReaderKind};

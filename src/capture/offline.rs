@@ -1,6 +1,17 @@
-//! Saved `.pcap` / `.pcapng` files through libpcap, with clear errors and partial reads.
+//! Saved `.pcap` / `.pcapng` files, with clear errors and partial reads.
+//!
+//! Two readers, same results (a test checks every corpus file with both):
+//! - `Stream` (default): pcap-parser over 1 MiB reads. It is faster than libpcap (which reads
+//!   4 KiB at a time) and reads pcapng files whose interfaces have different link types,
+//!   which libpcap refuses to open.
+//! - `Libpcap`: the system library, for formats only it knows and as the reference.
 
+use std::fs::File;
 use std::path::{Path, PathBuf};
+
+use pcap_parser::pcapng::Block;
+use pcap_parser::traits::PcapReaderIterator;
+use pcap_parser::{PcapBlockOwned, PcapError};
 
 use crate::analysis::link::LinkType;
 use crate::analysis::{Analyzer, EventSink, Timestamp};
@@ -10,40 +21,77 @@ use crate::analysis::{Analyzer, EventSink, Timestamp};
 pub enum CaptureError {
     #[error("{path}: {reason}")]
     Open { path: PathBuf, reason: String },
-    #[error(
-        "{path}: link type {dlt} is not supported (Ethernet, Linux SLL/SLL2, NULL/LOOP and raw IP are)"
-    )]
+    #[error("{path}: link type {dlt} is not supported (Ethernet, Linux SLL/SLL2, NULL/LOOP and raw IP are)")]
     UnsupportedLinkType { path: PathBuf, dlt: i32 },
+}
+
+/// Which library reads the file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReaderKind {
+    /// pcap-parser with large reads; falls back to libpcap for formats it does not know.
+    #[default]
+    Auto,
+    /// libpcap (the `pcap` crate).
+    Libpcap,
 }
 
 /// What reading a file gave.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ReadSummary {
     pub packets: u64,
-    /// Bytes of the file consumed (record headers included), for progress.
+    /// Bytes of the file consumed, for progress.
     pub file_bytes_read: u64,
+    /// The link type of the first interface.
     pub link_type: Option<i32>,
-    /// Set when the file ended mid-record or libpcap reported an error after some packets:
-    /// everything before it was analysed.
+    /// Set when the file ended mid-record or could not be read further: everything before
+    /// it was analysed.
     pub stopped_early: Option<String>,
     /// Packets whose captured length is shorter than their length on the wire.
     pub snap_cut_packets: u64,
+    /// Packets skipped because their interface's link type is not supported.
+    pub unsupported_link_packets: u64,
+}
+
+/// Initial read buffer of the stream reader; it grows for larger records, up to the cap.
+const STREAM_BUFFER_BYTES: usize = 1 << 20;
+const MAX_RECORD_BYTES: usize = 256 << 20;
+
+enum Backend {
+    Stream {
+        reader: Box<dyn PcapReaderIterator + Send>,
+        /// Link type and timestamp units per pcapng interface (legacy pcap: one entry).
+        interfaces: Vec<Interface>,
+        nanosecond_pcap: bool,
+    },
+    Libpcap {
+        capture: pcap::Capture<pcap::Offline>,
+        link_type: LinkType,
+    },
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Interface {
+    link_type: LinkType,
+    /// Timestamp units per second.
+    units_per_sec: u64,
+    offset_secs: i64,
 }
 
 /// An open capture file.
 pub struct OfflineReader {
     path: PathBuf,
-    capture: pcap::Capture<pcap::Offline>,
-    link_type: LinkType,
-    dlt: i32,
+    backend: Backend,
+    first_dlt: Option<i32>,
     file_len: u64,
 }
 
-/// Bytes of a pcap record header; used to estimate progress through the file.
-const RECORD_OVERHEAD_BYTES: u64 = 16;
-
 impl OfflineReader {
+    /// Opens a file with the default reader.
     pub fn open(path: &Path) -> Result<OfflineReader, CaptureError> {
+        Self::open_with(path, ReaderKind::Auto)
+    }
+
+    pub fn open_with(path: &Path, kind: ReaderKind) -> Result<OfflineReader, CaptureError> {
         let open_err = |reason: String| CaptureError::Open {
             path: path.to_owned(),
             reason,
@@ -55,16 +103,44 @@ impl OfflineReader {
         if meta.len() == 0 {
             return Err(open_err("empty file, not a capture".to_owned()));
         }
+        if kind == ReaderKind::Auto {
+            let file = File::open(path).map_err(|e| open_err(e.to_string()))?;
+            match pcap_parser::create_reader(STREAM_BUFFER_BYTES, file) {
+                Ok(reader) => {
+                    return Ok(OfflineReader {
+                        path: path.to_owned(),
+                        backend: Backend::Stream {
+                            reader,
+                            interfaces: Vec::new(),
+                            nanosecond_pcap: false,
+                        },
+                        first_dlt: None,
+                        file_len: meta.len(),
+                    });
+                }
+                Err(PcapError::Incomplete(_)) | Err(PcapError::Eof) => {
+                    return Err(open_err("too short to be a capture file".to_owned()));
+                }
+                // Not a format pcap-parser knows: let libpcap try (and word the error).
+                Err(_) => {}
+            }
+        }
+        Self::open_libpcap(path, meta.len())
+    }
+
+    fn open_libpcap(path: &Path, file_len: u64) -> Result<OfflineReader, CaptureError> {
         // Nanosecond precision: libpcap scales microsecond files up, so nothing is lost.
-        let capture = pcap::Capture::from_file_with_precision(path, pcap::Precision::Nano)
-            .map_err(|e| {
-                let reason = e.to_string();
-                open_err(if reason.contains("unknown file format") {
+        let capture = pcap::Capture::from_file_with_precision(path, pcap::Precision::Nano).map_err(|e| {
+            let reason = e.to_string();
+            CaptureError::Open {
+                path: path.to_owned(),
+                reason: if reason.contains("unknown file format") {
                     "not a pcap or pcapng capture (unknown file format)".to_owned()
                 } else {
                     reason
-                })
-            })?;
+                },
+            }
+        })?;
         let dlt = capture.get_datalink().0;
         let link_type = LinkType::from_dlt(dlt);
         if !link_type.is_supported() {
@@ -75,10 +151,9 @@ impl OfflineReader {
         }
         Ok(OfflineReader {
             path: path.to_owned(),
-            capture,
-            link_type,
-            dlt,
-            file_len: meta.len(),
+            backend: Backend::Libpcap { capture, link_type },
+            first_dlt: Some(dlt),
+            file_len,
         })
     }
 
@@ -90,8 +165,12 @@ impl OfflineReader {
         &self.path
     }
 
-    pub fn link_type(&self) -> LinkType {
-        self.link_type
+    /// Which reader is in use.
+    pub fn reader_name(&self) -> &'static str {
+        match self.backend {
+            Backend::Stream { .. } => "pcap-parser",
+            Backend::Libpcap { .. } => "libpcap",
+        }
     }
 
     /// Feeds every packet to the analyzer. `progress` is called every 4096 packets with the
@@ -102,36 +181,63 @@ impl OfflineReader {
         sink: &mut dyn EventSink,
         progress: &mut dyn FnMut(u64) -> bool,
     ) -> ReadSummary {
-        let mut summary = ReadSummary {
-            link_type: Some(self.dlt),
-            file_bytes_read: 24,
-            ..Default::default()
+        let mut summary = match &mut self.backend {
+            Backend::Libpcap { capture, link_type } => run_libpcap(capture, *link_type, analyzer, sink, progress),
+            Backend::Stream {
+                reader,
+                interfaces,
+                nanosecond_pcap,
+            } => run_stream(reader.as_mut(), interfaces, nanosecond_pcap, analyzer, sink, progress),
         };
-        loop {
-            match self.capture.next_packet() {
-                Ok(packet) => {
-                    let header = packet.header;
-                    let ts = Timestamp::from_secs_nanos(header.ts.tv_sec, header.ts.tv_usec);
-                    if header.caplen < header.len {
-                        summary.snap_cut_packets += 1;
-                    }
-                    summary.packets += 1;
-                    summary.file_bytes_read += u64::from(header.caplen) + RECORD_OVERHEAD_BYTES;
-                    analyzer.push_packet(ts, self.link_type, packet.data, sink);
-                    if summary.packets % 4096 == 0 && !progress(summary.file_bytes_read) {
-                        summary.stopped_early = Some("cancelled".to_owned());
-                        break;
-                    }
+        if let Some(first) = summary.link_type {
+            self.first_dlt = Some(first);
+        }
+        summary.link_type = self.first_dlt;
+        summary
+    }
+
+    /// The first interface's link type, once known (after `run` for pcapng files).
+    pub fn link_type(&self) -> Option<LinkType> {
+        self.first_dlt.map(LinkType::from_dlt)
+    }
+}
+
+fn run_libpcap(
+    capture: &mut pcap::Capture<pcap::Offline>,
+    link_type: LinkType,
+    analyzer: &mut Analyzer,
+    sink: &mut dyn EventSink,
+    progress: &mut dyn FnMut(u64) -> bool,
+) -> ReadSummary {
+    let mut summary = ReadSummary {
+        link_type: Some(link_type.to_linktype()),
+        file_bytes_read: 24,
+        ..Default::default()
+    };
+    loop {
+        match capture.next_packet() {
+            Ok(packet) => {
+                let header = packet.header;
+                let ts = Timestamp::from_secs_nanos(header.ts.tv_sec, header.ts.tv_usec);
+                if header.caplen < header.len {
+                    summary.snap_cut_packets += 1;
                 }
-                Err(pcap::Error::NoMorePackets) => break,
-                Err(err) => {
-                    summary.stopped_early = Some(describe_read_error(&err.to_string()));
+                summary.packets += 1;
+                summary.file_bytes_read += u64::from(header.caplen) + 16;
+                analyzer.push_packet(ts, link_type, packet.data, sink);
+                if summary.packets % 4096 == 0 && !progress(summary.file_bytes_read) {
+                    summary.stopped_early = Some("cancelled".to_owned());
                     break;
                 }
             }
+            Err(pcap::Error::NoMorePackets) => break,
+            Err(err) => {
+                summary.stopped_early = Some(describe_read_error(&err.to_string()));
+                break;
+            }
         }
-        summary
     }
+    summary
 }
 
 fn describe_read_error(reason: &str) -> String {
@@ -140,4 +246,130 @@ fn describe_read_error(reason: &str) -> String {
     } else {
         reason.to_owned()
     }
+}
+
+fn interface(dlt: i32, units_per_sec: u64, offset_secs: i64) -> Interface {
+    Interface {
+        link_type: LinkType::from_dlt(dlt),
+        units_per_sec: units_per_sec.max(1),
+        offset_secs,
+    }
+}
+
+/// A timestamp from a count of `units_per_sec` units since the epoch.
+fn timestamp_from_units(units: u64, iface: &Interface) -> Timestamp {
+    let secs = units / iface.units_per_sec;
+    let frac = units % iface.units_per_sec;
+    let nanos = (u128::from(frac) * 1_000_000_000 / u128::from(iface.units_per_sec)) as i64;
+    Timestamp::from_secs_nanos((secs as i64).saturating_add(iface.offset_secs), nanos)
+}
+
+fn run_stream(
+    reader: &mut (dyn PcapReaderIterator + Send),
+    interfaces: &mut Vec<Interface>,
+    nanosecond_pcap: &mut bool,
+    analyzer: &mut Analyzer,
+    sink: &mut dyn EventSink,
+    progress: &mut dyn FnMut(u64) -> bool,
+) -> ReadSummary {
+    let mut summary = ReadSummary::default();
+    loop {
+        let at_byte = reader.consumed();
+        let (consumed, packet) = match reader.next() {
+            Ok((offset, block)) => {
+                let packet = match block {
+                    PcapBlockOwned::LegacyHeader(header) => {
+                        *nanosecond_pcap = header.is_nanosecond_precision();
+                        let units = if *nanosecond_pcap { 1_000_000_000 } else { 1_000_000 };
+                        interfaces.clear();
+                        interfaces.push(interface(header.network.0, units, 0));
+                        summary.link_type.get_or_insert(header.network.0);
+                        None
+                    }
+                    PcapBlockOwned::Legacy(b) => interfaces.first().map(|iface| {
+                        let units = u64::from(b.ts_sec) * iface.units_per_sec + u64::from(b.ts_usec);
+                        (0usize, timestamp_from_units(units, iface), b.data, b.caplen, b.origlen)
+                    }),
+                    PcapBlockOwned::NG(Block::SectionHeader(_)) => {
+                        // A new section starts its own list of interfaces.
+                        interfaces.clear();
+                        None
+                    }
+                    PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
+                        let units = pcap_parser::build_ts_resolution(idb.if_tsresol).unwrap_or(1_000_000);
+                        let dlt = idb.linktype.0;
+                        interfaces.push(interface(dlt, units, idb.if_tsoffset));
+                        summary.link_type.get_or_insert(dlt);
+                        None
+                    }
+                    PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
+                        let id = epb.if_id as usize;
+                        interfaces.get(id).map(|iface| {
+                            let units = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
+                            (
+                                id,
+                                timestamp_from_units(units, iface),
+                                epb.data,
+                                epb.caplen,
+                                epb.origlen,
+                            )
+                        })
+                    }
+                    PcapBlockOwned::NG(Block::SimplePacket(spb)) => interfaces.first().map(|_| {
+                        // Simple packets carry no timestamp.
+                        (0, Timestamp::ZERO, spb.data, spb.data.len() as u32, spb.origlen)
+                    }),
+                    PcapBlockOwned::NG(_) => None,
+                };
+                (offset, packet)
+            }
+            Err(PcapError::Eof) => break,
+            Err(PcapError::Incomplete(_)) => {
+                if let Err(e) = reader.refill() {
+                    summary.stopped_early = Some(format!("read error: {e:?}"));
+                    break;
+                }
+                continue;
+            }
+            Err(PcapError::BufferTooSmall) => {
+                let bigger = reader.data().len().saturating_mul(2).max(STREAM_BUFFER_BYTES * 2);
+                if bigger > MAX_RECORD_BYTES || !reader.grow(bigger) {
+                    summary.stopped_early = Some(format!("a record is larger than {} MiB", MAX_RECORD_BYTES >> 20));
+                    break;
+                }
+                if let Err(e) = reader.refill() {
+                    summary.stopped_early = Some(format!("read error: {e:?}"));
+                    break;
+                }
+                continue;
+            }
+            Err(PcapError::UnexpectedEof) => {
+                summary.stopped_early = Some("the file ends in the middle of a packet record".to_owned());
+                break;
+            }
+            Err(e) => {
+                summary.stopped_early = Some(format!("unreadable record at byte {at_byte}: {e:?}"));
+                break;
+            }
+        };
+        if let Some((id, ts, data, caplen, origlen)) = packet {
+            let iface = interfaces.get(id).copied();
+            let data = data.get(..caplen as usize).unwrap_or(data);
+            summary.packets += 1;
+            if caplen < origlen {
+                summary.snap_cut_packets += 1;
+            }
+            match iface {
+                Some(iface) if iface.link_type.is_supported() => analyzer.push_packet(ts, iface.link_type, data, sink),
+                _ => summary.unsupported_link_packets += 1,
+            }
+        }
+        reader.consume(consumed);
+        if summary.packets % 4096 == 0 && summary.packets > 0 && !progress(reader.consumed() as u64) {
+            summary.stopped_early = Some("cancelled".to_owned());
+            break;
+        }
+    }
+    summary.file_bytes_read = reader.consumed() as u64;
+    summary
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use crate::analysis::event::{Event, EventSink};
 use crate::analysis::findings::{Finding, FindingKind};
 use crate::analysis::{Analyzer, AnalyzerConfig};
-use crate::capture::OfflineReader;
+use crate::capture::{OfflineReader, ReaderKind};
 use crate::cli::summary::SummarySink;
 use crate::export::jsonl::JsonlWriter;
 
@@ -37,6 +37,9 @@ pub struct AnalyzeArgs {
     /// Never show progress on stderr.
     #[arg(long)]
     pub quiet: bool,
+    /// Which library reads the file: auto (pcap-parser, libpcap for formats it lacks) or libpcap.
+    #[arg(long, value_enum, default_value_t = ReaderKind::Auto)]
+    pub reader: ReaderKind,
 }
 
 /// Exit status when the input was only partly readable (everything before the damage was
@@ -90,7 +93,7 @@ impl Progress {
 
 /// Runs the subcommand; returns the process exit status.
 pub fn run(args: &AnalyzeArgs) -> u8 {
-    let mut reader = match OfflineReader::open(&args.file) {
+    let mut reader = match OfflineReader::open_with(&args.file, args.reader) {
         Ok(r) => r,
         Err(err) => {
             eprintln!("framescope: {err}");
@@ -147,16 +150,13 @@ pub fn run(args: &AnalyzeArgs) -> u8 {
         let stats = analyzer.stats();
         let mut out = stdout.lock();
         let header = format!(
-            "{}: {} packets ({} TCP), link type {:?}{}\n",
+            "{}: {} packets ({} TCP), link type {}{}\n",
             args.file.display(),
             summary.packets,
             stats.tcp_packets,
-            reader.link_type(),
+            reader.link_type().map_or("unknown".to_owned(), |l| format!("{l:?}")),
             if summary.snap_cut_packets > 0 {
-                format!(
-                    ", {} packets cut by the snap length",
-                    summary.snap_cut_packets
-                )
+                format!(", {} packets cut by the snap length", summary.snap_cut_packets)
             } else {
                 String::new()
             }

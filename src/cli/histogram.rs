@@ -17,9 +17,7 @@ impl LogHistogram {
     pub fn record_ms(&mut self, ms: f64) {
         let ms = if ms.is_finite() { ms.max(0.0) } else { 0.0 };
         let micros = (ms * 1000.0).max(1.0);
-        let index = (micros.ln() / GROWTH.ln())
-            .round()
-            .clamp(0.0, f64::from(u16::MAX)) as u16;
+        let index = (micros.ln() / GROWTH.ln()).round().clamp(0.0, f64::from(u16::MAX)) as u16;
         *self.buckets.entry(index).or_insert(0) += 1;
         if self.count == 0 {
             self.min_ms = ms;

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::analysis::Timestamp;
-use crate::analysis::event::{ConnId, ConnectionEnd, ConnectionInfo, Direction, Event, EventSink};
+use crate::analysis::event::{ConnectionEnd, ConnectionInfo, Direction, Event, EventSink};
 use crate::analysis::findings::FindingKind;
 use crate::analysis::ws::close::close_code_name;
 use crate::analysis::ws::frame::OpCode;
@@ -42,7 +42,8 @@ struct ConnSummary {
 /// Aggregates events into a report. Memory grows with connections, not with messages.
 #[derive(Default)]
 pub struct SummarySink {
-    conns: BTreeMap<ConnId, ConnSummary>,
+    /// Indexed by connection id (ids are given out in order from 0).
+    conns: Vec<ConnSummary>,
     global_findings: BTreeMap<FindingKind, FindingStats>,
     messages: u64,
 }
@@ -59,22 +60,23 @@ impl EventSink for SummarySink {
     fn event(&mut self, event: Event<'_>) {
         match event {
             Event::Connection(info) => {
-                self.conns.insert(
-                    info.conn,
-                    ConnSummary {
-                        info: info.clone(),
-                        dirs: Default::default(),
-                        rtt: LogHistogram::default(),
-                        findings: BTreeMap::new(),
-                        last_ts: info.first_ts,
-                        end: None,
-                    },
-                );
+                let index = info.conn as usize;
+                if self.conns.len() != index {
+                    return;
+                }
+                self.conns.push(ConnSummary {
+                    info: info.clone(),
+                    dirs: Default::default(),
+                    rtt: LogHistogram::default(),
+                    findings: BTreeMap::new(),
+                    last_ts: info.first_ts,
+                    end: None,
+                });
             }
             Event::Frame(_) => {}
             Event::Message(m) => {
                 self.messages += 1;
-                if let Some(c) = self.conns.get_mut(&m.conn) {
+                if let Some(c) = self.conns.get_mut(m.conn as usize) {
                     c.last_ts = c.last_ts.max(m.ts);
                     let d = &mut c.dirs[m.dir.index()];
                     d.messages += 1;
@@ -84,26 +86,25 @@ impl EventSink for SummarySink {
                     d.compressed += u64::from(m.compressed);
                     *d.by_opcode.entry(m.opcode).or_insert(0) += 1;
                     if m.opcode == OpCode::Close && d.close.is_none() {
-                        d.close =
-                            Some((m.close_code, m.close_reason.unwrap_or_default().to_owned()));
+                        d.close = Some((m.close_code, m.close_reason.unwrap_or_default().to_owned()));
                     }
                 }
             }
             Event::Rtt(r) => {
-                if let Some(c) = self.conns.get_mut(&r.conn) {
+                if let Some(c) = self.conns.get_mut(r.conn as usize) {
                     c.rtt.record_ms(r.rtt_ms());
                 }
             }
             Event::Anomaly(f) => {
                 let where_ = f.dir.map_or(String::new(), |d| format!("{} ", d.as_str()));
                 let text = format!("{where_}@{}: {}", f.ts, f.detail);
-                match f.conn.and_then(|c| self.conns.get_mut(&c)) {
+                match f.conn.and_then(|c| self.conns.get_mut(c as usize)) {
                     Some(c) => note_finding(&mut c.findings, f.kind, text),
                     None => note_finding(&mut self.global_findings, f.kind, text),
                 }
             }
             Event::ConnectionEnded { conn, ts, how } => {
-                if let Some(c) = self.conns.get_mut(&conn) {
+                if let Some(c) = self.conns.get_mut(conn as usize) {
                     c.end = Some(how);
                     c.last_ts = c.last_ts.max(ts);
                 }
@@ -152,7 +153,7 @@ impl SummarySink {
         let mut s = String::new();
         let findings: u64 = self
             .conns
-            .values()
+            .iter()
             .flat_map(|c| c.findings.values())
             .chain(self.global_findings.values())
             .map(|f| f.count)
@@ -164,7 +165,7 @@ impl SummarySink {
             self.messages,
             findings
         );
-        for c in self.conns.values() {
+        for c in &self.conns {
             let _ = writeln!(s);
             let end = match c.end {
                 Some(ConnectionEnd::Closed) => "closed".to_owned(),
@@ -209,26 +210,14 @@ impl SummarySink {
             for dir in [Direction::ClientToServer, Direction::ServerToClient] {
                 let d = &c.dirs[dir.index()];
                 // Sorted by name, as a reader scans them.
-                let mut ops: Vec<String> = d
-                    .by_opcode
-                    .iter()
-                    .map(|(k, v)| format!("{v} {}", k.name()))
-                    .collect();
-                ops.sort_by(|a, b| {
-                    a.split_once(' ')
-                        .map(|x| x.1)
-                        .cmp(&b.split_once(' ').map(|x| x.1))
-                });
+                let mut ops: Vec<String> = d.by_opcode.iter().map(|(k, v)| format!("{v} {}", k.name())).collect();
+                ops.sort_by(|a, b| a.split_once(' ').map(|x| x.1).cmp(&b.split_once(' ').map(|x| x.1)));
                 let _ = writeln!(
                     s,
                     "    {}: {} messages ({}) in {} frames, {} on the wire, {} decoded{}, close {}",
                     dir.as_str(),
                     d.messages,
-                    if ops.is_empty() {
-                        "-".to_owned()
-                    } else {
-                        ops.join(", ")
-                    },
+                    if ops.is_empty() { "-".to_owned() } else { ops.join(", ") },
                     d.frames,
                     bytes(d.wire_bytes),
                     bytes(d.payload_bytes),

@@ -160,12 +160,7 @@ fn write_anomaly(out: &mut impl Write, f: &Finding) -> io::Result<()> {
         Some(d) => write!(out, "\"{}\"", d.as_str())?,
         None => out.write_all(b"null")?,
     }
-    write!(
-        out,
-        ",\"ts\":{},\"kind\":\"{}\",\"detail\":",
-        f.ts,
-        f.kind.slug()
-    )?;
+    write!(out, ",\"ts\":{},\"kind\":\"{}\",\"detail\":", f.ts, f.kind.slug())?;
     json_str(out, &f.detail)?;
     if let Some(offset) = f.stream_offset {
         write!(out, ",\"offset\":{offset}")?;

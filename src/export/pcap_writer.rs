@@ -103,9 +103,7 @@ impl TcpSessionSynth {
         let ack = self.next_seq[1 - Self::idx(sender)];
         let builder = PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2]);
         let builder = match (src, dst) {
-            (SocketAddr::V4(s), SocketAddr::V4(d)) => {
-                builder.ipv4(s.ip().octets(), d.ip().octets(), 64)
-            }
+            (SocketAddr::V4(s), SocketAddr::V4(d)) => builder.ipv4(s.ip().octets(), d.ip().octets(), 64),
             (s, d) => {
                 let v6 = |a: SocketAddr| match a {
                     SocketAddr::V6(a) => a.ip().octets(),
@@ -141,15 +139,11 @@ impl TcpSessionSynth {
     /// Writes the three-way handshake.
     pub fn open<W: Write>(&mut self, w: &mut PcapWriter<W>, ts: Timestamp) -> io::Result<()> {
         let cseq = self.next_seq[0];
-        let pkt = self
-            .packet(Sender::Client, cseq, TcpFlags::SYN, &[])
-            .to_vec();
+        let pkt = self.packet(Sender::Client, cseq, TcpFlags::SYN, &[]).to_vec();
         w.write_packet(ts, &pkt)?;
         self.next_seq[0] = cseq.wrapping_add(1);
         let sseq = self.next_seq[1];
-        let pkt = self
-            .packet(Sender::Server, sseq, TcpFlags::SYN_ACK, &[])
-            .to_vec();
+        let pkt = self.packet(Sender::Server, sseq, TcpFlags::SYN_ACK, &[]).to_vec();
         w.write_packet(ts, &pkt)?;
         self.next_seq[1] = sseq.wrapping_add(1);
         let pkt = self
@@ -191,9 +185,7 @@ impl TcpSessionSynth {
             self.next_seq[Self::idx(sender)] = seq.wrapping_add(1);
         }
         let seq = self.next_seq[0];
-        let pkt = self
-            .packet(Sender::Client, seq, TcpFlags::ACK, &[])
-            .to_vec();
+        let pkt = self.packet(Sender::Client, seq, TcpFlags::ACK, &[]).to_vec();
         w.write_packet(ts, &pkt)
     }
 

@@ -34,8 +34,7 @@ pub fn analyze_file(path: &Path) -> (CollectSink, ReadSummary) {
 }
 
 pub fn analyze_file_with(path: &Path, config: AnalyzerConfig) -> (CollectSink, ReadSummary) {
-    let mut reader =
-        OfflineReader::open(path).unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
+    let mut reader = OfflineReader::open(path).unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
     let mut analyzer = Analyzer::new(config);
     let mut sink = CollectSink::default();
     let summary = reader.run(&mut analyzer, &mut sink, &mut |_| true);
@@ -51,13 +50,7 @@ use framescope::analysis::ws::mask::apply_mask;
 use framescope::export::pcap_writer::{PcapWriter, Sender, TcpFlags, TcpSessionSynth};
 
 /// One WebSocket frame's bytes.
-pub fn ws_frame(
-    fin: bool,
-    rsv1: bool,
-    opcode: OpCode,
-    mask: Option<[u8; 4]>,
-    payload: &[u8],
-) -> Vec<u8> {
+pub fn ws_frame(fin: bool, rsv1: bool, opcode: OpCode, mask: Option<[u8; 4]>, payload: &[u8]) -> Vec<u8> {
     let mut header = FrameHeader::new(fin, opcode, mask, payload.len() as u64);
     header.rsv1 = rsv1;
     let mut out = header.to_bytes();
@@ -184,14 +177,7 @@ impl Conversation {
     pub fn packets(&mut self) -> Vec<(Timestamp, Vec<u8>)> {
         let segs = self.segs.clone();
         segs.iter()
-            .map(|s| {
-                (
-                    s.ts,
-                    self.synth
-                        .packet(s.sender, s.seq, s.flags, &s.payload)
-                        .to_vec(),
-                )
-            })
+            .map(|s| (s.ts, self.synth.packet(s.sender, s.seq, s.flags, &s.payload).to_vec()))
             .collect()
     }
 }
@@ -213,8 +199,7 @@ pub fn analyze_packets(packets: &[(Timestamp, Vec<u8>)], config: AnalyzerConfig)
 /// Writes packets as a pcap file (optionally cut to `snaplen`).
 pub fn write_pcap(path: &Path, packets: &[(Timestamp, Vec<u8>)], snaplen: u32) {
     let file = std::fs::File::create(path).expect("create pcap");
-    let mut w =
-        PcapWriter::with_link_type(std::io::BufWriter::new(file), 1, snaplen).expect("header");
+    let mut w = PcapWriter::with_link_type(std::io::BufWriter::new(file), 1, snaplen).expect("header");
     for (ts, data) in packets {
         w.write_packet(*ts, data).expect("write");
     }

@@ -53,10 +53,7 @@ impl Extension {
                 let params = pieces
                     .filter(|p| !p.is_empty())
                     .map(|p| match p.split_once('=') {
-                        Some((k, v)) => (
-                            k.trim().to_owned(),
-                            Some(v.trim().trim_matches('"').to_owned()),
-                        ),
+                        Some((k, v)) => (k.trim().to_owned(), Some(v.trim().trim_matches('"').to_owned())),
                         None => (p.to_owned(), None),
                     })
                     .collect();
@@ -113,19 +110,15 @@ mod tests {
             "x-webkit-deflate-frame",
         ]);
         assert_eq!(exts.len(), 3);
-        assert_eq!(
-            exts[0].to_string(),
-            "permessage-deflate; client_max_window_bits"
-        );
+        assert_eq!(exts[0].to_string(), "permessage-deflate; client_max_window_bits");
         assert_eq!(exts[1].param("server_max_window_bits"), Some(Some("10")));
         assert_eq!(exts[2].name, "x-webkit-deflate-frame");
     }
 
     #[test]
     fn reads_deflate_params_from_the_accepted_extension() {
-        let accepted = Extension::parse_list([
-            "permessage-deflate; server_no_context_takeover; client_max_window_bits=12",
-        ]);
+        let accepted =
+            Extension::parse_list(["permessage-deflate; server_no_context_takeover; client_max_window_bits=12"]);
         let p = DeflateParams::from_accepted(&accepted).expect("accepted");
         assert!(p.server_no_context_takeover);
         assert!(!p.client_no_context_takeover);

@@ -106,29 +106,16 @@ impl Handshake {
     /// Every RFC 6455 §4 requirement on the two heads, passing or failing.
     pub fn checks(&self) -> Vec<HandshakeCheck> {
         let mut checks = Vec::new();
-        let mut check = |rule: &'static str, passed: bool, detail: String| {
-            checks.push(HandshakeCheck {
-                rule,
-                passed,
-                detail,
-            })
-        };
+        let mut check =
+            |rule: &'static str, passed: bool, detail: String| checks.push(HandshakeCheck { rule, passed, detail });
         if let Some(req) = &self.request {
-            check(
-                "request method is GET",
-                req.method == "GET",
-                req.method.clone(),
-            );
+            check("request method is GET", req.method == "GET", req.method.clone());
             check(
                 "request is HTTP/1.1 or later",
                 req.version_minor >= 1,
                 format!("HTTP/1.{}", req.version_minor),
             );
-            check(
-                "request has Host",
-                req.header("host").is_some(),
-                String::new(),
-            );
+            check("request has Host", req.header("host").is_some(), String::new());
             check(
                 "request Upgrade: websocket",
                 header_has_token(&req.headers, "upgrade", "websocket"),
@@ -150,11 +137,7 @@ impl Handshake {
                 self.key.clone().unwrap_or_else(|| "(missing)".to_owned()),
             );
             let version = req.header("sec-websocket-version").unwrap_or("(missing)");
-            check(
-                "Sec-WebSocket-Version: 13",
-                version == "13",
-                version.to_owned(),
-            );
+            check("Sec-WebSocket-Version: 13", version == "13", version.to_owned());
         }
         check(
             "response status 101",
@@ -164,18 +147,12 @@ impl Handshake {
         check(
             "response Upgrade: websocket",
             header_has_token(&self.response.headers, "upgrade", "websocket"),
-            self.response
-                .header("upgrade")
-                .unwrap_or("(missing)")
-                .to_owned(),
+            self.response.header("upgrade").unwrap_or("(missing)").to_owned(),
         );
         check(
             "response Connection: Upgrade",
             header_has_token(&self.response.headers, "connection", "upgrade"),
-            self.response
-                .header("connection")
-                .unwrap_or("(missing)")
-                .to_owned(),
+            self.response.header("connection").unwrap_or("(missing)").to_owned(),
         );
         if self.request.is_some() {
             let expected = self.expected_accept().unwrap_or_default();
@@ -248,10 +225,7 @@ Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=12\r\n\r\n"
             hs.extensions[0].to_string(),
             "permessage-deflate; client_max_window_bits=12"
         );
-        assert_eq!(
-            hs.deflate().and_then(|d| d.client_max_window_bits),
-            Some(12)
-        );
+        assert_eq!(hs.deflate().and_then(|d| d.client_max_window_bits), Some(12));
         let failed: Vec<_> = hs.checks().into_iter().filter(|c| !c.passed).collect();
         assert!(failed.is_empty(), "{failed:?}");
     }

@@ -36,12 +36,7 @@ pub enum HeadParse<T> {
 fn owned_headers(headers: &[httparse::Header<'_>]) -> Vec<(String, String)> {
     headers
         .iter()
-        .map(|h| {
-            (
-                h.name.to_owned(),
-                String::from_utf8_lossy(h.value).trim().to_owned(),
-            )
-        })
+        .map(|h| (h.name.to_owned(), String::from_utf8_lossy(h.value).trim().to_owned()))
         .collect()
 }
 
@@ -102,10 +97,7 @@ pub fn header_value<'h>(headers: &'h [(String, String)], name: &str) -> Option<&
 }
 
 /// Every comma-separated element of every header with this name, trimmed, in order.
-pub fn header_list<'h>(
-    headers: &'h [(String, String)],
-    name: &'h str,
-) -> impl Iterator<Item = &'h str> {
+pub fn header_list<'h>(headers: &'h [(String, String)], name: &'h str) -> impl Iterator<Item = &'h str> {
     headers
         .iter()
         .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
@@ -160,13 +152,10 @@ mod tests {
 
     #[test]
     fn parses_a_request_in_pieces() {
-        let raw = b"GET /chat?x=1 HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: keep-alive, Upgrade\r\n\r\nrest";
+        let raw =
+            b"GET /chat?x=1 HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: keep-alive, Upgrade\r\n\r\nrest";
         for cut in 0..raw.len() - 4 {
-            assert_eq!(
-                RequestHead::parse(&raw[..cut]),
-                HeadParse::Partial,
-                "cut {cut}"
-            );
+            assert_eq!(RequestHead::parse(&raw[..cut]), HeadParse::Partial, "cut {cut}");
         }
         match RequestHead::parse(raw) {
             HeadParse::Complete(head, len) => {
@@ -194,22 +183,13 @@ mod tests {
 
     #[test]
     fn works_out_body_lengths() {
-        let resp =
-            match ResponseHead::parse(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 12\r\n\r\n") {
-                HeadParse::Complete(h, _) => h,
-                other => panic!("{other:?}"),
-            };
-        assert_eq!(
-            response_body_length(&resp, Some("GET")),
-            BodyLength::Bytes(12)
-        );
-        assert_eq!(
-            response_body_length(&resp, Some("HEAD")),
-            BodyLength::Bytes(0)
-        );
-        let chunked = match ResponseHead::parse(
-            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
-        ) {
+        let resp = match ResponseHead::parse(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 12\r\n\r\n") {
+            HeadParse::Complete(h, _) => h,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(response_body_length(&resp, Some("GET")), BodyLength::Bytes(12));
+        assert_eq!(response_body_length(&resp, Some("HEAD")), BodyLength::Bytes(0));
+        let chunked = match ResponseHead::parse(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n") {
             HeadParse::Complete(h, _) => h,
             other => panic!("{other:?}"),
         };

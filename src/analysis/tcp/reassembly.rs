@@ -22,15 +22,8 @@ pub enum GapReason {
 /// A piece of the ordered stream.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Chunk<'a> {
-    Data {
-        offset: u64,
-        bytes: &'a [u8],
-    },
-    Gap {
-        offset: u64,
-        len: u64,
-        reason: GapReason,
-    },
+    Data { offset: u64, bytes: &'a [u8] },
+    Gap { offset: u64, len: u64, reason: GapReason },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -126,12 +119,7 @@ impl Reassembler {
     }
 
     /// Takes one segment; calls `out` with every piece of stream that became ordered.
-    pub fn push(
-        &mut self,
-        seg: Segment<'_>,
-        limits: &ReassemblyLimits,
-        out: &mut impl FnMut(Chunk<'_>),
-    ) {
+    pub fn push(&mut self, seg: Segment<'_>, limits: &ReassemblyLimits, out: &mut impl FnMut(Chunk<'_>)) {
         self.stats.segments += 1;
         let mut seq = seg.seq;
         if seg.syn {
@@ -215,15 +203,9 @@ impl Reassembler {
         }
     }
 
-    fn check_hole_age(
-        &mut self,
-        now: Timestamp,
-        limits: &ReassemblyLimits,
-        out: &mut impl FnMut(Chunk<'_>),
-    ) {
+    fn check_hole_age(&mut self, now: Timestamp, limits: &ReassemblyLimits, out: &mut impl FnMut(Chunk<'_>)) {
         if let Some(since) = self.hole_since
-            && now.nanos.saturating_sub(since.nanos)
-                > (limits.max_hole_age_secs as i64).saturating_mul(1_000_000_000)
+            && now.nanos.saturating_sub(since.nanos) > (limits.max_hole_age_secs as i64).saturating_mul(1_000_000_000)
         {
             self.skip_hole(u64::MAX, out);
             if !self.pending.is_empty() {
@@ -264,13 +246,7 @@ impl Reassembler {
     }
 
     /// Delivers `payload` (+ a cut-off tail), skipping its first `skip` bytes already delivered.
-    fn deliver(
-        &mut self,
-        payload: &[u8],
-        missing_tail: u64,
-        skip: u64,
-        out: &mut impl FnMut(Chunk<'_>),
-    ) {
+    fn deliver(&mut self, payload: &[u8], missing_tail: u64, skip: u64, out: &mut impl FnMut(Chunk<'_>)) {
         let data_len = payload.len() as u64;
         if skip < data_len {
             let bytes = payload.get(skip as usize..).unwrap_or(&[]);
@@ -282,11 +258,7 @@ impl Reassembler {
             self.emit_gap(missing_tail, GapReason::SnapLength, out);
         } else {
             let tail_skip = skip - data_len;
-            self.emit_gap(
-                missing_tail.saturating_sub(tail_skip),
-                GapReason::SnapLength,
-                out,
-            );
+            self.emit_gap(missing_tail.saturating_sub(tail_skip), GapReason::SnapLength, out);
         }
     }
 
@@ -350,11 +322,7 @@ mod tests {
                 );
                 out.bytes.extend_from_slice(bytes)
             }
-            Chunk::Gap {
-                offset,
-                len,
-                reason,
-            } => out.gaps.push((offset, len, reason)),
+            Chunk::Gap { offset, len, reason } => out.gaps.push((offset, len, reason)),
         }
     }
 
@@ -381,22 +349,10 @@ mod tests {
         };
         r.push(syn, &limits, &mut collect(&mut out));
         let base = isn.wrapping_add(1);
-        r.push(
-            seg(base.wrapping_add(4), b"efgh"),
-            &limits,
-            &mut collect(&mut out),
-        );
+        r.push(seg(base.wrapping_add(4), b"efgh"), &limits, &mut collect(&mut out));
         r.push(seg(base, b"abcd"), &limits, &mut collect(&mut out));
-        r.push(
-            seg(base.wrapping_add(2), b"cdef"),
-            &limits,
-            &mut collect(&mut out),
-        );
-        r.push(
-            seg(base.wrapping_add(8), b"ij"),
-            &limits,
-            &mut collect(&mut out),
-        );
+        r.push(seg(base.wrapping_add(2), b"cdef"), &limits, &mut collect(&mut out));
+        r.push(seg(base.wrapping_add(8), b"ij"), &limits, &mut collect(&mut out));
         r.flush(&mut collect(&mut out));
         assert_eq!(out.bytes, b"abcdefghij");
         assert!(out.gaps.is_empty());

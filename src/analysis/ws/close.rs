@@ -39,8 +39,7 @@ pub fn close_code_allowed_on_wire(code: u16) -> bool {
 
 /// Every code with a registry entry of its own, for reference tables and pickers.
 pub const REGISTERED_CLOSE_CODES: &[u16] = &[
-    1000, 1001, 1002, 1003, 1004, 1005, 1006, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 1015,
-    3000, 3003, 3008,
+    1000, 1001, 1002, 1003, 1004, 1005, 1006, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 1015, 3000, 3003, 3008,
 ];
 
 #[cfg(test)]
@@ -53,10 +52,7 @@ mod tests {
         assert_eq!(close_code_name(1009), "Message Too Big");
         assert_eq!(close_code_name(1014), "Bad Gateway");
         assert_eq!(close_code_name(3008), "Timeout");
-        assert_eq!(
-            close_code_name(3500),
-            "Registered (libraries and frameworks)"
-        );
+        assert_eq!(close_code_name(3500), "Registered (libraries and frameworks)");
         assert_eq!(close_code_name(4321), "Private use");
         assert_eq!(close_code_name(2000), "Reserved for future RFCs");
         assert_eq!(close_code_name(999), "Unused");

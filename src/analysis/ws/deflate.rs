@@ -41,12 +41,7 @@ impl MessageInflater {
 
     /// Inflates one message's compressed payload (all its frames joined) into `out`,
     /// appending at most `limit_bytes`.
-    pub fn inflate_message(
-        &mut self,
-        compressed: &[u8],
-        out: &mut Vec<u8>,
-        limit_bytes: usize,
-    ) -> InflateOutcome {
+    pub fn inflate_message(&mut self, compressed: &[u8], out: &mut Vec<u8>, limit_bytes: usize) -> InflateOutcome {
         let outcome = self.inflate_inner(compressed, out, limit_bytes);
         let window_trustworthy = match &outcome {
             InflateOutcome::Complete => true,
@@ -61,12 +56,7 @@ impl MessageInflater {
         outcome
     }
 
-    fn inflate_inner(
-        &mut self,
-        compressed: &[u8],
-        out: &mut Vec<u8>,
-        limit: usize,
-    ) -> InflateOutcome {
+    fn inflate_inner(&mut self, compressed: &[u8], out: &mut Vec<u8>, limit: usize) -> InflateOutcome {
         let start = out.len();
         let inputs = [compressed, &DEFLATE_TAIL[..]];
         for (i, whole_input) in inputs.iter().enumerate() {
@@ -84,9 +74,7 @@ impl MessageInflater {
                 out.reserve((limit - produced).min(STEP_BYTES.max(input.len().saturating_mul(4))));
                 let before_in = self.decompress.total_in();
                 let before_out = self.decompress.total_out();
-                let status = self
-                    .decompress
-                    .decompress_vec(input, out, FlushDecompress::Sync);
+                let status = self.decompress.decompress_vec(input, out, FlushDecompress::Sync);
                 let consumed = (self.decompress.total_in() - before_in) as usize;
                 let written = self.decompress.total_out() - before_out;
                 input = input.get(consumed..).unwrap_or(&[]);
@@ -139,9 +127,7 @@ impl MessageInflater {
             loop {
                 let before_in = self.decompress.total_in();
                 let before_out = self.decompress.total_out();
-                let status = self
-                    .decompress
-                    .decompress(input, &mut scratch, FlushDecompress::Sync);
+                let status = self.decompress.decompress(input, &mut scratch, FlushDecompress::Sync);
                 let consumed = (self.decompress.total_in() - before_in) as usize;
                 let written = self.decompress.total_out() - before_out;
                 produced += written;
@@ -179,9 +165,7 @@ mod tests {
             compressor
                 .compress_vec(&data[consumed..], &mut out, FlushCompress::Sync)
                 .expect("compress");
-            if compressor.total_in() as usize - start_in == data.len()
-                && out.ends_with(&DEFLATE_TAIL)
-            {
+            if compressor.total_in() as usize - start_in == data.len() && out.ends_with(&DEFLATE_TAIL) {
                 break;
             }
         }
@@ -227,8 +211,7 @@ mod tests {
         // RFC 7692 §7.2.3.1: "Hello" compressed.
         let mut out = Vec::new();
         let mut inflater = MessageInflater::new(false);
-        let outcome =
-            inflater.inflate_message(&[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00], &mut out, 100);
+        let outcome = inflater.inflate_message(&[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00], &mut out, 100);
         assert_eq!(outcome, InflateOutcome::Complete);
         assert_eq!(out, b"Hello");
     }
@@ -256,9 +239,6 @@ mod tests {
         let mut inflater = MessageInflater::new(false);
         let mut out = Vec::new();
         let outcome = inflater.inflate_message(&[0xff, 0xff, 0xff, 0xff, 0x00], &mut out, 1024);
-        assert!(
-            matches!(outcome, InflateOutcome::Failed { .. }),
-            "{outcome:?}"
-        );
+        assert!(matches!(outcome, InflateOutcome::Failed { .. }), "{outcome:?}");
     }
 }

@@ -52,8 +52,7 @@ fn plausible_payload(h: &FrameHeader, payload: &[u8]) -> bool {
             match plain.as_slice() {
                 [] => true,
                 [hi, lo, reason @ ..] => {
-                    close_code_allowed_on_wire(u16::from_be_bytes([*hi, *lo]))
-                        && std::str::from_utf8(reason).is_ok()
+                    close_code_allowed_on_wire(u16::from_be_bytes([*hi, *lo])) && std::str::from_utf8(reason).is_ok()
                 }
                 [_] => false,
             }
@@ -85,28 +84,22 @@ pub enum Evidence {
 /// `segment_starts` must include 0 if the buffer starts on a segment start. The end of the
 /// buffer counts as a segment boundary.
 pub fn find_boundary(buf: &[u8], segment_starts: &[usize], evidence: Evidence) -> Option<Boundary> {
-    segment_starts
-        .iter()
-        .filter(|&&s| s < buf.len())
-        .find_map(
-            |&start| match try_candidate(buf, start, segment_starts, evidence) {
-                Candidate::Found(b) => Some(b),
-                _ => None,
-            },
-        )
+    segment_starts.iter().filter(|&&s| s < buf.len()).find_map(|&start| {
+        match try_candidate(buf, start, segment_starts, evidence) {
+            Candidate::Found(b) => Some(b),
+            _ => None,
+        }
+    })
 }
 
 /// True if some candidate start could still become a boundary with more bytes.
 pub fn any_candidate_viable(buf: &[u8], segment_starts: &[usize], evidence: Evidence) -> bool {
-    segment_starts
-        .iter()
-        .filter(|&&s| s < buf.len())
-        .any(|&start| {
-            !matches!(
-                try_candidate(buf, start, segment_starts, evidence),
-                Candidate::Impossible
-            )
-        })
+    segment_starts.iter().filter(|&&s| s < buf.len()).any(|&start| {
+        !matches!(
+            try_candidate(buf, start, segment_starts, evidence),
+            Candidate::Impossible
+        )
+    })
 }
 
 enum Candidate {
@@ -115,12 +108,7 @@ enum Candidate {
     Impossible,
 }
 
-fn try_candidate(
-    buf: &[u8],
-    start: usize,
-    segment_starts: &[usize],
-    evidence: Evidence,
-) -> Candidate {
+fn try_candidate(buf: &[u8], start: usize, segment_starts: &[usize], evidence: Evidence) -> Candidate {
     let strict = evidence == Evidence::Strict;
     let Some(first) = buf.get(start..).and_then(FrameHeader::parse) else {
         return Candidate::NeedMore;
@@ -140,9 +128,7 @@ fn try_candidate(
         if end > buf.len() as u64 {
             break;
         }
-        let payload = buf
-            .get(pos + usize::from(h.header_len)..end as usize)
-            .unwrap_or(&[]);
+        let payload = buf.get(pos + usize::from(h.header_len)..end as usize).unwrap_or(&[]);
         if !plausible_payload(&h, payload) {
             return Candidate::Impossible;
         }
@@ -159,9 +145,7 @@ fn try_candidate(
         return Candidate::NeedMore;
     };
     let enough = match evidence {
-        Evidence::Strict => {
-            meaningful_at_boundary >= 2 || (meaningful_at_boundary == 1 && masked && last_len >= 2)
-        }
+        Evidence::Strict => meaningful_at_boundary >= 2 || (meaningful_at_boundary == 1 && masked && last_len >= 2),
         Evidence::Lenient => meaningful_at_boundary >= 1,
     };
     if !enough {
@@ -205,9 +189,7 @@ impl SearchBuffer {
             self.segment_starts.clear();
             self.base_offset = offset;
         }
-        if self.bytes.len() + data.len() > MAX_SEARCH_BYTES
-            || self.segment_starts.len() >= MAX_SEGMENT_STARTS
-        {
+        if self.bytes.len() + data.len() > MAX_SEARCH_BYTES || self.segment_starts.len() >= MAX_SEGMENT_STARTS {
             self.drop_front_half();
         }
         self.segment_starts.push(self.bytes.len());
@@ -286,10 +268,7 @@ mod tests {
         buf.extend_from_slice(&[0u8; 500]);
         assert_eq!(find_boundary(&buf, &[0], Evidence::Lenient), None);
         buf.extend_from_slice(&[0u8; 524]);
-        assert_eq!(
-            find_boundary(&buf, &[0], Evidence::Lenient).map(|b| b.frames),
-            Some(1)
-        );
+        assert_eq!(find_boundary(&buf, &[0], Evidence::Lenient).map(|b| b.frames), Some(1));
         // One unmasked frame is not enough evidence on a flow nothing is known about.
         assert_eq!(find_boundary(&buf, &[0], Evidence::Strict), None);
     }

@@ -103,11 +103,7 @@ impl FrameHeader {
         let (payload_len, length_encoding, ext_len) = match len7 {
             126 => {
                 let ext: [u8; 2] = rest.get(..2)?.try_into().ok()?;
-                (
-                    u64::from(u16::from_be_bytes(ext)),
-                    LengthEncoding::Extended16,
-                    2,
-                )
+                (u64::from(u16::from_be_bytes(ext)), LengthEncoding::Extended16, 2)
             }
             127 => {
                 let ext: [u8; 8] = rest.get(..8)?.try_into().ok()?;
@@ -203,12 +199,8 @@ impl FrameHeader {
             }
         }
         match self.length_encoding {
-            LengthEncoding::Extended16 if self.payload_len <= 125 => {
-                out.push(HeaderViolation::NonMinimalLength)
-            }
-            LengthEncoding::Extended64 if self.payload_len >> 63 != 0 => {
-                out.push(HeaderViolation::LengthMsbSet)
-            }
+            LengthEncoding::Extended16 if self.payload_len <= 125 => out.push(HeaderViolation::NonMinimalLength),
+            LengthEncoding::Extended64 if self.payload_len >> 63 != 0 => out.push(HeaderViolation::LengthMsbSet),
             LengthEncoding::Extended64 if self.payload_len <= u64::from(u16::MAX) => {
                 out.push(HeaderViolation::NonMinimalLength)
             }
@@ -235,9 +227,7 @@ mod tests {
     #[test]
     fn parses_rfc_examples() {
         // RFC 6455 §5.7: a single-frame masked text message "Hello".
-        let bytes = [
-            0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58,
-        ];
+        let bytes = [0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58];
         let h = FrameHeader::parse(&bytes).expect("complete header");
         assert!(h.fin);
         assert_eq!(h.opcode, OpCode::Text);
@@ -274,18 +264,12 @@ mod tests {
         assert_eq!(h.opcode.name(), "reserved-3");
         assert_eq!(
             h.violations(),
-            vec![
-                HeaderViolation::ReservedOpcode,
-                HeaderViolation::NonMinimalLength
-            ]
+            vec![HeaderViolation::ReservedOpcode, HeaderViolation::NonMinimalLength]
         );
         let ping = FrameHeader::parse(&[0x09, 0x7e, 0x00, 0x80]).expect("complete");
         assert_eq!(
             ping.violations(),
-            vec![
-                HeaderViolation::ControlTooLong,
-                HeaderViolation::FragmentedControl
-            ]
+            vec![HeaderViolation::ControlTooLong, HeaderViolation::FragmentedControl]
         );
         let huge = FrameHeader::parse(&[0x82, 0x7f, 0x80, 0, 0, 0, 0, 0, 0, 0]).expect("complete");
         assert_eq!(huge.payload_len, 1 << 63);

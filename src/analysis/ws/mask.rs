@@ -69,11 +69,7 @@ mod tests {
             for len in 0..data.len() {
                 let mut fast = data[..len].to_vec();
                 apply_mask(&mut fast, key, offset);
-                assert_eq!(
-                    fast,
-                    naive(&data[..len], key, offset),
-                    "offset {offset} len {len}"
-                );
+                assert_eq!(fast, naive(&data[..len], key, offset), "offset {offset} len {len}");
             }
         }
     }

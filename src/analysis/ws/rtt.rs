@@ -23,12 +23,7 @@ pub struct PingTracker {
 
 impl PingTracker {
     /// Remembers a ping. Returns a ping pushed out by the cap, which never got its pong.
-    pub fn on_ping(
-        &mut self,
-        dir: Direction,
-        ts: Timestamp,
-        payload: &[u8],
-    ) -> Option<OutstandingPing> {
+    pub fn on_ping(&mut self, dir: Direction, ts: Timestamp, payload: &[u8]) -> Option<OutstandingPing> {
         let queue = &mut self.outstanding[dir.index()];
         let evicted = if queue.len() >= MAX_OUTSTANDING_PINGS {
             queue.pop_front()
@@ -54,18 +49,11 @@ impl PingTracker {
     }
 
     /// Removes and returns pings older than `timeout_secs` at `now`, with their direction.
-    pub fn expire(
-        &mut self,
-        now: Timestamp,
-        timeout_secs: f64,
-    ) -> Vec<(Direction, OutstandingPing)> {
+    pub fn expire(&mut self, now: Timestamp, timeout_secs: f64) -> Vec<(Direction, OutstandingPing)> {
         self.take_where(|p| now.millis_since(p.ts) >= timeout_secs * 1000.0)
     }
 
-    fn take_where(
-        &mut self,
-        mut pred: impl FnMut(&OutstandingPing) -> bool,
-    ) -> Vec<(Direction, OutstandingPing)> {
+    fn take_where(&mut self, mut pred: impl FnMut(&OutstandingPing) -> bool) -> Vec<(Direction, OutstandingPing)> {
         let mut out = Vec::new();
         for dir in [Direction::ClientToServer, Direction::ServerToClient] {
             let queue = &mut self.outstanding[dir.index()];

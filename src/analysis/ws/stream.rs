@@ -15,13 +15,11 @@ use crate::analysis::ws::mask::extend_unmasked;
 pub trait StreamOutput {
     fn frame(&mut self, ts: Timestamp, header: &FrameHeader, stream_offset: u64);
     fn message(&mut self, message: &MessageEvent<'_>);
-    fn finding(
-        &mut self,
-        kind: FindingKind,
-        ts: Timestamp,
-        stream_offset: Option<u64>,
-        detail: String,
-    );
+    fn finding(&mut self, kind: FindingKind, ts: Timestamp, stream_offset: Option<u64>, detail: String);
+    /// An empty payload buffer from the analyzer's pool.
+    fn take_buffer(&mut self) -> Vec<u8>;
+    /// Returns a buffer to the pool.
+    fn give_back(&mut self, buf: Vec<u8>);
 }
 
 /// What the handshake said about compression for this direction.
@@ -55,7 +53,6 @@ impl Default for StreamLimits {
 
 /// Buffers larger than this are shrunk after each message, so one huge message does not
 /// pin its memory for the rest of the connection.
-const RETAINED_BUFFER_BYTES: usize = 16 << 10;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Target {
@@ -105,7 +102,6 @@ pub struct StreamDecoder {
     control_first_ts: Timestamp,
     control_offset: u64,
     control_damaged: bool,
-    inflated: Vec<u8>,
     inflater: Option<MessageInflater>,
     /// Continuations of a message whose start was not captured are skipped until it ends.
     skipping_orphan: bool,
@@ -116,12 +112,7 @@ pub struct StreamDecoder {
 
 impl StreamDecoder {
     /// A decoder that starts on a frame boundary (after a captured handshake).
-    pub fn synced(
-        conn: ConnId,
-        dir: Direction,
-        compression: Compression,
-        limits: StreamLimits,
-    ) -> Self {
+    pub fn synced(conn: ConnId, dir: Direction, compression: Compression, limits: StreamLimits) -> Self {
         StreamDecoder {
             conn,
             dir,
@@ -137,7 +128,6 @@ impl StreamDecoder {
             control_first_ts: Timestamp::ZERO,
             control_offset: 0,
             control_damaged: false,
-            inflated: Vec::new(),
             inflater: None,
             skipping_orphan: false,
             close_sent: false,
@@ -184,13 +174,7 @@ impl StreamDecoder {
     }
 
     /// Ordered bytes starting at stream `offset`.
-    pub fn on_data(
-        &mut self,
-        ts: Timestamp,
-        offset: u64,
-        bytes: &[u8],
-        out: &mut dyn StreamOutput,
-    ) {
+    pub fn on_data(&mut self, ts: Timestamp, offset: u64, bytes: &[u8], out: &mut dyn StreamOutput) {
         match &mut self.sync {
             SyncState::Synced => self.decode_synced(ts, offset, bytes, out),
             SyncState::Searching(buf) => {
@@ -201,14 +185,7 @@ impl StreamDecoder {
     }
 
     /// `len` bytes at stream `offset` were not captured.
-    pub fn on_gap(
-        &mut self,
-        ts: Timestamp,
-        offset: u64,
-        len: u64,
-        reason: GapReason,
-        out: &mut dyn StreamOutput,
-    ) {
+    pub fn on_gap(&mut self, ts: Timestamp, offset: u64, len: u64, reason: GapReason, out: &mut dyn StreamOutput) {
         let (kind, what) = match reason {
             GapReason::NotCaptured => (FindingKind::TcpGap, "not captured"),
             GapReason::SnapLength => (FindingKind::TruncatedPacket, "cut by the snap length"),
@@ -249,16 +226,18 @@ impl StreamDecoder {
 
     /// End of the stream: report what was left unfinished.
     pub fn finish(&mut self, ts: Timestamp, out: &mut dyn StreamOutput) {
+        let held = std::mem::take(&mut self.message_bytes);
+        let held_len = held.len();
+        out.give_back(held);
         if let Some(m) = self.message.take() {
             out.finding(
                 FindingKind::MessageIncomplete,
                 ts,
                 Some(m.stream_offset),
                 format!(
-                    "{} message with {} frame(s), {} payload bytes so far",
+                    "{} message with {} frame(s), {held_len} payload bytes so far",
                     m.opcode.name(),
                     m.frames,
-                    self.message_bytes.len()
                 ),
             );
         }
@@ -298,36 +277,24 @@ impl StreamDecoder {
                 FindingKind::MessageDamaged,
                 ts,
                 Some(m.stream_offset),
-                format!(
-                    "{} message lost its frame boundary in a gap",
-                    m.opcode.name()
-                ),
+                format!("{} message lost its frame boundary in a gap", m.opcode.name()),
             );
         }
         self.frame = None;
         self.header_have = 0;
-        self.message_bytes.clear();
+        out.give_back(std::mem::take(&mut self.message_bytes));
         self.skipping_orphan = true;
         self.resyncing_since = Some(resume_offset);
         self.sync = SyncState::Searching(SearchBuffer::starting_at(resume_offset));
     }
 
-    fn decode_synced(
-        &mut self,
-        ts: Timestamp,
-        mut offset: u64,
-        mut bytes: &[u8],
-        out: &mut dyn StreamOutput,
-    ) {
+    fn decode_synced(&mut self, ts: Timestamp, mut offset: u64, mut bytes: &[u8], out: &mut dyn StreamOutput) {
         while !bytes.is_empty() {
             match &mut self.frame {
                 None => {
                     let have = self.header_have;
                     let take = (MAX_HEADER_LEN - have).min(bytes.len());
-                    let (Some(dst), Some(src)) = (
-                        self.header_buf.get_mut(have..have + take),
-                        bytes.get(..take),
-                    ) else {
+                    let (Some(dst), Some(src)) = (self.header_buf.get_mut(have..have + take), bytes.get(..take)) else {
                         return;
                     };
                     dst.copy_from_slice(src);
@@ -344,8 +311,7 @@ impl StreamDecoder {
                             bytes = bytes.get(used..).unwrap_or(&[]);
                             offset += used as u64;
                             self.start_frame(ts, header, header_offset, out);
-                            if let Some(len) = self.whole_unmasked_message_len(&header, bytes.len())
-                            {
+                            if let Some(len) = self.whole_unmasked_message_len(&header, bytes.len()) {
                                 // Fast path: the whole message is in this segment and needs no
                                 // unmasking or inflating, so it is reported without a copy.
                                 let (payload, rest) = bytes.split_at(len);
@@ -370,10 +336,7 @@ impl StreamDecoder {
                         Target::Control => {
                             // Control payloads are small by rule; a violating one is still
                             // capped by the message cap.
-                            let room = self
-                                .limits
-                                .max_message_bytes
-                                .saturating_sub(self.control_bytes.len());
+                            let room = self.limits.max_message_bytes.saturating_sub(self.control_bytes.len());
                             let keep = piece.get(..room.min(piece.len())).unwrap_or(&[]);
                             extend_unmasked(&mut self.control_bytes, keep, key, done);
                         }
@@ -414,10 +377,7 @@ impl StreamDecoder {
         ts: Timestamp,
         out: &mut dyn StreamOutput,
     ) {
-        let room = self
-            .limits
-            .max_message_bytes
-            .saturating_sub(self.message_bytes.len());
+        let room = self.limits.max_message_bytes.saturating_sub(self.message_bytes.len());
         if piece.len() > room
             && let Some(m) = &mut self.message
             && !m.truncated
@@ -439,13 +399,7 @@ impl StreamDecoder {
         extend_unmasked(&mut self.message_bytes, keep, key, done);
     }
 
-    fn start_frame(
-        &mut self,
-        ts: Timestamp,
-        h: FrameHeader,
-        header_offset: u64,
-        out: &mut dyn StreamOutput,
-    ) {
+    fn start_frame(&mut self, ts: Timestamp, h: FrameHeader, header_offset: u64, out: &mut dyn StreamOutput) {
         out.frame(ts, &h, header_offset);
         self.check_frame_rules(ts, &h, header_offset, out);
         let is_data = !h.opcode.is_control();
@@ -475,8 +429,7 @@ impl StreamDecoder {
                             FindingKind::MessageStartNotCaptured,
                             ts,
                             Some(header_offset),
-                            "continuation frame of a message that started before the capture"
-                                .to_owned(),
+                            "continuation frame of a message that started before the capture".to_owned(),
                         );
                     }
                 } else {
@@ -508,7 +461,15 @@ impl StreamDecoder {
             }
             self.skipping_orphan = false;
             self.resyncing_since = None;
+            if self.message_bytes.capacity() == 0 {
+                self.message_bytes = out.take_buffer();
+            }
             self.message_bytes.clear();
+            // One allocation of the right size instead of doubling as segments arrive.
+            let expected = usize::try_from(h.payload_len)
+                .unwrap_or(usize::MAX)
+                .min(self.limits.max_message_bytes);
+            self.message_bytes.reserve(expected);
             let compressed = h.rsv1 && self.compression != Compression::NotNegotiated;
             self.message = Some(MessageInProgress {
                 opcode: h.opcode,
@@ -532,13 +493,7 @@ impl StreamDecoder {
         }
     }
 
-    fn check_frame_rules(
-        &self,
-        ts: Timestamp,
-        h: &FrameHeader,
-        at: u64,
-        out: &mut dyn StreamOutput,
-    ) {
+    fn check_frame_rules(&self, ts: Timestamp, h: &FrameHeader, at: u64, out: &mut dyn StreamOutput) {
         let at = Some(at);
         match (self.dir, h.mask.is_some()) {
             (Direction::ClientToServer, false) => out.finding(
@@ -557,17 +512,12 @@ impl StreamDecoder {
         }
         for v in h.violations() {
             let (kind, detail) = match v {
-                HeaderViolation::ReservedOpcode => (
-                    FindingKind::ReservedOpcode,
-                    format!("opcode 0x{:x}", h.opcode.as_u4()),
-                ),
+                HeaderViolation::ReservedOpcode => {
+                    (FindingKind::ReservedOpcode, format!("opcode 0x{:x}", h.opcode.as_u4()))
+                }
                 HeaderViolation::ControlTooLong => (
                     FindingKind::ControlTooLong,
-                    format!(
-                        "{} frame with {} bytes of payload",
-                        h.opcode.name(),
-                        h.payload_len
-                    ),
+                    format!("{} frame with {} bytes of payload", h.opcode.name(), h.payload_len),
                 ),
                 HeaderViolation::FragmentedControl => (
                     FindingKind::FragmentedControl,
@@ -575,10 +525,7 @@ impl StreamDecoder {
                 ),
                 HeaderViolation::NonMinimalLength => (
                     FindingKind::NonMinimalLength,
-                    format!(
-                        "length {} written in {:?} form",
-                        h.payload_len, h.length_encoding
-                    ),
+                    format!("length {} written in {:?} form", h.payload_len, h.length_encoding),
                 ),
                 HeaderViolation::LengthMsbSet => (
                     FindingKind::LengthMsbSet,
@@ -686,12 +633,7 @@ impl StreamDecoder {
         self.control_bytes = payload;
     }
 
-    fn parse_close(
-        &self,
-        ts: Timestamp,
-        payload: &[u8],
-        out: &mut dyn StreamOutput,
-    ) -> (Option<u16>, Option<String>) {
+    fn parse_close(&self, ts: Timestamp, payload: &[u8], out: &mut dyn StreamOutput) -> (Option<u16>, Option<String>) {
         let at = Some(self.control_offset);
         match payload {
             [] => (None, None),
@@ -711,10 +653,7 @@ impl StreamDecoder {
                         FindingKind::BadCloseCode,
                         ts,
                         at,
-                        format!(
-                            "close code {code} ({}) must not be sent",
-                            close_code_name(code)
-                        ),
+                        format!("close code {code} ({}) must not be sent", close_code_name(code)),
                     );
                 }
                 let reason = match std::str::from_utf8(reason) {
@@ -736,12 +675,7 @@ impl StreamDecoder {
 
     /// Reports the message in progress. Its payload is `borrowed` when given (the fast path),
     /// else what was collected in `message_bytes`.
-    fn finish_message(
-        &mut self,
-        ts: Timestamp,
-        borrowed: Option<&[u8]>,
-        out: &mut dyn StreamOutput,
-    ) {
+    fn finish_message(&mut self, ts: Timestamp, borrowed: Option<&[u8]>, out: &mut dyn StreamOutput) {
         let Some(m) = self.message.take() else {
             return;
         };
@@ -756,32 +690,27 @@ impl StreamDecoder {
                     m.frames
                 ),
             );
-            self.message_bytes.clear();
+            out.give_back(std::mem::take(&mut self.message_bytes));
             return;
         }
+        let mut inflated = Vec::new();
         let mut truncated = m.truncated;
         let mut decoded = true;
-        let use_inflated = m.compressed
-            && !truncated
-            && {
-                let no_context_takeover = matches!(
-                    self.compression,
-                    Compression::Deflate {
-                        no_context_takeover: true
-                    }
-                );
-                let inflater = self
-                    .inflater
-                    .get_or_insert_with(|| MessageInflater::new(no_context_takeover));
-                self.inflated.clear();
-                match inflater.inflate_message(
-                    &self.message_bytes,
-                    &mut self.inflated,
-                    self.limits.max_inflated_bytes,
-                ) {
-                    InflateOutcome::Complete => true,
-                    InflateOutcome::LimitHit { produced_at_least } => {
-                        out.finding(
+        let use_inflated = m.compressed && !truncated && {
+            let no_context_takeover = matches!(
+                self.compression,
+                Compression::Deflate {
+                    no_context_takeover: true
+                }
+            );
+            let inflater = self
+                .inflater
+                .get_or_insert_with(|| MessageInflater::new(no_context_takeover));
+            inflated = out.take_buffer();
+            match inflater.inflate_message(&self.message_bytes, &mut inflated, self.limits.max_inflated_bytes) {
+                InflateOutcome::Complete => true,
+                InflateOutcome::LimitHit { produced_at_least } => {
+                    out.finding(
                         FindingKind::InflateLimit,
                         ts,
                         Some(m.stream_offset),
@@ -791,32 +720,32 @@ impl StreamDecoder {
                             self.limits.max_inflated_bytes
                         ),
                     );
-                        truncated = true;
-                        true
-                    }
-                    InflateOutcome::Failed { reason } => {
-                        let why = if self.compression == Compression::Unknown {
-                            " (handshake not captured: the compression context is unknown)"
-                        } else {
-                            ""
-                        };
-                        out.finding(
-                            FindingKind::InflateFailed,
-                            ts,
-                            Some(m.stream_offset),
-                            format!("{reason}{why}"),
-                        );
-                        decoded = false;
-                        false
-                    }
+                    truncated = true;
+                    true
                 }
-            };
+                InflateOutcome::Failed { reason } => {
+                    let why = if self.compression == Compression::Unknown {
+                        " (handshake not captured: the compression context is unknown)"
+                    } else {
+                        ""
+                    };
+                    out.finding(
+                        FindingKind::InflateFailed,
+                        ts,
+                        Some(m.stream_offset),
+                        format!("{reason}{why}"),
+                    );
+                    decoded = false;
+                    false
+                }
+            }
+        };
         if m.compressed && m.truncated {
             // Cut compressed bytes cannot be inflated; the raw bytes are reported.
             decoded = false;
         }
         let payload: &[u8] = if use_inflated {
-            &self.inflated
+            &inflated
         } else {
             borrowed.unwrap_or(&self.message_bytes)
         };
@@ -848,14 +777,8 @@ impl StreamDecoder {
             stream_offset: m.stream_offset,
         };
         out.message(&message);
-        self.message_bytes.clear();
-        if self.message_bytes.capacity() > RETAINED_BUFFER_BYTES {
-            self.message_bytes.shrink_to(RETAINED_BUFFER_BYTES);
-        }
-        if self.inflated.capacity() > RETAINED_BUFFER_BYTES {
-            self.inflated.clear();
-            self.inflated.shrink_to(RETAINED_BUFFER_BYTES);
-        }
+        out.give_back(inflated);
+        out.give_back(std::mem::take(&mut self.message_bytes));
     }
 }
 
@@ -895,6 +818,10 @@ mod tests {
         fn finding(&mut self, kind: FindingKind, _ts: Timestamp, _o: Option<u64>, detail: String) {
             self.findings.push((kind, detail));
         }
+        fn take_buffer(&mut self) -> Vec<u8> {
+            Vec::new()
+        }
+        fn give_back(&mut self, _buf: Vec<u8>) {}
     }
 
     impl Out {
@@ -1020,13 +947,7 @@ mod tests {
         let mut out = Out::default();
         d.on_data(Timestamp::ZERO, 0, &a, &mut out);
         let b_at = a.len() as u64;
-        d.on_gap(
-            Timestamp::ZERO,
-            b_at,
-            b.len() as u64,
-            GapReason::NotCaptured,
-            &mut out,
-        );
+        d.on_gap(Timestamp::ZERO, b_at, b.len() as u64, GapReason::NotCaptured, &mut out);
         d.on_data(Timestamp::ZERO, b_at + b.len() as u64, &c, &mut out);
         let texts: Vec<_> = out.messages.iter().map(|m| m.payload.clone()).collect();
         assert_eq!(texts, vec![b"one".to_vec(), b"three".to_vec()]);
@@ -1041,12 +962,7 @@ mod tests {
             max_message_bytes: 1024,
             max_inflated_bytes: 1024,
         };
-        let mut d = StreamDecoder::synced(
-            0,
-            Direction::ClientToServer,
-            Compression::NotNegotiated,
-            limits,
-        );
+        let mut d = StreamDecoder::synced(0, Direction::ClientToServer, Compression::NotNegotiated, limits);
         let mut out = Out::default();
         d.on_data(Timestamp::ZERO, 0, &wire, &mut out);
         d.finish(Timestamp::ZERO, &mut out);
