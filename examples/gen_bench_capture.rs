@@ -29,33 +29,48 @@ impl Rng {
     }
 }
 
-const WORDS: &[&str] = &[
-    "socket",
-    "frame",
-    "message",
-    "deflate",
-    "window",
-    "latency",
-    "pong",
-    "stream",
-    "server",
-    "client",
-    "payload",
-    "über",
-    "naïve",
-    "日本語",
-    "emoji 🚀",
-    "context",
-    "takeover",
-];
+/// A vocabulary of 512 pseudo-words (3-10 letters) plus a few non-ASCII ones, so the text
+/// compresses like real chat/JSON traffic (about 3:1), not like a handful of repeated words.
+fn vocabulary() -> Vec<String> {
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let mut words: Vec<String> = (0..512)
+        .map(|_| {
+            let len = 3 + rng.below(8) as usize;
+            (0..len).map(|_| (b'a' + rng.below(26) as u8) as char).collect()
+        })
+        .collect();
+    words.extend(["über", "naïve", "日本語", "🚀"].map(String::from));
+    words
+}
 
-fn text_payload(rng: &mut Rng, seq: u64, target: usize) -> Vec<u8> {
-    let mut s = format!("{{\"seq\":{seq},\"user\":\"user-{}\",\"text\":\"", rng.below(1000));
+/// JSON records (ids, UUIDs, prices, timestamps, free text) up to `target` bytes.
+fn text_payload(rng: &mut Rng, words: &[String], seq: u64, target: usize) -> Vec<u8> {
+    let mut s = format!("{{\"seq\":{seq},\"items\":[");
     while s.len() < target {
-        s.push_str(WORDS[rng.below(WORDS.len() as u64) as usize]);
-        s.push(' ');
+        let uuid = format!(
+            "{:08x}-{:04x}-{:04x}-{:012x}",
+            rng.next() as u32,
+            rng.next() as u16,
+            rng.next() as u16,
+            rng.next() & 0xffff_ffff_ffff
+        );
+        s.push_str(&format!(
+            "{{\"id\":{},\"uuid\":\"{uuid}\",\"user\":\"user-{}\",\"price\":{}.{:02},\"qty\":{},\"ts\":{}.{:06},\"text\":\"",
+            rng.below(1_000_000),
+            rng.below(5000),
+            rng.below(10_000),
+            rng.below(100),
+            rng.below(500),
+            1_700_000_000 + rng.below(100_000),
+            rng.below(1_000_000)
+        ));
+        for _ in 0..(3 + rng.below(12)) {
+            s.push_str(&words[rng.below(words.len() as u64) as usize]);
+            s.push(' ');
+        }
+        s.push_str("\"},");
     }
-    s.push_str("\"}");
+    s.push_str("{}]}");
     s.into_bytes()
 }
 
@@ -117,6 +132,7 @@ fn main() {
     };
     let mut w = PcapWriter::new(counting).expect("header");
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let words = vocabulary();
     let mut ts = Timestamp::from_secs_micros(1_700_000_000, 0);
     let mut next_port = 10_000u16;
     let new_conn = |rng: &mut Rng, w: &mut PcapWriter<CountingWriter>, ts: Timestamp, port: u16| {
@@ -146,10 +162,11 @@ fn main() {
         synth.send(w, ts, Sender::Server, resp.as_bytes()).expect("write");
         Conn {
             synth,
+            // Level 6, zlib's default, which Node's ws and Python's websockets use.
             deflate: compressed.then(|| {
                 [
-                    Compress::new(Compression::fast(), false),
-                    Compress::new(Compression::fast(), false),
+                    Compress::new(Compression::default(), false),
+                    Compress::new(Compression::default(), false),
                 ]
             }),
             left: 50 + rng.below(500) as u32,
@@ -173,7 +190,7 @@ fn main() {
             let data = if binary {
                 (0..len).map(|_| rng.next() as u8).collect()
             } else {
-                text_payload(&mut rng, c.seq, len)
+                text_payload(&mut rng, &words, c.seq, len)
             };
             c.seq += 1;
             let mask = (sender == Sender::Client).then(|| (rng.next() as u32).to_be_bytes());

@@ -71,7 +71,7 @@ impl MessageInflater {
                         .collect();
                     return self.discard(&rest, produced as u64);
                 }
-                out.reserve((limit - produced).min(STEP_BYTES.max(input.len().saturating_mul(4))));
+                out.reserve((limit - produced).min(STEP_BYTES.max(input.len().saturating_mul(10))));
                 let before_in = self.decompress.total_in();
                 let before_out = self.decompress.total_out();
                 let status = self.decompress.decompress_vec(input, out, FlushDecompress::Sync);

@@ -50,6 +50,11 @@ impl PingTracker {
 
     /// Removes and returns pings older than `timeout_secs` at `now`, with their direction.
     pub fn expire(&mut self, now: Timestamp, timeout_secs: f64) -> Vec<(Direction, OutstandingPing)> {
+        // Called for every message: cheap when nothing is outstanding or nothing is due.
+        let due = |p: &OutstandingPing| now.millis_since(p.ts) >= timeout_secs * 1000.0;
+        if !self.outstanding.iter().any(|q| q.front().is_some_and(due)) {
+            return Vec::new();
+        }
         self.take_where(|p| now.millis_since(p.ts) >= timeout_secs * 1000.0)
     }
 

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Throughput and memory of a full decode, side by side with bare libpcap iteration and
+# tshark's WebSocket dissection, on two generated captures:
+#   uncompressed - 200 interleaved connections, masked clients, 64 B..64 KiB messages
+#   mixed        - the same, half the connections permessage-deflate (context takeover,
+#                  zlib level 6), a third of their compressed messages in three fragments
+# usage: scripts/bench.sh            (SIZE_MB=1024 by default; TSHARK=0 skips tshark)
+# needs: /usr/bin/time (Debian package "time"); tshark for the comparison column.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SIZE_MB=${SIZE_MB:-1024}
+DIR=${BENCH_DIR:-/tmp/framescope-bench}
+TSHARK=${TSHARK:-1}
+mkdir -p "$DIR"
+command -v /usr/bin/time >/dev/null || { echo "install GNU time: apt-get install time" >&2; exit 1; }
+cargo build --release --quiet --bin framescope --example gen_bench_capture --example pcap_iterate
+BIN=target/release/framescope
+EX=target/release/examples
+
+# best wall time of 3 runs, and the peak RSS of the last: "seconds kilobytes"
+measure() {
+  local best="" rss=""
+  for _ in 1 2 3; do
+    /usr/bin/time -f "%e %M" -o "$DIR/time.txt" "$@" >/dev/null 2>&1 || true
+    read -r t m <"$DIR/time.txt"
+    rss=$m
+    if [ -z "$best" ] || awk "BEGIN{exit !($t < $best)}"; then best=$t; fi
+  done
+  echo "$best $rss"
+}
+
+printf '%-13s %-28s %9s %10s %11s %9s\n' capture tool seconds "MB/s" "peak MB" "text msgs"
+for kind in uncompressed mixed; do
+  f="$DIR/$kind-${SIZE_MB}MB.pcap"
+  [ -f "$f" ] || "$EX/gen_bench_capture" "$kind" "$SIZE_MB" "$f"
+  cat "$f" >/dev/null   # page cache, as in every run below
+  mb=$(( $(stat -c %s "$f") / 1000000 ))
+  row() { printf '%-13s %-28s %9.2f %10.0f %11.1f %9s\n' "$kind" "$1" "$2" "$(awk "BEGIN{print $mb/$2}")" "$(awk "BEGIN{print $3/1024}")" "$4"; }
+  read -r t m < <(measure "$EX/pcap_iterate" "$f");                 row "libpcap next_packet only" "$t" "$m" "-"
+  read -r t m < <(measure "$BIN" analyze "$f" --quiet);             row "framescope analyze" "$t" "$m" "-"
+  read -r t m < <(measure "$BIN" analyze "$f" --quiet --reader libpcap); row "framescope --reader libpcap" "$t" "$m" "-"
+  /usr/bin/time -f "%e %M" -o "$DIR/time.txt" sh -c "$BIN analyze '$f' --quiet --jsonl > '$DIR/out.jsonl'"
+  read -r t m <"$DIR/time.txt"
+  texts=$(grep -c '"opcode":"text"' "$DIR/out.jsonl" || true)
+  row "framescope --jsonl (to file)" "$t" "$m" "$texts"
+  if [ "$TSHARK" = 1 ] && command -v tshark >/dev/null; then
+    /usr/bin/time -f "%e %M" -o "$DIR/time.txt" sh -c "tshark -n -r '$f' -Y websocket -T fields -e websocket.opcode -e websocket.payload.text > '$DIR/tshark.out' 2>/dev/null"
+    read -r t m <"$DIR/time.txt"
+    # text messages tshark decoded: final frames (text or continuation) that carry text
+    texts=$(awk -F'\t' '($1=="1"||$1=="0") && $2!=""' "$DIR/tshark.out" | wc -l)
+    row "tshark -Y websocket" "$t" "$m" "$texts"
+  fi
+done
