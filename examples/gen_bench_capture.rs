@@ -9,8 +9,8 @@
 
 use std::io::BufWriter;
 
-use flate2::{Compress, Compression, FlushCompress};
 use framescope::analysis::Timestamp;
+use framescope::analysis::ws::deflate::MessageDeflater;
 use framescope::analysis::ws::frame::{FrameHeader, OpCode};
 use framescope::analysis::ws::mask::apply_mask;
 use framescope::export::pcap_writer::{PcapWriter, Sender, TcpSessionSynth};
@@ -93,25 +93,9 @@ fn frame(fin: bool, rsv1: bool, opcode: OpCode, mask: Option<[u8; 4]>, payload: 
     }
 }
 
-fn deflate(c: &mut Compress, data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(data.len() / 2 + 64);
-    let start = c.total_in() as usize;
-    loop {
-        out.reserve(data.len() / 2 + 1024);
-        let done = c.total_in() as usize - start;
-        c.compress_vec(&data[done..], &mut out, FlushCompress::Sync)
-            .expect("deflate");
-        if c.total_in() as usize - start == data.len() && out.ends_with(&[0, 0, 0xff, 0xff]) {
-            break;
-        }
-    }
-    out.truncate(out.len() - 4);
-    out
-}
-
 struct Conn {
     synth: TcpSessionSynth,
-    deflate: Option<[Compress; 2]>,
+    deflate: Option<[MessageDeflater; 2]>,
     left: u32,
     seq: u64,
 }
@@ -163,12 +147,7 @@ fn main() {
         Conn {
             synth,
             // Level 6, zlib's default, which Node's ws and Python's websockets use.
-            deflate: compressed.then(|| {
-                [
-                    Compress::new(Compression::default(), false),
-                    Compress::new(Compression::default(), false),
-                ]
-            }),
+            deflate: compressed.then(|| [MessageDeflater::new(6, false), MessageDeflater::new(6, false)]),
             left: 50 + rng.below(500) as u32,
             seq: 0,
         }
@@ -198,7 +177,9 @@ fn main() {
             wire.clear();
             match &mut c.deflate {
                 Some(compressors) if !binary => {
-                    let z = deflate(&mut compressors[usize::from(sender == Sender::Server)], &data);
+                    let z = compressors[usize::from(sender == Sender::Server)]
+                        .compress_message(&data)
+                        .expect("deflate");
                     if rng.below(3) == 0 && z.len() >= 3 {
                         let third = z.len() / 3;
                         frame(false, true, opcode, mask, &z[..third], &mut wire);

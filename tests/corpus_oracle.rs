@@ -73,16 +73,26 @@ type PortPair = (u16, u16);
 /// A frame as (fin, rsv bits, opcode, masked, payload length).
 type FrameShape = (bool, u8, u8, bool, u64);
 
+/// (sender port, receiver port) of one direction of one of our connections.
+fn port_pair(sink: &CollectSink, conn: u32, dir: framescope::analysis::Direction) -> PortPair {
+    let c = sink
+        .connections
+        .iter()
+        .find(|c| c.conn == conn)
+        .expect("connection announced");
+    let (client, server) = (c.client.port(), c.server.port());
+    if dir.index() == 0 {
+        (client, server)
+    } else {
+        (server, client)
+    }
+}
+
 /// Our frames as (fin, rsv, opcode, masked, len), by (sender port, receiver port).
 fn our_frames(sink: &CollectSink) -> BTreeMap<PortPair, Vec<FrameShape>> {
-    let mut ports = BTreeMap::new();
-    for c in &sink.connections {
-        ports.insert(c.conn, (c.client.port(), c.server.port()));
-    }
     let mut out: BTreeMap<PortPair, Vec<FrameShape>> = BTreeMap::new();
     for f in &sink.frames {
-        let (cp, sp) = ports[&f.conn];
-        let key = if f.dir.index() == 0 { (cp, sp) } else { (sp, cp) };
+        let key = port_pair(sink, f.conn, f.dir);
         let h = &f.header;
         let rsv = (u8::from(h.rsv1) << 2) | (u8::from(h.rsv2) << 1) | u8::from(h.rsv3);
         out.entry(key)
@@ -136,15 +146,9 @@ fn check_file(corpus: &Path, name: &str) -> Result<usize, String> {
         }
     }
     // Messages complete on frames with FIN set; compare their decoded content in order.
-    let mut ports = BTreeMap::new();
-    for c in &sink.connections {
-        ports.insert(c.conn, (c.client.port(), c.server.port()));
-    }
     let mut our_msgs: BTreeMap<PortPair, Vec<_>> = BTreeMap::new();
     for m in &sink.messages {
-        let (cp, sp) = ports[&m.conn];
-        let key = if m.dir.index() == 0 { (cp, sp) } else { (sp, cp) };
-        our_msgs.entry(key).or_default().push(m);
+        our_msgs.entry(port_pair(&sink, m.conn, m.dir)).or_default().push(m);
     }
     let mut compared = 0;
     for (key, frames) in &expected {

@@ -4,8 +4,8 @@
 mod common;
 
 use common::*;
-use flate2::{Compress, Compression, FlushCompress};
 use framescope::analysis::event::ConnectionEnd;
+use framescope::analysis::ws::deflate::MessageDeflater;
 use framescope::analysis::ws::frame::OpCode;
 use framescope::analysis::{AnalyzerConfig, Direction};
 use framescope::export::pcap_writer::{Sender, TcpFlags};
@@ -204,20 +204,8 @@ fn a_second_connection_on_the_same_ports_is_a_new_connection() {
     assert_eq!((per_conn(0), per_conn(1)), (4, 6));
 }
 
-fn deflate_message(c: &mut Compress, data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(data.len() + 64);
-    let start = c.total_in() as usize;
-    loop {
-        out.reserve(64 << 10);
-        let done = c.total_in() as usize - start;
-        c.compress_vec(&data[done..], &mut out, FlushCompress::Sync)
-            .expect("deflate");
-        if c.total_in() as usize - start == data.len() && out.ends_with(&[0, 0, 0xff, 0xff]) {
-            break;
-        }
-    }
-    out.truncate(out.len() - 4);
-    out
+fn deflate_message(d: &mut MessageDeflater, data: &[u8]) -> Vec<u8> {
+    d.compress_message(data).expect("deflate")
 }
 
 #[test]
@@ -230,7 +218,7 @@ fn compressed_fragmented_messages_with_context_takeover_inflate() {
         Sender::Server,
         &upgrade_response(Some("permessage-deflate; client_max_window_bits=12")),
     );
-    let mut server_deflate = Compress::new(Compression::default(), false);
+    let mut server_deflate = MessageDeflater::new(6, false);
     let texts: Vec<Vec<u8>> = (0..4)
         .map(|i| format!("{{\"seq\":{i},\"data\":\"{}\"}}", "x".repeat(2000)).into_bytes())
         .collect();
@@ -267,7 +255,7 @@ fn a_deflate_bomb_stops_at_the_cap_with_a_finding() {
     conv.send(Sender::Client, &upgrade_request(Some("permessage-deflate")));
     conv.send(Sender::Server, &upgrade_response(Some("permessage-deflate")));
     let bomb_plain = vec![b'A'; 8 << 20];
-    let z = deflate_message(&mut Compress::new(Compression::best(), false), &bomb_plain);
+    let z = deflate_message(&mut MessageDeflater::new(9, false), &bomb_plain);
     assert!(z.len() * 1000 < bomb_plain.len(), "a 1000:1 bomb ({} bytes)", z.len());
     conv.send(Sender::Server, &ws_frame(true, true, OpCode::Text, None, &z));
     conv.send(
@@ -290,7 +278,7 @@ fn rsv1_without_a_captured_handshake_is_tried_and_reported_when_it_fails() {
     conv.open();
     conv.send(Sender::Client, &upgrade_request(Some("permessage-deflate")));
     conv.send(Sender::Server, &upgrade_response(Some("permessage-deflate")));
-    let mut d = Compress::new(Compression::default(), false);
+    let mut d = MessageDeflater::new(6, false);
     let one = deflate_message(&mut d, b"repeat repeat repeat repeat");
     let two = deflate_message(&mut d, b"repeat repeat repeat repeat");
     let cut = conv.segs.len();

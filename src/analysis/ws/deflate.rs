@@ -1,6 +1,6 @@
 //! permessage-deflate (RFC 7692) inflation with context takeover and a hard output cap.
 
-use flate2::{Decompress, FlushDecompress, Status};
+use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 
 /// The empty stored block a sender removes from each message (RFC 7692 §7.2.1); the
 /// receiver appends it back before inflating.
@@ -150,31 +150,60 @@ impl MessageInflater {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use flate2::{Compress, Compression, FlushCompress};
+/// The sender's side: compresses messages as a permessage-deflate endpoint does (a sync
+/// flush per message, the trailing `00 00 ff ff` removed). For building frames and captures.
+pub struct MessageDeflater {
+    compress: Compress,
+    level: Compression,
+    reset_after_each_message: bool,
+}
 
-    /// Compresses like a permessage-deflate sender: sync flush, tail removed.
-    fn compress_message(compressor: &mut Compress, data: &[u8]) -> Vec<u8> {
-        let mut out = Vec::with_capacity(data.len() + 64);
-        let start_in = compressor.total_in() as usize;
+impl MessageDeflater {
+    /// `level` 0-9 (zlib's); `no_context_takeover` resets the window after every message.
+    pub fn new(level: u32, no_context_takeover: bool) -> Self {
+        let level = Compression::new(level.min(9));
+        MessageDeflater {
+            compress: Compress::new(level, false),
+            level,
+            reset_after_each_message: no_context_takeover,
+        }
+    }
+
+    /// The compressed payload of one message.
+    pub fn compress_message(&mut self, data: &[u8]) -> Result<Vec<u8>, flate2::CompressError> {
+        let mut out = Vec::with_capacity(data.len() / 2 + 64);
+        let start_in = self.compress.total_in();
         loop {
-            out.reserve(64 << 10);
-            let consumed = compressor.total_in() as usize - start_in;
-            compressor
-                .compress_vec(&data[consumed..], &mut out, FlushCompress::Sync)
-                .expect("compress");
-            if compressor.total_in() as usize - start_in == data.len() && out.ends_with(&DEFLATE_TAIL) {
+            out.reserve(data.len() / 2 + 1024);
+            let consumed = (self.compress.total_in() - start_in) as usize;
+            self.compress
+                .compress_vec(data.get(consumed..).unwrap_or(&[]), &mut out, FlushCompress::Sync)?;
+            let all_in = (self.compress.total_in() - start_in) as usize == data.len();
+            // Done when every byte went in and the flush did not stop for lack of room.
+            if all_in && out.len() < out.capacity() {
                 break;
             }
         }
-        out.truncate(out.len() - 4);
-        out
+        if out.ends_with(&DEFLATE_TAIL) {
+            out.truncate(out.len() - DEFLATE_TAIL.len());
+        }
+        if self.reset_after_each_message {
+            self.compress = Compress::new(self.level, false);
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn compress_message(deflater: &mut MessageDeflater, data: &[u8]) -> Vec<u8> {
+        deflater.compress_message(data).expect("compress")
     }
 
-    fn new_compressor() -> Compress {
-        Compress::new(Compression::default(), false)
+    fn new_compressor() -> MessageDeflater {
+        MessageDeflater::new(6, false)
     }
 
     #[test]
@@ -232,6 +261,18 @@ mod tests {
             }
             other => panic!("expected the cap to bite, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_deflater_without_context_takeover_makes_every_message_stand_alone() {
+        let mut d = MessageDeflater::new(6, true);
+        let first = d.compress_message(b"same text, same text").expect("deflate");
+        let second = d.compress_message(b"same text, same text").expect("deflate");
+        assert_eq!(first, second, "no reference back into the previous message");
+        let mut fresh = MessageInflater::new(true);
+        let mut out = Vec::new();
+        assert_eq!(fresh.inflate_message(&second, &mut out, 1024), InflateOutcome::Complete);
+        assert_eq!(out, b"same text, same text");
     }
 
     #[test]
