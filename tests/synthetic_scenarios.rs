@@ -249,6 +249,98 @@ fn compressed_fragmented_messages_with_context_takeover_inflate() {
 }
 
 #[test]
+fn a_lost_compressed_message_never_yields_wrong_text_after_it() {
+    let mut conv = Conversation::new("10.0.0.1:40011", "10.0.0.2:9000", 1, 2);
+    conv.open();
+    conv.send(Sender::Client, &upgrade_request(Some("permessage-deflate")));
+    conv.send(Sender::Server, &upgrade_response(Some("permessage-deflate")));
+    let mut d = MessageDeflater::new(6, false);
+    let texts: Vec<Vec<u8>> = vec![
+        b"alpha bravo charlie delta echo foxtrot".to_vec(),
+        (0..3000u32)
+            .flat_map(|i| format!("{} ", i * 7919 % 10007).into_bytes())
+            .collect(),
+        b"golf hotel india juliet kilo lima".to_vec(),
+        b"alpha bravo charlie delta echo foxtrot golf hotel india".to_vec(),
+    ];
+    for t in &texts {
+        let z = deflate_message(&mut d, t);
+        conv.send(Sender::Server, &ws_frame(true, true, OpCode::Text, None, &z));
+    }
+    // Lose a middle segment of the second (multi-segment) compressed message.
+    let second_start = conv
+        .segs
+        .iter()
+        .position(|s| s.payload.len() == 1000)
+        .expect("long message");
+    conv.segs.remove(second_start + 1);
+    let sink = analyze_packets(&conv.packets(), AnalyzerConfig::default());
+    let s2c: Vec<_> = sink
+        .messages
+        .iter()
+        .filter(|m| m.dir == Direction::ServerToClient)
+        .collect();
+    assert_eq!(s2c[0].payload, texts[0]);
+    for m in &s2c[1..] {
+        // Every later message is either exactly right or explicitly not decoded.
+        assert!(
+            !m.decoded || texts.contains(&m.payload),
+            "invented text: {:?}",
+            String::from_utf8_lossy(&m.payload)
+        );
+    }
+    let last = s2c.last().expect("last message");
+    assert!(!last.decoded, "the last message refers back into the lost one's window");
+    assert!(slugs(&sink).contains(&"inflate-failed"), "{:?}", slugs(&sink));
+}
+
+#[test]
+fn a_small_compressed_message_lost_whole_does_not_shift_later_text() {
+    let mut conv = Conversation::new("10.0.0.1:40012", "10.0.0.2:9000", 1, 2);
+    conv.mss = 65_000;
+    conv.open();
+    conv.send(Sender::Client, &upgrade_request(Some("permessage-deflate")));
+    conv.send(Sender::Server, &upgrade_response(Some("permessage-deflate")));
+    let mut d = MessageDeflater::new(6, false);
+    let long: Vec<u8> = (0..400u32)
+        .flat_map(|i| format!("word{} ", i % 97).into_bytes())
+        .collect();
+    let texts = [
+        long.clone(),
+        b"a short message that gets lost".to_vec(),
+        long[100..700].to_vec(),
+    ];
+    for t in &texts {
+        let z = deflate_message(&mut d, t);
+        conv.send(Sender::Server, &ws_frame(true, true, OpCode::Text, None, &z));
+    }
+    // Drop the segment that carries the whole second message.
+    let lost = conv
+        .segs
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.sender == Sender::Server && !s.payload.is_empty())
+        .map(|(i, _)| i)
+        .nth(2)
+        .expect("second message segment");
+    conv.segs.remove(lost);
+    let sink = analyze_packets(&conv.packets(), AnalyzerConfig::default());
+    let s2c: Vec<_> = sink
+        .messages
+        .iter()
+        .filter(|m| m.dir == Direction::ServerToClient)
+        .collect();
+    assert_eq!(s2c.len(), 2, "{:?}", slugs(&sink));
+    assert_eq!(s2c[0].payload, texts[0]);
+    let third = s2c[1];
+    assert!(
+        !third.decoded || third.payload == texts[2],
+        "wrong text after a lost compressed message: {:?}",
+        String::from_utf8_lossy(&third.payload[..40.min(third.payload.len())])
+    );
+}
+
+#[test]
 fn a_deflate_bomb_stops_at_the_cap_with_a_finding() {
     let mut conv = Conversation::new("10.0.0.1:40006", "10.0.0.2:9000", 1, 2);
     conv.open();

@@ -103,6 +103,9 @@ pub struct StreamDecoder {
     control_offset: u64,
     control_damaged: bool,
     inflater: Option<MessageInflater>,
+    /// Stream offset of a compressed message that was lost after the window was started:
+    /// later messages cannot refer back past it (see `drop_compression_window`).
+    window_lost_at: Option<u64>,
     /// Continuations of a message whose start was not captured are skipped until it ends.
     skipping_orphan: bool,
     close_sent: bool,
@@ -129,6 +132,7 @@ impl StreamDecoder {
             control_offset: 0,
             control_damaged: false,
             inflater: None,
+            window_lost_at: None,
             skipping_orphan: false,
             close_sent: false,
             resyncing_since: None,
@@ -271,7 +275,26 @@ impl StreamDecoder {
         }
     }
 
+    /// A compressed message (or, after lost sync, perhaps several) was not inflated, so the
+    /// sender's window now holds text ours lacks. Inflating later messages with our window
+    /// would silently give wrong text; a fresh window makes zlib reject any reference back
+    /// past the loss ("distance too far back"), so each later message is exact or reported.
+    fn drop_compression_window(&mut self, lost_at: u64) {
+        let keeps_context = matches!(
+            self.compression,
+            Compression::Unknown
+                | Compression::Deflate {
+                    no_context_takeover: false
+                }
+        );
+        if keeps_context {
+            self.inflater = None;
+            self.window_lost_at = Some(lost_at);
+        }
+    }
+
     fn lose_sync(&mut self, ts: Timestamp, resume_offset: u64, out: &mut dyn StreamOutput) {
+        self.drop_compression_window(resume_offset);
         if let Some(m) = self.message.take() {
             out.finding(
                 FindingKind::MessageDamaged,
@@ -447,6 +470,9 @@ impl StreamDecoder {
             }
         } else {
             if let Some(old) = self.message.take() {
+                if old.compressed {
+                    self.drop_compression_window(old.stream_offset);
+                }
                 out.finding(
                     FindingKind::MessageInterrupted,
                     ts,
@@ -680,6 +706,9 @@ impl StreamDecoder {
             return;
         };
         if m.damaged {
+            if m.compressed {
+                self.drop_compression_window(m.stream_offset);
+            }
             out.finding(
                 FindingKind::MessageDamaged,
                 ts,
@@ -724,10 +753,16 @@ impl StreamDecoder {
                     true
                 }
                 InflateOutcome::Failed { reason } => {
-                    let why = if self.compression == Compression::Unknown {
-                        " (handshake not captured: the compression context is unknown)"
-                    } else {
-                        ""
+                    let why = match (self.window_lost_at, self.compression) {
+                        (Some(at), _) => {
+                            format!(
+                                " (a compressed message at stream offset {at} was lost; its text is not in the window)"
+                            )
+                        }
+                        (None, Compression::Unknown) => {
+                            " (handshake not captured: the compression context is unknown)".to_owned()
+                        }
+                        (None, _) => String::new(),
                     };
                     out.finding(
                         FindingKind::InflateFailed,
@@ -743,6 +778,7 @@ impl StreamDecoder {
         if m.compressed && m.truncated {
             // Cut compressed bytes cannot be inflated; the raw bytes are reported.
             decoded = false;
+            self.drop_compression_window(m.stream_offset);
         }
         let payload: &[u8] = if use_inflated {
             &inflated
