@@ -4,3 +4,5 @@ pub mod analysis;
 pub mod capture;
 pub mod cli;
 pub mod export;
+pub mod gui;
+pub mod store;

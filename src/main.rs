@@ -1,5 +1,6 @@
-//! The `framescope` binary: command-line arguments to a subcommand.
+//! The `framescope` binary: the window by default, or a headless subcommand.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -12,8 +13,11 @@ use framescope::cli::analyze::{self, AnalyzeArgs};
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
-    /// A capture to open (until the window exists, this prints the analyze report).
-    file: Option<std::path::PathBuf>,
+    /// A .pcap or .pcapng file to open in the window.
+    file: Option<PathBuf>,
+    /// Select this message (its number in the message table) once it is loaded.
+    #[arg(short = 'g', long, value_name = "N")]
+    goto: Option<u32>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -24,25 +28,15 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match (cli.command, cli.file) {
-        (Some(Command::Analyze(args)), _) => ExitCode::from(analyze::run(&args)),
-        (None, Some(file)) => {
-            let args = AnalyzeArgs {
-                file,
-                jsonl: false,
-                summary: true,
-                max_message_bytes: 64 << 20,
-                max_inflated_bytes: 64 << 20,
-                pong_timeout: 30.0,
-                max_flows: 100_000,
-                quiet: false,
-                reader: framescope::capture::ReaderKind::Auto,
-            };
-            ExitCode::from(analyze::run(&args))
-        }
-        (None, None) => {
-            eprintln!("framescope: the window is not built yet; try `framescope analyze FILE` (see --help)");
-            ExitCode::from(2)
-        }
+    match cli.command {
+        Some(Command::Analyze(args)) => ExitCode::from(analyze::run(&args)),
+        None => match framescope::gui::run(cli.file, cli.goto) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("framescope: cannot open the window: {e}");
+                eprintln!("(headless use: framescope analyze FILE; see --help)");
+                ExitCode::from(1)
+            }
+        },
     }
 }

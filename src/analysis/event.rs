@@ -11,7 +11,7 @@ use crate::analysis::ws::frame::{FrameHeader, OpCode};
 pub type ConnId = u32;
 
 /// Which way bytes travel on a WebSocket connection.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum Direction {
     ClientToServer,
     ServerToClient,

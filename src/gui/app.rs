@@ -1,0 +1,402 @@
+//! The app: state, the frame loop (drain loader → input → panes → commands), persistence.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::analysis::AnalyzerConfig;
+use crate::analysis::event::ConnId;
+use crate::gui::commands::Command;
+use crate::gui::loader::{LoadJob, LoadMessage};
+use crate::gui::panes;
+use crate::gui::settings::{SETTINGS_KEY, Settings};
+use crate::gui::view::FilteredView;
+use crate::store::{Filter, Store};
+
+/// Time the GUI thread spends per frame taking in loaded events, so it stays responsive.
+const DRAIN_BUDGET: Duration = Duration::from_millis(8);
+
+/// Tabs of the lower area.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LowerTab {
+    #[default]
+    Plots,
+    Findings,
+    Handshake,
+}
+
+/// Which plot is shown.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PlotTab {
+    Rtt,
+    #[default]
+    Timeline,
+    Throughput,
+}
+
+/// How the selected payload is shown.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DetailTab {
+    #[default]
+    Text,
+    Json,
+    Hex,
+    Base64,
+}
+
+/// What is selected.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Selection {
+    pub conn: Option<ConnId>,
+    pub message: Option<u32>,
+}
+
+/// A line for the status bar.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatusLine {
+    pub text: String,
+    pub is_error: bool,
+}
+
+pub struct FramescopeApp {
+    pub store: Store,
+    pub job: Option<LoadJob>,
+    pub source: Option<PathBuf>,
+    pub status: Option<StatusLine>,
+    pub selection: Selection,
+    pub filter: Filter,
+    pub view: FilteredView,
+    pub settings: Settings,
+    pub lower_tab: LowerTab,
+    pub plot_tab: PlotTab,
+    pub detail_tab: DetailTab,
+    /// Set for one frame when the table should scroll to the selected message.
+    pub scroll_to_selected: bool,
+    /// Set for one frame to move keyboard focus to the filter's text field.
+    pub focus_filter: bool,
+    /// How long the current file took to show its first messages.
+    pub first_results_after: Option<Duration>,
+    load_started: Option<Instant>,
+    /// A message to select as soon as it has been loaded (`--goto`).
+    pub pending_goto: Option<u32>,
+    commands: Vec<Command>,
+    wake: Arc<dyn Fn() + Send + Sync>,
+}
+
+impl FramescopeApp {
+    /// `wake` asks the GUI for a repaint (from the loader thread).
+    pub fn new(settings: Settings, wake: Arc<dyn Fn() + Send + Sync>) -> Self {
+        FramescopeApp {
+            store: Store::default(),
+            job: None,
+            source: None,
+            status: None,
+            selection: Selection::default(),
+            filter: Filter::default(),
+            view: FilteredView::default(),
+            settings,
+            lower_tab: LowerTab::default(),
+            plot_tab: PlotTab::default(),
+            detail_tab: DetailTab::default(),
+            scroll_to_selected: false,
+            focus_filter: false,
+            first_results_after: None,
+            load_started: None,
+            pending_goto: None,
+            commands: Vec::new(),
+            wake,
+        }
+    }
+
+    /// Queues a command for the end of the frame.
+    pub fn push(&mut self, command: Command) {
+        self.commands.push(command);
+    }
+
+    /// Starts loading a file (replacing what is loaded).
+    pub fn open(&mut self, path: PathBuf) {
+        self.job = None;
+        let budget = std::fs::metadata(&path)
+            .map(|m| m.len().saturating_mul(3) / 2)
+            .unwrap_or(u64::MAX);
+        self.store = Store::with_payload_budget(budget.max(64 << 20));
+        self.view = FilteredView::default();
+        self.selection = Selection::default();
+        self.first_results_after = None;
+        let config = AnalyzerConfig {
+            emit_frames: true,
+            ..AnalyzerConfig::default()
+        };
+        match LoadJob::start(&path, config, self.wake.clone()) {
+            Ok(job) => {
+                self.status = Some(StatusLine {
+                    text: format!("loading {}", path.display()),
+                    is_error: false,
+                });
+                self.job = Some(job);
+                self.load_started = Some(Instant::now());
+                self.source = Some(path);
+            }
+            Err(e) => {
+                self.status = Some(StatusLine {
+                    text: format!("cannot start loading: {e}"),
+                    is_error: true,
+                });
+            }
+        }
+    }
+
+    /// True while a file is being read.
+    pub fn is_loading(&self) -> bool {
+        self.job.is_some()
+    }
+
+    /// Takes in loaded events for at most `budget`. Returns true if more may be waiting.
+    pub fn drain_loader(&mut self, budget: Duration) -> bool {
+        let Some(job) = &self.job else {
+            return false;
+        };
+        let started = Instant::now();
+        let mut finished = None;
+        while started.elapsed() < budget {
+            match job.rx.try_recv() {
+                Ok(LoadMessage::Batch(batch)) => batch.replay(&mut self.store),
+                Ok(LoadMessage::Done(result)) => {
+                    finished = Some(result);
+                    break;
+                }
+                Err(std::sync::mpsc::TryRecvError::Empty) => break,
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                    finished = Some(Err("the loader stopped unexpectedly".to_owned()));
+                    break;
+                }
+            }
+        }
+        if self.first_results_after.is_none()
+            && !self.store.connections.is_empty()
+            && let Some(t) = self.load_started
+        {
+            self.first_results_after = Some(t.elapsed());
+        }
+        if let Some(result) = finished {
+            let path = self.source.clone().unwrap_or_default();
+            self.status = Some(match result {
+                Ok(summary) => {
+                    self.settings.remember(&path);
+                    let mut text = format!(
+                        "{}: {} packets, {} connections, {} messages",
+                        path.display(),
+                        summary.packets,
+                        self.store.connections.len(),
+                        self.store.messages.len()
+                    );
+                    if let Some(why) = &summary.stopped_early {
+                        text.push_str(&format!(" — stopped early: {why}"));
+                    }
+                    if self.store.arena.elided > 0 {
+                        text.push_str(&format!(
+                            " — {} payloads kept only in part (memory budget)",
+                            self.store.arena.elided
+                        ));
+                    }
+                    StatusLine {
+                        text,
+                        is_error: summary.stopped_early.is_some(),
+                    }
+                }
+                Err(e) => StatusLine {
+                    text: e,
+                    is_error: true,
+                },
+            });
+            self.job = None;
+            return false;
+        }
+        true
+    }
+
+    /// The filter with the selected connection applied (selecting a connection scopes the
+    /// tables and plots).
+    pub fn effective_filter(&self) -> Filter {
+        let mut f = self.filter.clone();
+        if f.conn.is_none() {
+            f.conn = self.selection.conn;
+        }
+        f
+    }
+
+    /// One frame: everything the window shows.
+    pub fn show(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        ctx.set_visuals(if self.settings.dark_mode {
+            egui::Visuals::dark()
+        } else {
+            egui::Visuals::light()
+        });
+        let more = self.drain_loader(DRAIN_BUDGET);
+        if let Some(goto) = self.pending_goto
+            && (goto as usize) < self.store.messages.len()
+        {
+            self.pending_goto = None;
+            self.push(Command::RevealMessage(goto));
+        }
+        let filter = self.effective_filter();
+        self.view.refresh(&self.store, &filter);
+        self.handle_input(&ctx);
+
+        // Panels added first take the full width: bars, then the connection strip and the
+        // lower area, then the detail column; the message table gets the rest.
+        panes::top_bar::top_bar_ui(self, ui);
+        panes::status_bar::status_bar_ui(self, ui);
+        egui::Panel::top("connections")
+            .resizable(true)
+            .default_size(150.0)
+            .min_size(60.0)
+            .show(ui, |ui| panes::connections::connections_ui(self, ui));
+        egui::Panel::bottom("lower")
+            .resizable(true)
+            .default_size(330.0)
+            .min_size(120.0)
+            .show(ui, |ui| panes::lower::lower_ui(self, ui));
+        egui::Panel::right("detail")
+            .resizable(true)
+            .default_size(460.0)
+            .min_size(200.0)
+            .show(ui, |ui| panes::detail::detail_ui(self, ui));
+        egui::CentralPanel::default().show(ui, |ui| panes::messages::messages_ui(self, ui));
+
+        self.apply_commands(&ctx);
+        if more || self.is_loading() {
+            ctx.request_repaint_after(Duration::from_millis(16));
+        }
+    }
+
+    fn handle_input(&mut self, ctx: &egui::Context) {
+        let (open, find, escape, dropped) = ctx.input(|i| {
+            (
+                i.modifiers.command && i.key_pressed(egui::Key::O),
+                i.modifiers.command && i.key_pressed(egui::Key::F),
+                i.key_pressed(egui::Key::Escape),
+                i.raw
+                    .dropped_files
+                    .iter()
+                    .map(|f| f.path().to_path_buf())
+                    .find(|p| !p.as_os_str().is_empty()),
+            )
+        });
+        if open {
+            self.push(Command::OpenDialog);
+        }
+        if find {
+            self.focus_filter = true;
+        }
+        if escape {
+            self.push(Command::SelectMessage(None));
+        }
+        if let Some(path) = dropped {
+            self.push(Command::Open(path));
+        }
+        // Arrow keys and page keys move through the table unless a text field has focus.
+        if ctx.memory(|m| m.focused().is_none()) {
+            let step: i64 = ctx.input(|i| {
+                if i.key_pressed(egui::Key::ArrowDown) {
+                    1
+                } else if i.key_pressed(egui::Key::ArrowUp) {
+                    -1
+                } else if i.key_pressed(egui::Key::PageDown) {
+                    20
+                } else if i.key_pressed(egui::Key::PageUp) {
+                    -20
+                } else {
+                    0
+                }
+            });
+            if step != 0 && !self.view.rows.is_empty() {
+                let current = self
+                    .selection
+                    .message
+                    .and_then(|m| self.view.position_of(m))
+                    .map_or(if step > 0 { -1 } else { self.view.rows.len() as i64 }, |p| p as i64);
+                let next = (current + step).clamp(0, self.view.rows.len() as i64 - 1) as usize;
+                if let Some(&m) = self.view.rows.get(next) {
+                    self.push(Command::RevealMessage(m));
+                }
+            }
+        }
+    }
+
+    fn apply_commands(&mut self, ctx: &egui::Context) {
+        for command in std::mem::take(&mut self.commands) {
+            match command {
+                Command::OpenDialog => {
+                    if let Some(path) = rfd::FileDialog::new()
+                        .add_filter("Packet captures", &["pcap", "pcapng", "cap"])
+                        .add_filter("All files", &["*"])
+                        .pick_file()
+                    {
+                        self.open(path);
+                    }
+                }
+                Command::Open(path) => self.open(path),
+                Command::CancelLoad => {
+                    if let Some(job) = &self.job {
+                        job.cancel();
+                    }
+                }
+                Command::SelectConnection(conn) => {
+                    self.selection.conn = conn;
+                    if let (Some(c), Some(m)) = (conn, self.selection.message)
+                        && self.store.messages.get(m as usize).is_some_and(|row| row.conn != c)
+                    {
+                        self.selection.message = None;
+                    }
+                }
+                Command::SelectMessage(message) => self.selection.message = message,
+                Command::RevealMessage(message) => {
+                    self.selection.message = Some(message);
+                    self.scroll_to_selected = true;
+                }
+                Command::SavePayload(index) => self.save_payload(index),
+                Command::CopyText(text) => ctx.copy_text(text),
+                Command::ToggleTheme => self.settings.dark_mode = !self.settings.dark_mode,
+            }
+        }
+    }
+
+    fn save_payload(&mut self, index: u32) {
+        let Some(row) = self.store.messages.get(index as usize) else {
+            return;
+        };
+        let payload = self.store.payload(row).to_vec();
+        let name = format!(
+            "message-{index}.{}",
+            if row.opcode == crate::analysis::ws::frame::OpCode::Text {
+                "txt"
+            } else {
+                "bin"
+            }
+        );
+        if let Some(path) = rfd::FileDialog::new().set_file_name(name).save_file() {
+            self.status = Some(match std::fs::write(&path, &payload) {
+                Ok(()) => StatusLine {
+                    text: format!("saved {} bytes to {}", payload.len(), path.display()),
+                    is_error: false,
+                },
+                Err(e) => StatusLine {
+                    text: format!("cannot save {}: {e}", path.display()),
+                    is_error: true,
+                },
+            });
+        }
+    }
+}
+
+impl eframe::App for FramescopeApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.show(ui);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, SETTINGS_KEY, &self.settings);
+    }
+}

@@ -1,0 +1,23 @@
+//! What panes ask for. Panes never act themselves: they push a `Command`, and the app runs
+//! all of them once at the end of the frame.
+
+use std::path::PathBuf;
+
+use crate::analysis::event::ConnId;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    /// Show the file dialog.
+    OpenDialog,
+    Open(PathBuf),
+    CancelLoad,
+    /// `None` shows every connection.
+    SelectConnection(Option<ConnId>),
+    /// An index into `Store::messages`; `None` clears the selection.
+    SelectMessage(Option<u32>),
+    /// Select a message and scroll the table to it.
+    RevealMessage(u32),
+    SavePayload(u32),
+    CopyText(String),
+    ToggleTheme,
+}

@@ -1,0 +1,147 @@
+//! One row per WebSocket connection; selecting one scopes the other panes.
+
+use egui_extras::{Column, TableBuilder};
+
+use crate::analysis::event::ConnectionEnd;
+use crate::analysis::ws::close::close_code_name;
+use crate::gui::app::FramescopeApp;
+use crate::gui::commands::Command;
+use crate::gui::format;
+use crate::store::ConnectionEntry;
+
+/// "closed 1000/1000", "reset", "open", …
+pub fn state_text(c: &ConnectionEntry) -> String {
+    let codes = |c: &ConnectionEntry| match c.close_codes {
+        [None, None] => String::new(),
+        [a, b] => format!(
+            " {}/{}",
+            a.map_or("-".to_owned(), |v| v.to_string()),
+            b.map_or("-".to_owned(), |v| v.to_string())
+        ),
+    };
+    match c.end {
+        None | Some(ConnectionEnd::CaptureEnded) => format!("open{}", codes(c)),
+        Some(ConnectionEnd::Closed) => format!("closed{}", codes(c)),
+        Some(ConnectionEnd::TcpClosed) => format!("tcp closed{}", codes(c)),
+        Some(ConnectionEnd::Reset) => format!("reset{}", codes(c)),
+        Some(ConnectionEnd::Evicted) => "evicted".to_owned(),
+    }
+}
+
+pub fn connections_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
+    ui.horizontal(|ui| {
+        ui.heading("Connections");
+        let all = ui.selectable_label(
+            app.selection.conn.is_none(),
+            format!("All ({})", app.store.connections.len()),
+        );
+        if all.clicked() {
+            app.push(Command::SelectConnection(None));
+        }
+    });
+    let selected = app.selection.conn;
+    let mut clicked = None;
+    // Selectable labels would take the clicks meant for the row.
+    ui.style_mut().interaction.selectable_labels = false;
+    TableBuilder::new(ui)
+        .id_salt("connections-table")
+        .striped(true)
+        .resizable(true)
+        .sense(egui::Sense::click())
+        .column(Column::initial(30.0).at_least(24.0))
+        .column(Column::initial(150.0).at_least(60.0).clip(true))
+        .column(Column::initial(150.0).at_least(60.0).clip(true))
+        .column(Column::initial(130.0).at_least(50.0))
+        .column(Column::initial(80.0).at_least(40.0).clip(true))
+        .column(Column::initial(120.0).at_least(40.0).clip(true))
+        .column(Column::initial(190.0).at_least(60.0))
+        .column(Column::initial(190.0).at_least(60.0))
+        .column(Column::initial(70.0).at_least(50.0))
+        .column(Column::remainder().at_least(50.0))
+        .header(20.0, |mut h| {
+            for title in [
+                "#",
+                "client",
+                "server",
+                "state",
+                "subprotocol",
+                "extensions",
+                "c2s msgs / wire / decoded",
+                "s2c msgs / wire / decoded",
+                "duration",
+                "findings",
+            ] {
+                h.col(|ui| {
+                    ui.strong(title);
+                });
+            }
+        })
+        .body(|body| {
+            body.rows(20.0, app.store.connections.len(), |mut row| {
+                let i = row.index();
+                let Some(c) = app.store.connections.get(i) else {
+                    return;
+                };
+                row.set_selected(selected == Some(c.info.conn));
+                row.col(|ui| {
+                    ui.label(c.info.conn.to_string());
+                });
+                row.col(|ui| {
+                    ui.label(c.info.client.to_string());
+                });
+                row.col(|ui| {
+                    ui.label(c.info.server.to_string());
+                });
+                row.col(|ui| {
+                    let text = state_text(c);
+                    let tip: Vec<String> = c
+                        .close_codes
+                        .iter()
+                        .flatten()
+                        .map(|code| format!("{code} {}", close_code_name(*code)))
+                        .collect();
+                    let r = ui.label(text);
+                    if !tip.is_empty() {
+                        r.on_hover_text(tip.join(" / "));
+                    }
+                });
+                let hs = c.info.handshake.as_ref();
+                row.col(|ui| {
+                    ui.label(hs.and_then(|h| h.subprotocol.clone()).unwrap_or_else(|| "-".into()));
+                });
+                row.col(|ui| {
+                    let exts: Vec<String> = hs
+                        .map(|h| h.extensions.iter().map(ToString::to_string).collect())
+                        .unwrap_or_default();
+                    ui.label(if exts.is_empty() { "-".into() } else { exts.join(", ") });
+                });
+                for d in &c.counters {
+                    row.col(|ui| {
+                        ui.label(format!(
+                            "{} / {} / {}",
+                            d.messages,
+                            format::bytes(d.wire_bytes),
+                            format::bytes(d.decoded_bytes)
+                        ));
+                    });
+                }
+                row.col(|ui| {
+                    ui.label(format!("{:.3} s", c.last_ts.millis_since(c.info.first_ts) / 1000.0));
+                });
+                row.col(|ui| {
+                    if c.findings > 0 {
+                        ui.colored_label(crate::gui::theme::WARNING, c.findings.to_string());
+                    } else {
+                        ui.label("0");
+                    }
+                });
+                if row.response().clicked() {
+                    clicked = Some(c.info.conn);
+                }
+            });
+        });
+    if let Some(conn) = clicked {
+        let toggle = if selected == Some(conn) { None } else { Some(conn) };
+        app.push(Command::SelectConnection(toggle));
+    }
+}

@@ -1,0 +1,238 @@
+//! The selected message: text (invalid UTF-8 marked), JSON (pretty and as a tree), hex dump,
+//! base64; copy and save; close codes with their names.
+
+use base64::Engine as _;
+
+use crate::analysis::ws::close::close_code_name;
+use crate::analysis::ws::frame::OpCode;
+use crate::gui::app::{DetailTab, FramescopeApp};
+use crate::gui::commands::Command;
+use crate::gui::settings::TimeMode;
+use crate::gui::{format, theme};
+
+/// Text and JSON views show at most this much; the hex view pages through everything.
+const MAX_TEXT_VIEW_BYTES: usize = 256 << 10;
+/// JSON tree nodes drawn at most (a huge document stays responsive).
+const MAX_JSON_NODES: usize = 5000;
+
+pub fn detail_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
+    ui.heading("Message");
+    let Some(index) = app.selection.message else {
+        ui.weak("Select a message to see its payload.");
+        return;
+    };
+    let Some(m) = app.store.messages.get(index as usize).cloned() else {
+        return;
+    };
+    let payload = app.store.payload(&m).to_vec();
+    let origin = match app.settings.time_mode {
+        TimeMode::Relative => app.store.connection(m.conn).map(|c| c.info.first_ts),
+        TimeMode::Absolute => None,
+    };
+    egui::Grid::new("message-facts").num_columns(2).show(ui, |ui| {
+        ui.label("message");
+        ui.label(format!("#{index} on connection {} ({})", m.conn, m.dir.as_str()));
+        ui.end_row();
+        ui.label("opcode");
+        ui.colored_label(theme::opcode_color(m.opcode), m.opcode.name());
+        ui.end_row();
+        ui.label("time");
+        ui.label(format::time(m.ts, origin));
+        ui.end_row();
+        ui.label("size");
+        ui.label(format!(
+            "{} decoded, {} on the wire, {} frame(s){}",
+            format::bytes(m.len),
+            format::bytes(m.wire_len),
+            m.frames,
+            if m.compressed { ", permessage-deflate" } else { "" }
+        ));
+        ui.end_row();
+        if m.opcode == OpCode::Close {
+            ui.label("close");
+            match m.close_code {
+                Some(code) => {
+                    let reason = String::from_utf8_lossy(payload.get(2..).unwrap_or(&[])).into_owned();
+                    ui.label(format!(
+                        "{code} {} {}",
+                        close_code_name(code),
+                        if reason.is_empty() {
+                            String::new()
+                        } else {
+                            format!("— \"{reason}\"")
+                        }
+                    ));
+                }
+                None => {
+                    ui.label("no status code (1005 No Status Received is reported locally)");
+                }
+            }
+            ui.end_row();
+        }
+    });
+    if !m.decoded {
+        ui.colored_label(
+            theme::WARNING,
+            "This compressed message could not be inflated; the bytes below are as sent.",
+        );
+    }
+    if m.truncated {
+        ui.colored_label(theme::WARNING, "A size cap cut this payload; see the findings.");
+    }
+    if !m.payload_fully_kept() {
+        ui.colored_label(
+            theme::WARNING,
+            format!("Only the first {} bytes were kept in memory.", m.kept_len),
+        );
+    }
+    ui.horizontal(|ui| {
+        ui.selectable_value(&mut app.detail_tab, DetailTab::Text, "Text");
+        ui.selectable_value(&mut app.detail_tab, DetailTab::Json, "JSON");
+        ui.selectable_value(&mut app.detail_tab, DetailTab::Hex, "Hex");
+        ui.selectable_value(&mut app.detail_tab, DetailTab::Base64, "Base64");
+        ui.separator();
+        if ui.button("Copy").clicked() {
+            let text = match app.detail_tab {
+                DetailTab::Hex => payload
+                    .chunks(16)
+                    .enumerate()
+                    .map(|(i, c)| format::hex_line(i * 16, c))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                DetailTab::Base64 => base64::engine::general_purpose::STANDARD.encode(&payload),
+                _ => String::from_utf8_lossy(&payload).into_owned(),
+            };
+            app.push(Command::CopyText(text));
+        }
+        if ui.button("Save payload as…").clicked() {
+            app.push(Command::SavePayload(index));
+        }
+    });
+    ui.separator();
+    let shown = payload
+        .get(..payload.len().min(MAX_TEXT_VIEW_BYTES))
+        .unwrap_or(&payload);
+    match app.detail_tab {
+        DetailTab::Text => {
+            egui::ScrollArea::vertical().id_salt("detail-text").show(ui, |ui| {
+                text_with_invalid_utf8_ui(ui, shown);
+                if shown.len() < payload.len() {
+                    ui.weak(format!(
+                        "… {} more bytes (see the hex view)",
+                        payload.len() - shown.len()
+                    ));
+                }
+            });
+        }
+        DetailTab::Json => json_ui(ui, shown),
+        DetailTab::Hex => hex_ui(ui, &payload),
+        DetailTab::Base64 => {
+            let text = base64::engine::general_purpose::STANDARD.encode(shown);
+            egui::ScrollArea::vertical().id_salt("detail-b64").show(ui, |ui| {
+                ui.add(egui::Label::new(egui::RichText::new(text).monospace()).wrap());
+            });
+        }
+    }
+}
+
+/// Text with every invalid UTF-8 byte shown as `\xNN` on a red background.
+pub fn text_with_invalid_utf8_ui(ui: &mut egui::Ui, payload: &[u8]) {
+    let mut job = egui::text::LayoutJob::default();
+    let normal = egui::TextFormat {
+        font_id: egui::FontId::monospace(13.0),
+        color: ui.visuals().text_color(),
+        ..Default::default()
+    };
+    let bad = egui::TextFormat {
+        background: theme::ERROR,
+        color: egui::Color32::WHITE,
+        ..normal.clone()
+    };
+    let mut invalid = 0usize;
+    for chunk in payload.utf8_chunks() {
+        job.append(chunk.valid(), 0.0, normal.clone());
+        for b in chunk.invalid() {
+            invalid += 1;
+            job.append(&format!("\\x{b:02x}"), 0.0, bad.clone());
+        }
+    }
+    if invalid > 0 {
+        ui.colored_label(
+            theme::ERROR,
+            format!("{invalid} byte(s) are not valid UTF-8 (marked red)"),
+        );
+    }
+    job.wrap.max_width = ui.available_width();
+    ui.label(job);
+}
+
+fn json_ui(ui: &mut egui::Ui, payload: &[u8]) {
+    match serde_json::from_slice::<serde_json::Value>(payload) {
+        Err(e) => {
+            ui.weak(format!("not JSON: {e}"));
+        }
+        Ok(value) => {
+            egui::ScrollArea::vertical().id_salt("detail-json").show(ui, |ui| {
+                egui::CollapsingHeader::new("Tree").default_open(true).show(ui, |ui| {
+                    let mut budget = MAX_JSON_NODES;
+                    json_tree_ui(ui, "(root)", &value, &mut budget);
+                    if budget == 0 {
+                        ui.weak("… (tree cut at 5000 nodes)");
+                    }
+                });
+                egui::CollapsingHeader::new("Pretty")
+                    .default_open(false)
+                    .show(ui, |ui| {
+                        let pretty = serde_json::to_string_pretty(&value).unwrap_or_default();
+                        ui.label(egui::RichText::new(pretty).monospace());
+                    });
+            });
+        }
+    }
+}
+
+fn json_tree_ui(ui: &mut egui::Ui, key: &str, value: &serde_json::Value, budget: &mut usize) {
+    if *budget == 0 {
+        return;
+    }
+    *budget -= 1;
+    match value {
+        serde_json::Value::Object(map) => {
+            egui::CollapsingHeader::new(format!("{key} {{{}}}", map.len()))
+                .id_salt(ui.scope_id().with(key).with(*budget))
+                .default_open(map.len() <= 20)
+                .show(ui, |ui| {
+                    for (k, v) in map {
+                        json_tree_ui(ui, k, v, budget);
+                    }
+                });
+        }
+        serde_json::Value::Array(items) => {
+            egui::CollapsingHeader::new(format!("{key} [{}]", items.len()))
+                .id_salt(ui.scope_id().with(key).with(*budget))
+                .default_open(items.len() <= 20)
+                .show(ui, |ui| {
+                    for (i, v) in items.iter().enumerate() {
+                        json_tree_ui(ui, &i.to_string(), v, budget);
+                    }
+                });
+        }
+        scalar => {
+            ui.label(egui::RichText::new(format!("{key}: {scalar}")).monospace());
+        }
+    }
+}
+
+fn hex_ui(ui: &mut egui::Ui, payload: &[u8]) {
+    let lines = payload.len().div_ceil(16);
+    let row_height = ui.text_style_height(&egui::TextStyle::Monospace);
+    egui::ScrollArea::vertical()
+        .id_salt("detail-hex")
+        .show_rows(ui, row_height, lines, |ui, range| {
+            for line in range {
+                let start = line * 16;
+                let chunk = payload.get(start..(start + 16).min(payload.len())).unwrap_or(&[]);
+                ui.label(egui::RichText::new(format::hex_line(start, chunk)).monospace());
+            }
+        });
+}

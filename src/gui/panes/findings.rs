@@ -1,0 +1,80 @@
+//! Every finding with its connection, time and explanation; a click jumps to the message.
+
+use egui_extras::{Column, TableBuilder};
+
+use crate::gui::app::FramescopeApp;
+use crate::gui::commands::Command;
+use crate::gui::{format, theme};
+
+pub fn findings_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
+    let scope = app.selection.conn;
+    let rows: Vec<usize> = app
+        .store
+        .findings
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| scope.is_none() || f.finding.conn == scope)
+        .map(|(i, _)| i)
+        .collect();
+    if rows.is_empty() {
+        ui.weak("No findings: every rule checked holds.");
+        return;
+    }
+    let mut clicked = None;
+    // Selectable labels would take the clicks meant for the row.
+    ui.style_mut().interaction.selectable_labels = false;
+    TableBuilder::new(ui)
+        .id_salt("findings-table")
+        .striped(true)
+        .resizable(true)
+        .sense(egui::Sense::click())
+        .column(Column::initial(170.0).at_least(60.0))
+        .column(Column::initial(50.0).at_least(30.0))
+        .column(Column::initial(40.0).at_least(30.0))
+        .column(Column::initial(190.0).at_least(80.0))
+        .column(Column::remainder().at_least(100.0).clip(true))
+        .header(20.0, |mut h| {
+            for title in ["time", "conn", "dir", "kind", "detail"] {
+                h.col(|ui| {
+                    ui.strong(title);
+                });
+            }
+        })
+        .body(|body| {
+            body.rows(18.0, rows.len(), |mut row| {
+                let Some(f) = rows.get(row.index()).and_then(|&i| app.store.findings.get(i)) else {
+                    return;
+                };
+                let finding = &f.finding;
+                row.col(|ui| {
+                    ui.label(format::utc(finding.ts));
+                });
+                row.col(|ui| {
+                    ui.label(finding.conn.map_or("-".into(), |c| c.to_string()));
+                });
+                row.col(|ui| {
+                    ui.label(finding.dir.map_or("-", |d| d.as_str()));
+                });
+                row.col(|ui| {
+                    let color = if finding.kind.is_capture_problem() {
+                        theme::WARNING
+                    } else {
+                        theme::ERROR
+                    };
+                    ui.colored_label(color, finding.kind.slug())
+                        .on_hover_text(finding.kind.explanation());
+                });
+                row.col(|ui| {
+                    ui.label(&finding.detail).on_hover_text(finding.kind.explanation());
+                });
+                if row.response().clicked() {
+                    clicked = Some((app.store.message_for(finding), finding.conn));
+                }
+            });
+        });
+    match clicked {
+        Some((Some(message), _)) => app.push(Command::RevealMessage(message)),
+        Some((None, Some(conn))) => app.push(Command::SelectConnection(Some(conn))),
+        _ => {}
+    }
+}

@@ -1,0 +1,105 @@
+//! The selected connection's upgrade: both header blocks, offers against choices, and the
+//! Sec-WebSocket-Accept check with the expected value.
+
+use crate::gui::app::FramescopeApp;
+use crate::gui::theme;
+
+pub fn handshake_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
+    let conn = app.selection.conn.or(if app.store.connections.len() == 1 {
+        Some(0)
+    } else {
+        None
+    });
+    let Some(c) = conn.and_then(|c| app.store.connection(c)) else {
+        ui.weak("Select a connection to see its handshake.");
+        return;
+    };
+    let Some(hs) = &c.info.handshake else {
+        ui.label(format!(
+            "Connection {} was found by its frames: the capture starts after the handshake.",
+            c.info.conn
+        ));
+        return;
+    };
+    egui::ScrollArea::vertical().id_salt("handshake").show(ui, |ui| {
+        ui.columns(2, |cols| {
+            cols[0].strong("Request (client to server)");
+            match &hs.request {
+                Some(req) => {
+                    cols[0].monospace(format!("{} {} HTTP/1.{}", req.method, req.path, req.version_minor));
+                    for (k, v) in &req.headers {
+                        cols[0].monospace(format!("{k}: {v}"));
+                    }
+                }
+                None => {
+                    cols[0].weak("(request not captured)");
+                }
+            }
+            cols[1].strong("Response (server to client)");
+            cols[1].monospace(format!(
+                "HTTP/1.{} {} {}",
+                hs.response.version_minor, hs.response.status, hs.response.reason
+            ));
+            for (k, v) in &hs.response.headers {
+                cols[1].monospace(format!("{k}: {v}"));
+            }
+        });
+        ui.separator();
+        egui::Grid::new("offers").num_columns(3).striped(true).show(ui, |ui| {
+            ui.strong("");
+            ui.strong("offered by the client");
+            ui.strong("accepted by the server");
+            ui.end_row();
+            ui.label("subprotocol");
+            ui.label(if hs.offered_subprotocols.is_empty() {
+                "-".into()
+            } else {
+                hs.offered_subprotocols.join(", ")
+            });
+            ui.label(hs.subprotocol.clone().unwrap_or_else(|| "-".into()));
+            ui.end_row();
+            ui.label("extensions");
+            let offered: Vec<String> = hs.offered_extensions.iter().map(ToString::to_string).collect();
+            let accepted: Vec<String> = hs.extensions.iter().map(ToString::to_string).collect();
+            ui.label(if offered.is_empty() {
+                "-".into()
+            } else {
+                offered.join(", ")
+            });
+            ui.label(if accepted.is_empty() {
+                "-".into()
+            } else {
+                accepted.join(", ")
+            });
+            ui.end_row();
+            ui.label("Sec-WebSocket-Accept");
+            ui.label(format!(
+                "expected {}",
+                hs.expected_accept().unwrap_or_else(|| "(no key)".into())
+            ));
+            match hs.accept_valid() {
+                Some(true) => ui.colored_label(theme::OK, format!("valid: {}", hs.accept.clone().unwrap_or_default())),
+                Some(false) => ui.colored_label(
+                    theme::ERROR,
+                    format!("WRONG: {}", hs.accept.clone().unwrap_or_default()),
+                ),
+                None => ui.weak("not checked"),
+            };
+            ui.end_row();
+        });
+        ui.separator();
+        ui.strong("RFC 6455 §4 checklist");
+        for check in hs.checks() {
+            let (mark, color) = if check.passed {
+                ("pass", theme::OK)
+            } else {
+                ("FAIL", theme::ERROR)
+            };
+            ui.horizontal(|ui| {
+                ui.colored_label(color, mark);
+                ui.label(check.rule);
+                ui.weak(check.detail);
+            });
+        }
+    });
+}

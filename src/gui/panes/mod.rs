@@ -1,0 +1,12 @@
+//! One file per pane. Each `*_ui` function draws and pushes commands; none starts threads or
+//! opens files.
+
+pub mod connections;
+pub mod detail;
+pub mod findings;
+pub mod handshake;
+pub mod lower;
+pub mod messages;
+pub mod plots;
+pub mod status_bar;
+pub mod top_bar;

@@ -1,0 +1,413 @@
+//! RTT over time, the two-lane message timeline and throughput. Everything handed to
+//! egui_plot is decimated to at most two points per pixel column and lane, so a million
+//! messages pan and zoom as smoothly as a hundred.
+
+use egui_plot::{HLine, HoverPosition, Legend, Line, MarkerShape, Plot, PlotPoint, PlotPoints, Points, VLine};
+
+use crate::analysis::Timestamp;
+use crate::analysis::event::Direction;
+use crate::analysis::findings::FindingKind;
+use crate::analysis::ws::frame::OpCode;
+use crate::gui::app::{FramescopeApp, PlotTab};
+use crate::gui::commands::Command;
+use crate::gui::theme;
+use crate::store::Store;
+
+/// Hover text from the series name and the point under the pointer.
+fn hover(pos: &HoverPosition<'_>, text: impl Fn(&str, PlotPoint) -> String) -> Option<String> {
+    Some(match pos {
+        HoverPosition::NearDataPoint {
+            plot_name, position, ..
+        } => text(plot_name, *position),
+        HoverPosition::Elsewhere { position } => text("", *position),
+    })
+}
+
+/// At most this many gap/close markers are drawn per plot.
+const MAX_MARKERS: usize = 300;
+
+pub fn plots_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
+    ui.horizontal(|ui| {
+        ui.selectable_value(&mut app.plot_tab, PlotTab::Timeline, "Timeline");
+        ui.selectable_value(&mut app.plot_tab, PlotTab::Rtt, "Ping/pong RTT");
+        ui.selectable_value(&mut app.plot_tab, PlotTab::Throughput, "Throughput");
+    });
+    let Some((origin, _)) = app.store.time_span() else {
+        ui.weak("No messages yet.");
+        return;
+    };
+    match app.plot_tab {
+        PlotTab::Timeline => timeline_ui(app, ui, origin),
+        PlotTab::Rtt => rtt_ui(app, ui, origin),
+        PlotTab::Throughput => throughput_ui(app, ui, origin),
+    }
+}
+
+fn secs(ts: Timestamp, origin: Timestamp) -> f64 {
+    ts.millis_since(origin) / 1000.0
+}
+
+/// A point that stands for a message: x, y and the message index.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MarkPoint {
+    pub x: f64,
+    pub y: f64,
+    pub message: u32,
+}
+
+/// Keeps, of points sorted by x, those inside `[x_min, x_max]`, at most the lowest and the
+/// highest per pixel column (`columns` columns across the range). Order of output: by column.
+pub fn decimate(points: &[MarkPoint], x_min: f64, x_max: f64, columns: usize) -> Vec<MarkPoint> {
+    let start = points.partition_point(|p| p.x < x_min);
+    let end = points.partition_point(|p| p.x <= x_max);
+    let visible = points.get(start..end).unwrap_or(&[]);
+    let columns = columns.max(1);
+    if visible.len() <= columns * 2 {
+        return visible.to_vec();
+    }
+    let width = (x_max - x_min).max(f64::MIN_POSITIVE);
+    let mut out = Vec::with_capacity(columns * 2);
+    let mut current: Option<(usize, MarkPoint, MarkPoint)> = None;
+    for p in visible {
+        let col = (((p.x - x_min) / width) * columns as f64).clamp(0.0, columns as f64 - 1.0) as usize;
+        match &mut current {
+            Some((c, lo, hi)) if *c == col => {
+                if p.y < lo.y {
+                    *lo = *p;
+                }
+                if p.y > hi.y {
+                    *hi = *p;
+                }
+            }
+            _ => {
+                if let Some((_, lo, hi)) = current.take() {
+                    out.push(lo);
+                    if hi != lo {
+                        out.push(hi);
+                    }
+                }
+                current = Some((col, *p, *p));
+            }
+        }
+    }
+    if let Some((_, lo, hi)) = current {
+        out.push(lo);
+        if hi != lo {
+            out.push(hi);
+        }
+    }
+    out
+}
+
+/// The filtered messages of one direction as timeline points (x seconds, y log10 bytes).
+fn lane_points(app: &FramescopeApp, dir: Direction, origin: Timestamp) -> Vec<MarkPoint> {
+    let mut pts: Vec<MarkPoint> = app
+        .view
+        .rows
+        .iter()
+        .filter_map(|&i| app.store.messages.get(i as usize).map(|m| (i, m)))
+        .filter(|(_, m)| m.dir == dir)
+        .map(|(i, m)| MarkPoint {
+            x: secs(m.ts, origin),
+            y: ((m.len + 1) as f64).log10(),
+            message: i,
+        })
+        .collect();
+    // Arrival order is nearly time order; sort so decimation can binary-search.
+    pts.sort_by(|a, b| a.x.total_cmp(&b.x));
+    pts
+}
+
+fn timeline_ui(app: &mut FramescopeApp, ui: &mut egui::Ui, origin: Timestamp) {
+    let height = ((ui.available_height() - 8.0) / 2.0).max(60.0);
+    let columns = ui.available_width().max(100.0) as usize;
+    let link = egui::Id::unique("timeline-x");
+    // Both lanes start out over the same span, so their times line up.
+    let span_end = app.store.time_span().map_or(1.0, |(a, b)| secs(b, a));
+    let mut clicked = None;
+    for dir in [Direction::ClientToServer, Direction::ServerToClient] {
+        let points = lane_points(app, dir, origin);
+        let gaps = gap_times(&app.store, dir, app.selection.conn, origin);
+        let title = match dir {
+            Direction::ClientToServer => "c2s",
+            Direction::ServerToClient => "s2c",
+        };
+        let response = Plot::new(("timeline", dir.as_str()))
+            .height(height)
+            .link_axis(link, [true, false])
+            .legend(Legend::default())
+            .y_axis_label(format!("{title}: bytes (log)"))
+            .include_x(0.0)
+            .include_x(span_end)
+            .y_axis_formatter(|mark, _| format_size(10f64.powf(mark.value)))
+            .label_formatter(|pos| hover(pos, |name, p| format!("{name}\n{:.6} s\n{}", p.x, format_size_log(p.y))))
+            .allow_double_click_reset(true)
+            .show(ui, |plot_ui| {
+                let bounds = plot_ui.plot_bounds();
+                let (x_min, x_max) = (bounds.min()[0], bounds.max()[0]);
+                let shown = decimate(&points, x_min, x_max, columns);
+                for op in theme::OPCODES {
+                    let series: Vec<[f64; 2]> = shown
+                        .iter()
+                        .filter(|p| {
+                            app.store
+                                .messages
+                                .get(p.message as usize)
+                                .is_some_and(|m| m.opcode == op)
+                        })
+                        .map(|p| [p.x, p.y])
+                        .collect();
+                    if !series.is_empty() {
+                        let shape = if op == OpCode::Close {
+                            MarkerShape::Diamond
+                        } else {
+                            MarkerShape::Circle
+                        };
+                        plot_ui.points(
+                            Points::new(op.name(), PlotPoints::from(series))
+                                .color(theme::opcode_color(op))
+                                .shape(shape)
+                                .radius(if op == OpCode::Close { 5.0 } else { 2.5 }),
+                        );
+                    }
+                }
+                for x in gaps.iter().take(MAX_MARKERS) {
+                    plot_ui.vline(
+                        VLine::new("gap", *x)
+                            .color(theme::WARNING)
+                            .style(egui_plot::LineStyle::dashed_loose()),
+                    );
+                }
+                plot_ui.pointer_coordinate().map(|p| (p, shown))
+            });
+        if response.response.clicked()
+            && let Some((pointer, shown)) = response.inner
+        {
+            clicked = nearest(&shown, pointer.x, pointer.y, &response.transform).or(clicked);
+        }
+    }
+    if let Some(message) = clicked {
+        app.push(Command::RevealMessage(message));
+    }
+}
+
+/// The shown point closest to the pointer on screen, within 12 pixels.
+fn nearest(shown: &[MarkPoint], x: f64, y: f64, transform: &egui_plot::PlotTransform) -> Option<u32> {
+    let pointer = transform.position_from_point(&egui_plot::PlotPoint::new(x, y));
+    shown
+        .iter()
+        .map(|p| {
+            (
+                p,
+                transform
+                    .position_from_point(&egui_plot::PlotPoint::new(p.x, p.y))
+                    .distance(pointer),
+            )
+        })
+        .filter(|(_, d)| *d <= 12.0)
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(p, _)| p.message)
+}
+
+/// The size a timeline y value stands for (y is log10 of size + 1).
+fn format_size_log(y: f64) -> String {
+    format_size(10f64.powf(y) - 1.0)
+}
+
+fn format_size(bytes: f64) -> String {
+    if bytes < 1024.0 {
+        format!("{bytes:.0} B")
+    } else if bytes < 1024.0 * 1024.0 {
+        format!("{:.1} KiB", bytes / 1024.0)
+    } else {
+        format!("{:.1} MiB", bytes / 1024.0 / 1024.0)
+    }
+}
+
+/// Times of TCP gaps in one direction (of the selected connection, if one is).
+fn gap_times(store: &Store, dir: Direction, conn: Option<u32>, origin: Timestamp) -> Vec<f64> {
+    store
+        .findings
+        .iter()
+        .map(|f| &f.finding)
+        .filter(|f| matches!(f.kind, FindingKind::TcpGap | FindingKind::TruncatedPacket))
+        .filter(|f| f.dir == Some(dir) && (conn.is_none() || f.conn == conn))
+        .map(|f| secs(f.ts, origin))
+        .collect()
+}
+
+/// Percentile of sorted values (nearest rank).
+pub fn percentile(sorted: &[f64], q: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted.get(rank - 1).copied()
+}
+
+fn rtt_ui(app: &mut FramescopeApp, ui: &mut egui::Ui, origin: Timestamp) {
+    let scope = app.selection.conn;
+    let samples: Vec<_> = app
+        .store
+        .rtts
+        .iter()
+        .filter(|r| scope.is_none_or(|c| c == r.conn))
+        .collect();
+    let missed: Vec<[f64; 2]> = app
+        .store
+        .findings
+        .iter()
+        .map(|f| &f.finding)
+        .filter(|f| f.kind == FindingKind::PongMissing && (scope.is_none() || f.conn == scope))
+        .map(|f| [secs(f.ts, origin), 0.0])
+        .collect();
+    let mut sorted: Vec<f64> = samples.iter().map(|r| r.rtt_ms()).collect();
+    sorted.sort_by(f64::total_cmp);
+    let (p50, p95, p99) = (
+        percentile(&sorted, 0.5),
+        percentile(&sorted, 0.95),
+        percentile(&sorted, 0.99),
+    );
+    ui.horizontal(|ui| {
+        ui.label(format!("{} samples", sorted.len()));
+        for (name, v) in [("p50", p50), ("p95", p95), ("p99", p99)] {
+            if let Some(v) = v {
+                ui.label(format!("{name} {v:.3} ms"));
+            }
+        }
+        if !missed.is_empty() {
+            ui.colored_label(theme::ERROR, format!("{} missed pongs", missed.len()));
+        }
+    });
+    if samples.is_empty() && missed.is_empty() {
+        ui.weak("No ping was answered by a pong in this scope.");
+        return;
+    }
+    let mut by_conn: std::collections::BTreeMap<u32, Vec<[f64; 2]>> = Default::default();
+    for r in &samples {
+        by_conn
+            .entry(r.conn)
+            .or_default()
+            .push([secs(r.pong_ts, origin), r.rtt_ms()]);
+    }
+    Plot::new("rtt")
+        .legend(Legend::default())
+        .y_axis_label("RTT (ms)")
+        .x_axis_label("time (s)")
+        .label_formatter(|pos| hover(pos, |name, p| format!("{name}\n{:.6} s\n{:.3} ms", p.x, p.y)))
+        .show(ui, |plot_ui| {
+            for (conn, pts) in by_conn.iter().take(64) {
+                plot_ui.line(Line::new(format!("connection {conn}"), PlotPoints::from(pts.clone())).width(1.0));
+                plot_ui.points(Points::new(format!("connection {conn}"), PlotPoints::from(pts.clone())).radius(2.5));
+            }
+            for (name, v) in [("p50", p50), ("p95", p95), ("p99", p99)] {
+                if let Some(v) = v {
+                    plot_ui.hline(HLine::new(name, v).style(egui_plot::LineStyle::dashed_dense()));
+                }
+            }
+            if !missed.is_empty() {
+                plot_ui.points(
+                    Points::new("missed pong", PlotPoints::from(missed.clone()))
+                        .shape(MarkerShape::Cross)
+                        .color(theme::ERROR)
+                        .radius(6.0),
+                );
+            }
+        });
+}
+
+/// One line per direction (client to server, server to client) of `[time, rate]` points.
+pub type RatePerDirection = [Vec<[f64; 2]>; 2];
+
+/// Bytes and messages per second per direction, in `bins` equal time bins.
+pub fn throughput(store: &Store, rows: &[u32], origin: Timestamp, bins: usize) -> (RatePerDirection, RatePerDirection) {
+    let span = store.time_span().map_or(1.0, |(a, b)| secs(b, a)).max(1e-3);
+    let bins = bins.max(1);
+    let width = span / bins as f64;
+    let mut bytes = [vec![0.0; bins], vec![0.0; bins]];
+    let mut msgs = [vec![0.0; bins], vec![0.0; bins]];
+    for m in rows.iter().filter_map(|&i| store.messages.get(i as usize)) {
+        let bin = ((secs(m.ts, origin) / width) as usize).min(bins - 1);
+        bytes[m.dir.index()][bin] += m.wire_len as f64;
+        msgs[m.dir.index()][bin] += 1.0;
+    }
+    let to_rate = |v: &Vec<f64>| -> Vec<[f64; 2]> {
+        v.iter()
+            .enumerate()
+            .map(|(i, c)| [(i as f64 + 0.5) * width, c / width])
+            .collect()
+    };
+    (
+        [to_rate(&bytes[0]), to_rate(&bytes[1])],
+        [to_rate(&msgs[0]), to_rate(&msgs[1])],
+    )
+}
+
+fn throughput_ui(app: &mut FramescopeApp, ui: &mut egui::Ui, origin: Timestamp) {
+    let bins = (ui.available_width() / 4.0).clamp(10.0, 400.0) as usize;
+    let (bytes, msgs) = throughput(&app.store, &app.view.rows, origin, bins);
+    let height = ((ui.available_height() - 10.0) / 2.0).max(60.0);
+    let link = egui::Id::unique("throughput-x");
+    for (title, series, unit) in [("bytes/s", &bytes, "B/s"), ("messages/s", &msgs, "msg/s")] {
+        Plot::new(("throughput", title))
+            .height(height)
+            .link_axis(link, [true, false])
+            .legend(Legend::default())
+            .y_axis_label(title)
+            .label_formatter(move |pos| hover(pos, |name, p| format!("{name}\n{:.3} s\n{:.1} {unit}", p.x, p.y)))
+            .show(ui, |plot_ui| {
+                plot_ui.line(
+                    Line::new("client to server", PlotPoints::from(series[0].clone())).color(theme::CLIENT_TO_SERVER),
+                );
+                plot_ui.line(
+                    Line::new("server to client", PlotPoints::from(series[1].clone())).color(theme::SERVER_TO_CLIENT),
+                );
+            });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pts(n: u32) -> Vec<MarkPoint> {
+        (0..n)
+            .map(|i| MarkPoint {
+                x: f64::from(i) / 1000.0,
+                y: f64::from(i % 97),
+                message: i,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn decimation_keeps_two_points_per_column_with_the_extremes() {
+        let points = pts(1_000_000);
+        let shown = decimate(&points, 0.0, 1000.0, 800);
+        assert!(shown.len() <= 1600, "{}", shown.len());
+        assert!(shown.len() >= 800);
+        // Every column keeps its highest point: the maximum (96) appears in every column.
+        assert!(shown.iter().filter(|p| p.y == 96.0).count() >= 790);
+        assert!(
+            shown
+                .windows(2)
+                .all(|w| w[0].x <= w[1].x || (w[0].x - w[1].x).abs() < 1.25)
+        );
+    }
+
+    #[test]
+    fn decimation_returns_everything_when_zoomed_in() {
+        let points = pts(10_000);
+        let shown = decimate(&points, 1.0, 1.2, 800);
+        assert_eq!(shown.len(), 201);
+        assert_eq!(shown[0].message, 1000);
+    }
+
+    #[test]
+    fn percentiles_use_nearest_rank() {
+        let v: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(percentile(&v, 0.5), Some(50.0));
+        assert_eq!(percentile(&v, 0.99), Some(99.0));
+        assert_eq!(percentile(&[], 0.5), None);
+    }
+}

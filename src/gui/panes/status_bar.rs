@@ -1,0 +1,42 @@
+//! Progress, cancel, and what happened last.
+
+use std::sync::atomic::Ordering;
+
+use crate::gui::app::FramescopeApp;
+use crate::gui::commands::Command;
+use crate::gui::theme;
+
+pub fn status_bar_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
+    egui::Panel::bottom("status").show(ui, |ui| {
+        ui.horizontal(|ui| {
+            if let Some((fraction, waits)) = app
+                .job
+                .as_ref()
+                .map(|j| (j.fraction(), j.progress.full_channel_waits.load(Ordering::Relaxed)))
+            {
+                ui.add(
+                    egui::ProgressBar::new(fraction)
+                        .desired_width(240.0)
+                        .text(format!("{:.0}%", fraction * 100.0)),
+                );
+                if ui.button("Cancel").clicked() {
+                    app.push(Command::CancelLoad);
+                }
+                if waits > 0 {
+                    ui.weak(format!("loader waited for the window {waits}×"));
+                }
+            }
+            match &app.status {
+                Some(s) if s.is_error => {
+                    ui.colored_label(theme::ERROR, &s.text);
+                }
+                Some(s) => {
+                    ui.label(&s.text);
+                }
+                None => {
+                    ui.weak("Open a capture (Ctrl+O) or drop a .pcap/.pcapng file here.");
+                }
+            }
+        });
+    });
+}

@@ -1,0 +1,73 @@
+//! Settings kept between runs (RON, through eframe's storage): recent files, theme, time mode.
+
+use std::path::{Path, PathBuf};
+
+pub const SETTINGS_KEY: &str = "framescope-settings";
+const MAX_RECENT_FILES: usize = 10;
+
+/// How message times are shown.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum TimeMode {
+    /// Seconds since the connection was recognised.
+    #[default]
+    Relative,
+    /// Wall-clock time of the capture (UTC).
+    Absolute,
+}
+
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub recent_files: Vec<PathBuf>,
+    pub dark_mode: bool,
+    pub time_mode: TimeMode,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            recent_files: Vec::new(),
+            dark_mode: true,
+            time_mode: TimeMode::Relative,
+        }
+    }
+}
+
+impl Settings {
+    /// Puts `path` first in the recent files, once.
+    pub fn remember(&mut self, path: &Path) {
+        self.recent_files.retain(|p| p != path);
+        self.recent_files.insert(0, path.to_owned());
+        self.recent_files.truncate(MAX_RECENT_FILES);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recent_files_are_unique_newest_first_and_bounded() {
+        let mut s = Settings::default();
+        for i in 0..15 {
+            s.remember(Path::new(&format!("/tmp/{i}.pcap")));
+        }
+        s.remember(Path::new("/tmp/7.pcap"));
+        assert_eq!(s.recent_files.len(), MAX_RECENT_FILES);
+        assert_eq!(s.recent_files[0], Path::new("/tmp/7.pcap"));
+        assert_eq!(s.recent_files.iter().filter(|p| p.ends_with("7.pcap")).count(), 1);
+    }
+
+    #[test]
+    fn settings_round_trip_through_ron() {
+        let mut s = Settings::default();
+        s.remember(Path::new("/captures/a.pcapng"));
+        s.time_mode = TimeMode::Absolute;
+        let text = ron::to_string(&s).expect("serialize");
+        let back: Settings = ron::from_str(&text).expect("parse");
+        assert_eq!(back, s);
+        // Fields added later default when an older file lacks them.
+        let old: Settings = ron::from_str("(dark_mode: false)").expect("parse old");
+        assert!(!old.dark_mode && old.recent_files.is_empty());
+    }
+}

@@ -1,0 +1,229 @@
+//! What the window and exports read: connections, a compact message index, a payload arena,
+//! frames, findings and RTT samples. Filled from analysis events; knows nothing of egui.
+
+mod arena;
+mod filter;
+
+pub use arena::PayloadArena;
+pub use filter::{Filter, OpcodeFilter};
+
+use crate::analysis::Timestamp;
+use crate::analysis::event::{
+    ConnId, ConnectionEnd, ConnectionInfo, Direction, Event, EventSink, FrameEvent, MessageEvent, RttSample,
+};
+use crate::analysis::findings::Finding;
+use crate::analysis::ws::frame::OpCode;
+
+/// One message in the index (about 64 bytes; the payload lives in the arena).
+#[derive(Clone, Debug, PartialEq)]
+pub struct MessageRow {
+    pub conn: ConnId,
+    pub dir: Direction,
+    pub opcode: OpCode,
+    pub ts: Timestamp,
+    pub first_ts: Timestamp,
+    pub frames: u32,
+    pub wire_len: u64,
+    /// Decoded length (the arena may keep less; see `kept_len`).
+    pub len: u64,
+    pub compressed: bool,
+    pub truncated: bool,
+    pub decoded: bool,
+    pub close_code: Option<u16>,
+    /// Where the payload starts in the arena, and how many bytes were kept.
+    pub payload_at: u64,
+    pub kept_len: u32,
+    /// Index of the message's first frame in `Store::frames`.
+    pub first_frame: Option<u32>,
+    /// Offset of the first frame in the direction's TCP stream.
+    pub stream_offset: u64,
+}
+
+impl MessageRow {
+    pub fn payload_fully_kept(&self) -> bool {
+        u64::from(self.kept_len) == self.len
+    }
+}
+
+/// Per-direction counters of a connection.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DirCounters {
+    pub messages: u64,
+    pub wire_bytes: u64,
+    pub decoded_bytes: u64,
+}
+
+/// A connection with what happened on it.
+#[derive(Clone, Debug)]
+pub struct ConnectionEntry {
+    pub info: ConnectionInfo,
+    pub counters: [DirCounters; 2],
+    pub last_ts: Timestamp,
+    pub end: Option<ConnectionEnd>,
+    /// The first close code seen from each side.
+    pub close_codes: [Option<u16>; 2],
+    pub findings: u32,
+}
+
+/// A finding as stored.
+#[derive(Clone, Debug)]
+pub struct FindingRow {
+    pub finding: Finding,
+}
+
+/// Everything loaded, in arrival order.
+#[derive(Default)]
+pub struct Store {
+    pub connections: Vec<ConnectionEntry>,
+    pub messages: Vec<MessageRow>,
+    pub frames: Vec<FrameEvent>,
+    pub findings: Vec<FindingRow>,
+    pub rtts: Vec<RttSample>,
+    pub arena: PayloadArena,
+    /// First frame of the data message in progress per (conn, dir).
+    pending_frames: Vec<[Option<u32>; 2]>,
+    /// The frame of the control message about to be reported.
+    control_frame: Option<u32>,
+}
+
+impl Store {
+    /// A store whose arena keeps at most `payload_budget_bytes` of payload in full.
+    pub fn with_payload_budget(payload_budget_bytes: u64) -> Self {
+        Store {
+            arena: PayloadArena::with_budget(payload_budget_bytes),
+            ..Default::default()
+        }
+    }
+
+    pub fn payload(&self, row: &MessageRow) -> &[u8] {
+        self.arena.get(row.payload_at, row.kept_len)
+    }
+
+    pub fn connection(&self, id: ConnId) -> Option<&ConnectionEntry> {
+        self.connections.get(id as usize)
+    }
+
+    /// First and last message time, for plots.
+    pub fn time_span(&self) -> Option<(Timestamp, Timestamp)> {
+        let first = self.messages.first()?.ts;
+        let last = self.messages.iter().map(|m| m.ts).max()?;
+        Some((first, last))
+    }
+
+    pub fn push_message(&mut self, m: &MessageEvent<'_>) {
+        let (payload_at, kept_len) = self.arena.push(m.payload);
+        let first_frame = self
+            .pending_frames
+            .get_mut(m.conn as usize)
+            .and_then(|p| p[m.dir.index()].take());
+        self.messages.push(MessageRow {
+            conn: m.conn,
+            dir: m.dir,
+            opcode: m.opcode,
+            ts: m.ts,
+            first_ts: m.first_ts,
+            frames: m.frames,
+            wire_len: m.wire_len,
+            len: m.payload.len() as u64,
+            compressed: m.compressed,
+            truncated: m.truncated,
+            decoded: m.decoded,
+            close_code: m.close_code,
+            payload_at,
+            kept_len,
+            first_frame,
+            stream_offset: m.stream_offset,
+        });
+        if let Some(c) = self.connections.get_mut(m.conn as usize) {
+            let d = &mut c.counters[m.dir.index()];
+            d.messages += 1;
+            d.wire_bytes += m.wire_len;
+            d.decoded_bytes += m.payload.len() as u64;
+            c.last_ts = c.last_ts.max(m.ts);
+            if m.opcode == OpCode::Close && c.close_codes[m.dir.index()].is_none() {
+                c.close_codes[m.dir.index()] = Some(m.close_code.unwrap_or(1005));
+            }
+        }
+    }
+
+    fn push_frame(&mut self, f: &FrameEvent) {
+        let index = self.frames.len() as u32;
+        self.frames.push(f.clone());
+        let conn = f.conn as usize;
+        if self.pending_frames.len() <= conn {
+            self.pending_frames.resize(conn + 1, [None, None]);
+        }
+        if f.header.opcode.is_control() {
+            // A control message is one frame, reported right after it (even between the
+            // fragments of a data message).
+            self.control_frame = Some(index);
+        } else if let Some(slot) = self.pending_frames.get_mut(conn) {
+            let pending = &mut slot[f.dir.index()];
+            if pending.is_none() || f.header.opcode != OpCode::Continuation {
+                *pending = Some(index);
+            }
+        }
+    }
+
+    /// The message a finding points at: the first message of its connection and direction
+    /// that starts at or after the finding's stream offset (the message a gap cut into, or
+    /// the first after it), else the last one before it.
+    pub fn message_for(&self, f: &Finding) -> Option<u32> {
+        let (conn, dir, offset) = (f.conn?, f.dir?, f.stream_offset?);
+        let mut before = None;
+        for (i, m) in self.messages.iter().enumerate() {
+            if m.conn != conn || m.dir != dir {
+                continue;
+            }
+            if m.stream_offset >= offset {
+                return Some(i as u32);
+            }
+            before = Some(i as u32);
+        }
+        before
+    }
+}
+
+impl EventSink for Store {
+    fn event(&mut self, event: Event<'_>) {
+        match event {
+            Event::Connection(info) => {
+                if info.conn as usize == self.connections.len() {
+                    self.connections.push(ConnectionEntry {
+                        info: info.clone(),
+                        counters: Default::default(),
+                        last_ts: info.first_ts,
+                        end: None,
+                        close_codes: [None, None],
+                        findings: 0,
+                    });
+                }
+            }
+            Event::Frame(f) => self.push_frame(f),
+            Event::Message(m) => {
+                if m.opcode.is_control() {
+                    let frame = self.control_frame.take();
+                    self.push_message(m);
+                    if let Some(last) = self.messages.last_mut() {
+                        last.first_frame = frame;
+                    }
+                } else {
+                    self.push_message(m);
+                }
+            }
+            Event::Rtt(r) => self.rtts.push(r),
+            Event::Anomaly(f) => {
+                if let Some(c) = f.conn.and_then(|c| self.connections.get_mut(c as usize)) {
+                    c.findings += 1;
+                }
+                self.findings.push(FindingRow { finding: f.clone() });
+            }
+            Event::ConnectionEnded { conn, ts, how } => {
+                if let Some(c) = self.connections.get_mut(conn as usize) {
+                    c.end = Some(how);
+                    c.last_ts = c.last_ts.max(ts);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,233 @@
+//! The window driven like a user would: open a capture, select a connection, filter, select a
+//! message, look at the detail, handshake and plot panes. egui_kittest finds widgets through
+//! the accessibility tree; no renderer is needed.
+
+mod common;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use egui::accesskit::Role;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use framescope::analysis::ws::frame::OpCode;
+use framescope::export::pcap_writer::Sender;
+use framescope::gui::FramescopeApp;
+use framescope::gui::settings::Settings;
+
+/// The app with `capture` loaded (the real loader thread), drawn in a 1400×900 window.
+fn loaded(capture: &Path) -> Harness<'static, FramescopeApp> {
+    let mut app = FramescopeApp::new(Settings::default(), Arc::new(|| {}));
+    app.open(capture.to_owned());
+    let mut harness = Harness::builder()
+        .with_size((1400.0, 900.0))
+        .build_ui_state(|ui, app: &mut FramescopeApp| app.show(ui), app);
+    let started = Instant::now();
+    while harness.state().is_loading() && started.elapsed() < Duration::from_secs(20) {
+        harness.step();
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    assert!(!harness.state().is_loading(), "loading did not finish");
+    harness.run_steps(3);
+    harness
+}
+
+fn sample(name: &str) -> std::path::PathBuf {
+    common::captures_dir().join(name)
+}
+
+#[test]
+fn opening_a_capture_fills_the_connection_and_message_tables() {
+    let harness = loaded(&sample("echo-text-binary-ping-close.pcap"));
+    let app = harness.state();
+    assert_eq!(app.store.connections.len(), 1);
+    assert_eq!(app.store.messages.len(), 10);
+    let server = app.store.connections[0].info.server.to_string();
+    harness.get_by_label(&server);
+    harness.get_by_label("10 of 10 messages");
+    harness.get_by_label("closed 4001/4001");
+    assert!(
+        app.status
+            .as_ref()
+            .is_some_and(|s| !s.is_error && s.text.contains("1 connections, 10 messages"))
+    );
+    assert!(
+        app.settings.recent_files[0].ends_with("echo-text-binary-ping-close.pcap"),
+        "remembered as recent"
+    );
+}
+
+#[test]
+fn selecting_a_message_shows_its_detail_and_keys_move_the_selection() {
+    let mut harness = loaded(&sample("echo-text-binary-ping-close.pcap"));
+    harness
+        .get_all_by_label("hello, framescope")
+        .next()
+        .expect("row")
+        .click();
+    harness.run_steps(2);
+    let first = harness.state().selection.message.expect("selected");
+    assert_eq!(harness.state().store.messages[first as usize].opcode, OpCode::Text);
+    harness.get_by_label(&format!("#{first} on connection 0 (c2s)"));
+    harness.get_by_label("17 B decoded, 23 B on the wire, 1 frame(s)");
+    harness.key_press(egui::Key::ArrowDown);
+    harness.run_steps(2);
+    assert_eq!(harness.state().selection.message, Some(first + 1));
+    harness.key_press(egui::Key::Escape);
+    harness.run_steps(2);
+    assert_eq!(harness.state().selection.message, None);
+    harness.get_by_label("Select a message to see its payload.");
+}
+
+#[test]
+fn a_close_message_shows_the_code_name_and_reason() {
+    let mut harness = loaded(&sample("echo-text-binary-ping-close.pcap"));
+    harness
+        .get_all_by_label("4001 Private use: test over")
+        .next()
+        .expect("preview")
+        .click();
+    harness.run_steps(2);
+    harness.get_by_label_contains("4001 Private use — \"test over\"");
+}
+
+#[test]
+fn the_text_filter_and_the_opcode_filter_narrow_the_table() {
+    let mut harness = loaded(&sample("python-deflate-context-takeover.pcap"));
+    harness.get_by_label("14 of 14 messages");
+    let field = harness.get_by_role_and_label(Role::TextInput, "Filter");
+    field.focus();
+    field.type_text("fragmented");
+    harness.run_steps(3);
+    harness.get_by_label("2 of 14 messages");
+    let rows = harness.state().view.rows.clone();
+    assert!(rows.iter().all(|&i| {
+        harness
+            .state()
+            .store
+            .payload(&harness.state().store.messages[i as usize])
+            .starts_with(b"fragmented")
+    }));
+    harness.get_by_label("Clear filter").click();
+    harness.run_steps(2);
+    harness.get_by_label("14 of 14 messages");
+    harness.get_by_label("Opcode").click();
+    harness.run_steps(2);
+    harness.get_by_label("control").click();
+    harness.run_steps(3);
+    harness.get_by_label("4 of 14 messages");
+}
+
+#[test]
+fn a_bad_regular_expression_is_reported_next_to_the_field() {
+    let mut harness = loaded(&sample("python-deflate-context-takeover.pcap"));
+    harness.get_by_label("Regex").click();
+    harness.run_steps(2);
+    let field = harness.get_by_role_and_label(Role::TextInput, "Filter");
+    field.focus();
+    field.type_text("(unclosed");
+    harness.run_steps(3);
+    harness.get_by_label_contains("regex: regex parse error");
+    harness.get_by_label("14 of 14 messages");
+}
+
+#[test]
+fn selecting_a_connection_scopes_the_messages() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("two.pcap");
+    let mut packets = Vec::new();
+    for (i, port) in [41000u16, 41001].iter().enumerate() {
+        let mut conv = common::Conversation::new(&format!("10.0.0.1:{port}"), "10.0.0.2:8080", 1, 2);
+        conv.ts = framescope::analysis::Timestamp::from_secs_micros(1_700_000_000 + i as i64, 0);
+        conv.open();
+        conv.send(Sender::Client, &common::upgrade_request(None));
+        conv.send(Sender::Server, &common::upgrade_response(None));
+        for n in 0..=i {
+            let text = format!("conn {i} message {n}");
+            conv.send(
+                Sender::Client,
+                &common::ws_frame(true, false, OpCode::Text, common::CLIENT_KEY, text.as_bytes()),
+            );
+        }
+        packets.extend(conv.packets());
+    }
+    common::write_pcap(&path, &packets, 65535);
+    let mut harness = loaded(&path);
+    harness.get_by_label("3 of 3 messages");
+    harness.get_by_label("10.0.0.1:41001").click();
+    harness.run_steps(3);
+    assert_eq!(harness.state().selection.conn, Some(1));
+    harness.get_by_label("2 of 3 messages");
+    harness.get_by_label("All (2)").click();
+    harness.run_steps(3);
+    harness.get_by_label("3 of 3 messages");
+}
+
+#[test]
+fn the_handshake_pane_shows_offers_choices_and_the_accept_check() {
+    let mut harness = loaded(&sample("python-deflate-context-takeover.pcap"));
+    harness.get_by_label("Handshake").click();
+    harness.run_steps(2);
+    let hs = harness.state().store.connections[0]
+        .info
+        .handshake
+        .clone()
+        .expect("handshake");
+    let expected = hs.expected_accept().expect("key");
+    harness.get_by_label(&format!("expected {expected}"));
+    harness.get_by_label(&format!("valid: {expected}"));
+    // In the connection row and in the handshake's "accepted" column.
+    assert_eq!(
+        harness
+            .get_all_by_label("permessage-deflate; server_max_window_bits=12; client_max_window_bits=12")
+            .count(),
+        2
+    );
+    harness.get_by_label("accepted by the server");
+    harness.get_by_label("GET /chat HTTP/1.1");
+    harness.get_by_label("Host: 127.0.0.1:8765");
+    // The RFC 6455 checklist: every rule passes on this handshake.
+    assert!(harness.query_by_label("FAIL").is_none());
+    assert!(harness.get_all_by_label("pass").count() >= 10);
+}
+
+#[test]
+fn the_rtt_plot_pane_reports_samples_and_percentiles() {
+    let mut harness = loaded(&sample("echo-text-binary-ping-close.pcap"));
+    harness.get_by_label("Ping/pong RTT").click();
+    harness.run_steps(2);
+    let rtt = harness.state().store.rtts[0].rtt_ms();
+    harness.get_by_label("1 samples");
+    harness.get_by_label(&format!("p50 {rtt:.3} ms"));
+    harness.get_by_label("Throughput").click();
+    harness.run_steps(2);
+    harness.get_by_label("Timeline").click();
+    harness.run_steps(2);
+}
+
+#[test]
+fn findings_are_listed_and_a_click_selects_the_message() {
+    let mut harness = loaded(&sample("python-ipv6-capture-drops.pcap"));
+    harness.get_by_label("Findings (2)").click();
+    harness.run_steps(2);
+    harness.get_by_label("tcp-gap");
+    harness.get_by_label_contains("bytes not captured").click();
+    harness.run_steps(2);
+    let selected = harness.state().selection.message.expect("a message is selected");
+    let row = &harness.state().store.messages[selected as usize];
+    assert_eq!(row.opcode, OpCode::Text, "the first message after the lost bytes");
+    assert_eq!(harness.state().store.payload(row), b"hello over IPv6");
+}
+
+#[test]
+fn an_unreadable_file_is_reported_in_the_status_bar() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("notes.pcap");
+    std::fs::write(&path, b"definitely not a capture file").expect("write");
+    let harness = loaded(&path);
+    let status = harness.state().status.clone().expect("status");
+    assert!(status.is_error);
+    assert!(status.text.contains("not a pcap or pcapng capture"), "{}", status.text);
+    harness.get_by_label_contains("not a pcap or pcapng capture");
+}
