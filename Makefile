@@ -1,24 +1,32 @@
 # framescope: the two set-up commands of README.md.
-#   make run   - install what is missing, build (release) and open the bundled sample capture
+#   make run   - install what is missing, build (release) and open the window on a sample capture
 #   make test  - install what is missing, check the pure core, run every test (debug)
 
-SAMPLE ?= captures/echo-text-binary-ping-close.pcap
+SAMPLE ?= captures/python-deflate-context-takeover.pcap
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-SYSTEM_PACKAGES := build-essential pkg-config libpcap-dev
+# Building needs these; running the window also needs the X11/OpenGL libraries.
+BUILD_PACKAGES := build-essential pkg-config libpcap-dev
+WINDOW_PACKAGES := libx11-6 libx11-xcb1 libxcursor1 libxi6 libxrandr2 libxkbcommon-x11-0 libgl1 libegl1 libegl-mesa0 libgl1-mesa-dri
 
-.PHONY: run test deps bench clean
+.PHONY: run test deps window-deps install bench clean
 
 deps:
-	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@$(MAKE) --no-print-directory install PACKAGES="$(BUILD_PACKAGES)"
+	@command -v cargo >/dev/null || { echo "cargo not found: install Rust with rustup first (https://rustup.rs)"; exit 1; }
+
+window-deps:
+	@$(MAKE) --no-print-directory install PACKAGES="$(WINDOW_PACKAGES)"
+
+install:
+	@missing=""; for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
-	@command -v cargo >/dev/null || { echo "cargo not found: install Rust with rustup first (https://rustup.rs)"; exit 1; }
 
-run: deps
-	cargo run --release -- analyze $(SAMPLE)
+run: deps window-deps
+	cargo run --release -- $(SAMPLE)
 
 test: deps
 	scripts/check-pure-core

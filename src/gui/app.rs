@@ -256,7 +256,7 @@ impl FramescopeApp {
         egui::Panel::bottom("lower")
             .resizable(true)
             .default_size(330.0)
-            .min_size(120.0)
+            .min_size(240.0)
             .show(ui, |ui| panes::lower::lower_ui(self, ui));
         egui::Panel::right("detail")
             .resizable(true)

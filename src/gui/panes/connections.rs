@@ -46,6 +46,9 @@ pub fn connections_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
     TableBuilder::new(ui)
         .id_salt("connections-table")
         .striped(true)
+        // Fill the panel, never push it bigger than the size it was given.
+        .min_scrolled_height(40.0)
+        .auto_shrink([false, false])
         .resizable(true)
         .sense(egui::Sense::click())
         .column(Column::initial(30.0).at_least(24.0))

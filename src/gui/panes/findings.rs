@@ -26,6 +26,9 @@ pub fn findings_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
     TableBuilder::new(ui)
         .id_salt("findings-table")
         .striped(true)
+        // Fill the panel, never push it bigger than the size it was given.
+        .min_scrolled_height(40.0)
+        .auto_shrink([false, false])
         .resizable(true)
         .sense(egui::Sense::click())
         .column(Column::initial(170.0).at_least(60.0))

@@ -26,6 +26,9 @@ pub fn messages_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
     let mut table = TableBuilder::new(ui)
         .id_salt("messages-table")
         .striped(true)
+        // Fill the panel, never push it bigger than the size it was given.
+        .min_scrolled_height(40.0)
+        .auto_shrink([false, false])
         .resizable(true)
         .sense(egui::Sense::click())
         .stick_to_bottom(app.is_loading())
