@@ -1,6 +1,9 @@
 //! Writes a large synthetic WebSocket capture for `scripts/bench.sh`.
 //!
-//! usage: gen_bench_capture (uncompressed|mixed) SIZE_MB OUT.pcap
+//! usage: gen_bench_capture (uncompressed|mixed|small) SIZE_MB OUT.pcap
+//!
+//! `small` is the uncompressed mix with every message 20-200 bytes: a million messages in
+//! about 200 MB, for the window's frame-time benchmark.
 //!
 //! Many interleaved connections on 1448-byte segments; clients mask, servers do not; message
 //! sizes from 64 B to 64 KiB; text is JSON-like UTF-8. In `mixed`, half the connections
@@ -102,11 +105,12 @@ struct Conn {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    if args.len() != 4 || !["uncompressed", "mixed"].contains(&args[1].as_str()) {
-        eprintln!("usage: gen_bench_capture (uncompressed|mixed) SIZE_MB OUT.pcap");
+    if args.len() != 4 || !["uncompressed", "mixed", "small"].contains(&args[1].as_str()) {
+        eprintln!("usage: gen_bench_capture (uncompressed|mixed|small) SIZE_MB OUT.pcap");
         std::process::exit(2);
     }
     let mixed = args[1] == "mixed";
+    let small = args[1] == "small";
     let target_bytes: u64 = args[2].parse::<u64>().expect("SIZE_MB") << 20;
     let file = std::fs::File::create(&args[3]).expect("create output");
     let written = std::rc::Rc::new(std::cell::Cell::new(0u64));
@@ -164,7 +168,11 @@ fn main() {
         ts = Timestamp::from_nanos(ts.nanos + 20_000);
         let c = &mut conns[i];
         for sender in [Sender::Client, Sender::Server] {
-            let len = size(&mut rng);
+            let len = if small {
+                20 + rng.below(180) as usize
+            } else {
+                size(&mut rng)
+            };
             let binary = rng.below(10) == 0;
             let data = if binary {
                 (0..len).map(|_| rng.next() as u8).collect()

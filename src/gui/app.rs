@@ -79,6 +79,8 @@ pub struct FramescopeApp {
     load_started: Option<Instant>,
     /// A message to select as soon as it has been loaded (`--goto`).
     pub pending_goto: Option<u32>,
+    pub timeline_cache: crate::gui::panes::plots::TimelineCache,
+    pub throughput_cache: crate::gui::panes::plots::ThroughputCache,
     commands: Vec<Command>,
     wake: Arc<dyn Fn() + Send + Sync>,
 }
@@ -103,6 +105,8 @@ impl FramescopeApp {
             first_results_after: None,
             load_started: None,
             pending_goto: None,
+            timeline_cache: Default::default(),
+            throughput_cache: Default::default(),
             commands: Vec::new(),
             wake,
         }
@@ -228,6 +232,9 @@ impl FramescopeApp {
     /// One frame: everything the window shows.
     pub fn show(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
+        // Payloads can hold any Unicode: characters no font has are drawn as boxes, never an
+        // error (egui_kittest's default is to panic on them).
+        ctx.set_missing_glyph_policy(egui::MissingGlyphPolicy::Tofu);
         ctx.set_visuals(if self.settings.dark_mode {
             egui::Visuals::dark()
         } else {

@@ -12,6 +12,9 @@ pub struct FilteredView {
     scanned: usize,
     /// Why the filter's text could not be used (a bad regular expression).
     pub error: Option<String>,
+    /// Changes whenever `rows` is rebuilt from scratch (rows are otherwise only appended), so
+    /// caches built from `rows` know when to start over.
+    pub generation: u64,
 }
 
 impl FilteredView {
@@ -22,6 +25,7 @@ impl FilteredView {
             self.rows.clear();
             self.scanned = 0;
             self.built_for = Some(filter.clone());
+            self.generation += 1;
         }
         if self.scanned >= store.messages.len() {
             return;

@@ -84,6 +84,8 @@ pub struct Store {
     pending_frames: Vec<[Option<u32>; 2]>,
     /// The frame of the control message about to be reported.
     control_frame: Option<u32>,
+    /// Earliest and latest message time, kept as messages arrive.
+    span: Option<(Timestamp, Timestamp)>,
 }
 
 impl Store {
@@ -103,15 +105,17 @@ impl Store {
         self.connections.get(id as usize)
     }
 
-    /// First and last message time, for plots.
+    /// Earliest and latest message time, for plots.
     pub fn time_span(&self) -> Option<(Timestamp, Timestamp)> {
-        let first = self.messages.first()?.ts;
-        let last = self.messages.iter().map(|m| m.ts).max()?;
-        Some((first, last))
+        self.span
     }
 
     pub fn push_message(&mut self, m: &MessageEvent<'_>) {
         let (payload_at, kept_len) = self.arena.push(m.payload);
+        self.span = Some(match self.span {
+            None => (m.ts, m.ts),
+            Some((a, b)) => (a.min(m.ts), b.max(m.ts)),
+        });
         let first_frame = self
             .pending_frames
             .get_mut(m.conn as usize)

@@ -99,23 +99,137 @@ pub fn decimate(points: &[MarkPoint], x_min: f64, x_max: f64, columns: usize) ->
     out
 }
 
-/// The filtered messages of one direction as timeline points (x seconds, y log10 bytes).
-fn lane_points(app: &FramescopeApp, dir: Direction, origin: Timestamp) -> Vec<MarkPoint> {
-    let mut pts: Vec<MarkPoint> = app
-        .view
-        .rows
-        .iter()
-        .filter_map(|&i| app.store.messages.get(i as usize).map(|m| (i, m)))
-        .filter(|(_, m)| m.dir == dir)
-        .map(|(i, m)| MarkPoint {
-            x: secs(m.ts, origin),
-            y: ((m.len + 1) as f64).log10(),
-            message: i,
+/// Points per summary block: a block keeps its lowest and highest point.
+pub const BLOCK_POINTS: usize = 256;
+
+/// The extremes of up to `BLOCK_POINTS` consecutive points (sorted by x), in x order.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Block {
+    pub first: MarkPoint,
+    pub second: MarkPoint,
+}
+
+/// Summaries of every whole or partial block of `points`.
+pub fn blocks_of(points: &[MarkPoint]) -> Vec<Block> {
+    points
+        .chunks(BLOCK_POINTS)
+        .filter_map(|chunk| {
+            let low = *chunk.iter().min_by(|a, b| a.y.total_cmp(&b.y))?;
+            let high = *chunk.iter().max_by(|a, b| a.y.total_cmp(&b.y))?;
+            let (first, second) = if low.x <= high.x { (low, high) } else { (high, low) };
+            Some(Block { first, second })
         })
+        .collect()
+}
+
+/// Like [`decimate`], but when columns would span many points it decimates the block
+/// summaries instead: the cost follows the number of blocks, not points. Blocks are runs of
+/// consecutive sorted points, so their extremes are still sorted by x and no extreme of the
+/// range is lost.
+pub fn decimate_with_blocks(
+    points: &[MarkPoint],
+    blocks: &[Block],
+    x_min: f64,
+    x_max: f64,
+    columns: usize,
+) -> Vec<MarkPoint> {
+    let start = points.partition_point(|p| p.x < x_min);
+    let end = points.partition_point(|p| p.x <= x_max);
+    if end.saturating_sub(start) <= columns.max(1) * BLOCK_POINTS * 2 {
+        return decimate(points, x_min, x_max, columns);
+    }
+    let range = start / BLOCK_POINTS..end.div_ceil(BLOCK_POINTS).min(blocks.len());
+    let summary: Vec<MarkPoint> = blocks
+        .get(range)
+        .unwrap_or(&[])
+        .iter()
+        .flat_map(|b| [b.first, b.second])
         .collect();
-    // Arrival order is nearly time order; sort so decimation can binary-search.
-    pts.sort_by(|a, b| a.x.total_cmp(&b.x));
-    pts
+    decimate(&summary, x_min, x_max, columns)
+}
+
+/// The decimated points last drawn, and for what view.
+#[derive(Clone, Debug, Default)]
+struct DecimatedLane {
+    key: Option<(u64, usize, u64, u64, usize)>,
+    points: Vec<MarkPoint>,
+}
+
+/// Timeline points of the filtered messages, per direction, kept up to date incrementally:
+/// new rows are appended (rows arrive in nearly time order; an out-of-order one triggers one
+/// sort), a new filter starts over. Without this every frame would rebuild and sort a
+/// million points.
+#[derive(Default)]
+pub struct TimelineCache {
+    generation: u64,
+    rows_seen: usize,
+    origin: Option<Timestamp>,
+    pub lanes: [Vec<MarkPoint>; 2],
+    blocks: [Vec<Block>; 2],
+    shown: [DecimatedLane; 2],
+}
+
+impl TimelineCache {
+    pub fn update(&mut self, app_rows: &[u32], generation: u64, store: &Store, origin: Timestamp) {
+        if self.generation != generation || self.origin != Some(origin) || self.rows_seen > app_rows.len() {
+            *self = TimelineCache {
+                generation,
+                origin: Some(origin),
+                ..Default::default()
+            };
+        }
+        let mut unsorted = [false; 2];
+        for &i in app_rows.get(self.rows_seen..).unwrap_or(&[]) {
+            let Some(m) = store.messages.get(i as usize) else {
+                continue;
+            };
+            let lane = &mut self.lanes[m.dir.index()];
+            let p = MarkPoint {
+                x: secs(m.ts, origin),
+                y: ((m.len + 1) as f64).log10(),
+                message: i,
+            };
+            if lane.last().is_some_and(|last| last.x > p.x) {
+                unsorted[m.dir.index()] = true;
+            }
+            lane.push(p);
+        }
+        let grew = app_rows.len() != self.rows_seen;
+        for ((lane, unsorted), blocks) in self.lanes.iter_mut().zip(unsorted).zip(self.blocks.iter_mut()) {
+            if unsorted {
+                lane.sort_by(|a, b| a.x.total_cmp(&b.x));
+                blocks.clear();
+            }
+            if grew || unsorted {
+                // Redo only the last (partial) block and the new ones.
+                let keep = (lane.len() / BLOCK_POINTS).min(blocks.len().saturating_sub(1));
+                blocks.truncate(keep);
+                blocks.extend(blocks_of(lane.get(keep * BLOCK_POINTS..).unwrap_or(&[])));
+            }
+        }
+        self.rows_seen = app_rows.len();
+    }
+
+    /// The points to draw for one lane over `[x_min, x_max]`, reused while nothing changed.
+    pub fn shown(&mut self, lane: usize, x_min: f64, x_max: f64, columns: usize) -> &[MarkPoint] {
+        let key = (
+            self.generation,
+            self.rows_seen,
+            x_min.to_bits(),
+            x_max.to_bits(),
+            columns,
+        );
+        let (Some(points), Some(blocks), Some(cache)) =
+            (self.lanes.get(lane), self.blocks.get(lane), self.shown.get_mut(lane))
+        else {
+            return &[];
+        };
+        if cache.key != Some(key) {
+            cache.points = decimate_with_blocks(points, blocks, x_min, x_max, columns);
+            cache.key = Some(key);
+        }
+        &cache.points
+    }
 }
 
 fn timeline_ui(app: &mut FramescopeApp, ui: &mut egui::Ui, origin: Timestamp) {
@@ -125,8 +239,11 @@ fn timeline_ui(app: &mut FramescopeApp, ui: &mut egui::Ui, origin: Timestamp) {
     // Both lanes start out over the same span, so their times line up.
     let span_end = app.store.time_span().map_or(1.0, |(a, b)| secs(b, a));
     let mut clicked = None;
+    app.timeline_cache
+        .update(&app.view.rows, app.view.generation, &app.store, origin);
     for dir in [Direction::ClientToServer, Direction::ServerToClient] {
-        let points = lane_points(app, dir, origin);
+        let cache = &mut app.timeline_cache;
+        let store = &app.store;
         let gaps = gap_times(&app.store, dir, app.selection.conn, origin);
         let title = match dir {
             Direction::ClientToServer => "c2s",
@@ -145,16 +262,11 @@ fn timeline_ui(app: &mut FramescopeApp, ui: &mut egui::Ui, origin: Timestamp) {
             .show(ui, |plot_ui| {
                 let bounds = plot_ui.plot_bounds();
                 let (x_min, x_max) = (bounds.min()[0], bounds.max()[0]);
-                let shown = decimate(&points, x_min, x_max, columns);
+                let shown = cache.shown(dir.index(), x_min, x_max, columns).to_vec();
                 for op in theme::OPCODES {
                     let series: Vec<[f64; 2]> = shown
                         .iter()
-                        .filter(|p| {
-                            app.store
-                                .messages
-                                .get(p.message as usize)
-                                .is_some_and(|m| m.opcode == op)
-                        })
+                        .filter(|p| store.messages.get(p.message as usize).is_some_and(|m| m.opcode == op))
                         .map(|p| [p.x, p.y])
                         .collect();
                     if !series.is_empty() {
@@ -343,12 +455,24 @@ pub fn throughput(store: &Store, rows: &[u32], origin: Timestamp, bins: usize) -
     )
 }
 
+/// The last throughput computed, and for what (filter generation, rows, bins).
+#[derive(Default)]
+pub struct ThroughputCache {
+    key: Option<(u64, usize, usize)>,
+    rates: (RatePerDirection, RatePerDirection),
+}
+
 fn throughput_ui(app: &mut FramescopeApp, ui: &mut egui::Ui, origin: Timestamp) {
     let bins = (ui.available_width() / 4.0).clamp(10.0, 400.0) as usize;
-    let (bytes, msgs) = throughput(&app.store, &app.view.rows, origin, bins);
+    let key = (app.view.generation, app.view.rows.len(), bins);
+    if app.throughput_cache.key != Some(key) {
+        app.throughput_cache.rates = throughput(&app.store, &app.view.rows, origin, bins);
+        app.throughput_cache.key = Some(key);
+    }
+    let (bytes, msgs) = &app.throughput_cache.rates;
     let height = ((ui.available_height() - 10.0) / 2.0).max(60.0);
     let link = egui::Id::unique("throughput-x");
-    for (title, series, unit) in [("bytes/s", &bytes, "B/s"), ("messages/s", &msgs, "msg/s")] {
+    for (title, series, unit) in [("bytes/s", bytes, "B/s"), ("messages/s", msgs, "msg/s")] {
         Plot::new(("throughput", title))
             .height(height)
             .link_axis(link, [true, false])
@@ -393,6 +517,20 @@ mod tests {
                 .windows(2)
                 .all(|w| w[0].x <= w[1].x || (w[0].x - w[1].x).abs() < 1.25)
         );
+    }
+
+    #[test]
+    fn block_decimation_keeps_the_same_extremes_as_point_decimation() {
+        let points = pts(1_000_000);
+        let blocks = blocks_of(&points);
+        let exact = decimate(&points, 0.0, 1000.0, 400);
+        let fast = decimate_with_blocks(&points, &blocks, 0.0, 1000.0, 400);
+        assert!(fast.len() <= 800);
+        let max = |v: &[MarkPoint]| v.iter().map(|p| p.y).fold(f64::MIN, f64::max);
+        let min = |v: &[MarkPoint]| v.iter().map(|p| p.y).fold(f64::MAX, f64::min);
+        assert_eq!((max(&fast), min(&fast)), (max(&exact), min(&exact)));
+        // Every point shown is a real message point.
+        assert!(fast.iter().all(|p| points[p.message as usize] == *p));
     }
 
     #[test]
