@@ -8,6 +8,7 @@ use std::path::Path;
 use framescope::analysis::event::CollectSink;
 use framescope::analysis::{Analyzer, AnalyzerConfig};
 use framescope::capture::{OfflineReader, ReaderKind};
+use framescope::export::pcapng_writer::PcapNgWriter;
 
 fn run(path: &Path, kind: ReaderKind) -> (String, CollectSink) {
     let mut reader = OfflineReader::open_with(path, kind).unwrap_or_else(|e| panic!("{e}"));
@@ -61,54 +62,6 @@ fn both_readers_agree_on_the_corpus() {
     }
 }
 
-/// A minimal little-endian pcapng writer: one section, several interfaces.
-struct PcapNg(Vec<u8>);
-
-impl PcapNg {
-    fn block(&mut self, kind: u32, body: &[u8]) {
-        let padded = body.len().div_ceil(4) * 4;
-        let total = (12 + padded) as u32;
-        self.0.extend_from_slice(&kind.to_le_bytes());
-        self.0.extend_from_slice(&total.to_le_bytes());
-        self.0.extend_from_slice(body);
-        self.0.resize(self.0.len() + padded - body.len(), 0);
-        self.0.extend_from_slice(&total.to_le_bytes());
-    }
-
-    fn new() -> Self {
-        let mut w = PcapNg(Vec::new());
-        let mut shb = Vec::new();
-        shb.extend_from_slice(&0x1a2b_3c4du32.to_le_bytes());
-        shb.extend_from_slice(&1u16.to_le_bytes());
-        shb.extend_from_slice(&0u16.to_le_bytes());
-        shb.extend_from_slice(&(-1i64).to_le_bytes());
-        w.block(0x0a0d_0d0a, &shb);
-        w
-    }
-
-    /// An interface with nanosecond timestamps (if_tsresol = 9).
-    fn interface(&mut self, linktype: u16) {
-        let mut idb = Vec::new();
-        idb.extend_from_slice(&linktype.to_le_bytes());
-        idb.extend_from_slice(&0u16.to_le_bytes());
-        idb.extend_from_slice(&0u32.to_le_bytes());
-        idb.extend_from_slice(&[9, 0, 1, 0, 9, 0, 0, 0]);
-        idb.extend_from_slice(&[0, 0, 0, 0]);
-        self.block(1, &idb);
-    }
-
-    fn packet(&mut self, iface: u32, ts_nanos: u64, data: &[u8]) {
-        let mut epb = Vec::new();
-        epb.extend_from_slice(&iface.to_le_bytes());
-        epb.extend_from_slice(&((ts_nanos >> 32) as u32).to_le_bytes());
-        epb.extend_from_slice(&(ts_nanos as u32).to_le_bytes());
-        epb.extend_from_slice(&(data.len() as u32).to_le_bytes());
-        epb.extend_from_slice(&(data.len() as u32).to_le_bytes());
-        epb.extend_from_slice(data);
-        self.block(6, &epb);
-    }
-}
-
 #[test]
 fn a_pcapng_mixing_ethernet_and_linux_sll_is_read_whole() {
     use framescope::analysis::ws::frame::OpCode;
@@ -123,22 +76,22 @@ fn a_pcapng_mixing_ethernet_and_linux_sll_is_read_whole() {
         Sender::Client,
         &common::ws_frame(true, false, OpCode::Text, common::CLIENT_KEY, b"over two links"),
     );
-    let mut ng = PcapNg::new();
-    ng.interface(1);
-    ng.interface(113);
+    let mut ng = PcapNgWriter::new(Vec::new()).expect("section");
+    let eth_if = ng.add_interface(1, 65535, "eth0").expect("idb");
+    let sll_if = ng.add_interface(113, 65535, "any").expect("idb");
     for (i, (ts, eth)) in conv.packets().iter().enumerate() {
         if i % 2 == 0 {
-            ng.packet(0, ts.nanos as u64, eth);
+            ng.write_packet(eth_if, *ts, eth, eth.len() as u32).expect("epb");
         } else {
             // Linux SLL: packet type, ARPHRD, address length, 8 address bytes, protocol.
             let mut sll = vec![0, 0, 0, 1, 0, 6, 2, 0, 0, 0, 0, 1, 0, 0, 0x08, 0x00];
             sll.extend_from_slice(&eth[14..]);
-            ng.packet(1, ts.nanos as u64, &sll);
+            ng.write_packet(sll_if, *ts, &sll, sll.len() as u32).expect("epb");
         }
     }
     let dir = tempfile::tempdir().expect("tmp");
     let path = dir.path().join("mixed.pcapng");
-    std::fs::write(&path, &ng.0).expect("write");
+    std::fs::write(&path, ng.into_inner().expect("bytes")).expect("write");
     // libpcap opens the file but stops at the second interface.
     let mut lib = OfflineReader::open_with(&path, ReaderKind::Libpcap).expect("libpcap opens");
     let mut analyzer = Analyzer::new(AnalyzerConfig::default());

@@ -2,3 +2,4 @@
 
 pub mod jsonl;
 pub mod pcap_writer;
+pub mod pcapng_writer;

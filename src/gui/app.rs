@@ -51,6 +51,20 @@ pub struct Selection {
     pub message: Option<u32>,
 }
 
+/// The capture window's state.
+#[derive(Default)]
+pub struct CapturePanel {
+    pub open: bool,
+    /// Listed when the window opens (and on Refresh).
+    pub interfaces: Option<Result<Vec<crate::capture::live::InterfaceInfo>, String>>,
+    pub interface: String,
+    pub filter: String,
+    /// libpcap's verdict on `filter`, for the filter it was computed for.
+    pub filter_check: Option<(String, Result<(), String>)>,
+    /// The pcapng written by the last live capture, to save.
+    pub recording: Option<PathBuf>,
+}
+
 /// A line for the status bar.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StatusLine {
@@ -79,6 +93,7 @@ pub struct FramescopeApp {
     load_started: Option<Instant>,
     /// A message to select as soon as it has been loaded (`--goto`).
     pub pending_goto: Option<u32>,
+    pub capture: CapturePanel,
     pub timeline_cache: crate::gui::panes::plots::TimelineCache,
     pub throughput_cache: crate::gui::panes::plots::ThroughputCache,
     commands: Vec<Command>,
@@ -105,6 +120,7 @@ impl FramescopeApp {
             first_results_after: None,
             load_started: None,
             pending_goto: None,
+            capture: CapturePanel::default(),
             timeline_cache: Default::default(),
             throughput_cache: Default::default(),
             commands: Vec::new(),
@@ -150,6 +166,48 @@ impl FramescopeApp {
         }
     }
 
+    /// Starts a live capture with the capture window's interface and filter.
+    pub fn start_capture(&mut self) {
+        self.job = None;
+        if let Some(old) = self.capture.recording.take() {
+            let _ = std::fs::remove_file(old);
+        }
+        let record_to = crate::capture::live::recording_path();
+        let options = crate::capture::live::LiveOptions {
+            interface: self.capture.interface.clone(),
+            filter: self.capture.filter.clone(),
+            snaplen: 262_144,
+            record_to: record_to.clone(),
+        };
+        self.store = Store::with_payload_budget(1 << 30);
+        self.view = FilteredView::default();
+        self.selection = Selection::default();
+        self.timeline_cache = Default::default();
+        self.throughput_cache = Default::default();
+        let config = AnalyzerConfig {
+            emit_frames: true,
+            ..AnalyzerConfig::default()
+        };
+        match LoadJob::start_live(options, config, self.wake.clone()) {
+            Ok(job) => {
+                self.status = Some(StatusLine {
+                    text: format!("capturing on {}", self.capture.interface),
+                    is_error: false,
+                });
+                self.source = Some(PathBuf::from(format!("live: {}", self.capture.interface)));
+                self.capture.recording = Some(record_to);
+                self.job = Some(job);
+                self.load_started = Some(Instant::now());
+            }
+            Err(e) => {
+                self.status = Some(StatusLine {
+                    text: format!("cannot start capturing: {e}"),
+                    is_error: true,
+                });
+            }
+        }
+    }
+
     /// True while a file is being read.
     pub fn is_loading(&self) -> bool {
         self.job.is_some()
@@ -186,7 +244,9 @@ impl FramescopeApp {
             let path = self.source.clone().unwrap_or_default();
             self.status = Some(match result {
                 Ok(summary) => {
-                    self.settings.remember(&path);
+                    if self.job.as_ref().is_none_or(|j| j.live.is_none()) {
+                        self.settings.remember(&path);
+                    }
                     let mut text = format!(
                         "{}: {} packets, {} connections, {} messages",
                         path.display(),
@@ -271,6 +331,7 @@ impl FramescopeApp {
             .min_size(200.0)
             .show(ui, |ui| panes::detail::detail_ui(self, ui));
         egui::CentralPanel::default().show(ui, |ui| panes::messages::messages_ui(self, ui));
+        panes::capture::capture_window_ui(self, &ctx);
 
         self.apply_commands(&ctx);
         if more || self.is_loading() {
@@ -366,7 +427,53 @@ impl FramescopeApp {
                 Command::SavePayload(index) => self.save_payload(index),
                 Command::CopyText(text) => ctx.copy_text(text),
                 Command::ToggleTheme => self.settings.dark_mode = !self.settings.dark_mode,
+                Command::ToggleCaptureWindow => {
+                    self.capture.open = !self.capture.open;
+                    if self.capture.open && self.capture.interfaces.is_none() {
+                        self.refresh_interfaces();
+                    }
+                }
+                Command::StartCapture => self.start_capture(),
+                Command::StopCapture => {
+                    if let Some(job) = &self.job {
+                        job.cancel();
+                    }
+                }
+                Command::SaveRecording => self.save_recording(),
             }
+        }
+    }
+
+    /// Lists interfaces (and picks the first when none is chosen yet).
+    pub fn refresh_interfaces(&mut self) {
+        let list = crate::capture::live::list_interfaces();
+        if self.capture.interface.is_empty()
+            && let Ok(Some(first)) = list.as_ref().map(|l| l.first())
+        {
+            self.capture.interface = first.name.clone();
+        }
+        self.capture.interfaces = Some(list);
+    }
+
+    fn save_recording(&mut self) {
+        let Some(recording) = self.capture.recording.clone() else {
+            return;
+        };
+        if let Some(path) = rfd::FileDialog::new()
+            .add_filter("pcapng", &["pcapng"])
+            .set_file_name("capture.pcapng")
+            .save_file()
+        {
+            self.status = Some(match crate::capture::live::save_recording(&recording, &path) {
+                Ok(bytes) => StatusLine {
+                    text: format!("saved {} bytes to {}", bytes, path.display()),
+                    is_error: false,
+                },
+                Err(e) => StatusLine {
+                    text: format!("cannot save {}: {e}", path.display()),
+                    is_error: true,
+                },
+            });
         }
     }
 

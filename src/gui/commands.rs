@@ -20,4 +20,12 @@ pub enum Command {
     SavePayload(u32),
     CopyText(String),
     ToggleTheme,
+    /// Show or hide the capture window.
+    ToggleCaptureWindow,
+    /// Capture on the interface and with the filter chosen in the capture window.
+    StartCapture,
+    /// Stop the live capture (the same as cancelling a load).
+    StopCapture,
+    /// Save the last capture's recording (a file dialog asks where).
+    SaveRecording,
 }

@@ -17,6 +17,7 @@ use crate::analysis::event::{
 use crate::analysis::findings::Finding;
 use crate::analysis::ws::frame::OpCode;
 use crate::analysis::{Analyzer, AnalyzerConfig, Timestamp};
+use crate::capture::live::{IdleFlush, LiveOptions, LiveStats, run_live};
 use crate::capture::{OfflineReader, ReadSummary};
 
 /// A message without its payload; the payload is a range of the batch's bytes.
@@ -116,11 +117,13 @@ pub struct LoadProgress {
     pub full_channel_waits: AtomicU64,
 }
 
-/// A load in progress.
+/// A load (or a live capture) in progress.
 pub struct LoadJob {
     pub path: PathBuf,
     pub rx: Receiver<LoadMessage>,
     pub progress: Arc<LoadProgress>,
+    /// Set for a live capture: its counters.
+    pub live: Option<Arc<LiveStats>>,
     cancel: Arc<AtomicBool>,
     handle: Option<JoinHandle<()>>,
 }
@@ -170,6 +173,14 @@ impl BatchingSink {
             || self.batch.payload.len() >= BATCH_PAYLOAD_BYTES
             || self.last_send.elapsed() >= BATCH_INTERVAL
         {
+            self.flush();
+        }
+    }
+}
+
+impl IdleFlush for BatchingSink {
+    fn idle(&mut self) {
+        if self.last_send.elapsed() >= BATCH_INTERVAL {
             self.flush();
         }
     }
@@ -228,6 +239,50 @@ impl LoadJob {
             path: path.to_owned(),
             rx,
             progress,
+            live: None,
+            cancel,
+            handle: Some(handle),
+        })
+    }
+
+    /// Starts capturing live; `cancel` stops it. `path` of the job is the recording.
+    pub fn start_live(
+        options: LiveOptions,
+        config: AnalyzerConfig,
+        wake: Arc<dyn Fn() + Send + Sync>,
+    ) -> std::io::Result<LoadJob> {
+        let (tx, rx) = sync_channel(CHANNEL_BATCHES);
+        let progress = Arc::new(LoadProgress::default());
+        let cancel = Arc::new(AtomicBool::new(false));
+        let stats = Arc::new(LiveStats::default());
+        let (thread_progress, thread_cancel, thread_stats) = (progress.clone(), cancel.clone(), stats.clone());
+        let path = options.record_to.clone();
+        let handle = std::thread::Builder::new().name("live-capture".into()).spawn(move || {
+            let done_tx = tx.clone();
+            let mut analyzer = Analyzer::new(config);
+            let mut sink = BatchingSink {
+                batch: Batch::default(),
+                last_send: Instant::now(),
+                tx,
+                wake: wake.clone(),
+                progress: thread_progress,
+                disconnected: false,
+            };
+            let result = run_live(&options, &mut analyzer, &mut sink, &thread_stats, &thread_cancel);
+            analyzer.finish(&mut sink);
+            sink.flush();
+            let summary = result.map(|packets| ReadSummary {
+                packets,
+                ..ReadSummary::default()
+            });
+            let _ = done_tx.send(LoadMessage::Done(summary));
+            wake();
+        })?;
+        Ok(LoadJob {
+            path,
+            rx,
+            progress,
+            live: Some(stats),
             cancel,
             handle: Some(handle),
         })

@@ -9,7 +9,19 @@ use crate::gui::theme;
 pub fn status_bar_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
     egui::Panel::bottom("status").show(ui, |ui| {
         ui.horizontal(|ui| {
-            if let Some((fraction, waits)) = app
+            if let Some(stats) = app.job.as_ref().and_then(|j| j.live.clone()) {
+                ui.colored_label(theme::ERROR, "capturing");
+                ui.label(format!(
+                    "{} packets, {}, {} dropped by the kernel, {} by the interface",
+                    stats.packets.load(Ordering::Relaxed),
+                    crate::gui::format::bytes(stats.bytes.load(Ordering::Relaxed)),
+                    stats.kernel_dropped.load(Ordering::Relaxed),
+                    stats.interface_dropped.load(Ordering::Relaxed)
+                ));
+                if ui.button("Stop").clicked() {
+                    app.push(Command::StopCapture);
+                }
+            } else if let Some((fraction, waits)) = app
                 .job
                 .as_ref()
                 .map(|j| (j.fraction(), j.progress.full_channel_waits.load(Ordering::Relaxed)))

@@ -14,6 +14,10 @@ pub fn top_bar_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
                     app.push(Command::OpenDialog);
                     ui.close();
                 }
+                if ui.button("Capture from an interface…").clicked() {
+                    app.push(Command::ToggleCaptureWindow);
+                    ui.close();
+                }
                 ui.menu_button("Open recent", |ui| {
                     if app.settings.recent_files.is_empty() {
                         ui.label("(none yet)");

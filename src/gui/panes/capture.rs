@@ -1,0 +1,125 @@
+//! The capture window: interface picker, BPF filter checked as it is typed, start/stop,
+//! counters, and saving the recording as pcapng.
+
+use std::sync::atomic::Ordering;
+
+use crate::capture::live::check_filter;
+use crate::gui::app::FramescopeApp;
+use crate::gui::commands::Command;
+use crate::gui::{format, theme};
+
+pub fn capture_window_ui(app: &mut FramescopeApp, ctx: &egui::Context) {
+    if !app.capture.open {
+        return;
+    }
+    let mut open = true;
+    egui::Window::new("Capture")
+        .open(&mut open)
+        .default_width(520.0)
+        .show(ctx, |ui| {
+            let capturing = app.job.as_ref().is_some_and(|j| j.live.is_some());
+            ui.horizontal(|ui| {
+                let label = ui.label("Interface");
+                let selected = app.capture.interface.clone();
+                let interfaces = app.capture.interfaces.clone();
+                let shown = match &interfaces {
+                    Some(Ok(list)) => list.iter().find(|i| i.name == selected).map(|i| i.label()),
+                    _ => None,
+                };
+                egui::ComboBox::from_id_salt("capture-interface")
+                    .selected_text(shown.unwrap_or_else(|| {
+                        if selected.is_empty() {
+                            "(choose)".to_owned()
+                        } else {
+                            selected.clone()
+                        }
+                    }))
+                    .width(360.0)
+                    .show_ui(ui, |ui| {
+                        if let Some(Ok(list)) = &interfaces {
+                            for iface in list {
+                                ui.selectable_value(&mut app.capture.interface, iface.name.clone(), iface.label());
+                            }
+                        }
+                    })
+                    .response
+                    .labelled_by(label.id);
+                if ui.button("Refresh").clicked() {
+                    app.refresh_interfaces();
+                }
+            });
+            if let Some(Err(e)) = &app.capture.interfaces {
+                ui.colored_label(theme::ERROR, format!("cannot list interfaces: {e}"));
+            }
+            ui.horizontal(|ui| {
+                let label = ui.label("Capture filter (BPF)");
+                ui.add(
+                    egui::TextEdit::singleline(&mut app.capture.filter)
+                        .hint_text("e.g. tcp port 8080")
+                        .desired_width(300.0),
+                )
+                .labelled_by(label.id);
+            });
+            if app
+                .capture
+                .filter_check
+                .as_ref()
+                .is_none_or(|(f, _)| *f != app.capture.filter)
+            {
+                let verdict = check_filter(&app.capture.filter);
+                app.capture.filter_check = Some((app.capture.filter.clone(), verdict));
+            }
+            let filter_ok = match app.capture.filter_check.as_ref().map(|(_, v)| v) {
+                Some(Err(e)) => {
+                    ui.colored_label(theme::ERROR, format!("filter: {e}"));
+                    false
+                }
+                _ => true,
+            };
+            ui.horizontal(|ui| {
+                if capturing {
+                    if ui.button("Stop").clicked() {
+                        app.push(Command::StopCapture);
+                    }
+                } else {
+                    let can_start = filter_ok && !app.capture.interface.is_empty();
+                    if ui.add_enabled(can_start, egui::Button::new("Start")).clicked() {
+                        app.push(Command::StartCapture);
+                    }
+                }
+                let can_save = !capturing && app.capture.recording.as_ref().is_some_and(|p| p.exists());
+                if ui
+                    .add_enabled(can_save, egui::Button::new("Save capture as .pcapng…"))
+                    .clicked()
+                {
+                    app.push(Command::SaveRecording);
+                }
+            });
+            if let Some(stats) = app.job.as_ref().and_then(|j| j.live.clone()) {
+                egui::Grid::new("capture-counters").num_columns(2).show(ui, |ui| {
+                    ui.label("packets");
+                    ui.label(stats.packets.load(Ordering::Relaxed).to_string());
+                    ui.end_row();
+                    ui.label("bytes");
+                    ui.label(format::bytes(stats.bytes.load(Ordering::Relaxed)));
+                    ui.end_row();
+                    ui.label("dropped by the kernel");
+                    ui.label(stats.kernel_dropped.load(Ordering::Relaxed).to_string());
+                    ui.end_row();
+                    ui.label("dropped by the interface");
+                    ui.label(stats.interface_dropped.load(Ordering::Relaxed).to_string());
+                    ui.end_row();
+                });
+            }
+            if let Some(status) = &app.status
+                && status.is_error
+                && status.text.contains("not allowed to capture")
+            {
+                ui.separator();
+                ui.colored_label(theme::ERROR, &status.text);
+            }
+        });
+    if !open {
+        app.capture.open = false;
+    }
+}
