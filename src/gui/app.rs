@@ -505,6 +505,16 @@ impl FramescopeApp {
     }
 }
 
+impl Drop for FramescopeApp {
+    /// The last capture's recording is temporary: saving it is the user's choice.
+    fn drop(&mut self) {
+        self.job = None;
+        if let Some(recording) = self.capture.recording.take() {
+            let _ = std::fs::remove_file(recording);
+        }
+    }
+}
+
 impl eframe::App for FramescopeApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         self.show(ui);
