@@ -18,6 +18,15 @@ struct Cli {
     /// Select this message (its number in the message table) once it is loaded.
     #[arg(short = 'g', long, value_name = "N")]
     goto: Option<u32>,
+    /// Open the capture window with this interface chosen (like Wireshark's -i).
+    #[arg(short = 'i', long, value_name = "NAME", conflicts_with = "file")]
+    interface: Option<String>,
+    /// BPF capture filter for the capture window (like Wireshark's -f).
+    #[arg(short = 'f', long = "capture-filter", value_name = "FILTER", requires = "interface")]
+    capture_filter: Option<String>,
+    /// Start capturing right away (like Wireshark's -k).
+    #[arg(short = 'k', long = "start", requires = "interface")]
+    start: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -30,7 +39,13 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Analyze(args)) => ExitCode::from(analyze::run(&args)),
-        None => match framescope::gui::run(cli.file, cli.goto) {
+        None => match framescope::gui::run(framescope::gui::StartOptions {
+            file: cli.file,
+            goto: cli.goto,
+            interface: cli.interface,
+            capture_filter: cli.capture_filter.unwrap_or_default(),
+            start_capture: cli.start,
+        }) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("framescope: cannot open the window: {e}");

@@ -14,8 +14,20 @@ pub use app::FramescopeApp;
 
 use std::path::PathBuf;
 
-/// Opens the window, with `file` loaded when given and message `goto` selected once loaded.
-pub fn run(file: Option<PathBuf>, goto: Option<u32>) -> eframe::Result {
+/// What the window starts with (from the command line).
+#[derive(Clone, Debug, Default)]
+pub struct StartOptions {
+    pub file: Option<PathBuf>,
+    /// Message to select once loaded.
+    pub goto: Option<u32>,
+    /// Interface to open the capture window with.
+    pub interface: Option<String>,
+    pub capture_filter: String,
+    pub start_capture: bool,
+}
+
+/// Opens the window.
+pub fn run(start: StartOptions) -> eframe::Result {
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("framescope")
@@ -34,10 +46,19 @@ pub fn run(file: Option<PathBuf>, goto: Option<u32>) -> eframe::Result {
                 .unwrap_or_default();
             let ctx = cc.egui_ctx.clone();
             let mut app = FramescopeApp::new(settings, std::sync::Arc::new(move || ctx.request_repaint()));
-            if let Some(path) = file {
+            if let Some(path) = start.file {
                 app.open(path);
             }
-            app.pending_goto = goto;
+            app.pending_goto = start.goto;
+            if let Some(interface) = start.interface {
+                app.refresh_interfaces();
+                app.capture.open = true;
+                app.capture.interface = interface;
+                app.capture.filter = start.capture_filter;
+                if start.start_capture {
+                    app.start_capture();
+                }
+            }
             Ok(Box::new(app))
         }),
     )
