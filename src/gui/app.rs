@@ -23,6 +23,7 @@ pub enum LowerTab {
     Plots,
     Findings,
     Handshake,
+    Anatomy,
 }
 
 /// Which plot is shown.

@@ -18,6 +18,27 @@ pub fn expected_accept(key: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(sha.finalize())
 }
 
+/// Each step from Sec-WebSocket-Key to Sec-WebSocket-Accept, for the handshake walkthrough.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AcceptSteps {
+    pub key: String,
+    pub key_and_guid: String,
+    pub sha1_hex: String,
+    pub accept: String,
+}
+
+pub fn accept_steps(key: &str) -> AcceptSteps {
+    let key = key.trim().to_owned();
+    let key_and_guid = format!("{key}{WEBSOCKET_GUID}");
+    let digest = Sha1::digest(key_and_guid.as_bytes());
+    AcceptSteps {
+        sha1_hex: digest.iter().map(|b| format!("{b:02x}")).collect(),
+        accept: base64::engine::general_purpose::STANDARD.encode(digest),
+        key,
+        key_and_guid,
+    }
+}
+
 /// A request/response pair that upgraded (or tried to upgrade) a connection.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Handshake {
@@ -189,6 +210,17 @@ impl Handshake {
 mod tests {
     use super::*;
     use crate::analysis::http::head::HeadParse;
+
+    #[test]
+    fn walks_through_the_rfc_6455_sample_key() {
+        let s = accept_steps("dGhlIHNhbXBsZSBub25jZQ==");
+        assert_eq!(
+            s.key_and_guid,
+            "dGhlIHNhbXBsZSBub25jZQ==258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+        );
+        assert_eq!(s.sha1_hex, "b37a4f2cc0624f1690f64606cf385945b2bec4ea");
+        assert_eq!(s.accept, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+    }
 
     #[test]
     fn computes_the_rfc_6455_sample_accept() {

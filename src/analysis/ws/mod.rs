@@ -1,6 +1,7 @@
 //! WebSocket framing: headers, unmasking, message assembly, permessage-deflate, close codes,
 //! ping/pong pairing and frame-boundary detection for captures that start mid-stream.
 
+pub mod anatomy;
 pub mod close;
 pub mod deflate;
 pub mod detect;

@@ -87,6 +87,33 @@ pub fn handshake_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
             };
             ui.end_row();
         });
+        if let Some(key) = &hs.key {
+            ui.separator();
+            ui.strong("How the server computes Sec-WebSocket-Accept (RFC 6455 §4.2.2)");
+            let steps = crate::analysis::http::handshake::accept_steps(key);
+            egui::Grid::new("accept-steps").num_columns(2).show(ui, |ui| {
+                ui.label("1. Sec-WebSocket-Key from the request");
+                ui.monospace(&steps.key);
+                ui.end_row();
+                ui.label("2. append the GUID");
+                ui.monospace(&steps.key_and_guid);
+                ui.end_row();
+                ui.label("3. SHA-1 of that text");
+                ui.monospace(&steps.sha1_hex);
+                ui.end_row();
+                ui.label("4. base64 of the 20 digest bytes");
+                ui.monospace(&steps.accept);
+                ui.end_row();
+                ui.label("5. the server sent");
+                let sent = hs.accept.clone().unwrap_or_else(|| "(nothing)".into());
+                if hs.accept_valid() == Some(true) {
+                    ui.colored_label(theme::OK, format!("{sent} (matches)"));
+                } else {
+                    ui.colored_label(theme::ERROR, format!("{sent} (does not match)"));
+                }
+                ui.end_row();
+            });
+        }
         ui.separator();
         ui.strong("RFC 6455 §4 checklist");
         for check in hs.checks() {

@@ -1,6 +1,7 @@
 //! One file per pane. Each `*_ui` function draws and pushes commands; none starts threads or
 //! opens files.
 
+pub mod anatomy;
 pub mod capture;
 pub mod connections;
 pub mod detail;
