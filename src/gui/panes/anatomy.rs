@@ -130,7 +130,6 @@ fn frame_ui(
         egui::Sense::hover(),
     );
     let painter = ui.painter_at(rect);
-    let text_color = ui.visuals().text_color();
     for b in 0..32 {
         painter.text(
             rect.min + egui::vec2(b as f32 * BIT_WIDTH + BIT_WIDTH / 2.0, 8.0),
@@ -165,7 +164,15 @@ fn frame_ui(
                 egui::pos2(x1 - 1.0, y0 + ROW_HEIGHT - 1.0),
             );
             let highlight = hovered_field == Some(fi);
-            painter.rect_filled(piece, 3.0, if highlight { color } else { color.gamma_multiply(0.55) });
+            painter.rect_filled(piece, 3.0, if highlight { color } else { color.gamma_multiply(0.8) });
+            if highlight {
+                painter.rect_stroke(
+                    piece,
+                    3.0,
+                    egui::Stroke::new(2.0, egui::Color32::WHITE),
+                    egui::StrokeKind::Inside,
+                );
+            }
             let label = if piece.width() > 90.0 {
                 format!("{} = {}", field.name, field.value)
             } else if piece.width() > 40.0 {
@@ -177,8 +184,8 @@ fn frame_ui(
                 piece.center(),
                 egui::Align2::CENTER_CENTER,
                 label,
-                egui::FontId::proportional(11.0),
-                text_color,
+                egui::FontId::proportional(12.0),
+                egui::Color32::BLACK,
             );
             if pointer.is_some_and(|p| piece.contains(p)) {
                 now_hovered = Some(fi);
