@@ -280,3 +280,29 @@ fn the_handshake_walkthrough_shows_each_step_of_the_accept() {
     harness.get_by_label(&steps.sha1_hex);
     harness.get_by_label(&format!("{} (matches)", steps.accept));
 }
+
+#[test]
+fn the_frame_builder_builds_bytes_and_decodes_them_back() {
+    let app = FramescopeApp::new(Settings::default(), Arc::new(|| {}));
+    let mut harness = Harness::builder()
+        .with_size((1400.0, 900.0))
+        .build_ui_state(|ui, app: &mut FramescopeApp| app.show(ui), app);
+    harness.get_by_label("Tools").click();
+    harness.run_steps(2);
+    harness.get_by_label("Frame builder").click();
+    harness.run_steps(3);
+    // The default is RFC 6455 §5.7's masked "Hello".
+    harness.get_by_label("81 85 37 fa 21 3d 7f 9f 4d 51 58");
+    harness.get_by_label("valid: no rule of RFC 6455 is broken");
+    // A fragmented ping: the real decoder's finding appears.
+    harness.state_mut().builder.spec.opcode = 9;
+    harness.get_by_role_and_label(Role::CheckBox, "FIN").click();
+    harness.run_steps(3);
+    harness.get_by_label_contains("fragmented-control:");
+    // Pasted bytes decode to the message they carry.
+    let field = harness.get_by_role_and_label(Role::MultilineTextInput, "Hex bytes of one direction");
+    field.focus();
+    field.type_text("81 85 37 fa 21 3d 7f 9f 4d 51 58");
+    harness.run_steps(3);
+    harness.get_by_label("message: text of 5 bytes: Hello");
+}

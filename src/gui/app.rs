@@ -95,6 +95,7 @@ pub struct FramescopeApp {
     /// A message to select as soon as it has been loaded (`--goto`).
     pub pending_goto: Option<u32>,
     pub capture: CapturePanel,
+    pub builder: crate::gui::panes::builder::BuilderPanel,
     pub timeline_cache: crate::gui::panes::plots::TimelineCache,
     pub throughput_cache: crate::gui::panes::plots::ThroughputCache,
     commands: Vec<Command>,
@@ -122,6 +123,7 @@ impl FramescopeApp {
             load_started: None,
             pending_goto: None,
             capture: CapturePanel::default(),
+            builder: Default::default(),
             timeline_cache: Default::default(),
             throughput_cache: Default::default(),
             commands: Vec::new(),
@@ -333,6 +335,7 @@ impl FramescopeApp {
             .show(ui, |ui| panes::detail::detail_ui(self, ui));
         egui::CentralPanel::default().show(ui, |ui| panes::messages::messages_ui(self, ui));
         panes::capture::capture_window_ui(self, &ctx);
+        panes::builder::builder_window_ui(self, &ctx);
 
         self.apply_commands(&ctx);
         if more || self.is_loading() {

@@ -2,6 +2,7 @@
 //! ping/pong pairing and frame-boundary detection for captures that start mid-stream.
 
 pub mod anatomy;
+pub mod builder;
 pub mod close;
 pub mod deflate;
 pub mod detect;

@@ -107,7 +107,8 @@ pub fn anatomy_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
     });
 }
 
-fn frame_ui(
+/// One frame: bit layout, bytes, legend. `frame_index` keeps hover state apart per frame.
+pub fn frame_ui(
     ui: &mut egui::Ui,
     frame_index: usize,
     header: &crate::analysis::ws::frame::FrameHeader,

@@ -2,6 +2,7 @@
 //! opens files.
 
 pub mod anatomy;
+pub mod builder;
 pub mod capture;
 pub mod connections;
 pub mod detail;

@@ -46,6 +46,12 @@ pub fn top_bar_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
                 );
                 ui.radio_value(&mut app.settings.time_mode, TimeMode::Absolute, "Absolute time (UTC)");
             });
+            ui.menu_button("Tools", |ui| {
+                if ui.button("Frame builder").clicked() {
+                    app.builder.open = !app.builder.open;
+                    ui.close();
+                }
+            });
             ui.menu_button("Help", |ui| {
                 ui.label("framescope — WebSocket inspector and traffic analyser");
                 ui.label("Ctrl+O open, Ctrl+F filter, arrows and PgUp/PgDn move, Esc clears the selection");
