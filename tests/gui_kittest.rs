@@ -306,3 +306,53 @@ fn the_frame_builder_builds_bytes_and_decodes_them_back() {
     harness.run_steps(3);
     harness.get_by_label("message: text of 5 bytes: Hello");
 }
+
+#[test]
+fn a_lesson_opens_its_capture_at_the_message_and_view_it_explains() {
+    let app = FramescopeApp::new(Settings::default(), Arc::new(|| {}));
+    let mut harness = Harness::builder()
+        .with_size((1400.0, 900.0))
+        .build_ui_state(|ui, app: &mut FramescopeApp| app.show(ui), app);
+    harness.get_by_label("Help").click();
+    harness.run_steps(2);
+    harness.get_by_label("Samples").click();
+    harness.run_steps(2);
+    harness.get_by_label("4. Fragmentation").click();
+    let started = Instant::now();
+    while (harness.state().is_loading() || harness.state().selection.message.is_none())
+        && started.elapsed() < Duration::from_secs(10)
+    {
+        harness.step();
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    harness.run_steps(3);
+    assert_eq!(harness.state().selection.message, Some(6));
+    harness.get_by_label_contains("joins back into \"frag-mented\"");
+    // The anatomy tab shows both frames of the fragmented message.
+    harness.get_by_label_contains("Frame 1 of 2");
+    harness.get_by_label_contains("Frame 2 of 2");
+    harness.get_by_label("continuation of a fragmented message");
+}
+
+#[test]
+fn the_reference_opens_from_a_close_message_at_its_code() {
+    let mut harness = loaded(&sample("echo-text-binary-ping-close.pcap"));
+    harness
+        .get_all_by_label("4001 Private use: test over")
+        .next()
+        .expect("preview")
+        .click();
+    harness.run_steps(2);
+    harness.get_all_by_label("?").last().expect("close code link").click();
+    harness.run_steps(3);
+    assert!(harness.state().reference.open);
+    assert_eq!(harness.state().reference.highlight, Some(4001));
+    harness.get_by_label("the connection closed without a close frame; reported locally, MUST NOT be sent");
+    // The code's own row and its range's row.
+    assert_eq!(
+        harness
+            .get_all_by_label("for private use by applications; no registration")
+            .count(),
+        2
+    );
+}

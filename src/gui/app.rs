@@ -96,6 +96,9 @@ pub struct FramescopeApp {
     pub pending_goto: Option<u32>,
     pub capture: CapturePanel,
     pub builder: crate::gui::panes::builder::BuilderPanel,
+    pub reference: crate::gui::panes::reference::ReferencePanel,
+    /// The lesson shown in the lesson window.
+    pub lesson: Option<usize>,
     pub timeline_cache: crate::gui::panes::plots::TimelineCache,
     pub throughput_cache: crate::gui::panes::plots::ThroughputCache,
     commands: Vec<Command>,
@@ -124,6 +127,8 @@ impl FramescopeApp {
             pending_goto: None,
             capture: CapturePanel::default(),
             builder: Default::default(),
+            reference: Default::default(),
+            lesson: None,
             timeline_cache: Default::default(),
             throughput_cache: Default::default(),
             commands: Vec::new(),
@@ -336,6 +341,8 @@ impl FramescopeApp {
         egui::CentralPanel::default().show(ui, |ui| panes::messages::messages_ui(self, ui));
         panes::capture::capture_window_ui(self, &ctx);
         panes::builder::builder_window_ui(self, &ctx);
+        panes::reference::reference_window_ui(self, &ctx);
+        lesson_window_ui(self, &ctx);
 
         self.apply_commands(&ctx);
         if more || self.is_loading() {
@@ -444,6 +451,19 @@ impl FramescopeApp {
                     }
                 }
                 Command::SaveRecording => self.save_recording(),
+                Command::OpenLesson(i) => {
+                    if let Some(lesson) = crate::gui::lessons::LESSONS.get(i) {
+                        self.open(crate::gui::lessons::samples_dir().join(lesson.file));
+                        self.pending_goto = Some(lesson.message);
+                        self.lower_tab = lesson.tab;
+                        self.lesson = Some(i);
+                    }
+                }
+                Command::ShowReference(topic, highlight) => {
+                    self.reference.open = true;
+                    self.reference.topic = topic;
+                    self.reference.highlight = highlight;
+                }
             }
         }
     }
@@ -506,6 +526,24 @@ impl FramescopeApp {
                 },
             });
         }
+    }
+}
+
+/// The open lesson's explanation, beside the views it talks about.
+fn lesson_window_ui(app: &mut FramescopeApp, ctx: &egui::Context) {
+    let Some(lesson) = app.lesson.and_then(|i| crate::gui::lessons::LESSONS.get(i)) else {
+        return;
+    };
+    let mut open = true;
+    egui::Window::new(lesson.title)
+        .id(egui::Id::unique("lesson"))
+        .open(&mut open)
+        .default_width(420.0)
+        .show(ctx, |ui| {
+            ui.label(lesson.text);
+        });
+    if !open {
+        app.lesson = None;
     }
 }
 

@@ -28,4 +28,8 @@ pub enum Command {
     StopCapture,
     /// Save the last capture's recording (a file dialog asks where).
     SaveRecording,
+    /// Open the reference tables at a topic, highlighting an opcode or close code.
+    ShowReference(crate::gui::panes::reference::ReferenceTopic, Option<u16>),
+    /// Open a lesson of `gui::lessons::LESSONS`.
+    OpenLesson(usize),
 }

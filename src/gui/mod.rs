@@ -4,6 +4,7 @@
 pub mod app;
 pub mod commands;
 pub mod format;
+pub mod lessons;
 pub mod loader;
 pub mod panes;
 pub mod settings;

@@ -116,10 +116,15 @@ impl Store {
             None => (m.ts, m.ts),
             Some((a, b)) => (a.min(m.ts), b.max(m.ts)),
         });
-        let first_frame = self
-            .pending_frames
-            .get_mut(m.conn as usize)
-            .and_then(|p| p[m.dir.index()].take());
+        // A control message is its own single frame; a data message's first frame waits in
+        // the pending slot, untouched by control frames between its fragments.
+        let first_frame = if m.opcode.is_control() {
+            self.control_frame.take()
+        } else {
+            self.pending_frames
+                .get_mut(m.conn as usize)
+                .and_then(|p| p[m.dir.index()].take())
+        };
         self.messages.push(MessageRow {
             conn: m.conn,
             dir: m.dir,
@@ -204,17 +209,7 @@ impl EventSink for Store {
                 }
             }
             Event::Frame(f) => self.push_frame(f),
-            Event::Message(m) => {
-                if m.opcode.is_control() {
-                    let frame = self.control_frame.take();
-                    self.push_message(m);
-                    if let Some(last) = self.messages.last_mut() {
-                        last.first_frame = frame;
-                    }
-                } else {
-                    self.push_message(m);
-                }
-            }
+            Event::Message(m) => self.push_message(m),
             Event::Rtt(r) => self.rtts.push(r),
             Event::Anomaly(f) => {
                 if let Some(c) = f.conn.and_then(|c| self.connections.get_mut(c as usize)) {

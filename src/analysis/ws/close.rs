@@ -30,6 +30,36 @@ pub fn close_code_name(code: u16) -> &'static str {
     }
 }
 
+/// What a close code means, for reference tables.
+pub fn close_code_description(code: u16) -> &'static str {
+    match code {
+        1000 => "the purpose of the connection was fulfilled",
+        1001 => "an endpoint is going away: a server shutting down, a browser leaving the page",
+        1002 => "the peer broke the protocol",
+        1003 => "the peer sent a kind of data this endpoint cannot accept (e.g. binary to a text-only endpoint)",
+        1004 => "reserved; no meaning defined",
+        1005 => "no status code was present; reported locally, MUST NOT be sent",
+        1006 => "the connection closed without a close frame; reported locally, MUST NOT be sent",
+        1007 => "a message's data was inconsistent with its type (e.g. invalid UTF-8 in a text message)",
+        1008 => "a message violated the endpoint's policy",
+        1009 => "a message was too big to process",
+        1010 => "the client expected an extension the server did not negotiate",
+        1011 => "the server met an unexpected condition",
+        1012 => "the service is restarting",
+        1013 => "try again later (temporary overload)",
+        1014 => "a gateway or proxy got an invalid response from upstream",
+        1015 => "the TLS handshake failed; reported locally, MUST NOT be sent",
+        3000 => "the request lacked valid authentication",
+        3003 => "authenticated, but not allowed",
+        3008 => "a timeout elapsed",
+        0..=999 => "not used",
+        1016..=2999 => "reserved for future RFCs and extensions",
+        3001..=3999 => "registered with IANA by libraries and frameworks",
+        4000..=4999 => "for private use by applications; no registration",
+        _ => "outside every range; invalid",
+    }
+}
+
 /// True when an endpoint may send this code in a close frame (RFC 6455 §7.4.1/§7.4.2).
 ///
 /// 1005, 1006 and 1015 are reserved for reporting locally and MUST NOT be sent.

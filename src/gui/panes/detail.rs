@@ -7,6 +7,7 @@ use crate::analysis::ws::close::close_code_name;
 use crate::analysis::ws::frame::OpCode;
 use crate::gui::app::{DetailTab, FramescopeApp};
 use crate::gui::commands::Command;
+use crate::gui::panes::reference::ReferenceTopic;
 use crate::gui::settings::TimeMode;
 use crate::gui::{format, theme};
 
@@ -34,7 +35,18 @@ pub fn detail_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
         ui.label(format!("#{index} on connection {} ({})", m.conn, m.dir.as_str()));
         ui.end_row();
         ui.label("opcode");
-        ui.colored_label(theme::opcode_color(m.opcode), m.opcode.name());
+        ui.horizontal(|ui| {
+            ui.colored_label(
+                theme::opcode_color(m.opcode),
+                format!("{} (0x{:x})", m.opcode.name(), m.opcode.as_u4()),
+            );
+            if ui.small_button("?").on_hover_text("Opcode reference").clicked() {
+                app.push(Command::ShowReference(
+                    ReferenceTopic::Opcodes,
+                    Some(u16::from(m.opcode.as_u4())),
+                ));
+            }
+        });
         ui.end_row();
         ui.label("time");
         ui.label(format::time(m.ts, origin));
@@ -52,16 +64,18 @@ pub fn detail_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
             ui.label("close");
             match m.close_code {
                 Some(code) => {
-                    let reason = String::from_utf8_lossy(payload.get(2..).unwrap_or(&[])).into_owned();
-                    ui.label(format!(
-                        "{code} {} {}",
-                        close_code_name(code),
-                        if reason.is_empty() {
+                    ui.horizontal(|ui| {
+                        let reason = String::from_utf8_lossy(payload.get(2..).unwrap_or(&[])).into_owned();
+                        let reason = if reason.is_empty() {
                             String::new()
                         } else {
-                            format!("— \"{reason}\"")
+                            format!(" — \"{reason}\"")
+                        };
+                        ui.label(format!("{code} {}{reason}", close_code_name(code)));
+                        if ui.small_button("?").on_hover_text("Close code reference").clicked() {
+                            app.push(Command::ShowReference(ReferenceTopic::CloseCodes, Some(code)));
                         }
-                    ));
+                    });
                 }
                 None => {
                     ui.label("no status code (1005 No Status Received is reported locally)");

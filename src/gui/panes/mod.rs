@@ -11,5 +11,6 @@ pub mod handshake;
 pub mod lower;
 pub mod messages;
 pub mod plots;
+pub mod reference;
 pub mod status_bar;
 pub mod top_bar;

@@ -53,6 +53,21 @@ pub fn top_bar_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
                 }
             });
             ui.menu_button("Help", |ui| {
+                ui.menu_button("Samples", |ui| {
+                    for (i, lesson) in crate::gui::lessons::LESSONS.iter().enumerate() {
+                        if ui.button(lesson.title).clicked() {
+                            app.push(Command::OpenLesson(i));
+                            ui.close();
+                        }
+                    }
+                });
+                if ui.button("Reference: opcodes and close codes").clicked() {
+                    app.push(Command::ShowReference(
+                        crate::gui::panes::reference::ReferenceTopic::Opcodes,
+                        None,
+                    ));
+                    ui.close();
+                }
                 ui.label("framescope — WebSocket inspector and traffic analyser");
                 ui.label("Ctrl+O open, Ctrl+F filter, arrows and PgUp/PgDn move, Esc clears the selection");
                 ui.label("Drop a .pcap or .pcapng file on the window to open it.");
