@@ -356,3 +356,27 @@ fn the_reference_opens_from_a_close_message_at_its_code() {
         2
     );
 }
+
+#[test]
+fn the_deflate_walkthrough_says_when_the_earlier_window_is_needed() {
+    let mut harness = loaded(&sample("python-deflate-context-takeover.pcap"));
+    harness.get_by_label("Frame anatomy").click();
+    harness
+        .state_mut()
+        .push(framescope::gui::commands::Command::SelectMessage(Some(0)));
+    harness.run_steps(3);
+    harness.get_by_label("00 00 ff ff");
+    harness.get_by_label("not needed: this message inflates on its own");
+    let first = harness.state().store.messages[0].clone();
+    harness.get_by_label(&format!(
+        "{} bytes ({:.1}:1)",
+        first.len,
+        first.len as f64 / harness.state().store.compressed_payload(&first).len() as f64
+    ));
+    // Message 2 repeats message 0: with context takeover it is a few back-references.
+    harness
+        .state_mut()
+        .push(framescope::gui::commands::Command::SelectMessage(Some(2)));
+    harness.run_steps(3);
+    harness.get_by_label_contains("needed: it refers back to text of earlier messages");
+}

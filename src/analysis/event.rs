@@ -114,6 +114,9 @@ pub struct MessageEvent<'a> {
     pub close_reason: Option<&'a str>,
     /// Offset of the first frame in the direction's TCP byte stream.
     pub stream_offset: u64,
+    /// For a compressed message, its payload as sent (frames joined, unmasked, still
+    /// compressed, without the `00 00 ff ff` tail): for teaching views, not for exports.
+    pub compressed_payload: Option<&'a [u8]>,
 }
 
 /// One ping matched with its pong.

@@ -36,6 +36,7 @@ pub struct MessageMeta {
     pub close_code: Option<u16>,
     pub stream_offset: u64,
     pub payload: std::ops::Range<usize>,
+    pub compressed_payload: Option<std::ops::Range<usize>>,
 }
 
 /// An owned event.
@@ -85,6 +86,7 @@ impl Batch {
                         close_code: m.close_code,
                         close_reason: None,
                         stream_offset: m.stream_offset,
+                        compressed_payload: m.compressed_payload.clone().and_then(|r| self.payload.get(r)),
                     };
                     sink.event(Event::Message(&event));
                 }
@@ -194,6 +196,11 @@ impl EventSink for BatchingSink {
             Event::Message(m) => {
                 let start = self.batch.payload.len();
                 self.batch.payload.extend_from_slice(m.payload);
+                let end = self.batch.payload.len();
+                let compressed_payload = m.compressed_payload.map(|raw| {
+                    self.batch.payload.extend_from_slice(raw);
+                    end..self.batch.payload.len()
+                });
                 OwnedEvent::Message(MessageMeta {
                     conn: m.conn,
                     dir: m.dir,
@@ -207,7 +214,8 @@ impl EventSink for BatchingSink {
                     decoded: m.decoded,
                     close_code: m.close_code,
                     stream_offset: m.stream_offset,
-                    payload: start..self.batch.payload.len(),
+                    payload: start..end,
+                    compressed_payload,
                 })
             }
             Event::Rtt(r) => OwnedEvent::Rtt(r),

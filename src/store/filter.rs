@@ -146,6 +146,7 @@ mod tests {
             kept_len: len as u32,
             first_frame: None,
             stream_offset: 0,
+            compressed_at: None,
         }
     }
 

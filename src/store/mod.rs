@@ -37,6 +37,8 @@ pub struct MessageRow {
     pub first_frame: Option<u32>,
     /// Offset of the first frame in the direction's TCP stream.
     pub stream_offset: u64,
+    /// Where a compressed message's bytes as sent are in the arena, and how many were kept.
+    pub compressed_at: Option<(u64, u32)>,
 }
 
 impl MessageRow {
@@ -101,6 +103,11 @@ impl Store {
         self.arena.get(row.payload_at, row.kept_len)
     }
 
+    /// A compressed message's bytes as sent (empty for uncompressed messages).
+    pub fn compressed_payload(&self, row: &MessageRow) -> &[u8] {
+        row.compressed_at.map_or(&[], |(at, len)| self.arena.get(at, len))
+    }
+
     pub fn connection(&self, id: ConnId) -> Option<&ConnectionEntry> {
         self.connections.get(id as usize)
     }
@@ -112,6 +119,7 @@ impl Store {
 
     pub fn push_message(&mut self, m: &MessageEvent<'_>) {
         let (payload_at, kept_len) = self.arena.push(m.payload);
+        let compressed_at = m.compressed_payload.map(|raw| self.arena.push(raw));
         self.span = Some(match self.span {
             None => (m.ts, m.ts),
             Some((a, b)) => (a.min(m.ts), b.max(m.ts)),
@@ -142,6 +150,7 @@ impl Store {
             kept_len,
             first_frame,
             stream_offset: m.stream_offset,
+            compressed_at,
         });
         if let Some(c) = self.connections.get_mut(m.conn as usize) {
             let d = &mut c.counters[m.dir.index()];

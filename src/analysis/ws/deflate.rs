@@ -150,6 +150,17 @@ impl MessageInflater {
     }
 }
 
+/// Whether a compressed message needs the window of earlier messages (context takeover):
+/// `Ok(plain)` if it inflates on its own, `Err(reason)` if it refers back past its start.
+pub fn inflate_standalone(compressed: &[u8], limit_bytes: usize) -> Result<Vec<u8>, String> {
+    let mut fresh = MessageInflater::new(true);
+    let mut out = Vec::new();
+    match fresh.inflate_message(compressed, &mut out, limit_bytes) {
+        InflateOutcome::Complete | InflateOutcome::LimitHit { .. } => Ok(out),
+        InflateOutcome::Failed { reason } => Err(reason),
+    }
+}
+
 /// The sender's side: compresses messages as a permessage-deflate endpoint does (a sync
 /// flush per message, the trailing `00 00 ff ff` removed). For building frames and captures.
 pub struct MessageDeflater {
@@ -273,6 +284,21 @@ mod tests {
         let mut out = Vec::new();
         assert_eq!(fresh.inflate_message(&second, &mut out, 1024), InflateOutcome::Complete);
         assert_eq!(out, b"same text, same text");
+    }
+
+    #[test]
+    fn tells_whether_a_message_needs_the_earlier_window() {
+        let mut c = new_compressor();
+        let first = compress_message(&mut c, b"hello hello hello websocket");
+        let second = compress_message(&mut c, b"hello hello hello websocket");
+        assert_eq!(
+            inflate_standalone(&first, 1024).as_deref(),
+            Ok(&b"hello hello hello websocket"[..])
+        );
+        assert!(
+            inflate_standalone(&second, 1024).is_err(),
+            "the repeat refers back into the first"
+        );
     }
 
     #[test]

@@ -654,6 +654,7 @@ impl StreamDecoder {
             close_code,
             close_reason: reason_text.as_deref(),
             stream_offset: self.control_offset,
+            compressed_payload: None,
         };
         out.message(&message);
         self.control_bytes = payload;
@@ -811,6 +812,7 @@ impl StreamDecoder {
             close_code: None,
             close_reason: None,
             stream_offset: m.stream_offset,
+            compressed_payload: m.compressed.then_some(self.message_bytes.as_slice()),
         };
         out.message(&message);
         out.give_back(inflated);

@@ -102,6 +102,9 @@ pub fn anatomy_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
             {
                 unmasking_ui(ui, masked, key, row.opcode == OpCode::Text);
             }
+            if i + 1 == frames.len() && row.compressed {
+                deflate_ui(ui, &row, app.store.compressed_payload(&row));
+            }
             ui.add_space(8.0);
         }
     });
@@ -248,6 +251,45 @@ pub fn frame_ui(
 /// The bit at `bit` of the frame's bytes, for fields too narrow for their value.
 fn bit_value(bytes: &[u8], bit: usize) -> u8 {
     bytes.get(bit / 8).map_or(0, |b| (b >> (7 - bit % 8)) & 1)
+}
+
+/// permessage-deflate step by step: the bytes as sent, the tail appended, the inflated size,
+/// and whether earlier messages' window was needed.
+fn deflate_ui(ui: &mut egui::Ui, row: &MessageRow, compressed: &[u8]) {
+    ui.strong("permessage-deflate (RFC 7692 §7.2.2)");
+    if compressed.is_empty() {
+        ui.weak("The compressed bytes of this message were not kept.");
+        return;
+    }
+    let shown: Vec<String> = compressed.iter().take(48).map(|b| format!("{b:02x}")).collect();
+    egui::Grid::new("deflate-steps").num_columns(2).show(ui, |ui| {
+        ui.label("1. payload as sent (RSV1 set on the first frame)");
+        ui.monospace(format!(
+            "{}{} ({} bytes)",
+            shown.join(" "),
+            if compressed.len() > 48 { " …" } else { "" },
+            compressed.len()
+        ));
+        ui.end_row();
+        ui.label("2. append the empty block the sender removed");
+        ui.monospace("00 00 ff ff");
+        ui.end_row();
+        ui.label("3. inflate");
+        ui.label(format!(
+            "{} bytes ({:.1}:1)",
+            row.len,
+            row.len as f64 / compressed.len().max(1) as f64
+        ));
+        ui.end_row();
+        ui.label("4. window from earlier messages");
+        match crate::analysis::ws::deflate::inflate_standalone(compressed, 64 << 20) {
+            Ok(_) => ui.label("not needed: this message inflates on its own"),
+            Err(reason) => ui.label(format!(
+                "needed: it refers back to text of earlier messages (context takeover); alone it fails: {reason}"
+            )),
+        };
+        ui.end_row();
+    });
 }
 
 fn unmasking_ui(ui: &mut egui::Ui, masked: &[u8], key: [u8; 4], text: bool) {
