@@ -18,10 +18,14 @@ use framescope::gui::settings::Settings;
 
 /// The app with `capture` loaded (the real loader thread), drawn in a 1400×900 window.
 fn loaded(capture: &Path) -> Harness<'static, FramescopeApp> {
+    loaded_in(capture, (1400.0, 900.0))
+}
+
+fn loaded_in(capture: &Path, size: (f32, f32)) -> Harness<'static, FramescopeApp> {
     let mut app = FramescopeApp::new(Settings::default(), Arc::new(|| {}));
     app.open(capture.to_owned());
     let mut harness = Harness::builder()
-        .with_size((1400.0, 900.0))
+        .with_size(size)
         .build_ui_state(|ui, app: &mut FramescopeApp| app.show(ui), app);
     let started = Instant::now();
     while harness.state().is_loading() && started.elapsed() < Duration::from_secs(20) {
@@ -379,4 +383,77 @@ fn the_deflate_walkthrough_says_when_the_earlier_window_is_needed() {
         .push(framescope::gui::commands::Command::SelectMessage(Some(2)));
     harness.run_steps(3);
     harness.get_by_label_contains("needed: it refers back to text of earlier messages");
+}
+
+#[test]
+fn hovering_links_fields_and_bytes_and_the_unmasking_steps_one_by_one() {
+    let mut harness = loaded_in(&sample("echo-text-binary-ping-close.pcap"), (1400.0, 1400.0));
+    harness
+        .get_all_by_label("hello, framescope")
+        .next()
+        .expect("row")
+        .click();
+    harness.run_steps(2);
+    harness.get_by_label("Frame anatomy").click();
+    harness.run_steps(3);
+    let fields_of_frame = {
+        let app = harness.state();
+        let row = app.store.messages[app.selection.message.expect("selected") as usize].clone();
+        let frame = framescope::gui::panes::anatomy::message_frames(&app.store, &row)[0].clone();
+        framescope::analysis::ws::anatomy::fields(&frame.header, false)
+    };
+    let key_field = fields_of_frame
+        .iter()
+        .position(|f| f.name == "masking key")
+        .expect("masked");
+    // Hovering the masking key's box in the bit layout (bits 16-31 of the first row, drawn
+    // under the frame heading and a row of bit numbers) selects the field: its bytes light up.
+    let heading = harness.get_by_label_contains("Frame 1 of 1").rect();
+    let first_row_y = heading.max.y + 4.0 + 0.6 * 34.0 + 17.0;
+    harness.hover_at(egui::pos2(heading.min.x + 24.0 * 24.0, first_row_y));
+    harness.run_steps(2);
+    assert_eq!(harness.state().anatomy_hover, Some((0, key_field)));
+    assert_eq!(fields_of_frame[key_field].byte_range(), (2, 5));
+    // Hovering a byte names its field: byte 0 is FIN..opcode, byte 2 is the masking key.
+    harness.get_by_label("81").hover();
+    harness.run_steps(2);
+    assert_eq!(
+        harness.state().anatomy_hover.map(|(_, f)| fields_of_frame[f].name),
+        Some("FIN")
+    );
+    // The walkthrough steps one byte at a time.
+    // Drag the lower area's splitter up, as a user would, to see the legend and walkthrough.
+    let top = harness.get_by_label("Plots").rect().min.y;
+    let splitter = (1..=16)
+        .map(|d| egui::pos2(700.0, top - d as f32))
+        .find(|p| {
+            harness
+                .query_all_by_label("Resize panel")
+                .any(|n| n.rect().expand(1.0).contains(*p))
+        })
+        .expect("the lower area's splitter");
+    harness.drag_at(splitter);
+    harness.run_steps(1);
+    harness.hover_at(egui::pos2(700.0, 600.0));
+    harness.run_steps(1);
+    harness.drop_at(egui::pos2(700.0, 600.0));
+    harness.run_steps(3);
+    harness.get_by_label("masking key").hover();
+    harness.run_steps(2);
+    assert_eq!(
+        harness.state().anatomy_hover,
+        Some((0, key_field)),
+        "the legend's names link too"
+    );
+    harness.get_by_label("Restart").click();
+    harness.run_steps(2);
+    harness.get_by_label("gives \"\"");
+    harness.get_by_label("Step").click();
+    harness.run_steps(2);
+    harness.get_by_label("Step").click();
+    harness.run_steps(2);
+    harness.get_by_label("gives \"he\"");
+    harness.get_by_label("Show all").click();
+    harness.run_steps(2);
+    harness.get_by_label("gives \"hello, framescop\"");
 }

@@ -99,6 +99,9 @@ pub struct FramescopeApp {
     pub reference: crate::gui::panes::reference::ReferencePanel,
     /// The lesson shown in the lesson window.
     pub lesson: Option<usize>,
+    pub anatomy_hover: crate::gui::panes::anatomy::AnatomyHover,
+    /// Rows of the unmasking walkthrough shown (`None`: all).
+    pub unmask_step: Option<usize>,
     pub timeline_cache: crate::gui::panes::plots::TimelineCache,
     pub throughput_cache: crate::gui::panes::plots::ThroughputCache,
     commands: Vec<Command>,
@@ -129,6 +132,8 @@ impl FramescopeApp {
             builder: Default::default(),
             reference: Default::default(),
             lesson: None,
+            anatomy_hover: None,
+            unmask_step: None,
             timeline_cache: Default::default(),
             throughput_cache: Default::default(),
             commands: Vec::new(),
@@ -328,9 +333,10 @@ impl FramescopeApp {
             .default_size(150.0)
             .min_size(60.0)
             .show(ui, |ui| panes::connections::connections_ui(self, ui));
+        let lower_default = (ui.available_height() * 0.36).max(260.0);
         egui::Panel::bottom("lower")
             .resizable(true)
-            .default_size(330.0)
+            .default_size(lower_default)
             .min_size(240.0)
             .show(ui, |ui| panes::lower::lower_ui(self, ui));
         egui::Panel::right("detail")

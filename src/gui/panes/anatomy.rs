@@ -96,11 +96,19 @@ pub fn anatomy_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
             let drawn = payload
                 .as_deref()
                 .map(|p| p.get(..PAYLOAD_BYTES_SHOWN.min(p.len())).unwrap_or(p));
-            frame_ui(ui, i, &frame.header, &header_bytes, drawn, negotiated);
+            frame_ui(
+                ui,
+                i,
+                &frame.header,
+                &header_bytes,
+                drawn,
+                negotiated,
+                &mut app.anatomy_hover,
+            );
             if i == 0
                 && let (Some(key), Some(masked)) = (frame.header.mask, &payload)
             {
-                unmasking_ui(ui, masked, key, row.opcode == OpCode::Text);
+                unmasking_ui(ui, masked, key, row.opcode == OpCode::Text, &mut app.unmask_step);
             }
             if i + 1 == frames.len() && row.compressed {
                 deflate_ui(ui, &row, app.store.compressed_payload(&row));
@@ -110,6 +118,10 @@ pub fn anatomy_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
     });
 }
 
+/// What the pointer rests on in the anatomy views: (frame index, field index). Kept in the
+/// app so the next frame highlights the field's bytes (and tests can see it).
+pub type AnatomyHover = Option<(usize, usize)>;
+
 /// One frame: bit layout, bytes, legend. `frame_index` keeps hover state apart per frame.
 pub fn frame_ui(
     ui: &mut egui::Ui,
@@ -118,13 +130,13 @@ pub fn frame_ui(
     header_bytes: &[u8],
     payload: Option<&[u8]>,
     negotiated_rsv1: bool,
+    hover: &mut AnatomyHover,
 ) {
     let fields = fields(header, negotiated_rsv1);
     let mut bytes = header_bytes.to_vec();
     bytes.extend_from_slice(payload.unwrap_or(&[]));
     let shown_bits = (header_bytes.len() + payload.map_or(1, |p| p.len().max(1))) * 8;
-    let hover_id = ui.make_persistent_id(("anatomy-hover", frame_index));
-    let hovered_field: Option<usize> = ui.data(|d| d.get_temp(hover_id));
+    let hovered_field: Option<usize> = hover.filter(|(f, _)| *f == frame_index).map(|(_, field)| field);
     let mut now_hovered = None;
 
     // Bit numbers on top, as in RFC 6455 §5.2.
@@ -223,7 +235,6 @@ pub fn frame_ui(
             ui.weak("(payload bytes on the wire not kept for this message)");
         }
     });
-    ui.data_mut(|d| d.insert_temp(hover_id, now_hovered));
     // The legend: every field with its value, meaning and any broken rule.
     egui::Grid::new(("anatomy-fields", frame_index))
         .num_columns(3)
@@ -243,8 +254,10 @@ pub fn frame_ui(
                 ui.end_row();
             }
         });
-    if now_hovered.is_some() {
-        ui.data_mut(|d| d.insert_temp(hover_id, now_hovered));
+    match now_hovered {
+        Some(field) => *hover = Some((frame_index, field)),
+        None if hovered_field.is_some() => *hover = None,
+        None => {}
     }
 }
 
@@ -292,9 +305,21 @@ fn deflate_ui(ui: &mut egui::Ui, row: &MessageRow, compressed: &[u8]) {
     });
 }
 
-fn unmasking_ui(ui: &mut egui::Ui, masked: &[u8], key: [u8; 4], text: bool) {
-    ui.strong("Unmasking (RFC 6455 §5.3): byte i XOR key[i mod 4]");
-    let steps = unmask_steps(masked, key, UNMASK_STEPS);
+/// The unmasking walkthrough; `step` is how many rows are shown (`None`: all of them).
+fn unmasking_ui(ui: &mut egui::Ui, masked: &[u8], key: [u8; 4], text: bool, step: &mut Option<usize>) {
+    ui.horizontal(|ui| {
+        ui.strong("Unmasking (RFC 6455 §5.3): byte i XOR key[i mod 4]");
+        if ui.button("Step").clicked() {
+            *step = Some(step.map_or(1, |s| (s + 1).min(UNMASK_STEPS)));
+        }
+        if ui.button("Show all").clicked() {
+            *step = None;
+        }
+        if ui.button("Restart").clicked() {
+            *step = Some(0);
+        }
+    });
+    let steps = unmask_steps(masked, key, step.unwrap_or(UNMASK_STEPS));
     egui::Grid::new("unmask-steps")
         .num_columns(6)
         .striped(true)

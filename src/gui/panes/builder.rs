@@ -136,7 +136,15 @@ fn build_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
     let shown = bytes
         .get(header_bytes.len()..)
         .map(|p| p.get(..8.min(p.len())).unwrap_or(p));
-    super::anatomy::frame_ui(ui, 10_000, &header, &header_bytes, shown, b.spec.rsv1);
+    super::anatomy::frame_ui(
+        ui,
+        10_000,
+        &header,
+        &header_bytes,
+        shown,
+        b.spec.rsv1,
+        &mut app.anatomy_hover,
+    );
     if let Some(text) = copy {
         app.push(Command::CopyText(text));
     }
