@@ -18,6 +18,9 @@ struct Cli {
     /// Select this message (its number in the message table) once it is loaded.
     #[arg(short = 'g', long, value_name = "N")]
     goto: Option<u32>,
+    /// Which view of the lower area to show first.
+    #[arg(long, value_enum, value_name = "VIEW")]
+    view: Option<framescope::gui::app::LowerTab>,
     /// Open the capture window with this interface chosen (like Wireshark's -i).
     #[arg(short = 'i', long, value_name = "NAME", conflicts_with = "file")]
     interface: Option<String>,
@@ -42,6 +45,7 @@ fn main() -> ExitCode {
         None => match framescope::gui::run(framescope::gui::StartOptions {
             file: cli.file,
             goto: cli.goto,
+            view: cli.view,
             interface: cli.interface,
             capture_filter: cli.capture_filter.unwrap_or_default(),
             start_capture: cli.start,

@@ -17,7 +17,7 @@ use crate::store::{Filter, Store};
 const DRAIN_BUDGET: Duration = Duration::from_millis(8);
 
 /// Tabs of the lower area.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum LowerTab {
     #[default]
     Plots,

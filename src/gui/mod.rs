@@ -21,6 +21,8 @@ pub struct StartOptions {
     pub file: Option<PathBuf>,
     /// Message to select once loaded.
     pub goto: Option<u32>,
+    /// The lower area's first view.
+    pub view: Option<app::LowerTab>,
     /// Interface to open the capture window with.
     pub interface: Option<String>,
     pub capture_filter: String,
@@ -51,6 +53,9 @@ pub fn run(start: StartOptions) -> eframe::Result {
                 app.open(path);
             }
             app.pending_goto = start.goto;
+            if let Some(view) = start.view {
+                app.lower_tab = view;
+            }
             if let Some(interface) = start.interface {
                 app.refresh_interfaces();
                 app.capture.open = true;
