@@ -37,6 +37,14 @@ fn loaded_in(capture: &Path, size: (f32, f32)) -> Harness<'static, FramescopeApp
     harness
 }
 
+/// The app with nothing loaded.
+fn empty_harness() -> Harness<'static, FramescopeApp> {
+    let app = FramescopeApp::new(Settings::default(), Arc::new(|| {}));
+    Harness::builder()
+        .with_size((1400.0, 900.0))
+        .build_ui_state(|ui, app: &mut FramescopeApp| app.show(ui), app)
+}
+
 fn sample(name: &str) -> std::path::PathBuf {
     common::captures_dir().join(name)
 }
@@ -287,10 +295,7 @@ fn the_handshake_walkthrough_shows_each_step_of_the_accept() {
 
 #[test]
 fn the_frame_builder_builds_bytes_and_decodes_them_back() {
-    let app = FramescopeApp::new(Settings::default(), Arc::new(|| {}));
-    let mut harness = Harness::builder()
-        .with_size((1400.0, 900.0))
-        .build_ui_state(|ui, app: &mut FramescopeApp| app.show(ui), app);
+    let mut harness = empty_harness();
     harness.get_by_label("Tools").click();
     harness.run_steps(2);
     harness.get_by_label("Frame builder").click();
@@ -313,10 +318,7 @@ fn the_frame_builder_builds_bytes_and_decodes_them_back() {
 
 #[test]
 fn a_lesson_opens_its_capture_at_the_message_and_view_it_explains() {
-    let app = FramescopeApp::new(Settings::default(), Arc::new(|| {}));
-    let mut harness = Harness::builder()
-        .with_size((1400.0, 900.0))
-        .build_ui_state(|ui, app: &mut FramescopeApp| app.show(ui), app);
+    let mut harness = empty_harness();
     harness.get_by_label("Help").click();
     harness.run_steps(2);
     harness.get_by_label("Samples").click();

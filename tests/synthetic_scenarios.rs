@@ -22,6 +22,15 @@ fn texts(n: usize) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// A connection through its upgrade (offering and accepting `extensions`).
+fn upgraded(client: &str, server: &str, extensions: Option<&str>) -> Conversation {
+    let mut conv = Conversation::new(client, server, 1, 2);
+    conv.open();
+    conv.send(Sender::Client, &upgrade_request(extensions));
+    conv.send(Sender::Server, &upgrade_response(extensions));
+    conv
+}
+
 /// A clean session: handshake, each text sent by the client and echoed by the server, close.
 fn echo_session(conv: &mut Conversation, msgs: &[Vec<u8>]) {
     conv.open();
@@ -112,10 +121,7 @@ fn a_lost_segment_is_a_gap_and_decoding_resumes_after_it() {
 
 #[test]
 fn a_capture_that_starts_mid_stream_finds_frames_and_invents_nothing() {
-    let mut conv = Conversation::new("192.0.2.1:50999", "192.0.2.2:12345", 100, 200);
-    conv.open();
-    conv.send(Sender::Client, &upgrade_request(None));
-    conv.send(Sender::Server, &upgrade_response(None));
+    let mut conv = upgraded("192.0.2.1:50999", "192.0.2.2:12345", None);
     conv.send(
         Sender::Server,
         &ws_frame(false, false, OpCode::Text, None, b"start of a message "),
@@ -156,10 +162,7 @@ fn a_capture_that_starts_mid_stream_finds_frames_and_invents_nothing() {
 
 #[test]
 fn snap_length_cuts_are_reported_and_no_payload_is_invented() {
-    let mut conv = Conversation::new("10.0.0.1:40003", "10.0.0.2:8080", 1, 2);
-    conv.open();
-    conv.send(Sender::Client, &upgrade_request(None));
-    conv.send(Sender::Server, &upgrade_response(None));
+    let mut conv = upgraded("10.0.0.1:40003", "10.0.0.2:8080", None);
     // Small frames fit below the snap length; the 900-byte one does not.
     conv.send(Sender::Server, &ws_frame(true, false, OpCode::Text, None, b"short one"));
     conv.send(Sender::Server, &ws_frame(true, false, OpCode::Text, None, &[b'x'; 900]));
@@ -250,10 +253,7 @@ fn compressed_fragmented_messages_with_context_takeover_inflate() {
 
 #[test]
 fn a_lost_compressed_message_never_yields_wrong_text_after_it() {
-    let mut conv = Conversation::new("10.0.0.1:40011", "10.0.0.2:9000", 1, 2);
-    conv.open();
-    conv.send(Sender::Client, &upgrade_request(Some("permessage-deflate")));
-    conv.send(Sender::Server, &upgrade_response(Some("permessage-deflate")));
+    let mut conv = upgraded("10.0.0.1:40011", "10.0.0.2:9000", Some("permessage-deflate"));
     let mut d = MessageDeflater::new(6, false);
     let texts: Vec<Vec<u8>> = vec![
         b"alpha bravo charlie delta echo foxtrot".to_vec(),
@@ -342,10 +342,7 @@ fn a_small_compressed_message_lost_whole_does_not_shift_later_text() {
 
 #[test]
 fn a_deflate_bomb_stops_at_the_cap_with_a_finding() {
-    let mut conv = Conversation::new("10.0.0.1:40006", "10.0.0.2:9000", 1, 2);
-    conv.open();
-    conv.send(Sender::Client, &upgrade_request(Some("permessage-deflate")));
-    conv.send(Sender::Server, &upgrade_response(Some("permessage-deflate")));
+    let mut conv = upgraded("10.0.0.1:40006", "10.0.0.2:9000", Some("permessage-deflate"));
     let bomb_plain = vec![b'A'; 8 << 20];
     let z = deflate_message(&mut MessageDeflater::new(9, false), &bomb_plain);
     assert!(z.len() * 1000 < bomb_plain.len(), "a 1000:1 bomb ({} bytes)", z.len());
@@ -366,10 +363,7 @@ fn a_deflate_bomb_stops_at_the_cap_with_a_finding() {
 
 #[test]
 fn rsv1_without_a_captured_handshake_is_tried_and_reported_when_it_fails() {
-    let mut conv = Conversation::new("10.0.0.1:40007", "10.0.0.2:9000", 1, 2);
-    conv.open();
-    conv.send(Sender::Client, &upgrade_request(Some("permessage-deflate")));
-    conv.send(Sender::Server, &upgrade_response(Some("permessage-deflate")));
+    let mut conv = upgraded("10.0.0.1:40007", "10.0.0.2:9000", Some("permessage-deflate"));
     let mut d = MessageDeflater::new(6, false);
     let one = deflate_message(&mut d, b"repeat repeat repeat repeat");
     let two = deflate_message(&mut d, b"repeat repeat repeat repeat");
@@ -426,10 +420,7 @@ fn a_million_one_byte_fragments_join_into_one_message() {
 
 #[test]
 fn a_length_of_2_to_the_63_is_a_finding_within_the_caps() {
-    let mut conv = Conversation::new("10.0.0.1:40009", "10.0.0.2:9000", 1, 2);
-    conv.open();
-    conv.send(Sender::Client, &upgrade_request(None));
-    conv.send(Sender::Server, &upgrade_response(None));
+    let mut conv = upgraded("10.0.0.1:40009", "10.0.0.2:9000", None);
     let mut wire = vec![0x82, 0x7f, 0x80, 0, 0, 0, 0, 0, 0, 0];
     wire.extend(vec![0xab; 300_000]);
     conv.send(Sender::Server, &wire);

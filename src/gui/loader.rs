@@ -146,6 +146,17 @@ struct BatchingSink {
 }
 
 impl BatchingSink {
+    fn new(tx: SyncSender<LoadMessage>, wake: Arc<dyn Fn() + Send + Sync>, progress: Arc<LoadProgress>) -> Self {
+        BatchingSink {
+            batch: Batch::default(),
+            last_send: Instant::now(),
+            tx,
+            wake,
+            progress,
+            disconnected: false,
+        }
+    }
+
     fn flush(&mut self) {
         if self.batch.events.is_empty() || self.disconnected {
             return;
@@ -268,14 +279,7 @@ impl LoadJob {
         let handle = std::thread::Builder::new().name("live-capture".into()).spawn(move || {
             let done_tx = tx.clone();
             let mut analyzer = Analyzer::new(config);
-            let mut sink = BatchingSink {
-                batch: Batch::default(),
-                last_send: Instant::now(),
-                tx,
-                wake: wake.clone(),
-                progress: thread_progress,
-                disconnected: false,
-            };
+            let mut sink = BatchingSink::new(tx, wake.clone(), thread_progress);
             let result = run_live(&options, &mut analyzer, &mut sink, &thread_stats, &thread_cancel);
             analyzer.finish(&mut sink);
             sink.flush();
@@ -337,14 +341,7 @@ fn load(
     let mut reader = OfflineReader::open(path).map_err(|e| e.to_string())?;
     progress.total_bytes.store(reader.file_len(), Ordering::Relaxed);
     let mut analyzer = Analyzer::new(config);
-    let mut sink = BatchingSink {
-        batch: Batch::default(),
-        last_send: Instant::now(),
-        tx,
-        wake,
-        progress: progress.clone(),
-        disconnected: false,
-    };
+    let mut sink = BatchingSink::new(tx, wake, progress.clone());
     let summary = reader.run(&mut analyzer, &mut sink, &mut |bytes| {
         progress.bytes_read.store(bytes, Ordering::Relaxed);
         !cancel.load(Ordering::Relaxed)
