@@ -5,4 +5,5 @@ pub mod capture;
 pub mod cli;
 pub mod export;
 pub mod gui;
+pub mod live;
 pub mod store;

@@ -36,12 +36,15 @@ struct Cli {
 enum Command {
     /// Decode every WebSocket message in a capture and print a report or JSON Lines.
     Analyze(AnalyzeArgs),
+    /// Open a WebSocket connection, send messages, print what comes back (recorded and analysed).
+    Connect(framescope::cli::connect::ConnectArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Analyze(args)) => ExitCode::from(analyze::run(&args)),
+        Some(Command::Connect(args)) => ExitCode::from(framescope::cli::connect::run(&args)),
         None => match framescope::gui::run(framescope::gui::StartOptions {
             file: cli.file,
             goto: cli.goto,

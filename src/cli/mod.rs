@@ -1,5 +1,6 @@
 //! Headless subcommands: `analyze` (JSON Lines or a readable report).
 
 pub mod analyze;
+pub mod connect;
 pub mod histogram;
 pub mod summary;

@@ -1,0 +1,108 @@
+//! Turns tapped bytes into TCP/IP packets with real timestamps: fed to the analyzer (so
+//! live sessions produce the same events as captures) and optionally written as pcapng.
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::net::SocketAddr;
+
+use crate::analysis::link::LinkType;
+use crate::analysis::{Analyzer, AnalyzerConfig, Direction, EventSink, Timestamp};
+use crate::export::pcap_writer::{Sender, TcpFlags, TcpSessionSynth};
+use crate::export::pcapng_writer::PcapNgWriter;
+use crate::live::tap::TapObserver;
+
+/// Largest segment written: loopback's, so big frames stay in few packets.
+const SEGMENT_BYTES: usize = 65_000;
+
+pub struct SessionRecorder {
+    synth: TcpSessionSynth,
+    analyzer: Analyzer,
+    sink: Box<dyn EventSink + Send>,
+    pcapng: Option<Recording>,
+    last_ts: Timestamp,
+}
+
+/// Opens the pcapng a session will be recorded to (before connecting, so a bad path fails
+/// early).
+pub fn open_recording(path: &std::path::Path) -> std::io::Result<Recording> {
+    let mut w = PcapNgWriter::new(BufWriter::new(File::create(path)?))?;
+    let iface = w.add_interface(1, 262_144, "framescope live session")?;
+    Ok((w, iface))
+}
+
+/// A pcapng being written, and its interface id.
+pub type Recording = (PcapNgWriter<BufWriter<File>>, u32);
+
+impl SessionRecorder {
+    /// Starts a session between `client` and `server` (writes the TCP handshake).
+    pub fn new(
+        client: SocketAddr,
+        server: SocketAddr,
+        sink: Box<dyn EventSink + Send>,
+        pcapng: Option<Recording>,
+    ) -> Self {
+        let mut r = SessionRecorder {
+            synth: TcpSessionSynth::new(client, server, 0x1000_0000, 0x2000_0000),
+            analyzer: Analyzer::new(AnalyzerConfig {
+                emit_frames: true,
+                ..AnalyzerConfig::default()
+            }),
+            sink,
+            pcapng,
+            last_ts: crate::live::tap::now(),
+        };
+        let ts = r.last_ts;
+        let cseq = r.synth.next_seq(Sender::Client);
+        r.emit(ts, Sender::Client, cseq, TcpFlags::SYN, &[]);
+        r.synth.skip(Sender::Client, 1);
+        let sseq = r.synth.next_seq(Sender::Server);
+        r.emit(ts, Sender::Server, sseq, TcpFlags::SYN_ACK, &[]);
+        r.synth.skip(Sender::Server, 1);
+        let cseq = r.synth.next_seq(Sender::Client);
+        r.emit(ts, Sender::Client, cseq, TcpFlags::ACK, &[]);
+        r
+    }
+
+    fn emit(&mut self, ts: Timestamp, sender: Sender, seq: u32, flags: TcpFlags, payload: &[u8]) {
+        let packet = self.synth.packet(sender, seq, flags, payload).to_vec();
+        self.analyzer
+            .push_packet(ts, LinkType::Ethernet, &packet, self.sink.as_mut());
+        if let Some((w, iface)) = &mut self.pcapng {
+            // A failed write stops the recording, never the session.
+            if w.write_packet(*iface, ts, &packet, packet.len() as u32).is_err() {
+                self.pcapng = None;
+            }
+        }
+        self.last_ts = ts;
+    }
+
+    /// Ends the session: FIN from both sides, the analyzer's last events, the file flushed.
+    pub fn finish(&mut self) {
+        let ts = crate::live::tap::now();
+        for sender in [Sender::Client, Sender::Server] {
+            let seq = self.synth.next_seq(sender);
+            self.emit(ts, sender, seq, TcpFlags::FIN_ACK, &[]);
+            self.synth.skip(sender, 1);
+        }
+        self.analyzer.finish(self.sink.as_mut());
+        if let Some((w, _)) = &mut self.pcapng {
+            let _ = w.flush();
+        }
+    }
+}
+
+impl TapObserver for SessionRecorder {
+    fn bytes(&mut self, dir: Direction, ts: Timestamp, data: &[u8]) {
+        let sender = match dir {
+            Direction::ClientToServer => Sender::Client,
+            Direction::ServerToClient => Sender::Server,
+        };
+        // Tapped time can step back a little between threads; packets must not.
+        let ts = ts.max(self.last_ts);
+        for piece in data.chunks(SEGMENT_BYTES) {
+            let seq = self.synth.next_seq(sender);
+            self.emit(ts, sender, seq, TcpFlags::PSH_ACK, piece);
+            self.synth.skip(sender, piece.len() as u32);
+        }
+    }
+}

@@ -1,0 +1,183 @@
+//! `framescope connect` against real servers on 127.0.0.1 started here: a tokio-tungstenite
+//! echo server (the recorded session must analyse to exactly what the server received and
+//! sent), a server that answers 403, a port nobody listens on, and bad URLs.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::process::{Command, Output};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::Message;
+
+fn framescope(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_framescope"))
+        .args(args)
+        .output()
+        .expect("run framescope")
+}
+
+/// What the echo server saw: (received texts, sent texts).
+type Seen = Arc<Mutex<(Vec<String>, Vec<String>)>>;
+
+/// An echo server on 127.0.0.1 for one connection; returns its port.
+fn echo_server(seen: Seen) -> u16 {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            tx.send(listener.local_addr().expect("addr").port()).expect("port");
+            let Ok(Ok((tcp, _))) = tokio::time::timeout(Duration::from_secs(20), listener.accept()).await else {
+                return;
+            };
+            let mut ws = tokio_tungstenite::accept_async(tcp).await.expect("handshake");
+            while let Some(Ok(m)) = ws.next().await {
+                if let Message::Text(t) = &m {
+                    let reply = format!("echo: {t}");
+                    if let Ok(mut s) = seen.lock() {
+                        s.0.push(t.to_string());
+                        s.1.push(reply.clone());
+                    }
+                    ws.send(Message::text(reply)).await.expect("send");
+                }
+            }
+        });
+    });
+    rx.recv_timeout(Duration::from_secs(10)).expect("server port")
+}
+
+#[test]
+fn a_session_prints_jsonl_and_records_exactly_what_the_server_saw() {
+    let seen: Seen = Arc::default();
+    let port = echo_server(seen.clone());
+    let dir = tempfile::tempdir().expect("tmp");
+    let record = dir.path().join("session.pcapng");
+    let url = format!("ws://127.0.0.1:{port}/live?x=1");
+    let out = framescope(&[
+        "connect",
+        &url,
+        "--send",
+        "one",
+        "--send",
+        "two",
+        "--jsonl",
+        "--wait",
+        "0.5",
+        "--record",
+        record.to_str().expect("path"),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).expect("utf8");
+    let records: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).expect("json")).collect();
+    assert_eq!(records[0]["type"], "connection");
+    assert_eq!(records[0]["handshake"]["path"], "/live?x=1");
+    assert_eq!(records[0]["handshake"]["accept_valid"], true);
+    let texts = |dir: &str| -> Vec<String> {
+        records
+            .iter()
+            .filter(|r| r["type"] == "message" && r["dir"] == dir && r["opcode"] == "text")
+            .map(|r| {
+                use base64::Engine as _;
+                let raw = base64::engine::general_purpose::STANDARD
+                    .decode(r["payload_b64"].as_str().expect("b64"))
+                    .expect("b64");
+                String::from_utf8(raw).expect("utf8")
+            })
+            .collect()
+    };
+    let (received, sent) = seen.lock().expect("seen").clone();
+    assert_eq!(received, vec!["one", "two"]);
+    assert_eq!(texts("c2s"), received);
+    assert_eq!(texts("s2c"), sent);
+    assert!(!records.iter().any(|r| r["type"] == "anomaly"), "{stdout}");
+
+    // The recording opens like any capture and holds the same messages, masks included.
+    let (sink, summary) = common::analyze_file(&record);
+    assert_eq!(summary.stopped_early, None);
+    assert_eq!(sink.connections.len(), 1);
+    let c2s: Vec<Vec<u8>> = common::data_payloads(&sink, framescope::analysis::Direction::ClientToServer);
+    let s2c: Vec<Vec<u8>> = common::data_payloads(&sink, framescope::analysis::Direction::ServerToClient);
+    assert_eq!(c2s, received.iter().map(|s| s.as_bytes().to_vec()).collect::<Vec<_>>());
+    assert_eq!(s2c, sent.iter().map(|s| s.as_bytes().to_vec()).collect::<Vec<_>>());
+    assert!(
+        sink.frames
+            .iter()
+            .filter(|f| f.dir == framescope::analysis::Direction::ClientToServer)
+            .all(|f| f.header.mask.is_some())
+    );
+    assert_eq!(sink.ends, vec![(0, framescope::analysis::event::ConnectionEnd::Closed)]);
+}
+
+#[test]
+fn without_jsonl_the_server_messages_are_printed_as_lines() {
+    let port = echo_server(Arc::default());
+    let out = framescope(&[
+        "connect",
+        &format!("ws://127.0.0.1:{port}/"),
+        "--send",
+        "hi",
+        "--wait",
+        "0.3",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "echo: hi\n");
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("connected to ws://127.0.0.1:{port}/")));
+}
+
+#[test]
+fn a_non_101_answer_shows_the_status_line_headers_and_body() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        if let Ok((mut s, _)) = listener.accept() {
+            let mut buf = [0u8; 2048];
+            let _ = s.read(&mut buf);
+            let _ = s.write_all(
+                b"HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 16\r\n\r\nno tokens, sorry",
+            );
+        }
+    });
+    let out = framescope(&[
+        "connect",
+        &format!("ws://127.0.0.1:{port}/secret"),
+        "--send",
+        "x",
+        "--timeout",
+        "5",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("answered 403 Forbidden instead of 101"), "{err}");
+    assert!(err.contains("content-type: text/plain"), "{err}");
+    assert!(err.contains("no tokens, sorry"), "{err}");
+}
+
+#[test]
+fn refused_connections_and_bad_urls_say_what_is_wrong() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let out = framescope(&["connect", &format!("ws://127.0.0.1:{port}/"), "--send", "x"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("refused: nothing is listening there"));
+    for (url, says) in [
+        ("http://127.0.0.1/", "use ws://"),
+        ("ws://::1:80/", "brackets"),
+        ("ws://localhost:70000/", "1 to 65535"),
+        ("127.0.0.1:80", "no scheme"),
+    ] {
+        let out = framescope(&["connect", url]);
+        assert_eq!(out.status.code(), Some(2), "{url}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{url}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+}
