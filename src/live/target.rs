@@ -29,15 +29,15 @@ pub fn parse_target(text: &str) -> Result<Target, String> {
     };
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
     let host_part = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    // Checked before parsing: URL rules would read `ws:///chat` as host "chat".
-    if host_part.is_empty() || host_part.starts_with(':') {
-        return Err("the URL has no host".to_owned());
-    }
     if host_part.matches(':').count() > 1 && !host_part.starts_with('[') {
         return Err(format!(
             "'{host_part}' looks like an IPv6 address: put it in brackets, e.g. {scheme}://[{}]:8080/",
             host_part.rsplit_once(':').map_or(host_part, |(h, _)| h)
         ));
+    }
+    // Checked before parsing: URL rules would read `ws:///chat` as host "chat".
+    if host_part.is_empty() || (host_part.starts_with(':') && host_part.matches(':').count() == 1) {
+        return Err("the URL has no host".to_owned());
     }
     let url = url::Url::parse(text).map_err(|e| match e {
         url::ParseError::EmptyHost => "the URL has no host".to_owned(),
