@@ -181,3 +181,95 @@ fn refused_connections_and_bad_urls_say_what_is_wrong() {
         assert_eq!(err.lines().count(), 1, "{err}");
     }
 }
+
+/// A wss:// echo server with a fresh self-signed certificate for "localhost"; returns the
+/// port and the certificate's PEM.
+fn tls_echo_server() -> (u16, String) {
+    let rcgen::CertifiedKey { cert, signing_key } =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("certificate");
+    let pem = cert.pem();
+    let cert_der = cert.der().clone();
+    let key_der = rustls_pki_types::PrivateKeyDer::Pkcs8(signing_key.serialize_der().into());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_no_client_auth()
+        .with_single_cert(vec![cert_der], key_der)
+        .expect("server config");
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            tx.send(listener.local_addr().expect("addr").port()).expect("port");
+            // Serve a few connections (one per test step), each an echo.
+            for _ in 0..3 {
+                let Ok(Ok((tcp, _))) = tokio::time::timeout(Duration::from_secs(20), listener.accept()).await else {
+                    return;
+                };
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    continue;
+                };
+                let Ok(mut ws) = tokio_tungstenite::accept_async(tls).await else {
+                    continue;
+                };
+                while let Some(Ok(m)) = ws.next().await {
+                    if m.is_text() {
+                        let _ = ws.send(m).await;
+                    }
+                }
+            }
+        });
+    });
+    (rx.recv_timeout(Duration::from_secs(10)).expect("port"), pem)
+}
+
+#[test]
+fn wss_checks_certificates_and_taps_the_plaintext() {
+    let (port, pem) = tls_echo_server();
+    let dir = tempfile::tempdir().expect("tmp");
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, pem).expect("write ca");
+    let url = format!("wss://localhost:{port}/secure");
+
+    // Not trusted: refused, naming the certificate problem and the way out.
+    let out = framescope(&["connect", &url, "--send", "x", "--timeout", "5"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("TLS failed") && err.contains("certificate") && err.contains("--ca-file"),
+        "{err}"
+    );
+
+    // Trusted through --ca-file: the tap above TLS sees the WebSocket bytes in the clear.
+    let out = framescope(&[
+        "connect",
+        &url,
+        "--ca-file",
+        ca.to_str().expect("path"),
+        "--send",
+        "over tls",
+        "--jsonl",
+        "--wait",
+        "0.3",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("\"path\":\"/secure\""), "{stdout}");
+    assert_eq!(
+        stdout.matches("\"payload_b64\":\"b3ZlciB0bHM=\"").count(),
+        2,
+        "sent and echoed: {stdout}"
+    );
+
+    // --insecure connects too, and says so.
+    let out = framescope(&["connect", &url, "--insecure", "--send", "anyway", "--wait", "0.3"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("WARNING: --insecure"));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "anyway\n");
+}

@@ -48,6 +48,12 @@ pub struct ConnectArgs {
     /// Print JSON Lines records (the `analyze` format) instead of received messages.
     #[arg(long)]
     pub jsonl: bool,
+    /// A PEM file of certificate authorities to trust for wss:// (besides the webpki roots).
+    #[arg(long, value_name = "FILE.pem")]
+    pub ca_file: Option<PathBuf>,
+    /// Accept any TLS certificate (self-signed test servers). Flagged on every connection.
+    #[arg(long)]
+    pub insecure: bool,
     /// Seconds to wait for the connection and the handshake.
     #[arg(long, default_value_t = 10.0)]
     pub timeout: f64,
@@ -112,7 +118,14 @@ pub fn run(args: &ConnectArgs) -> u8 {
         subprotocols: args.subprotocols.clone(),
         origin: args.origin.clone(),
         timeout: Duration::from_secs_f64(args.timeout.max(0.1)),
+        tls: crate::live::session::TlsOptions {
+            extra_ca_file: args.ca_file.clone(),
+            accept_invalid_certs: args.insecure,
+        },
     };
+    if args.insecure {
+        eprintln!("WARNING: --insecure: TLS certificates are NOT checked on this connection");
+    }
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
