@@ -104,8 +104,10 @@ pub struct FramescopeApp {
     pub unmask_step: Option<usize>,
     pub timeline_cache: crate::gui::panes::plots::TimelineCache,
     pub throughput_cache: crate::gui::panes::plots::ThroughputCache,
+    /// The connect window and its live connection.
+    pub client: crate::gui::panes::client::ClientPanel,
     commands: Vec<Command>,
-    wake: Arc<dyn Fn() + Send + Sync>,
+    pub(crate) wake: Arc<dyn Fn() + Send + Sync>,
 }
 
 impl FramescopeApp {
@@ -136,6 +138,7 @@ impl FramescopeApp {
             unmask_step: None,
             timeline_cache: Default::default(),
             throughput_cache: Default::default(),
+            client: Default::default(),
             commands: Vec::new(),
             wake,
         }
@@ -149,6 +152,8 @@ impl FramescopeApp {
     /// Starts loading a file (replacing what is loaded).
     pub fn open(&mut self, path: PathBuf) {
         self.job = None;
+        // Opening something else ends a live connection (its events would have nowhere to go).
+        self.client.client = None;
         let budget = std::fs::metadata(&path)
             .map(|m| m.len().saturating_mul(3) / 2)
             .unwrap_or(u64::MAX);
@@ -182,6 +187,7 @@ impl FramescopeApp {
     /// Starts a live capture with the capture window's interface and filter.
     pub fn start_capture(&mut self) {
         self.job = None;
+        self.client.client = None;
         if let Some(old) = self.capture.recording.take() {
             let _ = std::fs::remove_file(old);
         }
@@ -192,11 +198,7 @@ impl FramescopeApp {
             snaplen: 262_144,
             record_to: record_to.clone(),
         };
-        self.store = Store::with_payload_budget(1 << 30);
-        self.view = FilteredView::default();
-        self.selection = Selection::default();
-        self.timeline_cache = Default::default();
-        self.throughput_cache = Default::default();
+        self.reset_for_live_source(format!("live: {}", self.capture.interface));
         let config = AnalyzerConfig {
             emit_frames: true,
             ..AnalyzerConfig::default()
@@ -207,7 +209,6 @@ impl FramescopeApp {
                     text: format!("capturing on {}", self.capture.interface),
                     is_error: false,
                 });
-                self.source = Some(PathBuf::from(format!("live: {}", self.capture.interface)));
                 self.capture.recording = Some(record_to);
                 self.job = Some(job);
                 self.load_started = Some(Instant::now());
@@ -219,6 +220,18 @@ impl FramescopeApp {
                 });
             }
         }
+    }
+
+    /// Empties the tables for a live source (a capture or a connection) named `label`.
+    pub fn reset_for_live_source(&mut self, label: String) {
+        self.store = Store::with_payload_budget(1 << 30);
+        self.view = FilteredView::default();
+        self.selection = Selection::default();
+        self.timeline_cache = Default::default();
+        self.throughput_cache = Default::default();
+        self.first_results_after = None;
+        self.source = Some(PathBuf::from(label));
+        self.load_started = Some(Instant::now());
     }
 
     /// True while a file is being read.
@@ -257,13 +270,17 @@ impl FramescopeApp {
             let path = self.source.clone().unwrap_or_default();
             self.status = Some(match result {
                 Ok(summary) => {
-                    if self.job.as_ref().is_none_or(|j| j.live.is_none()) {
+                    if self.job.as_ref().is_none_or(|j| j.live.is_none()) && path.is_file() {
                         self.settings.remember(&path);
                     }
+                    // A live client session has no packet count of its own.
+                    let packets = match summary.packets {
+                        0 => String::new(),
+                        n => format!("{n} packets, "),
+                    };
                     let mut text = format!(
-                        "{}: {} packets, {} connections, {} messages",
+                        "{}: {packets}{} connections, {} messages",
                         path.display(),
-                        summary.packets,
                         self.store.connections.len(),
                         self.store.messages.len()
                     );
@@ -346,6 +363,7 @@ impl FramescopeApp {
             .show(ui, |ui| panes::detail::detail_ui(self, ui));
         egui::CentralPanel::default().show(ui, |ui| panes::messages::messages_ui(self, ui));
         panes::capture::capture_window_ui(self, &ctx);
+        panes::client::client_window_ui(self, &ctx);
         panes::builder::builder_window_ui(self, &ctx);
         panes::reference::reference_window_ui(self, &ctx);
         lesson_window_ui(self, &ctx);
@@ -451,6 +469,7 @@ impl FramescopeApp {
                     }
                 }
                 Command::StartCapture => self.start_capture(),
+                Command::ToggleConnectWindow => self.client.open = !self.client.open,
                 Command::StopCapture => {
                     if let Some(job) = &self.job {
                         job.cancel();

@@ -22,6 +22,8 @@ pub enum Command {
     ToggleTheme,
     /// Show or hide the capture window.
     ToggleCaptureWindow,
+    /// Show or hide the connect window (the live client).
+    ToggleConnectWindow,
     /// Capture on the interface and with the filter chosen in the capture window.
     StartCapture,
     /// Stop the live capture (the same as cancelling a load).

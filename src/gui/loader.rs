@@ -238,6 +238,27 @@ impl EventSink for BatchingSink {
     }
 }
 
+/// Sends every event at once; tells the GUI the session is over when dropped.
+struct EagerSink {
+    inner: BatchingSink,
+    done_tx: SyncSender<LoadMessage>,
+}
+
+impl EventSink for EagerSink {
+    fn event(&mut self, event: Event<'_>) {
+        self.inner.event(event);
+        self.inner.flush();
+    }
+}
+
+impl Drop for EagerSink {
+    fn drop(&mut self) {
+        self.inner.flush();
+        let _ = self.done_tx.send(LoadMessage::Done(Ok(ReadSummary::default())));
+        (self.inner.wake)();
+    }
+}
+
 impl LoadJob {
     /// Starts loading `path` on a named thread.
     pub fn start(path: &Path, config: AnalyzerConfig, wake: Arc<dyn Fn() + Send + Sync>) -> std::io::Result<LoadJob> {
@@ -298,6 +319,27 @@ impl LoadJob {
             cancel,
             handle: Some(handle),
         })
+    }
+
+    /// A job fed by a live client connection: the returned sink goes to the client's
+    /// recorder, which sends each event as it comes (a person is waiting for it) and says
+    /// the job is done when the session ends. `label` names the job (the URL).
+    pub fn for_client(label: &str, wake: Arc<dyn Fn() + Send + Sync>) -> (LoadJob, Box<dyn EventSink + Send>) {
+        let (tx, rx) = sync_channel(CHANNEL_BATCHES);
+        let progress = Arc::new(LoadProgress::default());
+        let sink = EagerSink {
+            done_tx: tx.clone(),
+            inner: BatchingSink::new(tx, wake, progress.clone()),
+        };
+        let job = LoadJob {
+            path: PathBuf::from(label),
+            rx,
+            progress,
+            live: None,
+            cancel: Arc::new(AtomicBool::new(false)),
+            handle: None,
+        };
+        (job, Box::new(sink))
     }
 
     pub fn cancel(&self) {

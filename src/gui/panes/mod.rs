@@ -4,6 +4,7 @@
 pub mod anatomy;
 pub mod builder;
 pub mod capture;
+pub mod client;
 pub mod connections;
 pub mod detail;
 pub mod findings;

@@ -18,6 +18,10 @@ pub fn top_bar_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
                     app.push(Command::ToggleCaptureWindow);
                     ui.close();
                 }
+                if ui.button("Connect to a WebSocket…").clicked() {
+                    app.push(Command::ToggleConnectWindow);
+                    ui.close();
+                }
                 ui.menu_button("Open recent", |ui| {
                     if app.settings.recent_files.is_empty() {
                         ui.label("(none yet)");

@@ -1,0 +1,460 @@
+//! The connect window: open a ws:// or wss:// connection, compose text, JSON, binary, ping
+//! and close frames, and watch the session arrive in the main tables like a capture.
+
+use crate::analysis::ws::builder::parse_hex;
+use crate::analysis::ws::close::close_code_name;
+use crate::gui::app::{FramescopeApp, StatusLine};
+use crate::gui::theme;
+use crate::live::client::{ClientCommand, ClientState, LiveClient};
+
+/// What the composer sends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ComposeKind {
+    #[default]
+    Text,
+    /// Text that must parse as JSON before it is sent.
+    Json,
+    /// Hex digits, sent as a binary message.
+    Binary,
+    Ping,
+    Close,
+}
+
+impl ComposeKind {
+    const ALL: [ComposeKind; 5] = [
+        ComposeKind::Text,
+        ComposeKind::Json,
+        ComposeKind::Binary,
+        ComposeKind::Ping,
+        ComposeKind::Close,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            ComposeKind::Text => "Text",
+            ComposeKind::Json => "JSON",
+            ComposeKind::Binary => "Binary (hex)",
+            ComposeKind::Ping => "Ping",
+            ComposeKind::Close => "Close",
+        }
+    }
+}
+
+/// Close codes offered in the picker (any other code can be typed).
+const CLOSE_CODES: [u16; 6] = [1000, 1001, 1002, 1003, 1008, 4000];
+
+/// The connect window's state.
+pub struct ClientPanel {
+    pub open: bool,
+    pub url: String,
+    /// Extra request headers, one `Name: value` per line.
+    pub headers: String,
+    /// Offered subprotocols, comma-separated.
+    pub subprotocols: String,
+    pub origin: String,
+    pub insecure: bool,
+    pub client: Option<LiveClient>,
+    pub kind: ComposeKind,
+    pub text: String,
+    pub close_code: u16,
+    pub close_reason: String,
+    /// Why the last connect or send could not be done.
+    pub error: Option<String>,
+    /// What was sent this session, newest last (for re-sending).
+    pub history: Vec<(ComposeKind, String)>,
+    /// The end of the current session has been reported in the status bar.
+    end_reported: bool,
+}
+
+impl Default for ClientPanel {
+    fn default() -> Self {
+        ClientPanel {
+            open: false,
+            url: "ws://127.0.0.1:8080/".to_owned(),
+            headers: String::new(),
+            subprotocols: String::new(),
+            origin: String::new(),
+            insecure: false,
+            client: None,
+            kind: ComposeKind::Text,
+            text: String::new(),
+            close_code: 1000,
+            close_reason: String::new(),
+            error: None,
+            history: Vec::new(),
+            end_reported: false,
+        }
+    }
+}
+
+/// Most entries kept in the send history.
+const HISTORY_LEN: usize = 50;
+
+impl ClientPanel {
+    /// The connection options from the form, or what is wrong with it.
+    pub fn options(&self) -> Result<crate::live::session::ConnectOptions, String> {
+        let target = crate::live::target::parse_target(self.url.trim())?;
+        let mut headers = Vec::new();
+        for line in self.headers.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            match line.split_once(':') {
+                Some((k, v)) if !k.trim().is_empty() => headers.push((k.trim().to_owned(), v.trim().to_owned())),
+                _ => return Err(format!("header line '{line}' is not 'Name: value'")),
+            }
+        }
+        let subprotocols = self
+            .subprotocols
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect();
+        let origin = Some(self.origin.trim().to_owned()).filter(|o| !o.is_empty());
+        Ok(crate::live::session::ConnectOptions {
+            target,
+            headers,
+            subprotocols,
+            origin,
+            timeout: std::time::Duration::from_secs(10),
+            tls: crate::live::session::TlsOptions {
+                extra_ca_file: None,
+                accept_invalid_certs: self.insecure,
+            },
+        })
+    }
+
+    /// The composer's content as a command, or why it cannot be sent.
+    pub fn compose(&self) -> Result<ClientCommand, String> {
+        match self.kind {
+            ComposeKind::Text => Ok(ClientCommand::Text(self.text.clone())),
+            ComposeKind::Json => match serde_json::from_str::<serde_json::Value>(&self.text) {
+                Ok(_) => Ok(ClientCommand::Text(self.text.clone())),
+                Err(e) => Err(format!("not JSON: {e}")),
+            },
+            ComposeKind::Binary => parse_hex(&self.text).map(ClientCommand::Binary),
+            ComposeKind::Ping => {
+                let payload = self.text.as_bytes().to_vec();
+                if payload.len() > 125 {
+                    return Err(format!(
+                        "a ping carries at most 125 bytes (RFC 6455 §5.5); this is {}",
+                        payload.len()
+                    ));
+                }
+                Ok(ClientCommand::Ping(payload))
+            }
+            ComposeKind::Close => {
+                if self.close_reason.len() > 123 {
+                    return Err(format!(
+                        "a close reason is at most 123 bytes (RFC 6455 §5.5); this is {}",
+                        self.close_reason.len()
+                    ));
+                }
+                Ok(ClientCommand::Close(self.close_code, self.close_reason.clone()))
+            }
+        }
+    }
+
+    fn state(&self) -> Option<ClientState> {
+        self.client.as_ref().map(LiveClient::state)
+    }
+}
+
+impl FramescopeApp {
+    /// Connects with the connect window's settings; the session replaces what is loaded.
+    pub fn connect_client(&mut self) {
+        let options = match self.client.options() {
+            Ok(o) => o,
+            Err(e) => {
+                self.client.error = Some(e);
+                return;
+            }
+        };
+        self.client.client = None;
+        self.client.error = None;
+        self.client.end_reported = false;
+        let url = options.target.url.to_string();
+        let (job, sink) = crate::gui::loader::LoadJob::for_client(&url, self.wake.clone());
+        match LiveClient::start(options, sink, self.wake.clone()) {
+            Ok(client) => {
+                self.reset_for_live_source(format!("live: {url}"));
+                self.job = Some(job);
+                self.client.client = Some(client);
+                self.status = Some(StatusLine {
+                    text: format!("connecting to {url}"),
+                    is_error: false,
+                });
+            }
+            Err(e) => self.client.error = Some(format!("cannot start the connection: {e}")),
+        }
+    }
+
+    /// Sends what the composer holds.
+    pub fn send_composed(&mut self) {
+        let command = match self.client.compose() {
+            Ok(c) => c,
+            Err(e) => {
+                self.client.error = Some(e);
+                return;
+            }
+        };
+        let sent = self.client.client.as_ref().is_some_and(|c| c.send(command));
+        if !sent {
+            self.client.error = Some("not connected".to_owned());
+            return;
+        }
+        self.client.error = None;
+        let entry = (self.client.kind, self.client.text.clone());
+        if !matches!(entry.0, ComposeKind::Close) && self.client.history.last() != Some(&entry) {
+            self.client.history.push(entry);
+            if self.client.history.len() > HISTORY_LEN {
+                self.client.history.remove(0);
+            }
+        }
+    }
+
+    /// Puts the session's end in the status bar once.
+    fn report_client_end(&mut self) {
+        if self.client.end_reported {
+            return;
+        }
+        let Some(ClientState::Closed(why) | ClientState::Failed(why)) = self.client.state() else {
+            return;
+        };
+        self.client.end_reported = true;
+        let failed = matches!(self.client.state(), Some(ClientState::Failed(_)));
+        self.status = Some(StatusLine {
+            text: format!("{}: {why}", self.client.url.trim()),
+            is_error: failed,
+        });
+    }
+}
+
+pub fn client_window_ui(app: &mut FramescopeApp, ctx: &egui::Context) {
+    app.report_client_end();
+    if !app.client.open {
+        return;
+    }
+    let mut open = true;
+    egui::Window::new("Live connection")
+        .open(&mut open)
+        .default_width(560.0)
+        .show(ctx, |ui| {
+            let state = app.client.state();
+            let active = state.as_ref().is_some_and(|s| !s.is_finished());
+            ui.horizontal(|ui| {
+                let label = ui.label("URL");
+                ui.add_enabled(
+                    !active,
+                    egui::TextEdit::singleline(&mut app.client.url)
+                        .hint_text("ws://host:port/path or wss://…")
+                        .desired_width(360.0),
+                )
+                .labelled_by(label.id);
+                if active {
+                    if ui.button("Disconnect").clicked()
+                        && let Some(c) = &app.client.client
+                    {
+                        c.abort();
+                    }
+                } else if ui.button("Connect").clicked() {
+                    app.connect_client();
+                }
+            });
+            ui.collapsing("Request options", |ui| {
+                egui::Grid::new("client-options").num_columns(2).show(ui, |ui| {
+                    let l = ui.label("Subprotocols");
+                    ui.add(egui::TextEdit::singleline(&mut app.client.subprotocols).hint_text("chat, superchat"))
+                        .labelled_by(l.id);
+                    ui.end_row();
+                    let l = ui.label("Origin");
+                    ui.add(egui::TextEdit::singleline(&mut app.client.origin).hint_text("https://example.com"))
+                        .labelled_by(l.id);
+                    ui.end_row();
+                    let l = ui.label("Headers");
+                    ui.add(
+                        egui::TextEdit::multiline(&mut app.client.headers)
+                            .hint_text("Authorization: Bearer …")
+                            .desired_rows(2),
+                    )
+                    .labelled_by(l.id);
+                    ui.end_row();
+                });
+                ui.checkbox(&mut app.client.insecure, "Accept any TLS certificate (insecure)");
+            });
+            if app.client.insecure {
+                ui.colored_label(theme::WARNING, "TLS certificates are NOT checked on this connection");
+            }
+            match &state {
+                None => {
+                    ui.label("Not connected.");
+                }
+                Some(ClientState::Connecting) => {
+                    ui.horizontal(|ui| {
+                        ui.spinner();
+                        ui.label("Connecting…");
+                    });
+                }
+                Some(ClientState::Open {
+                    local,
+                    peer,
+                    subprotocol,
+                }) => {
+                    let proto = subprotocol
+                        .as_ref()
+                        .map_or(String::new(), |p| format!(", subprotocol {p}"));
+                    ui.colored_label(theme::OK, format!("Open: {local} → {peer}{proto}"));
+                }
+                Some(ClientState::Closed(why)) => {
+                    ui.label(format!("Closed: {why}"));
+                }
+                Some(ClientState::Failed(why)) => {
+                    ui.colored_label(theme::ERROR, format!("Failed: {why}"));
+                }
+            }
+            counters_ui(app, ui);
+            ui.separator();
+            composer_ui(app, ui, state.as_ref().is_some_and(ClientState::is_open));
+            if let Some(e) = &app.client.error {
+                ui.colored_label(theme::ERROR, e);
+            }
+        });
+    if !open {
+        app.client.open = false;
+    }
+}
+
+/// Messages and bytes each way for the session's connection, and the latest ping RTT.
+fn counters_ui(app: &FramescopeApp, ui: &mut egui::Ui) {
+    let Some(conn) = app.store.connections.first().filter(|_| app.client.client.is_some()) else {
+        return;
+    };
+    let [up, down] = &conn.counters;
+    ui.label(format!(
+        "Sent {} messages ({} bytes on the wire) · received {} messages ({} bytes)",
+        up.messages, up.wire_bytes, down.messages, down.wire_bytes
+    ));
+    if let Some(rtt) = app.store.rtts.last() {
+        ui.label(format!(
+            "Last ping RTT {:.2} ms ({} samples)",
+            rtt.rtt_ms(),
+            app.store.rtts.len()
+        ));
+    }
+}
+
+fn composer_ui(app: &mut FramescopeApp, ui: &mut egui::Ui, open: bool) {
+    ui.add_enabled_ui(open, |ui| {
+        ui.horizontal(|ui| {
+            for kind in ComposeKind::ALL {
+                ui.selectable_value(&mut app.client.kind, kind, kind.label());
+            }
+        });
+        if app.client.kind == ComposeKind::Close {
+            ui.horizontal(|ui| {
+                let l = ui.label("Code");
+                egui::ComboBox::from_id_salt("close-code")
+                    .selected_text(format!(
+                        "{} {}",
+                        app.client.close_code,
+                        close_code_name(app.client.close_code)
+                    ))
+                    .show_ui(ui, |ui| {
+                        for code in CLOSE_CODES {
+                            ui.selectable_value(
+                                &mut app.client.close_code,
+                                code,
+                                format!("{code} {}", close_code_name(code)),
+                            );
+                        }
+                    })
+                    .response
+                    .labelled_by(l.id);
+                ui.add(egui::DragValue::new(&mut app.client.close_code).range(1000..=4999));
+                let l = ui.label("Reason");
+                ui.add(egui::TextEdit::singleline(&mut app.client.close_reason).desired_width(180.0))
+                    .labelled_by(l.id);
+            });
+        } else {
+            let hint = match app.client.kind {
+                ComposeKind::Json => "{\"type\": \"hello\"}",
+                ComposeKind::Binary => "01 02 ff",
+                ComposeKind::Ping => "ping payload (≤125 bytes)",
+                _ => "message text",
+            };
+            let l = ui.label("Message");
+            ui.add(
+                egui::TextEdit::multiline(&mut app.client.text)
+                    .hint_text(hint)
+                    .code_editor()
+                    .desired_rows(3)
+                    .desired_width(f32::INFINITY),
+            )
+            .labelled_by(l.id);
+        }
+        let ctrl_enter = ui.input(|i| i.modifiers.command && i.key_pressed(egui::Key::Enter));
+        ui.horizontal(|ui| {
+            if ui.button("Send").on_hover_text("Ctrl+Enter").clicked() || (open && ctrl_enter) {
+                app.send_composed();
+            }
+            if !app.client.history.is_empty() {
+                egui::ComboBox::from_id_salt("send-history")
+                    .selected_text("History")
+                    .show_ui(ui, |ui| {
+                        for (kind, text) in app.client.history.clone().iter().rev() {
+                            let shown: String = text.chars().take(60).collect();
+                            if ui.button(format!("{}: {shown}", kind.label())).clicked() {
+                                app.client.kind = *kind;
+                                app.client.text = text.clone();
+                            }
+                        }
+                    });
+            }
+        });
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_composer_checks_json_hex_and_control_frame_limits() {
+        let mut panel = ClientPanel {
+            kind: ComposeKind::Json,
+            text: "{\"a\": 1".to_owned(),
+            ..Default::default()
+        };
+        assert!(panel.compose().unwrap_err().starts_with("not JSON"));
+        panel.text = "{\"a\": 1}".to_owned();
+        assert_eq!(panel.compose(), Ok(ClientCommand::Text("{\"a\": 1}".to_owned())));
+        panel.kind = ComposeKind::Binary;
+        panel.text = "0x01 ff".to_owned();
+        assert_eq!(panel.compose(), Ok(ClientCommand::Binary(vec![1, 0xff])));
+        panel.text = "abc".to_owned();
+        assert!(panel.compose().is_err());
+        panel.kind = ComposeKind::Ping;
+        panel.text = "x".repeat(126);
+        assert!(panel.compose().unwrap_err().contains("125"));
+        panel.kind = ComposeKind::Close;
+        panel.close_code = 4001;
+        panel.close_reason = "bye".to_owned();
+        assert_eq!(panel.compose(), Ok(ClientCommand::Close(4001, "bye".to_owned())));
+    }
+
+    #[test]
+    fn the_form_reports_bad_urls_and_headers_and_splits_subprotocols() {
+        let mut panel = ClientPanel {
+            url: "http://example.com/".to_owned(),
+            ..Default::default()
+        };
+        assert!(panel.options().is_err());
+        panel.url = "ws://127.0.0.1:9/chat".to_owned();
+        panel.headers = "X-Token: abc\nbroken".to_owned();
+        assert!(panel.options().unwrap_err().contains("broken"));
+        panel.headers = "X-Token: abc\n\n".to_owned();
+        panel.subprotocols = "chat, , v2 ".to_owned();
+        let o = panel.options().unwrap();
+        assert_eq!(o.headers, vec![("X-Token".to_owned(), "abc".to_owned())]);
+        assert_eq!(o.subprotocols, vec!["chat".to_owned(), "v2".to_owned()]);
+        assert_eq!(o.target.port, 9);
+    }
+}

@@ -1,0 +1,205 @@
+//! The connect window against a real tokio-tungstenite server on 127.0.0.1: connect by
+//! typing the URL, send text, JSON (a bad one refused), binary and a ping, close with a
+//! chosen code; the session fills the main tables with exact payloads and close codes.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use egui::accesskit::Role;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use framescope::analysis::Direction;
+use framescope::analysis::ws::frame::OpCode;
+use framescope::gui::FramescopeApp;
+use framescope::gui::panes::client::ComposeKind;
+use framescope::gui::settings::Settings;
+use framescope::live::client::ClientState;
+use futures_util::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::Message;
+
+fn harness() -> Harness<'static, FramescopeApp> {
+    let app = FramescopeApp::new(Settings::default(), Arc::new(|| {}));
+    Harness::builder()
+        .with_size((1400.0, 900.0))
+        .build_ui_state(|ui, app: &mut FramescopeApp| app.show(ui), app)
+}
+
+/// A server for one connection that echoes text and binary with a prefix; returns its port.
+fn echo_server() -> u16 {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            tx.send(listener.local_addr().expect("addr").port()).expect("port");
+            let Ok(Ok((tcp, _))) = tokio::time::timeout(Duration::from_secs(20), listener.accept()).await else {
+                return;
+            };
+            let mut ws = tokio_tungstenite::accept_async(tcp).await.expect("handshake");
+            while let Some(Ok(m)) = ws.next().await {
+                let reply = match m {
+                    Message::Text(t) => Message::text(format!("echo: {t}")),
+                    Message::Binary(b) => Message::binary([&[0xee][..], &b].concat()),
+                    _ => continue,
+                };
+                if ws.send(reply).await.is_err() {
+                    break;
+                }
+            }
+        });
+    });
+    rx.recv_timeout(Duration::from_secs(10)).expect("server port")
+}
+
+/// Steps the window until `done` holds (at most 10 s).
+fn step_until(h: &mut Harness<'static, FramescopeApp>, done: impl Fn(&FramescopeApp) -> bool) {
+    let started = Instant::now();
+    while !done(h.state()) && started.elapsed() < Duration::from_secs(10) {
+        h.step();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(done(h.state()), "timed out; status {:?}", h.state().status);
+}
+
+fn send(h: &mut Harness<'static, FramescopeApp>, kind: ComposeKind, text: &str) {
+    h.state_mut().client.kind = kind;
+    h.state_mut().client.text.clear();
+    h.run_steps(2);
+    let field = h.get_by_role_and_label(Role::MultilineTextInput, "Message");
+    field.focus();
+    field.type_text(text);
+    h.run_steps(2);
+    h.get_by_label("Send").click();
+    h.run_steps(2);
+}
+
+#[test]
+fn a_session_from_the_connect_window_fills_the_tables() {
+    let port = echo_server();
+    let mut h = harness();
+    h.get_by_label("File").click();
+    h.run_steps(2);
+    h.get_by_label("Connect to a WebSocket…").click();
+    h.run_steps(2);
+    assert!(h.state().client.open);
+    h.state_mut().client.url.clear();
+    h.run_steps(1);
+    let url = h.get_by_role_and_label(Role::TextInput, "URL");
+    url.focus();
+    url.type_text(&format!("ws://127.0.0.1:{port}/chat"));
+    h.run_steps(2);
+    h.get_by_label("Connect").click();
+    step_until(&mut h, |app| {
+        app.client.client.as_ref().is_some_and(|c| c.state().is_open())
+    });
+    h.run_steps(2);
+    h.get_by_label_contains("Open: 127.0.0.1:");
+
+    send(&mut h, ComposeKind::Text, "hello");
+    send(&mut h, ComposeKind::Json, "{\"n\": ");
+    assert!(
+        h.state()
+            .client
+            .error
+            .as_deref()
+            .is_some_and(|e| e.starts_with("not JSON"))
+    );
+    h.get_by_label_contains("not JSON");
+    h.state_mut().client.text.clear();
+    send(&mut h, ComposeKind::Json, "{\"n\": 1}");
+    send(&mut h, ComposeKind::Binary, "01 02 03");
+    send(&mut h, ComposeKind::Ping, "p1");
+    step_until(&mut h, |app| app.store.rtts.len() == 1 && app.store.messages.len() >= 8);
+    h.get_by_label_contains("Last ping RTT");
+    h.get_by_label_contains("Sent 4 messages");
+
+    h.state_mut().client.kind = ComposeKind::Close;
+    h.state_mut().client.close_code = 4000;
+    h.run_steps(2);
+    let reason = h.get_by_role_and_label(Role::TextInput, "Reason");
+    reason.focus();
+    reason.type_text("done here");
+    h.run_steps(1);
+    h.get_by_label("Send").click();
+    step_until(&mut h, |app| !app.is_loading());
+    h.run_steps(2);
+    let state = h.state().client.client.as_ref().map(|c| c.state());
+    assert!(
+        matches!(&state, Some(ClientState::Closed(why)) if why.contains("4000")),
+        "{state:?}"
+    );
+
+    let app = h.state();
+    assert_eq!(app.store.connections.len(), 1);
+    assert_eq!(app.store.connections[0].info.server.port(), port);
+    let of = |dir: Direction| -> Vec<(OpCode, Vec<u8>)> {
+        app.store
+            .messages
+            .iter()
+            .filter(|m| m.dir == dir)
+            .map(|m| (m.opcode, app.store.payload(m).to_vec()))
+            .collect()
+    };
+    let mut close = 4000u16.to_be_bytes().to_vec();
+    close.extend_from_slice(b"done here");
+    assert_eq!(
+        of(Direction::ClientToServer),
+        vec![
+            (OpCode::Text, b"hello".to_vec()),
+            (OpCode::Text, b"{\"n\": 1}".to_vec()),
+            (OpCode::Binary, vec![1, 2, 3]),
+            (OpCode::Ping, b"p1".to_vec()),
+            (OpCode::Close, close.clone()),
+        ]
+    );
+    assert_eq!(
+        of(Direction::ServerToClient),
+        vec![
+            (OpCode::Text, b"echo: hello".to_vec()),
+            (OpCode::Text, b"echo: {\"n\": 1}".to_vec()),
+            (OpCode::Binary, vec![0xee, 1, 2, 3]),
+            (OpCode::Pong, b"p1".to_vec()),
+            (OpCode::Close, close),
+        ]
+    );
+    assert_eq!(app.store.connections[0].close_codes, [Some(4000), Some(4000)]);
+    // The sent history keeps what can be sent again (not the bad JSON, not the close).
+    let kinds: Vec<ComposeKind> = app.client.history.iter().map(|(k, _)| *k).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            ComposeKind::Text,
+            ComposeKind::Json,
+            ComposeKind::Binary,
+            ComposeKind::Ping
+        ]
+    );
+}
+
+#[test]
+fn a_refused_connection_says_so_in_the_window() {
+    // Bind then drop, so nothing listens on the port.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
+    let mut h = harness();
+    h.state_mut().client.open = true;
+    h.state_mut().client.url = format!("ws://127.0.0.1:{port}/");
+    h.run_steps(2);
+    h.get_by_label("Connect").click();
+    step_until(&mut h, |app| {
+        app.client.client.as_ref().is_some_and(|c| c.state().is_finished()) && !app.is_loading()
+    });
+    h.run_steps(2);
+    h.get_by_label_contains("Failed: connection to 127.0.0.1");
+    assert!(
+        h.state()
+            .status
+            .as_ref()
+            .is_some_and(|s| s.is_error && s.text.contains("refused"))
+    );
+}
