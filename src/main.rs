@@ -30,6 +30,9 @@ struct Cli {
     /// Start capturing right away (like Wireshark's -k).
     #[arg(short = 'k', long = "start", requires = "interface")]
     start: bool,
+    /// Open the live connection window and connect to this ws:// or wss:// URL.
+    #[arg(long, value_name = "URL", conflicts_with_all = ["file", "interface"])]
+    connect: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -52,6 +55,7 @@ fn main() -> ExitCode {
             interface: cli.interface,
             capture_filter: cli.capture_filter.unwrap_or_default(),
             start_capture: cli.start,
+            connect: cli.connect,
         }) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

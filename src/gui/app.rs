@@ -470,6 +470,8 @@ impl FramescopeApp {
                 }
                 Command::StartCapture => self.start_capture(),
                 Command::ToggleConnectWindow => self.client.open = !self.client.open,
+                Command::ConnectClient => self.connect_client(),
+                Command::SendComposed => self.send_composed(),
                 Command::StopCapture => {
                     if let Some(job) = &self.job {
                         job.cancel();

@@ -24,6 +24,10 @@ pub enum Command {
     ToggleCaptureWindow,
     /// Show or hide the connect window (the live client).
     ToggleConnectWindow,
+    /// Connect with the connect window's URL and options.
+    ConnectClient,
+    /// Send what the connect window's composer holds.
+    SendComposed,
     /// Capture on the interface and with the filter chosen in the capture window.
     StartCapture,
     /// Stop the live capture (the same as cancelling a load).

@@ -27,6 +27,8 @@ pub struct StartOptions {
     pub interface: Option<String>,
     pub capture_filter: String,
     pub start_capture: bool,
+    /// URL to connect to in the live connection window.
+    pub connect: Option<String>,
 }
 
 /// Opens the window.
@@ -64,6 +66,11 @@ pub fn run(start: StartOptions) -> eframe::Result {
                 if start.start_capture {
                     app.start_capture();
                 }
+            }
+            if let Some(url) = start.connect {
+                app.client.open = true;
+                app.client.url = url;
+                app.connect_client();
             }
             Ok(Box::new(app))
         }),

@@ -4,6 +4,7 @@
 use crate::analysis::ws::builder::parse_hex;
 use crate::analysis::ws::close::close_code_name;
 use crate::gui::app::{FramescopeApp, StatusLine};
+use crate::gui::commands::Command;
 use crate::gui::theme;
 use crate::live::client::{ClientCommand, ClientState, LiveClient};
 
@@ -211,10 +212,21 @@ impl FramescopeApp {
         }
     }
 
-    /// Puts the session's end in the status bar once.
-    fn report_client_end(&mut self) {
+    /// Puts the session's opening and end in the status bar (the end once).
+    fn report_client_state(&mut self) {
         if self.client.end_reported {
             return;
+        }
+        if let Some(ClientState::Open { peer, .. }) = self.client.state()
+            && self
+                .status
+                .as_ref()
+                .is_some_and(|s| s.text.starts_with("connecting to"))
+        {
+            self.status = Some(StatusLine {
+                text: format!("connected to {} ({peer})", self.client.url.trim()),
+                is_error: false,
+            });
         }
         let Some(ClientState::Closed(why) | ClientState::Failed(why)) = self.client.state() else {
             return;
@@ -229,7 +241,7 @@ impl FramescopeApp {
 }
 
 pub fn client_window_ui(app: &mut FramescopeApp, ctx: &egui::Context) {
-    app.report_client_end();
+    app.report_client_state();
     if !app.client.open {
         return;
     }
@@ -256,7 +268,7 @@ pub fn client_window_ui(app: &mut FramescopeApp, ctx: &egui::Context) {
                         c.abort();
                     }
                 } else if ui.button("Connect").clicked() {
-                    app.connect_client();
+                    app.push(Command::ConnectClient);
                 }
             });
             ui.collapsing("Request options", |ui| {
@@ -301,7 +313,7 @@ pub fn client_window_ui(app: &mut FramescopeApp, ctx: &egui::Context) {
                     let proto = subprotocol
                         .as_ref()
                         .map_or(String::new(), |p| format!(", subprotocol {p}"));
-                    ui.colored_label(theme::OK, format!("Open: {local} → {peer}{proto}"));
+                    ui.colored_label(theme::OK, format!("Open: {local} -> {peer}{proto}"));
                 }
                 Some(ClientState::Closed(why)) => {
                     ui.label(format!("Closed: {why}"));
@@ -393,7 +405,7 @@ fn composer_ui(app: &mut FramescopeApp, ui: &mut egui::Ui, open: bool) {
         let ctrl_enter = ui.input(|i| i.modifiers.command && i.key_pressed(egui::Key::Enter));
         ui.horizontal(|ui| {
             if ui.button("Send").on_hover_text("Ctrl+Enter").clicked() || (open && ctrl_enter) {
-                app.send_composed();
+                app.push(Command::SendComposed);
             }
             if !app.client.history.is_empty() {
                 egui::ComboBox::from_id_salt("send-history")

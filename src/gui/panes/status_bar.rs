@@ -21,6 +21,11 @@ pub fn status_bar_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
                 if ui.button("Stop").clicked() {
                     app.push(Command::StopCapture);
                 }
+            } else if let Some(client) = app.client.client.as_ref().filter(|c| !c.state().is_finished()) {
+                ui.colored_label(theme::OK, "live connection");
+                if ui.button("Disconnect").clicked() {
+                    client.abort();
+                }
             } else if let Some((fraction, waits)) = app
                 .job
                 .as_ref()
