@@ -1,6 +1,9 @@
 //! The connect window against a real tokio-tungstenite server on 127.0.0.1: connect by
 //! typing the URL, send text, JSON (a bad one refused), binary and a ping, close with a
-//! chosen code; the session fills the main tables with exact payloads and close codes.
+//! chosen code; the session fills the main tables with exact payloads and close codes, and
+//! its recording re-reads to the same messages.
+
+mod common;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -166,6 +169,19 @@ fn a_session_from_the_connect_window_fills_the_tables() {
         ]
     );
     assert_eq!(app.store.connections[0].close_codes, [Some(4000), Some(4000)]);
+    // The session was recorded; the pcapng re-reads to the same messages.
+    h.get_by_label("Save session as .pcapng…");
+    let recording = app.capture.recording.clone().expect("recorded");
+    let (reread, summary) = common::analyze_file(&recording);
+    assert_eq!(summary.stopped_early, None);
+    assert_eq!(reread.messages.len(), app.store.messages.len());
+    assert!(
+        reread
+            .messages
+            .iter()
+            .zip(&app.store.messages)
+            .all(|(a, b)| a.opcode == b.opcode && a.payload == app.store.payload(b))
+    );
     // The sent history keeps what can be sent again (not the bad JSON, not the close).
     let kinds: Vec<ComposeKind> = app.client.history.iter().map(|(k, _)| *k).collect();
     assert_eq!(

@@ -3,7 +3,7 @@
 //! session recorder, so messages reach the caller's sink as ordinary analyzer events.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -14,7 +14,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 
 use crate::analysis::event::EventSink;
-use crate::live::recorder::SessionRecorder;
+use crate::live::recorder::{Recording, SessionRecorder};
 use crate::live::session::{ConnectOptions, connect};
 use crate::live::tap::TapObserver;
 
@@ -55,10 +55,36 @@ impl ClientState {
     }
 }
 
+/// Keep-alive pings and what to do when a pong does not come back.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Heartbeat {
+    pub every: Duration,
+    /// A ping unanswered this long counts as a missed pong.
+    pub pong_timeout: Duration,
+    /// Close the connection (1001, "pong timeout") at the first missed pong.
+    pub close_on_miss: bool,
+}
+
+/// How a live session runs, besides what to connect to.
+#[derive(Default)]
+pub struct SessionOptions {
+    pub heartbeat: Option<Heartbeat>,
+    /// Where the session's packets are written as pcapng.
+    pub recording: Option<Recording>,
+}
+
+/// Counters the worker keeps for whoever shows the session.
+#[derive(Debug, Default)]
+pub struct ClientCounters {
+    pub heartbeat_pings: AtomicU32,
+    pub missed_pongs: AtomicU32,
+}
+
 /// A connection running on its own thread. Dropping it ends the connection.
 pub struct LiveClient {
     commands: UnboundedSender<ClientCommand>,
     state: Arc<Mutex<ClientState>>,
+    pub counters: Arc<ClientCounters>,
     stop: Arc<AtomicBool>,
     handle: Option<JoinHandle<()>>,
 }
@@ -73,13 +99,15 @@ impl LiveClient {
     /// whenever the state changes (to wake a GUI).
     pub fn start(
         options: ConnectOptions,
+        session: SessionOptions,
         sink: Box<dyn EventSink + Send>,
         changed: Arc<dyn Fn() + Send + Sync>,
     ) -> std::io::Result<LiveClient> {
         let (tx, rx) = unbounded_channel();
         let state = Arc::new(Mutex::new(ClientState::Connecting));
         let stop = Arc::new(AtomicBool::new(false));
-        let (thread_state, thread_stop) = (state.clone(), stop.clone());
+        let counters = Arc::new(ClientCounters::default());
+        let (thread_state, thread_stop, thread_counters) = (state.clone(), stop.clone(), counters.clone());
         let handle = std::thread::Builder::new().name("live-client".into()).spawn(move || {
             let set = |s: ClientState| {
                 if let Ok(mut guard) = thread_state.lock() {
@@ -94,12 +122,18 @@ impl LiveClient {
                     return;
                 }
             };
-            let end = runtime.block_on(run(options, sink, rx, &thread_stop, &set));
+            let worker = Worker {
+                stop: &thread_stop,
+                counters: &thread_counters,
+                set: &set,
+            };
+            let end = runtime.block_on(worker.run(options, session, sink, rx));
             set(end);
         })?;
         Ok(LiveClient {
             commands: tx,
             state,
+            counters,
             stop,
             handle: Some(handle),
         })
@@ -131,96 +165,161 @@ impl Drop for LiveClient {
     }
 }
 
-async fn run(
-    options: ConnectOptions,
-    sink: Box<dyn EventSink + Send>,
-    mut commands: UnboundedReceiver<ClientCommand>,
-    stop: &AtomicBool,
-    set: &dyn Fn(ClientState),
-) -> ClientState {
-    let mut sink = Some(sink);
-    let mut recorder: Option<Arc<Mutex<SessionRecorder>>> = None;
-    let mut poll = tokio::time::interval(STOP_POLL);
-    // In a block so the connecting future (which borrows `recorder`) is gone after.
-    let connected = {
-        let connecting = connect(&options, |local, peer| {
-            let sink = sink
-                .take()
-                .unwrap_or_else(|| Box::new(crate::analysis::event::CollectSink::default()));
-            let shared = Arc::new(Mutex::new(SessionRecorder::new(local, peer, sink, None)));
-            recorder = Some(shared.clone());
-            shared as Arc<Mutex<dyn TapObserver>>
+/// What the worker thread shares with the handle.
+struct Worker<'a> {
+    stop: &'a AtomicBool,
+    counters: &'a ClientCounters,
+    set: &'a dyn Fn(ClientState),
+}
+
+impl Worker<'_> {
+    async fn run(
+        &self,
+        options: ConnectOptions,
+        session: SessionOptions,
+        sink: Box<dyn EventSink + Send>,
+        mut commands: UnboundedReceiver<ClientCommand>,
+    ) -> ClientState {
+        let (stop, set) = (self.stop, self.set);
+        let mut sink = Some(sink);
+        let mut recording = session.recording;
+        let mut recorder: Option<Arc<Mutex<SessionRecorder>>> = None;
+        let mut poll = tokio::time::interval(STOP_POLL);
+        // In a block so the connecting future (which borrows `recorder`) is gone after.
+        let connected = {
+            let connecting = connect(&options, |local, peer| {
+                let sink = sink
+                    .take()
+                    .unwrap_or_else(|| Box::new(crate::analysis::event::CollectSink::default()));
+                let shared = Arc::new(Mutex::new(SessionRecorder::new(local, peer, sink, recording.take())));
+                recorder = Some(shared.clone());
+                shared as Arc<Mutex<dyn TapObserver>>
+            });
+            tokio::pin!(connecting);
+            loop {
+                tokio::select! {
+                    result = &mut connecting => break result,
+                    _ = poll.tick() => if stop.load(Ordering::Relaxed) {
+                        return ClientState::Closed("cancelled while connecting".to_owned());
+                    },
+                }
+            }
+        };
+        let connected = match connected {
+            Ok(c) => c,
+            Err(e) => {
+                finish(&recorder);
+                return ClientState::Failed(e.to_string());
+            }
+        };
+        set(ClientState::Open {
+            local: connected.local,
+            peer: connected.peer,
+            subprotocol: connected.subprotocol.clone(),
         });
-        tokio::pin!(connecting);
-        loop {
+        let (mut write, mut read) = connected.ws.split();
+        let mut close_deadline: Option<tokio::time::Instant> = None;
+        let mut heartbeat = session.heartbeat.map(|h| {
+            let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + h.every, h.every);
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            (h, interval)
+        });
+        // The heartbeat ping awaiting its pong: its payload and when it was sent.
+        let mut awaiting: Option<([u8; 8], tokio::time::Instant)> = None;
+        let mut heartbeat_seq = 0u64;
+        // The close frame framescope sent, if it started the closing handshake.
+        let mut we_closed: Option<String> = None;
+        let end = loop {
             tokio::select! {
-                result = &mut connecting => break result,
-                _ = poll.tick() => if stop.load(Ordering::Relaxed) {
-                    return ClientState::Closed("cancelled while connecting".to_owned());
+                incoming = read.next() => match incoming {
+                    Some(Ok(Message::Close(frame))) => {
+                        let code = match frame {
+                            Some(f) => format!("{} {}", u16::from(f.code), f.reason),
+                            None => "(no status code)".to_owned(),
+                        };
+                        break match &we_closed {
+                            Some(sent) => format!("closed: framescope sent {sent}, the server answered {code}"),
+                            None => format!("closed by the server: {code}"),
+                        };
+                    }
+                    Some(Ok(Message::Pong(payload))) => {
+                        if awaiting.is_some_and(|(p, _)| payload.as_ref() == p) {
+                            awaiting = None;
+                        }
+                    }
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => break format!("connection lost: {e}"),
+                    None => break "the server went away without a close frame".to_owned(),
+                },
+                command = commands.recv(), if close_deadline.is_none() => {
+                    let Some(command) = command else {
+                        break "closed by framescope".to_owned();
+                    };
+                    let message = match command {
+                        ClientCommand::Text(t) => Message::text(t),
+                        ClientCommand::Binary(b) => Message::binary(b),
+                        ClientCommand::Ping(p) => Message::Ping(p.into()),
+                        ClientCommand::Pong(p) => Message::Pong(p.into()),
+                        ClientCommand::Close(code, reason) => {
+                            close_deadline = Some(tokio::time::Instant::now() + CLOSE_GRACE);
+                            we_closed = Some(format!("{code} {reason}"));
+                            Message::Close(Some(CloseFrame { code: code.into(), reason: reason.into() }))
+                        }
+                    };
+                    if let Err(e) = write.send(message).await {
+                        break format!("sending failed: {e}");
+                    }
+                },
+                _ = async {
+                    match &mut heartbeat {
+                        Some((_, interval)) => { interval.tick().await; }
+                        None => std::future::pending::<()>().await,
+                    }
+                }, if close_deadline.is_none() => {
+                    heartbeat_seq += 1;
+                    // "fshb" + a sequence number, so heartbeat pongs are told from the user's.
+                    let mut payload = [0u8; 8];
+                    payload[..4].copy_from_slice(b"fshb");
+                    payload[4..].copy_from_slice(&(heartbeat_seq as u32).to_be_bytes());
+                    if awaiting.is_none() {
+                        awaiting = Some((payload, tokio::time::Instant::now()));
+                    }
+                    self.counters.heartbeat_pings.fetch_add(1, Ordering::Relaxed);
+                    if let Err(e) = write.send(Message::Ping(payload.to_vec().into())).await {
+                        break format!("sending failed: {e}");
+                    }
+                },
+                _ = poll.tick() => {
+                    if let (Some((h, _)), Some((_, sent))) = (&heartbeat, awaiting)
+                        && sent.elapsed() >= h.pong_timeout
+                    {
+                        awaiting = None;
+                        self.counters.missed_pongs.fetch_add(1, Ordering::Relaxed);
+                        if h.close_on_miss && close_deadline.is_none() {
+                            close_deadline = Some(tokio::time::Instant::now() + CLOSE_GRACE);
+                            let reason = format!("no pong within {:?}", h.pong_timeout);
+                            we_closed = Some(format!("1001 {reason}"));
+                            let frame = CloseFrame { code: 1001.into(), reason: reason.into() };
+                            if let Err(e) = write.send(Message::Close(Some(frame))).await {
+                                break format!("sending failed: {e}");
+                            }
+                        }
+                    }
+                    if stop.load(Ordering::Relaxed) {
+                        break "disconnected by framescope (no close handshake)".to_owned();
+                    }
+                    if close_deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
+                        break format!("the server did not answer the close within {CLOSE_GRACE:?}");
+                    }
                 },
             }
-        }
-    };
-    let connected = match connected {
-        Ok(c) => c,
-        Err(e) => {
-            finish(&recorder);
-            return ClientState::Failed(e.to_string());
-        }
-    };
-    set(ClientState::Open {
-        local: connected.local,
-        peer: connected.peer,
-        subprotocol: connected.subprotocol.clone(),
-    });
-    let (mut write, mut read) = connected.ws.split();
-    let mut close_deadline: Option<tokio::time::Instant> = None;
-    let end = loop {
-        tokio::select! {
-            incoming = read.next() => match incoming {
-                Some(Ok(Message::Close(frame))) => {
-                    break match frame {
-                        Some(f) => format!("closed by the server: {} {}", u16::from(f.code), f.reason),
-                        None => "closed by the server (no status code)".to_owned(),
-                    };
-                }
-                Some(Ok(_)) => {}
-                Some(Err(e)) => break format!("connection lost: {e}"),
-                None => break "the server went away without a close frame".to_owned(),
-            },
-            command = commands.recv(), if close_deadline.is_none() => {
-                let Some(command) = command else {
-                    break "closed by framescope".to_owned();
-                };
-                let message = match command {
-                    ClientCommand::Text(t) => Message::text(t),
-                    ClientCommand::Binary(b) => Message::binary(b),
-                    ClientCommand::Ping(p) => Message::Ping(p.into()),
-                    ClientCommand::Pong(p) => Message::Pong(p.into()),
-                    ClientCommand::Close(code, reason) => {
-                        close_deadline = Some(tokio::time::Instant::now() + CLOSE_GRACE);
-                        Message::Close(Some(CloseFrame { code: code.into(), reason: reason.into() }))
-                    }
-                };
-                if let Err(e) = write.send(message).await {
-                    break format!("sending failed: {e}");
-                }
-            },
-            _ = poll.tick() => {
-                if stop.load(Ordering::Relaxed) {
-                    break "disconnected by framescope (no close handshake)".to_owned();
-                }
-                if close_deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
-                    break format!("the server did not answer the close within {CLOSE_GRACE:?}");
-                }
-            },
-        }
-    };
-    // Let tungstenite finish a close exchange it started, then shut the socket down.
-    let _ = tokio::time::timeout(Duration::from_millis(500), write.close()).await;
-    drop(read);
-    finish(&recorder);
-    ClientState::Closed(end)
+        };
+        // Let tungstenite finish a close exchange it started, then shut the socket down.
+        let _ = tokio::time::timeout(Duration::from_millis(500), write.close()).await;
+        drop(read);
+        finish(&recorder);
+        ClientState::Closed(end)
+    }
 }
 
 fn finish(recorder: &Option<Arc<Mutex<SessionRecorder>>>) {

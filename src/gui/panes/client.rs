@@ -6,7 +6,7 @@ use crate::analysis::ws::close::close_code_name;
 use crate::gui::app::{FramescopeApp, StatusLine};
 use crate::gui::commands::Command;
 use crate::gui::theme;
-use crate::live::client::{ClientCommand, ClientState, LiveClient};
+use crate::live::client::{ClientCommand, ClientState, Heartbeat, LiveClient, SessionOptions};
 
 /// What the composer sends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -61,6 +61,11 @@ pub struct ClientPanel {
     pub close_reason: String,
     /// Why the last connect or send could not be done.
     pub error: Option<String>,
+    /// Keep-alive pings: on, interval and pong timeout in seconds, close at a missed pong.
+    pub heartbeat: bool,
+    pub heartbeat_every: f64,
+    pub pong_timeout: f64,
+    pub close_on_missed_pong: bool,
     /// What was sent this session, newest last (for re-sending).
     pub history: Vec<(ComposeKind, String)>,
     /// The end of the current session has been reported in the status bar.
@@ -83,6 +88,10 @@ impl Default for ClientPanel {
             close_reason: String::new(),
             error: None,
             history: Vec::new(),
+            heartbeat: false,
+            heartbeat_every: 5.0,
+            pong_timeout: 3.0,
+            close_on_missed_pong: false,
             end_reported: false,
         }
     }
@@ -154,6 +163,15 @@ impl ClientPanel {
         }
     }
 
+    /// The heartbeat chosen in the form.
+    pub fn heartbeat(&self) -> Option<Heartbeat> {
+        self.heartbeat.then(|| Heartbeat {
+            every: std::time::Duration::from_secs_f64(self.heartbeat_every.max(0.05)),
+            pong_timeout: std::time::Duration::from_secs_f64(self.pong_timeout.max(0.05)),
+            close_on_miss: self.close_on_missed_pong,
+        })
+    }
+
     fn state(&self) -> Option<ClientState> {
         self.client.as_ref().map(LiveClient::state)
     }
@@ -173,9 +191,29 @@ impl FramescopeApp {
         self.client.error = None;
         self.client.end_reported = false;
         let url = options.target.url.to_string();
+        // Every session is recorded to a temporary pcapng, kept until the next one or exit.
+        if let Some(old) = self.capture.recording.take() {
+            let _ = std::fs::remove_file(old);
+        }
+        let record_to = crate::capture::live::recording_path();
+        let recording = match crate::live::recorder::open_recording(&record_to) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                self.client.error = Some(format!("not recording ({}: {e})", record_to.display()));
+                None
+            }
+        };
+        let recorded = recording.is_some();
+        let session = SessionOptions {
+            heartbeat: self.client.heartbeat(),
+            recording,
+        };
         let (job, sink) = crate::gui::loader::LoadJob::for_client(&url, self.wake.clone());
-        match LiveClient::start(options, sink, self.wake.clone()) {
+        match LiveClient::start(options, session, sink, self.wake.clone()) {
             Ok(client) => {
+                if recorded {
+                    self.capture.recording = Some(record_to);
+                }
                 self.reset_for_live_source(format!("live: {url}"));
                 self.job = Some(job);
                 self.client.client = Some(client);
@@ -291,6 +329,21 @@ pub fn client_window_ui(app: &mut FramescopeApp, ctx: &egui::Context) {
                     ui.end_row();
                 });
                 ui.checkbox(&mut app.client.insecure, "Accept any TLS certificate (insecure)");
+                ui.horizontal(|ui| {
+                    ui.checkbox(&mut app.client.heartbeat, "Heartbeat: ping every");
+                    ui.add(
+                        egui::DragValue::new(&mut app.client.heartbeat_every)
+                            .range(0.1..=3600.0)
+                            .suffix(" s"),
+                    );
+                    ui.label("pong timeout");
+                    ui.add(
+                        egui::DragValue::new(&mut app.client.pong_timeout)
+                            .range(0.1..=600.0)
+                            .suffix(" s"),
+                    );
+                    ui.checkbox(&mut app.client.close_on_missed_pong, "close on a missed pong");
+                });
             });
             if app.client.insecure {
                 ui.colored_label(theme::WARNING, "TLS certificates are NOT checked on this connection");
@@ -323,6 +376,13 @@ pub fn client_window_ui(app: &mut FramescopeApp, ctx: &egui::Context) {
                 }
             }
             counters_ui(app, ui);
+            let finished = state.as_ref().is_some_and(ClientState::is_finished);
+            if finished
+                && app.capture.recording.as_ref().is_some_and(|p| p.exists())
+                && ui.button("Save session as .pcapng…").clicked()
+            {
+                app.push(Command::SaveRecording);
+            }
             ui.separator();
             composer_ui(app, ui, state.as_ref().is_some_and(ClientState::is_open));
             if let Some(e) = &app.client.error {
@@ -350,6 +410,21 @@ fn counters_ui(app: &FramescopeApp, ui: &mut egui::Ui) {
             rtt.rtt_ms(),
             app.store.rtts.len()
         ));
+    }
+    if let Some(client) = &app.client.client {
+        let pings = client
+            .counters
+            .heartbeat_pings
+            .load(std::sync::atomic::Ordering::Relaxed);
+        let missed = client.counters.missed_pongs.load(std::sync::atomic::Ordering::Relaxed);
+        if pings > 0 {
+            let text = format!("Heartbeat: {pings} pings, {missed} missed pongs");
+            if missed > 0 {
+                ui.colored_label(theme::ERROR, text);
+            } else {
+                ui.label(text);
+            }
+        }
     }
 }
 

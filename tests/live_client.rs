@@ -1,0 +1,194 @@
+//! `LiveClient` (the engine behind the live connection window) against real tokio-tungstenite
+//! servers on 127.0.0.1: heartbeat pings answered and timed, a server that stops answering
+//! (missed pong, then a 1001 close), and a session recorded to pcapng that re-reads to the
+//! same messages.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use framescope::analysis::event::{CollectSink, Event, EventSink};
+use framescope::analysis::ws::frame::OpCode;
+use framescope::live::client::{ClientCommand, ClientState, Heartbeat, LiveClient, SessionOptions};
+use framescope::live::session::{ConnectOptions, TlsOptions};
+use framescope::live::target::parse_target;
+use futures_util::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::Message;
+
+/// Forwards events into a collector the test can read.
+struct Shared(Arc<Mutex<CollectSink>>);
+
+impl EventSink for Shared {
+    fn event(&mut self, event: Event<'_>) {
+        if let Ok(mut s) = self.0.lock() {
+            s.event(event);
+        }
+    }
+}
+
+/// A server for one connection on its own thread; `answer` false makes it stop reading after
+/// the handshake (so pings go unanswered) for `silent_for`. Returns the port.
+fn server(answer: bool, silent_for: Duration) -> u16 {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            tx.send(listener.local_addr().expect("addr").port()).expect("port");
+            let Ok(Ok((tcp, _))) = tokio::time::timeout(Duration::from_secs(20), listener.accept()).await else {
+                return;
+            };
+            let mut ws = tokio_tungstenite::accept_async(tcp).await.expect("handshake");
+            if !answer {
+                tokio::time::sleep(silent_for).await;
+                return;
+            }
+            while let Some(Ok(m)) = ws.next().await {
+                if let Message::Text(t) = m
+                    && ws.send(Message::text(format!("echo: {t}"))).await.is_err()
+                {
+                    break;
+                }
+            }
+        });
+    });
+    rx.recv_timeout(Duration::from_secs(10)).expect("server port")
+}
+
+fn options(port: u16) -> ConnectOptions {
+    ConnectOptions {
+        target: parse_target(&format!("ws://127.0.0.1:{port}/hb")).expect("url"),
+        headers: Vec::new(),
+        subprotocols: Vec::new(),
+        origin: None,
+        timeout: Duration::from_secs(5),
+        tls: TlsOptions::default(),
+    }
+}
+
+fn wait_for(client: &LiveClient, done: impl Fn(&ClientState) -> bool) -> ClientState {
+    let started = Instant::now();
+    loop {
+        let state = client.state();
+        if done(&state) || started.elapsed() > Duration::from_secs(10) {
+            return state;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn heartbeat_pings_are_answered_timed_and_recorded() {
+    let port = server(true, Duration::ZERO);
+    let collected = Arc::new(Mutex::new(CollectSink::default()));
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("session.pcapng");
+    let session = SessionOptions {
+        heartbeat: Some(Heartbeat {
+            every: Duration::from_millis(100),
+            pong_timeout: Duration::from_secs(2),
+            close_on_miss: true,
+        }),
+        recording: Some(framescope::live::recorder::open_recording(&path).expect("recording")),
+    };
+    let client = LiveClient::start(
+        options(port),
+        session,
+        Box::new(Shared(collected.clone())),
+        Arc::new(|| {}),
+    )
+    .expect("start");
+    assert!(wait_for(&client, ClientState::is_open).is_open());
+    assert!(client.send(ClientCommand::Text("one".to_owned())));
+    let started = Instant::now();
+    while collected.lock().expect("lock").rtts.len() < 4 && started.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(client.send(ClientCommand::Close(1000, "bye".to_owned())));
+    let end = wait_for(&client, ClientState::is_finished);
+    assert!(
+        matches!(&end, ClientState::Closed(why) if why.contains("framescope sent 1000 bye")),
+        "{end:?}"
+    );
+    let pings = client
+        .counters
+        .heartbeat_pings
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(
+        client.counters.missed_pongs.load(std::sync::atomic::Ordering::Relaxed),
+        0
+    );
+    drop(client);
+
+    let sink = collected.lock().expect("lock");
+    let sent_pings: Vec<&[u8]> = sink
+        .messages
+        .iter()
+        .filter(|m| m.opcode == OpCode::Ping)
+        .map(|m| m.payload.as_slice())
+        .collect();
+    assert_eq!(sent_pings.len() as u32, pings);
+    assert!(pings >= 4, "{pings} pings");
+    // Heartbeat payloads: "fshb" and a sequence number from 1.
+    assert_eq!(sent_pings[0], b"fshb\0\0\0\x01");
+    assert_eq!(sent_pings[1], b"fshb\0\0\0\x02");
+    assert!(sink.rtts.len() >= 4);
+    assert!(sink.rtts.iter().all(|r| r.rtt_ms() >= 0.0 && r.rtt_ms() < 2000.0));
+
+    // The recording re-reads to the same messages.
+    let (reread, summary) = common::analyze_file(&path);
+    assert_eq!(summary.stopped_early, None);
+    let payloads = |s: &CollectSink| -> Vec<(OpCode, Vec<u8>)> {
+        s.messages.iter().map(|m| (m.opcode, m.payload.clone())).collect()
+    };
+    assert_eq!(payloads(&reread), payloads(&sink));
+    assert!(
+        sink.messages
+            .iter()
+            .any(|m| m.opcode == OpCode::Text && m.payload == b"echo: one")
+    );
+}
+
+#[test]
+fn a_missed_pong_is_counted_and_closes_the_connection() {
+    let port = server(false, Duration::from_secs(8));
+    let session = SessionOptions {
+        heartbeat: Some(Heartbeat {
+            every: Duration::from_millis(100),
+            pong_timeout: Duration::from_millis(300),
+            close_on_miss: true,
+        }),
+        recording: None,
+    };
+    let collected = Arc::new(Mutex::new(CollectSink::default()));
+    let client = LiveClient::start(
+        options(port),
+        session,
+        Box::new(Shared(collected.clone())),
+        Arc::new(|| {}),
+    )
+    .expect("start");
+    let end = wait_for(&client, ClientState::is_finished);
+    assert!(
+        matches!(&end, ClientState::Closed(why) if why.contains("did not answer the close")),
+        "{end:?}"
+    );
+    assert_eq!(
+        client.counters.missed_pongs.load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
+    drop(client);
+    let sink = collected.lock().expect("lock");
+    let close = sink
+        .messages
+        .iter()
+        .find(|m| m.opcode == OpCode::Close)
+        .expect("close sent");
+    assert_eq!(close.close_code, Some(1001));
+    assert_eq!(close.close_reason.as_deref(), Some("no pong within 300ms"));
+    assert!(sink.rtts.is_empty());
+}
