@@ -94,6 +94,7 @@ fn heartbeat_pings_are_answered_timed_and_recorded() {
             close_on_miss: true,
         }),
         recording: Some(framescope::live::recorder::open_recording(&path).expect("recording")),
+        reconnect: None,
     };
     let client = LiveClient::start(
         options(port),
@@ -163,6 +164,7 @@ fn a_missed_pong_is_counted_and_closes_the_connection() {
             close_on_miss: true,
         }),
         recording: None,
+        reconnect: None,
     };
     let collected = Arc::new(Mutex::new(CollectSink::default()));
     let client = LiveClient::start(
@@ -191,4 +193,116 @@ fn a_missed_pong_is_counted_and_closes_the_connection() {
     assert_eq!(close.close_code, Some(1001));
     assert_eq!(close.close_reason.as_deref(), Some("no pong within 300ms"));
     assert!(sink.rtts.is_empty());
+}
+
+/// Accepts two connections: the first is dropped (no close frame) after its first message,
+/// the second echoes text. Returns the port.
+fn dropping_server() -> u16 {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            tx.send(listener.local_addr().expect("addr").port()).expect("port");
+            for round in 0..2 {
+                let Ok(Ok((tcp, _))) = tokio::time::timeout(Duration::from_secs(20), listener.accept()).await else {
+                    return;
+                };
+                let mut ws = tokio_tungstenite::accept_async(tcp).await.expect("handshake");
+                while let Some(Ok(m)) = ws.next().await {
+                    if let Message::Text(t) = m {
+                        if round == 0 {
+                            break; // drop the socket: no close frame
+                        }
+                        if ws.send(Message::text(format!("echo: {t}"))).await.is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+        });
+    });
+    rx.recv_timeout(Duration::from_secs(10)).expect("server port")
+}
+
+#[test]
+fn an_abrupt_drop_is_followed_by_a_reconnect_with_backoff() {
+    let port = dropping_server();
+    let collected = Arc::new(Mutex::new(CollectSink::default()));
+    let session = SessionOptions {
+        reconnect: Some(framescope::live::client::Reconnect {
+            base: Duration::from_millis(200),
+            max: Duration::from_secs(2),
+            attempts: 3,
+        }),
+        ..SessionOptions::default()
+    };
+    let client = LiveClient::start(
+        options(port),
+        session,
+        Box::new(Shared(collected.clone())),
+        Arc::new(|| {}),
+    )
+    .expect("start");
+    assert!(wait_for(&client, ClientState::is_open).is_open());
+    assert!(client.send(ClientCommand::Text("first".to_owned())));
+    let waiting = wait_for(&client, |s| matches!(s, ClientState::Reconnecting { .. }));
+    match &waiting {
+        ClientState::Reconnecting {
+            attempt,
+            of,
+            after,
+            why,
+        } => {
+            assert_eq!((*attempt, *of), (1, 3));
+            assert!(*after >= Duration::from_millis(100) && *after <= Duration::from_millis(200));
+            assert!(
+                why.contains("without a close frame") || why.contains("connection lost"),
+                "{why}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(wait_for(&client, ClientState::is_open).is_open());
+    assert!(client.send(ClientCommand::Text("second".to_owned())));
+    let started = Instant::now();
+    while !collected
+        .lock()
+        .expect("lock")
+        .messages
+        .iter()
+        .any(|m| m.payload == b"echo: second")
+        && started.elapsed() < Duration::from_secs(10)
+    {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(client.send(ClientCommand::Close(1000, String::new())));
+    let end = wait_for(&client, ClientState::is_finished);
+    assert!(
+        matches!(&end, ClientState::Closed(why) if why.contains("framescope sent 1000")),
+        "{end:?}"
+    );
+    assert_eq!(client.counters.reconnects.load(std::sync::atomic::Ordering::Relaxed), 1);
+    drop(client);
+    let sink = collected.lock().expect("lock");
+    // Two connections, each with its own messages.
+    assert_eq!(sink.connections.len(), 2);
+    let texts: Vec<(_, &[u8])> = sink
+        .messages
+        .iter()
+        .filter(|m| m.opcode == OpCode::Text)
+        .map(|m| (m.conn, m.payload.as_slice()))
+        .collect();
+    let (first, second) = (sink.connections[0].conn, sink.connections[1].conn);
+    assert_eq!(
+        texts,
+        vec![
+            (first, &b"first"[..]),
+            (second, &b"second"[..]),
+            (second, &b"echo: second"[..])
+        ]
+    );
 }

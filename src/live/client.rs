@@ -39,6 +39,13 @@ pub enum ClientState {
         peer: SocketAddr,
         subprotocol: Option<String>,
     },
+    /// Dropped; waiting `after` before reconnect attempt `attempt` of `of`.
+    Reconnecting {
+        attempt: u32,
+        of: u32,
+        after: Duration,
+        why: String,
+    },
     /// Ended; says how (a close exchange, the peer going away, an error).
     Closed(String),
     /// Could not connect; the reason, worded for the user.
@@ -65,10 +72,49 @@ pub struct Heartbeat {
     pub close_on_miss: bool,
 }
 
+/// Reconnecting after a drop: waits grow from `base` doubling up to `max`, each drawn at
+/// random between half and all of that ("equal jitter"), so many clients do not come back
+/// in step.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Reconnect {
+    pub base: Duration,
+    pub max: Duration,
+    /// Attempts after a drop before giving up.
+    pub attempts: u32,
+}
+
+impl Reconnect {
+    /// The wait before attempt `attempt` (from 1).
+    pub fn delay(&self, attempt: u32) -> Duration {
+        let ceiling = self
+            .base
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(20))
+            .min(self.max);
+        ceiling / 2 + ceiling.mul_f64(jitter() / 2.0)
+    }
+}
+
+/// A number in [0, 1) that differs between calls. std's `RandomState` is randomly keyed per
+/// instance, which is all jitter needs; not worth a dependency on `rand`.
+fn jitter() -> f64 {
+    use std::hash::BuildHasher;
+    let bits = std::collections::hash_map::RandomState::new().hash_one(std::time::Instant::now());
+    (bits >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// The recorder a session's tap feeds, kept across reconnects; what it is built from until
+/// the first connection.
+struct RecorderSlot {
+    sink: Option<Box<dyn EventSink + Send>>,
+    recording: Option<Recording>,
+    recorder: Option<Arc<Mutex<SessionRecorder>>>,
+}
+
 /// How a live session runs, besides what to connect to.
 #[derive(Default)]
 pub struct SessionOptions {
     pub heartbeat: Option<Heartbeat>,
+    pub reconnect: Option<Reconnect>,
     /// Where the session's packets are written as pcapng.
     pub recording: Option<Recording>,
 }
@@ -78,6 +124,7 @@ pub struct SessionOptions {
 pub struct ClientCounters {
     pub heartbeat_pings: AtomicU32,
     pub missed_pongs: AtomicU32,
+    pub reconnects: AtomicU32,
 }
 
 /// A connection running on its own thread. Dropping it ends the connection.
@@ -173,6 +220,8 @@ struct Worker<'a> {
 }
 
 impl Worker<'_> {
+    /// Runs sessions until one ends for good: after a drop (no close handshake) it reconnects
+    /// as `session.reconnect` says, each attempt and wait shown in the state.
     async fn run(
         &self,
         options: ConnectOptions,
@@ -180,19 +229,79 @@ impl Worker<'_> {
         sink: Box<dyn EventSink + Send>,
         mut commands: UnboundedReceiver<ClientCommand>,
     ) -> ClientState {
+        let mut slot = RecorderSlot {
+            sink: Some(sink),
+            recording: session.recording,
+            recorder: None,
+        };
+        let mut attempt = 0u32;
+        let mut was_open = false;
+        let end = loop {
+            let (how, dropped) = self
+                .session(&options, session.heartbeat, &mut commands, &mut slot, &mut was_open)
+                .await;
+            let policy = match session.reconnect {
+                Some(p) if dropped && was_open && attempt < p.attempts => p,
+                _ => break (how, was_open),
+            };
+            attempt += 1;
+            let wait = policy.delay(attempt);
+            self.counters.reconnects.fetch_add(1, Ordering::Relaxed);
+            (self.set)(ClientState::Reconnecting {
+                attempt,
+                of: policy.attempts,
+                after: wait,
+                why: how,
+            });
+            let until = tokio::time::Instant::now() + wait;
+            while tokio::time::Instant::now() < until {
+                if self.stop.load(Ordering::Relaxed) {
+                    finish(&slot.recorder);
+                    return ClientState::Closed("disconnected by framescope while waiting to reconnect".to_owned());
+                }
+                tokio::time::sleep(STOP_POLL.min(until - tokio::time::Instant::now())).await;
+            }
+        };
+        finish(&slot.recorder);
+        match end {
+            (how, true) => ClientState::Closed(how),
+            (how, false) => ClientState::Failed(how),
+        }
+    }
+
+    /// One connection, from connecting to its end: how it ended, and whether that was a drop
+    /// (the connection lost without a close handshake) that a reconnect may follow.
+    async fn session(
+        &self,
+        options: &ConnectOptions,
+        heartbeat: Option<Heartbeat>,
+        commands: &mut UnboundedReceiver<ClientCommand>,
+        slot: &mut RecorderSlot,
+        was_open: &mut bool,
+    ) -> (String, bool) {
         let (stop, set) = (self.stop, self.set);
-        let mut sink = Some(sink);
-        let mut recording = session.recording;
-        let mut recorder: Option<Arc<Mutex<SessionRecorder>>> = None;
+        set(ClientState::Connecting);
         let mut poll = tokio::time::interval(STOP_POLL);
-        // In a block so the connecting future (which borrows `recorder`) is gone after.
+        // In a block so the connecting future (which borrows `slot`) is gone after.
         let connected = {
-            let connecting = connect(&options, |local, peer| {
-                let sink = sink
+            let connecting = connect(options, |local, peer| {
+                if let Some(existing) = &slot.recorder {
+                    if let Ok(mut r) = existing.lock() {
+                        r.reconnect(local, peer);
+                    }
+                    return existing.clone() as Arc<Mutex<dyn TapObserver>>;
+                }
+                let sink = slot
+                    .sink
                     .take()
                     .unwrap_or_else(|| Box::new(crate::analysis::event::CollectSink::default()));
-                let shared = Arc::new(Mutex::new(SessionRecorder::new(local, peer, sink, recording.take())));
-                recorder = Some(shared.clone());
+                let shared = Arc::new(Mutex::new(SessionRecorder::new(
+                    local,
+                    peer,
+                    sink,
+                    slot.recording.take(),
+                )));
+                slot.recorder = Some(shared.clone());
                 shared as Arc<Mutex<dyn TapObserver>>
             });
             tokio::pin!(connecting);
@@ -200,18 +309,17 @@ impl Worker<'_> {
                 tokio::select! {
                     result = &mut connecting => break result,
                     _ = poll.tick() => if stop.load(Ordering::Relaxed) {
-                        return ClientState::Closed("cancelled while connecting".to_owned());
+                        return ("cancelled while connecting".to_owned(), false);
                     },
                 }
             }
         };
         let connected = match connected {
             Ok(c) => c,
-            Err(e) => {
-                finish(&recorder);
-                return ClientState::Failed(e.to_string());
-            }
+            // A failed reconnect attempt is a drop too: the next attempt may succeed.
+            Err(e) => return (e.to_string(), true),
         };
+        *was_open = true;
         set(ClientState::Open {
             local: connected.local,
             peer: connected.peer,
@@ -219,7 +327,7 @@ impl Worker<'_> {
         });
         let (mut write, mut read) = connected.ws.split();
         let mut close_deadline: Option<tokio::time::Instant> = None;
-        let mut heartbeat = session.heartbeat.map(|h| {
+        let mut heartbeat = heartbeat.map(|h| {
             let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + h.every, h.every);
             interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             (h, interval)
@@ -238,8 +346,8 @@ impl Worker<'_> {
                             None => "(no status code)".to_owned(),
                         };
                         break match &we_closed {
-                            Some(sent) => format!("closed: framescope sent {sent}, the server answered {code}"),
-                            None => format!("closed by the server: {code}"),
+                            Some(sent) => (format!("closed: framescope sent {sent}, the server answered {code}"), false),
+                            None => (format!("closed by the server: {code}"), false),
                         };
                     }
                     Some(Ok(Message::Pong(payload))) => {
@@ -248,12 +356,12 @@ impl Worker<'_> {
                         }
                     }
                     Some(Ok(_)) => {}
-                    Some(Err(e)) => break format!("connection lost: {e}"),
-                    None => break "the server went away without a close frame".to_owned(),
+                    Some(Err(e)) => break (format!("connection lost: {e}"), true),
+                    None => break ("the server went away without a close frame".to_owned(), true),
                 },
                 command = commands.recv(), if close_deadline.is_none() => {
                     let Some(command) = command else {
-                        break "closed by framescope".to_owned();
+                        break ("closed by framescope".to_owned(), false);
                     };
                     let message = match command {
                         ClientCommand::Text(t) => Message::text(t),
@@ -267,7 +375,7 @@ impl Worker<'_> {
                         }
                     };
                     if let Err(e) = write.send(message).await {
-                        break format!("sending failed: {e}");
+                        break (format!("sending failed: {e}"), true);
                     }
                 },
                 _ = async {
@@ -286,7 +394,7 @@ impl Worker<'_> {
                     }
                     self.counters.heartbeat_pings.fetch_add(1, Ordering::Relaxed);
                     if let Err(e) = write.send(Message::Ping(payload.to_vec().into())).await {
-                        break format!("sending failed: {e}");
+                        break (format!("sending failed: {e}"), true);
                     }
                 },
                 _ = poll.tick() => {
@@ -301,15 +409,15 @@ impl Worker<'_> {
                             we_closed = Some(format!("1001 {reason}"));
                             let frame = CloseFrame { code: 1001.into(), reason: reason.into() };
                             if let Err(e) = write.send(Message::Close(Some(frame))).await {
-                                break format!("sending failed: {e}");
+                                break (format!("sending failed: {e}"), true);
                             }
                         }
                     }
                     if stop.load(Ordering::Relaxed) {
-                        break "disconnected by framescope (no close handshake)".to_owned();
+                        break ("disconnected by framescope (no close handshake)".to_owned(), false);
                     }
                     if close_deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
-                        break format!("the server did not answer the close within {CLOSE_GRACE:?}");
+                        break (format!("the server did not answer the close within {CLOSE_GRACE:?}"), false);
                     }
                 },
             }
@@ -317,8 +425,7 @@ impl Worker<'_> {
         // Let tungstenite finish a close exchange it started, then shut the socket down.
         let _ = tokio::time::timeout(Duration::from_millis(500), write.close()).await;
         drop(read);
-        finish(&recorder);
-        ClientState::Closed(end)
+        end
     }
 }
 
@@ -327,5 +434,29 @@ fn finish(recorder: &Option<Arc<Mutex<SessionRecorder>>>) {
         && let Ok(mut r) = r.lock()
     {
         r.finish();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reconnect_waits_double_within_jitter_up_to_the_cap() {
+        let policy = Reconnect {
+            base: Duration::from_millis(200),
+            max: Duration::from_secs(1),
+            attempts: 10,
+        };
+        for _ in 0..50 {
+            for (attempt, ceiling_ms) in [(1, 200), (2, 400), (3, 800), (4, 1000), (9, 1000), (40, 1000)] {
+                let d = policy.delay(attempt).as_secs_f64() * 1000.0;
+                let c = ceiling_ms as f64;
+                assert!(d >= c / 2.0 - 0.001 && d <= c + 0.001, "attempt {attempt}: {d} ms");
+            }
+        }
+        // Jitter really varies.
+        let waits: std::collections::HashSet<u128> = (0..20).map(|_| policy.delay(3).as_nanos()).collect();
+        assert!(waits.len() > 10, "{waits:?}");
     }
 }

@@ -51,6 +51,13 @@ impl SessionRecorder {
             pcapng,
             last_ts: crate::live::tap::now(),
         };
+        r.open_tcp();
+        r
+    }
+
+    /// The TCP handshake of the current session.
+    fn open_tcp(&mut self) {
+        let r = self;
         let ts = r.last_ts;
         let cseq = r.synth.next_seq(Sender::Client);
         r.emit(ts, Sender::Client, cseq, TcpFlags::SYN, &[]);
@@ -60,7 +67,25 @@ impl SessionRecorder {
         r.synth.skip(Sender::Server, 1);
         let cseq = r.synth.next_seq(Sender::Client);
         r.emit(ts, Sender::Client, cseq, TcpFlags::ACK, &[]);
-        r
+    }
+
+    /// Ends the current TCP session and starts another between new endpoints (a reconnect):
+    /// the same analyzer, sink and file, so the sessions are connections of one capture.
+    pub fn reconnect(&mut self, client: SocketAddr, server: SocketAddr) {
+        self.end_tcp();
+        self.synth = TcpSessionSynth::new(client, server, 0x1000_0000, 0x2000_0000);
+        self.last_ts = self.last_ts.max(crate::live::tap::now());
+        self.open_tcp();
+    }
+
+    /// FIN from both sides of the current session.
+    fn end_tcp(&mut self) {
+        let ts = crate::live::tap::now().max(self.last_ts);
+        for sender in [Sender::Client, Sender::Server] {
+            let seq = self.synth.next_seq(sender);
+            self.emit(ts, sender, seq, TcpFlags::FIN_ACK, &[]);
+            self.synth.skip(sender, 1);
+        }
     }
 
     fn emit(&mut self, ts: Timestamp, sender: Sender, seq: u32, flags: TcpFlags, payload: &[u8]) {
@@ -78,12 +103,7 @@ impl SessionRecorder {
 
     /// Ends the session: FIN from both sides, the analyzer's last events, the file flushed.
     pub fn finish(&mut self) {
-        let ts = crate::live::tap::now();
-        for sender in [Sender::Client, Sender::Server] {
-            let seq = self.synth.next_seq(sender);
-            self.emit(ts, sender, seq, TcpFlags::FIN_ACK, &[]);
-            self.synth.skip(sender, 1);
-        }
+        self.end_tcp();
         self.analyzer.finish(self.sink.as_mut());
         if let Some((w, _)) = &mut self.pcapng {
             let _ = w.flush();

@@ -6,7 +6,7 @@ use crate::analysis::ws::close::close_code_name;
 use crate::gui::app::{FramescopeApp, StatusLine};
 use crate::gui::commands::Command;
 use crate::gui::theme;
-use crate::live::client::{ClientCommand, ClientState, Heartbeat, LiveClient, SessionOptions};
+use crate::live::client::{ClientCommand, ClientState, Heartbeat, LiveClient, Reconnect, SessionOptions};
 
 /// What the composer sends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -66,6 +66,11 @@ pub struct ClientPanel {
     pub heartbeat_every: f64,
     pub pong_timeout: f64,
     pub close_on_missed_pong: bool,
+    /// Reconnect after a drop: on, first wait and longest wait in seconds, attempts.
+    pub reconnect: bool,
+    pub reconnect_base: f64,
+    pub reconnect_max: f64,
+    pub reconnect_attempts: u32,
     /// What was sent this session, newest last (for re-sending).
     pub history: Vec<(ComposeKind, String)>,
     /// The end of the current session has been reported in the status bar.
@@ -92,6 +97,10 @@ impl Default for ClientPanel {
             heartbeat_every: 5.0,
             pong_timeout: 3.0,
             close_on_missed_pong: false,
+            reconnect: false,
+            reconnect_base: 0.5,
+            reconnect_max: 30.0,
+            reconnect_attempts: 5,
             end_reported: false,
         }
     }
@@ -163,6 +172,15 @@ impl ClientPanel {
         }
     }
 
+    /// The reconnect policy chosen in the form.
+    pub fn reconnect(&self) -> Option<Reconnect> {
+        self.reconnect.then(|| Reconnect {
+            base: std::time::Duration::from_secs_f64(self.reconnect_base.max(0.01)),
+            max: std::time::Duration::from_secs_f64(self.reconnect_max.max(self.reconnect_base).max(0.01)),
+            attempts: self.reconnect_attempts,
+        })
+    }
+
     /// The heartbeat chosen in the form.
     pub fn heartbeat(&self) -> Option<Heartbeat> {
         self.heartbeat.then(|| Heartbeat {
@@ -206,6 +224,7 @@ impl FramescopeApp {
         let recorded = recording.is_some();
         let session = SessionOptions {
             heartbeat: self.client.heartbeat(),
+            reconnect: self.client.reconnect(),
             recording,
         };
         let (job, sink) = crate::gui::loader::LoadJob::for_client(&url, self.wake.clone());
@@ -344,6 +363,22 @@ pub fn client_window_ui(app: &mut FramescopeApp, ctx: &egui::Context) {
                     );
                     ui.checkbox(&mut app.client.close_on_missed_pong, "close on a missed pong");
                 });
+                ui.horizontal(|ui| {
+                    ui.checkbox(&mut app.client.reconnect, "Reconnect after a drop: first wait");
+                    ui.add(
+                        egui::DragValue::new(&mut app.client.reconnect_base)
+                            .range(0.05..=60.0)
+                            .suffix(" s"),
+                    );
+                    ui.label("doubling up to");
+                    ui.add(
+                        egui::DragValue::new(&mut app.client.reconnect_max)
+                            .range(0.05..=3600.0)
+                            .suffix(" s"),
+                    );
+                    ui.label("attempts");
+                    ui.add(egui::DragValue::new(&mut app.client.reconnect_attempts).range(1..=1000));
+                });
             });
             if app.client.insecure {
                 ui.colored_label(theme::WARNING, "TLS certificates are NOT checked on this connection");
@@ -367,6 +402,20 @@ pub fn client_window_ui(app: &mut FramescopeApp, ctx: &egui::Context) {
                         .as_ref()
                         .map_or(String::new(), |p| format!(", subprotocol {p}"));
                     ui.colored_label(theme::OK, format!("Open: {local} -> {peer}{proto}"));
+                }
+                Some(ClientState::Reconnecting {
+                    attempt,
+                    of,
+                    after,
+                    why,
+                }) => {
+                    ui.colored_label(
+                        theme::WARNING,
+                        format!(
+                            "Dropped ({why}); reconnect attempt {attempt} of {of} in {:.1} s",
+                            after.as_secs_f64()
+                        ),
+                    );
                 }
                 Some(ClientState::Closed(why)) => {
                     ui.label(format!("Closed: {why}"));
@@ -396,13 +445,18 @@ pub fn client_window_ui(app: &mut FramescopeApp, ctx: &egui::Context) {
 
 /// Messages and bytes each way for the session's connection, and the latest ping RTT.
 fn counters_ui(app: &FramescopeApp, ui: &mut egui::Ui) {
-    let Some(conn) = app.store.connections.first().filter(|_| app.client.client.is_some()) else {
+    if app.client.client.is_none() || app.store.connections.is_empty() {
         return;
-    };
-    let [up, down] = &conn.counters;
+    }
+    // Every connection in the store is one of this session's (a reconnect adds one).
+    let (mut up, mut down) = ((0, 0), (0, 0));
+    for c in &app.store.connections {
+        up = (up.0 + c.counters[0].messages, up.1 + c.counters[0].wire_bytes);
+        down = (down.0 + c.counters[1].messages, down.1 + c.counters[1].wire_bytes);
+    }
     ui.label(format!(
         "Sent {} messages ({} bytes on the wire) · received {} messages ({} bytes)",
-        up.messages, up.wire_bytes, down.messages, down.wire_bytes
+        up.0, up.1, down.0, down.1
     ));
     if let Some(rtt) = app.store.rtts.last() {
         ui.label(format!(
@@ -417,6 +471,16 @@ fn counters_ui(app: &FramescopeApp, ui: &mut egui::Ui) {
             .heartbeat_pings
             .load(std::sync::atomic::Ordering::Relaxed);
         let missed = client.counters.missed_pongs.load(std::sync::atomic::Ordering::Relaxed);
+        let reconnects = client.counters.reconnects.load(std::sync::atomic::Ordering::Relaxed);
+        if reconnects > 0 {
+            ui.colored_label(
+                theme::WARNING,
+                format!(
+                    "Reconnected {reconnects} times ({} connections)",
+                    app.store.connections.len()
+                ),
+            );
+        }
         if pings > 0 {
             let text = format!("Heartbeat: {pings} pings, {missed} missed pongs");
             if missed > 0 {
