@@ -95,6 +95,7 @@ fn heartbeat_pings_are_answered_timed_and_recorded() {
         }),
         recording: Some(framescope::live::recorder::open_recording(&path).expect("recording")),
         reconnect: None,
+        secrets: Vec::new(),
     };
     let client = LiveClient::start(
         options(port),
@@ -165,6 +166,7 @@ fn a_missed_pong_is_counted_and_closes_the_connection() {
         }),
         recording: None,
         reconnect: None,
+        secrets: Vec::new(),
     };
     let collected = Arc::new(Mutex::new(CollectSink::default()));
     let client = LiveClient::start(
@@ -305,4 +307,65 @@ fn an_abrupt_drop_is_followed_by_a_reconnect_with_backoff() {
             (second, &b"echo: second"[..])
         ]
     );
+}
+
+#[test]
+#[allow(clippy::result_large_err)] // tungstenite's handshake callback signature
+fn secret_header_values_reach_the_server_but_not_the_recording() {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (seen_tx, seen_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            tx.send(listener.local_addr().expect("addr").port()).expect("port");
+            let Ok(Ok((tcp, _))) = tokio::time::timeout(Duration::from_secs(20), listener.accept()).await else {
+                return;
+            };
+            let callback =
+                |req: &tokio_tungstenite::tungstenite::handshake::server::Request,
+                 resp: tokio_tungstenite::tungstenite::handshake::server::Response| {
+                    let auth = req.headers().get("authorization").map(|v| v.as_bytes().to_vec());
+                    let _ = seen_tx.send(auth);
+                    Ok(resp)
+                };
+            let mut ws = tokio_tungstenite::accept_hdr_async(tcp, callback)
+                .await
+                .expect("handshake");
+            while let Some(Ok(_)) = ws.next().await {}
+        });
+    });
+    let port = rx.recv_timeout(Duration::from_secs(10)).expect("port");
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("secret.pcapng");
+    let mut opts = options(port);
+    opts.headers = vec![("Authorization".to_owned(), "Bearer s3cret-token".to_owned())];
+    let session = SessionOptions {
+        recording: Some(framescope::live::recorder::open_recording(&path).expect("recording")),
+        secrets: vec!["Bearer s3cret-token".to_owned()],
+        ..SessionOptions::default()
+    };
+    let collected = Arc::new(Mutex::new(CollectSink::default()));
+    let client = LiveClient::start(opts, session, Box::new(Shared(collected.clone())), Arc::new(|| {})).expect("start");
+    assert!(wait_for(&client, ClientState::is_open).is_open());
+    assert!(client.send(ClientCommand::Close(1000, String::new())));
+    assert!(wait_for(&client, ClientState::is_finished).is_finished());
+    drop(client);
+    let seen = seen_rx
+        .recv_timeout(Duration::from_secs(5))
+        .expect("server saw the request");
+    assert_eq!(seen.as_deref(), Some(&b"Bearer s3cret-token"[..]));
+    let recorded = std::fs::read(&path).expect("recording");
+    let has = |needle: &[u8]| recorded.windows(needle.len()).any(|w| w == needle);
+    assert!(!has(b"s3cret"));
+    // (the http crate sends header names in lower case)
+    assert!(has(b"authorization: *******************\r\n"));
+    // The handshake still decodes (same length, so the stream is intact).
+    let (reread, _) = common::analyze_file(&path);
+    assert_eq!(reread.connections.len(), 1);
+    assert!(reread.connections[0].handshake.is_some());
+    assert_eq!(reread.messages.len(), collected.lock().expect("lock").messages.len());
 }

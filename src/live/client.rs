@@ -108,6 +108,7 @@ struct RecorderSlot {
     sink: Option<Box<dyn EventSink + Send>>,
     recording: Option<Recording>,
     recorder: Option<Arc<Mutex<SessionRecorder>>>,
+    secrets: Vec<String>,
 }
 
 /// How a live session runs, besides what to connect to.
@@ -115,6 +116,8 @@ struct RecorderSlot {
 pub struct SessionOptions {
     pub heartbeat: Option<Heartbeat>,
     pub reconnect: Option<Reconnect>,
+    /// Header values blanked (`*`) in what is recorded and analysed.
+    pub secrets: Vec<String>,
     /// Where the session's packets are written as pcapng.
     pub recording: Option<Recording>,
 }
@@ -233,6 +236,7 @@ impl Worker<'_> {
             sink: Some(sink),
             recording: session.recording,
             recorder: None,
+            secrets: session.secrets,
         };
         let mut attempt = 0u32;
         let mut was_open = false;
@@ -295,12 +299,9 @@ impl Worker<'_> {
                     .sink
                     .take()
                     .unwrap_or_else(|| Box::new(crate::analysis::event::CollectSink::default()));
-                let shared = Arc::new(Mutex::new(SessionRecorder::new(
-                    local,
-                    peer,
-                    sink,
-                    slot.recording.take(),
-                )));
+                let mut recorder = SessionRecorder::new(local, peer, sink, slot.recording.take());
+                recorder.redact(slot.secrets.iter().map(|s| s.as_bytes().to_vec()).collect());
+                let shared = Arc::new(Mutex::new(recorder));
                 slot.recorder = Some(shared.clone());
                 shared as Arc<Mutex<dyn TapObserver>>
             });

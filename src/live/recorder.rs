@@ -20,6 +20,10 @@ pub struct SessionRecorder {
     sink: Box<dyn EventSink + Send>,
     pcapng: Option<Recording>,
     last_ts: Timestamp,
+    /// Secret header values to blank out of the upgrade request before anything sees it.
+    secrets: Vec<Vec<u8>>,
+    /// The client's upgrade request has ended (nothing after it is redacted).
+    request_done: bool,
 }
 
 /// Opens the pcapng a session will be recorded to (before connecting, so a bad path fails
@@ -50,6 +54,8 @@ impl SessionRecorder {
             sink,
             pcapng,
             last_ts: crate::live::tap::now(),
+            secrets: Vec::new(),
+            request_done: false,
         };
         r.open_tcp();
         r
@@ -69,11 +75,42 @@ impl SessionRecorder {
         r.emit(ts, Sender::Client, cseq, TcpFlags::ACK, &[]);
     }
 
+    /// Secret values (e.g. of an Authorization header) to replace with `*` in every upgrade
+    /// request: the analyzer, the tables and the pcapng then never hold them. Same length, so
+    /// the TCP stream stays consistent.
+    pub fn redact(&mut self, secrets: Vec<Vec<u8>>) {
+        self.secrets = secrets.into_iter().filter(|s| !s.is_empty()).collect();
+    }
+
+    /// Blanks secrets in client bytes of the upgrade request.
+    fn redacted<'a>(&mut self, data: &'a [u8]) -> std::borrow::Cow<'a, [u8]> {
+        if self.request_done || self.secrets.is_empty() {
+            return std::borrow::Cow::Borrowed(data);
+        }
+        let mut out = data.to_vec();
+        for secret in &self.secrets {
+            let mut from = 0;
+            while let Some(at) = memchr::memmem::find(out.get(from..).unwrap_or_default(), secret) {
+                let start = from + at;
+                let end = start + secret.len();
+                if let Some(span) = out.get_mut(start..end) {
+                    span.fill(b'*');
+                }
+                from = end;
+            }
+        }
+        if memchr::memmem::find(data, b"\r\n\r\n").is_some() {
+            self.request_done = true;
+        }
+        std::borrow::Cow::Owned(out)
+    }
+
     /// Ends the current TCP session and starts another between new endpoints (a reconnect):
     /// the same analyzer, sink and file, so the sessions are connections of one capture.
     pub fn reconnect(&mut self, client: SocketAddr, server: SocketAddr) {
         self.end_tcp();
         self.synth = TcpSessionSynth::new(client, server, 0x1000_0000, 0x2000_0000);
+        self.request_done = false;
         self.last_ts = self.last_ts.max(crate::live::tap::now());
         self.open_tcp();
     }
@@ -113,9 +150,9 @@ impl SessionRecorder {
 
 impl TapObserver for SessionRecorder {
     fn bytes(&mut self, dir: Direction, ts: Timestamp, data: &[u8]) {
-        let sender = match dir {
-            Direction::ClientToServer => Sender::Client,
-            Direction::ServerToClient => Sender::Server,
+        let (sender, data) = match dir {
+            Direction::ClientToServer => (Sender::Client, self.redacted(data)),
+            Direction::ServerToClient => (Sender::Server, std::borrow::Cow::Borrowed(data)),
         };
         // Tapped time can step back a little between threads; packets must not.
         let ts = ts.max(self.last_ts);

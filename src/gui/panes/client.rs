@@ -50,6 +50,10 @@ pub struct ClientPanel {
     pub url: String,
     /// Extra request headers, one `Name: value` per line.
     pub headers: String,
+    /// Secret headers (name, value): values masked in the form, blanked in the recording and
+    /// the tables unless `record_secrets`.
+    pub secret_headers: Vec<(String, String)>,
+    pub record_secrets: bool,
     /// Offered subprotocols, comma-separated.
     pub subprotocols: String,
     pub origin: String,
@@ -83,6 +87,8 @@ impl Default for ClientPanel {
             open: false,
             url: "ws://127.0.0.1:8080/".to_owned(),
             headers: String::new(),
+            secret_headers: Vec::new(),
+            record_secrets: false,
             subprotocols: String::new(),
             origin: String::new(),
             insecure: false,
@@ -119,6 +125,12 @@ impl ClientPanel {
                 Some((k, v)) if !k.trim().is_empty() => headers.push((k.trim().to_owned(), v.trim().to_owned())),
                 _ => return Err(format!("header line '{line}' is not 'Name: value'")),
             }
+        }
+        for (name, value) in &self.secret_headers {
+            if name.trim().is_empty() {
+                return Err("a secret header has no name".to_owned());
+            }
+            headers.push((name.trim().to_owned(), value.trim().to_owned()));
         }
         let subprotocols = self
             .subprotocols
@@ -225,6 +237,15 @@ impl FramescopeApp {
         let session = SessionOptions {
             heartbeat: self.client.heartbeat(),
             reconnect: self.client.reconnect(),
+            secrets: if self.client.record_secrets {
+                Vec::new()
+            } else {
+                self.client
+                    .secret_headers
+                    .iter()
+                    .map(|(_, v)| v.trim().to_owned())
+                    .collect()
+            },
             recording,
         };
         let (job, sink) = crate::gui::loader::LoadJob::for_client(&url, self.wake.clone());
@@ -346,6 +367,33 @@ pub fn client_window_ui(app: &mut FramescopeApp, ctx: &egui::Context) {
                     )
                     .labelled_by(l.id);
                     ui.end_row();
+                    let mut remove = None;
+                    for (i, (name, value)) in app.client.secret_headers.iter_mut().enumerate() {
+                        let l = ui.label("Secret header");
+                        ui.horizontal(|ui| {
+                            ui.add(
+                                egui::TextEdit::singleline(name)
+                                    .hint_text("Authorization")
+                                    .desired_width(140.0),
+                            )
+                            .labelled_by(l.id);
+                            ui.add(egui::TextEdit::singleline(value).password(true).desired_width(220.0))
+                                .on_hover_text("masked here; blanked with * in the tables and the recording");
+                            if ui.small_button("Remove").clicked() {
+                                remove = Some(i);
+                            }
+                        });
+                        ui.end_row();
+                    }
+                    if let Some(i) = remove {
+                        app.client.secret_headers.remove(i);
+                    }
+                });
+                ui.horizontal(|ui| {
+                    if ui.button("Add a secret header").clicked() {
+                        app.client.secret_headers.push((String::new(), String::new()));
+                    }
+                    ui.checkbox(&mut app.client.record_secrets, "record secrets in clear");
                 });
                 ui.checkbox(&mut app.client.insecure, "Accept any TLS certificate (insecure)");
                 ui.horizontal(|ui| {
@@ -607,5 +655,10 @@ mod tests {
         assert_eq!(o.headers, vec![("X-Token".to_owned(), "abc".to_owned())]);
         assert_eq!(o.subprotocols, vec!["chat".to_owned(), "v2".to_owned()]);
         assert_eq!(o.target.port, 9);
+        panel.secret_headers = vec![(" ".to_owned(), "x".to_owned())];
+        assert!(panel.options().unwrap_err().contains("no name"));
+        panel.secret_headers = vec![("Authorization".to_owned(), "Bearer t".to_owned())];
+        let o = panel.options().unwrap();
+        assert_eq!(o.headers.last(), Some(&("Authorization".to_owned(), "Bearer t".to_owned())));
     }
 }
