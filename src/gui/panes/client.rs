@@ -659,6 +659,9 @@ mod tests {
         assert!(panel.options().unwrap_err().contains("no name"));
         panel.secret_headers = vec![("Authorization".to_owned(), "Bearer t".to_owned())];
         let o = panel.options().unwrap();
-        assert_eq!(o.headers.last(), Some(&("Authorization".to_owned(), "Bearer t".to_owned())));
+        assert_eq!(
+            o.headers.last(),
+            Some(&("Authorization".to_owned(), "Bearer t".to_owned()))
+        );
     }
 }
