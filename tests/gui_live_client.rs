@@ -118,6 +118,7 @@ fn a_session_from_the_connect_window_fills_the_tables() {
     step_until(&mut h, |app| app.store.rtts.len() == 1 && app.store.messages.len() >= 8);
     h.get_by_label_contains("Last ping RTT");
     h.get_by_label_contains("Sent 4 messages");
+    h.get_by_label_contains("Connected since");
 
     h.state_mut().client.kind = ComposeKind::Close;
     h.state_mut().client.close_code = 4000;

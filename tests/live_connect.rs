@@ -267,9 +267,21 @@ fn wss_checks_certificates_and_taps_the_plaintext() {
         "sent and echoed: {stdout}"
     );
 
-    // --insecure connects too, and says so.
-    let out = framescope(&["connect", &url, "--insecure", "--send", "anyway", "--wait", "0.3"]);
+    // --insecure connects too, and says so; with SSLKEYLOGFILE set the TLS secrets are logged
+    // for Wireshark (TLS 1.3: the client traffic secret line).
+    let keylog = dir.path().join("keys.log");
+    let out = Command::new(env!("CARGO_BIN_EXE_framescope"))
+        .args(["connect", &url, "--insecure", "--send", "anyway", "--wait", "0.3"])
+        .env("SSLKEYLOGFILE", &keylog)
+        .output()
+        .expect("run framescope");
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let keys = std::fs::read_to_string(&keylog).expect("key log written");
+    assert!(
+        keys.lines()
+            .any(|l| l.starts_with("CLIENT_TRAFFIC_SECRET_0 ") && l.split(' ').count() == 3),
+        "{keys}"
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("WARNING: --insecure"));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "anyway\n");
 }

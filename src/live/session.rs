@@ -128,7 +128,7 @@ fn tls_config(options: &TlsOptions) -> Result<Arc<ClientConfig>, ConnectError> {
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| ConnectError::Tls(e.to_string()))?;
-    let config = if options.accept_invalid_certs {
+    let mut config = if options.accept_invalid_certs {
         builder
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider)))
@@ -148,6 +148,11 @@ fn tls_config(options: &TlsOptions) -> Result<Arc<ClientConfig>, ConnectError> {
         }
         builder.with_root_certificates(roots).with_no_client_auth()
     };
+    // The convention browsers and curl follow: with SSLKEYLOGFILE set, session secrets are
+    // appended there (NSS key log format) so Wireshark can decrypt a capture of the session.
+    if std::env::var_os("SSLKEYLOGFILE").is_some() {
+        config.key_log = Arc::new(rustls::KeyLogFile::new());
+    }
     Ok(Arc::new(config))
 }
 

@@ -513,6 +513,19 @@ fn counters_ui(app: &FramescopeApp, ui: &mut egui::Ui) {
             app.store.rtts.len()
         ));
     }
+    if let Some(latest) = app.store.connections.last() {
+        let since = crate::gui::format::utc(latest.info.first_ts);
+        match latest.end {
+            None => ui.label(format!(
+                "Connected since {since}, up {:.1} s",
+                crate::live::tap::now().millis_since(latest.info.first_ts) / 1000.0
+            )),
+            Some(_) => ui.label(format!(
+                "Connected at {since} for {:.1} s",
+                latest.last_ts.millis_since(latest.info.first_ts) / 1000.0
+            )),
+        };
+    }
     if let Some(client) = &app.client.client {
         let pings = client
             .counters
