@@ -21,6 +21,8 @@ pub struct Settings {
     pub recent_files: Vec<PathBuf>,
     pub dark_mode: bool,
     pub time_mode: TimeMode,
+    /// Saved live connection set-ups, by name.
+    pub profiles: Vec<ConnectionProfile>,
 }
 
 impl Default for Settings {
@@ -29,8 +31,26 @@ impl Default for Settings {
             recent_files: Vec::new(),
             dark_mode: true,
             time_mode: TimeMode::Relative,
+            profiles: Vec::new(),
         }
     }
+}
+
+/// A live connection set-up as saved. Secret headers keep their names only: their values are
+/// never written to disk.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct ConnectionProfile {
+    pub name: String,
+    pub url: String,
+    pub headers: String,
+    pub secret_header_names: Vec<String>,
+    pub subprotocols: String,
+    pub origin: String,
+    pub insecure: bool,
+    pub ca_file: String,
+    pub heartbeat: Option<(f64, f64, bool)>,
+    pub reconnect: Option<(f64, f64, u32)>,
 }
 
 impl Settings {

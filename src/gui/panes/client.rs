@@ -5,6 +5,7 @@ use crate::analysis::ws::builder::parse_hex;
 use crate::analysis::ws::close::close_code_name;
 use crate::gui::app::{FramescopeApp, StatusLine};
 use crate::gui::commands::Command;
+use crate::gui::settings::ConnectionProfile;
 use crate::gui::theme;
 use crate::live::client::{ClientCommand, ClientState, Heartbeat, LiveClient, Reconnect, SessionOptions};
 
@@ -58,6 +59,10 @@ pub struct ClientPanel {
     pub subprotocols: String,
     pub origin: String,
     pub insecure: bool,
+    /// A PEM file of extra certificate authorities to trust for wss://.
+    pub ca_file: String,
+    /// The profile name typed or picked in the window.
+    pub profile_name: String,
     pub client: Option<LiveClient>,
     pub kind: ComposeKind,
     pub text: String,
@@ -92,6 +97,8 @@ impl Default for ClientPanel {
             subprotocols: String::new(),
             origin: String::new(),
             insecure: false,
+            ca_file: String::new(),
+            profile_name: String::new(),
             client: None,
             kind: ComposeKind::Text,
             text: String::new(),
@@ -147,7 +154,9 @@ impl ClientPanel {
             origin,
             timeout: std::time::Duration::from_secs(10),
             tls: crate::live::session::TlsOptions {
-                extra_ca_file: None,
+                extra_ca_file: Some(self.ca_file.trim())
+                    .filter(|p| !p.is_empty())
+                    .map(std::path::PathBuf::from),
                 accept_invalid_certs: self.insecure,
             },
         })
@@ -181,6 +190,50 @@ impl ClientPanel {
                 }
                 Ok(ClientCommand::Close(self.close_code, self.close_reason.clone()))
             }
+        }
+    }
+
+    /// The form as a profile named `name` (secret values left out).
+    pub fn to_profile(&self, name: &str) -> ConnectionProfile {
+        ConnectionProfile {
+            name: name.trim().to_owned(),
+            url: self.url.clone(),
+            headers: self.headers.clone(),
+            secret_header_names: self.secret_headers.iter().map(|(n, _)| n.clone()).collect(),
+            subprotocols: self.subprotocols.clone(),
+            origin: self.origin.clone(),
+            insecure: self.insecure,
+            ca_file: self.ca_file.clone(),
+            heartbeat: self
+                .heartbeat
+                .then_some((self.heartbeat_every, self.pong_timeout, self.close_on_missed_pong)),
+            reconnect: self
+                .reconnect
+                .then_some((self.reconnect_base, self.reconnect_max, self.reconnect_attempts)),
+        }
+    }
+
+    /// Fills the form from a profile; secret headers come back with empty values to type.
+    pub fn apply_profile(&mut self, p: &ConnectionProfile) {
+        self.profile_name = p.name.clone();
+        self.url = p.url.clone();
+        self.headers = p.headers.clone();
+        self.secret_headers = p
+            .secret_header_names
+            .iter()
+            .map(|n| (n.clone(), String::new()))
+            .collect();
+        self.subprotocols = p.subprotocols.clone();
+        self.origin = p.origin.clone();
+        self.insecure = p.insecure;
+        self.ca_file = p.ca_file.clone();
+        self.heartbeat = p.heartbeat.is_some();
+        if let Some((every, timeout, close)) = p.heartbeat {
+            (self.heartbeat_every, self.pong_timeout, self.close_on_missed_pong) = (every, timeout, close);
+        }
+        self.reconnect = p.reconnect.is_some();
+        if let Some((base, max, attempts)) = p.reconnect {
+            (self.reconnect_base, self.reconnect_max, self.reconnect_attempts) = (base, max, attempts);
         }
     }
 
@@ -349,6 +402,7 @@ pub fn client_window_ui(app: &mut FramescopeApp, ctx: &egui::Context) {
                     app.push(Command::ConnectClient);
                 }
             });
+            profiles_ui(app, ui);
             ui.collapsing("Request options", |ui| {
                 egui::Grid::new("client-options").num_columns(2).show(ui, |ui| {
                     let l = ui.label("Subprotocols");
@@ -394,6 +448,15 @@ pub fn client_window_ui(app: &mut FramescopeApp, ctx: &egui::Context) {
                         app.client.secret_headers.push((String::new(), String::new()));
                     }
                     ui.checkbox(&mut app.client.record_secrets, "record secrets in clear");
+                });
+                ui.horizontal(|ui| {
+                    let l = ui.label("Extra CA file (PEM)");
+                    ui.add(
+                        egui::TextEdit::singleline(&mut app.client.ca_file)
+                            .hint_text("dev-ca.pem")
+                            .desired_width(260.0),
+                    )
+                    .labelled_by(l.id);
                 });
                 ui.checkbox(&mut app.client.insecure, "Accept any TLS certificate (insecure)");
                 ui.horizontal(|ui| {
@@ -489,6 +552,50 @@ pub fn client_window_ui(app: &mut FramescopeApp, ctx: &egui::Context) {
     if !open {
         app.client.open = false;
     }
+}
+
+/// Saved set-ups: pick one to fill the form, save the form under a name, delete.
+fn profiles_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
+    ui.horizontal(|ui| {
+        let l = ui.label("Profile");
+        let mut picked = None;
+        egui::ComboBox::from_id_salt("client-profile")
+            .selected_text(if app.settings.profiles.is_empty() {
+                "(none saved)"
+            } else {
+                "Load…"
+            })
+            .show_ui(ui, |ui| {
+                for p in &app.settings.profiles {
+                    if ui.button(format!("{} — {}", p.name, p.url)).clicked() {
+                        picked = Some(p.clone());
+                    }
+                }
+            })
+            .response
+            .labelled_by(l.id);
+        if let Some(p) = picked {
+            app.client.apply_profile(&p);
+        }
+        let l = ui.label("Name");
+        ui.add(egui::TextEdit::singleline(&mut app.client.profile_name).desired_width(120.0))
+            .labelled_by(l.id);
+        let name = app.client.profile_name.trim().to_owned();
+        if ui
+            .add_enabled(!name.is_empty(), egui::Button::new("Save profile"))
+            .clicked()
+        {
+            let profile = app.client.to_profile(&name);
+            match app.settings.profiles.iter_mut().find(|p| p.name == name) {
+                Some(existing) => *existing = profile,
+                None => app.settings.profiles.push(profile),
+            }
+        }
+        let exists = app.settings.profiles.iter().any(|p| p.name == name);
+        if ui.add_enabled(exists, egui::Button::new("Delete profile")).clicked() {
+            app.settings.profiles.retain(|p| p.name != name);
+        }
+    });
 }
 
 /// Messages and bytes each way for the session's connection, and the latest ping RTT.
@@ -676,5 +783,57 @@ mod tests {
             o.headers.last(),
             Some(&("Authorization".to_owned(), "Bearer t".to_owned()))
         );
+    }
+}
+
+#[cfg(test)]
+mod profile_tests {
+    use super::*;
+
+    #[test]
+    fn a_profile_round_trips_through_ron_without_secret_values() {
+        let panel = ClientPanel {
+            url: "wss://example.test:8443/feed".to_owned(),
+            headers: "X-Client: framescope".to_owned(),
+            secret_headers: vec![("Authorization".to_owned(), "Bearer hunter2".to_owned())],
+            subprotocols: "v2.feed".to_owned(),
+            origin: "https://example.test".to_owned(),
+            ca_file: "/etc/dev-ca.pem".to_owned(),
+            heartbeat: true,
+            heartbeat_every: 2.5,
+            pong_timeout: 1.0,
+            close_on_missed_pong: true,
+            reconnect: true,
+            reconnect_base: 0.25,
+            reconnect_max: 8.0,
+            reconnect_attempts: 7,
+            ..Default::default()
+        };
+        let settings = crate::gui::settings::Settings {
+            profiles: vec![panel.to_profile(" feed ")],
+            ..Default::default()
+        };
+        let text = ron::to_string(&settings).unwrap();
+        assert!(!text.contains("hunter2"), "{text}");
+        let back: crate::gui::settings::Settings = ron::from_str(&text).unwrap();
+        let mut restored = ClientPanel::default();
+        restored.apply_profile(&back.profiles[0]);
+        assert_eq!(restored.profile_name, "feed");
+        assert_eq!(
+            restored.secret_headers,
+            vec![("Authorization".to_owned(), String::new())]
+        );
+        // Everything but the secret value comes back.
+        assert_eq!(restored.to_profile("feed"), panel.to_profile("feed"));
+        let options = restored.options().unwrap();
+        assert_eq!(
+            options.tls.extra_ca_file.as_deref(),
+            Some(std::path::Path::new("/etc/dev-ca.pem"))
+        );
+        assert_eq!(restored.reconnect().map(|r| r.attempts), Some(7));
+        // Settings saved before profiles existed still load.
+        let old: crate::gui::settings::Settings =
+            ron::from_str("(recent_files: [], dark_mode: false, time_mode: Absolute)").unwrap();
+        assert!(old.profiles.is_empty() && !old.dark_mode);
     }
 }
