@@ -285,3 +285,33 @@ fn wss_checks_certificates_and_taps_the_plaintext() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("WARNING: --insecure"));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "anyway\n");
 }
+
+#[test]
+fn secret_headers_are_sent_but_not_printed_or_recorded() {
+    let seen: Seen = Arc::new(Mutex::new((Vec::new(), Vec::new())));
+    let port = echo_server(seen.clone());
+    let dir = tempfile::tempdir().expect("tmp");
+    let record = dir.path().join("s.pcapng");
+    let out = framescope(&[
+        "connect",
+        &format!("ws://127.0.0.1:{port}/s"),
+        "--secret-header",
+        "Authorization: Bearer t0psecret",
+        "--send",
+        "hi",
+        "--jsonl",
+        "--record",
+        record.to_str().expect("path"),
+        "--wait",
+        "0.3",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(seen.lock().expect("lock").0, vec!["hi".to_owned()]);
+    let recorded = std::fs::read(&record).expect("recording");
+    let has = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).any(|w| w == needle);
+    assert!(!has(&recorded, b"t0psecret") && !has(&out.stdout, b"t0psecret"));
+    assert!(has(&recorded, b"authorization: ****************\r\n"));
+    let bad = framescope(&["connect", "ws://127.0.0.1:9/", "--secret-header", "novalue"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--secret-header 'novalue'"));
+}

@@ -30,6 +30,10 @@ pub struct ConnectArgs {
     /// An extra request header, `Name: value` (repeatable).
     #[arg(long = "header", value_name = "NAME:VALUE")]
     pub headers: Vec<String>,
+    /// A header whose value is a secret (e.g. a token): sent, but blanked with `*` in what
+    /// `--jsonl` prints and `--record` writes (repeatable).
+    #[arg(long = "secret-header", value_name = "NAME:VALUE")]
+    pub secret_headers: Vec<String>,
     /// A subprotocol to offer (repeatable, in order of preference).
     #[arg(long = "subprotocol", value_name = "NAME")]
     pub subprotocols: Vec<String>,
@@ -103,11 +107,16 @@ pub fn run(args: &ConnectArgs) -> u8 {
         }
     };
     let mut headers = Vec::new();
-    for h in &args.headers {
+    for (h, flag) in args
+        .headers
+        .iter()
+        .map(|h| (h, "--header"))
+        .chain(args.secret_headers.iter().map(|h| (h, "--secret-header")))
+    {
         match h.split_once(':') {
             Some((k, v)) => headers.push((k.trim().to_owned(), v.trim().to_owned())),
             None => {
-                eprintln!("framescope: --header '{h}' is not 'Name: value'");
+                eprintln!("framescope: {flag} '{h}' is not 'Name: value'");
                 return 2;
             }
         }
@@ -148,6 +157,12 @@ async fn session(args: &ConnectArgs, options: ConnectOptions) -> u8 {
         None => None,
     };
     let jsonl = args.jsonl;
+    let secrets: Vec<Vec<u8>> = args
+        .secret_headers
+        .iter()
+        .filter_map(|h| h.split_once(':'))
+        .map(|(_, v)| v.trim().as_bytes().to_vec())
+        .collect();
     let mut recorder: Option<Arc<Mutex<SessionRecorder>>> = None;
     let connected = connect(&options, |local, peer| {
         let sink: Box<dyn EventSink + Send> = if jsonl {
@@ -155,7 +170,9 @@ async fn session(args: &ConnectArgs, options: ConnectOptions) -> u8 {
         } else {
             Box::new(PrintSink)
         };
-        let shared = Arc::new(Mutex::new(SessionRecorder::new(local, peer, sink, recording)));
+        let mut session = SessionRecorder::new(local, peer, sink, recording);
+        session.redact(secrets);
+        let shared = Arc::new(Mutex::new(session));
         recorder = Some(shared.clone());
         shared as Arc<Mutex<dyn TapObserver>>
     })
