@@ -18,15 +18,18 @@ pub enum ComposeKind {
     Json,
     /// Hex digits, sent as a binary message.
     Binary,
+    /// Base64, sent as a binary message.
+    Base64,
     Ping,
     Close,
 }
 
 impl ComposeKind {
-    const ALL: [ComposeKind; 5] = [
+    const ALL: [ComposeKind; 6] = [
         ComposeKind::Text,
         ComposeKind::Json,
         ComposeKind::Binary,
+        ComposeKind::Base64,
         ComposeKind::Ping,
         ComposeKind::Close,
     ];
@@ -36,6 +39,7 @@ impl ComposeKind {
             ComposeKind::Text => "Text",
             ComposeKind::Json => "JSON",
             ComposeKind::Binary => "Binary (hex)",
+            ComposeKind::Base64 => "Binary (base64)",
             ComposeKind::Ping => "Ping",
             ComposeKind::Close => "Close",
         }
@@ -171,6 +175,14 @@ impl ClientPanel {
                 Err(e) => Err(format!("not JSON: {e}")),
             },
             ComposeKind::Binary => parse_hex(&self.text).map(ClientCommand::Binary),
+            ComposeKind::Base64 => {
+                use base64::Engine as _;
+                let cleaned: String = self.text.chars().filter(|c| !c.is_whitespace()).collect();
+                base64::engine::general_purpose::STANDARD
+                    .decode(cleaned)
+                    .map(ClientCommand::Binary)
+                    .map_err(|e| format!("not base64: {e}"))
+            }
             ComposeKind::Ping => {
                 let payload = self.text.as_bytes().to_vec();
                 if payload.len() > 125 {
@@ -696,6 +708,7 @@ fn composer_ui(app: &mut FramescopeApp, ui: &mut egui::Ui, open: bool) {
             let hint = match app.client.kind {
                 ComposeKind::Json => "{\"type\": \"hello\"}",
                 ComposeKind::Binary => "01 02 ff",
+                ComposeKind::Base64 => "AQL/",
                 ComposeKind::Ping => "ping payload (≤125 bytes)",
                 _ => "message text",
             };
@@ -750,6 +763,11 @@ mod tests {
         assert_eq!(panel.compose(), Ok(ClientCommand::Binary(vec![1, 0xff])));
         panel.text = "abc".to_owned();
         assert!(panel.compose().is_err());
+        panel.kind = ComposeKind::Base64;
+        panel.text = "AQL/\n".to_owned();
+        assert_eq!(panel.compose(), Ok(ClientCommand::Binary(vec![1, 2, 0xff])));
+        panel.text = "AQ*".to_owned();
+        assert!(panel.compose().unwrap_err().starts_with("not base64"));
         panel.kind = ComposeKind::Ping;
         panel.text = "x".repeat(126);
         assert!(panel.compose().unwrap_err().contains("125"));
