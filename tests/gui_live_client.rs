@@ -29,32 +29,22 @@ fn harness() -> Harness<'static, FramescopeApp> {
 
 /// A server for one connection that echoes text and binary with a prefix; returns its port.
 fn echo_server() -> u16 {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-            tx.send(listener.local_addr().expect("addr").port()).expect("port");
-            let Ok(Ok((tcp, _))) = tokio::time::timeout(Duration::from_secs(20), listener.accept()).await else {
-                return;
+    common::spawn_server(move |listener| async move {
+        let Ok(Ok((tcp, _))) = tokio::time::timeout(Duration::from_secs(20), listener.accept()).await else {
+            return;
+        };
+        let mut ws = tokio_tungstenite::accept_async(tcp).await.expect("handshake");
+        while let Some(Ok(m)) = ws.next().await {
+            let reply = match m {
+                Message::Text(t) => Message::text(format!("echo: {t}")),
+                Message::Binary(b) => Message::binary([&[0xee][..], &b].concat()),
+                _ => continue,
             };
-            let mut ws = tokio_tungstenite::accept_async(tcp).await.expect("handshake");
-            while let Some(Ok(m)) = ws.next().await {
-                let reply = match m {
-                    Message::Text(t) => Message::text(format!("echo: {t}")),
-                    Message::Binary(b) => Message::binary([&[0xee][..], &b].concat()),
-                    _ => continue,
-                };
-                if ws.send(reply).await.is_err() {
-                    break;
-                }
+            if ws.send(reply).await.is_err() {
+                break;
             }
-        });
-    });
-    rx.recv_timeout(Duration::from_secs(10)).expect("server port")
+        }
+    })
 }
 
 /// Steps the window until `done` holds (at most 10 s).

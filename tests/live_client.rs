@@ -30,33 +30,23 @@ impl EventSink for Shared {
 /// A server for one connection on its own thread; `answer` false makes it stop reading after
 /// the handshake (so pings go unanswered) for `silent_for`. Returns the port.
 fn server(answer: bool, silent_for: Duration) -> u16 {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-            tx.send(listener.local_addr().expect("addr").port()).expect("port");
-            let Ok(Ok((tcp, _))) = tokio::time::timeout(Duration::from_secs(20), listener.accept()).await else {
-                return;
-            };
-            let mut ws = tokio_tungstenite::accept_async(tcp).await.expect("handshake");
-            if !answer {
-                tokio::time::sleep(silent_for).await;
-                return;
+    common::spawn_server(move |listener| async move {
+        let Ok(Ok((tcp, _))) = tokio::time::timeout(Duration::from_secs(20), listener.accept()).await else {
+            return;
+        };
+        let mut ws = tokio_tungstenite::accept_async(tcp).await.expect("handshake");
+        if !answer {
+            tokio::time::sleep(silent_for).await;
+            return;
+        }
+        while let Some(Ok(m)) = ws.next().await {
+            if let Message::Text(t) = m
+                && ws.send(Message::text(format!("echo: {t}"))).await.is_err()
+            {
+                break;
             }
-            while let Some(Ok(m)) = ws.next().await {
-                if let Message::Text(t) = m
-                    && ws.send(Message::text(format!("echo: {t}"))).await.is_err()
-                {
-                    break;
-                }
-            }
-        });
-    });
-    rx.recv_timeout(Duration::from_secs(10)).expect("server port")
+        }
+    })
 }
 
 fn options(port: u16) -> ConnectOptions {
@@ -200,34 +190,24 @@ fn a_missed_pong_is_counted_and_closes_the_connection() {
 /// Accepts two connections: the first is dropped (no close frame) after its first message,
 /// the second echoes text. Returns the port.
 fn dropping_server() -> u16 {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-            tx.send(listener.local_addr().expect("addr").port()).expect("port");
-            for round in 0..2 {
-                let Ok(Ok((tcp, _))) = tokio::time::timeout(Duration::from_secs(20), listener.accept()).await else {
-                    return;
-                };
-                let mut ws = tokio_tungstenite::accept_async(tcp).await.expect("handshake");
-                while let Some(Ok(m)) = ws.next().await {
-                    if let Message::Text(t) = m {
-                        if round == 0 {
-                            break; // drop the socket: no close frame
-                        }
-                        if ws.send(Message::text(format!("echo: {t}"))).await.is_err() {
-                            break;
-                        }
+    common::spawn_server(move |listener| async move {
+        for round in 0..2 {
+            let Ok(Ok((tcp, _))) = tokio::time::timeout(Duration::from_secs(20), listener.accept()).await else {
+                return;
+            };
+            let mut ws = tokio_tungstenite::accept_async(tcp).await.expect("handshake");
+            while let Some(Ok(m)) = ws.next().await {
+                if let Message::Text(t) = m {
+                    if round == 0 {
+                        break; // drop the socket: no close frame
+                    }
+                    if ws.send(Message::text(format!("echo: {t}"))).await.is_err() {
+                        break;
                     }
                 }
             }
-        });
-    });
-    rx.recv_timeout(Duration::from_secs(10)).expect("server port")
+        }
+    })
 }
 
 #[test]
@@ -312,33 +292,22 @@ fn an_abrupt_drop_is_followed_by_a_reconnect_with_backoff() {
 #[test]
 #[allow(clippy::result_large_err)] // tungstenite's handshake callback signature
 fn secret_header_values_reach_the_server_but_not_the_recording() {
-    let (tx, rx) = std::sync::mpsc::channel();
     let (seen_tx, seen_rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-            tx.send(listener.local_addr().expect("addr").port()).expect("port");
-            let Ok(Ok((tcp, _))) = tokio::time::timeout(Duration::from_secs(20), listener.accept()).await else {
-                return;
-            };
-            let callback =
-                |req: &tokio_tungstenite::tungstenite::handshake::server::Request,
-                 resp: tokio_tungstenite::tungstenite::handshake::server::Response| {
-                    let auth = req.headers().get("authorization").map(|v| v.as_bytes().to_vec());
-                    let _ = seen_tx.send(auth);
-                    Ok(resp)
-                };
-            let mut ws = tokio_tungstenite::accept_hdr_async(tcp, callback)
-                .await
-                .expect("handshake");
-            while let Some(Ok(_)) = ws.next().await {}
-        });
+    let port = common::spawn_server(move |listener| async move {
+        let Ok(Ok((tcp, _))) = tokio::time::timeout(Duration::from_secs(20), listener.accept()).await else {
+            return;
+        };
+        let callback = |req: &tokio_tungstenite::tungstenite::handshake::server::Request,
+                        resp: tokio_tungstenite::tungstenite::handshake::server::Response| {
+            let auth = req.headers().get("authorization").map(|v| v.as_bytes().to_vec());
+            let _ = seen_tx.send(auth);
+            Ok(resp)
+        };
+        let mut ws = tokio_tungstenite::accept_hdr_async(tcp, callback)
+            .await
+            .expect("handshake");
+        while let Some(Ok(_)) = ws.next().await {}
     });
-    let port = rx.recv_timeout(Duration::from_secs(10)).expect("port");
     let dir = tempfile::tempdir().expect("tmp");
     let path = dir.path().join("secret.pcapng");
     let mut opts = options(port);

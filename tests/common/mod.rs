@@ -237,3 +237,26 @@ impl EventSink for CountSink {
         }
     }
 }
+
+/// Runs `serve` with a listener on 127.0.0.1:0, on its own thread and runtime (so a test's
+/// client and server never share one); returns the port.
+pub fn spawn_server<F, Fut>(serve: F) -> u16
+where
+    F: FnOnce(tokio::net::TcpListener) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()>,
+{
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            tx.send(listener.local_addr().expect("addr").port()).expect("port");
+            serve(listener).await;
+        });
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(10))
+        .expect("server port")
+}
