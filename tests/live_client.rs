@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use framescope::analysis::event::{CollectSink, Event, EventSink};
 use framescope::analysis::ws::frame::OpCode;
-use framescope::live::client::{ClientCommand, ClientState, Heartbeat, LiveClient, SessionOptions};
+use framescope::live::client::{ClientCommand, ClientState, Heartbeat, LiveClient, SessionMarkKind, SessionOptions};
 use framescope::live::session::{ConnectOptions, TlsOptions};
 use framescope::live::target::parse_target;
 use futures_util::{SinkExt, StreamExt};
@@ -268,6 +268,23 @@ fn an_abrupt_drop_is_followed_by_a_reconnect_with_backoff() {
         "{end:?}"
     );
     assert_eq!(client.counters.reconnects.load(std::sync::atomic::Ordering::Relaxed), 1);
+    // The timeline's marks: the drop, the attempt after its wait, the reconnection, in order.
+    let marks = client.marks();
+    let kinds: Vec<_> = marks.iter().map(|m| m.kind.clone()).collect();
+    assert!(
+        matches!(
+            kinds.as_slice(),
+            [
+                SessionMarkKind::Dropped(_),
+                SessionMarkKind::Attempt { attempt: 1, of: 3 },
+                SessionMarkKind::Reconnected
+            ]
+        ),
+        "{kinds:?}"
+    );
+    let waited = marks[1].at.millis_since(marks[0].at);
+    assert!((100.0..1000.0).contains(&waited), "backoff wait {waited} ms");
+    assert!(marks[2].at >= marks[1].at);
     drop(client);
     let sink = collected.lock().expect("lock");
     // Two connections, each with its own messages.

@@ -210,6 +210,75 @@ impl CollectSink {
     }
 }
 
+/// Passes events on with a source's connection numbers replaced by numbers in a sink that
+/// several sources fill (each live session's analyzer counts its connections from 0).
+/// Events naming a connection the source never announced are dropped.
+pub struct Renumber<'a, S: EventSink + ?Sized> {
+    pub inner: &'a mut S,
+    /// The shared number of each of the source's connections, indexed by its own number.
+    pub map: &'a mut Vec<ConnId>,
+    /// The shared number the next announced connection gets.
+    pub next: ConnId,
+}
+
+impl<S: EventSink + ?Sized> Renumber<'_, S> {
+    fn shared(&self, own: ConnId) -> Option<ConnId> {
+        self.map.get(own as usize).copied()
+    }
+}
+
+impl<S: EventSink + ?Sized> EventSink for Renumber<'_, S> {
+    fn event(&mut self, event: Event<'_>) {
+        match event {
+            Event::Connection(c) => {
+                // Sources announce their connections in order: 0, 1, 2…
+                if c.conn as usize != self.map.len() {
+                    return;
+                }
+                self.map.push(self.next);
+                let info = ConnectionInfo {
+                    conn: self.next,
+                    ..c.clone()
+                };
+                self.next += 1;
+                self.inner.event(Event::Connection(&info));
+            }
+            Event::Frame(f) => {
+                if let Some(conn) = self.shared(f.conn) {
+                    self.inner.event(Event::Frame(&FrameEvent { conn, ..f.clone() }));
+                }
+            }
+            Event::Message(m) => {
+                if let Some(conn) = self.shared(m.conn) {
+                    self.inner.event(Event::Message(&MessageEvent { conn, ..m.clone() }));
+                }
+            }
+            Event::Rtt(r) => {
+                if let Some(conn) = self.shared(r.conn) {
+                    self.inner.event(Event::Rtt(RttSample { conn, ..r }));
+                }
+            }
+            Event::Anomaly(f) => match f.conn {
+                None => self.inner.event(Event::Anomaly(f)),
+                Some(own) => {
+                    if let Some(conn) = self.shared(own) {
+                        let finding = Finding {
+                            conn: Some(conn),
+                            ..f.clone()
+                        };
+                        self.inner.event(Event::Anomaly(&finding));
+                    }
+                }
+            },
+            Event::ConnectionEnded { conn, ts, how } => {
+                if let Some(conn) = self.shared(conn) {
+                    self.inner.event(Event::ConnectionEnded { conn, ts, how });
+                }
+            }
+        }
+    }
+}
+
 impl EventSink for CollectSink {
     fn event(&mut self, event: Event<'_>) {
         match event {

@@ -62,6 +62,28 @@ impl ClientState {
     }
 }
 
+/// Something that happened to a session between its connections, for the timeline.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SessionMarkKind {
+    /// The connection was lost without a close handshake.
+    Dropped(String),
+    /// Reconnect attempt `attempt` of `of` started (after its backoff wait).
+    Attempt { attempt: u32, of: u32 },
+    /// An attempt did not connect.
+    AttemptFailed(String),
+    /// An attempt connected: the gap since the drop is over.
+    Reconnected,
+    /// The last attempt failed; the session is over.
+    GaveUp,
+}
+
+/// A [`SessionMarkKind`] and when it happened (the clock of the recorded packets).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionMark {
+    pub at: crate::analysis::Timestamp,
+    pub kind: SessionMarkKind,
+}
+
 /// Keep-alive pings and what to do when a pong does not come back.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Heartbeat {
@@ -135,6 +157,7 @@ pub struct LiveClient {
     commands: UnboundedSender<ClientCommand>,
     state: Arc<Mutex<ClientState>>,
     pub counters: Arc<ClientCounters>,
+    marks: Arc<Mutex<Vec<SessionMark>>>,
     stop: Arc<AtomicBool>,
     handle: Option<JoinHandle<()>>,
 }
@@ -157,7 +180,9 @@ impl LiveClient {
         let state = Arc::new(Mutex::new(ClientState::Connecting));
         let stop = Arc::new(AtomicBool::new(false));
         let counters = Arc::new(ClientCounters::default());
-        let (thread_state, thread_stop, thread_counters) = (state.clone(), stop.clone(), counters.clone());
+        let marks = Arc::new(Mutex::new(Vec::new()));
+        let (thread_state, thread_stop, thread_counters, thread_marks) =
+            (state.clone(), stop.clone(), counters.clone(), marks.clone());
         let handle = std::thread::Builder::new().name("live-client".into()).spawn(move || {
             let set = |s: ClientState| {
                 if let Ok(mut guard) = thread_state.lock() {
@@ -175,6 +200,7 @@ impl LiveClient {
             let worker = Worker {
                 stop: &thread_stop,
                 counters: &thread_counters,
+                marks: &thread_marks,
                 set: &set,
             };
             let end = runtime.block_on(worker.run(options, session, sink, rx));
@@ -184,6 +210,7 @@ impl LiveClient {
             commands: tx,
             state,
             counters,
+            marks,
             stop,
             handle: Some(handle),
         })
@@ -196,6 +223,11 @@ impl LiveClient {
 
     pub fn state(&self) -> ClientState {
         self.state.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Drops, reconnect attempts and reconnections so far, oldest first.
+    pub fn marks(&self) -> Vec<SessionMark> {
+        self.marks.lock().map(|m| m.clone()).unwrap_or_default()
     }
 
     /// Drops the connection without a close handshake (use `Close` for a clean end).
@@ -219,10 +251,20 @@ impl Drop for LiveClient {
 struct Worker<'a> {
     stop: &'a AtomicBool,
     counters: &'a ClientCounters,
+    marks: &'a Mutex<Vec<SessionMark>>,
     set: &'a dyn Fn(ClientState),
 }
 
 impl Worker<'_> {
+    fn mark(&self, kind: SessionMarkKind) {
+        if let Ok(mut marks) = self.marks.lock() {
+            marks.push(SessionMark {
+                at: crate::live::tap::now(),
+                kind,
+            });
+        }
+    }
+
     /// Runs sessions until one ends for good: after a drop (no close handshake) it reconnects
     /// as `session.reconnect` says, each attempt and wait shown in the state.
     async fn run(
@@ -238,15 +280,30 @@ impl Worker<'_> {
             recorder: None,
             secrets: session.secrets,
         };
+        // Attempts since the last successful connection (a reconnect starts the count again).
         let mut attempt = 0u32;
         let mut was_open = false;
         let end = loop {
-            let (how, dropped) = self
+            let SessionEnd { how, dropped, opened } = self
                 .session(&options, session.heartbeat, &mut commands, &mut slot, &mut was_open)
                 .await;
+            let reconnecting = dropped && was_open && session.reconnect.is_some();
+            if reconnecting {
+                if opened {
+                    attempt = 0;
+                    self.mark(SessionMarkKind::Dropped(how.clone()));
+                } else {
+                    self.mark(SessionMarkKind::AttemptFailed(how.clone()));
+                }
+            }
             let policy = match session.reconnect {
-                Some(p) if dropped && was_open && attempt < p.attempts => p,
-                _ => break (how, was_open),
+                Some(p) if reconnecting && attempt < p.attempts => p,
+                _ => {
+                    if reconnecting {
+                        self.mark(SessionMarkKind::GaveUp);
+                    }
+                    break (how, was_open);
+                }
             };
             attempt += 1;
             let wait = policy.delay(attempt);
@@ -265,6 +322,10 @@ impl Worker<'_> {
                 }
                 tokio::time::sleep(STOP_POLL.min(until - tokio::time::Instant::now())).await;
             }
+            self.mark(SessionMarkKind::Attempt {
+                attempt,
+                of: policy.attempts,
+            });
         };
         finish(&slot.recorder);
         match end {
@@ -273,8 +334,8 @@ impl Worker<'_> {
         }
     }
 
-    /// One connection, from connecting to its end: how it ended, and whether that was a drop
-    /// (the connection lost without a close handshake) that a reconnect may follow.
+    /// One connection, from connecting to its end. `was_open`: some earlier connection of
+    /// the session opened (this one is a reconnect); set when this one opens.
     async fn session(
         &self,
         options: &ConnectOptions,
@@ -282,7 +343,12 @@ impl Worker<'_> {
         commands: &mut UnboundedReceiver<ClientCommand>,
         slot: &mut RecorderSlot,
         was_open: &mut bool,
-    ) -> (String, bool) {
+    ) -> SessionEnd {
+        let not_opened = |how: String, dropped| SessionEnd {
+            how,
+            dropped,
+            opened: false,
+        };
         let (stop, set) = (self.stop, self.set);
         set(ClientState::Connecting);
         let mut poll = tokio::time::interval(STOP_POLL);
@@ -310,7 +376,7 @@ impl Worker<'_> {
                 tokio::select! {
                     result = &mut connecting => break result,
                     _ = poll.tick() => if stop.load(Ordering::Relaxed) {
-                        return ("cancelled while connecting".to_owned(), false);
+                        return not_opened("cancelled while connecting".to_owned(), false);
                     },
                 }
             }
@@ -318,8 +384,11 @@ impl Worker<'_> {
         let connected = match connected {
             Ok(c) => c,
             // A failed reconnect attempt is a drop too: the next attempt may succeed.
-            Err(e) => return (e.to_string(), true),
+            Err(e) => return not_opened(e.to_string(), true),
         };
+        if *was_open {
+            self.mark(SessionMarkKind::Reconnected);
+        }
         *was_open = true;
         set(ClientState::Open {
             local: connected.local,
@@ -426,8 +495,23 @@ impl Worker<'_> {
         // Let tungstenite finish a close exchange it started, then shut the socket down.
         let _ = tokio::time::timeout(Duration::from_millis(500), write.close()).await;
         drop(read);
-        end
+        let (how, dropped) = end;
+        SessionEnd {
+            how,
+            dropped,
+            opened: true,
+        }
     }
+}
+
+/// How one connection of a session ended.
+struct SessionEnd {
+    how: String,
+    /// Lost without a close handshake (or an attempt that did not connect): a reconnect may
+    /// follow.
+    dropped: bool,
+    /// The connection opened before it ended.
+    opened: bool,
 }
 
 fn finish(recorder: &Option<Arc<Mutex<SessionRecorder>>>) {
