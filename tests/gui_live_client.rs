@@ -58,8 +58,8 @@ fn step_until(h: &mut Harness<'static, FramescopeApp>, done: impl Fn(&Framescope
 }
 
 fn send(h: &mut Harness<'static, FramescopeApp>, kind: ComposeKind, text: &str) {
-    h.state_mut().client.kind = kind;
-    h.state_mut().client.text.clear();
+    h.state_mut().clients.current_mut().kind = kind;
+    h.state_mut().clients.current_mut().text.clear();
     h.run_steps(2);
     let field = h.get_by_role_and_label(Role::MultilineTextInput, "Message");
     field.focus();
@@ -77,17 +77,15 @@ fn a_session_from_the_connect_window_fills_the_tables() {
     h.run_steps(2);
     h.get_by_label("Connect to a WebSocket…").click();
     h.run_steps(2);
-    assert!(h.state().client.open);
-    h.state_mut().client.url.clear();
+    assert!(h.state().clients.open);
+    h.state_mut().clients.current_mut().url.clear();
     h.run_steps(1);
     let url = h.get_by_role_and_label(Role::TextInput, "URL");
     url.focus();
     url.type_text(&format!("ws://127.0.0.1:{port}/chat"));
     h.run_steps(2);
     h.get_by_label("Connect").click();
-    step_until(&mut h, |app| {
-        app.client.client.as_ref().is_some_and(|c| c.state().is_open())
-    });
+    step_until(&mut h, |app| app.clients.current().state().is_some_and(|s| s.is_open()));
     h.run_steps(2);
     h.get_by_label_contains("Open: 127.0.0.1:");
 
@@ -95,13 +93,14 @@ fn a_session_from_the_connect_window_fills_the_tables() {
     send(&mut h, ComposeKind::Json, "{\"n\": ");
     assert!(
         h.state()
-            .client
+            .clients
+            .current()
             .error
             .as_deref()
             .is_some_and(|e| e.starts_with("not JSON"))
     );
     h.get_by_label_contains("not JSON");
-    h.state_mut().client.text.clear();
+    h.state_mut().clients.current_mut().text.clear();
     send(&mut h, ComposeKind::Json, "{\"n\": 1}");
     send(&mut h, ComposeKind::Binary, "01 02 03");
     send(&mut h, ComposeKind::Ping, "p1");
@@ -110,8 +109,8 @@ fn a_session_from_the_connect_window_fills_the_tables() {
     h.get_by_label_contains("Sent 4 messages");
     h.get_by_label_contains("Connected since");
 
-    h.state_mut().client.kind = ComposeKind::Close;
-    h.state_mut().client.close_code = 4000;
+    h.state_mut().clients.current_mut().kind = ComposeKind::Close;
+    h.state_mut().clients.current_mut().close_code = 4000;
     h.run_steps(2);
     let reason = h.get_by_role_and_label(Role::TextInput, "Reason");
     reason.focus();
@@ -120,7 +119,7 @@ fn a_session_from_the_connect_window_fills_the_tables() {
     h.get_by_label("Send").click();
     step_until(&mut h, |app| !app.is_loading());
     h.run_steps(2);
-    let state = h.state().client.client.as_ref().map(|c| c.state());
+    let state = h.state().clients.current().state();
     assert!(
         matches!(&state, Some(ClientState::Closed(why)) if why.contains("4000")),
         "{state:?}"
@@ -162,7 +161,7 @@ fn a_session_from_the_connect_window_fills_the_tables() {
     assert_eq!(app.store.connections[0].close_codes, [Some(4000), Some(4000)]);
     // The session was recorded; the pcapng re-reads to the same messages.
     h.get_by_label("Save session as .pcapng…");
-    let recording = app.capture.recording.clone().expect("recorded");
+    let recording = app.clients.current().recording.clone().expect("recorded");
     let (reread, summary) = common::analyze_file(&recording);
     assert_eq!(summary.stopped_early, None);
     assert_eq!(reread.messages.len(), app.store.messages.len());
@@ -174,7 +173,7 @@ fn a_session_from_the_connect_window_fills_the_tables() {
             .all(|(a, b)| a.opcode == b.opcode && a.payload == app.store.payload(b))
     );
     // The sent history keeps what can be sent again (not the bad JSON, not the close).
-    let kinds: Vec<ComposeKind> = app.client.history.iter().map(|(k, _)| *k).collect();
+    let kinds: Vec<ComposeKind> = app.clients.current().history.iter().map(|(k, _)| *k).collect();
     assert_eq!(
         kinds,
         vec![
@@ -194,12 +193,12 @@ fn a_refused_connection_says_so_in_the_window() {
         .expect("port")
         .port();
     let mut h = harness();
-    h.state_mut().client.open = true;
-    h.state_mut().client.url = format!("ws://127.0.0.1:{port}/");
+    h.state_mut().clients.open = true;
+    h.state_mut().clients.current_mut().url = format!("ws://127.0.0.1:{port}/");
     h.run_steps(2);
     h.get_by_label("Connect").click();
     step_until(&mut h, |app| {
-        app.client.client.as_ref().is_some_and(|c| c.state().is_finished()) && !app.is_loading()
+        app.clients.current().state().is_some_and(|s| s.is_finished()) && !app.is_loading()
     });
     h.run_steps(2);
     h.get_by_label_contains("Failed: connection to 127.0.0.1");
@@ -209,4 +208,107 @@ fn a_refused_connection_says_so_in_the_window() {
             .as_ref()
             .is_some_and(|s| s.is_error && s.text.contains("refused"))
     );
+}
+
+#[test]
+fn two_tabs_hold_two_connections_each_with_its_own_transcript() {
+    let (port_a, port_b) = (echo_server(), echo_server());
+    let mut h = harness();
+    h.state_mut().clients.open = true;
+    h.state_mut().clients.current_mut().url = format!("ws://127.0.0.1:{port_a}/a");
+    h.run_steps(2);
+    h.get_by_label("Connect").click();
+    step_until(&mut h, |app| app.clients.current().state().is_some_and(|s| s.is_open()));
+    send(&mut h, ComposeKind::Text, "to a");
+
+    // A second tab starts from the first one's settings and has its own session.
+    h.get_by_label("New tab").click();
+    h.run_steps(2);
+    assert_eq!((h.state().clients.tabs.len(), h.state().clients.current), (2, 1));
+    assert_eq!(h.state().clients.current().url, format!("ws://127.0.0.1:{port_a}/a"));
+    assert!(h.state().clients.current().session.is_none());
+    h.state_mut().clients.current_mut().url = format!("ws://127.0.0.1:{port_b}/b");
+    h.run_steps(2);
+    h.get_by_label("Connect").click();
+    step_until(&mut h, |app| {
+        app.clients.tabs.iter().all(|t| t.state().is_some_and(|s| s.is_open()))
+    });
+    h.run_steps(2);
+    h.get_by_label("2 live connections");
+
+    // JSON typed compact, laid out by "Pretty" (order and number spelling kept), sent with
+    // Ctrl+Enter from the text field, which must not add a newline.
+    h.state_mut().clients.current_mut().kind = ComposeKind::Json;
+    h.state_mut().clients.current_mut().text.clear();
+    h.run_steps(2);
+    let field = h.get_by_role_and_label(Role::MultilineTextInput, "Message");
+    field.focus();
+    field.type_text("{\"z\":[1,2.50],\"a\":{}}");
+    h.run_steps(2);
+    h.get_by_label("Pretty").click();
+    h.run_steps(2);
+    let pretty = "{\n  \"z\": [\n    1,\n    2.50\n  ],\n  \"a\": {}\n}";
+    assert_eq!(h.state().clients.current().text, pretty);
+    h.get_by_role_and_label(Role::MultilineTextInput, "Message").focus();
+    h.run_steps(1);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Enter);
+    h.run_steps(2);
+    assert_eq!(h.state().clients.current().text, pretty, "Ctrl+Enter changed the text");
+
+    // A file's bytes as one binary message.
+    let file = std::env::temp_dir().join(format!("framescope-tabs-{}.bin", std::process::id()));
+    let bytes: Vec<u8> = (0..=255u8).cycle().take(3000).collect();
+    std::fs::write(&file, &bytes).expect("write");
+    h.state_mut().clients.current_mut().kind = ComposeKind::File;
+    h.state_mut().clients.current_mut().text = file.display().to_string();
+    h.run_steps(2);
+    h.get_by_label_contains("3000 bytes, sent as one binary message");
+    h.get_by_label("Send").click();
+    step_until(&mut h, |app| app.store.messages.len() >= 6);
+    std::fs::remove_file(&file).expect("remove");
+
+    let app = h.state();
+    assert_eq!(app.clients.tabs[0].conns, vec![0]);
+    assert_eq!(app.clients.tabs[1].conns, vec![1]);
+    assert_eq!(app.store.connections[0].info.server.port(), port_a);
+    assert_eq!(app.store.connections[1].info.server.port(), port_b);
+    let of = |conn: u32| -> Vec<(Direction, Vec<u8>)> {
+        app.store
+            .messages
+            .iter()
+            .filter(|m| m.conn == conn)
+            .map(|m| (m.dir, app.store.payload(m).to_vec()))
+            .collect()
+    };
+    use Direction::{ClientToServer as Up, ServerToClient as Down};
+    assert_eq!(of(0), vec![(Up, b"to a".to_vec()), (Down, b"echo: to a".to_vec())]);
+    let echoed_file = [&[0xee][..], &bytes].concat();
+    assert_eq!(
+        of(1),
+        vec![
+            (Up, pretty.as_bytes().to_vec()),
+            (Down, format!("echo: {pretty}").into_bytes()),
+            (Up, bytes.clone()),
+            (Down, echoed_file),
+        ]
+    );
+
+    // Picking a tab scopes the tables to its connection: its own transcript.
+    h.get_by_label_contains("#1 127.0.0.1").click();
+    h.run_steps(3);
+    assert_eq!(h.state().clients.current, 0);
+    assert_eq!(h.state().selection.conn, Some(0));
+    assert_eq!(h.state().view.rows.len(), 2);
+    h.get_by_label_contains("Sent 1 messages");
+    h.get_by_label_contains("In the tables as connection #0");
+
+    // Closing the first tab ends its connection only.
+    h.get_by_label("Close tab").click();
+    step_until(&mut h, |app| {
+        app.clients.tabs.len() == 1 && app.store.connections[0].end.is_some()
+    });
+    let app = h.state();
+    assert_eq!(app.clients.current().number, 2);
+    assert!(app.clients.current().state().is_some_and(|s| s.is_open()));
+    assert!(app.store.connections[1].end.is_none());
 }

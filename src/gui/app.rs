@@ -104,9 +104,9 @@ pub struct FramescopeApp {
     pub unmask_step: Option<usize>,
     pub timeline_cache: crate::gui::panes::plots::TimelineCache,
     pub throughput_cache: crate::gui::panes::plots::ThroughputCache,
-    /// The connect window and its live connection.
-    pub client: crate::gui::panes::client::ClientPanel,
-    commands: Vec<Command>,
+    /// The connect window: one tab per live connection.
+    pub clients: crate::gui::sessions::ClientTabs,
+    pub(crate) commands: Vec<Command>,
     pub(crate) wake: Arc<dyn Fn() + Send + Sync>,
 }
 
@@ -138,7 +138,7 @@ impl FramescopeApp {
             unmask_step: None,
             timeline_cache: Default::default(),
             throughput_cache: Default::default(),
-            client: Default::default(),
+            clients: Default::default(),
             commands: Vec::new(),
             wake,
         }
@@ -152,8 +152,9 @@ impl FramescopeApp {
     /// Starts loading a file (replacing what is loaded).
     pub fn open(&mut self, path: PathBuf) {
         self.job = None;
-        // Opening something else ends a live connection (its events would have nowhere to go).
-        self.client.client = None;
+        // Opening something else ends the live connections (their events would have nowhere
+        // to go).
+        self.clients.end_all();
         let budget = std::fs::metadata(&path)
             .map(|m| m.len().saturating_mul(3) / 2)
             .unwrap_or(u64::MAX);
@@ -187,7 +188,7 @@ impl FramescopeApp {
     /// Starts a live capture with the capture window's interface and filter.
     pub fn start_capture(&mut self) {
         self.job = None;
-        self.client.client = None;
+        self.clients.end_all();
         if let Some(old) = self.capture.recording.take() {
             let _ = std::fs::remove_file(old);
         }
@@ -234,9 +235,9 @@ impl FramescopeApp {
         self.load_started = Some(Instant::now());
     }
 
-    /// True while a file is being read.
+    /// True while a file is being read, a capture runs, or a live session may send events.
     pub fn is_loading(&self) -> bool {
-        self.job.is_some()
+        self.job.is_some() || self.clients.is_feeding()
     }
 
     /// Takes in loaded events for at most `budget`. Returns true if more may be waiting.
@@ -330,7 +331,8 @@ impl FramescopeApp {
         } else {
             egui::Visuals::light()
         });
-        let more = self.drain_loader(DRAIN_BUDGET);
+        let deadline = Instant::now() + DRAIN_BUDGET;
+        let more = self.drain_loader(DRAIN_BUDGET) | self.clients.drain(&mut self.store, deadline);
         if let Some(goto) = self.pending_goto
             && (goto as usize) < self.store.messages.len()
         {
@@ -369,8 +371,11 @@ impl FramescopeApp {
         lesson_window_ui(self, &ctx);
 
         self.apply_commands(&ctx);
-        if more || self.is_loading() {
+        if more || self.job.is_some() {
             ctx.request_repaint_after(Duration::from_millis(16));
+        } else if self.clients.is_feeding() {
+            // Events wake the window themselves; this keeps the uptime clock going.
+            ctx.request_repaint_after(Duration::from_millis(250));
         }
     }
 
@@ -446,14 +451,7 @@ impl FramescopeApp {
                         job.cancel();
                     }
                 }
-                Command::SelectConnection(conn) => {
-                    self.selection.conn = conn;
-                    if let (Some(c), Some(m)) = (conn, self.selection.message)
-                        && self.store.messages.get(m as usize).is_some_and(|row| row.conn != c)
-                    {
-                        self.selection.message = None;
-                    }
-                }
+                Command::SelectConnection(conn) => self.select_connection(conn),
                 Command::SelectMessage(message) => self.selection.message = message,
                 Command::RevealMessage(message) => {
                     self.selection.message = Some(message);
@@ -469,15 +467,33 @@ impl FramescopeApp {
                     }
                 }
                 Command::StartCapture => self.start_capture(),
-                Command::ToggleConnectWindow => self.client.open = !self.client.open,
+                Command::ToggleConnectWindow => self.clients.open = !self.clients.open,
                 Command::ConnectClient => self.connect_client(),
                 Command::SendComposed => self.send_composed(),
+                Command::NewClientTab => self.clients.add(),
+                Command::CloseClientTab(i) => self.clients.close(i),
+                Command::SelectClientTab(i) => {
+                    if let Some(tab) = self.clients.tabs.get(i) {
+                        let latest = tab.conns.last().copied();
+                        self.clients.current = i;
+                        // Each tab's transcript: the tables follow the tab's connection.
+                        if latest.is_some() {
+                            self.select_connection(latest);
+                        }
+                    }
+                }
+                Command::SaveSessionRecording(i) => self.save_recording(self.session_recording(i)),
+                Command::PickComposeFile => {
+                    if let Some(path) = rfd::FileDialog::new().pick_file() {
+                        self.clients.current_mut().text = path.display().to_string();
+                    }
+                }
                 Command::StopCapture => {
                     if let Some(job) = &self.job {
                         job.cancel();
                     }
                 }
-                Command::SaveRecording => self.save_recording(),
+                Command::SaveRecording => self.save_recording(self.capture.recording.clone()),
                 Command::OpenLesson(i) => {
                     if let Some(lesson) = crate::gui::lessons::LESSONS.get(i) {
                         self.open(crate::gui::lessons::samples_dir().join(lesson.file));
@@ -495,6 +511,17 @@ impl FramescopeApp {
         }
     }
 
+    /// Scopes the tables to a connection (`None`: all); a selected message of another
+    /// connection is unselected.
+    fn select_connection(&mut self, conn: Option<ConnId>) {
+        self.selection.conn = conn;
+        if let (Some(c), Some(m)) = (conn, self.selection.message)
+            && self.store.messages.get(m as usize).is_some_and(|row| row.conn != c)
+        {
+            self.selection.message = None;
+        }
+    }
+
     /// Lists interfaces (and picks the first when none is chosen yet).
     pub fn refresh_interfaces(&mut self) {
         let list = crate::capture::live::list_interfaces();
@@ -506,8 +533,8 @@ impl FramescopeApp {
         self.capture.interfaces = Some(list);
     }
 
-    fn save_recording(&mut self) {
-        let Some(recording) = self.capture.recording.clone() else {
+    fn save_recording(&mut self, recording: Option<PathBuf>) {
+        let Some(recording) = recording else {
             return;
         };
         if let Some(path) = rfd::FileDialog::new()
@@ -581,6 +608,7 @@ impl Drop for FramescopeApp {
         if let Some(recording) = self.capture.recording.take() {
             let _ = std::fs::remove_file(recording);
         }
+        self.clients.remove_recordings();
     }
 }
 

@@ -28,6 +28,16 @@ pub enum Command {
     ConnectClient,
     /// Send what the connect window's composer holds.
     SendComposed,
+    /// Open a new connection tab (with the current tab's settings).
+    NewClientTab,
+    /// Close a connection tab, ending its session.
+    CloseClientTab(usize),
+    /// Make a connection tab current and scope the tables to its latest connection.
+    SelectClientTab(usize),
+    /// Save a tab's last session as pcapng (a file dialog asks where).
+    SaveSessionRecording(usize),
+    /// Pick the file the composer sends as a binary message.
+    PickComposeFile,
     /// Capture on the interface and with the filter chosen in the capture window.
     StartCapture,
     /// Stop the live capture (the same as cancelling a load).

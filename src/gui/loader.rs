@@ -238,6 +238,18 @@ impl EventSink for BatchingSink {
     }
 }
 
+/// The feed of a live client session: the returned sink goes to the client's recorder,
+/// which sends each event as it comes (a person is waiting for it); the feed gets `Done`
+/// when the session is over and the sink dropped.
+pub fn client_feed(wake: Arc<dyn Fn() + Send + Sync>) -> (Receiver<LoadMessage>, Box<dyn EventSink + Send>) {
+    let (tx, rx) = sync_channel(CHANNEL_BATCHES);
+    let sink = EagerSink {
+        done_tx: tx.clone(),
+        inner: BatchingSink::new(tx, wake, Arc::new(LoadProgress::default())),
+    };
+    (rx, Box::new(sink))
+}
+
 /// Sends every event at once; tells the GUI the session is over when dropped.
 struct EagerSink {
     inner: BatchingSink,
@@ -319,27 +331,6 @@ impl LoadJob {
             cancel,
             handle: Some(handle),
         })
-    }
-
-    /// A job fed by a live client connection: the returned sink goes to the client's
-    /// recorder, which sends each event as it comes (a person is waiting for it) and says
-    /// the job is done when the session ends. `label` names the job (the URL).
-    pub fn for_client(label: &str, wake: Arc<dyn Fn() + Send + Sync>) -> (LoadJob, Box<dyn EventSink + Send>) {
-        let (tx, rx) = sync_channel(CHANNEL_BATCHES);
-        let progress = Arc::new(LoadProgress::default());
-        let sink = EagerSink {
-            done_tx: tx.clone(),
-            inner: BatchingSink::new(tx, wake, progress.clone()),
-        };
-        let job = LoadJob {
-            path: PathBuf::from(label),
-            rx,
-            progress,
-            live: None,
-            cancel: Arc::new(AtomicBool::new(false)),
-            handle: None,
-        };
-        (job, Box::new(sink))
     }
 
     pub fn cancel(&self) {

@@ -4,9 +4,11 @@
 pub mod app;
 pub mod commands;
 pub mod format;
+pub mod json_layout;
 pub mod lessons;
 pub mod loader;
 pub mod panes;
+pub mod sessions;
 pub mod settings;
 pub mod theme;
 pub mod view;
@@ -68,8 +70,8 @@ pub fn run(start: StartOptions) -> eframe::Result {
                 }
             }
             if let Some(url) = start.connect {
-                app.client.open = true;
-                app.client.url = url;
+                app.clients.open = true;
+                app.clients.current_mut().url = url;
                 app.connect_client();
             }
             Ok(Box::new(app))

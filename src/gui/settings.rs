@@ -51,6 +51,21 @@ pub struct ConnectionProfile {
     pub ca_file: String,
     pub heartbeat: Option<(f64, f64, bool)>,
     pub reconnect: Option<(f64, f64, u32)>,
+    /// Messages saved to send again.
+    pub templates: Vec<MessageTemplate>,
+}
+
+/// A message saved under a name, to fill the composer with.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct MessageTemplate {
+    pub name: String,
+    pub kind: crate::gui::panes::client::ComposeKind,
+    /// The text, hex, base64, file path or ping payload (as typed).
+    pub text: String,
+    /// For a close: the code and reason.
+    pub close_code: u16,
+    pub close_reason: String,
 }
 
 impl Settings {

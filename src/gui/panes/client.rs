@@ -1,16 +1,21 @@
-//! The connect window: open a ws:// or wss:// connection, compose text, JSON, binary, ping
-//! and close frames, and watch the session arrive in the main tables like a capture.
+//! The connect window: one tab per live connection, each with its request options, state,
+//! counters and composer (text, JSON, binary from hex, base64 or a file, ping, close, saved
+//! templates); every session's messages arrive in the main tables like a capture's.
 
+use crate::analysis::event::ConnId;
 use crate::analysis::ws::builder::parse_hex;
-use crate::analysis::ws::close::close_code_name;
-use crate::gui::app::{FramescopeApp, StatusLine};
+use crate::analysis::ws::close::{REGISTERED_CLOSE_CODES, close_code_allowed_on_wire, close_code_name};
+use crate::gui::app::FramescopeApp;
 use crate::gui::commands::Command;
-use crate::gui::settings::ConnectionProfile;
+use crate::gui::json_layout::{Layout, relayout};
+use crate::gui::sessions::Session;
+use crate::gui::settings::{ConnectionProfile, MessageTemplate, Settings};
 use crate::gui::theme;
-use crate::live::client::{ClientCommand, ClientState, Heartbeat, LiveClient, Reconnect, SessionOptions};
+use crate::live::client::{ClientCommand, ClientState, Heartbeat, Reconnect};
+use crate::store::Store;
 
 /// What the composer sends.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum ComposeKind {
     #[default]
     Text,
@@ -20,38 +25,49 @@ pub enum ComposeKind {
     Binary,
     /// Base64, sent as a binary message.
     Base64,
+    /// A file's bytes, sent as a binary message (the text is the path).
+    File,
     Ping,
     Close,
 }
 
 impl ComposeKind {
-    const ALL: [ComposeKind; 6] = [
+    const ALL: [ComposeKind; 7] = [
         ComposeKind::Text,
         ComposeKind::Json,
         ComposeKind::Binary,
         ComposeKind::Base64,
+        ComposeKind::File,
         ComposeKind::Ping,
         ComposeKind::Close,
     ];
 
-    fn label(self) -> &'static str {
+    pub fn label(self) -> &'static str {
         match self {
             ComposeKind::Text => "Text",
             ComposeKind::Json => "JSON",
             ComposeKind::Binary => "Binary (hex)",
             ComposeKind::Base64 => "Binary (base64)",
+            ComposeKind::File => "Binary (file)",
             ComposeKind::Ping => "Ping",
             ComposeKind::Close => "Close",
         }
     }
 }
 
-/// Close codes offered in the picker (any other code can be typed).
-const CLOSE_CODES: [u16; 6] = [1000, 1001, 1002, 1003, 1008, 4000];
+/// Close codes in the picker: the registry's, then the first private-use code (any code
+/// 1000–4999 can be typed).
+fn close_codes() -> impl Iterator<Item = u16> {
+    REGISTERED_CLOSE_CODES.iter().copied().chain([4000])
+}
 
-/// The connect window's state.
+/// The largest file the composer sends (tungstenite's default receive limit is 64 MiB too).
+pub const MAX_FILE_MESSAGE: u64 = 64 << 20;
+
+/// One connection tab: the form, the composer and the session.
 pub struct ClientPanel {
-    pub open: bool,
+    /// Shown on the tab ("#2").
+    pub number: u32,
     pub url: String,
     /// Extra request headers, one `Name: value` per line.
     pub headers: String,
@@ -67,7 +83,11 @@ pub struct ClientPanel {
     pub ca_file: String,
     /// The profile name typed or picked in the window.
     pub profile_name: String,
-    pub client: Option<LiveClient>,
+    pub session: Option<Session>,
+    /// The store numbers of this tab's connections, oldest first (a reconnect adds one).
+    pub conns: Vec<ConnId>,
+    /// The temporary pcapng of the tab's last session.
+    pub recording: Option<std::path::PathBuf>,
     pub kind: ComposeKind,
     pub text: String,
     pub close_code: u16,
@@ -86,14 +106,17 @@ pub struct ClientPanel {
     pub reconnect_attempts: u32,
     /// What was sent this session, newest last (for re-sending).
     pub history: Vec<(ComposeKind, String)>,
+    /// Saved messages; kept with the profile.
+    pub templates: Vec<MessageTemplate>,
+    pub template_name: String,
     /// The end of the current session has been reported in the status bar.
-    end_reported: bool,
+    pub(crate) end_reported: bool,
 }
 
 impl Default for ClientPanel {
     fn default() -> Self {
         ClientPanel {
-            open: false,
+            number: 1,
             url: "ws://127.0.0.1:8080/".to_owned(),
             headers: String::new(),
             secret_headers: Vec::new(),
@@ -103,13 +126,17 @@ impl Default for ClientPanel {
             insecure: false,
             ca_file: String::new(),
             profile_name: String::new(),
-            client: None,
+            session: None,
+            conns: Vec::new(),
+            recording: None,
             kind: ComposeKind::Text,
             text: String::new(),
             close_code: 1000,
             close_reason: String::new(),
             error: None,
             history: Vec::new(),
+            templates: Vec::new(),
+            template_name: String::new(),
             heartbeat: false,
             heartbeat_every: 5.0,
             pong_timeout: 3.0,
@@ -123,10 +150,17 @@ impl Default for ClientPanel {
     }
 }
 
-/// Most entries kept in the send history.
-const HISTORY_LEN: usize = 50;
-
 impl ClientPanel {
+    /// A tab with this one's request settings and templates, without its session.
+    pub fn fresh_copy(&self) -> ClientPanel {
+        let mut copy = ClientPanel::default();
+        copy.apply_profile(&self.to_profile(&self.profile_name));
+        // Secret values stay in memory for the copy: the user typed them for this server.
+        copy.secret_headers = self.secret_headers.clone();
+        copy.record_secrets = self.record_secrets;
+        copy
+    }
+
     /// The connection options from the form, or what is wrong with it.
     pub fn options(&self) -> Result<crate::live::session::ConnectOptions, String> {
         let target = crate::live::target::parse_target(self.url.trim())?;
@@ -170,7 +204,7 @@ impl ClientPanel {
     pub fn compose(&self) -> Result<ClientCommand, String> {
         match self.kind {
             ComposeKind::Text => Ok(ClientCommand::Text(self.text.clone())),
-            ComposeKind::Json => match serde_json::from_str::<serde_json::Value>(&self.text) {
+            ComposeKind::Json => match serde_json::from_str::<serde::de::IgnoredAny>(&self.text) {
                 Ok(_) => Ok(ClientCommand::Text(self.text.clone())),
                 Err(e) => Err(format!("not JSON: {e}")),
             },
@@ -183,6 +217,7 @@ impl ClientPanel {
                     .map(ClientCommand::Binary)
                     .map_err(|e| format!("not base64: {e}"))
             }
+            ComposeKind::File => read_message_file(self.text.trim()).map(ClientCommand::Binary),
             ComposeKind::Ping => {
                 let payload = self.text.as_bytes().to_vec();
                 if payload.len() > 125 {
@@ -205,6 +240,48 @@ impl ClientPanel {
         }
     }
 
+    /// Re-indents the JSON in the composer (keys and numbers exactly as typed).
+    pub fn relayout_json(&mut self, layout: Layout) {
+        match relayout(&self.text, layout) {
+            Ok(text) => {
+                self.text = text;
+                self.error = None;
+            }
+            Err(e) => self.error = Some(e),
+        }
+    }
+
+    /// The composer's content as a template named `name`.
+    pub fn to_template(&self, name: &str) -> MessageTemplate {
+        MessageTemplate {
+            name: name.trim().to_owned(),
+            kind: self.kind,
+            text: self.text.clone(),
+            close_code: self.close_code,
+            close_reason: self.close_reason.clone(),
+        }
+    }
+
+    /// Fills the composer from a template.
+    pub fn apply_template(&mut self, t: &MessageTemplate) {
+        self.template_name = t.name.clone();
+        self.kind = t.kind;
+        self.text = t.text.clone();
+        if t.kind == ComposeKind::Close {
+            self.close_code = t.close_code;
+            self.close_reason = t.close_reason.clone();
+        }
+    }
+
+    /// Saves the composer as template `name` (replacing one of that name).
+    pub fn save_template(&mut self, name: &str) {
+        let template = self.to_template(name);
+        match self.templates.iter_mut().find(|t| t.name == template.name) {
+            Some(existing) => *existing = template,
+            None => self.templates.push(template),
+        }
+    }
+
     /// The form as a profile named `name` (secret values left out).
     pub fn to_profile(&self, name: &str) -> ConnectionProfile {
         ConnectionProfile {
@@ -222,6 +299,7 @@ impl ClientPanel {
             reconnect: self
                 .reconnect
                 .then_some((self.reconnect_base, self.reconnect_max, self.reconnect_attempts)),
+            templates: self.templates.clone(),
         }
     }
 
@@ -247,6 +325,7 @@ impl ClientPanel {
         if let Some((base, max, attempts)) = p.reconnect {
             (self.reconnect_base, self.reconnect_max, self.reconnect_attempts) = (base, max, attempts);
         }
+        self.templates = p.templates.clone();
     }
 
     /// The reconnect policy chosen in the form.
@@ -267,318 +346,313 @@ impl ClientPanel {
         })
     }
 
-    fn state(&self) -> Option<ClientState> {
-        self.client.as_ref().map(LiveClient::state)
+    pub fn state(&self) -> Option<ClientState> {
+        self.session.as_ref().map(|s| s.client.state())
+    }
+
+    /// The tab's title: number, host and path, and a word for the state.
+    fn title(&self) -> String {
+        let place = self
+            .url
+            .trim()
+            .trim_start_matches("wss://")
+            .trim_start_matches("ws://")
+            .chars()
+            .take(28)
+            .collect::<String>();
+        let state = match self.state() {
+            None => "",
+            Some(ClientState::Connecting) => " (connecting)",
+            Some(ClientState::Open { .. }) => " (open)",
+            Some(ClientState::Reconnecting { .. }) => " (reconnecting)",
+            Some(ClientState::Closed(_)) => " (closed)",
+            Some(ClientState::Failed(_)) => " (failed)",
+        };
+        format!("#{} {place}{state}", self.number)
     }
 }
 
-impl FramescopeApp {
-    /// Connects with the connect window's settings; the session replaces what is loaded.
-    pub fn connect_client(&mut self) {
-        let options = match self.client.options() {
-            Ok(o) => o,
-            Err(e) => {
-                self.client.error = Some(e);
-                return;
-            }
-        };
-        self.client.client = None;
-        self.client.error = None;
-        self.client.end_reported = false;
-        let url = options.target.url.to_string();
-        // Every session is recorded to a temporary pcapng, kept until the next one or exit.
-        if let Some(old) = self.capture.recording.take() {
-            let _ = std::fs::remove_file(old);
-        }
-        let record_to = crate::capture::live::recording_path();
-        let recording = match crate::live::recorder::open_recording(&record_to) {
-            Ok(r) => Some(r),
-            Err(e) => {
-                self.client.error = Some(format!("not recording ({}: {e})", record_to.display()));
-                None
-            }
-        };
-        let recorded = recording.is_some();
-        let session = SessionOptions {
-            heartbeat: self.client.heartbeat(),
-            reconnect: self.client.reconnect(),
-            secrets: if self.client.record_secrets {
-                Vec::new()
-            } else {
-                self.client
-                    .secret_headers
-                    .iter()
-                    .map(|(_, v)| v.trim().to_owned())
-                    .collect()
-            },
-            recording,
-        };
-        let (job, sink) = crate::gui::loader::LoadJob::for_client(&url, self.wake.clone());
-        match LiveClient::start(options, session, sink, self.wake.clone()) {
-            Ok(client) => {
-                if recorded {
-                    self.capture.recording = Some(record_to);
-                }
-                self.reset_for_live_source(format!("live: {url}"));
-                self.job = Some(job);
-                self.client.client = Some(client);
-                self.status = Some(StatusLine {
-                    text: format!("connecting to {url}"),
-                    is_error: false,
-                });
-            }
-            Err(e) => self.client.error = Some(format!("cannot start the connection: {e}")),
-        }
+/// A file's bytes for a binary message, or why it cannot be sent.
+fn read_message_file(path: &str) -> Result<Vec<u8>, String> {
+    if path.is_empty() {
+        return Err("no file chosen".to_owned());
     }
+    let len = std::fs::metadata(path)
+        .map_err(|e| format!("cannot read {path}: {e}"))?
+        .len();
+    if len > MAX_FILE_MESSAGE {
+        return Err(format!(
+            "{path} is {len} bytes; the composer sends at most {MAX_FILE_MESSAGE} bytes"
+        ));
+    }
+    std::fs::read(path).map_err(|e| format!("cannot read {path}: {e}"))
+}
 
-    /// Sends what the composer holds.
-    pub fn send_composed(&mut self) {
-        let command = match self.client.compose() {
-            Ok(c) => c,
-            Err(e) => {
-                self.client.error = Some(e);
-                return;
-            }
-        };
-        let sent = self.client.client.as_ref().is_some_and(|c| c.send(command));
-        if !sent {
-            self.client.error = Some("not connected".to_owned());
-            return;
-        }
-        self.client.error = None;
-        let entry = (self.client.kind, self.client.text.clone());
-        if !matches!(entry.0, ComposeKind::Close) && self.client.history.last() != Some(&entry) {
-            self.client.history.push(entry);
-            if self.client.history.len() > HISTORY_LEN {
-                self.client.history.remove(0);
-            }
-        }
-    }
-
-    /// Puts the session's opening and end in the status bar (the end once).
-    fn report_client_state(&mut self) {
-        if self.client.end_reported {
-            return;
-        }
-        if let Some(ClientState::Open { peer, .. }) = self.client.state()
-            && self
-                .status
-                .as_ref()
-                .is_some_and(|s| s.text.starts_with("connecting to"))
-        {
-            self.status = Some(StatusLine {
-                text: format!("connected to {} ({peer})", self.client.url.trim()),
-                is_error: false,
-            });
-        }
-        let Some(ClientState::Closed(why) | ClientState::Failed(why)) = self.client.state() else {
-            return;
-        };
-        self.client.end_reported = true;
-        let failed = matches!(self.client.state(), Some(ClientState::Failed(_)));
-        self.status = Some(StatusLine {
-            text: format!("{}: {why}", self.client.url.trim()),
-            is_error: failed,
-        });
-    }
+/// What the window's parts need besides the tab: read-only data, settings, and the command
+/// queue.
+struct Ctx<'a> {
+    store: &'a Store,
+    settings: &'a mut Settings,
+    out: &'a mut Vec<Command>,
 }
 
 pub fn client_window_ui(app: &mut FramescopeApp, ctx: &egui::Context) {
-    app.report_client_state();
-    if !app.client.open {
+    app.report_client_states();
+    if !app.clients.open {
         return;
     }
     let mut open = true;
-    egui::Window::new("Live connection")
+    let FramescopeApp {
+        clients,
+        store,
+        settings,
+        commands,
+        ..
+    } = app;
+    let mut cx = Ctx {
+        store,
+        settings,
+        out: commands,
+    };
+    egui::Window::new("Live connections")
         .open(&mut open)
-        .default_width(560.0)
+        .default_width(580.0)
         .show(ctx, |ui| {
-            let state = app.client.state();
-            let active = state.as_ref().is_some_and(|s| !s.is_finished());
-            ui.horizontal(|ui| {
-                let label = ui.label("URL");
-                ui.add_enabled(
-                    !active,
-                    egui::TextEdit::singleline(&mut app.client.url)
-                        .hint_text("ws://host:port/path or wss://…")
-                        .desired_width(360.0),
-                )
-                .labelled_by(label.id);
-                if active {
-                    if ui.button("Disconnect").clicked()
-                        && let Some(c) = &app.client.client
-                    {
-                        c.abort();
-                    }
-                } else if ui.button("Connect").clicked() {
-                    app.push(Command::ConnectClient);
-                }
-            });
-            profiles_ui(app, ui);
-            ui.collapsing("Request options", |ui| {
-                egui::Grid::new("client-options").num_columns(2).show(ui, |ui| {
-                    let l = ui.label("Subprotocols");
-                    ui.add(egui::TextEdit::singleline(&mut app.client.subprotocols).hint_text("chat, superchat"))
-                        .labelled_by(l.id);
-                    ui.end_row();
-                    let l = ui.label("Origin");
-                    ui.add(egui::TextEdit::singleline(&mut app.client.origin).hint_text("https://example.com"))
-                        .labelled_by(l.id);
-                    ui.end_row();
-                    let l = ui.label("Headers");
-                    ui.add(
-                        egui::TextEdit::multiline(&mut app.client.headers)
-                            .hint_text("Authorization: Bearer …")
-                            .desired_rows(2),
-                    )
-                    .labelled_by(l.id);
-                    ui.end_row();
-                    let mut remove = None;
-                    for (i, (name, value)) in app.client.secret_headers.iter_mut().enumerate() {
-                        let l = ui.label("Secret header");
-                        ui.horizontal(|ui| {
-                            ui.add(
-                                egui::TextEdit::singleline(name)
-                                    .hint_text("Authorization")
-                                    .desired_width(140.0),
-                            )
-                            .labelled_by(l.id);
-                            ui.add(egui::TextEdit::singleline(value).password(true).desired_width(220.0))
-                                .on_hover_text("masked here; blanked with * in the tables and the recording");
-                            if ui.small_button("Remove").clicked() {
-                                remove = Some(i);
-                            }
-                        });
-                        ui.end_row();
-                    }
-                    if let Some(i) = remove {
-                        app.client.secret_headers.remove(i);
-                    }
-                });
-                ui.horizontal(|ui| {
-                    if ui.button("Add a secret header").clicked() {
-                        app.client.secret_headers.push((String::new(), String::new()));
-                    }
-                    ui.checkbox(&mut app.client.record_secrets, "record secrets in clear");
-                });
-                ui.horizontal(|ui| {
-                    let l = ui.label("Extra CA file (PEM)");
-                    ui.add(
-                        egui::TextEdit::singleline(&mut app.client.ca_file)
-                            .hint_text("dev-ca.pem")
-                            .desired_width(260.0),
-                    )
-                    .labelled_by(l.id);
-                });
-                ui.checkbox(&mut app.client.insecure, "Accept any TLS certificate (insecure)");
-                ui.horizontal(|ui| {
-                    ui.checkbox(&mut app.client.heartbeat, "Heartbeat: ping every");
-                    ui.add(
-                        egui::DragValue::new(&mut app.client.heartbeat_every)
-                            .range(0.1..=3600.0)
-                            .suffix(" s"),
-                    );
-                    ui.label("pong timeout");
-                    ui.add(
-                        egui::DragValue::new(&mut app.client.pong_timeout)
-                            .range(0.1..=600.0)
-                            .suffix(" s"),
-                    );
-                    ui.checkbox(&mut app.client.close_on_missed_pong, "close on a missed pong");
-                });
-                ui.horizontal(|ui| {
-                    ui.checkbox(&mut app.client.reconnect, "Reconnect after a drop: first wait");
-                    ui.add(
-                        egui::DragValue::new(&mut app.client.reconnect_base)
-                            .range(0.05..=60.0)
-                            .suffix(" s"),
-                    );
-                    ui.label("doubling up to");
-                    ui.add(
-                        egui::DragValue::new(&mut app.client.reconnect_max)
-                            .range(0.05..=3600.0)
-                            .suffix(" s"),
-                    );
-                    ui.label("attempts");
-                    ui.add(egui::DragValue::new(&mut app.client.reconnect_attempts).range(1..=1000));
-                });
-            });
-            if app.client.insecure {
-                ui.colored_label(theme::WARNING, "TLS certificates are NOT checked on this connection");
-            }
-            match &state {
-                None => {
-                    ui.label("Not connected.");
-                }
-                Some(ClientState::Connecting) => {
-                    ui.horizontal(|ui| {
-                        ui.spinner();
-                        ui.label("Connecting…");
-                    });
-                }
-                Some(ClientState::Open {
-                    local,
-                    peer,
-                    subprotocol,
-                }) => {
-                    let proto = subprotocol
-                        .as_ref()
-                        .map_or(String::new(), |p| format!(", subprotocol {p}"));
-                    ui.colored_label(theme::OK, format!("Open: {local} -> {peer}{proto}"));
-                }
-                Some(ClientState::Reconnecting {
-                    attempt,
-                    of,
-                    after,
-                    why,
-                }) => {
-                    ui.colored_label(
-                        theme::WARNING,
-                        format!(
-                            "Dropped ({why}); reconnect attempt {attempt} of {of} in {:.1} s",
-                            after.as_secs_f64()
-                        ),
-                    );
-                }
-                Some(ClientState::Closed(why)) => {
-                    ui.label(format!("Closed: {why}"));
-                }
-                Some(ClientState::Failed(why)) => {
-                    ui.colored_label(theme::ERROR, format!("Failed: {why}"));
-                }
-            }
-            counters_ui(app, ui);
-            let finished = state.as_ref().is_some_and(ClientState::is_finished);
-            if finished
-                && app.capture.recording.as_ref().is_some_and(|p| p.exists())
-                && ui.button("Save session as .pcapng…").clicked()
-            {
-                app.push(Command::SaveRecording);
-            }
+            tabs_ui(clients, ui, cx.out);
             ui.separator();
-            composer_ui(app, ui, state.as_ref().is_some_and(ClientState::is_open));
-            if let Some(e) = &app.client.error {
-                ui.colored_label(theme::ERROR, e);
-            }
+            let current = clients.current;
+            let tab = clients.current_mut();
+            tab_ui(tab, current, ui, &mut cx);
         });
     if !open {
-        app.client.open = false;
+        app.clients.open = false;
+    }
+}
+
+/// One button per tab, "New tab" and "Close tab".
+fn tabs_ui(clients: &crate::gui::sessions::ClientTabs, ui: &mut egui::Ui, out: &mut Vec<Command>) {
+    ui.horizontal_wrapped(|ui| {
+        for (i, tab) in clients.tabs.iter().enumerate() {
+            if ui.selectable_label(i == clients.current, tab.title()).clicked() && i != clients.current {
+                out.push(Command::SelectClientTab(i));
+            }
+        }
+        if ui
+            .button("New tab")
+            .on_hover_text("another connection, with this tab's settings")
+            .clicked()
+        {
+            out.push(Command::NewClientTab);
+        }
+        if ui
+            .button("Close tab")
+            .on_hover_text("ends this tab's connection")
+            .clicked()
+        {
+            out.push(Command::CloseClientTab(clients.current));
+        }
+    });
+}
+
+fn tab_ui(tab: &mut ClientPanel, index: usize, ui: &mut egui::Ui, cx: &mut Ctx<'_>) {
+    let state = tab.state();
+    let active = state.as_ref().is_some_and(|s| !s.is_finished());
+    ui.horizontal(|ui| {
+        let label = ui.label("URL");
+        ui.add_enabled(
+            !active,
+            egui::TextEdit::singleline(&mut tab.url)
+                .hint_text("ws://host:port/path or wss://…")
+                .desired_width(360.0),
+        )
+        .labelled_by(label.id);
+        if active {
+            if ui.button("Disconnect").clicked()
+                && let Some(s) = &tab.session
+            {
+                s.client.abort();
+            }
+        } else if ui.button("Connect").clicked() {
+            cx.out.push(Command::ConnectClient);
+        }
+    });
+    profiles_ui(tab, ui, cx.settings);
+    ui.collapsing("Request options", |ui| request_options_ui(tab, ui));
+    if tab.insecure {
+        ui.colored_label(theme::WARNING, "TLS certificates are NOT checked on this connection");
+    }
+    state_ui(state.as_ref(), ui);
+    counters_ui(tab, cx.store, ui);
+    if !tab.conns.is_empty() {
+        ui.horizontal(|ui| {
+            let conns: Vec<String> = tab.conns.iter().map(|c| format!("#{c}")).collect();
+            ui.label(format!("In the tables as connection {}", conns.join(", ")));
+            if ui.small_button("Show only this tab").clicked() {
+                cx.out.push(Command::SelectConnection(tab.conns.last().copied()));
+            }
+            if ui.small_button("Show all").clicked() {
+                cx.out.push(Command::SelectConnection(None));
+            }
+        });
+    }
+    let finished = state.as_ref().is_some_and(ClientState::is_finished);
+    if finished && tab.recording.as_ref().is_some_and(|p| p.exists()) && ui.button("Save session as .pcapng…").clicked()
+    {
+        cx.out.push(Command::SaveSessionRecording(index));
+    }
+    ui.separator();
+    composer_ui(tab, ui, state.as_ref().is_some_and(ClientState::is_open), cx);
+    if let Some(e) = &tab.error {
+        ui.colored_label(theme::ERROR, e);
+    }
+}
+
+fn request_options_ui(tab: &mut ClientPanel, ui: &mut egui::Ui) {
+    egui::Grid::new("client-options").num_columns(2).show(ui, |ui| {
+        let l = ui.label("Subprotocols");
+        ui.add(egui::TextEdit::singleline(&mut tab.subprotocols).hint_text("chat, superchat"))
+            .labelled_by(l.id);
+        ui.end_row();
+        let l = ui.label("Origin");
+        ui.add(egui::TextEdit::singleline(&mut tab.origin).hint_text("https://example.com"))
+            .labelled_by(l.id);
+        ui.end_row();
+        let l = ui.label("Headers");
+        ui.add(
+            egui::TextEdit::multiline(&mut tab.headers)
+                .hint_text("Authorization: Bearer …")
+                .desired_rows(2),
+        )
+        .labelled_by(l.id);
+        ui.end_row();
+        let mut remove = None;
+        for (i, (name, value)) in tab.secret_headers.iter_mut().enumerate() {
+            let l = ui.label("Secret header");
+            ui.horizontal(|ui| {
+                ui.add(
+                    egui::TextEdit::singleline(name)
+                        .hint_text("Authorization")
+                        .desired_width(140.0),
+                )
+                .labelled_by(l.id);
+                ui.add(egui::TextEdit::singleline(value).password(true).desired_width(220.0))
+                    .on_hover_text("masked here; blanked with * in the tables and the recording");
+                if ui.small_button("Remove").clicked() {
+                    remove = Some(i);
+                }
+            });
+            ui.end_row();
+        }
+        if let Some(i) = remove {
+            tab.secret_headers.remove(i);
+        }
+    });
+    ui.horizontal(|ui| {
+        if ui.button("Add a secret header").clicked() {
+            tab.secret_headers.push((String::new(), String::new()));
+        }
+        ui.checkbox(&mut tab.record_secrets, "record secrets in clear");
+    });
+    ui.horizontal(|ui| {
+        let l = ui.label("Extra CA file (PEM)");
+        ui.add(
+            egui::TextEdit::singleline(&mut tab.ca_file)
+                .hint_text("dev-ca.pem")
+                .desired_width(260.0),
+        )
+        .labelled_by(l.id);
+    });
+    ui.checkbox(&mut tab.insecure, "Accept any TLS certificate (insecure)");
+    ui.horizontal(|ui| {
+        ui.checkbox(&mut tab.heartbeat, "Heartbeat: ping every");
+        ui.add(
+            egui::DragValue::new(&mut tab.heartbeat_every)
+                .range(0.1..=3600.0)
+                .suffix(" s"),
+        );
+        ui.label("pong timeout");
+        ui.add(
+            egui::DragValue::new(&mut tab.pong_timeout)
+                .range(0.1..=600.0)
+                .suffix(" s"),
+        );
+        ui.checkbox(&mut tab.close_on_missed_pong, "close on a missed pong");
+    });
+    ui.horizontal(|ui| {
+        ui.checkbox(&mut tab.reconnect, "Reconnect after a drop: first wait");
+        ui.add(
+            egui::DragValue::new(&mut tab.reconnect_base)
+                .range(0.05..=60.0)
+                .suffix(" s"),
+        );
+        ui.label("doubling up to");
+        ui.add(
+            egui::DragValue::new(&mut tab.reconnect_max)
+                .range(0.05..=3600.0)
+                .suffix(" s"),
+        );
+        ui.label("attempts");
+        ui.add(egui::DragValue::new(&mut tab.reconnect_attempts).range(1..=1000));
+    });
+}
+
+fn state_ui(state: Option<&ClientState>, ui: &mut egui::Ui) {
+    match state {
+        None => {
+            ui.label("Not connected.");
+        }
+        Some(ClientState::Connecting) => {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("Connecting…");
+            });
+        }
+        Some(ClientState::Open {
+            local,
+            peer,
+            subprotocol,
+        }) => {
+            let proto = subprotocol
+                .as_ref()
+                .map_or(String::new(), |p| format!(", subprotocol {p}"));
+            ui.colored_label(theme::OK, format!("Open: {local} -> {peer}{proto}"));
+        }
+        Some(ClientState::Reconnecting {
+            attempt,
+            of,
+            after,
+            why,
+        }) => {
+            ui.colored_label(
+                theme::WARNING,
+                format!(
+                    "Dropped ({why}); reconnect attempt {attempt} of {of} in {:.1} s",
+                    after.as_secs_f64()
+                ),
+            );
+        }
+        Some(ClientState::Closed(why)) => {
+            ui.label(format!("Closed: {why}"));
+        }
+        Some(ClientState::Failed(why)) => {
+            ui.colored_label(theme::ERROR, format!("Failed: {why}"));
+        }
     }
 }
 
 /// Saved set-ups: pick one to fill the form, save the form under a name, delete.
-fn profiles_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
+fn profiles_ui(tab: &mut ClientPanel, ui: &mut egui::Ui, settings: &mut Settings) {
     ui.horizontal(|ui| {
         let l = ui.label("Profile");
         let mut picked = None;
         egui::ComboBox::from_id_salt("client-profile")
-            .selected_text(if app.settings.profiles.is_empty() {
+            .selected_text(if settings.profiles.is_empty() {
                 "(none saved)"
             } else {
                 "Load…"
             })
             .show_ui(ui, |ui| {
-                for p in &app.settings.profiles {
+                for p in &settings.profiles {
                     if ui.button(format!("{} — {}", p.name, p.url)).clicked() {
                         picked = Some(p.clone());
                     }
@@ -587,52 +661,56 @@ fn profiles_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
             .response
             .labelled_by(l.id);
         if let Some(p) = picked {
-            app.client.apply_profile(&p);
+            tab.apply_profile(&p);
         }
         let l = ui.label("Name");
-        ui.add(egui::TextEdit::singleline(&mut app.client.profile_name).desired_width(120.0))
+        ui.add(egui::TextEdit::singleline(&mut tab.profile_name).desired_width(120.0))
             .labelled_by(l.id);
-        let name = app.client.profile_name.trim().to_owned();
+        let name = tab.profile_name.trim().to_owned();
         if ui
             .add_enabled(!name.is_empty(), egui::Button::new("Save profile"))
             .clicked()
         {
-            let profile = app.client.to_profile(&name);
-            match app.settings.profiles.iter_mut().find(|p| p.name == name) {
-                Some(existing) => *existing = profile,
-                None => app.settings.profiles.push(profile),
-            }
+            save_profile(tab, settings, &name);
         }
-        let exists = app.settings.profiles.iter().any(|p| p.name == name);
+        let exists = settings.profiles.iter().any(|p| p.name == name);
         if ui.add_enabled(exists, egui::Button::new("Delete profile")).clicked() {
-            app.settings.profiles.retain(|p| p.name != name);
+            settings.profiles.retain(|p| p.name != name);
         }
     });
 }
 
-/// Messages and bytes each way for the session's connection, and the latest ping RTT.
-fn counters_ui(app: &FramescopeApp, ui: &mut egui::Ui) {
-    if app.client.client.is_none() || app.store.connections.is_empty() {
+fn save_profile(tab: &ClientPanel, settings: &mut Settings, name: &str) {
+    let profile = tab.to_profile(name);
+    match settings.profiles.iter_mut().find(|p| p.name == profile.name) {
+        Some(existing) => *existing = profile,
+        None => settings.profiles.push(profile),
+    }
+}
+
+/// Messages and bytes each way over the tab's connections, the latest ping RTT, uptime,
+/// heartbeat and reconnect counts.
+fn counters_ui(tab: &ClientPanel, store: &Store, ui: &mut egui::Ui) {
+    let Some(session) = &tab.session else {
         return;
-    }
-    // Every connection in the store is one of this session's (a reconnect adds one).
-    let (mut up, mut down) = ((0, 0), (0, 0));
-    for c in &app.store.connections {
-        up = (up.0 + c.counters[0].messages, up.1 + c.counters[0].wire_bytes);
-        down = (down.0 + c.counters[1].messages, down.1 + c.counters[1].wire_bytes);
-    }
-    ui.label(format!(
-        "Sent {} messages ({} bytes on the wire) · received {} messages ({} bytes)",
-        up.0, up.1, down.0, down.1
-    ));
-    if let Some(rtt) = app.store.rtts.last() {
+    };
+    let entries: Vec<_> = tab.conns.iter().filter_map(|&c| store.connection(c)).collect();
+    if !entries.is_empty() {
+        let (mut up, mut down) = ((0, 0), (0, 0));
+        for c in &entries {
+            up = (up.0 + c.counters[0].messages, up.1 + c.counters[0].wire_bytes);
+            down = (down.0 + c.counters[1].messages, down.1 + c.counters[1].wire_bytes);
+        }
         ui.label(format!(
-            "Last ping RTT {:.2} ms ({} samples)",
-            rtt.rtt_ms(),
-            app.store.rtts.len()
+            "Sent {} messages ({} bytes on the wire) · received {} messages ({} bytes)",
+            up.0, up.1, down.0, down.1
         ));
     }
-    if let Some(latest) = app.store.connections.last() {
+    let rtts: Vec<_> = store.rtts.iter().filter(|r| tab.conns.contains(&r.conn)).collect();
+    if let Some(rtt) = rtts.last() {
+        ui.label(format!("Last ping RTT {:.2} ms ({} samples)", rtt.rtt_ms(), rtts.len()));
+    }
+    if let Some(latest) = entries.last() {
         let since = crate::gui::format::utc(latest.info.first_ts);
         match latest.end {
             None => ui.label(format!(
@@ -645,67 +723,58 @@ fn counters_ui(app: &FramescopeApp, ui: &mut egui::Ui) {
             )),
         };
     }
-    if let Some(client) = &app.client.client {
-        let pings = client
-            .counters
-            .heartbeat_pings
-            .load(std::sync::atomic::Ordering::Relaxed);
-        let missed = client.counters.missed_pongs.load(std::sync::atomic::Ordering::Relaxed);
-        let reconnects = client.counters.reconnects.load(std::sync::atomic::Ordering::Relaxed);
-        if reconnects > 0 {
-            ui.colored_label(
-                theme::WARNING,
-                format!(
-                    "Reconnected {reconnects} times ({} connections)",
-                    app.store.connections.len()
-                ),
-            );
-        }
-        if pings > 0 {
-            let text = format!("Heartbeat: {pings} pings, {missed} missed pongs");
-            if missed > 0 {
-                ui.colored_label(theme::ERROR, text);
-            } else {
-                ui.label(text);
-            }
+    let counters = &session.client.counters;
+    let pings = counters.heartbeat_pings.load(std::sync::atomic::Ordering::Relaxed);
+    let missed = counters.missed_pongs.load(std::sync::atomic::Ordering::Relaxed);
+    let reconnects = counters.reconnects.load(std::sync::atomic::Ordering::Relaxed);
+    if reconnects > 0 {
+        ui.colored_label(
+            theme::WARNING,
+            format!(
+                "Reconnect attempts: {reconnects} ({} connections; the timeline shades the gaps)",
+                tab.conns.len()
+            ),
+        );
+    }
+    if pings > 0 {
+        let text = format!("Heartbeat: {pings} pings, {missed} missed pongs");
+        if missed > 0 {
+            ui.colored_label(theme::ERROR, text);
+        } else {
+            ui.label(text);
         }
     }
 }
 
-fn composer_ui(app: &mut FramescopeApp, ui: &mut egui::Ui, open: bool) {
-    ui.add_enabled_ui(open, |ui| {
-        ui.horizontal(|ui| {
-            for kind in ComposeKind::ALL {
-                ui.selectable_value(&mut app.client.kind, kind, kind.label());
-            }
-        });
-        if app.client.kind == ComposeKind::Close {
+fn composer_ui(tab: &mut ClientPanel, ui: &mut egui::Ui, open: bool, cx: &mut Ctx<'_>) {
+    ui.horizontal_wrapped(|ui| {
+        for kind in ComposeKind::ALL {
+            ui.selectable_value(&mut tab.kind, kind, kind.label());
+        }
+    });
+    match tab.kind {
+        ComposeKind::Close => close_fields_ui(tab, ui),
+        ComposeKind::File => {
             ui.horizontal(|ui| {
-                let l = ui.label("Code");
-                egui::ComboBox::from_id_salt("close-code")
-                    .selected_text(format!(
-                        "{} {}",
-                        app.client.close_code,
-                        close_code_name(app.client.close_code)
-                    ))
-                    .show_ui(ui, |ui| {
-                        for code in CLOSE_CODES {
-                            ui.selectable_value(
-                                &mut app.client.close_code,
-                                code,
-                                format!("{code} {}", close_code_name(code)),
-                            );
-                        }
-                    })
-                    .response
-                    .labelled_by(l.id);
-                ui.add(egui::DragValue::new(&mut app.client.close_code).range(1000..=4999));
-                let l = ui.label("Reason");
-                ui.add(egui::TextEdit::singleline(&mut app.client.close_reason).desired_width(180.0))
-                    .labelled_by(l.id);
+                let l = ui.label("File to send");
+                ui.add(
+                    egui::TextEdit::singleline(&mut tab.text)
+                        .hint_text("/path/to/payload.bin")
+                        .desired_width(340.0),
+                )
+                .labelled_by(l.id);
+                if ui.button("Choose…").clicked() {
+                    cx.out.push(Command::PickComposeFile);
+                }
             });
-        } else {
-            let hint = match app.client.kind {
+            if let Ok(meta) = std::fs::metadata(tab.text.trim())
+                && meta.is_file()
+            {
+                ui.label(format!("{} bytes, sent as one binary message", meta.len()));
+            }
+        }
+        _ => {
+            let hint = match tab.kind {
                 ComposeKind::Json => "{\"type\": \"hello\"}",
                 ComposeKind::Binary => "01 02 ff",
                 ComposeKind::Base64 => "AQL/",
@@ -714,33 +783,144 @@ fn composer_ui(app: &mut FramescopeApp, ui: &mut egui::Ui, open: bool) {
             };
             let l = ui.label("Message");
             ui.add(
-                egui::TextEdit::multiline(&mut app.client.text)
+                egui::TextEdit::multiline(&mut tab.text)
                     .hint_text(hint)
                     .code_editor()
                     .desired_rows(3)
                     .desired_width(f32::INFINITY),
             )
             .labelled_by(l.id);
+            if tab.kind == ComposeKind::Json {
+                ui.horizontal(|ui| {
+                    if ui
+                        .button("Pretty")
+                        .on_hover_text("indent; keys and numbers as typed")
+                        .clicked()
+                    {
+                        tab.relayout_json(Layout::Pretty(2));
+                    }
+                    if ui
+                        .button("Compact")
+                        .on_hover_text("no whitespace between tokens")
+                        .clicked()
+                    {
+                        tab.relayout_json(Layout::Compact);
+                    }
+                });
+            }
         }
-        let ctrl_enter = ui.input(|i| i.modifiers.command && i.key_pressed(egui::Key::Enter));
-        ui.horizontal(|ui| {
-            if ui.button("Send").on_hover_text("Ctrl+Enter").clicked() || (open && ctrl_enter) {
-                app.push(Command::SendComposed);
-            }
-            if !app.client.history.is_empty() {
-                egui::ComboBox::from_id_salt("send-history")
-                    .selected_text("History")
-                    .show_ui(ui, |ui| {
-                        for (kind, text) in app.client.history.clone().iter().rev() {
-                            let shown: String = text.chars().take(60).collect();
-                            if ui.button(format!("{}: {shown}", kind.label())).clicked() {
-                                app.client.kind = *kind;
-                                app.client.text = text.clone();
-                            }
+    }
+    let ctrl_enter = ui.input(|i| i.modifiers.command && i.key_pressed(egui::Key::Enter));
+    ui.horizontal(|ui| {
+        let send = ui
+            .add_enabled(open, egui::Button::new("Send"))
+            .on_hover_text("Ctrl+Enter");
+        if send.clicked() || (open && ctrl_enter) {
+            cx.out.push(Command::SendComposed);
+        }
+        if !tab.history.is_empty() {
+            egui::ComboBox::from_id_salt("send-history")
+                .selected_text("History")
+                .show_ui(ui, |ui| {
+                    let mut picked = None;
+                    for (kind, text) in tab.history.iter().rev() {
+                        let shown: String = text.chars().take(60).collect();
+                        if ui.button(format!("{}: {shown}", kind.label())).clicked() {
+                            picked = Some((*kind, text.clone()));
                         }
-                    });
+                    }
+                    if let Some((kind, text)) = picked {
+                        tab.kind = kind;
+                        tab.text = text;
+                    }
+                });
+        }
+    });
+    templates_ui(tab, ui, cx.settings);
+}
+
+fn close_fields_ui(tab: &mut ClientPanel, ui: &mut egui::Ui) {
+    ui.horizontal(|ui| {
+        let l = ui.label("Code");
+        egui::ComboBox::from_id_salt("close-code")
+            .selected_text(format!("{} {}", tab.close_code, close_code_name(tab.close_code)))
+            .height(400.0)
+            .show_ui(ui, |ui| {
+                for code in close_codes() {
+                    let mut text = format!("{code} {}", close_code_name(code));
+                    if !close_code_allowed_on_wire(code) {
+                        text.push_str(" (reserved: must not be sent)");
+                    }
+                    ui.selectable_value(&mut tab.close_code, code, text);
+                }
+            })
+            .response
+            .labelled_by(l.id);
+        ui.add(egui::DragValue::new(&mut tab.close_code).range(1000..=4999));
+        let l = ui.label("Reason");
+        ui.add(egui::TextEdit::singleline(&mut tab.close_reason).desired_width(180.0))
+            .labelled_by(l.id);
+    });
+    if !close_code_allowed_on_wire(tab.close_code) {
+        ui.colored_label(
+            theme::WARNING,
+            format!(
+                "{} may not be sent (RFC 6455 §7.4); it is sent anyway, to test the server",
+                tab.close_code
+            ),
+        );
+    }
+}
+
+/// Saved messages: pick one to fill the composer, save the composer under a name, delete.
+/// Templates belong to the tab and are saved with its profile (at once when the profile
+/// already exists).
+fn templates_ui(tab: &mut ClientPanel, ui: &mut egui::Ui, settings: &mut Settings) {
+    ui.horizontal(|ui| {
+        let l = ui.label("Template");
+        let mut picked = None;
+        egui::ComboBox::from_id_salt("message-template")
+            .selected_text(if tab.templates.is_empty() {
+                "(none saved)"
+            } else {
+                "Use…"
+            })
+            .show_ui(ui, |ui| {
+                for t in &tab.templates {
+                    let shown: String = t.text.chars().take(40).collect();
+                    if ui.button(format!("{} — {}: {shown}", t.name, t.kind.label())).clicked() {
+                        picked = Some(t.clone());
+                    }
+                }
+            })
+            .response
+            .labelled_by(l.id);
+        if let Some(t) = picked {
+            tab.apply_template(&t);
+        }
+        let l = ui.label("Name");
+        ui.add(egui::TextEdit::singleline(&mut tab.template_name).desired_width(110.0))
+            .labelled_by(l.id);
+        let name = tab.template_name.trim().to_owned();
+        let mut changed = false;
+        if ui
+            .add_enabled(!name.is_empty(), egui::Button::new("Save template"))
+            .clicked()
+        {
+            tab.save_template(&name);
+            changed = true;
+        }
+        let exists = tab.templates.iter().any(|t| t.name == name);
+        if ui.add_enabled(exists, egui::Button::new("Delete template")).clicked() {
+            tab.templates.retain(|t| t.name != name);
+            changed = true;
+        }
+        let profile = tab.profile_name.trim().to_owned();
+        if changed && settings.profiles.iter().any(|p| p.name == profile) {
+            if let Some(p) = settings.profiles.iter_mut().find(|p| p.name == profile) {
+                p.templates = tab.templates.clone();
             }
-        });
+        }
     });
 }
 
@@ -768,6 +948,15 @@ mod tests {
         assert_eq!(panel.compose(), Ok(ClientCommand::Binary(vec![1, 2, 0xff])));
         panel.text = "AQ*".to_owned();
         assert!(panel.compose().unwrap_err().starts_with("not base64"));
+        panel.kind = ComposeKind::File;
+        panel.text = String::new();
+        assert_eq!(panel.compose().unwrap_err(), "no file chosen");
+        let file = std::env::temp_dir().join(format!("framescope-compose-{}.bin", std::process::id()));
+        std::fs::write(&file, [0u8, 159, 146, 150]).unwrap();
+        panel.text = format!(" {} ", file.display());
+        assert_eq!(panel.compose(), Ok(ClientCommand::Binary(vec![0, 159, 146, 150])));
+        std::fs::remove_file(&file).unwrap();
+        assert!(panel.compose().unwrap_err().starts_with("cannot read"));
         panel.kind = ComposeKind::Ping;
         panel.text = "x".repeat(126);
         assert!(panel.compose().unwrap_err().contains("125"));
@@ -827,6 +1016,18 @@ mod profile_tests {
             reconnect_attempts: 7,
             ..Default::default()
         };
+        // Two templates, the second saved over a first version of the same name.
+        let mut panel = panel;
+        panel.kind = ComposeKind::Json;
+        panel.text = "{\"op\": \"subscribe\", \"ch\": \"ticks\"}".to_owned();
+        panel.save_template("subscribe");
+        panel.kind = ComposeKind::Close;
+        panel.close_code = 1000;
+        panel.save_template(" bye ");
+        panel.close_code = 4001;
+        panel.close_reason = "later".to_owned();
+        panel.save_template("bye");
+        assert_eq!(panel.templates.len(), 2);
         let settings = crate::gui::settings::Settings {
             profiles: vec![panel.to_profile(" feed ")],
             ..Default::default()
@@ -849,6 +1050,19 @@ mod profile_tests {
             Some(std::path::Path::new("/etc/dev-ca.pem"))
         );
         assert_eq!(restored.reconnect().map(|r| r.attempts), Some(7));
+        // Templates come back with the profile and fill the composer.
+        assert_eq!(restored.templates.len(), 2);
+        let bye = restored.templates[1].clone();
+        restored.apply_template(&restored.templates[0].clone());
+        assert_eq!(restored.kind, ComposeKind::Json);
+        assert_eq!(
+            restored.compose(),
+            Ok(ClientCommand::Text(
+                "{\"op\": \"subscribe\", \"ch\": \"ticks\"}".to_owned()
+            ))
+        );
+        restored.apply_template(&bye);
+        assert_eq!(restored.compose(), Ok(ClientCommand::Close(4001, "later".to_owned())));
         // Settings saved before profiles existed still load.
         let old: crate::gui::settings::Settings =
             ron::from_str("(recent_files: [], dark_mode: false, time_mode: Absolute)").unwrap();

@@ -21,10 +21,25 @@ pub fn status_bar_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
                 if ui.button("Stop").clicked() {
                     app.push(Command::StopCapture);
                 }
-            } else if let Some(client) = app.client.client.as_ref().filter(|c| !c.state().is_finished()) {
-                ui.colored_label(theme::OK, "live connection");
-                if ui.button("Disconnect").clicked() {
-                    client.abort();
+            } else if app.clients.running().next().is_some() {
+                let n = app.clients.running().count();
+                ui.colored_label(
+                    theme::OK,
+                    if n == 1 {
+                        "1 live connection".to_owned()
+                    } else {
+                        format!("{n} live connections")
+                    },
+                );
+                if ui
+                    .button(if n == 1 { "Disconnect" } else { "Disconnect all" })
+                    .clicked()
+                {
+                    for tab in app.clients.running() {
+                        if let Some(s) = &tab.session {
+                            s.client.abort();
+                        }
+                    }
                 }
             } else if let Some((fraction, waits)) = app
                 .job

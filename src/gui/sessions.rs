@@ -1,0 +1,322 @@
+//! The window's live connections: one tab each, every session's events renumbered into the
+//! one store the panes read, and replaced sessions drained until their thread is done.
+
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, TryRecvError};
+use std::time::Instant;
+
+use crate::analysis::event::{ConnId, Renumber};
+use crate::gui::app::{FramescopeApp, StatusLine};
+use crate::gui::loader::{LoadMessage, client_feed};
+use crate::gui::panes::client::{ClientPanel, ComposeKind};
+use crate::live::client::{ClientState, LiveClient, SessionOptions};
+use crate::store::Store;
+
+/// A running (or ended) live session and the events on their way from it.
+pub struct Session {
+    /// Declared before `client` so it is dropped first: a worker blocked on a full channel
+    /// then sees it closed and ends, and dropping `client` (which joins it) cannot hang.
+    feed: Receiver<LoadMessage>,
+    pub client: LiveClient,
+    /// The store's number for each of the session's own connections (a reconnect adds one).
+    map: Vec<ConnId>,
+    /// The feed has said the session is over: nothing more will come.
+    done: bool,
+    /// The store this session fed has been replaced: its late events go nowhere.
+    orphaned: bool,
+}
+
+impl Session {
+    fn new(client: LiveClient, feed: Receiver<LoadMessage>) -> Self {
+        Session {
+            client,
+            feed,
+            map: Vec::new(),
+            done: false,
+            orphaned: false,
+        }
+    }
+
+    /// Takes in waiting events until `deadline`; returns the store numbers of connections
+    /// it announced, and whether events may still be waiting.
+    fn drain(&mut self, store: &mut Store, deadline: Instant) -> (Vec<ConnId>, bool) {
+        let first_new = self.map.len();
+        while !self.done && Instant::now() < deadline {
+            match self.feed.try_recv() {
+                Ok(LoadMessage::Batch(batch)) if !self.orphaned => {
+                    let next = store.connections.len() as ConnId;
+                    batch.replay(&mut Renumber {
+                        inner: store,
+                        map: &mut self.map,
+                        next,
+                    });
+                }
+                Ok(LoadMessage::Batch(_)) => {}
+                Ok(LoadMessage::Done(_)) | Err(TryRecvError::Disconnected) => self.done = true,
+                Err(TryRecvError::Empty) => return (self.map[first_new..].to_vec(), false),
+            }
+        }
+        (self.map[first_new..].to_vec(), !self.done)
+    }
+}
+
+/// The connect window's tabs.
+pub struct ClientTabs {
+    pub open: bool,
+    /// Never empty.
+    pub tabs: Vec<ClientPanel>,
+    pub current: usize,
+    next_number: u32,
+    /// Sessions replaced or closed, still sending their last events.
+    retiring: Vec<Session>,
+    /// The store holds the tabs' sessions (not a file or a capture).
+    pub feeding_store: bool,
+}
+
+impl Default for ClientTabs {
+    fn default() -> Self {
+        ClientTabs {
+            open: false,
+            tabs: vec![ClientPanel::default()],
+            current: 0,
+            next_number: 2,
+            retiring: Vec::new(),
+            feeding_store: false,
+        }
+    }
+}
+
+impl ClientTabs {
+    pub fn current(&self) -> &ClientPanel {
+        let i = self.current.min(self.tabs.len().saturating_sub(1));
+        &self.tabs[i]
+    }
+
+    pub fn current_mut(&mut self) -> &mut ClientPanel {
+        self.current = self.current.min(self.tabs.len().saturating_sub(1));
+        &mut self.tabs[self.current]
+    }
+
+    /// Opens a new tab with the current tab's request settings (not its session) and makes
+    /// it current.
+    pub fn add(&mut self) {
+        let template = self.current();
+        let tab = ClientPanel {
+            number: self.next_number,
+            ..template.fresh_copy()
+        };
+        self.next_number += 1;
+        self.tabs.push(tab);
+        self.current = self.tabs.len() - 1;
+    }
+
+    /// Closes tab `i` (ending its session); the last tab is replaced by an empty one.
+    pub fn close(&mut self, i: usize) {
+        if i >= self.tabs.len() {
+            return;
+        }
+        let mut tab = self.tabs.remove(i);
+        self.retire(&mut tab);
+        if let Some(recording) = tab.recording.take() {
+            let _ = std::fs::remove_file(recording);
+        }
+        if self.tabs.is_empty() {
+            self.tabs.push(ClientPanel {
+                number: self.next_number,
+                ..ClientPanel::default()
+            });
+            self.next_number += 1;
+        }
+        if self.current >= i && self.current > 0 {
+            self.current -= 1;
+        }
+    }
+
+    /// Ends a tab's session; its last events still reach the store.
+    fn retire(&mut self, tab: &mut ClientPanel) {
+        if let Some(session) = tab.session.take() {
+            session.client.abort();
+            self.retiring.push(session);
+        }
+    }
+
+    /// Ends every session because the store is being replaced: their connections are gone.
+    pub fn end_all(&mut self) {
+        let mut sessions: Vec<Session> = self.tabs.iter_mut().filter_map(|t| t.session.take()).collect();
+        for tab in &mut self.tabs {
+            tab.conns.clear();
+        }
+        self.retiring.append(&mut sessions);
+        for s in &mut self.retiring {
+            s.client.abort();
+            s.orphaned = true;
+        }
+        self.feeding_store = false;
+    }
+
+    /// Sessions not yet over.
+    pub fn running(&self) -> impl Iterator<Item = &ClientPanel> {
+        self.tabs
+            .iter()
+            .filter(|t| t.session.as_ref().is_some_and(|s| !s.client.state().is_finished()))
+    }
+
+    /// True while some session may still send events.
+    pub fn is_feeding(&self) -> bool {
+        self.tabs.iter().filter_map(|t| t.session.as_ref()).any(|s| !s.done) || !self.retiring.is_empty()
+    }
+
+    /// Takes in the sessions' events until `deadline`. Returns true if more may be waiting.
+    pub fn drain(&mut self, store: &mut Store, deadline: Instant) -> bool {
+        let mut more = false;
+        for tab in &mut self.tabs {
+            if let Some(session) = &mut tab.session {
+                let (new, pending) = session.drain(store, deadline);
+                tab.conns.extend(new);
+                more |= pending;
+            }
+        }
+        for session in &mut self.retiring {
+            more |= session.drain(store, deadline).1;
+        }
+        // Dropping a finished session joins a thread that has already ended.
+        self.retiring.retain(|s| !s.done);
+        more
+    }
+
+    /// Removes the tabs' recordings (temporary files).
+    pub fn remove_recordings(&mut self) {
+        for tab in &mut self.tabs {
+            if let Some(recording) = tab.recording.take() {
+                let _ = std::fs::remove_file(recording);
+            }
+        }
+    }
+}
+
+/// Most entries kept in a tab's send history.
+const HISTORY_LEN: usize = 50;
+
+impl FramescopeApp {
+    /// Connects the current tab with its settings. The first session replaces what is loaded;
+    /// later ones join it, each connection in its own rows.
+    pub fn connect_client(&mut self) {
+        let options = match self.clients.current().options() {
+            Ok(o) => o,
+            Err(e) => {
+                self.clients.current_mut().error = Some(e);
+                return;
+            }
+        };
+        let mut tab = std::mem::take(self.clients.current_mut());
+        self.clients.retire(&mut tab);
+        tab.error = None;
+        tab.end_reported = false;
+        let url = options.target.url.to_string();
+        if !self.clients.feeding_store {
+            self.job = None;
+            self.reset_for_live_source("live connections".to_owned());
+            self.clients.feeding_store = true;
+        }
+        // Every session is recorded to a temporary pcapng, kept until the tab's next one,
+        // the tab's closing, or exit.
+        if let Some(old) = tab.recording.take() {
+            let _ = std::fs::remove_file(old);
+        }
+        let record_to = crate::capture::live::recording_path();
+        let recording = match crate::live::recorder::open_recording(&record_to) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                tab.error = Some(format!("not recording ({}: {e})", record_to.display()));
+                None
+            }
+        };
+        let recorded = recording.is_some();
+        let session = SessionOptions {
+            heartbeat: tab.heartbeat(),
+            reconnect: tab.reconnect(),
+            secrets: if tab.record_secrets {
+                Vec::new()
+            } else {
+                tab.secret_headers.iter().map(|(_, v)| v.trim().to_owned()).collect()
+            },
+            recording,
+        };
+        let (feed, sink) = client_feed(self.wake.clone());
+        match LiveClient::start(options, session, sink, self.wake.clone()) {
+            Ok(client) => {
+                tab.recording = recorded.then_some(record_to);
+                tab.session = Some(Session::new(client, feed));
+                self.status = Some(StatusLine {
+                    text: format!("connecting to {url}"),
+                    is_error: false,
+                });
+            }
+            Err(e) => tab.error = Some(format!("cannot start the connection: {e}")),
+        }
+        *self.clients.current_mut() = tab;
+    }
+
+    /// Sends what the current tab's composer holds.
+    pub fn send_composed(&mut self) {
+        let tab = self.clients.current_mut();
+        let command = match tab.compose() {
+            Ok(c) => c,
+            Err(e) => {
+                tab.error = Some(e);
+                return;
+            }
+        };
+        let sent = tab.session.as_ref().is_some_and(|s| s.client.send(command));
+        if !sent {
+            tab.error = Some("not connected".to_owned());
+            return;
+        }
+        tab.error = None;
+        let entry = (tab.kind, tab.text.clone());
+        if !matches!(entry.0, ComposeKind::Close) && tab.history.last() != Some(&entry) {
+            tab.history.push(entry);
+            if tab.history.len() > HISTORY_LEN {
+                tab.history.remove(0);
+            }
+        }
+    }
+
+    /// Puts each session's opening and end in the status bar (the end once).
+    pub(crate) fn report_client_states(&mut self) {
+        for tab in &mut self.clients.tabs {
+            if tab.end_reported {
+                continue;
+            }
+            let Some(state) = tab.state() else {
+                continue;
+            };
+            match state {
+                ClientState::Open { peer, .. }
+                    if self
+                        .status
+                        .as_ref()
+                        .is_some_and(|s| s.text == format!("connecting to {}", tab.url.trim())) =>
+                {
+                    self.status = Some(StatusLine {
+                        text: format!("connected to {} ({peer})", tab.url.trim()),
+                        is_error: false,
+                    });
+                }
+                ClientState::Closed(why) | ClientState::Failed(why) => {
+                    tab.end_reported = true;
+                    self.status = Some(StatusLine {
+                        text: format!("#{} {}: {why}", tab.number, tab.url.trim()),
+                        is_error: matches!(tab.state(), Some(ClientState::Failed(_))),
+                    });
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// The temporary recording of tab `i`'s last session.
+    pub(crate) fn session_recording(&self, i: usize) -> Option<PathBuf> {
+        self.clients.tabs.get(i).and_then(|t| t.recording.clone())
+    }
+}
