@@ -93,6 +93,38 @@ fn selecting_a_message_shows_its_detail_and_keys_move_the_selection() {
 }
 
 #[test]
+fn the_json_view_keeps_the_key_order_and_number_spelling_of_the_payload() {
+    let mut harness = loaded(&sample("synthetic-mixed-json.pcap"));
+    harness
+        .state_mut()
+        .push(framescope::gui::commands::Command::RevealMessage(0));
+    harness.state_mut().detail_tab = framescope::gui::app::DetailTab::Json;
+    harness.run_steps(3);
+    let app = harness.state();
+    let payload = String::from_utf8(app.store.payload(&app.store.messages[0]).to_vec()).expect("text");
+    assert!(payload.starts_with("{\"seq\":0,\"items\":[{\"id\":"), "{payload:.80}");
+    // The tree lists keys as sent (seq before items; id before uuid), not sorted.
+    let labels: Vec<String> = harness
+        .query_all_by_label_contains(" ")
+        .filter_map(|n| {
+            let node = egui_kittest::kittest::NodeT::accesskit_node(&n);
+            node.label().or_else(|| node.value())
+        })
+        .collect();
+    let at = |prefix: &str| labels.iter().position(|l| l.starts_with(prefix));
+    assert!(at("seq: 0").expect("seq") < at("items [").expect("items"), "{labels:?}");
+    assert!(at("user: ").expect("user") < at("price: ").expect("price"));
+    harness.get_by_label("Tree").click();
+    harness.run_steps(3);
+    harness.get_by_label("Pretty").click();
+    harness.run_steps(3);
+    let pretty = framescope::gui::json_layout::relayout(&payload, framescope::gui::json_layout::Layout::Pretty(2))
+        .expect("json");
+    assert!(pretty.starts_with("{\n  \"seq\": 0,\n  \"items\": [\n    {\n      \"id\": "));
+    harness.get_by_label(&pretty);
+}
+
+#[test]
 fn a_close_message_shows_the_code_name_and_reason() {
     let mut harness = loaded(&sample("echo-text-binary-ping-close.pcap"));
     harness

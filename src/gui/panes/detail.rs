@@ -197,7 +197,12 @@ fn json_ui(ui: &mut egui::Ui, payload: &[u8]) {
                 egui::CollapsingHeader::new("Pretty")
                     .default_open(false)
                     .show(ui, |ui| {
-                        let pretty = serde_json::to_string_pretty(&value).unwrap_or_default();
+                        // Laid out from the text itself: keys in the order sent, numbers as
+                        // spelled.
+                        let text = String::from_utf8_lossy(payload);
+                        let pretty =
+                            crate::gui::json_layout::relayout(&text, crate::gui::json_layout::Layout::Pretty(2))
+                                .unwrap_or_else(|e| e);
                         ui.label(egui::RichText::new(pretty).monospace());
                     });
             });
