@@ -312,3 +312,49 @@ fn two_tabs_hold_two_connections_each_with_its_own_transcript() {
     assert!(app.clients.current().state().is_some_and(|s| s.is_open()));
     assert!(app.store.connections[1].end.is_none());
 }
+
+#[test]
+fn a_drop_and_its_reconnect_show_on_the_timeline() {
+    let port = common::dropping_server();
+    let mut h = harness();
+    h.state_mut().clients.open = true;
+    {
+        let tab = h.state_mut().clients.current_mut();
+        tab.url = format!("ws://127.0.0.1:{port}/");
+        tab.reconnect = true;
+        tab.reconnect_base = 0.2;
+        tab.reconnect_attempts = 3;
+    }
+    h.run_steps(2);
+    h.get_by_label("Connect").click();
+    step_until(&mut h, |app| app.clients.current().state().is_some_and(|s| s.is_open()));
+    send(&mut h, ComposeKind::Text, "first");
+    // The server drops the socket; the tab reconnects after 100-200 ms and the second
+    // connection echoes.
+    step_until(&mut h, |app| app.clients.current().conns.len() == 2);
+    step_until(&mut h, |app| app.clients.current().state().is_some_and(|s| s.is_open()));
+    send(&mut h, ComposeKind::Text, "second");
+    step_until(&mut h, |app| app.store.messages.len() >= 3);
+    h.run_steps(2);
+    assert_eq!(h.state().clients.current().conns, vec![0, 1]);
+    h.get_by_label_contains("Reconnect attempts: 1 (2 connections");
+    // The timeline shades the gap from the drop to the reconnection and marks the attempt
+    // (their names are in the plot's legend).
+    h.state_mut().lower_tab = framescope::gui::app::LowerTab::Plots;
+    h.state_mut().plot_tab = framescope::gui::app::PlotTab::Timeline;
+    h.run_steps(3);
+    assert!(h.query_all_by_label("reconnect gap").count() >= 1);
+    assert!(h.query_all_by_label("reconnect attempt").count() >= 1);
+    let marks = h
+        .state()
+        .clients
+        .current()
+        .session
+        .as_ref()
+        .expect("session")
+        .client
+        .marks();
+    let gap = framescope::gui::panes::plots::reconnect_marks(&marks, marks[0].at, marks[0].at).gaps;
+    assert_eq!(gap.len(), 1);
+    assert!((0.1..1.0).contains(&gap[0].1), "gap of {} s", gap[0].1);
+}

@@ -187,32 +187,9 @@ fn a_missed_pong_is_counted_and_closes_the_connection() {
     assert!(sink.rtts.is_empty());
 }
 
-/// Accepts two connections: the first is dropped (no close frame) after its first message,
-/// the second echoes text. Returns the port.
-fn dropping_server() -> u16 {
-    common::spawn_server(move |listener| async move {
-        for round in 0..2 {
-            let Ok(Ok((tcp, _))) = tokio::time::timeout(Duration::from_secs(20), listener.accept()).await else {
-                return;
-            };
-            let mut ws = tokio_tungstenite::accept_async(tcp).await.expect("handshake");
-            while let Some(Ok(m)) = ws.next().await {
-                if let Message::Text(t) = m {
-                    if round == 0 {
-                        break; // drop the socket: no close frame
-                    }
-                    if ws.send(Message::text(format!("echo: {t}"))).await.is_err() {
-                        break;
-                    }
-                }
-            }
-        }
-    })
-}
-
 #[test]
 fn an_abrupt_drop_is_followed_by_a_reconnect_with_backoff() {
-    let port = dropping_server();
+    let port = common::dropping_server();
     let collected = Arc::new(Mutex::new(CollectSink::default()));
     let session = SessionOptions {
         reconnect: Some(framescope::live::client::Reconnect {

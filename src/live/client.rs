@@ -317,6 +317,7 @@ impl Worker<'_> {
             let until = tokio::time::Instant::now() + wait;
             while tokio::time::Instant::now() < until {
                 if self.stop.load(Ordering::Relaxed) {
+                    self.mark(SessionMarkKind::GaveUp);
                     finish(&slot.recorder);
                     return ClientState::Closed("disconnected by framescope while waiting to reconnect".to_owned());
                 }

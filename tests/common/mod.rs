@@ -260,3 +260,29 @@ where
     rx.recv_timeout(std::time::Duration::from_secs(10))
         .expect("server port")
 }
+
+/// Accepts two WebSocket connections: the first is dropped (no close frame) after its first
+/// message, the second echoes text as "echo: …". Returns the port.
+pub fn dropping_server() -> u16 {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    spawn_server(move |listener| async move {
+        for round in 0..2 {
+            let Ok(Ok((tcp, _))) = tokio::time::timeout(std::time::Duration::from_secs(20), listener.accept()).await
+            else {
+                return;
+            };
+            let mut ws = tokio_tungstenite::accept_async(tcp).await.expect("handshake");
+            while let Some(Ok(m)) = ws.next().await {
+                if let Message::Text(t) = m {
+                    if round == 0 {
+                        break; // drop the socket: no close frame
+                    }
+                    if ws.send(Message::text(format!("echo: {t}"))).await.is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    })
+}

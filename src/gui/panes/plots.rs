@@ -2,7 +2,7 @@
 //! egui_plot is decimated to at most two points per pixel column and lane, so a million
 //! messages pan and zoom as smoothly as a hundred.
 
-use egui_plot::{HLine, HoverPosition, Legend, Line, MarkerShape, Plot, PlotPoint, PlotPoints, Points, VLine};
+use egui_plot::{HLine, HoverPosition, Legend, Line, MarkerShape, Plot, PlotPoint, PlotPoints, Points, Span, VLine};
 
 use crate::analysis::Timestamp;
 use crate::analysis::event::Direction;
@@ -11,6 +11,7 @@ use crate::analysis::ws::frame::OpCode;
 use crate::gui::app::{FramescopeApp, PlotTab};
 use crate::gui::commands::Command;
 use crate::gui::theme;
+use crate::live::client::{SessionMark, SessionMarkKind};
 use crate::store::Store;
 
 /// Hover text from the series name and the point under the pointer.
@@ -238,6 +239,8 @@ fn timeline_ui(app: &mut FramescopeApp, ui: &mut egui::Ui, origin: Timestamp) {
     let link = egui::Id::unique("timeline-x");
     // Both lanes start out over the same span, so their times line up.
     let span_end = app.store.time_span().map_or(1.0, |(a, b)| secs(b, a));
+    let reconnects = live_reconnect_marks(app, origin);
+    let x_max = reconnects.gaps.iter().map(|g| g.1).fold(span_end, f64::max);
     let mut clicked = None;
     app.timeline_cache
         .update(&app.view.rows, app.view.generation, &app.store, origin);
@@ -255,7 +258,7 @@ fn timeline_ui(app: &mut FramescopeApp, ui: &mut egui::Ui, origin: Timestamp) {
             .legend(Legend::default())
             .y_axis_label(format!("{title}: bytes (log)"))
             .include_x(0.0)
-            .include_x(span_end)
+            .include_x(x_max)
             .y_axis_formatter(|mark, _| format_size(10f64.powf(mark.value)))
             .label_formatter(|pos| hover(pos, |name, p| format!("{name}\n{:.6} s\n{}", p.x, format_size_log(p.y))))
             .allow_double_click_reset(true)
@@ -288,6 +291,25 @@ fn timeline_ui(app: &mut FramescopeApp, ui: &mut egui::Ui, origin: Timestamp) {
                         VLine::new("gap", *x)
                             .color(theme::WARNING)
                             .style(egui_plot::LineStyle::dashed_loose()),
+                    );
+                }
+                for &(from, to) in reconnects.gaps.iter().take(MAX_MARKERS) {
+                    plot_ui.span(
+                        Span::new("reconnect gap", from..=to)
+                            .fill(theme::WARNING.gamma_multiply(0.12))
+                            .border_color(theme::WARNING),
+                    );
+                }
+                for &(x, failed) in reconnects.attempts.iter().take(MAX_MARKERS) {
+                    let (name, color) = if failed {
+                        ("failed reconnect attempt", theme::ERROR)
+                    } else {
+                        ("reconnect attempt", theme::OK)
+                    };
+                    plot_ui.vline(
+                        VLine::new(name, x)
+                            .color(color)
+                            .style(egui_plot::LineStyle::dotted_dense()),
                     );
                 }
                 plot_ui.pointer_coordinate().map(|p| (p, shown))
@@ -334,6 +356,62 @@ fn format_size(bytes: f64) -> String {
     } else {
         format!("{:.1} MiB", bytes / 1024.0 / 1024.0)
     }
+}
+
+/// Where a live session was between connections, in seconds from the plot's origin.
+#[derive(Debug, Default, PartialEq)]
+pub struct ReconnectMarks {
+    /// From a drop to the reconnection, the give-up, or (still waiting) `now`.
+    pub gaps: Vec<(f64, f64)>,
+    /// Each attempt's start, and whether it failed.
+    pub attempts: Vec<(f64, bool)>,
+}
+
+/// The gaps and attempts of one session's marks (oldest first).
+pub fn reconnect_marks(marks: &[SessionMark], origin: Timestamp, now: Timestamp) -> ReconnectMarks {
+    let mut out = ReconnectMarks::default();
+    let mut dropped_at = None;
+    for (i, mark) in marks.iter().enumerate() {
+        let x = secs(mark.at, origin);
+        match mark.kind {
+            SessionMarkKind::Dropped(_) => dropped_at = Some(x),
+            SessionMarkKind::Attempt { .. } => {
+                let failed = matches!(
+                    marks.get(i + 1).map(|m| &m.kind),
+                    Some(SessionMarkKind::AttemptFailed(_) | SessionMarkKind::GaveUp)
+                );
+                out.attempts.push((x, failed));
+            }
+            SessionMarkKind::AttemptFailed(_) => {}
+            SessionMarkKind::Reconnected | SessionMarkKind::GaveUp => {
+                if let Some(from) = dropped_at.take() {
+                    out.gaps.push((from, x));
+                }
+            }
+        }
+    }
+    if let Some(from) = dropped_at {
+        out.gaps.push((from, secs(now, origin)));
+    }
+    out
+}
+
+/// The reconnect marks of the live sessions shown (the selected connection's tab only, when
+/// one is selected).
+fn live_reconnect_marks(app: &FramescopeApp, origin: Timestamp) -> ReconnectMarks {
+    let mut all = ReconnectMarks::default();
+    let now = crate::live::tap::now();
+    for tab in &app.clients.tabs {
+        if app.selection.conn.is_some_and(|c| !tab.conns.contains(&c)) {
+            continue;
+        }
+        if let Some(session) = &tab.session {
+            let marks = reconnect_marks(&session.client.marks(), origin, now);
+            all.gaps.extend(marks.gaps);
+            all.attempts.extend(marks.attempts);
+        }
+    }
+    all
 }
 
 /// Times of TCP gaps in one direction (of the selected connection, if one is).
@@ -539,6 +617,33 @@ mod tests {
         let shown = decimate(&points, 1.0, 1.2, 800);
         assert_eq!(shown.len(), 201);
         assert_eq!(shown[0].message, 1000);
+    }
+
+    #[test]
+    fn reconnect_marks_become_gaps_and_attempts() {
+        let t = |ms: i64| Timestamp::from_nanos(1_000_000_000_000 + ms * 1_000_000);
+        let mark = |ms, kind| SessionMark { at: t(ms), kind };
+        let marks = [
+            mark(1000, SessionMarkKind::Dropped("lost".into())),
+            mark(1200, SessionMarkKind::Attempt { attempt: 1, of: 3 }),
+            mark(1210, SessionMarkKind::AttemptFailed("refused".into())),
+            mark(1600, SessionMarkKind::Attempt { attempt: 2, of: 3 }),
+            mark(1650, SessionMarkKind::Reconnected),
+            mark(5000, SessionMarkKind::Dropped("lost again".into())),
+            mark(5500, SessionMarkKind::Attempt { attempt: 1, of: 3 }),
+        ];
+        let got = reconnect_marks(&marks, t(0), t(6000));
+        assert_eq!(got.gaps, vec![(1.0, 1.65), (5.0, 6.0)]);
+        assert_eq!(got.attempts, vec![(1.2, true), (1.6, false), (5.5, false)]);
+        let gave_up = [
+            mark(0, SessionMarkKind::Dropped("lost".into())),
+            mark(100, SessionMarkKind::Attempt { attempt: 1, of: 1 }),
+            mark(150, SessionMarkKind::AttemptFailed("refused".into())),
+            mark(150, SessionMarkKind::GaveUp),
+        ];
+        let got = reconnect_marks(&gave_up, t(0), t(9000));
+        assert_eq!(got.gaps, vec![(0.0, 0.15)]);
+        assert_eq!(got.attempts, vec![(0.1, true)]);
     }
 
     #[test]
