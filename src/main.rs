@@ -30,9 +30,14 @@ struct Cli {
     /// Start capturing right away (like Wireshark's -k).
     #[arg(short = 'k', long = "start", requires = "interface")]
     start: bool,
-    /// Open the live connection window and connect to this ws:// or wss:// URL.
+    /// Open the live connection window and connect to this ws:// or wss:// URL (repeat for
+    /// several connections, one tab each).
     #[arg(long, value_name = "URL", conflicts_with_all = ["file", "interface"])]
-    connect: Option<String>,
+    connect: Vec<String>,
+    /// Connect with this saved connection profile (from the live connection window; repeat
+    /// for several).
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["file", "interface"])]
+    profile: Vec<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -56,6 +61,7 @@ fn main() -> ExitCode {
             capture_filter: cli.capture_filter.unwrap_or_default(),
             start_capture: cli.start,
             connect: cli.connect,
+            profiles: cli.profile,
         }) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

@@ -358,3 +358,42 @@ fn a_drop_and_its_reconnect_show_on_the_timeline() {
     assert_eq!(gap.len(), 1);
     assert!((0.1..1.0).contains(&gap[0].1), "gap of {} s", gap[0].1);
 }
+
+#[test]
+fn a_saved_profile_connects_in_a_tab_of_its_own() {
+    let port = echo_server();
+    let mut settings = Settings::default();
+    let mut form = framescope::gui::panes::client::ClientPanel::default();
+    form.url = format!("ws://127.0.0.1:{port}/p");
+    form.headers = "X-From: profile".to_owned();
+    form.heartbeat = true;
+    form.heartbeat_every = 0.2;
+    settings.profiles.push(form.to_profile("echo"));
+    form.url = "ws://127.0.0.1:9/never".to_owned();
+    settings.profiles.push(form.to_profile("other"));
+    let app = FramescopeApp::new(settings, Arc::new(|| {}));
+    let mut h = Harness::builder()
+        .with_size((1400.0, 900.0))
+        .build_ui_state(|ui, app: &mut FramescopeApp| app.show(ui), app);
+    let e = h.state_mut().connect_profile("missing").unwrap_err();
+    assert_eq!(e, "no saved profile named 'missing' (saved: echo, other)");
+    h.state_mut().connect_profile("echo").expect("known profile");
+    step_until(&mut h, |app| {
+        app.clients.current().state().is_some_and(|s| s.is_open()) && !app.store.rtts.is_empty()
+    });
+    let app = h.state();
+    assert!(app.clients.open);
+    assert_eq!(app.clients.tabs.len(), 1);
+    assert_eq!(app.clients.current().profile_name, "echo");
+    // The profile's header went out in the request, and its heartbeat pings.
+    let handshake = app.store.connections[0].info.handshake.as_ref().expect("handshake");
+    let request = handshake.request.as_ref().expect("request");
+    assert!(
+        request
+            .headers
+            .iter()
+            .any(|(k, v)| k.eq_ignore_ascii_case("x-from") && v == "profile"),
+        "{:?}",
+        request.headers
+    );
+}

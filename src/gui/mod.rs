@@ -29,8 +29,10 @@ pub struct StartOptions {
     pub interface: Option<String>,
     pub capture_filter: String,
     pub start_capture: bool,
-    /// URL to connect to in the live connection window.
-    pub connect: Option<String>,
+    /// URLs to connect to in the live connection window, one tab each.
+    pub connect: Vec<String>,
+    /// Saved connection profiles to connect with, one tab each.
+    pub profiles: Vec<String>,
 }
 
 /// Opens the window.
@@ -69,10 +71,14 @@ pub fn run(start: StartOptions) -> eframe::Result {
                     app.start_capture();
                 }
             }
-            if let Some(url) = start.connect {
-                app.clients.open = true;
-                app.clients.current_mut().url = url;
-                app.connect_client();
+            app.connect_urls(start.connect);
+            for name in &start.profiles {
+                if let Err(e) = app.connect_profile(name) {
+                    app.status = Some(app::StatusLine {
+                        text: e,
+                        is_error: true,
+                    });
+                }
             }
             Ok(Box::new(app))
         }),

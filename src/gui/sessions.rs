@@ -257,6 +257,41 @@ impl FramescopeApp {
         *self.clients.current_mut() = tab;
     }
 
+    /// Connects to each URL in a tab of its own (the command line's `--connect`).
+    pub fn connect_urls(&mut self, urls: Vec<String>) {
+        for url in urls {
+            self.use_fresh_tab();
+            self.clients.current_mut().url = url;
+            self.connect_client();
+        }
+    }
+
+    /// Connects with a saved profile in a tab of its own (the command line's `--profile`).
+    pub fn connect_profile(&mut self, name: &str) -> Result<(), String> {
+        let profile = self
+            .settings
+            .profiles
+            .iter()
+            .find(|p| p.name == name)
+            .cloned()
+            .ok_or_else(|| {
+                let known: Vec<&str> = self.settings.profiles.iter().map(|p| p.name.as_str()).collect();
+                format!("no saved profile named '{name}' (saved: {})", known.join(", "))
+            })?;
+        self.use_fresh_tab();
+        self.clients.current_mut().apply_profile(&profile);
+        self.connect_client();
+        Ok(())
+    }
+
+    /// Opens the window on a tab that has no session yet (the current one if it is unused).
+    fn use_fresh_tab(&mut self) {
+        self.clients.open = true;
+        if self.clients.current().session.is_some() {
+            self.clients.add();
+        }
+    }
+
     /// Sends what the current tab's composer holds.
     pub fn send_composed(&mut self) {
         let tab = self.clients.current_mut();
