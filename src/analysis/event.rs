@@ -152,6 +152,12 @@ pub enum Event<'a> {
 /// Receives events. Payload slices borrow the analyzer's buffers: copy what you keep.
 pub trait EventSink {
     fn event(&mut self, event: Event<'_>);
+
+    /// The source has handed over everything it has for now (a live tap calls this after
+    /// each read or write it analysed): a sink that batches should pass on what it holds, so
+    /// a person watching sees it without waiting for more traffic. Sources that run to the
+    /// end of a file need not call it.
+    fn pause(&mut self) {}
 }
 
 /// Collects owned copies of events: for tests and small captures.
@@ -276,6 +282,10 @@ impl<S: EventSink + ?Sized> EventSink for Renumber<'_, S> {
                 }
             }
         }
+    }
+
+    fn pause(&mut self) {
+        self.inner.pause();
     }
 }
 

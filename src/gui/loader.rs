@@ -239,7 +239,8 @@ impl EventSink for BatchingSink {
 }
 
 /// The feed of a live client session: the returned sink goes to the client's recorder,
-/// which sends each event as it comes (a person is waiting for it); the feed gets `Done`
+/// which passes on what it has after each tapped read or write (a person is waiting for
+/// it); the feed gets `Done`
 /// when the session is over and the sink dropped.
 pub fn client_feed(wake: Arc<dyn Fn() + Send + Sync>) -> (Receiver<LoadMessage>, Box<dyn EventSink + Send>) {
     let (tx, rx) = sync_channel(CHANNEL_BATCHES);
@@ -250,7 +251,9 @@ pub fn client_feed(wake: Arc<dyn Fn() + Send + Sync>) -> (Receiver<LoadMessage>,
     (rx, Box::new(sink))
 }
 
-/// Sends every event at once; tells the GUI the session is over when dropped.
+/// Sends what it holds whenever the tap pauses (after each read or write it analysed), so a
+/// person sees every message at once while a flood still arrives in few batches; tells the
+/// GUI the session is over when dropped.
 struct EagerSink {
     inner: BatchingSink,
     done_tx: SyncSender<LoadMessage>,
@@ -258,7 +261,11 @@ struct EagerSink {
 
 impl EventSink for EagerSink {
     fn event(&mut self, event: Event<'_>) {
+        // Batches still go out when they are big or old, even inside one long read.
         self.inner.event(event);
+    }
+
+    fn pause(&mut self) {
         self.inner.flush();
     }
 }
@@ -385,4 +392,45 @@ fn load(
     sink.flush();
     progress.bytes_read.store(reader.file_len(), Ordering::Relaxed);
     Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::{Direction, Timestamp};
+
+    fn drain(rx: &Receiver<LoadMessage>) -> (usize, usize) {
+        let (mut batches, mut events) = (0, 0);
+        while let Ok(LoadMessage::Batch(b)) = rx.try_recv() {
+            batches += 1;
+            events += b.events.len();
+        }
+        (batches, events)
+    }
+
+    #[test]
+    fn a_live_feed_passes_events_on_at_each_pause_in_few_batches() {
+        let (rx, mut sink) = client_feed(Arc::new(|| {}));
+        let sample = |i: i64| RttSample {
+            conn: 0,
+            ping_dir: Direction::ClientToServer,
+            ping_ts: Timestamp::from_nanos(i),
+            pong_ts: Timestamp::from_nanos(i + 1000),
+        };
+        // One read's worth of events, then the tap pauses: all of them are there, in far
+        // fewer batches than events (one per event would cost a channel send each).
+        for i in 0..1000 {
+            sink.event(Event::Rtt(sample(i)));
+        }
+        sink.pause();
+        let (batches, events) = drain(&rx);
+        assert_eq!(events, 1000);
+        assert!(batches < 100, "{batches} batches");
+        // A single event is passed on at the next pause, with no more traffic after it.
+        sink.event(Event::Rtt(sample(5000)));
+        sink.pause();
+        assert_eq!(drain(&rx), (1, 1));
+        drop(sink);
+        assert!(matches!(rx.try_recv(), Ok(LoadMessage::Done(_))));
+    }
 }

@@ -113,6 +113,7 @@ impl SessionRecorder {
         self.request_done = false;
         self.last_ts = self.last_ts.max(crate::live::tap::now());
         self.open_tcp();
+        self.sink.pause();
     }
 
     /// FIN from both sides of the current session.
@@ -142,6 +143,7 @@ impl SessionRecorder {
     pub fn finish(&mut self) {
         self.end_tcp();
         self.analyzer.finish(self.sink.as_mut());
+        self.sink.pause();
         if let Some((w, _)) = &mut self.pcapng {
             let _ = w.flush();
         }
@@ -161,5 +163,6 @@ impl TapObserver for SessionRecorder {
             self.emit(ts, sender, seq, TcpFlags::PSH_ACK, piece);
             self.synth.skip(sender, piece.len() as u32);
         }
+        self.sink.pause();
     }
 }
