@@ -1,7 +1,7 @@
 //! `LiveClient` (the engine behind the live connection window) against real tokio-tungstenite
 //! servers on 127.0.0.1: heartbeat pings answered and timed, a server that stops answering
 //! (missed pong, then a 1001 close), and a session recorded to pcapng that re-reads to the
-//! same messages.
+//! same messages, and a server that speaks first (binary) and closes first (1008).
 
 mod common;
 
@@ -103,7 +103,7 @@ fn heartbeat_pings_are_answered_timed_and_recorded() {
     assert!(client.send(ClientCommand::Close(1000, "bye".to_owned())));
     let end = wait_for(&client, ClientState::is_finished);
     assert!(
-        matches!(&end, ClientState::Closed(why) if why.contains("framescope sent 1000 bye")),
+        matches!(&end, ClientState::Closed(why) if why.contains("framescope sent 1000 Normal Closure: bye")),
         "{end:?}"
     );
     let pings = client
@@ -241,7 +241,7 @@ fn an_abrupt_drop_is_followed_by_a_reconnect_with_backoff() {
     assert!(client.send(ClientCommand::Close(1000, String::new())));
     let end = wait_for(&client, ClientState::is_finished);
     assert!(
-        matches!(&end, ClientState::Closed(why) if why.contains("framescope sent 1000")),
+        matches!(&end, ClientState::Closed(why) if why.contains("framescope sent 1000 Normal Closure")),
         "{end:?}"
     );
     assert_eq!(client.counters.reconnects.load(std::sync::atomic::Ordering::Relaxed), 1);
@@ -331,4 +331,92 @@ fn secret_header_values_reach_the_server_but_not_the_recording() {
     assert_eq!(reread.connections.len(), 1);
     assert!(reread.connections[0].handshake.is_some());
     assert_eq!(reread.messages.len(), collected.lock().expect("lock").messages.len());
+}
+
+#[test]
+fn a_server_that_greets_in_binary_and_closes_with_a_code_is_followed_exactly() {
+    let log: common::ServerLog = Arc::default();
+    let port = common::closing_server(log.clone());
+    let collected = Arc::new(Mutex::new(CollectSink::default()));
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("session.pcapng");
+    let session = SessionOptions {
+        recording: Some(framescope::live::recorder::open_recording(&path).expect("recording")),
+        ..SessionOptions::default()
+    };
+    let client = LiveClient::start(
+        options(port),
+        session,
+        Box::new(Shared(collected.clone())),
+        Arc::new(|| {}),
+    )
+    .expect("start");
+    assert!(wait_for(&client, ClientState::is_open).is_open());
+    assert!(client.send(ClientCommand::Binary(vec![1, 2, 3, 0])));
+    assert!(client.send(ClientCommand::Text("hello".to_owned())));
+    assert!(client.send(ClientCommand::Text("close please".to_owned())));
+    let end = wait_for(&client, ClientState::is_finished);
+    assert_eq!(
+        end,
+        ClientState::Closed("closed by the server: 1008 Policy Violation: too chatty".to_owned())
+    );
+    drop(client);
+
+    let sink = collected.lock().expect("lock");
+    let seen = |dir: framescope::analysis::Direction| -> Vec<(OpCode, Vec<u8>)> {
+        sink.messages
+            .iter()
+            .filter(|m| m.dir == dir)
+            .map(|m| (m.opcode, m.payload.clone()))
+            .collect()
+    };
+    let as_wire = |m: &Message| -> (OpCode, Vec<u8>) {
+        match m {
+            Message::Text(t) => (OpCode::Text, t.as_bytes().to_vec()),
+            Message::Binary(b) => (OpCode::Binary, b.to_vec()),
+            Message::Close(Some(f)) => {
+                let mut p = u16::from(f.code).to_be_bytes().to_vec();
+                p.extend_from_slice(f.reason.as_bytes());
+                (OpCode::Close, p)
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    };
+    let (received, sent) = log.lock().expect("log").clone();
+    // Exactly what the server received and sent, in order: the greeting, two echoes, its
+    // close; and from the client two messages, the trigger and the answer to the close
+    // (same code, as RFC 6455 §5.5.1 suggests).
+    assert_eq!(
+        seen(framescope::analysis::Direction::ServerToClient),
+        sent.iter().map(as_wire).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        seen(framescope::analysis::Direction::ClientToServer),
+        received.iter().map(as_wire).collect::<Vec<_>>()
+    );
+    assert_eq!(sent.len(), 4);
+    assert_eq!(as_wire(&sent[1]), (OpCode::Binary, vec![0, 3, 2, 1]));
+    let closes: Vec<Option<u16>> = sink
+        .messages
+        .iter()
+        .filter(|m| m.opcode == OpCode::Close)
+        .map(|m| m.close_code)
+        .collect();
+    assert_eq!(closes, vec![Some(1008), Some(1008)]);
+    assert!(sink.findings.is_empty(), "{:?}", sink.findings);
+
+    // The recording re-reads to the same messages.
+    let (reread, summary) = common::analyze_file(&path);
+    assert_eq!(summary.stopped_early, None);
+    let all = |s: &CollectSink| -> Vec<(framescope::analysis::Direction, OpCode, Vec<u8>)> {
+        s.messages
+            .iter()
+            .map(|m| (m.dir, m.opcode, m.payload.clone()))
+            .collect()
+    };
+    assert_eq!(all(&reread), all(&sink));
+    assert_eq!(
+        reread.ends,
+        vec![(0, framescope::analysis::event::ConnectionEnd::Closed)]
+    );
 }

@@ -1,6 +1,7 @@
 //! `framescope connect` against real servers on 127.0.0.1 started here: a tokio-tungstenite
 //! echo server (the recorded session must analyse to exactly what the server received and
-//! sent), a server that answers 403, a port nobody listens on, and bad URLs.
+//! sent), a server that speaks first in binary and closes with 1008, a server that answers
+//! 403, a port nobody listens on, and bad URLs.
 
 mod common;
 
@@ -314,4 +315,71 @@ fn secret_headers_are_sent_but_not_printed_or_recorded() {
     let bad = framescope(&["connect", "ws://127.0.0.1:9/", "--secret-header", "novalue"]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--secret-header 'novalue'"));
+}
+
+#[test]
+fn binary_both_ways_and_a_close_from_the_server_are_printed_and_recorded() {
+    let log: common::ServerLog = Arc::default();
+    let port = common::closing_server(log.clone());
+    let dir = tempfile::tempdir().expect("tmp");
+    let record = dir.path().join("session.pcapng");
+    let url = format!("ws://127.0.0.1:{port}/");
+    // Not hex: refused before connecting (the server still waits for its one client).
+    let bad = framescope(&["connect", &url, "--hex", "--send", "zz"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--send 'zz' is not hex"));
+
+    // Binary out; the greeting and the reversed echo back (stdin closed at once).
+    let mut child = Command::new(env!("CARGO_BIN_EXE_framescope"))
+        .args([
+            "connect",
+            &url,
+            "--hex",
+            "--send",
+            "01 02 03",
+            "--record",
+            record.to_str().expect("path"),
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    drop(child.stdin.take());
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    // The greeting and the reversed echo, as hex lines.
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "deadbeef\n030201\n");
+    let (received, sent) = log.lock().expect("log").clone();
+    assert_eq!(received[0], Message::binary(vec![1u8, 2, 3]));
+    assert_eq!(
+        sent[..2],
+        [
+            Message::binary(vec![0xdeu8, 0xad, 0xbe, 0xef]),
+            Message::binary(vec![3u8, 2, 1])
+        ]
+    );
+    let (sink, _) = common::analyze_file(&record);
+    assert_eq!(
+        common::data_payloads(&sink, framescope::analysis::Direction::ServerToClient),
+        vec![vec![0xde, 0xad, 0xbe, 0xef], vec![3, 2, 1]]
+    );
+}
+
+#[test]
+fn a_close_started_by_the_server_is_shown_with_its_code_name_and_reason() {
+    let log: common::ServerLog = Arc::default();
+    let port = common::closing_server(log.clone());
+    let url = format!("ws://127.0.0.1:{port}/");
+    let out = framescope(&["connect", &url, "--send", "hi", "--send", "close please", "--wait", "5"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "deadbeef\necho: hi\n");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("close from the server: 1008 Policy Violation: too chatty"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The client answered the server's close with the same code.
+    let (received, _) = log.lock().expect("log").clone();
+    assert!(matches!(received.last(), Some(Message::Close(Some(f))) if u16::from(f.code) == 1008));
 }

@@ -15,17 +15,18 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 use crate::analysis::Direction;
 use crate::analysis::event::{Event, EventSink};
-use crate::analysis::ws::close::close_code_name;
+use crate::analysis::ws::builder::parse_hex;
+use crate::analysis::ws::close::describe_close;
 use crate::analysis::ws::frame::OpCode;
 use crate::export::jsonl::JsonlWriter;
 use crate::live::recorder::{SessionRecorder, open_recording};
-use crate::live::session::{ConnectOptions, connect};
+use crate::live::session::{ConnectError, ConnectOptions, connect};
 use crate::live::tap::TapObserver;
 use crate::live::target::parse_target;
 
 #[derive(Clone, Debug, clap::Args)]
 pub struct ConnectArgs {
-    /// ws:// URL to connect to.
+    /// ws:// or wss:// URL to connect to.
     pub url: String,
     /// An extra request header, `Name: value` (repeatable).
     #[arg(long = "header", value_name = "NAME:VALUE")]
@@ -43,6 +44,10 @@ pub struct ConnectArgs {
     /// A text message to send (repeatable, in order). Lines from standard input are sent too.
     #[arg(long = "send", value_name = "TEXT")]
     pub sends: Vec<String>,
+    /// Treat each --send value and standard-input line as hex bytes (spaces allowed) and
+    /// send it as a binary message.
+    #[arg(long)]
+    pub hex: bool,
     /// Send a ping every SECS seconds.
     #[arg(long, value_name = "SECS")]
     pub ping_every: Option<f64>,
@@ -84,16 +89,24 @@ impl EventSink for PrintSink {
                 let _ = out.write_all(b"\n");
             }
             OpCode::Binary => println!("{}", m.payload.iter().map(|b| format!("{b:02x}")).collect::<String>()),
-            OpCode::Close => match m.close_code {
-                Some(code) => eprintln!(
-                    "closed by the server: {code} {} {}",
-                    close_code_name(code),
-                    m.close_reason.unwrap_or("")
-                ),
-                None => eprintln!("closed by the server (no status code)"),
-            },
+            // Either the server's own close or its answer to ours.
+            OpCode::Close => eprintln!(
+                "close from the server: {}",
+                describe_close(m.close_code, m.close_reason.unwrap_or(""))
+            ),
             _ => {}
         }
+    }
+}
+
+/// A line to send: text, or with `--hex` the bytes it spells as a binary message.
+fn to_message(line: &str, hex: bool) -> Result<Message, String> {
+    if hex {
+        parse_hex(line)
+            .map(Message::binary)
+            .map_err(|e| format!("'{line}' is not hex: {e}"))
+    } else {
+        Ok(Message::text(line.to_owned()))
     }
 }
 
@@ -106,6 +119,11 @@ pub fn run(args: &ConnectArgs) -> u8 {
             return 2;
         }
     };
+    // Bad --send values are refused before anything is sent.
+    if let Some(why) = args.sends.iter().find_map(|s| to_message(s, args.hex).err()) {
+        eprintln!("framescope: --send {why}");
+        return 2;
+    }
     let mut headers = Vec::new();
     for (h, flag) in args
         .headers
@@ -179,6 +197,12 @@ async fn session(args: &ConnectArgs, options: ConnectOptions) -> u8 {
     .await;
     let connected = match connected {
         Ok(c) => c,
+        Err(ConnectError::Certificate(why)) => {
+            eprintln!(
+                "framescope: TLS failed: {why} (trust its authority with --ca-file, or skip checks with --insecure)"
+            );
+            return 2;
+        }
         Err(e) => {
             eprintln!("framescope: {e}");
             return 2;
@@ -197,7 +221,10 @@ async fn session(args: &ConnectArgs, options: ConnectOptions) -> u8 {
     let (mut write, mut read) = connected.ws.split();
     let mut status = 0;
     for text in &args.sends {
-        if let Err(e) = write.send(Message::text(text.clone())).await {
+        if let Err(e) = write
+            .send(to_message(text, args.hex).unwrap_or_else(Message::text))
+            .await
+        {
             eprintln!("framescope: sending: {e}");
             status = 1;
         }
@@ -228,9 +255,17 @@ async fn session(args: &ConnectArgs, options: ConnectOptions) -> u8 {
             },
             line = async { match &mut stdin_lines { Some(l) => l.next_line().await, None => std::future::pending().await } } => match line {
                 Ok(Some(text)) => {
-                    if write.send(Message::text(text)).await.is_err() {
-                        status = 1;
-                        break;
+                    match to_message(&text, args.hex) {
+                        Ok(message) => {
+                            if write.send(message).await.is_err() {
+                                status = 1;
+                                break;
+                            }
+                        }
+                        Err(why) => {
+                            eprintln!("framescope: not sent: {why}");
+                            status = 1;
+                        }
                     }
                     deadline = tokio::time::Instant::now() + wait;
                 }

@@ -14,6 +14,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 
 use crate::analysis::event::EventSink;
+use crate::analysis::ws::close::describe_close;
 use crate::live::recorder::{Recording, SessionRecorder};
 use crate::live::session::{ConnectOptions, connect};
 use crate::live::tap::TapObserver;
@@ -413,8 +414,8 @@ impl Worker<'_> {
                 incoming = read.next() => match incoming {
                     Some(Ok(Message::Close(frame))) => {
                         let code = match frame {
-                            Some(f) => format!("{} {}", u16::from(f.code), f.reason),
-                            None => "(no status code)".to_owned(),
+                            Some(f) => describe_close(Some(u16::from(f.code)), &f.reason),
+                            None => describe_close(None, ""),
                         };
                         break match &we_closed {
                             Some(sent) => (format!("closed: framescope sent {sent}, the server answered {code}"), false),
@@ -441,7 +442,7 @@ impl Worker<'_> {
                         ClientCommand::Pong(p) => Message::Pong(p.into()),
                         ClientCommand::Close(code, reason) => {
                             close_deadline = Some(tokio::time::Instant::now() + CLOSE_GRACE);
-                            we_closed = Some(format!("{code} {reason}"));
+                            we_closed = Some(describe_close(Some(code), &reason));
                             Message::Close(Some(CloseFrame { code: code.into(), reason: reason.into() }))
                         }
                     };
@@ -477,7 +478,7 @@ impl Worker<'_> {
                         if h.close_on_miss && close_deadline.is_none() {
                             close_deadline = Some(tokio::time::Instant::now() + CLOSE_GRACE);
                             let reason = format!("no pong within {:?}", h.pong_timeout);
-                            we_closed = Some(format!("1001 {reason}"));
+                            we_closed = Some(describe_close(Some(1001), &reason));
                             let frame = CloseFrame { code: 1001.into(), reason: reason.into() };
                             if let Err(e) = write.send(Message::Close(Some(frame))).await {
                                 break (format!("sending failed: {e}"), true);

@@ -161,6 +161,8 @@ fn tls_config(options: &TlsOptions) -> Result<Arc<ClientConfig>, ConnectError> {
 pub enum ConnectError {
     #[error("cannot resolve {host}: {reason}")]
     Resolve { host: String, reason: String },
+    #[error("{first} (also tried {others})")]
+    Attempts { first: Box<ConnectError>, others: String },
     #[error("connection to {addr} refused: nothing is listening there")]
     Refused { addr: SocketAddr },
     #[error("cannot connect to {addr}: {reason}")]
@@ -179,6 +181,46 @@ pub enum ConnectError {
     Request(String),
     #[error("TLS failed: {0}")]
     Tls(String),
+    /// The server's certificate was refused; the hint names the form's two ways out (the
+    /// command line words them as its flags).
+    #[error("TLS failed: {0} (add its authority as an extra CA file, or accept any certificate for this connection)")]
+    Certificate(String),
+}
+
+/// Tries each resolved address in turn, as curl does: `localhost` may resolve to `::1` first
+/// while the server listens only on 127.0.0.1. Each try gets the whole timeout; a refusal
+/// comes back at once, so only silent addresses cost time. The error is the first
+/// address's, naming the others tried.
+async fn connect_first(addrs: &[SocketAddr], timeout: Duration) -> Result<(TcpStream, SocketAddr), ConnectError> {
+    let mut first_error = None;
+    for &addr in addrs {
+        let error = match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
+            Ok(Ok(tcp)) => return Ok((tcp, addr)),
+            Err(_) => ConnectError::Timeout(timeout),
+            Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => ConnectError::Refused { addr },
+            Ok(Err(e)) => ConnectError::Connect {
+                addr,
+                reason: e.to_string(),
+            },
+        };
+        first_error.get_or_insert(error);
+    }
+    Err(match first_error {
+        Some(e) if addrs.len() > 1 => ConnectError::Attempts {
+            first: Box::new(e),
+            others: addrs
+                .iter()
+                .skip(1)
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+        },
+        Some(e) => e,
+        None => ConnectError::Resolve {
+            host: String::new(),
+            reason: "no address".to_owned(),
+        },
+    })
 }
 
 /// An open connection whose bytes all pass through the tap.
@@ -210,20 +252,13 @@ pub async fn connect(
             reason: e.to_string(),
         })?
         .collect();
-    let addr = *addrs.first().ok_or_else(|| ConnectError::Resolve {
-        host: t.host.clone(),
-        reason: "no address".to_owned(),
+    let (tcp, addr) = connect_first(&addrs, options.timeout).await.map_err(|e| match e {
+        ConnectError::Resolve { reason, .. } => ConnectError::Resolve {
+            host: t.host.clone(),
+            reason,
+        },
+        other => other,
     })?;
-    let tcp = tokio::time::timeout(options.timeout, TcpStream::connect(addr))
-        .await
-        .map_err(|_| ConnectError::Timeout(options.timeout))?
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::ConnectionRefused => ConnectError::Refused { addr },
-            _ => ConnectError::Connect {
-                addr,
-                reason: e.to_string(),
-            },
-        })?;
     let _ = tcp.set_nodelay(true);
     let local = tcp.local_addr().map_err(|e| ConnectError::Connect {
         addr,
@@ -262,12 +297,15 @@ pub async fn connect(
                 .await
                 .map_err(|_| ConnectError::Timeout(options.timeout))?
                 .map_err(|e| {
-                    let hint = if e.to_string().contains("certificate") {
-                        " (trust its authority with --ca-file, or skip checks with --insecure)"
+                    let text = e.to_string();
+                    if text.contains("certificate") {
+                        ConnectError::Certificate(text)
+                    } else if text.contains("corrupt message") || text.contains("InvalidContentType") {
+                        // What rustls says when the server answers in plain text.
+                        ConnectError::Tls(format!("{text} (is this a plain ws:// server?)"))
                     } else {
-                        ""
-                    };
-                    ConnectError::Tls(format!("{e}{hint}"))
+                        ConnectError::Tls(text)
+                    }
                 })?;
             Transport::Tls(Box::new(tls_stream))
         }
@@ -304,4 +342,45 @@ pub async fn connect(
         peer: addr,
         subprotocol,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+            .block_on(f)
+    }
+
+    /// A port on 127.0.0.1 that nothing listens on (bound, then released).
+    fn closed_port() -> u16 {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    }
+
+    #[test]
+    fn every_resolved_address_is_tried_until_one_answers() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let open: SocketAddr = listener.local_addr().expect("addr");
+        let refused: SocketAddr = ([127, 0, 0, 1], closed_port()).into();
+        let (_, used) = block_on(connect_first(&[refused, open], Duration::from_secs(5))).expect("second address");
+        assert_eq!(used, open);
+    }
+
+    #[test]
+    fn when_no_address_answers_the_first_error_names_the_others() {
+        let a: SocketAddr = ([127, 0, 0, 1], closed_port()).into();
+        let b: SocketAddr = ([127, 0, 0, 1], closed_port()).into();
+        let err = block_on(connect_first(&[a, b], Duration::from_secs(5))).expect_err("nothing listens");
+        assert_eq!(
+            err.to_string(),
+            format!("connection to {a} refused: nothing is listening there (also tried {b})")
+        );
+        let one = block_on(connect_first(&[a], Duration::from_secs(5))).expect_err("nothing listens");
+        assert!(matches!(one, ConnectError::Refused { addr } if addr == a));
+    }
 }

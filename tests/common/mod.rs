@@ -286,3 +286,57 @@ pub fn dropping_server() -> u16 {
         }
     })
 }
+
+/// What a test server received and sent, in order (data and close frames).
+pub type ServerLog = std::sync::Arc<
+    std::sync::Mutex<(
+        Vec<tokio_tungstenite::tungstenite::Message>,
+        Vec<tokio_tungstenite::tungstenite::Message>,
+    )>,
+>;
+
+/// A server for one connection that speaks first and closes first: it greets with a binary
+/// message, answers binary with the bytes reversed and text with "echo: …", and on the text
+/// "close please" sends close 1008 "too chatty" and waits for the client's answer. Everything
+/// it received and sent goes into `log`. Returns the port.
+pub fn closing_server(log: ServerLog) -> u16 {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+    spawn_server(move |listener| async move {
+        let Ok(Ok((tcp, _))) = tokio::time::timeout(std::time::Duration::from_secs(20), listener.accept()).await else {
+            return;
+        };
+        let mut ws = tokio_tungstenite::accept_async(tcp).await.expect("handshake");
+        let record = |received: Option<&Message>, sent: Option<&Message>| {
+            if let Ok(mut l) = log.lock() {
+                l.0.extend(received.cloned());
+                l.1.extend(sent.cloned());
+            }
+        };
+        let greeting = Message::binary(vec![0xde, 0xad, 0xbe, 0xef]);
+        record(None, Some(&greeting));
+        if ws.send(greeting).await.is_err() {
+            return;
+        }
+        while let Some(Ok(m)) = ws.next().await {
+            let reply = match &m {
+                Message::Text(t) if t.as_str() == "close please" => Message::Close(Some(CloseFrame {
+                    code: 1008.into(),
+                    reason: "too chatty".into(),
+                })),
+                Message::Text(t) => Message::text(format!("echo: {t}")),
+                Message::Binary(b) => Message::binary(b.iter().rev().copied().collect::<Vec<u8>>()),
+                Message::Close(_) => {
+                    record(Some(&m), None);
+                    continue;
+                }
+                _ => continue,
+            };
+            record(Some(&m), Some(&reply));
+            if ws.send(reply).await.is_err() {
+                break;
+            }
+        }
+    })
+}

@@ -30,6 +30,16 @@ pub fn close_code_name(code: u16) -> &'static str {
     }
 }
 
+/// A close as people read it: "1008 Policy Violation: too many requests", "4000 Private
+/// use", or "(no status code)".
+pub fn describe_close(code: Option<u16>, reason: &str) -> String {
+    match (code, reason.is_empty()) {
+        (None, _) => "(no status code)".to_owned(),
+        (Some(code), true) => format!("{code} {}", close_code_name(code)),
+        (Some(code), false) => format!("{code} {}: {reason}", close_code_name(code)),
+    }
+}
+
 /// What a close code means, for reference tables.
 pub fn close_code_description(code: u16) -> &'static str {
     match code {

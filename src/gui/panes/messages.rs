@@ -4,7 +4,7 @@
 use egui_extras::{Column, TableBuilder};
 
 use crate::analysis::event::Direction;
-use crate::analysis::ws::close::close_code_name;
+use crate::analysis::ws::close::describe_close;
 use crate::analysis::ws::frame::OpCode;
 use crate::gui::app::FramescopeApp;
 use crate::gui::commands::Command;
@@ -110,16 +110,11 @@ pub fn messages_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
                     if !m.decoded {
                         ui.colored_label(theme::WARNING, "(not inflated) ");
                     }
-                    let text = match (m.opcode, m.close_code) {
-                        (OpCode::Close, Some(code)) => format!(
-                            "{code} {}{}",
-                            close_code_name(code),
-                            match payload.get(2..) {
-                                Some(reason) if !reason.is_empty() => format!(": {}", format::preview(reason, 100)),
-                                _ => String::new(),
-                            }
-                        ),
-                        (OpCode::Close, None) => "(no status code)".to_owned(),
+                    let text = match m.opcode {
+                        OpCode::Close => {
+                            let reason = payload.get(2..).unwrap_or_default();
+                            describe_close(m.close_code, &format::preview(reason, 100))
+                        }
                         _ => format::preview(payload, 120),
                     };
                     ui.label(text);
