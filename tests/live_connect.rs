@@ -184,10 +184,15 @@ fn refused_connections_and_bad_urls_say_what_is_wrong() {
 }
 
 /// A wss:// echo server with a fresh self-signed certificate for "localhost"; returns the
-/// port and the certificate's PEM.
-fn tls_echo_server() -> (u16, String) {
-    let rcgen::CertifiedKey { cert, signing_key } =
-        rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("certificate");
+/// port and the certificate's PEM. `as_ca`: the certificate says it is a CA, as the ones
+/// `openssl req -x509` makes do.
+fn tls_echo_server_with(as_ca: bool) -> (u16, String) {
+    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).expect("params");
+    if as_ca {
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    }
+    let signing_key = rcgen::KeyPair::generate().expect("key");
+    let cert = params.self_signed(&signing_key).expect("certificate");
     let pem = cert.pem();
     let cert_der = cert.der().clone();
     let key_der = rustls_pki_types::PrivateKeyDer::Pkcs8(signing_key.serialize_der().into());
@@ -228,6 +233,10 @@ fn tls_echo_server() -> (u16, String) {
         });
     });
     (rx.recv_timeout(Duration::from_secs(10)).expect("port"), pem)
+}
+
+fn tls_echo_server() -> (u16, String) {
+    tls_echo_server_with(false)
 }
 
 #[test]
@@ -382,4 +391,55 @@ fn a_close_started_by_the_server_is_shown_with_its_code_name_and_reason() {
     // The client answered the server's close with the same code.
     let (received, _) = log.lock().expect("log").clone();
     assert!(matches!(received.last(), Some(Message::Close(Some(f))) if u16::from(f.code) == 1008));
+}
+
+#[test]
+fn a_self_signed_ca_certificate_is_trusted_when_given_and_only_for_its_names() {
+    let (port, pem) = tls_echo_server_with(true);
+    let dir = tempfile::tempdir().expect("tmp");
+    let ca = dir.path().join("dev.pem");
+    std::fs::write(&ca, pem).expect("write");
+    let ca = ca.to_str().expect("path");
+    let url = format!("wss://localhost:{port}/");
+
+    // Not given: the problem is named (webpki's own word for it is "CaUsedAsEndEntity").
+    let out = framescope(&["connect", &url, "--send", "x"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("localhost presented a CA certificate as its own"), "{err}");
+    assert!(err.contains("--ca-file"), "{err}");
+
+    // Given: trusted as exactly that certificate, for the names it carries.
+    let out = framescope(&["connect", &url, "--ca-file", ca, "--send", "pinned", "--wait", "0.3"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "pinned\n");
+    let other_name = format!("wss://127.0.0.1:{port}/");
+    let out = framescope(&["connect", &other_name, "--ca-file", ca, "--send", "x"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not valid for") && err.contains("127.0.0.1"), "{err}");
+}
+
+#[test]
+fn the_wrong_scheme_for_the_server_is_named() {
+    // wss:// to a plain server: it hangs up on the TLS hello.
+    let port = common::spawn_server(|listener| async move {
+        if let Ok((tcp, _)) = listener.accept().await {
+            assert!(
+                tokio_tungstenite::accept_async(tcp).await.is_err(),
+                "a TLS hello is no upgrade"
+            );
+        }
+    });
+    let out = framescope(&["connect", &format!("wss://127.0.0.1:{port}/"), "--send", "x"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("is it a plain ws:// server?"), "{err}");
+
+    // ws:// to a TLS server: it hangs up on the plain request.
+    let (port, _) = tls_echo_server();
+    let out = framescope(&["connect", &format!("ws://localhost:{port}/"), "--send", "x"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("if it speaks TLS, use wss://"), "{err}");
 }

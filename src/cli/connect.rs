@@ -199,7 +199,7 @@ async fn session(args: &ConnectArgs, options: ConnectOptions) -> u8 {
         Ok(c) => c,
         Err(ConnectError::Certificate(why)) => {
             eprintln!(
-                "framescope: TLS failed: {why} (trust its authority with --ca-file, or skip checks with --insecure)"
+                "framescope: TLS failed: {why}. Trust its authority (or the certificate itself) with --ca-file, or skip checks with --insecure"
             );
             return 2;
         }

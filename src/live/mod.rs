@@ -7,3 +7,4 @@ pub mod recorder;
 pub mod session;
 pub mod tap;
 pub mod target;
+pub mod tls;

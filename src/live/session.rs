@@ -4,23 +4,21 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use std::path::PathBuf;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::CryptoProvider;
-use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls_pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
 
 use crate::live::tap::{TapObserver, TapStream};
 use crate::live::target::Target;
+pub use crate::live::tls::TlsOptions;
+use crate::live::tls::{describe_tls_error, tls_config};
 
 /// What to send in the upgrade request.
 #[derive(Clone, Debug)]
@@ -33,15 +31,6 @@ pub struct ConnectOptions {
     pub origin: Option<String>,
     pub timeout: Duration,
     pub tls: TlsOptions,
-}
-
-/// How `wss://` servers are checked.
-#[derive(Clone, Debug, Default)]
-pub struct TlsOptions {
-    /// A PEM file of extra certificate authorities to trust (besides the webpki roots).
-    pub extra_ca_file: Option<PathBuf>,
-    /// Accept any certificate. For testing against self-signed servers; flagged wherever shown.
-    pub accept_invalid_certs: bool,
 }
 
 /// The connection under the tap: plain TCP, or TLS over TCP (the tap sits above TLS, so it
@@ -81,81 +70,6 @@ impl AsyncWrite for Transport {
     }
 }
 
-/// Accepts every certificate but still checks handshake signatures (so the session is
-/// encrypted to whoever holds the key, just not authenticated).
-#[derive(Debug)]
-struct AcceptAnyCertificate(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for AcceptAnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
-}
-
-/// The rustls client configuration for `options` (ring as the crypto provider, chosen here
-/// explicitly: the TLS features of tokio-tungstenite pick none).
-fn tls_config(options: &TlsOptions) -> Result<Arc<ClientConfig>, ConnectError> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
-        .map_err(|e| ConnectError::Tls(e.to_string()))?;
-    let mut config = if options.accept_invalid_certs {
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider)))
-            .with_no_client_auth()
-    } else {
-        let mut roots = RootCertStore::empty();
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        if let Some(path) = &options.extra_ca_file {
-            let certs = CertificateDer::pem_file_iter(path)
-                .map_err(|e| ConnectError::Tls(format!("cannot read {}: {e}", path.display())))?;
-            for cert in certs {
-                let cert = cert.map_err(|e| ConnectError::Tls(format!("{}: {e}", path.display())))?;
-                roots
-                    .add(cert)
-                    .map_err(|e| ConnectError::Tls(format!("{}: {e}", path.display())))?;
-            }
-        }
-        builder.with_root_certificates(roots).with_no_client_auth()
-    };
-    // The convention browsers and curl follow: with SSLKEYLOGFILE set, session secrets are
-    // appended there (NSS key log format) so Wireshark can decrypt a capture of the session.
-    if std::env::var_os("SSLKEYLOGFILE").is_some() {
-        config.key_log = Arc::new(rustls::KeyLogFile::new());
-    }
-    Ok(Arc::new(config))
-}
-
 /// Why a connection could not be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
@@ -183,7 +97,9 @@ pub enum ConnectError {
     Tls(String),
     /// The server's certificate was refused; the hint names the form's two ways out (the
     /// command line words them as its flags).
-    #[error("TLS failed: {0} (add its authority as an extra CA file, or accept any certificate for this connection)")]
+    #[error(
+        "TLS failed: {0}. Trust its authority (or the certificate itself) as an extra CA file, or accept any certificate for this connection"
+    )]
     Certificate(String),
 }
 
@@ -296,17 +212,7 @@ pub async fn connect(
             let tls_stream = tokio::time::timeout(options.timeout, connector.connect(name, tcp))
                 .await
                 .map_err(|_| ConnectError::Timeout(options.timeout))?
-                .map_err(|e| {
-                    let text = e.to_string();
-                    if text.contains("certificate") {
-                        ConnectError::Certificate(text)
-                    } else if text.contains("corrupt message") || text.contains("InvalidContentType") {
-                        // What rustls says when the server answers in plain text.
-                        ConnectError::Tls(format!("{text} (is this a plain ws:// server?)"))
-                    } else {
-                        ConnectError::Tls(text)
-                    }
-                })?;
+                .map_err(|e| describe_tls_error(&e, &t.host))?;
             Transport::Tls(Box::new(tls_stream))
         }
     };
@@ -328,6 +234,18 @@ pub async fn connect(
                     reason: resp.status().canonical_reason().unwrap_or("").to_owned(),
                     details,
                 }
+            }
+            tokio_tungstenite::tungstenite::Error::Protocol(
+                problem @ (ProtocolError::HandshakeIncomplete | ProtocolError::HttparseError(_)),
+            ) if !t.secure => {
+                // The usual cause: a TLS server (it hangs up on plain HTTP, or answers in TLS).
+                let what = match problem {
+                    ProtocolError::HandshakeIncomplete => {
+                        "the server closed the connection without answering".to_owned()
+                    }
+                    other => format!("the answer is not HTTP ({other})"),
+                };
+                ConnectError::Handshake(format!("{what}; if it speaks TLS, use wss://"))
             }
             other => ConnectError::Handshake(other.to_string()),
         })?;

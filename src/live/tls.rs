@@ -1,0 +1,210 @@
+//! TLS for `wss://`: rustls with ring, the webpki roots plus the user's CA file, certificates
+//! pinned from that file, an explicit "accept any certificate", and errors worded for people.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
+
+use crate::live::session::ConnectError;
+
+/// How `wss://` servers are checked.
+#[derive(Clone, Debug, Default)]
+pub struct TlsOptions {
+    /// A PEM file of extra certificate authorities to trust (besides the webpki roots). A
+    /// self-signed server certificate can be given here too: it is then trusted as exactly
+    /// that certificate (see [`PinnedOrWebPki`]).
+    pub extra_ca_file: Option<PathBuf>,
+    /// Accept any certificate. For testing against self-signed servers; flagged wherever shown.
+    pub accept_invalid_certs: bool,
+}
+
+/// Accepts every certificate but still checks handshake signatures (so the session is
+/// encrypted to whoever holds the key, just not authenticated).
+#[derive(Debug)]
+struct AcceptAnyCertificate(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for AcceptAnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// The webpki check, plus certificates pinned from the user's CA file: a server whose
+/// certificate is byte for byte one of those is trusted if the certificate names the host.
+///
+/// Why: `openssl req -x509` (the usual way to make a development certificate) marks it as a
+/// CA, and webpki refuses a CA certificate as a server's own ("CaUsedAsEndEntity") even when
+/// it is the trusted root itself, where curl, browsers and Python accept it. Trusting the exact
+/// bytes the user gave is the same trust; the handshake signature is still checked against
+/// that certificate's key. Its validity dates are not checked (webpki offers no check of them
+/// alone).
+#[derive(Debug)]
+struct PinnedOrWebPki {
+    webpki: Arc<WebPkiServerVerifier>,
+    pinned: Vec<CertificateDer<'static>>,
+}
+
+impl ServerCertVerifier for PinnedOrWebPki {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let checked = self
+            .webpki
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now);
+        match checked {
+            Err(rustls::Error::InvalidCertificate(_))
+                if self.pinned.iter().any(|p| p.as_ref() == end_entity.as_ref()) =>
+            {
+                let parsed = rustls::server::ParsedCertificate::try_from(end_entity)?;
+                rustls::client::verify_server_name(&parsed, server_name)?;
+                Ok(ServerCertVerified::assertion())
+            }
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.webpki.supported_verify_schemes()
+    }
+}
+
+/// Reads every certificate of a PEM file.
+fn read_certificates(path: &std::path::Path) -> Result<Vec<CertificateDer<'static>>, ConnectError> {
+    let bad = |e: &dyn std::fmt::Display| ConnectError::Tls(format!("cannot read {}: {e}", path.display()));
+    let certs = CertificateDer::pem_file_iter(path)
+        .map_err(|e| bad(&e))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| bad(&e))?;
+    if certs.is_empty() {
+        return Err(bad(&"no PEM certificate in it"));
+    }
+    Ok(certs)
+}
+
+/// The rustls client configuration for `options` (ring as the crypto provider, chosen here
+/// explicitly: the TLS features of tokio-tungstenite pick none).
+pub fn tls_config(options: &TlsOptions) -> Result<Arc<ClientConfig>, ConnectError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ConnectError::Tls(e.to_string()))?;
+    let verifier: Arc<dyn ServerCertVerifier> = if options.accept_invalid_certs {
+        Arc::new(AcceptAnyCertificate(provider))
+    } else {
+        let mut roots = RootCertStore::empty();
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        let pinned = match &options.extra_ca_file {
+            Some(path) => read_certificates(path)?,
+            None => Vec::new(),
+        };
+        for cert in &pinned {
+            // A certificate webpki cannot use as an authority may still be pinned.
+            let _ = roots.add(cert.clone());
+        }
+        let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
+            .build()
+            .map_err(|e| ConnectError::Tls(e.to_string()))?;
+        Arc::new(PinnedOrWebPki { webpki, pinned })
+    };
+    let mut config = builder
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth();
+    // The convention browsers and curl follow: with SSLKEYLOGFILE set, session secrets are
+    // appended there (NSS key log format) so Wireshark can decrypt a capture of the session.
+    if std::env::var_os("SSLKEYLOGFILE").is_some() {
+        config.key_log = Arc::new(rustls::KeyLogFile::new());
+    }
+    Ok(Arc::new(config))
+}
+
+/// A failed TLS handshake in words: what is wrong with the certificate, or the likely
+/// mistake (a plain server on the other end).
+pub fn describe_tls_error(error: &std::io::Error, host: &str) -> ConnectError {
+    let rustls_error = error.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>());
+    let certificate = match rustls_error {
+        Some(rustls::Error::InvalidCertificate(problem)) => problem,
+        Some(rustls::Error::InvalidMessage(_)) => {
+            return ConnectError::Tls(format!(
+                "the server did not answer in TLS ({error}); is it a plain ws:// server?"
+            ));
+        }
+        _ if error.kind() == std::io::ErrorKind::UnexpectedEof => {
+            return ConnectError::Tls(
+                "the server closed the connection during the TLS handshake; is it a plain ws:// server?".to_owned(),
+            );
+        }
+        _ => return ConnectError::Tls(error.to_string()),
+    };
+    let why = match certificate {
+        CertificateError::UnknownIssuer => {
+            format!("the certificate of {host} is signed by an authority that is not trusted (self-signed?)")
+        }
+        CertificateError::NotValidForName => format!("the certificate is not valid for {host}"),
+        CertificateError::Expired => "the certificate has expired".to_owned(),
+        CertificateError::NotValidYet => "the certificate is not valid yet".to_owned(),
+        CertificateError::Other(other) if other.to_string().contains("CaUsedAsEndEntity") => {
+            format!("{host} presented a CA certificate as its own (as `openssl req -x509` makes them)")
+        }
+        other => other.to_string(),
+    };
+    ConnectError::Certificate(why)
+}
