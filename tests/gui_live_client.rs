@@ -294,7 +294,7 @@ fn two_tabs_hold_two_connections_each_with_its_own_transcript() {
     );
 
     // Picking a tab scopes the tables to its connection: its own transcript.
-    h.get_by_label_contains("#1 127.0.0.1").click();
+    h.get_by_label_contains("Tab 1: 127.0.0.1").click();
     h.run_steps(3);
     assert_eq!(h.state().clients.current, 0);
     assert_eq!(h.state().selection.conn, Some(0));
@@ -396,4 +396,70 @@ fn a_saved_profile_connects_in_a_tab_of_its_own() {
         "{:?}",
         request.headers
     );
+}
+
+#[test]
+fn the_live_pane_is_docked_beside_the_messages_and_can_float() {
+    let mut h = harness();
+    h.get_by_label("File").click();
+    h.run_steps(2);
+    h.get_by_label("Connect to a WebSocket…").click();
+    h.run_steps(2);
+    // Docked: the pane sits left of the message table, which stays visible beside it.
+    let url = h.get_by_role_and_label(Role::TextInput, "URL").rect();
+    let table = h.get_by_label("preview").rect();
+    assert!(
+        url.right() < table.left(),
+        "URL field {url:?} overlaps the table {table:?}"
+    );
+    h.get_by_label("Float").click();
+    h.run_steps(2);
+    assert!(h.state().settings.live_pane_floating);
+    h.get_by_label("Dock").click();
+    h.run_steps(2);
+    assert!(!h.state().settings.live_pane_floating);
+    h.get_by_label("Hide").click();
+    h.run_steps(2);
+    assert!(!h.state().clients.open);
+}
+
+#[test]
+fn ctrl_enter_sends_only_from_the_message_field() {
+    let port = echo_server();
+    let mut h = harness();
+    h.state_mut()
+        .push(framescope::gui::commands::Command::ToggleConnectWindow);
+    h.run_steps(2);
+    h.state_mut().clients.current_mut().url = format!("ws://127.0.0.1:{port}/");
+    h.run_steps(1);
+    h.get_by_label("Connect").click();
+    step_until(&mut h, |app| app.clients.current().state().is_some_and(|s| s.is_open()));
+    h.run_steps(2);
+    let field = h.get_by_role_and_label(Role::MultilineTextInput, "Message");
+    field.focus();
+    field.type_text("typed");
+    h.run_steps(2);
+
+    // Typing in the filter bar and pressing Ctrl+Enter there sends nothing.
+    h.get_by_role_and_label(Role::TextInput, "Filter").focus();
+    h.run_steps(1);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Enter);
+    h.run_steps(3);
+    assert!(h.state().clients.current().history.is_empty());
+
+    // From the message field it sends, and the echo comes back.
+    h.get_by_role_and_label(Role::MultilineTextInput, "Message").focus();
+    h.run_steps(1);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Enter);
+    h.run_steps(2);
+    assert_eq!(
+        h.state().clients.current().history,
+        vec![(ComposeKind::Text, "typed".to_owned())]
+    );
+    step_until(&mut h, |app| {
+        app.store
+            .messages
+            .iter()
+            .any(|m| app.store.payload(m) == b"echo: typed")
+    });
 }

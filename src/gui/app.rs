@@ -344,7 +344,8 @@ impl FramescopeApp {
         self.handle_input(&ctx);
 
         // Panels added first take the full width: bars, then the connection strip and the
-        // lower area, then the detail column; the message table gets the rest.
+        // lower area, then the live connections pane (when docked) and the detail column;
+        // the message table gets the rest.
         panes::top_bar::top_bar_ui(self, ui);
         panes::status_bar::status_bar_ui(self, ui);
         egui::Panel::top("connections")
@@ -358,9 +359,16 @@ impl FramescopeApp {
             .default_size(lower_default)
             .min_size(240.0)
             .show(ui, |ui| panes::lower::lower_ui(self, ui));
+        if self.clients.open && !self.settings.live_pane_floating {
+            egui::Panel::left("live")
+                .resizable(true)
+                .default_size(470.0)
+                .min_size(380.0)
+                .show(ui, |ui| panes::client::client_panel_ui(self, ui));
+        }
         egui::Panel::right("detail")
             .resizable(true)
-            .default_size(460.0)
+            .default_size(380.0)
             .min_size(200.0)
             .show(ui, |ui| panes::detail::detail_ui(self, ui));
         egui::CentralPanel::default().show(ui, |ui| panes::messages::messages_ui(self, ui));

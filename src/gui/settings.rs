@@ -23,6 +23,8 @@ pub struct Settings {
     pub time_mode: TimeMode,
     /// Saved live connection set-ups, by name.
     pub profiles: Vec<ConnectionProfile>,
+    /// The live connections pane floats as a window (else it is docked left of the messages).
+    pub live_pane_floating: bool,
 }
 
 impl Default for Settings {
@@ -32,6 +34,7 @@ impl Default for Settings {
             dark_mode: true,
             time_mode: TimeMode::Relative,
             profiles: Vec::new(),
+            live_pane_floating: false,
         }
     }
 }

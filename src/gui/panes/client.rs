@@ -66,7 +66,7 @@ pub const MAX_FILE_MESSAGE: u64 = 64 << 20;
 
 /// One connection tab: the form, the composer and the session.
 pub struct ClientPanel {
-    /// Shown on the tab ("#2").
+    /// Shown on the tab ("Tab 2").
     pub number: u32,
     pub url: String,
     /// Extra request headers, one `Name: value` per line.
@@ -368,7 +368,8 @@ impl ClientPanel {
             Some(ClientState::Closed(_)) => " (closed)",
             Some(ClientState::Failed(_)) => " (failed)",
         };
-        format!("#{} {place}{state}", self.number)
+        // "Tab 2", not "#2": "#" numbers connections in the tables.
+        format!("Tab {}: {place}{state}", self.number)
     }
 }
 
@@ -396,12 +397,44 @@ struct Ctx<'a> {
     out: &'a mut Vec<Command>,
 }
 
+/// The live connections pane as a floating window (when the user undocked it).
 pub fn client_window_ui(app: &mut FramescopeApp, ctx: &egui::Context) {
     app.report_client_states();
-    if !app.clients.open {
+    if !app.clients.open || !app.settings.live_pane_floating {
         return;
     }
     let mut open = true;
+    egui::Window::new("Live connections")
+        .open(&mut open)
+        .default_width(580.0)
+        .show(ctx, |ui| live_pane_ui(app, ui));
+    if !open {
+        app.clients.open = false;
+    }
+}
+
+/// The live connections pane docked left of the message table (the default): the tables stay
+/// visible while composing, as in Postman.
+pub fn client_panel_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
+    ui.horizontal(|ui| {
+        ui.heading("Live connections");
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            if ui
+                .small_button("Hide")
+                .on_hover_text("File > Connect to a WebSocket shows it again")
+                .clicked()
+            {
+                app.clients.open = false;
+            }
+        });
+    });
+    egui::ScrollArea::vertical()
+        .auto_shrink([false, false])
+        .show(ui, |ui| live_pane_ui(app, ui));
+}
+
+/// What the pane holds, docked or floating: the tabs, then the current tab.
+fn live_pane_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
     let FramescopeApp {
         clients,
         store,
@@ -414,23 +447,15 @@ pub fn client_window_ui(app: &mut FramescopeApp, ctx: &egui::Context) {
         settings,
         out: commands,
     };
-    egui::Window::new("Live connections")
-        .open(&mut open)
-        .default_width(580.0)
-        .show(ctx, |ui| {
-            tabs_ui(clients, ui, cx.out);
-            ui.separator();
-            let current = clients.current;
-            let tab = clients.current_mut();
-            tab_ui(tab, current, ui, &mut cx);
-        });
-    if !open {
-        app.clients.open = false;
-    }
+    tabs_ui(clients, &mut cx.settings.live_pane_floating, ui, cx.out);
+    ui.separator();
+    let current = clients.current;
+    let tab = clients.current_mut();
+    tab_ui(tab, current, ui, &mut cx);
 }
 
-/// One button per tab, "New tab" and "Close tab".
-fn tabs_ui(clients: &crate::gui::sessions::ClientTabs, ui: &mut egui::Ui, out: &mut Vec<Command>) {
+/// One button per tab, "New tab", "Close tab" and "Float"/"Dock".
+fn tabs_ui(clients: &crate::gui::sessions::ClientTabs, floating: &mut bool, ui: &mut egui::Ui, out: &mut Vec<Command>) {
     ui.horizontal_wrapped(|ui| {
         for (i, tab) in clients.tabs.iter().enumerate() {
             if ui.selectable_label(i == clients.current, tab.title()).clicked() && i != clients.current {
@@ -450,6 +475,14 @@ fn tabs_ui(clients: &crate::gui::sessions::ClientTabs, ui: &mut egui::Ui, out: &
             .clicked()
         {
             out.push(Command::CloseClientTab(clients.current));
+        }
+        let label = if *floating { "Dock" } else { "Float" };
+        if ui
+            .button(label)
+            .on_hover_text("docked left of the messages, or a window of its own")
+            .clicked()
+        {
+            *floating = !*floating;
         }
     });
 }
@@ -642,7 +675,7 @@ fn state_ui(state: Option<&ClientState>, ui: &mut egui::Ui) {
 
 /// Saved set-ups: pick one to fill the form, save the form under a name, delete.
 fn profiles_ui(tab: &mut ClientPanel, ui: &mut egui::Ui, settings: &mut Settings) {
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         let l = ui.label("Profile");
         let mut picked = None;
         egui::ComboBox::from_id_salt("client-profile")
@@ -752,6 +785,7 @@ fn composer_ui(tab: &mut ClientPanel, ui: &mut egui::Ui, open: bool, cx: &mut Ct
             ui.selectable_value(&mut tab.kind, kind, kind.label());
         }
     });
+    let mut composing = false;
     match tab.kind {
         ComposeKind::Close => close_fields_ui(tab, ui),
         ComposeKind::File => {
@@ -782,14 +816,16 @@ fn composer_ui(tab: &mut ClientPanel, ui: &mut egui::Ui, open: bool, cx: &mut Ct
                 _ => "message text",
             };
             let l = ui.label("Message");
-            ui.add(
-                egui::TextEdit::multiline(&mut tab.text)
-                    .hint_text(hint)
-                    .code_editor()
-                    .desired_rows(3)
-                    .desired_width(f32::INFINITY),
-            )
-            .labelled_by(l.id);
+            let field = ui
+                .add(
+                    egui::TextEdit::multiline(&mut tab.text)
+                        .hint_text(hint)
+                        .code_editor()
+                        .desired_rows(3)
+                        .desired_width(f32::INFINITY),
+                )
+                .labelled_by(l.id);
+            composing = field.has_focus();
             if tab.kind == ComposeKind::Json {
                 ui.horizontal(|ui| {
                     if ui
@@ -810,7 +846,9 @@ fn composer_ui(tab: &mut ClientPanel, ui: &mut egui::Ui, open: bool, cx: &mut Ct
             }
         }
     }
-    let ctrl_enter = ui.input(|i| i.modifiers.command && i.key_pressed(egui::Key::Enter));
+    // Only from the message field: Ctrl+Enter typed anywhere else (the filter bar, a header
+    // field) must not send.
+    let ctrl_enter = composing && ui.input(|i| i.modifiers.command && i.key_pressed(egui::Key::Enter));
     ui.horizontal(|ui| {
         let send = ui
             .add_enabled(open, egui::Button::new("Send"))
@@ -876,7 +914,7 @@ fn close_fields_ui(tab: &mut ClientPanel, ui: &mut egui::Ui) {
 /// Templates belong to the tab and are saved with its profile (at once when the profile
 /// already exists).
 fn templates_ui(tab: &mut ClientPanel, ui: &mut egui::Ui, settings: &mut Settings) {
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         let l = ui.label("Template");
         let mut picked = None;
         egui::ComboBox::from_id_salt("message-template")

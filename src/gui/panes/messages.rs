@@ -32,13 +32,14 @@ pub fn messages_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
         .resizable(true)
         .sense(egui::Sense::click())
         .stick_to_bottom(app.is_loading())
-        .column(Column::initial(70.0).at_least(40.0))
-        .column(Column::initial(150.0).at_least(60.0))
-        .column(Column::initial(40.0).at_least(30.0))
-        .column(Column::initial(80.0).at_least(50.0))
-        .column(Column::initial(70.0).at_least(40.0))
-        .column(Column::initial(70.0).at_least(40.0))
-        .column(Column::initial(50.0).at_least(30.0))
+        // Narrow enough that the preview keeps room when the live pane is docked beside.
+        .column(Column::initial(56.0).at_least(40.0))
+        .column(Column::initial(120.0).at_least(60.0))
+        .column(Column::initial(36.0).at_least(30.0))
+        .column(Column::initial(72.0).at_least(50.0))
+        .column(Column::initial(64.0).at_least(40.0))
+        .column(Column::initial(64.0).at_least(40.0))
+        .column(Column::initial(46.0).at_least(30.0))
         .column(Column::remainder().at_least(100.0).clip(true));
     if let Some(pos) = scroll_to {
         table = table.scroll_to_row(pos, Some(egui::Align::Center));
