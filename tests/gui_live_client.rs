@@ -462,4 +462,39 @@ fn ctrl_enter_sends_only_from_the_message_field() {
             .iter()
             .any(|m| app.store.payload(m) == b"echo: typed")
     });
+
+    // A fast Ctrl+Enter (as xdotool sends it): Ctrl is already released when the frame
+    // runs; the Enter event's own modifiers still count.
+    h.get_by_role_and_label(Role::MultilineTextInput, "Message").focus();
+    h.run_steps(1);
+    let ctrl = egui::Modifiers::COMMAND;
+    for event in [
+        egui::Event::Key {
+            key: egui::Key::Enter,
+            physical_key: None,
+            pressed: true,
+            repeat: false,
+            modifiers: ctrl,
+        },
+        egui::Event::ModifiersChanged(egui::Modifiers::NONE),
+        egui::Event::Key {
+            key: egui::Key::Enter,
+            physical_key: None,
+            pressed: false,
+            repeat: false,
+            modifiers: egui::Modifiers::NONE,
+        },
+    ] {
+        h.event(event);
+    }
+    h.run_steps(2);
+    assert_eq!(h.state().clients.current().text, "typed", "no newline was inserted");
+    step_until(&mut h, |app| {
+        let echoes = app
+            .store
+            .messages
+            .iter()
+            .filter(|m| app.store.payload(m) == b"echo: typed");
+        echoes.count() == 2
+    });
 }

@@ -848,7 +848,9 @@ fn composer_ui(tab: &mut ClientPanel, ui: &mut egui::Ui, open: bool, cx: &mut Ct
     }
     // Only from the message field: Ctrl+Enter typed anywhere else (the filter bar, a header
     // field) must not send.
-    let ctrl_enter = composing && ui.input(|i| i.modifiers.command && i.key_pressed(egui::Key::Enter));
+    // The event's own modifiers, not the frame's: a fast Ctrl+Enter can press and release Ctrl
+    // within one frame.
+    let ctrl_enter = composing && ui.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, egui::Key::Enter));
     ui.horizontal(|ui| {
         let send = ui
             .add_enabled(open, egui::Button::new("Send"))
