@@ -60,6 +60,14 @@ fn options(port: u16) -> ConnectOptions {
     }
 }
 
+/// Starts a client with a sink the test can read.
+fn start(options: ConnectOptions, session: SessionOptions) -> (LiveClient, Arc<Mutex<CollectSink>>) {
+    let collected = Arc::new(Mutex::new(CollectSink::default()));
+    let client =
+        LiveClient::start(options, session, Box::new(Shared(collected.clone())), Arc::new(|| {})).expect("start");
+    (client, collected)
+}
+
 fn wait_for(client: &LiveClient, done: impl Fn(&ClientState) -> bool) -> ClientState {
     let started = Instant::now();
     loop {
@@ -74,7 +82,6 @@ fn wait_for(client: &LiveClient, done: impl Fn(&ClientState) -> bool) -> ClientS
 #[test]
 fn heartbeat_pings_are_answered_timed_and_recorded() {
     let port = server(true, Duration::ZERO);
-    let collected = Arc::new(Mutex::new(CollectSink::default()));
     let dir = tempfile::tempdir().expect("tmp");
     let path = dir.path().join("session.pcapng");
     let session = SessionOptions {
@@ -87,13 +94,7 @@ fn heartbeat_pings_are_answered_timed_and_recorded() {
         reconnect: None,
         secrets: Vec::new(),
     };
-    let client = LiveClient::start(
-        options(port),
-        session,
-        Box::new(Shared(collected.clone())),
-        Arc::new(|| {}),
-    )
-    .expect("start");
+    let (client, collected) = start(options(port), session);
     assert!(wait_for(&client, ClientState::is_open).is_open());
     assert!(client.send(ClientCommand::Text("one".to_owned())));
     let started = Instant::now();
@@ -158,14 +159,7 @@ fn a_missed_pong_is_counted_and_closes_the_connection() {
         reconnect: None,
         secrets: Vec::new(),
     };
-    let collected = Arc::new(Mutex::new(CollectSink::default()));
-    let client = LiveClient::start(
-        options(port),
-        session,
-        Box::new(Shared(collected.clone())),
-        Arc::new(|| {}),
-    )
-    .expect("start");
+    let (client, collected) = start(options(port), session);
     let end = wait_for(&client, ClientState::is_finished);
     assert!(
         matches!(&end, ClientState::Closed(why) if why.contains("did not answer the close")),
@@ -190,7 +184,6 @@ fn a_missed_pong_is_counted_and_closes_the_connection() {
 #[test]
 fn an_abrupt_drop_is_followed_by_a_reconnect_with_backoff() {
     let port = common::dropping_server();
-    let collected = Arc::new(Mutex::new(CollectSink::default()));
     let session = SessionOptions {
         reconnect: Some(framescope::live::client::Reconnect {
             base: Duration::from_millis(200),
@@ -199,13 +192,7 @@ fn an_abrupt_drop_is_followed_by_a_reconnect_with_backoff() {
         }),
         ..SessionOptions::default()
     };
-    let client = LiveClient::start(
-        options(port),
-        session,
-        Box::new(Shared(collected.clone())),
-        Arc::new(|| {}),
-    )
-    .expect("start");
+    let (client, collected) = start(options(port), session);
     assert!(wait_for(&client, ClientState::is_open).is_open());
     assert!(client.send(ClientCommand::Text("first".to_owned())));
     let waiting = wait_for(&client, |s| matches!(s, ClientState::Reconnecting { .. }));
@@ -311,8 +298,7 @@ fn secret_header_values_reach_the_server_but_not_the_recording() {
         secrets: vec!["Bearer s3cret-token".to_owned()],
         ..SessionOptions::default()
     };
-    let collected = Arc::new(Mutex::new(CollectSink::default()));
-    let client = LiveClient::start(opts, session, Box::new(Shared(collected.clone())), Arc::new(|| {})).expect("start");
+    let (client, collected) = start(opts, session);
     assert!(wait_for(&client, ClientState::is_open).is_open());
     assert!(client.send(ClientCommand::Close(1000, String::new())));
     assert!(wait_for(&client, ClientState::is_finished).is_finished());
@@ -337,20 +323,13 @@ fn secret_header_values_reach_the_server_but_not_the_recording() {
 fn a_server_that_greets_in_binary_and_closes_with_a_code_is_followed_exactly() {
     let log: common::ServerLog = Arc::default();
     let port = common::closing_server(log.clone());
-    let collected = Arc::new(Mutex::new(CollectSink::default()));
     let dir = tempfile::tempdir().expect("tmp");
     let path = dir.path().join("session.pcapng");
     let session = SessionOptions {
         recording: Some(framescope::live::recorder::open_recording(&path).expect("recording")),
         ..SessionOptions::default()
     };
-    let client = LiveClient::start(
-        options(port),
-        session,
-        Box::new(Shared(collected.clone())),
-        Arc::new(|| {}),
-    )
-    .expect("start");
+    let (client, collected) = start(options(port), session);
     assert!(wait_for(&client, ClientState::is_open).is_open());
     assert!(client.send(ClientCommand::Binary(vec![1, 2, 3, 0])));
     assert!(client.send(ClientCommand::Text("hello".to_owned())));

@@ -25,32 +25,22 @@ type Seen = Arc<Mutex<(Vec<String>, Vec<String>)>>;
 
 /// An echo server on 127.0.0.1 for one connection; returns its port.
 fn echo_server(seen: Seen) -> u16 {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-            tx.send(listener.local_addr().expect("addr").port()).expect("port");
-            let Ok(Ok((tcp, _))) = tokio::time::timeout(Duration::from_secs(20), listener.accept()).await else {
-                return;
-            };
-            let mut ws = tokio_tungstenite::accept_async(tcp).await.expect("handshake");
-            while let Some(Ok(m)) = ws.next().await {
-                if let Message::Text(t) = &m {
-                    let reply = format!("echo: {t}");
-                    if let Ok(mut s) = seen.lock() {
-                        s.0.push(t.to_string());
-                        s.1.push(reply.clone());
-                    }
-                    ws.send(Message::text(reply)).await.expect("send");
+    common::spawn_server(move |listener| async move {
+        let Ok(Ok((tcp, _))) = tokio::time::timeout(Duration::from_secs(20), listener.accept()).await else {
+            return;
+        };
+        let mut ws = tokio_tungstenite::accept_async(tcp).await.expect("handshake");
+        while let Some(Ok(m)) = ws.next().await {
+            if let Message::Text(t) = &m {
+                let reply = format!("echo: {t}");
+                if let Ok(mut s) = seen.lock() {
+                    s.0.push(t.to_string());
+                    s.1.push(reply.clone());
                 }
+                ws.send(Message::text(reply)).await.expect("send");
             }
-        });
-    });
-    rx.recv_timeout(Duration::from_secs(10)).expect("server port")
+        }
+    })
 }
 
 #[test]
@@ -204,35 +194,26 @@ fn tls_echo_server_with(as_ca: bool) -> (u16, String) {
         .with_single_cert(vec![cert_der], key_der)
         .expect("server config");
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-            tx.send(listener.local_addr().expect("addr").port()).expect("port");
-            // Serve a few connections (one per test step), each an echo.
-            for _ in 0..3 {
-                let Ok(Ok((tcp, _))) = tokio::time::timeout(Duration::from_secs(20), listener.accept()).await else {
-                    return;
-                };
-                let Ok(tls) = acceptor.accept(tcp).await else {
-                    continue;
-                };
-                let Ok(mut ws) = tokio_tungstenite::accept_async(tls).await else {
-                    continue;
-                };
-                while let Some(Ok(m)) = ws.next().await {
-                    if m.is_text() {
-                        let _ = ws.send(m).await;
-                    }
+    let port = common::spawn_server(move |listener| async move {
+        // Serve a few connections (one per test step), each an echo.
+        for _ in 0..3 {
+            let Ok(Ok((tcp, _))) = tokio::time::timeout(Duration::from_secs(20), listener.accept()).await else {
+                return;
+            };
+            let Ok(tls) = acceptor.accept(tcp).await else {
+                continue;
+            };
+            let Ok(mut ws) = tokio_tungstenite::accept_async(tls).await else {
+                continue;
+            };
+            while let Some(Ok(m)) = ws.next().await {
+                if m.is_text() {
+                    let _ = ws.send(m).await;
                 }
             }
-        });
+        }
     });
-    (rx.recv_timeout(Duration::from_secs(10)).expect("port"), pem)
+    (port, pem)
 }
 
 fn tls_echo_server() -> (u16, String) {
