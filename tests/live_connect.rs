@@ -196,7 +196,7 @@ fn tls_echo_server_with(as_ca: bool) -> (u16, String) {
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
     let port = common::spawn_server(move |listener| async move {
         // Serve a few connections (one per test step), each an echo.
-        for _ in 0..3 {
+        for _ in 0..4 {
             let Ok(Ok((tcp, _))) = tokio::time::timeout(Duration::from_secs(20), listener.accept()).await else {
                 return;
             };
@@ -275,6 +275,37 @@ fn wss_checks_certificates_and_taps_the_plaintext() {
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("WARNING: --insecure"));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "anyway\n");
+
+    // --keylog names the file itself (SSLKEYLOGFILE unset): one line per secret, the client
+    // random (32 bytes) and the secret in hex, as Wireshark reads them.
+    let named = dir.path().join("named.keys");
+    let out = Command::new(env!("CARGO_BIN_EXE_framescope"))
+        .args(["connect", &url, "--ca-file", ca.to_str().expect("path"), "--keylog"])
+        .arg(&named)
+        .args(["--send", "keyed", "--wait", "0.3"])
+        .env_remove("SSLKEYLOGFILE")
+        .output()
+        .expect("run framescope");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let keys = std::fs::read_to_string(&named).expect("key log written");
+    let labels: Vec<&str> = keys.lines().filter_map(|l| l.split(' ').next()).collect();
+    for label in [
+        "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
+        "SERVER_HANDSHAKE_TRAFFIC_SECRET",
+        "CLIENT_TRAFFIC_SECRET_0",
+        "SERVER_TRAFFIC_SECRET_0",
+    ] {
+        assert!(labels.contains(&label), "{label} missing: {keys}");
+    }
+    for line in keys.lines() {
+        let parts: Vec<&str> = line.split(' ').collect();
+        assert_eq!(parts.len(), 3, "{line}");
+        assert_eq!(parts[1].len(), 64, "{line}");
+        assert!(
+            parts[1..].iter().all(|p| p.bytes().all(|b| b.is_ascii_hexdigit())),
+            "{line}"
+        );
+    }
 }
 
 #[test]

@@ -63,6 +63,10 @@ pub struct ConnectArgs {
     /// Accept any TLS certificate (self-signed test servers). Flagged on every connection.
     #[arg(long)]
     pub insecure: bool,
+    /// Append the wss:// session's TLS secrets to FILE (NSS key log format, for Wireshark);
+    /// without it SSLKEYLOGFILE is honoured.
+    #[arg(long, value_name = "FILE")]
+    pub keylog: Option<PathBuf>,
     /// Seconds to wait for the connection and the handshake.
     #[arg(long, default_value_t = 10.0)]
     pub timeout: f64,
@@ -148,6 +152,7 @@ pub fn run(args: &ConnectArgs) -> u8 {
         tls: crate::live::session::TlsOptions {
             extra_ca_file: args.ca_file.clone(),
             accept_invalid_certs: args.insecure,
+            key_log_file: args.keylog.clone(),
         },
     };
     if args.insecure {

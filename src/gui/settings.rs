@@ -52,6 +52,8 @@ pub struct ConnectionProfile {
     pub origin: String,
     pub insecure: bool,
     pub ca_file: String,
+    /// Where TLS secrets are appended (a path; the secrets are never in the settings).
+    pub key_log_file: String,
     pub heartbeat: Option<(f64, f64, bool)>,
     pub reconnect: Option<(f64, f64, u32)>,
     /// Messages saved to send again.

@@ -22,6 +22,34 @@ pub struct TlsOptions {
     pub extra_ca_file: Option<PathBuf>,
     /// Accept any certificate. For testing against self-signed servers; flagged wherever shown.
     pub accept_invalid_certs: bool,
+    /// Append the session's TLS secrets to this file (NSS key log format), so Wireshark can
+    /// decrypt a capture of the encrypted traffic. Without it, `SSLKEYLOGFILE` is honoured.
+    pub key_log_file: Option<PathBuf>,
+}
+
+/// Appends TLS secrets to a file the user named, in the NSS key log format Wireshark reads
+/// ("LABEL <client random hex> <secret hex>"). rustls's own `KeyLogFile` only takes the path
+/// from `SSLKEYLOGFILE`, hence these few lines.
+#[derive(Debug)]
+struct KeyLogTo(std::sync::Mutex<std::fs::File>);
+
+impl rustls::KeyLog for KeyLogTo {
+    fn log(&self, label: &str, client_random: &[u8], secret: &[u8]) {
+        use std::fmt::Write as _;
+        let mut line = String::with_capacity(label.len() + 2 * (client_random.len() + secret.len()) + 3);
+        line.push_str(label);
+        for part in [client_random, secret] {
+            line.push(' ');
+            for b in part {
+                let _ = write!(line, "{b:02x}");
+            }
+        }
+        line.push('\n');
+        if let Ok(mut file) = self.0.lock() {
+            // A failed write loses that secret only; the connection goes on.
+            let _ = std::io::Write::write_all(&mut *file, line.as_bytes());
+        }
+    }
 }
 
 /// Accepts every certificate but still checks handshake signatures (so the session is
@@ -168,9 +196,16 @@ pub fn tls_config(options: &TlsOptions) -> Result<Arc<ClientConfig>, ConnectErro
         .dangerous()
         .with_custom_certificate_verifier(verifier)
         .with_no_client_auth();
-    // The convention browsers and curl follow: with SSLKEYLOGFILE set, session secrets are
-    // appended there (NSS key log format) so Wireshark can decrypt a capture of the session.
-    if std::env::var_os("SSLKEYLOGFILE").is_some() {
+    if let Some(path) = &options.key_log_file {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| ConnectError::Tls(format!("cannot write the key log {}: {e}", path.display())))?;
+        config.key_log = Arc::new(KeyLogTo(std::sync::Mutex::new(file)));
+    } else if std::env::var_os("SSLKEYLOGFILE").is_some() {
+        // The convention browsers and curl follow: with SSLKEYLOGFILE set, session secrets are
+        // appended there so Wireshark can decrypt a capture of the session.
         config.key_log = Arc::new(rustls::KeyLogFile::new());
     }
     Ok(Arc::new(config))

@@ -81,6 +81,8 @@ pub struct ClientPanel {
     pub insecure: bool,
     /// A PEM file of extra certificate authorities to trust for wss://.
     pub ca_file: String,
+    /// Where to append TLS secrets for Wireshark (empty: only SSLKEYLOGFILE).
+    pub key_log_file: String,
     /// The profile name typed or picked in the window.
     pub profile_name: String,
     pub session: Option<Session>,
@@ -125,6 +127,7 @@ impl Default for ClientPanel {
             origin: String::new(),
             insecure: false,
             ca_file: String::new(),
+            key_log_file: String::new(),
             profile_name: String::new(),
             session: None,
             conns: Vec::new(),
@@ -196,6 +199,9 @@ impl ClientPanel {
                     .filter(|p| !p.is_empty())
                     .map(std::path::PathBuf::from),
                 accept_invalid_certs: self.insecure,
+                key_log_file: Some(self.key_log_file.trim())
+                    .filter(|p| !p.is_empty())
+                    .map(std::path::PathBuf::from),
             },
         })
     }
@@ -293,6 +299,7 @@ impl ClientPanel {
             origin: self.origin.clone(),
             insecure: self.insecure,
             ca_file: self.ca_file.clone(),
+            key_log_file: self.key_log_file.clone(),
             heartbeat: self
                 .heartbeat
                 .then_some((self.heartbeat_every, self.pong_timeout, self.close_on_missed_pong)),
@@ -317,6 +324,7 @@ impl ClientPanel {
         self.origin = p.origin.clone();
         self.insecure = p.insecure;
         self.ca_file = p.ca_file.clone();
+        self.key_log_file = p.key_log_file.clone();
         self.heartbeat = p.heartbeat.is_some();
         if let Some((every, timeout, close)) = p.heartbeat {
             (self.heartbeat_every, self.pong_timeout, self.close_on_missed_pong) = (every, timeout, close);
@@ -594,6 +602,16 @@ fn request_options_ui(tab: &mut ClientPanel, ui: &mut egui::Ui) {
                 .desired_width(260.0),
         )
         .labelled_by(l.id);
+    });
+    ui.horizontal(|ui| {
+        let l = ui.label("TLS key log file");
+        ui.add(
+            egui::TextEdit::singleline(&mut tab.key_log_file)
+                .hint_text("keys.log (for Wireshark)")
+                .desired_width(260.0),
+        )
+        .labelled_by(l.id)
+        .on_hover_text("wss:// session secrets are appended here (NSS key log format); empty: SSLKEYLOGFILE");
     });
     ui.checkbox(&mut tab.insecure, "Accept any TLS certificate (insecure)");
     ui.horizontal(|ui| {
@@ -1046,6 +1064,7 @@ mod profile_tests {
             subprotocols: "v2.feed".to_owned(),
             origin: "https://example.test".to_owned(),
             ca_file: "/etc/dev-ca.pem".to_owned(),
+            key_log_file: "/tmp/keys.log".to_owned(),
             heartbeat: true,
             heartbeat_every: 2.5,
             pong_timeout: 1.0,
@@ -1088,6 +1107,10 @@ mod profile_tests {
         assert_eq!(
             options.tls.extra_ca_file.as_deref(),
             Some(std::path::Path::new("/etc/dev-ca.pem"))
+        );
+        assert_eq!(
+            options.tls.key_log_file.as_deref(),
+            Some(std::path::Path::new("/tmp/keys.log"))
         );
         assert_eq!(restored.reconnect().map(|r| r.attempts), Some(7));
         // Templates come back with the profile and fill the composer.
