@@ -208,6 +208,8 @@ fn a_refused_connection_says_so_in_the_window() {
             .as_ref()
             .is_some_and(|s| s.is_error && s.text.contains("refused"))
     );
+    // Nothing was exchanged, so there is no session to save.
+    assert!(h.query_by_label("Save session as .pcapng…").is_none());
 }
 
 #[test]

@@ -151,6 +151,9 @@ pub struct ClientCounters {
     pub heartbeat_pings: AtomicU32,
     pub missed_pongs: AtomicU32,
     pub reconnects: AtomicU32,
+    /// Connections whose bytes reached the recorder (TCP connected, TLS done): a session
+    /// with none has nothing worth saving.
+    pub recorded_connections: AtomicU32,
 }
 
 /// A connection running on its own thread. Dropping it ends the connection.
@@ -356,7 +359,9 @@ impl Worker<'_> {
         let mut poll = tokio::time::interval(STOP_POLL);
         // In a block so the connecting future (which borrows `slot`) is gone after.
         let connected = {
+            let counters = self.counters;
             let connecting = connect(options, |local, peer| {
+                counters.recorded_connections.fetch_add(1, Ordering::Relaxed);
                 if let Some(existing) = &slot.recorder {
                     if let Ok(mut r) = existing.lock() {
                         r.reconnect(local, peer);

@@ -537,7 +537,17 @@ fn tab_ui(tab: &mut ClientPanel, index: usize, ui: &mut egui::Ui, cx: &mut Ctx<'
         });
     }
     let finished = state.as_ref().is_some_and(ClientState::is_finished);
-    if finished && tab.recording.as_ref().is_some_and(|p| p.exists()) && ui.button("Save session as .pcapng…").clicked()
+    let recorded = tab.session.as_ref().is_some_and(|s| {
+        s.client
+            .counters
+            .recorded_connections
+            .load(std::sync::atomic::Ordering::Relaxed)
+            > 0
+    });
+    if finished
+        && recorded
+        && tab.recording.as_ref().is_some_and(|p| p.exists())
+        && ui.button("Save session as .pcapng…").clicked()
     {
         cx.out.push(Command::SaveSessionRecording(index));
     }
