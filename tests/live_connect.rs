@@ -455,3 +455,25 @@ fn the_wrong_scheme_for_the_server_is_named() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("if it speaks TLS, use wss://"), "{err}");
 }
+
+#[test]
+fn a_server_that_never_answers_the_upgrade_times_out_saying_where() {
+    // Accepts the TCP connection, reads the request, answers nothing.
+    let port = common::spawn_server(|listener| async move {
+        if let Ok((tcp, _)) = listener.accept().await {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            drop(tcp);
+        }
+    });
+    let out = framescope(&[
+        "connect",
+        &format!("ws://127.0.0.1:{port}/"),
+        "--timeout",
+        "0.3",
+        "--send",
+        "x",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no answer within 300ms to the upgrade request"), "{err}");
+}

@@ -54,6 +54,8 @@ pub struct ConnectionProfile {
     pub ca_file: String,
     /// Where TLS secrets are appended (a path; the secrets are never in the settings).
     pub key_log_file: String,
+    /// Seconds for the connection and the upgrade; `None` (older profiles) means the default.
+    pub connect_timeout: Option<f64>,
     pub heartbeat: Option<(f64, f64, bool)>,
     pub reconnect: Option<(f64, f64, u32)>,
     /// Messages saved to send again.

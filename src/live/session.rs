@@ -81,8 +81,8 @@ pub enum ConnectError {
     Refused { addr: SocketAddr },
     #[error("cannot connect to {addr}: {reason}")]
     Connect { addr: SocketAddr, reason: String },
-    #[error("no answer within {0:?}")]
-    Timeout(Duration),
+    #[error("no answer within {after:?} {during}")]
+    Timeout { after: Duration, during: String },
     #[error("the server answered {status} {reason} instead of 101 Switching Protocols{details}")]
     Rejected {
         status: u16,
@@ -112,7 +112,10 @@ async fn connect_first(addrs: &[SocketAddr], timeout: Duration) -> Result<(TcpSt
     for &addr in addrs {
         let error = match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
             Ok(Ok(tcp)) => return Ok((tcp, addr)),
-            Err(_) => ConnectError::Timeout(timeout),
+            Err(_) => ConnectError::Timeout {
+                after: timeout,
+                during: format!("while connecting to {addr}"),
+            },
             Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => ConnectError::Refused { addr },
             Ok(Err(e)) => ConnectError::Connect {
                 addr,
@@ -162,7 +165,10 @@ pub async fn connect(
     let within = |fut| tokio::time::timeout(options.timeout, fut);
     let addrs: Vec<SocketAddr> = within(tokio::net::lookup_host((t.host.as_str(), t.port)))
         .await
-        .map_err(|_| ConnectError::Timeout(options.timeout))?
+        .map_err(|_| ConnectError::Timeout {
+            after: options.timeout,
+            during: "while looking up the host name".to_owned(),
+        })?
         .map_err(|e| ConnectError::Resolve {
             host: t.host.clone(),
             reason: e.to_string(),
@@ -211,7 +217,10 @@ pub async fn connect(
             let connector = tokio_rustls::TlsConnector::from(config);
             let tls_stream = tokio::time::timeout(options.timeout, connector.connect(name, tcp))
                 .await
-                .map_err(|_| ConnectError::Timeout(options.timeout))?
+                .map_err(|_| ConnectError::Timeout {
+                    after: options.timeout,
+                    during: "during the TLS handshake".to_owned(),
+                })?
                 .map_err(|e| describe_tls_error(&e, &t.host))?;
             Transport::Tls(Box::new(tls_stream))
         }
@@ -219,7 +228,10 @@ pub async fn connect(
     let stream = TapStream::new(transport, tap(local, addr));
     let (ws, response) = tokio::time::timeout(options.timeout, tokio_tungstenite::client_async(request, stream))
         .await
-        .map_err(|_| ConnectError::Timeout(options.timeout))?
+        .map_err(|_| ConnectError::Timeout {
+            after: options.timeout,
+            during: "to the upgrade request".to_owned(),
+        })?
         .map_err(|e| match e {
             tokio_tungstenite::tungstenite::Error::Http(resp) => {
                 let mut details = String::new();

@@ -61,6 +61,9 @@ fn close_codes() -> impl Iterator<Item = u16> {
     REGISTERED_CLOSE_CODES.iter().copied().chain([4000])
 }
 
+/// Seconds allowed for connecting, TLS and the upgrade unless the form says otherwise.
+pub const DEFAULT_CONNECT_TIMEOUT_SECS: f64 = 10.0;
+
 /// The largest file the composer sends (tungstenite's default receive limit is 64 MiB too).
 pub const MAX_FILE_MESSAGE: u64 = 64 << 20;
 
@@ -83,6 +86,8 @@ pub struct ClientPanel {
     pub ca_file: String,
     /// Where to append TLS secrets for Wireshark (empty: only SSLKEYLOGFILE).
     pub key_log_file: String,
+    /// Seconds allowed for connecting, TLS and the upgrade.
+    pub connect_timeout: f64,
     /// The profile name typed or picked in the window.
     pub profile_name: String,
     pub session: Option<Session>,
@@ -128,6 +133,7 @@ impl Default for ClientPanel {
             insecure: false,
             ca_file: String::new(),
             key_log_file: String::new(),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT_SECS,
             profile_name: String::new(),
             session: None,
             conns: Vec::new(),
@@ -193,7 +199,7 @@ impl ClientPanel {
             headers,
             subprotocols,
             origin,
-            timeout: std::time::Duration::from_secs(10),
+            timeout: std::time::Duration::from_secs_f64(self.connect_timeout.clamp(0.1, 600.0)),
             tls: crate::live::session::TlsOptions {
                 extra_ca_file: Some(self.ca_file.trim())
                     .filter(|p| !p.is_empty())
@@ -300,6 +306,7 @@ impl ClientPanel {
             insecure: self.insecure,
             ca_file: self.ca_file.clone(),
             key_log_file: self.key_log_file.clone(),
+            connect_timeout: Some(self.connect_timeout),
             heartbeat: self
                 .heartbeat
                 .then_some((self.heartbeat_every, self.pong_timeout, self.close_on_missed_pong)),
@@ -325,6 +332,7 @@ impl ClientPanel {
         self.insecure = p.insecure;
         self.ca_file = p.ca_file.clone();
         self.key_log_file = p.key_log_file.clone();
+        self.connect_timeout = p.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT_SECS);
         self.heartbeat = p.heartbeat.is_some();
         if let Some((every, timeout, close)) = p.heartbeat {
             (self.heartbeat_every, self.pong_timeout, self.close_on_missed_pong) = (every, timeout, close);
@@ -624,6 +632,15 @@ fn request_options_ui(tab: &mut ClientPanel, ui: &mut egui::Ui) {
         .on_hover_text("wss:// session secrets are appended here (NSS key log format); empty: SSLKEYLOGFILE");
     });
     ui.checkbox(&mut tab.insecure, "Accept any TLS certificate (insecure)");
+    ui.horizontal(|ui| {
+        ui.label("Connect timeout");
+        ui.add(
+            egui::DragValue::new(&mut tab.connect_timeout)
+                .range(0.1..=600.0)
+                .suffix(" s"),
+        )
+        .on_hover_text("for TCP, TLS and the upgrade answer, each");
+    });
     ui.horizontal(|ui| {
         ui.checkbox(&mut tab.heartbeat, "Heartbeat: ping every");
         ui.add(
@@ -1075,6 +1092,7 @@ mod profile_tests {
             origin: "https://example.test".to_owned(),
             ca_file: "/etc/dev-ca.pem".to_owned(),
             key_log_file: "/tmp/keys.log".to_owned(),
+            connect_timeout: 2.5,
             heartbeat: true,
             heartbeat_every: 2.5,
             pong_timeout: 1.0,
@@ -1122,6 +1140,7 @@ mod profile_tests {
             options.tls.key_log_file.as_deref(),
             Some(std::path::Path::new("/tmp/keys.log"))
         );
+        assert_eq!(options.timeout, std::time::Duration::from_millis(2500));
         assert_eq!(restored.reconnect().map(|r| r.attempts), Some(7));
         // Templates come back with the profile and fill the composer.
         assert_eq!(restored.templates.len(), 2);
