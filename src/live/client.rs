@@ -10,13 +10,11 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 
 use crate::analysis::event::EventSink;
-use crate::analysis::ws::close::describe_close;
 use crate::live::recorder::{Recording, SessionRecorder};
 use crate::live::session::{ConnectOptions, connect};
+use crate::live::talk::Talk;
 use crate::live::tap::TapObserver;
 
 /// Something to send on the connection.
@@ -168,8 +166,6 @@ pub struct LiveClient {
 
 /// How often the worker looks at the stop flag.
 const STOP_POLL: Duration = Duration::from_millis(50);
-/// How long a close handshake may take before the socket is dropped.
-const CLOSE_GRACE: Duration = Duration::from_secs(3);
 
 impl LiveClient {
     /// Starts connecting. `sink` gets the session's analyzer events; `changed` is called
@@ -402,103 +398,20 @@ impl Worker<'_> {
             peer: connected.peer,
             subprotocol: connected.subprotocol.clone(),
         });
-        let (mut write, mut read) = connected.ws.split();
-        let mut close_deadline: Option<tokio::time::Instant> = None;
-        let mut heartbeat = heartbeat.map(|h| {
-            let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + h.every, h.every);
-            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            (h, interval)
-        });
-        // The heartbeat ping awaiting its pong: its payload and when it was sent.
-        let mut awaiting: Option<([u8; 8], tokio::time::Instant)> = None;
-        let mut heartbeat_seq = 0u64;
-        // The close frame framescope sent, if it started the closing handshake.
-        let mut we_closed: Option<String> = None;
+        let (write, mut read) = connected.ws.split();
+        let mut talk = Talk::new(write, heartbeat, self.counters);
         let end = loop {
-            tokio::select! {
-                incoming = read.next() => match incoming {
-                    Some(Ok(Message::Close(frame))) => {
-                        let code = match frame {
-                            Some(f) => describe_close(Some(u16::from(f.code)), &f.reason),
-                            None => describe_close(None, ""),
-                        };
-                        break match &we_closed {
-                            Some(sent) => (format!("closed: framescope sent {sent}, the server answered {code}"), false),
-                            None => (format!("closed by the server: {code}"), false),
-                        };
-                    }
-                    Some(Ok(Message::Pong(payload))) => {
-                        if awaiting.is_some_and(|(p, _)| payload.as_ref() == p) {
-                            awaiting = None;
-                        }
-                    }
-                    Some(Ok(_)) => {}
-                    Some(Err(e)) => break (format!("connection lost: {e}"), true),
-                    None => break ("the server went away without a close frame".to_owned(), true),
-                },
-                command = commands.recv(), if close_deadline.is_none() => {
-                    let Some(command) = command else {
-                        break ("closed by framescope".to_owned(), false);
-                    };
-                    let message = match command {
-                        ClientCommand::Text(t) => Message::text(t),
-                        ClientCommand::Binary(b) => Message::binary(b),
-                        ClientCommand::Ping(p) => Message::Ping(p.into()),
-                        ClientCommand::Pong(p) => Message::Pong(p.into()),
-                        ClientCommand::Close(code, reason) => {
-                            close_deadline = Some(tokio::time::Instant::now() + CLOSE_GRACE);
-                            we_closed = Some(describe_close(Some(code), &reason));
-                            Message::Close(Some(CloseFrame { code: code.into(), reason: reason.into() }))
-                        }
-                    };
-                    if let Err(e) = write.send(message).await {
-                        break (format!("sending failed: {e}"), true);
-                    }
-                },
-                _ = async {
-                    match &mut heartbeat {
-                        Some((_, interval)) => { interval.tick().await; }
-                        None => std::future::pending::<()>().await,
-                    }
-                }, if close_deadline.is_none() => {
-                    heartbeat_seq += 1;
-                    // "fshb" + a sequence number, so heartbeat pongs are told from the user's.
-                    let mut payload = [0u8; 8];
-                    payload[..4].copy_from_slice(b"fshb");
-                    payload[4..].copy_from_slice(&(heartbeat_seq as u32).to_be_bytes());
-                    if awaiting.is_none() {
-                        awaiting = Some((payload, tokio::time::Instant::now()));
-                    }
-                    self.counters.heartbeat_pings.fetch_add(1, Ordering::Relaxed);
-                    if let Err(e) = write.send(Message::Ping(payload.to_vec().into())).await {
-                        break (format!("sending failed: {e}"), true);
-                    }
-                },
-                _ = poll.tick() => {
-                    if let (Some((h, _)), Some((_, sent))) = (&heartbeat, awaiting)
-                        && sent.elapsed() >= h.pong_timeout
-                    {
-                        awaiting = None;
-                        self.counters.missed_pongs.fetch_add(1, Ordering::Relaxed);
-                        if h.close_on_miss && close_deadline.is_none() {
-                            close_deadline = Some(tokio::time::Instant::now() + CLOSE_GRACE);
-                            let reason = format!("no pong within {:?}", h.pong_timeout);
-                            we_closed = Some(describe_close(Some(1001), &reason));
-                            let frame = CloseFrame { code: 1001.into(), reason: reason.into() };
-                            if let Err(e) = write.send(Message::Close(Some(frame))).await {
-                                break (format!("sending failed: {e}"), true);
-                            }
-                        }
-                    }
-                    if stop.load(Ordering::Relaxed) {
-                        break ("disconnected by framescope (no close handshake)".to_owned(), false);
-                    }
-                    if close_deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
-                        break (format!("the server did not answer the close within {CLOSE_GRACE:?}"), false);
-                    }
-                },
+            let ended = tokio::select! {
+                incoming = read.next() => talk.received(incoming),
+                command = commands.recv(), if talk.takes_commands() => talk.command(command).await,
+                _ = Talk::heartbeat_due(&mut talk.heartbeat), if talk.takes_commands() => talk.heartbeat_ping().await,
+                _ = poll.tick() => talk.check(stop).await,
+            };
+            if let Some(end) = ended {
+                break end;
             }
         };
+        let mut write = talk.write;
         // Let tungstenite finish a close exchange it started, then shut the socket down.
         let _ = tokio::time::timeout(Duration::from_millis(500), write.close()).await;
         drop(read);

@@ -5,6 +5,7 @@
 pub mod client;
 pub mod recorder;
 pub mod session;
+pub mod talk;
 pub mod tap;
 pub mod target;
 pub mod tls;
