@@ -477,3 +477,57 @@ fn a_server_that_never_answers_the_upgrade_times_out_saying_where() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no answer within 300ms to the upgrade request"), "{err}");
 }
+
+#[test]
+// tungstenite's header callback returns its own (large) error type.
+#[allow(clippy::result_large_err)]
+fn credentials_in_the_url_are_sent_as_basic_authorization_and_kept_out_of_output() {
+    // A server that answers with the Authorization header it was sent.
+    let port = common::spawn_server(|listener| async move {
+        let Ok((tcp, _)) = listener.accept().await else {
+            return;
+        };
+        let mut auth = String::new();
+        let callback = |req: &tokio_tungstenite::tungstenite::handshake::server::Request,
+                        resp: tokio_tungstenite::tungstenite::handshake::server::Response| {
+            auth = req
+                .headers()
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("(none)")
+                .to_owned();
+            Ok(resp)
+        };
+        let Ok(mut ws) = tokio_tungstenite::accept_hdr_async(tcp, callback).await else {
+            return;
+        };
+        let _ = ws.send(Message::text(auth)).await;
+        while let Some(Ok(_)) = ws.next().await {}
+    });
+    let dir = tempfile::tempdir().expect("tmp");
+    let record = dir.path().join("auth.pcapng");
+    let out = framescope(&[
+        "connect",
+        &format!("ws://alice:s%40cret@127.0.0.1:{port}/private"),
+        "--record",
+        record.to_str().expect("path"),
+        "--wait",
+        "0.3",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    // base64("alice:s@cret"), decoded from the URL's percent-encoding.
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "Basic YWxpY2U6c0BjcmV0\n");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("connected to ws://127.0.0.1:{port}/private")),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("cret"), "{stderr}");
+    let recorded = std::fs::read(&record).expect("recording");
+    let has = |needle: &[u8]| recorded.windows(needle.len()).any(|w| w == needle);
+    // The request line has no credentials; the header value is blanked (same length). The
+    // server's echo of it is the server's business and stays as sent.
+    assert!(has(b"GET /private HTTP/1.1\r\n"));
+    let blanked = format!("authorization: {}\r\n", "*".repeat("Basic YWxpY2U6c0BjcmV0".len()));
+    assert!(has(blanked.as_bytes()));
+}

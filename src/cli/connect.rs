@@ -185,6 +185,7 @@ async fn session(args: &ConnectArgs, options: ConnectOptions) -> u8 {
         .iter()
         .filter_map(|h| h.split_once(':'))
         .map(|(_, v)| v.trim().as_bytes().to_vec())
+        .chain(options.target.basic_authorization().map(String::into_bytes))
         .collect();
     let mut recorder: Option<Arc<Mutex<SessionRecorder>>> = None;
     let connected = connect(&options, |local, peer| {

@@ -209,6 +209,15 @@ pub async fn connect(
     for (k, v) in &options.headers {
         add(k, v)?;
     }
+    // Credentials in the URL, unless the user set Authorization themselves.
+    if let Some(basic) = t.basic_authorization()
+        && !options
+            .headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+    {
+        add("Authorization", &basic)?;
+    }
     let transport = match tls {
         None => Transport::Plain(tcp),
         Some(config) => {

@@ -298,7 +298,8 @@ impl ClientPanel {
     pub fn to_profile(&self, name: &str) -> ConnectionProfile {
         ConnectionProfile {
             name: name.trim().to_owned(),
-            url: self.url.clone(),
+            // A password in the URL is a secret like a secret header's value: never saved.
+            url: crate::live::target::drop_password(&self.url),
             headers: self.headers.clone(),
             secret_header_names: self.secret_headers.iter().map(|(n, _)| n.clone()).collect(),
             subprotocols: self.subprotocols.clone(),
@@ -368,9 +369,7 @@ impl ClientPanel {
 
     /// The tab's title: number, host and path, and a word for the state.
     fn title(&self) -> String {
-        let place = self
-            .url
-            .trim()
+        let place = crate::live::target::hide_password(self.url.trim())
             .trim_start_matches("wss://")
             .trim_start_matches("ws://")
             .chars()
@@ -1085,7 +1084,7 @@ mod profile_tests {
     #[test]
     fn a_profile_round_trips_through_ron_without_secret_values() {
         let panel = ClientPanel {
-            url: "wss://example.test:8443/feed".to_owned(),
+            url: "wss://bob:hunter3@example.test:8443/feed".to_owned(),
             headers: "X-Client: framescope".to_owned(),
             secret_headers: vec![("Authorization".to_owned(), "Bearer hunter2".to_owned())],
             subprotocols: "v2.feed".to_owned(),
@@ -1121,6 +1120,10 @@ mod profile_tests {
         };
         let text = ron::to_string(&settings).unwrap();
         assert!(!text.contains("hunter2"), "{text}");
+        assert!(
+            !text.contains("hunter3"),
+            "a password in the URL is never saved: {text}"
+        );
         let back: crate::gui::settings::Settings = ron::from_str(&text).unwrap();
         let mut restored = ClientPanel::default();
         restored.apply_profile(&back.profiles[0]);
@@ -1129,7 +1132,8 @@ mod profile_tests {
             restored.secret_headers,
             vec![("Authorization".to_owned(), String::new())]
         );
-        // Everything but the secret value comes back.
+        // Everything but the secret values comes back.
+        assert_eq!(restored.url, "wss://bob@example.test:8443/feed");
         assert_eq!(restored.to_profile("feed"), panel.to_profile("feed"));
         let options = restored.options().unwrap();
         assert_eq!(
