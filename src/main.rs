@@ -30,11 +30,11 @@ struct Cli {
     /// Start capturing right away (like Wireshark's -k).
     #[arg(short = 'k', long = "start", requires = "interface")]
     start: bool,
-    /// Open the live connection window and connect to this ws:// or wss:// URL (repeat for
+    /// Open the live connections pane and connect to this ws:// or wss:// URL (repeat for
     /// several connections, one tab each).
     #[arg(long, value_name = "URL", conflicts_with_all = ["file", "interface"])]
     connect: Vec<String>,
-    /// Connect with this saved connection profile (from the live connection window; repeat
+    /// Connect with this saved connection profile (from the live connections pane; repeat
     /// for several).
     #[arg(long, value_name = "NAME", conflicts_with_all = ["file", "interface"])]
     profile: Vec<String>,

@@ -57,7 +57,8 @@ pub struct ConnectArgs {
     /// Print JSON Lines records (the `analyze` format) instead of received messages.
     #[arg(long)]
     pub jsonl: bool,
-    /// A PEM file of certificate authorities to trust for wss:// (besides the webpki roots).
+    /// A PEM file of certificate authorities to trust for wss:// (besides the webpki roots);
+    /// a self-signed server certificate given here is trusted as itself.
     #[arg(long, value_name = "FILE.pem")]
     pub ca_file: Option<PathBuf>,
     /// Accept any TLS certificate (self-signed test servers). Flagged on every connection.

@@ -29,7 +29,7 @@ pub struct StartOptions {
     pub interface: Option<String>,
     pub capture_filter: String,
     pub start_capture: bool,
-    /// URLs to connect to in the live connection window, one tab each.
+    /// URLs to connect to in the live connections pane, one tab each.
     pub connect: Vec<String>,
     /// Saved connection profiles to connect with, one tab each.
     pub profiles: Vec<String>,
