@@ -301,7 +301,7 @@ fn two_tabs_hold_two_connections_each_with_its_own_transcript() {
     assert_eq!(h.state().clients.current, 0);
     assert_eq!(h.state().selection.conn, Some(0));
     assert_eq!(h.state().view.rows.len(), 2);
-    h.get_by_label_contains("Sent 1 messages");
+    h.get_by_label_contains("Sent 1 message (");
     h.get_by_label_contains("In the tables as connection #0");
 
     // Closing the first tab ends its connection only.

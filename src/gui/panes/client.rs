@@ -61,6 +61,15 @@ fn close_codes() -> impl Iterator<Item = u16> {
     REGISTERED_CLOSE_CODES.iter().copied().chain([4000])
 }
 
+/// "1 message", "2 messages".
+fn count_of(n: u64, thing: &str) -> String {
+    if n == 1 {
+        format!("1 {thing}")
+    } else {
+        format!("{n} {thing}s")
+    }
+}
+
 /// Seconds allowed for connecting, TLS and the upgrade unless the form says otherwise.
 pub const DEFAULT_CONNECT_TIMEOUT_SECS: f64 = 10.0;
 
@@ -779,8 +788,11 @@ fn counters_ui(tab: &ClientPanel, store: &Store, ui: &mut egui::Ui) {
             down = (down.0 + c.counters[1].messages, down.1 + c.counters[1].wire_bytes);
         }
         ui.label(format!(
-            "Sent {} messages ({} bytes on the wire) · received {} messages ({} bytes)",
-            up.0, up.1, down.0, down.1
+            "Sent {} ({} on the wire) · received {} ({})",
+            count_of(up.0, "message"),
+            crate::gui::format::bytes(up.1),
+            count_of(down.0, "message"),
+            crate::gui::format::bytes(down.1)
         ));
     }
     let rtts: Vec<_> = store.rtts.iter().filter(|r| tab.conns.contains(&r.conn)).collect();
