@@ -125,10 +125,18 @@ pub fn run(args: &ConnectArgs) -> u8 {
         }
     };
     // Bad --send values are refused before anything is sent.
-    if let Some(why) = args.sends.iter().find_map(|s| to_message(s, args.hex).err()) {
-        eprintln!("framescope: --send {why}");
-        return 2;
-    }
+    let sends = match args
+        .sends
+        .iter()
+        .map(|s| to_message(s, args.hex))
+        .collect::<Result<Vec<_>, _>>()
+    {
+        Ok(sends) => sends,
+        Err(why) => {
+            eprintln!("framescope: --send {why}");
+            return 2;
+        }
+    };
     let mut headers = Vec::new();
     for (h, flag) in args
         .headers
@@ -166,10 +174,10 @@ pub fn run(args: &ConnectArgs) -> u8 {
             return 1;
         }
     };
-    runtime.block_on(session(args, options))
+    runtime.block_on(session(args, options, sends))
 }
 
-async fn session(args: &ConnectArgs, options: ConnectOptions) -> u8 {
+async fn session(args: &ConnectArgs, options: ConnectOptions, sends: Vec<Message>) -> u8 {
     let recording = match &args.record {
         Some(path) => match open_recording(path) {
             Ok(r) => Some(r),
@@ -227,16 +235,14 @@ async fn session(args: &ConnectArgs, options: ConnectOptions) -> u8 {
     );
     let (mut write, mut read) = connected.ws.split();
     let mut status = 0;
-    for text in &args.sends {
-        if let Err(e) = write
-            .send(to_message(text, args.hex).unwrap_or_else(Message::text))
-            .await
-        {
+    let sent_from_args = !sends.is_empty();
+    for message in sends {
+        if let Err(e) = write.send(message).await {
             eprintln!("framescope: sending: {e}");
             status = 1;
         }
     }
-    let mut stdin_lines = (!std::io::stdin().is_terminal() || args.sends.is_empty())
+    let mut stdin_lines = (!std::io::stdin().is_terminal() || !sent_from_args)
         .then(|| tokio::io::BufReader::new(tokio::io::stdin()).lines());
     let mut ping = args
         .ping_every

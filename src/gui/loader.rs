@@ -240,8 +240,7 @@ impl EventSink for BatchingSink {
 
 /// The feed of a live client session: the returned sink goes to the client's recorder,
 /// which passes on what it has after each tapped read or write (a person is waiting for
-/// it); the feed gets `Done`
-/// when the session is over and the sink dropped.
+/// it); the feed gets `Done` when the session is over and the sink dropped.
 pub fn client_feed(wake: Arc<dyn Fn() + Send + Sync>) -> (Receiver<LoadMessage>, Box<dyn EventSink + Send>) {
     let (tx, rx) = sync_channel(CHANNEL_BATCHES);
     let sink = EagerSink {

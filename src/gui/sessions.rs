@@ -10,7 +10,6 @@ use crate::gui::app::{FramescopeApp, StatusLine};
 use crate::gui::loader::{LoadMessage, client_feed};
 use crate::gui::panes::client::{ClientPanel, ComposeKind};
 use crate::live::client::{ClientState, LiveClient, SessionOptions};
-use crate::live::target::hide_password;
 use crate::store::Store;
 
 /// A running (or ended) live session and the events on their way from it.
@@ -213,7 +212,7 @@ impl FramescopeApp {
         self.clients.retire(&mut tab);
         tab.error = None;
         tab.end_reported = false;
-        let url = hide_password(tab.url.trim());
+        let url = tab.shown_url();
         if !self.clients.feeding_store {
             self.job = None;
             self.reset_for_live_source("live connections".to_owned());
@@ -336,17 +335,17 @@ impl FramescopeApp {
                     if self
                         .status
                         .as_ref()
-                        .is_some_and(|s| s.text == format!("connecting to {}", hide_password(tab.url.trim()))) =>
+                        .is_some_and(|s| s.text == format!("connecting to {}", tab.shown_url())) =>
                 {
                     self.status = Some(StatusLine {
-                        text: format!("connected to {} ({peer})", hide_password(tab.url.trim())),
+                        text: format!("connected to {} ({peer})", tab.shown_url()),
                         is_error: false,
                     });
                 }
                 ClientState::Closed(why) | ClientState::Failed(why) => {
                     tab.end_reported = true;
                     self.status = Some(StatusLine {
-                        text: format!("Tab {}: {}: {why}", tab.number, hide_password(tab.url.trim())),
+                        text: format!("Tab {}: {}: {why}", tab.number, tab.shown_url()),
                         is_error: matches!(tab.state(), Some(ClientState::Failed(_))),
                     });
                 }

@@ -103,19 +103,40 @@ pub enum ConnectError {
     Certificate(String),
 }
 
+/// `fut` given `after` to finish; a timeout names the step (`during`) it hit.
+async fn within<T>(
+    after: Duration,
+    during: &str,
+    fut: impl std::future::Future<Output = T>,
+) -> Result<T, ConnectError> {
+    tokio::time::timeout(after, fut)
+        .await
+        .map_err(|_| ConnectError::Timeout {
+            after,
+            during: during.to_owned(),
+        })
+}
+
 /// Tries each resolved address in turn, as curl does: `localhost` may resolve to `::1` first
 /// while the server listens only on 127.0.0.1. Each try gets the whole timeout; a refusal
 /// comes back at once, so only silent addresses cost time. The error is the first
 /// address's, naming the others tried.
-async fn connect_first(addrs: &[SocketAddr], timeout: Duration) -> Result<(TcpStream, SocketAddr), ConnectError> {
+async fn connect_first(
+    host: &str,
+    addrs: &[SocketAddr],
+    timeout: Duration,
+) -> Result<(TcpStream, SocketAddr), ConnectError> {
     let mut first_error = None;
     for &addr in addrs {
-        let error = match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
+        let error = match within(
+            timeout,
+            &format!("while connecting to {addr}"),
+            TcpStream::connect(addr),
+        )
+        .await
+        {
             Ok(Ok(tcp)) => return Ok((tcp, addr)),
-            Err(_) => ConnectError::Timeout {
-                after: timeout,
-                during: format!("while connecting to {addr}"),
-            },
+            Err(timed_out) => timed_out,
             Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => ConnectError::Refused { addr },
             Ok(Err(e)) => ConnectError::Connect {
                 addr,
@@ -136,7 +157,7 @@ async fn connect_first(addrs: &[SocketAddr], timeout: Duration) -> Result<(TcpSt
         },
         Some(e) => e,
         None => ConnectError::Resolve {
-            host: String::new(),
+            host: host.to_owned(),
             reason: "no address".to_owned(),
         },
     })
@@ -162,25 +183,18 @@ pub async fn connect(
     } else {
         None
     };
-    let within = |fut| tokio::time::timeout(options.timeout, fut);
-    let addrs: Vec<SocketAddr> = within(tokio::net::lookup_host((t.host.as_str(), t.port)))
-        .await
-        .map_err(|_| ConnectError::Timeout {
-            after: options.timeout,
-            during: "while looking up the host name".to_owned(),
-        })?
-        .map_err(|e| ConnectError::Resolve {
-            host: t.host.clone(),
-            reason: e.to_string(),
-        })?
-        .collect();
-    let (tcp, addr) = connect_first(&addrs, options.timeout).await.map_err(|e| match e {
-        ConnectError::Resolve { reason, .. } => ConnectError::Resolve {
-            host: t.host.clone(),
-            reason,
-        },
-        other => other,
-    })?;
+    let addrs: Vec<SocketAddr> = within(
+        options.timeout,
+        "while looking up the host name",
+        tokio::net::lookup_host((t.host.as_str(), t.port)),
+    )
+    .await?
+    .map_err(|e| ConnectError::Resolve {
+        host: t.host.clone(),
+        reason: e.to_string(),
+    })?
+    .collect();
+    let (tcp, addr) = connect_first(&t.host, &addrs, options.timeout).await?;
     let _ = tcp.set_nodelay(true);
     let local = tcp.local_addr().map_err(|e| ConnectError::Connect {
         addr,
@@ -224,23 +238,20 @@ pub async fn connect(
             let name = ServerName::try_from(t.host.clone())
                 .map_err(|e| ConnectError::Tls(format!("'{}' is not a valid TLS server name: {e}", t.host)))?;
             let connector = tokio_rustls::TlsConnector::from(config);
-            let tls_stream = tokio::time::timeout(options.timeout, connector.connect(name, tcp))
-                .await
-                .map_err(|_| ConnectError::Timeout {
-                    after: options.timeout,
-                    during: "during the TLS handshake".to_owned(),
-                })?
-                .map_err(|e| describe_tls_error(&e, &t.host))?;
+            let tls_stream = within(
+                options.timeout,
+                "during the TLS handshake",
+                connector.connect(name, tcp),
+            )
+            .await?
+            .map_err(|e| describe_tls_error(&e, &t.host))?;
             Transport::Tls(Box::new(tls_stream))
         }
     };
     let stream = TapStream::new(transport, tap(local, addr));
-    let (ws, response) = tokio::time::timeout(options.timeout, tokio_tungstenite::client_async(request, stream))
-        .await
-        .map_err(|_| ConnectError::Timeout {
-            after: options.timeout,
-            during: "to the upgrade request".to_owned(),
-        })?
+    let upgrade = tokio_tungstenite::client_async(request, stream);
+    let (ws, response) = within(options.timeout, "to the upgrade request", upgrade)
+        .await?
         .map_err(|e| match e {
             tokio_tungstenite::tungstenite::Error::Http(resp) => {
                 let mut details = String::new();
@@ -306,7 +317,8 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let open: SocketAddr = listener.local_addr().expect("addr");
         let refused: SocketAddr = ([127, 0, 0, 1], closed_port()).into();
-        let (_, used) = block_on(connect_first(&[refused, open], Duration::from_secs(5))).expect("second address");
+        let (_, used) =
+            block_on(connect_first("test", &[refused, open], Duration::from_secs(5))).expect("second address");
         assert_eq!(used, open);
     }
 
@@ -314,12 +326,12 @@ mod tests {
     fn when_no_address_answers_the_first_error_names_the_others() {
         let a: SocketAddr = ([127, 0, 0, 1], closed_port()).into();
         let b: SocketAddr = ([127, 0, 0, 1], closed_port()).into();
-        let err = block_on(connect_first(&[a, b], Duration::from_secs(5))).expect_err("nothing listens");
+        let err = block_on(connect_first("test", &[a, b], Duration::from_secs(5))).expect_err("nothing listens");
         assert_eq!(
             err.to_string(),
             format!("connection to {a} refused: nothing is listening there (also tried {b})")
         );
-        let one = block_on(connect_first(&[a], Duration::from_secs(5))).expect_err("nothing listens");
+        let one = block_on(connect_first("test", &[a], Duration::from_secs(5))).expect_err("nothing listens");
         assert!(matches!(one, ConnectError::Refused { addr } if addr == a));
     }
 }

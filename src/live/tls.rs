@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::CryptoProvider;
 use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
@@ -18,7 +17,7 @@ use crate::live::session::ConnectError;
 pub struct TlsOptions {
     /// A PEM file of extra certificate authorities to trust (besides the webpki roots). A
     /// self-signed server certificate can be given here too: it is then trusted as exactly
-    /// that certificate (see [`PinnedOrWebPki`]).
+    /// that certificate (see `CertificateCheck`).
     pub extra_ca_file: Option<PathBuf>,
     /// Accept any certificate. For testing against self-signed servers; flagged wherever shown.
     pub accept_invalid_certs: bool,
@@ -52,62 +51,24 @@ impl rustls::KeyLog for KeyLogTo {
     }
 }
 
-/// Accepts every certificate but still checks handshake signatures (so the session is
-/// encrypted to whoever holds the key, just not authenticated).
-#[derive(Debug)]
-struct AcceptAnyCertificate(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for AcceptAnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
-}
-
-/// The webpki check, plus certificates pinned from the user's CA file: a server whose
-/// certificate is byte for byte one of those is trusted if the certificate names the host.
+/// The webpki check, plus certificates pinned from the user's CA file, or no certificate
+/// check at all when the user asked to accept any. Handshake signatures are always checked
+/// against the certificate's key (so even "accept any" encrypts to whoever holds that key,
+/// just without authenticating it).
 ///
-/// Why: `openssl req -x509` (the usual way to make a development certificate) marks it as a
-/// CA, and webpki refuses a CA certificate as a server's own ("CaUsedAsEndEntity") even when
-/// it is the trusted root itself, where curl, browsers and Python accept it. Trusting the exact
-/// bytes the user gave is the same trust; the handshake signature is still checked against
-/// that certificate's key. Its validity dates are not checked (webpki offers no check of them
-/// alone).
+/// Why pinning: `openssl req -x509` (the usual way to make a development certificate) marks
+/// it as a CA, and webpki refuses a CA certificate as a server's own ("CaUsedAsEndEntity")
+/// even when it is the trusted root itself, where curl, browsers and Python accept it.
+/// Trusting the exact bytes the user gave is the same trust; the host name is still checked,
+/// its validity dates are not (webpki offers no check of them alone).
 #[derive(Debug)]
-struct PinnedOrWebPki {
+struct CertificateCheck {
     webpki: Arc<WebPkiServerVerifier>,
     pinned: Vec<CertificateDer<'static>>,
+    accept_any: bool,
 }
 
-impl ServerCertVerifier for PinnedOrWebPki {
+impl ServerCertVerifier for CertificateCheck {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -116,6 +77,9 @@ impl ServerCertVerifier for PinnedOrWebPki {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
+        if self.accept_any {
+            return Ok(ServerCertVerified::assertion());
+        }
         let checked = self
             .webpki
             .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now);
@@ -174,24 +138,25 @@ pub fn tls_config(options: &TlsOptions) -> Result<Arc<ClientConfig>, ConnectErro
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| ConnectError::Tls(e.to_string()))?;
-    let verifier: Arc<dyn ServerCertVerifier> = if options.accept_invalid_certs {
-        Arc::new(AcceptAnyCertificate(provider))
-    } else {
-        let mut roots = RootCertStore::empty();
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        let pinned = match &options.extra_ca_file {
-            Some(path) => read_certificates(path)?,
-            None => Vec::new(),
-        };
-        for cert in &pinned {
-            // A certificate webpki cannot use as an authority may still be pinned.
-            let _ = roots.add(cert.clone());
-        }
-        let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
-            .build()
-            .map_err(|e| ConnectError::Tls(e.to_string()))?;
-        Arc::new(PinnedOrWebPki { webpki, pinned })
+    let mut roots = RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    // With "accept any" the file is not needed, so a bad one does not stand in the way.
+    let pinned = match &options.extra_ca_file {
+        Some(path) if !options.accept_invalid_certs => read_certificates(path)?,
+        _ => Vec::new(),
     };
+    for cert in &pinned {
+        // A certificate webpki cannot use as an authority may still be pinned.
+        let _ = roots.add(cert.clone());
+    }
+    let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
+        .build()
+        .map_err(|e| ConnectError::Tls(e.to_string()))?;
+    let verifier = Arc::new(CertificateCheck {
+        webpki,
+        pinned,
+        accept_any: options.accept_invalid_certs,
+    });
     let mut config = builder
         .dangerous()
         .with_custom_certificate_verifier(verifier)

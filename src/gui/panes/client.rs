@@ -376,9 +376,15 @@ impl ClientPanel {
         self.session.as_ref().map(|s| s.client.state())
     }
 
+    /// The URL as shown outside the URL field (titles, status lines): any password as `***`.
+    pub fn shown_url(&self) -> String {
+        crate::live::target::hide_password(self.url.trim())
+    }
+
     /// The tab's title: number, host and path, and a word for the state.
     fn title(&self) -> String {
-        let place = crate::live::target::hide_password(self.url.trim())
+        let place = self
+            .shown_url()
             .trim_start_matches("wss://")
             .trim_start_matches("ws://")
             .chars()
@@ -620,25 +626,14 @@ fn request_options_ui(tab: &mut ClientPanel, ui: &mut egui::Ui) {
         }
         ui.checkbox(&mut tab.record_secrets, "record secrets in clear");
     });
-    ui.horizontal(|ui| {
-        let l = ui.label("Extra CA file (PEM)");
-        ui.add(
-            egui::TextEdit::singleline(&mut tab.ca_file)
-                .hint_text("dev-ca.pem")
-                .desired_width(260.0),
-        )
-        .labelled_by(l.id);
-    });
-    ui.horizontal(|ui| {
-        let l = ui.label("TLS key log file");
-        ui.add(
-            egui::TextEdit::singleline(&mut tab.key_log_file)
-                .hint_text("keys.log (for Wireshark)")
-                .desired_width(260.0),
-        )
-        .labelled_by(l.id)
-        .on_hover_text("wss:// session secrets are appended here (NSS key log format); empty: SSLKEYLOGFILE");
-    });
+    path_field_ui(ui, "Extra CA file (PEM)", &mut tab.ca_file, "dev-ca.pem");
+    path_field_ui(
+        ui,
+        "TLS key log file",
+        &mut tab.key_log_file,
+        "keys.log (for Wireshark)",
+    )
+    .on_hover_text("wss:// session secrets are appended here (NSS key log format); empty: SSLKEYLOGFILE");
     ui.checkbox(&mut tab.insecure, "Accept any TLS certificate (insecure)");
     ui.horizontal(|ui| {
         ui.label("Connect timeout");
@@ -724,6 +719,16 @@ fn state_ui(state: Option<&ClientState>, ui: &mut egui::Ui) {
             ui.colored_label(theme::ERROR, format!("Failed: {why}"));
         }
     }
+}
+
+/// A labelled one-line field for a file path; returns the field's response.
+fn path_field_ui(ui: &mut egui::Ui, label: &str, path: &mut String, hint: &str) -> egui::Response {
+    ui.horizontal(|ui| {
+        let l = ui.label(label);
+        ui.add(egui::TextEdit::singleline(path).hint_text(hint).desired_width(260.0))
+            .labelled_by(l.id)
+    })
+    .inner
 }
 
 /// Saved set-ups: pick one to fill the form, save the form under a name, delete.
