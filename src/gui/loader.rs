@@ -4,6 +4,7 @@
 //! sent over a bounded channel (a full channel makes the loader wait; the waits are counted
 //! and shown). `wake` is called after each batch so the GUI repaints; it knows no egui.
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -12,32 +13,12 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::analysis::event::{
-    ConnId, ConnectionEnd, ConnectionInfo, Direction, Event, EventSink, FrameEvent, MessageEvent, RttSample,
+    ConnId, ConnectionEnd, ConnectionInfo, Event, EventSink, FrameEvent, MessageEvent, MessageFacts, RttSample,
 };
 use crate::analysis::findings::Finding;
-use crate::analysis::ws::frame::OpCode;
 use crate::analysis::{Analyzer, AnalyzerConfig, Timestamp};
 use crate::capture::live::{IdleFlush, LiveOptions, LiveStats, run_live};
 use crate::capture::{OfflineReader, ReadSummary};
-
-/// A message without its payload; the payload is a range of the batch's bytes.
-#[derive(Clone, Debug)]
-pub struct MessageMeta {
-    pub conn: ConnId,
-    pub dir: Direction,
-    pub ts: Timestamp,
-    pub first_ts: Timestamp,
-    pub opcode: OpCode,
-    pub frames: u32,
-    pub compressed: bool,
-    pub wire_len: u64,
-    pub truncated: bool,
-    pub decoded: bool,
-    pub close_code: Option<u16>,
-    pub stream_offset: u64,
-    pub payload: std::ops::Range<usize>,
-    pub compressed_payload: Option<std::ops::Range<usize>>,
-}
 
 /// An owned event.
 #[derive(Clone, Debug)]
@@ -45,7 +26,12 @@ pub enum OwnedEvent {
     /// Boxed: connections are rare and large; frames and messages are many and small.
     Connection(Box<ConnectionInfo>),
     Frame(FrameEvent),
-    Message(MessageMeta),
+    /// A message; its payload (and compressed bytes) are ranges of the batch's bytes.
+    Message {
+        facts: MessageFacts,
+        payload: Range<usize>,
+        compressed_payload: Option<Range<usize>>,
+    },
     Rtt(RttSample),
     Anomaly(Finding),
     Ended {
@@ -69,24 +55,15 @@ impl Batch {
             match event {
                 OwnedEvent::Connection(c) => sink.event(Event::Connection(c.as_ref())),
                 OwnedEvent::Frame(f) => sink.event(Event::Frame(f)),
-                OwnedEvent::Message(m) => {
-                    let payload = self.payload.get(m.payload.clone()).unwrap_or(&[]);
+                OwnedEvent::Message {
+                    facts,
+                    payload,
+                    compressed_payload,
+                } => {
                     let event = MessageEvent {
-                        conn: m.conn,
-                        dir: m.dir,
-                        ts: m.ts,
-                        first_ts: m.first_ts,
-                        opcode: m.opcode,
-                        frames: m.frames,
-                        compressed: m.compressed,
-                        wire_len: m.wire_len,
-                        payload,
-                        truncated: m.truncated,
-                        decoded: m.decoded,
-                        close_code: m.close_code,
-                        close_reason: None,
-                        stream_offset: m.stream_offset,
-                        compressed_payload: m.compressed_payload.clone().and_then(|r| self.payload.get(r)),
+                        facts: *facts,
+                        payload: self.payload.get(payload.clone()).unwrap_or(&[]),
+                        compressed_payload: compressed_payload.clone().and_then(|r| self.payload.get(r)),
                     };
                     sink.event(Event::Message(&event));
                 }
@@ -212,22 +189,11 @@ impl EventSink for BatchingSink {
                     self.batch.payload.extend_from_slice(raw);
                     end..self.batch.payload.len()
                 });
-                OwnedEvent::Message(MessageMeta {
-                    conn: m.conn,
-                    dir: m.dir,
-                    ts: m.ts,
-                    first_ts: m.first_ts,
-                    opcode: m.opcode,
-                    frames: m.frames,
-                    compressed: m.compressed,
-                    wire_len: m.wire_len,
-                    truncated: m.truncated,
-                    decoded: m.decoded,
-                    close_code: m.close_code,
-                    stream_offset: m.stream_offset,
+                OwnedEvent::Message {
+                    facts: m.facts,
                     payload: start..end,
                     compressed_payload,
-                })
+                }
             }
             Event::Rtt(r) => OwnedEvent::Rtt(r),
             Event::Anomaly(f) => OwnedEvent::Anomaly(f.clone()),
