@@ -1,14 +1,14 @@
-//! Loads a capture on a background thread and hands events to the GUI in batches.
-//!
-//! The thread owns the reader and the analyzer; events are copied into owned batches and
-//! sent over a bounded channel (a full channel makes the loader wait; the waits are counted
-//! and shown). `wake` is called after each batch so the GUI repaints; it knows no egui.
+//! One feed for every source the window shows: a capture file, a live interface, a live
+//! client session. Each runs on its own thread, copies its events into owned batches and
+//! sends them over a bounded channel (a full channel makes the source wait; the waits are
+//! counted and shown), ending with one typed `FeedEnd`. `wake` is called after each batch so
+//! the GUI repaints; this module knows no egui.
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError, sync_channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -17,7 +17,7 @@ use crate::analysis::event::{
 };
 use crate::analysis::findings::Finding;
 use crate::analysis::{Analyzer, AnalyzerConfig, Timestamp};
-use crate::capture::live::{IdleFlush, LiveOptions, LiveStats, run_live};
+use crate::capture::live::{LiveOptions, LiveStats, run_live};
 use crate::capture::{OfflineReader, ReadSummary};
 
 /// An owned event.
@@ -79,12 +79,58 @@ impl Batch {
     }
 }
 
-/// What the loader thread sends.
+/// Where a feed's events come from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    File(PathBuf),
+    /// A live capture on `interface`, recorded to `recording`.
+    LiveCapture {
+        interface: String,
+        recording: PathBuf,
+    },
+    /// One of the connect window's sessions.
+    ClientSession,
+}
+
+impl Source {
+    /// How the status bar and the title name the source.
+    pub fn label(&self) -> String {
+        match self {
+            Source::File(path) => path.display().to_string(),
+            Source::LiveCapture { interface, .. } => format!("live: {interface}"),
+            Source::ClientSession => "live connections".to_owned(),
+        }
+    }
+}
+
+/// How a feed ended.
 #[derive(Debug)]
-pub enum LoadMessage {
+pub enum FeedEnd {
+    /// The source ran to its end: a file read through (its summary says whether it was
+    /// damaged), a session over (no summary).
+    Finished(Option<ReadSummary>),
+    /// Stopped on request (loading cancelled, capture stopped): what came before is kept.
+    Stopped { packets: u64 },
+    /// The source could not start or broke (the reason in words).
+    Failed(String),
+}
+
+/// What a feed's thread sends.
+#[derive(Debug)]
+pub enum FeedMessage {
     Batch(Batch),
-    /// The end: how reading went, or why the file could not be opened.
-    Done(Result<ReadSummary, String>),
+    End(FeedEnd),
+}
+
+/// What draining a feed found.
+#[derive(Debug)]
+pub enum Drained {
+    /// The deadline came with batches still waiting.
+    More,
+    /// Nothing waiting now; the source is still running.
+    Idle,
+    /// The source is over (sent once).
+    Ended(FeedEnd),
 }
 
 /// Shared counters of a running load.
@@ -96,15 +142,21 @@ pub struct LoadProgress {
     pub full_channel_waits: AtomicU64,
 }
 
-/// A load (or a live capture) in progress.
-pub struct LoadJob {
-    pub path: PathBuf,
-    pub rx: Receiver<LoadMessage>,
+/// A running source and the events on their way from it.
+pub struct Feed {
+    pub source: Source,
+    rx: Receiver<FeedMessage>,
     pub progress: Arc<LoadProgress>,
     /// Set for a live capture: its counters.
     pub live: Option<Arc<LiveStats>>,
     cancel: Arc<AtomicBool>,
+    /// The source's thread (a client session's thread belongs to its `LiveClient`).
     handle: Option<JoinHandle<()>>,
+    ended: bool,
+    /// Batches replayed so far (the flood benchmark reports it).
+    pub batches: u64,
+    /// Events replayed so far.
+    pub events: u64,
 }
 
 /// Batches are sent at least this often, so the first results show up quickly.
@@ -114,17 +166,21 @@ const BATCH_PAYLOAD_BYTES: usize = 4 << 20;
 const CHANNEL_BATCHES: usize = 16;
 
 struct BatchingSink {
+    /// Send what is held at every `pause` (a person is watching a live session), not only
+    /// when the batch is big or old.
+    eager: bool,
     batch: Batch,
     last_send: Instant,
-    tx: SyncSender<LoadMessage>,
+    tx: SyncSender<FeedMessage>,
     wake: Arc<dyn Fn() + Send + Sync>,
     progress: Arc<LoadProgress>,
     disconnected: bool,
 }
 
 impl BatchingSink {
-    fn new(tx: SyncSender<LoadMessage>, wake: Arc<dyn Fn() + Send + Sync>, progress: Arc<LoadProgress>) -> Self {
+    fn new(tx: SyncSender<FeedMessage>, wake: Arc<dyn Fn() + Send + Sync>, progress: Arc<LoadProgress>) -> Self {
         BatchingSink {
+            eager: false,
             batch: Batch::default(),
             last_send: Instant::now(),
             tx,
@@ -139,7 +195,7 @@ impl BatchingSink {
             return;
         }
         let batch = std::mem::take(&mut self.batch);
-        let message = match self.tx.try_send(LoadMessage::Batch(batch)) {
+        let message = match self.tx.try_send(FeedMessage::Batch(batch)) {
             Ok(()) => None,
             Err(TrySendError::Full(m)) => Some(m),
             Err(TrySendError::Disconnected(_)) => {
@@ -163,14 +219,6 @@ impl BatchingSink {
             || self.batch.payload.len() >= BATCH_PAYLOAD_BYTES
             || self.last_send.elapsed() >= BATCH_INTERVAL
         {
-            self.flush();
-        }
-    }
-}
-
-impl IdleFlush for BatchingSink {
-    fn idle(&mut self) {
-        if self.last_send.elapsed() >= BATCH_INTERVAL {
             self.flush();
         }
     }
@@ -202,50 +250,60 @@ impl EventSink for BatchingSink {
         self.batch.events.push(owned);
         self.maybe_flush();
     }
+
+    /// The source has nothing more for now: an eager sink passes on what it holds at once;
+    /// otherwise only a batch older than `BATCH_INTERVAL` goes (a capture pausing between
+    /// packets should not send one batch per packet).
+    fn pause(&mut self) {
+        if self.eager || self.last_send.elapsed() >= BATCH_INTERVAL {
+            self.flush();
+        }
+    }
 }
 
-/// The feed of a live client session: the returned sink goes to the client's recorder,
-/// which passes on what it has after each tapped read or write (a person is waiting for
-/// it); the feed gets `Done` when the session is over and the sink dropped.
-pub fn client_feed(wake: Arc<dyn Fn() + Send + Sync>) -> (Receiver<LoadMessage>, Box<dyn EventSink + Send>) {
-    let (tx, rx) = sync_channel(CHANNEL_BATCHES);
-    let sink = EagerSink {
-        done_tx: tx.clone(),
-        inner: BatchingSink::new(tx, wake, Arc::new(LoadProgress::default())),
-    };
-    (rx, Box::new(sink))
-}
-
-/// Sends what it holds whenever the tap pauses (after each read or write it analysed), so a
-/// person sees every message at once while a flood still arrives in few batches; tells the
-/// GUI the session is over when dropped.
-struct EagerSink {
+/// A live client session's sink: eager, and it ends the feed when dropped (the session is
+/// over).
+struct SessionSink {
     inner: BatchingSink,
-    done_tx: SyncSender<LoadMessage>,
+    end_tx: SyncSender<FeedMessage>,
 }
 
-impl EventSink for EagerSink {
+impl EventSink for SessionSink {
     fn event(&mut self, event: Event<'_>) {
         // Batches still go out when they are big or old, even inside one long read.
         self.inner.event(event);
     }
 
     fn pause(&mut self) {
-        self.inner.flush();
+        self.inner.pause();
     }
 }
 
-impl Drop for EagerSink {
+impl Drop for SessionSink {
     fn drop(&mut self) {
         self.inner.flush();
-        let _ = self.done_tx.send(LoadMessage::Done(Ok(ReadSummary::default())));
+        let _ = self.end_tx.send(FeedMessage::End(FeedEnd::Finished(None)));
         (self.inner.wake)();
     }
 }
 
-impl LoadJob {
-    /// Starts loading `path` on a named thread.
-    pub fn start(path: &Path, config: AnalyzerConfig, wake: Arc<dyn Fn() + Send + Sync>) -> std::io::Result<LoadJob> {
+impl Feed {
+    fn new(source: Source, rx: Receiver<FeedMessage>, progress: Arc<LoadProgress>, cancel: Arc<AtomicBool>) -> Feed {
+        Feed {
+            source,
+            rx,
+            progress,
+            live: None,
+            cancel,
+            handle: None,
+            ended: false,
+            batches: 0,
+            events: 0,
+        }
+    }
+
+    /// Starts reading the capture file at `path` on a thread named `capture-loader`.
+    pub fn open_file(path: &Path, config: AnalyzerConfig, wake: Arc<dyn Fn() + Send + Sync>) -> std::io::Result<Feed> {
         let (tx, rx) = sync_channel(CHANNEL_BATCHES);
         let progress = Arc::new(LoadProgress::default());
         let cancel = Arc::new(AtomicBool::new(false));
@@ -254,59 +312,100 @@ impl LoadJob {
         let handle = std::thread::Builder::new()
             .name("capture-loader".into())
             .spawn(move || {
-                let done_tx = tx.clone();
-                let result = load(&thread_path, config, tx, wake.clone(), thread_progress, thread_cancel);
-                let _ = done_tx.send(LoadMessage::Done(result));
+                let end_tx = tx.clone();
+                let end = read_file(&thread_path, config, tx, wake.clone(), thread_progress, thread_cancel);
+                let _ = end_tx.send(FeedMessage::End(end));
                 wake();
             })?;
-        Ok(LoadJob {
-            path: path.to_owned(),
-            rx,
-            progress,
-            live: None,
-            cancel,
-            handle: Some(handle),
-        })
+        let mut feed = Feed::new(Source::File(path.to_owned()), rx, progress, cancel);
+        feed.handle = Some(handle);
+        Ok(feed)
     }
 
-    /// Starts capturing live; `cancel` stops it. `path` of the job is the recording.
-    pub fn start_live(
+    /// Starts capturing live on a thread named `live-capture`; `stop` ends it.
+    pub fn capture_live(
         options: LiveOptions,
         config: AnalyzerConfig,
         wake: Arc<dyn Fn() + Send + Sync>,
-    ) -> std::io::Result<LoadJob> {
+    ) -> std::io::Result<Feed> {
         let (tx, rx) = sync_channel(CHANNEL_BATCHES);
         let progress = Arc::new(LoadProgress::default());
         let cancel = Arc::new(AtomicBool::new(false));
         let stats = Arc::new(LiveStats::default());
         let (thread_progress, thread_cancel, thread_stats) = (progress.clone(), cancel.clone(), stats.clone());
-        let path = options.record_to.clone();
+        let source = Source::LiveCapture {
+            interface: options.interface.clone(),
+            recording: options.record_to.clone(),
+        };
         let handle = std::thread::Builder::new().name("live-capture".into()).spawn(move || {
-            let done_tx = tx.clone();
+            let end_tx = tx.clone();
             let mut analyzer = Analyzer::new(config);
             let mut sink = BatchingSink::new(tx, wake.clone(), thread_progress);
             let result = run_live(&options, &mut analyzer, &mut sink, &thread_stats, &thread_cancel);
             analyzer.finish(&mut sink);
             sink.flush();
-            let summary = result.map(|packets| ReadSummary {
-                packets,
-                ..ReadSummary::default()
-            });
-            let _ = done_tx.send(LoadMessage::Done(summary));
+            let end = match result {
+                Ok(packets) => FeedEnd::Stopped { packets },
+                Err(e) => FeedEnd::Failed(e),
+            };
+            let _ = end_tx.send(FeedMessage::End(end));
             wake();
         })?;
-        Ok(LoadJob {
-            path,
-            rx,
-            progress,
-            live: Some(stats),
-            cancel,
-            handle: Some(handle),
-        })
+        let mut feed = Feed::new(source, rx, progress, cancel);
+        feed.live = Some(stats);
+        feed.handle = Some(handle);
+        Ok(feed)
     }
 
-    pub fn cancel(&self) {
+    /// The feed of a live client session: the returned sink goes to the client's recorder,
+    /// which calls `pause` after each tapped read or write (a person is waiting for it); the
+    /// feed ends when the session is over and the sink dropped.
+    pub fn client_session(wake: Arc<dyn Fn() + Send + Sync>) -> (Feed, Box<dyn EventSink + Send>) {
+        let (tx, rx) = sync_channel(CHANNEL_BATCHES);
+        let progress = Arc::new(LoadProgress::default());
+        let mut inner = BatchingSink::new(tx.clone(), wake, progress.clone());
+        inner.eager = true;
+        let sink = SessionSink { inner, end_tx: tx };
+        let feed = Feed::new(Source::ClientSession, rx, progress, Arc::new(AtomicBool::new(false)));
+        (feed, Box::new(sink))
+    }
+
+    /// Asks the source to stop (loading cancelled, capture stopped); its end follows.
+    pub fn stop(&self) {
         self.cancel.store(true, Ordering::Relaxed);
+    }
+
+    /// True once the feed's end has been drained.
+    pub fn has_ended(&self) -> bool {
+        self.ended
+    }
+
+    /// Replays waiting batches into `sink` until `deadline`.
+    pub fn drain(&mut self, sink: &mut dyn EventSink, deadline: Instant) -> Drained {
+        if self.ended {
+            return Drained::Idle;
+        }
+        loop {
+            if Instant::now() >= deadline {
+                return Drained::More;
+            }
+            match self.rx.try_recv() {
+                Ok(FeedMessage::Batch(batch)) => {
+                    self.batches += 1;
+                    self.events += batch.events.len() as u64;
+                    batch.replay(sink);
+                }
+                Ok(FeedMessage::End(end)) => {
+                    self.ended = true;
+                    return Drained::Ended(end);
+                }
+                Err(TryRecvError::Empty) => return Drained::Idle,
+                Err(TryRecvError::Disconnected) => {
+                    self.ended = true;
+                    return Drained::Ended(FeedEnd::Failed("the source stopped unexpectedly".to_owned()));
+                }
+            }
+        }
     }
 
     /// Fraction of the file read (0..=1).
@@ -316,14 +415,14 @@ impl LoadJob {
     }
 }
 
-impl Drop for LoadJob {
+impl Drop for Feed {
     fn drop(&mut self) {
-        self.cancel();
+        self.stop();
         let Some(handle) = self.handle.take() else {
             return;
         };
-        // Keep draining so a loader blocked on a full channel sees the cancel and ends; it
-        // checks the flag every 4096 packets. Bounded, so a stuck reader cannot hang the GUI.
+        // Keep draining so a source blocked on a full channel sees the stop and ends; a file
+        // reader checks every 4096 packets. Bounded, so a stuck reader cannot hang the GUI.
         let started = Instant::now();
         while !handle.is_finished() && started.elapsed() < Duration::from_secs(5) {
             while self.rx.try_recv().is_ok() {}
@@ -335,15 +434,18 @@ impl Drop for LoadJob {
     }
 }
 
-fn load(
+fn read_file(
     path: &Path,
     config: AnalyzerConfig,
-    tx: SyncSender<LoadMessage>,
+    tx: SyncSender<FeedMessage>,
     wake: Arc<dyn Fn() + Send + Sync>,
     progress: Arc<LoadProgress>,
     cancel: Arc<AtomicBool>,
-) -> Result<ReadSummary, String> {
-    let mut reader = OfflineReader::open(path).map_err(|e| e.to_string())?;
+) -> FeedEnd {
+    let mut reader = match OfflineReader::open(path) {
+        Ok(r) => r,
+        Err(e) => return FeedEnd::Failed(e.to_string()),
+    };
     progress.total_bytes.store(reader.file_len(), Ordering::Relaxed);
     let mut analyzer = Analyzer::new(config);
     let mut sink = BatchingSink::new(tx, wake, progress.clone());
@@ -351,12 +453,16 @@ fn load(
         progress.bytes_read.store(bytes, Ordering::Relaxed);
         !cancel.load(Ordering::Relaxed)
     });
-    if summary.stopped_early.as_deref() != Some("cancelled") {
-        analyzer.finish(&mut sink);
+    if summary.cancelled {
+        sink.flush();
+        return FeedEnd::Stopped {
+            packets: summary.packets,
+        };
     }
+    analyzer.finish(&mut sink);
     sink.flush();
     progress.bytes_read.store(reader.file_len(), Ordering::Relaxed);
-    Ok(summary)
+    FeedEnd::Finished(Some(summary))
 }
 
 #[cfg(test)]
@@ -364,9 +470,10 @@ mod tests {
     use super::*;
     use crate::analysis::{Direction, Timestamp};
 
-    fn drain(rx: &Receiver<LoadMessage>) -> (usize, usize) {
+    /// Counts what a feed holds: (batches, events), without replaying.
+    fn drain(feed: &Feed) -> (usize, usize) {
         let (mut batches, mut events) = (0, 0);
-        while let Ok(LoadMessage::Batch(b)) = rx.try_recv() {
+        while let Ok(FeedMessage::Batch(b)) = feed.rx.try_recv() {
             batches += 1;
             events += b.events.len();
         }
@@ -375,7 +482,7 @@ mod tests {
 
     #[test]
     fn a_live_feed_passes_events_on_at_each_pause_in_few_batches() {
-        let (rx, mut sink) = client_feed(Arc::new(|| {}));
+        let (feed, mut sink) = Feed::client_session(Arc::new(|| {}));
         let sample = |i: i64| RttSample {
             conn: 0,
             ping_dir: Direction::ClientToServer,
@@ -388,14 +495,17 @@ mod tests {
             sink.event(Event::Rtt(sample(i)));
         }
         sink.pause();
-        let (batches, events) = drain(&rx);
+        let (batches, events) = drain(&feed);
         assert_eq!(events, 1000);
         assert!(batches < 100, "{batches} batches");
         // A single event is passed on at the next pause, with no more traffic after it.
         sink.event(Event::Rtt(sample(5000)));
         sink.pause();
-        assert_eq!(drain(&rx), (1, 1));
+        assert_eq!(drain(&feed), (1, 1));
         drop(sink);
-        assert!(matches!(rx.try_recv(), Ok(LoadMessage::Done(_))));
+        assert!(matches!(
+            feed.rx.try_recv(),
+            Ok(FeedMessage::End(FeedEnd::Finished(None)))
+        ));
     }
 }
