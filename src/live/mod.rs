@@ -3,6 +3,7 @@
 //! handshake and frames, masks included, and the session can be saved as a capture.
 
 pub mod client;
+pub mod options;
 pub mod recorder;
 pub mod session;
 pub mod talk;

@@ -184,10 +184,7 @@ impl ClientPanel {
         let target = crate::live::target::parse_target(self.url.trim())?;
         let mut headers = Vec::new();
         for line in self.headers.lines().map(str::trim).filter(|l| !l.is_empty()) {
-            match line.split_once(':') {
-                Some((k, v)) if !k.trim().is_empty() => headers.push((k.trim().to_owned(), v.trim().to_owned())),
-                _ => return Err(format!("header line '{line}' is not 'Name: value'")),
-            }
+            headers.push(crate::live::options::parse_header(line).map_err(|e| format!("header line {e}"))?);
         }
         for (name, value) in &self.secret_headers {
             if name.trim().is_empty() {
@@ -208,7 +205,7 @@ impl ClientPanel {
             headers,
             subprotocols,
             origin,
-            timeout: std::time::Duration::from_secs_f64(self.connect_timeout.clamp(0.1, 600.0)),
+            timeout: clamped_seconds(self.connect_timeout.min(600.0), 0.1),
             tls: crate::live::session::TlsOptions {
                 extra_ca_file: Some(self.ca_file.trim())
                     .filter(|p| !p.is_empty())
@@ -357,8 +354,8 @@ impl ClientPanel {
     /// The reconnect policy chosen in the form.
     pub fn reconnect(&self) -> Option<Reconnect> {
         self.reconnect.then(|| Reconnect {
-            base: std::time::Duration::from_secs_f64(self.reconnect_base.max(0.01)),
-            max: std::time::Duration::from_secs_f64(self.reconnect_max.max(self.reconnect_base).max(0.01)),
+            base: clamped_seconds(self.reconnect_base, 0.01),
+            max: clamped_seconds(self.reconnect_max.max(self.reconnect_base), 0.01),
             attempts: self.reconnect_attempts,
         })
     }
@@ -366,8 +363,8 @@ impl ClientPanel {
     /// The heartbeat chosen in the form.
     pub fn heartbeat(&self) -> Option<Heartbeat> {
         self.heartbeat.then(|| Heartbeat {
-            every: std::time::Duration::from_secs_f64(self.heartbeat_every.max(0.05)),
-            pong_timeout: std::time::Duration::from_secs_f64(self.pong_timeout.max(0.05)),
+            every: clamped_seconds(self.heartbeat_every, 0.05),
+            pong_timeout: clamped_seconds(self.pong_timeout, 0.05),
             close_on_miss: self.close_on_missed_pong,
         })
     }
@@ -1023,6 +1020,13 @@ fn templates_ui(tab: &mut ClientPanel, ui: &mut egui::Ui, settings: &mut Setting
             }
         }
     });
+}
+
+/// A form's seconds as a `Duration`, kept between `min` and a day (the drag values can be
+/// typed as anything, and `Duration::from_secs_f64` panics on infinity).
+fn clamped_seconds(value: f64, min: f64) -> std::time::Duration {
+    let value = if value.is_finite() { value } else { min };
+    std::time::Duration::from_secs_f64(value.clamp(min, crate::live::options::MAX_SECONDS))
 }
 
 #[cfg(test)]
