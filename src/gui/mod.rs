@@ -2,6 +2,7 @@
 //! commands run once, at the end of the frame; loading runs on a background thread.
 
 pub mod app;
+pub mod client_tab;
 pub mod commands;
 pub mod feed;
 pub mod format;

@@ -6,8 +6,8 @@ use std::time::Instant;
 
 use crate::analysis::event::{ConnId, Event, EventSink, Renumber};
 use crate::gui::app::{FramescopeApp, StatusLine};
+use crate::gui::client_tab::{ClientPanel, ComposeKind};
 use crate::gui::feed::{Drained, Feed, Source};
-use crate::gui::panes::client::{ClientPanel, ComposeKind};
 use crate::live::client::{ClientState, LiveClient, SessionOptions};
 use crate::store::Store;
 
