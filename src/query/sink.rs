@@ -637,7 +637,14 @@ mod tests {
         assert_eq!(run("opcode == pong"), ["conn 0", "s2c pong @6", "rtt 1", "end"]);
         assert_eq!(
             run("opcode == ping"),
-            ["conn 0", "c2s ping @5", "rtt 1", "c2s ping @7", "finding pong-missing", "end"]
+            [
+                "conn 0",
+                "c2s ping @5",
+                "rtt 1",
+                "c2s ping @7",
+                "finding pong-missing",
+                "end"
+            ]
         );
     }
 
