@@ -10,7 +10,10 @@ use framescope::analysis::ws::frame::OpCode;
 use framescope::query::{ConnFacts, Filter, MessageFacts};
 
 fn main() {
-    let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(1_000_000);
+    let n: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1_000_000);
     let conns: Vec<ConnFacts> = (0..200)
         .map(|i| ConnFacts {
             path: Some(format!("/feed/{i}")),
@@ -41,7 +44,11 @@ fn main() {
         .enumerate()
         .map(|(i, p)| MessageFacts {
             conn: (i % 200) as u32,
-            dir: if i % 2 == 0 { Direction::ClientToServer } else { Direction::ServerToClient },
+            dir: if i % 2 == 0 {
+                Direction::ClientToServer
+            } else {
+                Direction::ServerToClient
+            },
             opcode: if i % 10 == 9 { OpCode::Binary } else { OpCode::Text },
             len: p.len() as u64,
             wire_len: p.len() as u64 + 6,

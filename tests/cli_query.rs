@@ -247,7 +247,11 @@ fn csv_has_a_row_per_message_with_the_table_columns() {
     assert!(start.expect("rows") <= conn_ts + 1e-6);
 }
 
-fn message_keys(records: &[Value]) -> Vec<(u64, String, String, Vec<u8>, String, Value, Value)> {
+/// What a message is, for comparing two readings: conn, dir, opcode, payload, time (µs),
+/// close code and reason.
+type MessageKey = (u64, String, String, Vec<u8>, String, Value, Value);
+
+fn message_keys(records: &[Value]) -> Vec<MessageKey> {
     of_type(records, "message")
         .iter()
         .map(|m| {

@@ -314,7 +314,6 @@ pub fn run(args: &AnalyzeArgs) -> u8 {
             crate::query::sink::MAX_HELD_RECORDS
         );
     }
-    drop(outputs);
 
     let mut status = 0;
     if let Some(writer) = jsonl

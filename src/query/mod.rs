@@ -152,8 +152,7 @@ pub fn suggest(expr: &str, cursor: usize) -> Suggestions {
     {
         let field = head
             .split(|c: char| c.is_whitespace() || matches!(c, '(' | '!' | '&' | '|'))
-            .filter(|w| !w.is_empty() && !after_operator(w) && !w.starts_with('{'))
-            .next_back()
+            .rfind(|w| !w.is_empty() && !after_operator(w) && !w.starts_with('{'))
             .unwrap_or_default();
         let kind = fields::builtin(field)
             .map(|(_, d)| d.kind)

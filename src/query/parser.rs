@@ -70,8 +70,8 @@ pub enum Op {
     /// A bare field: true for a true flag, else "the message has this field".
     Truth,
     Cmp(CmpOp, Lit),
-    Contains(Finder<'static>),
-    Matches(Regex),
+    Contains(Box<Finder<'static>>),
+    Matches(Box<Regex>),
     In(Vec<SetItem>),
 }
 
@@ -268,7 +268,7 @@ impl Parser<'_> {
                 self.at += 1;
                 let value = self.value()?;
                 let needle = self.text_operand(kind, &value, "contains", field_token)?;
-                Ok(test(Op::Contains(Finder::new(&needle).into_owned())))
+                Ok(test(Op::Contains(Box::new(Finder::new(&needle).into_owned()))))
             }
             (Some(TokenKind::Tilde), _) | (_, Some("matches")) => {
                 self.at += 1;
@@ -280,7 +280,7 @@ impl Parser<'_> {
                     .size_limit(1 << 22)
                     .build()
                     .map_err(|e| self.err(value.start, format!("bad regular expression: {}", first_line(&e))))?;
-                Ok(test(Op::Matches(regex)))
+                Ok(test(Op::Matches(Box::new(regex))))
             }
             (_, Some("in")) => {
                 self.at += 1;

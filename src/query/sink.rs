@@ -10,6 +10,7 @@
 //!   ping), just before it (`pong-missing`: when it comes);
 //! - an RTT sample when its ping or its pong matches;
 //! - the end of a printed connection.
+//!
 //! Connection-level findings (handshake, TCP) and findings on no message are left out.
 //!
 //! Order: the analyzer reports a message's own findings before it, but its RTT and a
