@@ -89,7 +89,7 @@ fn a_bad_capture_filter_is_refused_with_libpcaps_message() {
     // Start stays disabled while the filter does not compile.
     h.get_by_label("Start").click();
     h.run_steps(2);
-    assert!(h.state().job.is_none());
+    assert!(h.state().feed.is_none());
 }
 
 #[test]
@@ -130,7 +130,7 @@ fn capturing_on_lo_fills_the_tables_and_saves_a_pcapng() {
     h.get_by_label("Start").click();
     h.run_steps(2);
     assert!(
-        h.state().job.as_ref().is_some_and(|j| j.live.is_some()),
+        h.state().feed.as_ref().is_some_and(|j| j.live.is_some()),
         "{:?}",
         h.state().status
     );

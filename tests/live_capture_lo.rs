@@ -246,7 +246,7 @@ async fn a_tokio_tungstenite_session_captured_on_lo_analyses_to_what_was_exchang
         .expect("client close");
     assert_eq!(client_close.close_code, Some(4001));
     assert_eq!(log.close, Some((4001, "test over".to_owned())));
-    assert_eq!(client_close.close_reason.as_deref(), Some("test over"));
+    assert_eq!(client_close.close_reason().as_deref(), Some("test over"));
     let server_close = sink
         .messages
         .iter()

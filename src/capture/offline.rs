@@ -46,6 +46,8 @@ pub struct ReadSummary {
     /// Set when the file ended mid-record or could not be read further: everything before
     /// it was analysed.
     pub stopped_early: Option<String>,
+    /// Reading was stopped on request (the progress callback said so) before the end.
+    pub cancelled: bool,
     /// Packets whose captured length is shorter than their length on the wire.
     pub snap_cut_packets: u64,
     /// Packets skipped because their interface's link type is not supported.
@@ -267,7 +269,7 @@ fn run_libpcap(
                     break;
                 }
                 if summary.packets % 4096 == 0 && !progress(summary.file_bytes_read) {
-                    summary.stopped_early = Some("cancelled".to_owned());
+                    summary.cancelled = true;
                     break;
                 }
             }
@@ -412,7 +414,7 @@ fn run_stream(
             break;
         }
         if summary.packets % 4096 == 0 && summary.packets > 0 && !progress(reader.consumed() as u64) {
-            summary.stopped_early = Some("cancelled".to_owned());
+            summary.cancelled = true;
             break;
         }
     }

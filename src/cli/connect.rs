@@ -97,7 +97,7 @@ impl EventSink for PrintSink {
             // Either the server's own close or its answer to ours.
             OpCode::Close => eprintln!(
                 "close from the server: {}",
-                describe_close(m.close_code, m.close_reason.unwrap_or(""))
+                describe_close(m.close_code, &m.close_reason().unwrap_or_default())
             ),
             _ => {}
         }

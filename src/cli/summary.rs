@@ -6,9 +6,9 @@ use std::fmt::Write as _;
 use crate::analysis::Timestamp;
 use crate::analysis::event::{ConnectionEnd, ConnectionInfo, Direction, Event, EventSink};
 use crate::analysis::findings::FindingKind;
+use crate::analysis::latency::LatencyRecorder;
 use crate::analysis::ws::close::close_code_name;
 use crate::analysis::ws::frame::OpCode;
-use crate::cli::histogram::LogHistogram;
 
 /// Findings of one kind kept with their text; the rest are only counted.
 const EXAMPLES_PER_KIND: usize = 3;
@@ -33,7 +33,7 @@ struct FindingStats {
 struct ConnSummary {
     info: ConnectionInfo,
     dirs: [DirStats; 2],
-    rtt: LogHistogram,
+    rtt: LatencyRecorder,
     findings: BTreeMap<FindingKind, FindingStats>,
     last_ts: Timestamp,
     end: Option<ConnectionEnd>,
@@ -67,7 +67,7 @@ impl EventSink for SummarySink {
                 self.conns.push(ConnSummary {
                     info: info.clone(),
                     dirs: Default::default(),
-                    rtt: LogHistogram::default(),
+                    rtt: LatencyRecorder::default(),
                     findings: BTreeMap::new(),
                     last_ts: info.first_ts,
                     end: None,
@@ -86,7 +86,7 @@ impl EventSink for SummarySink {
                     d.compressed += u64::from(m.compressed);
                     *d.by_opcode.entry(m.opcode).or_insert(0) += 1;
                     if m.opcode == OpCode::Close && d.close.is_none() {
-                        d.close = Some((m.close_code, m.close_reason.unwrap_or_default().to_owned()));
+                        d.close = Some((m.close_code, m.close_reason().unwrap_or_default().into_owned()));
                     }
                 }
             }
@@ -229,16 +229,11 @@ impl SummarySink {
                     close_text(&d.close)
                 );
             }
-            if c.rtt.count() > 0 {
-                let q = |p| c.rtt.quantile_ms(p).unwrap_or_default();
+            if let Some(rtt) = c.rtt.clone().summary() {
                 let _ = writeln!(
                     s,
                     "    RTT: {} samples  p50 {:.3} ms  p95 {:.3} ms  p99 {:.3} ms  max {:.3} ms",
-                    c.rtt.count(),
-                    q(0.5),
-                    q(0.95),
-                    q(0.99),
-                    c.rtt.max_ms().unwrap_or_default()
+                    rtt.count, rtt.p50_ms, rtt.p95_ms, rtt.p99_ms, rtt.max_ms
                 );
             }
             render_findings(&mut s, &c.findings);

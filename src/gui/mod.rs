@@ -3,10 +3,10 @@
 
 pub mod app;
 pub mod commands;
+pub mod feed;
 pub mod format;
 pub mod json_layout;
 pub mod lessons;
-pub mod loader;
 pub mod panes;
 pub mod sessions;
 pub mod settings;
