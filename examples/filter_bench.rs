@@ -5,9 +5,9 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use framescope::analysis::Timestamp;
-use framescope::analysis::event::Direction;
+use framescope::analysis::event::{Direction, MessageFacts};
 use framescope::analysis::ws::frame::OpCode;
-use framescope::query::{ConnFacts, Filter, MessageFacts};
+use framescope::query::{ConnFacts, Filter, MessageView};
 
 fn main() {
     let n: usize = std::env::args()
@@ -39,32 +39,33 @@ fn main() {
         })
         .collect();
     let start = Timestamp::from_secs_micros(1_700_000_000, 0);
-    let facts: Vec<MessageFacts<'_>> = payloads
+    let facts: Vec<MessageView<'_>> = payloads
         .iter()
         .enumerate()
-        .map(|(i, p)| MessageFacts {
-            conn: (i % 200) as u32,
-            dir: if i % 2 == 0 {
-                Direction::ClientToServer
-            } else {
-                Direction::ServerToClient
-            },
-            opcode: if i % 10 == 9 { OpCode::Binary } else { OpCode::Text },
-            len: p.len() as u64,
-            wire_len: p.len() as u64 + 6,
-            frames: 1,
-            compressed: i % 3 == 0,
-            truncated: false,
-            decoded: true,
-            ts: Timestamp::from_nanos(start.nanos + i as i64 * 1_000_000),
-            capture_start: start,
-            close_code: None,
-            close_reason: None,
-            payload: p,
-            rtt_ms: None,
-            findings: &[],
-            connection: conns.get(i % 200),
-            app: None,
+        .map(|(i, p)| {
+            let facts = MessageFacts {
+                conn: (i % 200) as u32,
+                dir: if i % 2 == 0 {
+                    Direction::ClientToServer
+                } else {
+                    Direction::ServerToClient
+                },
+                ts: Timestamp::from_nanos(start.nanos + i as i64 * 1_000_000),
+                first_ts: Timestamp::from_nanos(start.nanos + i as i64 * 1_000_000),
+                opcode: if i % 10 == 9 { OpCode::Binary } else { OpCode::Text },
+                frames: 1,
+                compressed: i % 3 == 0,
+                wire_len: p.len() as u64 + 6,
+                len: p.len() as u64,
+                truncated: false,
+                decoded: true,
+                close_code: None,
+                stream_offset: 0,
+            };
+            MessageView {
+                connection: conns.get(i % 200),
+                ..MessageView::new(facts, p, start)
+            }
         })
         .collect();
     println!("{n} messages");

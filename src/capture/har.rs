@@ -20,7 +20,7 @@ use base64::Engine as _;
 use serde_json::Value;
 
 use crate::analysis::Timestamp;
-use crate::analysis::event::{ConnectionEnd, ConnectionInfo, Direction, Event, EventSink, MessageEvent};
+use crate::analysis::event::{ConnectionEnd, ConnectionInfo, Direction, Event, EventSink, MessageEvent, MessageFacts};
 use crate::analysis::http::{Handshake, RequestHead, ResponseHead};
 use crate::analysis::ws::frame::OpCode;
 
@@ -42,8 +42,8 @@ pub struct HarMessage {
     pub ts: Timestamp,
     pub opcode: OpCode,
     pub payload: Vec<u8>,
+    /// A close message's code; its reason is the payload after it (as on the wire).
     pub close_code: Option<u16>,
-    pub close_reason: Option<String>,
 }
 
 /// One WebSocket entry.
@@ -159,24 +159,24 @@ fn message(value: &Value, fallback_ts: Timestamp) -> Option<HarMessage> {
         .filter(|o| *o < 16)
         .map_or(OpCode::Text, OpCode::from_u4);
     let data = value.get("data").and_then(Value::as_str).unwrap_or_default();
-    let payload = match opcode {
+    let mut payload = match opcode {
         OpCode::Text => data.as_bytes().to_vec(),
         _ => decode_base64(data).unwrap_or_else(|| data.as_bytes().to_vec()),
     };
-    let (mut close_code, mut close_reason) = (None, None);
+    let mut close_code = None;
     if opcode == OpCode::Close {
-        if let [hi, lo, reason @ ..] = payload.as_slice() {
+        if let [hi, lo, ..] = payload.as_slice() {
             close_code = Some(u16::from_be_bytes([*hi, *lo]));
-            close_reason = Some(String::from_utf8_lossy(reason).into_owned());
-        } else if let Some(code) = value.get("code").and_then(Value::as_u64) {
-            close_code = u16::try_from(code).ok();
-            close_reason = Some(
-                value
-                    .get("reason")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned(),
-            );
+        } else if let Some(code) = value
+            .get("code")
+            .and_then(Value::as_u64)
+            .and_then(|c| u16::try_from(c).ok())
+        {
+            // Given as fields: rebuild the body as it was on the wire.
+            close_code = Some(code);
+            payload = code.to_be_bytes().to_vec();
+            let reason = value.get("reason").and_then(Value::as_str).unwrap_or_default();
+            payload.extend_from_slice(reason.as_bytes());
         }
     }
     Some(HarMessage {
@@ -185,7 +185,6 @@ fn message(value: &Value, fallback_ts: Timestamp) -> Option<HarMessage> {
         opcode,
         payload,
         close_code,
-        close_reason,
     })
 }
 
@@ -378,20 +377,22 @@ impl HarFile {
                 1 => {
                     if let Some(m) = c.messages.get(mi) {
                         let event = MessageEvent {
-                            conn: c.info.conn,
-                            dir: m.dir,
-                            ts: m.ts,
-                            first_ts: m.ts,
-                            opcode: m.opcode,
-                            frames: 0,
-                            compressed: false,
-                            wire_len: 0,
+                            facts: MessageFacts {
+                                conn: c.info.conn,
+                                dir: m.dir,
+                                ts: m.ts,
+                                first_ts: m.ts,
+                                opcode: m.opcode,
+                                frames: 0,
+                                compressed: false,
+                                wire_len: 0,
+                                len: m.payload.len() as u64,
+                                truncated: false,
+                                decoded: true,
+                                close_code: m.close_code,
+                                stream_offset: 0,
+                            },
                             payload: &m.payload,
-                            truncated: false,
-                            decoded: true,
-                            close_code: m.close_code,
-                            close_reason: m.close_reason.as_deref(),
-                            stream_offset: 0,
                             compressed_payload: None,
                         };
                         sink.event(Event::Message(&event));

@@ -62,6 +62,7 @@ impl<W: Write> CsvWriter<W> {
 
     fn row(&mut self, m: &MessageEvent<'_>) -> ::csv::Result<()> {
         let time = m.ts.nanos.saturating_sub(self.capture_start.nanos) as f64 / 1e9;
+        let reason = m.close_reason().unwrap_or_default();
         self.out.write_record([
             m.conn.to_string().as_str(),
             &format!("{time:.6}"),
@@ -73,7 +74,7 @@ impl<W: Write> CsvWriter<W> {
             &m.frames.to_string(),
             if m.compressed { "true" } else { "false" },
             &m.close_code.map(|c| c.to_string()).unwrap_or_default(),
-            m.close_reason.unwrap_or_default(),
+            &reason,
             &preview(m),
             if m.decoded { "true" } else { "false" },
         ])
@@ -86,7 +87,7 @@ pub fn preview(m: &MessageEvent<'_>) -> String {
     match (m.opcode, m.close_code) {
         (OpCode::Close, Some(code)) => {
             let name = close_code_name(code);
-            match m.close_reason.filter(|r| !r.is_empty()) {
+            match m.close_reason().filter(|r| !r.is_empty()) {
                 Some(reason) => format!("{code} {name}: {}", text_preview(reason.as_bytes())),
                 None => format!("{code} {name}"),
             }
@@ -143,24 +144,26 @@ impl<W: Write> EventSink for CsvWriter<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::event::Direction;
+    use crate::analysis::event::{Direction, MessageFacts};
 
-    fn message<'a>(opcode: OpCode, payload: &'a [u8], close: Option<(u16, &'a str)>) -> MessageEvent<'a> {
+    fn message(opcode: OpCode, payload: &[u8], close_code: Option<u16>) -> MessageEvent<'_> {
         MessageEvent {
-            conn: 2,
-            dir: Direction::ServerToClient,
-            ts: Timestamp::from_secs_micros(100, 250_000),
-            first_ts: Timestamp::from_secs_micros(100, 250_000),
-            opcode,
-            frames: 1,
-            compressed: false,
-            wire_len: payload.len() as u64 + 2,
+            facts: MessageFacts {
+                conn: 2,
+                dir: Direction::ServerToClient,
+                ts: Timestamp::from_secs_micros(100, 250_000),
+                first_ts: Timestamp::from_secs_micros(100, 250_000),
+                opcode,
+                frames: 1,
+                compressed: false,
+                wire_len: payload.len() as u64 + 2,
+                len: payload.len() as u64,
+                truncated: false,
+                decoded: true,
+                close_code,
+                stream_offset: 0,
+            },
             payload,
-            truncated: false,
-            decoded: true,
-            close_code: close.map(|c| c.0),
-            close_reason: close.map(|c| c.1),
-            stream_offset: 0,
             compressed_payload: None,
         }
     }
@@ -169,11 +172,7 @@ mod tests {
     fn rows_hold_the_table_columns_quoted_where_needed() {
         let mut w = CsvWriter::new(Vec::new(), Timestamp::from_secs_micros(100, 0));
         w.event(Event::Message(&message(OpCode::Text, b"a,\"b\"\nc", None)));
-        w.event(Event::Message(&message(
-            OpCode::Close,
-            b"\x03\xe8bye",
-            Some((1000, "bye")),
-        )));
+        w.event(Event::Message(&message(OpCode::Close, b"\x03\xe8bye", Some(1000))));
         w.event(Event::Message(&message(OpCode::Binary, &[0, 1, 0xff], None)));
         assert_eq!(w.rows(), 3);
         let CsvWriter { out, .. } = w;

@@ -6,7 +6,7 @@
 
 use std::cmp::Ordering;
 
-use crate::query::facts::MessageFacts;
+use crate::query::facts::MessageView;
 use crate::query::fields::Builtin;
 use crate::query::json::{self, Leaf};
 use crate::query::lexer::CmpOp;
@@ -24,7 +24,7 @@ enum Got<'a> {
     Leaf(Leaf),
 }
 
-pub fn eval(node: &Node, m: &MessageFacts<'_>) -> bool {
+pub fn eval(node: &Node, m: &MessageView<'_>) -> bool {
     match node {
         Node::Const(b) => *b,
         Node::Not(inner) => !eval(inner, m),
@@ -42,7 +42,7 @@ fn opt_str(s: Option<&str>) -> Got<'_> {
     s.map_or(Got::Missing, |s| Got::Bytes(s.as_bytes()))
 }
 
-fn get<'a>(field: &FieldRef, m: &MessageFacts<'a>) -> Got<'a> {
+fn get<'a>(field: &FieldRef, m: &MessageView<'a>) -> Got<'a> {
     let conn = m.connection;
     match field {
         FieldRef::Builtin(b) => match b {
@@ -58,7 +58,7 @@ fn get<'a>(field: &FieldRef, m: &MessageFacts<'a>) -> Got<'a> {
             Builtin::Time => Got::Num(Num::Float(m.time_secs())),
             Builtin::Ts => Got::Num(Num::Float(m.ts.as_secs_f64())),
             Builtin::CloseCode => m.close_code.map_or(Got::Missing, int),
-            Builtin::CloseReason => opt_str(m.close_reason),
+            Builtin::CloseReason => m.close_reason_bytes().map_or(Got::Missing, Got::Bytes),
             Builtin::Text => {
                 if m.opcode == crate::analysis::ws::frame::OpCode::Text && m.decoded {
                     Got::Bytes(m.payload)
@@ -91,14 +91,14 @@ fn get<'a>(field: &FieldRef, m: &MessageFacts<'a>) -> Got<'a> {
     }
 }
 
-fn json_at<'a>(m: &MessageFacts<'a>, path: &[json::Seg]) -> Got<'a> {
+fn json_at<'a>(m: &MessageView<'a>, path: &[json::Seg]) -> Got<'a> {
     if !m.decoded || m.truncated || m.opcode.is_control() {
         return Got::Missing;
     }
     json::lookup(m.payload, path).map_or(Got::Missing, Got::Leaf)
 }
 
-fn eval_test(test: &Test, m: &MessageFacts<'_>) -> bool {
+fn eval_test(test: &Test, m: &MessageView<'_>) -> bool {
     let got = get(&test.field, m);
     match &test.op {
         Op::Truth => match got {

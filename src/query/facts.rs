@@ -2,11 +2,11 @@
 //! every message source (analyzer events, the window's store, a HAR) adapts in one function.
 
 use core::net::SocketAddr;
+use core::ops::Deref;
 
 use crate::analysis::Timestamp;
-use crate::analysis::event::{ConnId, ConnectionInfo, Direction, MessageEvent};
+use crate::analysis::event::{ConnectionInfo, MessageEvent, MessageFacts};
 use crate::analysis::findings::FindingKind;
-use crate::analysis::ws::frame::OpCode;
 use crate::query::json::Leaf;
 
 /// Connection facts, built once per connection (endpoints rendered to text once).
@@ -57,26 +57,16 @@ pub trait AppFields {
     fn field(&self, name: &str) -> Option<Leaf>;
 }
 
-/// Everything a filter can ask about one message. Cheap to build: all borrowed.
+/// Everything a filter can ask about one message: the message's own facts (the analyzer's
+/// `MessageFacts`, read through `Deref`), its payload, and what other events and the
+/// connection add. Cheap to build: all borrowed.
 #[derive(Clone, Copy)]
-pub struct MessageFacts<'a> {
-    pub conn: ConnId,
-    pub dir: Direction,
-    pub opcode: OpCode,
-    /// Decoded payload length (may exceed `payload.len()` when only a prefix was kept).
-    pub len: u64,
-    pub wire_len: u64,
-    pub frames: u32,
-    pub compressed: bool,
-    pub truncated: bool,
-    pub decoded: bool,
-    /// When the message completed.
-    pub ts: Timestamp,
+pub struct MessageView<'a> {
+    pub facts: MessageFacts,
+    /// The payload (may be only a prefix of `facts.len` bytes when a store kept less).
+    pub payload: &'a [u8],
     /// The capture's start (its first packet): `time` is `ts` minus this.
     pub capture_start: Timestamp,
-    pub close_code: Option<u16>,
-    pub close_reason: Option<&'a str>,
-    pub payload: &'a [u8],
     /// On a ping with its pong and on that pong.
     pub rtt_ms: Option<f64>,
     pub findings: &'a [FindingKind],
@@ -84,25 +74,22 @@ pub struct MessageFacts<'a> {
     pub app: Option<&'a dyn AppFields>,
 }
 
-impl<'a> MessageFacts<'a> {
-    /// Facts of an analyzer message; RTT, findings, connection and app fields are added by
-    /// the caller when it has them.
-    pub fn from_event(m: &MessageEvent<'a>, capture_start: Timestamp) -> MessageFacts<'a> {
-        MessageFacts {
-            conn: m.conn,
-            dir: m.dir,
-            opcode: m.opcode,
-            len: m.payload.len() as u64,
-            wire_len: m.wire_len,
-            frames: m.frames,
-            compressed: m.compressed,
-            truncated: m.truncated,
-            decoded: m.decoded,
-            ts: m.ts,
+impl Deref for MessageView<'_> {
+    type Target = MessageFacts;
+
+    fn deref(&self) -> &MessageFacts {
+        &self.facts
+    }
+}
+
+impl<'a> MessageView<'a> {
+    /// A message and its payload; RTT, findings, connection and app fields are added by the
+    /// caller when it has them.
+    pub fn new(facts: MessageFacts, payload: &'a [u8], capture_start: Timestamp) -> MessageView<'a> {
+        MessageView {
+            facts,
+            payload,
             capture_start,
-            close_code: m.close_code,
-            close_reason: m.close_reason,
-            payload: m.payload,
             rtt_ms: None,
             findings: &[],
             connection: None,
@@ -110,8 +97,18 @@ impl<'a> MessageFacts<'a> {
         }
     }
 
+    pub fn from_event(m: &MessageEvent<'a>, capture_start: Timestamp) -> MessageView<'a> {
+        MessageView::new(m.facts, m.payload, capture_start)
+    }
+
     /// Seconds since the capture's start.
     pub fn time_secs(&self) -> f64 {
         self.ts.nanos.saturating_sub(self.capture_start.nanos) as f64 / 1e9
+    }
+
+    /// A close message's reason: the payload after the status code.
+    pub fn close_reason_bytes(&self) -> Option<&'a [u8]> {
+        self.close_code?;
+        Some(self.payload.get(2..).unwrap_or_default())
     }
 }

@@ -1,6 +1,6 @@
 //! The display filter language (`opcode == text && json.type == "order.paid"`), shared by the
 //! window's filter bar and `analyze --filter`: lexer, parser with column-accurate errors,
-//! evaluator over [`MessageFacts`], autocomplete, and a sink that filters analyzer events.
+//! evaluator over [`MessageView`], autocomplete, and a sink that filters analyzer events.
 //! Pure: no IO, no egui. The reference is docs/filter-language.md.
 
 mod eval;
@@ -11,7 +11,7 @@ pub mod lexer;
 pub mod parser;
 pub mod sink;
 
-pub use facts::{AppFields, ConnFacts, MessageFacts};
+pub use facts::{AppFields, ConnFacts, MessageView};
 pub use fields::{FieldDef, FieldKind, complete, register_app_field};
 pub use json::Leaf;
 pub use sink::FilterSink;
@@ -72,7 +72,7 @@ impl Filter {
         &self.source
     }
 
-    pub fn matches(&self, message: &MessageFacts<'_>) -> bool {
+    pub fn matches(&self, message: &MessageView<'_>) -> bool {
         eval::eval(&self.root, message)
     }
 

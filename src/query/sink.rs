@@ -28,7 +28,7 @@ use crate::analysis::event::{
 };
 use crate::analysis::findings::{Finding, FindingKind};
 use crate::analysis::ws::frame::OpCode;
-use crate::query::{ConnFacts, Filter, MessageFacts};
+use crate::query::{ConnFacts, Filter, MessageView};
 
 /// Most records held back behind a ping waiting for its pong.
 pub const MAX_HELD_RECORDS: usize = 65_536;
@@ -58,7 +58,6 @@ enum Decision {
 /// A message held back, with what was learnt about it.
 struct Held {
     message: OwnedMessage,
-    stream_offset: u64,
     findings: Vec<Finding>,
     rtt_ms: Option<f64>,
     decision: Decision,
@@ -174,7 +173,6 @@ impl<'s, S: EventSink + ?Sized> FilterSink<'s, S> {
         }
         let mut held = Held {
             message: OwnedMessage::from(m),
-            stream_offset: m.stream_offset,
             findings,
             rtt_ms: None,
             decision: Decision::Waiting,
@@ -194,11 +192,11 @@ impl<'s, S: EventSink + ?Sized> FilterSink<'s, S> {
         self.queue.push_back(Record::Message(Box::new(held)));
     }
 
-    fn facts<'a>(&'a self, m: &MessageEvent<'a>, kinds: &'a [FindingKind]) -> MessageFacts<'a> {
-        MessageFacts {
+    fn facts<'a>(&'a self, m: &MessageEvent<'a>, kinds: &'a [FindingKind]) -> MessageView<'a> {
+        MessageView {
             findings: kinds,
             connection: self.conns.get(m.conn as usize).map(|s| &s.facts),
-            ..MessageFacts::from_event(m, self.capture_start)
+            ..MessageView::from_event(m, self.capture_start)
         }
     }
 
@@ -390,22 +388,9 @@ impl<'s, S: EventSink + ?Sized> FilterSink<'s, S> {
                             self.inner.event(Event::Anomaly(f));
                         }
                     }
-                    let m = &held.message;
                     let event = MessageEvent {
-                        conn: m.conn,
-                        dir: m.dir,
-                        ts: m.ts,
-                        first_ts: m.first_ts,
-                        opcode: m.opcode,
-                        frames: m.frames,
-                        compressed: m.compressed,
-                        wire_len: m.wire_len,
-                        payload: &m.payload,
-                        truncated: m.truncated,
-                        decoded: m.decoded,
-                        close_code: m.close_code,
-                        close_reason: m.close_reason.as_deref(),
-                        stream_offset: held.stream_offset,
+                        facts: held.message.facts,
+                        payload: &held.message.payload,
                         compressed_payload: None,
                     };
                     self.inner.event(Event::Message(&event));
@@ -441,25 +426,11 @@ fn is_ping(m: &OwnedMessage, conn: ConnId, dir: Direction, ts: Timestamp) -> boo
 fn decide(filter: &Filter, conns: &[ConnSlot], capture_start: Timestamp, held: &mut Held, matched: &mut u64) {
     let kinds: Vec<FindingKind> = held.findings.iter().map(|f| f.kind).collect();
     let m = &held.message;
-    let facts = MessageFacts {
-        conn: m.conn,
-        dir: m.dir,
-        opcode: m.opcode,
-        len: m.payload.len() as u64,
-        wire_len: m.wire_len,
-        frames: m.frames,
-        compressed: m.compressed,
-        truncated: m.truncated,
-        decoded: m.decoded,
-        ts: m.ts,
-        capture_start,
-        close_code: m.close_code,
-        close_reason: m.close_reason.as_deref(),
-        payload: &m.payload,
+    let facts = MessageView {
         rtt_ms: held.rtt_ms,
         findings: &kinds,
         connection: conns.get(m.conn as usize).map(|s| &s.facts),
-        app: None,
+        ..MessageView::new(m.facts, &m.payload, capture_start)
     };
     let hit = filter.matches(&facts);
     if hit {
@@ -502,7 +473,7 @@ impl<S: EventSink + ?Sized> EventSink for FilterSink<'_, S> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::event::CollectSink;
+    use crate::analysis::event::{CollectSink, MessageFacts};
 
     const C2S: Direction = Direction::ClientToServer;
     const S2C: Direction = Direction::ServerToClient;
@@ -513,20 +484,22 @@ mod tests {
 
     fn message(dir: Direction, opcode: OpCode, at_ms: i64, offset: u64, payload: &[u8]) -> MessageEvent<'_> {
         MessageEvent {
-            conn: 0,
-            dir,
-            ts: ts(at_ms),
-            first_ts: ts(at_ms),
-            opcode,
-            frames: 1,
-            compressed: false,
-            wire_len: payload.len() as u64 + 2,
+            facts: MessageFacts {
+                conn: 0,
+                dir,
+                ts: ts(at_ms),
+                first_ts: ts(at_ms),
+                opcode,
+                frames: 1,
+                compressed: false,
+                wire_len: payload.len() as u64 + 2,
+                len: payload.len() as u64,
+                truncated: false,
+                decoded: true,
+                close_code: None,
+                stream_offset: offset,
+            },
             payload,
-            truncated: false,
-            decoded: true,
-            close_code: None,
-            close_reason: None,
-            stream_offset: offset,
             compressed_payload: None,
         }
     }

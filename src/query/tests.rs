@@ -4,7 +4,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::analysis::Timestamp;
-use crate::analysis::event::Direction;
+use crate::analysis::event::{Direction, MessageFacts};
 use crate::analysis::findings::FindingKind;
 use crate::analysis::ws::frame::OpCode;
 
@@ -21,40 +21,43 @@ fn conn_facts() -> ConnFacts {
 }
 
 /// A text message of conn 3, client to server, 2.5 s after the capture started.
-fn text<'a>(payload: &'a [u8], conn: &'a ConnFacts) -> MessageFacts<'a> {
-    MessageFacts {
+fn text<'a>(payload: &'a [u8], conn: &'a ConnFacts) -> MessageView<'a> {
+    let facts = MessageFacts {
         conn: 3,
         dir: Direction::ClientToServer,
+        ts: Timestamp::from_secs_micros(1_000_002, 500_000),
+        first_ts: Timestamp::from_secs_micros(1_000_002, 500_000),
         opcode: OpCode::Text,
-        len: payload.len() as u64,
-        wire_len: payload.len() as u64 + 6,
         frames: 1,
         compressed: false,
+        wire_len: payload.len() as u64 + 6,
+        len: payload.len() as u64,
         truncated: false,
         decoded: true,
-        ts: Timestamp::from_secs_micros(1_000_002, 500_000),
-        capture_start: Timestamp::from_secs_micros(1_000_000, 0),
         close_code: None,
-        close_reason: None,
-        payload,
-        rtt_ms: None,
-        findings: &[],
+        stream_offset: 0,
+    };
+    MessageView {
         connection: Some(conn),
-        app: None,
+        ..MessageView::new(facts, payload, Timestamp::from_secs_micros(1_000_000, 0))
     }
 }
 
-fn close<'a>(code: u16, reason: &'a str, payload: &'a [u8], conn: &'a ConnFacts) -> MessageFacts<'a> {
-    MessageFacts {
-        opcode: OpCode::Close,
-        dir: Direction::ServerToClient,
-        close_code: Some(code),
-        close_reason: Some(reason),
-        ..text(payload, conn)
-    }
+/// The same message with another opcode.
+fn with_opcode(mut m: MessageView<'_>, opcode: OpCode) -> MessageView<'_> {
+    m.facts.opcode = opcode;
+    m
 }
 
-fn hit(expr: &str, m: &MessageFacts<'_>) -> bool {
+/// A close from the server; `payload` is its body (code and reason).
+fn close<'a>(code: u16, payload: &'a [u8], conn: &'a ConnFacts) -> MessageView<'a> {
+    let mut m = with_opcode(text(payload, conn), OpCode::Close);
+    m.facts.dir = Direction::ServerToClient;
+    m.facts.close_code = Some(code);
+    m
+}
+
+fn hit(expr: &str, m: &MessageView<'_>) -> bool {
     Filter::compile(expr)
         .unwrap_or_else(|e| panic!("{}", e.render(expr)))
         .matches(m)
@@ -130,10 +133,7 @@ fn a_missing_field_makes_every_comparison_false_including_not_equal() {
     assert!(!hit("rtt_ms >= 0", &m));
     assert!(!hit(r#"finding == "invalid-utf8""#, &m));
     assert!(!hit(r#"finding != "invalid-utf8""#, &m));
-    let bin = MessageFacts {
-        opcode: OpCode::Binary,
-        ..text(b"hello", &c)
-    };
+    let bin = with_opcode(text(b"hello", &c), OpCode::Binary);
     assert!(!hit(r#"text contains "hello""#, &bin), "text is only on text messages");
     assert!(hit(r#"payload contains "hello""#, &bin));
 }
@@ -141,7 +141,7 @@ fn a_missing_field_makes_every_comparison_false_including_not_equal() {
 #[test]
 fn close_codes_reasons_and_sets_with_ranges() {
     let c = conn_facts();
-    let m = close(1001, "going away", b"\x03\xe9going away", &c);
+    let m = close(1001, b"\x03\xe9going away", &c);
     assert!(hit("close.code == 1001", &m));
     assert!(hit("close.code", &m));
     assert!(hit("close.code in {1000..1003 4000}", &m));
@@ -175,7 +175,7 @@ fn connection_fields_come_from_the_connection_facts() {
 fn findings_and_rtt_are_multi_valued_and_optional() {
     let c = conn_facts();
     let kinds = [FindingKind::UnmaskedClientFrame, FindingKind::InvalidUtf8];
-    let m = MessageFacts {
+    let m = MessageView {
         findings: &kinds,
         ..text(b"\xff", &c)
     };
@@ -185,10 +185,9 @@ fn findings_and_rtt_are_multi_valued_and_optional() {
     assert!(hit(r#"finding != "tcp-gap""#, &m));
     assert!(hit(r#"finding contains "utf""#, &m));
     assert!(hit("finding", &m));
-    let pong = MessageFacts {
-        opcode: OpCode::Pong,
+    let pong = MessageView {
         rtt_ms: Some(12.5),
-        ..text(b"", &c)
+        ..with_opcode(text(b"", &c), OpCode::Pong)
     };
     assert!(hit("rtt_ms > 12 && rtt_ms < 13", &pong));
     assert!(hit("rtt_ms", &pong));
@@ -270,7 +269,7 @@ fn registered_application_fields_compile_and_read_the_decoder() {
         });
     }
     let c = conn_facts();
-    let m = MessageFacts {
+    let m = MessageView {
         app: Some(&Mqtt),
         ..text(b"", &c)
     };
