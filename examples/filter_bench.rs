@@ -43,24 +43,17 @@ fn main() {
         .iter()
         .enumerate()
         .map(|(i, p)| {
+            let dir = if i % 2 == 0 {
+                Direction::ClientToServer
+            } else {
+                Direction::ServerToClient
+            };
+            let opcode = if i % 10 == 9 { OpCode::Binary } else { OpCode::Text };
+            let ts = Timestamp::from_nanos(start.nanos + i as i64 * 1_000_000);
             let facts = MessageFacts {
-                conn: (i % 200) as u32,
-                dir: if i % 2 == 0 {
-                    Direction::ClientToServer
-                } else {
-                    Direction::ServerToClient
-                },
-                ts: Timestamp::from_nanos(start.nanos + i as i64 * 1_000_000),
-                first_ts: Timestamp::from_nanos(start.nanos + i as i64 * 1_000_000),
-                opcode: if i % 10 == 9 { OpCode::Binary } else { OpCode::Text },
-                frames: 1,
                 compressed: i % 3 == 0,
                 wire_len: p.len() as u64 + 6,
-                len: p.len() as u64,
-                truncated: false,
-                decoded: true,
-                close_code: None,
-                stream_offset: 0,
+                ..MessageFacts::one_frame((i % 200) as u32, dir, opcode, ts, p.len() as u64)
             };
             MessageView {
                 connection: conns.get(i % 200),

@@ -507,3 +507,53 @@ fn files_that_are_not_captures_get_a_clear_error() {
     let missing = dir.path().join("missing.pcap");
     assert!(framescope::capture::OfflineReader::open(&missing).is_err());
 }
+
+#[test]
+fn timestamps_that_go_backwards_are_reported_and_never_give_a_negative_rtt() {
+    let mut conv = Conversation::new("10.0.0.1:40000", "10.0.0.2:8080", 1000, 5000);
+    conv.open();
+    conv.send(Sender::Client, &upgrade_request(None));
+    conv.send(Sender::Server, &upgrade_response(None));
+    conv.send(Sender::Client, &ws_frame(true, false, OpCode::Ping, CLIENT_KEY, b"p1"));
+    conv.send(Sender::Server, &ws_frame(true, false, OpCode::Pong, None, b"p1"));
+    conv.send(Sender::Client, &ws_frame(true, false, OpCode::Ping, CLIENT_KEY, b"p2"));
+    conv.send(Sender::Server, &ws_frame(true, false, OpCode::Pong, None, b"p2"));
+    let mut packets = conv.packets();
+    // The last two packets (the pong "p2" and its ACK) are stamped 5 s before everything else.
+    let earlier = framescope::analysis::Timestamp::from_nanos(packets[0].0.nanos - 5_000_000_000);
+    let n = packets.len();
+    for p in &mut packets[n - 2..] {
+        p.0 = earlier;
+    }
+    let sink = analyze_packets(&packets, AnalyzerConfig::default());
+    assert_eq!(sink.findings_of("timestamp-backwards").len(), 1, "{:?}", slugs(&sink));
+    // p1 pairs normally; p2's pong is "earlier" than its ping: no RTT sample for it.
+    assert_eq!(sink.rtts.len(), 1);
+    assert!(sink.rtts.iter().all(|r| r.rtt_ms() >= 0.0));
+}
+
+#[test]
+fn ten_thousand_pings_answered_after_all_were_sent_give_no_false_pong_missing() {
+    let mut conv = Conversation::new("10.0.0.1:40000", "10.0.0.2:8080", 1000, 5000);
+    conv.open();
+    conv.send(Sender::Client, &upgrade_request(None));
+    conv.send(Sender::Server, &upgrade_response(None));
+    for i in 0..10_000u32 {
+        conv.send(
+            Sender::Client,
+            &ws_frame(true, false, OpCode::Ping, CLIENT_KEY, &i.to_be_bytes()),
+        );
+    }
+    for i in 0..10_000u32 {
+        conv.send(
+            Sender::Server,
+            &ws_frame(true, false, OpCode::Pong, None, &i.to_be_bytes()),
+        );
+    }
+    conv.close();
+    let sink = analyze_packets(&conv.packets(), AnalyzerConfig::default());
+    assert!(sink.findings_of("pong-missing").is_empty(), "{:?}", slugs(&sink));
+    // The window is said once, and the pings it still held are paired.
+    assert_eq!(sink.findings_of("ping-window").len(), 1);
+    assert_eq!(sink.rtts.len(), framescope::analysis::ws::rtt::MAX_OUTSTANDING_PINGS);
+}

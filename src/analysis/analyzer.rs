@@ -56,6 +56,8 @@ pub struct AnalyzerStats {
     pub ip_fragments: u64,
     pub truncated_headers: u64,
     pub malformed_packets: u64,
+    /// TCP packets timestamped earlier than the one before.
+    pub timestamps_backwards: u64,
     pub flows_created: u64,
     pub flows_evicted: u64,
     pub websocket_connections: u64,
@@ -73,6 +75,9 @@ struct Flow {
     ended: bool,
 }
 
+/// Timestamps this much earlier than the latest packet are reported (`timestamp-backwards`).
+const BACKWARDS_STEP_NANOS: i64 = 1_000_000_000;
+
 /// How often (in packets) idle flows are swept.
 const SWEEP_INTERVAL_PACKETS: u64 = 1 << 16;
 /// Ended flows are remembered this long, to swallow their stray late packets.
@@ -85,6 +90,8 @@ pub struct Analyzer {
     shared: Shared,
     stats: AnalyzerStats,
     last_ts: Timestamp,
+    /// The timestamp of the TCP packet before this one (to notice clock steps back).
+    previous_ts: Timestamp,
 }
 
 /// What every flow's handling borrows from the analyzer.
@@ -124,6 +131,7 @@ impl Analyzer {
             flows: FxHashMap::default(),
             stats: AnalyzerStats::default(),
             last_ts: Timestamp::ZERO,
+            previous_ts: Timestamp::ZERO,
         }
     }
 
@@ -175,6 +183,16 @@ impl Analyzer {
     /// One TCP segment (the entry point for sources that are not link-layer packets).
     pub fn push_tcp(&mut self, ts: Timestamp, tcp: &TcpPacket<'_>, sink: &mut dyn EventSink) {
         self.stats.tcp_packets += 1;
+        // Small steps back are packets of merged captures or interfaces interleaving; a step
+        // of a second or more is a clock jump worth saying (it would skew times and RTTs).
+        let previous = std::mem::replace(&mut self.previous_ts, ts);
+        if ts.nanos < previous.nanos.saturating_sub(BACKWARDS_STEP_NANOS) {
+            self.stats.timestamps_backwards += 1;
+            let n = self.stats.timestamps_backwards;
+            let back_ms = previous.millis_since(ts);
+            let detail = format!("{back_ms:.3} ms earlier than the packet before it");
+            self.packet_finding(n, ts, FindingKind::TimestampBackwards, &detail, sink);
+        }
         self.last_ts = self.last_ts.max(ts);
         if self.stats.tcp_packets % SWEEP_INTERVAL_PACKETS == 0 {
             self.sweep_idle(ts, sink);
@@ -260,6 +278,7 @@ impl Analyzer {
         for (kind, n) in [
             (FindingKind::IpFragment, self.stats.ip_fragments),
             (FindingKind::MalformedPacket, self.stats.malformed_packets),
+            (FindingKind::TimestampBackwards, self.stats.timestamps_backwards),
         ] {
             if n > cap {
                 let finding = Finding {

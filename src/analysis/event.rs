@@ -123,6 +123,32 @@ pub struct MessageFacts {
 }
 
 impl MessageFacts {
+    /// A whole message sent as one unmasked frame (as a server sends it), decoded and
+    /// uncompressed: the starting point for sources without frames (HAR files) and for tests,
+    /// which change what differs with struct update syntax.
+    pub fn one_frame(conn: ConnId, dir: Direction, opcode: OpCode, ts: Timestamp, len: u64) -> MessageFacts {
+        let header_len = match len {
+            0..=125 => 2,
+            126..=65_535 => 4,
+            _ => 10,
+        };
+        MessageFacts {
+            conn,
+            dir,
+            ts,
+            first_ts: ts,
+            opcode,
+            frames: 1,
+            compressed: false,
+            wire_len: len + header_len,
+            len,
+            truncated: false,
+            decoded: true,
+            close_code: None,
+            stream_offset: 0,
+        }
+    }
+
     /// A close message's reason, read from its payload (bytes after the status code);
     /// invalid UTF-8 is shown with replacement characters (a finding reports it).
     pub fn close_reason<'p>(&self, payload: &'p [u8]) -> Option<Cow<'p, str>> {

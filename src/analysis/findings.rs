@@ -25,6 +25,10 @@ pub enum FindingKind {
     BadCloseCode,
     DataAfterClose,
     PongMissing,
+    /// More pings were outstanding than the pairing window holds.
+    PingWindow,
+    /// A packet's timestamp is a second or more earlier than the latest before it.
+    TimestampBackwards,
     // --- handshake ---
     BadAccept,
     MissingAccept,
@@ -72,6 +76,8 @@ impl FindingKind {
         FindingKind::BadCloseCode,
         FindingKind::DataAfterClose,
         FindingKind::PongMissing,
+        FindingKind::PingWindow,
+        FindingKind::TimestampBackwards,
         FindingKind::BadAccept,
         FindingKind::MissingAccept,
         FindingKind::UpgradeRejected,
@@ -117,6 +123,8 @@ impl FindingKind {
             BadCloseCode => "bad-close-code",
             DataAfterClose => "data-after-close",
             PongMissing => "pong-missing",
+            PingWindow => "ping-window",
+            TimestampBackwards => "timestamp-backwards",
             BadAccept => "bad-accept",
             MissingAccept => "missing-accept",
             UpgradeRejected => "upgrade-rejected",
@@ -163,6 +171,10 @@ impl FindingKind {
             BadCloseCode => "RFC 6455 §7.4: this status code must not appear on the wire or is unassigned.",
             DataAfterClose => "RFC 6455 §5.5.1: an endpoint MUST NOT send data frames after its close frame.",
             PongMissing => "A ping got no matching pong within the configured time.",
+            PingWindow => "More pings were waiting for pongs than are remembered; the oldest were dropped unpaired.",
+            TimestampBackwards => {
+                "A packet is timestamped earlier than the packet before it (clock step or merged captures)."
+            }
             BadAccept => "RFC 6455 §4.2.2: Sec-WebSocket-Accept must be base64(SHA-1(key + GUID)).",
             MissingAccept => "RFC 6455 §4.1: the 101 response has no Sec-WebSocket-Accept.",
             UpgradeRejected => "The server answered the WebSocket upgrade with a status other than 101.",
@@ -202,6 +214,7 @@ impl FindingKind {
                 | MalformedPacket
                 | FlowLimit
                 | FindingLimit
+                | TimestampBackwards
                 | ResyncFailed
                 | CaptureTruncated
                 | UpgradeUnanswered

@@ -377,20 +377,12 @@ impl HarFile {
                 1 => {
                     if let Some(m) = c.messages.get(mi) {
                         let event = MessageEvent {
+                            // A HAR has no frames: none counted, no bytes on the wire known.
                             facts: MessageFacts {
-                                conn: c.info.conn,
-                                dir: m.dir,
-                                ts: m.ts,
-                                first_ts: m.ts,
-                                opcode: m.opcode,
                                 frames: 0,
-                                compressed: false,
                                 wire_len: 0,
-                                len: m.payload.len() as u64,
-                                truncated: false,
-                                decoded: true,
                                 close_code: m.close_code,
-                                stream_offset: 0,
+                                ..MessageFacts::one_frame(c.info.conn, m.dir, m.opcode, m.ts, m.payload.len() as u64)
                             },
                             payload: &m.payload,
                             compressed_payload: None,

@@ -149,19 +149,15 @@ mod tests {
     fn message(opcode: OpCode, payload: &[u8], close_code: Option<u16>) -> MessageEvent<'_> {
         MessageEvent {
             facts: MessageFacts {
-                conn: 2,
-                dir: Direction::ServerToClient,
-                ts: Timestamp::from_secs_micros(100, 250_000),
-                first_ts: Timestamp::from_secs_micros(100, 250_000),
-                opcode,
-                frames: 1,
-                compressed: false,
                 wire_len: payload.len() as u64 + 2,
-                len: payload.len() as u64,
-                truncated: false,
-                decoded: true,
                 close_code,
-                stream_offset: 0,
+                ..MessageFacts::one_frame(
+                    2,
+                    Direction::ServerToClient,
+                    opcode,
+                    Timestamp::from_secs_micros(100, 250_000),
+                    payload.len() as u64,
+                )
             },
             payload,
             compressed_payload: None,

@@ -1,4 +1,7 @@
 //! The app: state, the frame loop (drain feeds → input → panes → commands), persistence.
+//!
+//! A little over 600 lines: the app's state and the frame loop that every pane and command
+//! goes through; the live tabs' part is `sessions.rs`, feeds are `feed.rs`.
 
 use std::path::PathBuf;
 use std::sync::Arc;

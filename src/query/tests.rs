@@ -23,19 +23,14 @@ fn conn_facts() -> ConnFacts {
 /// A text message of conn 3, client to server, 2.5 s after the capture started.
 fn text<'a>(payload: &'a [u8], conn: &'a ConnFacts) -> MessageView<'a> {
     let facts = MessageFacts {
-        conn: 3,
-        dir: Direction::ClientToServer,
-        ts: Timestamp::from_secs_micros(1_000_002, 500_000),
-        first_ts: Timestamp::from_secs_micros(1_000_002, 500_000),
-        opcode: OpCode::Text,
-        frames: 1,
-        compressed: false,
         wire_len: payload.len() as u64 + 6,
-        len: payload.len() as u64,
-        truncated: false,
-        decoded: true,
-        close_code: None,
-        stream_offset: 0,
+        ..MessageFacts::one_frame(
+            3,
+            Direction::ClientToServer,
+            OpCode::Text,
+            Timestamp::from_secs_micros(1_000_002, 500_000),
+            payload.len() as u64,
+        )
     };
     MessageView {
         connection: Some(conn),

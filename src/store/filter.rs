@@ -132,19 +132,8 @@ mod tests {
     fn row(dir: Direction, opcode: OpCode, len: u64) -> MessageRow {
         MessageRow {
             facts: MessageFacts {
-                conn: 0,
-                dir,
-                opcode,
-                ts: Timestamp::ZERO,
-                first_ts: Timestamp::ZERO,
-                frames: 1,
                 wire_len: len + 2,
-                len,
-                compressed: false,
-                truncated: false,
-                decoded: true,
-                close_code: None,
-                stream_offset: 0,
+                ..MessageFacts::one_frame(0, dir, opcode, Timestamp::ZERO, len)
             },
             payload_at: 0,
             kept_len: len as u32,

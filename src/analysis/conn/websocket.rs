@@ -27,6 +27,8 @@ pub struct WsConn {
 struct WsShared {
     id: ConnId,
     pings: PingTracker,
+    /// Pings dropped unpaired because too many were outstanding (one finding says so).
+    pings_dropped: u32,
     budget: FindingBudget,
     closed_by: [bool; 2],
 }
@@ -86,6 +88,7 @@ impl WsConn {
             shared: WsShared {
                 id,
                 pings: PingTracker::default(),
+                pings_dropped: 0,
                 budget: FindingBudget::default(),
                 closed_by: [false; 2],
             },
@@ -261,6 +264,30 @@ struct WsOutput<'w, 'c, 's> {
     ctx: &'c mut FlowCtx<'s>,
 }
 
+impl WsOutput<'_, '_, '_> {
+    /// Remembers a ping for pairing. When too many are outstanding the oldest is dropped
+    /// unpaired: that is the analyser's limit, not the peer's fault, so it is said once per
+    /// connection, not per ping.
+    fn remember_ping(&mut self, message: &MessageEvent<'_>) {
+        if self
+            .shared
+            .pings
+            .on_ping(self.dir, message.ts, message.payload)
+            .is_none()
+        {
+            return;
+        }
+        self.shared.pings_dropped = self.shared.pings_dropped.saturating_add(1);
+        if self.shared.pings_dropped == 1 {
+            let detail = format!(
+                "more than {} pings waiting for pongs: the oldest are no longer paired",
+                crate::analysis::ws::rtt::MAX_OUTSTANDING_PINGS
+            );
+            self.finding(FindingKind::PingWindow, message.ts, None, detail);
+        }
+    }
+}
+
 impl StreamOutput for WsOutput<'_, '_, '_> {
     fn frame(&mut self, ts: Timestamp, header: &FrameHeader, stream_offset: u64) {
         if self.ctx.settings.emit_frames {
@@ -278,20 +305,19 @@ impl StreamOutput for WsOutput<'_, '_, '_> {
     fn message(&mut self, message: &MessageEvent<'_>) {
         self.ctx.sink.event(Event::Message(message));
         match message.opcode {
-            OpCode::Ping => {
-                if let Some(lost) = self.shared.pings.on_ping(self.dir, message.ts, message.payload) {
-                    let detail = "ping never answered (pushed out by later pings)".to_owned();
-                    self.finding(FindingKind::PongMissing, lost.ts, None, detail);
-                }
-            }
+            OpCode::Ping => self.remember_ping(message),
             OpCode::Pong => {
                 if let Some(ping_ts) = self.shared.pings.on_pong(self.dir, message.payload) {
-                    self.ctx.sink.event(Event::Rtt(RttSample {
-                        conn: self.shared.id,
-                        ping_dir: self.dir.opposite(),
-                        ping_ts,
-                        pong_ts: message.ts,
-                    }));
+                    // Timestamps that go backwards (reported by the analyzer) would give a
+                    // negative round trip: such a pair is no RTT sample.
+                    if message.ts >= ping_ts {
+                        self.ctx.sink.event(Event::Rtt(RttSample {
+                            conn: self.shared.id,
+                            ping_dir: self.dir.opposite(),
+                            ping_ts,
+                            pong_ts: message.ts,
+                        }));
+                    }
                 }
             }
             OpCode::Close => self.shared.closed_by[self.dir.index()] = true,

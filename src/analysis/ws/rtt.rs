@@ -5,8 +5,11 @@ use std::collections::VecDeque;
 use crate::analysis::event::Direction;
 use crate::analysis::time::Timestamp;
 
-/// Pings remembered per direction; older ones are dropped (and reported) past this.
-const MAX_OUTSTANDING_PINGS: usize = 64;
+/// Pings remembered per direction (each at most 125 bytes of payload, so at most about
+/// 180 KiB per direction); past this the oldest are dropped unpaired and the connection gets
+/// one `ping-window` finding, not a `pong-missing` per ping (a burst of pings answered late is
+/// not a burst of missing pongs).
+pub const MAX_OUTSTANDING_PINGS: usize = 1024;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OutstandingPing {
@@ -22,7 +25,7 @@ pub struct PingTracker {
 }
 
 impl PingTracker {
-    /// Remembers a ping. Returns a ping pushed out by the cap, which never got its pong.
+    /// Remembers a ping. Returns a ping pushed out by the cap: it is no longer paired.
     pub fn on_ping(&mut self, dir: Direction, ts: Timestamp, payload: &[u8]) -> Option<OutstandingPing> {
         let queue = &mut self.outstanding[dir.index()];
         let evicted = if queue.len() >= MAX_OUTSTANDING_PINGS {
@@ -104,6 +107,27 @@ mod tests {
         assert_eq!(expired.len(), 1);
         assert_eq!(expired[0].0, Direction::ClientToServer);
         assert_eq!(expired[0].1.payload, b"a");
+        assert!(p.is_empty());
+    }
+
+    #[test]
+    fn ten_thousand_pings_answered_late_all_pair_within_the_window_or_are_dropped_quietly() {
+        let mut p = PingTracker::default();
+        let mut evicted = 0;
+        for i in 0..10_000u32 {
+            if p.on_ping(Direction::ClientToServer, t(i64::from(i)), &i.to_be_bytes())
+                .is_some()
+            {
+                evicted += 1;
+            }
+        }
+        assert_eq!(evicted, 10_000 - MAX_OUTSTANDING_PINGS);
+        // The pongs of the pings still remembered all pair, in any order.
+        let paired = (0..10_000u32)
+            .rev()
+            .filter(|i| p.on_pong(Direction::ServerToClient, &i.to_be_bytes()).is_some())
+            .count();
+        assert_eq!(paired, MAX_OUTSTANDING_PINGS);
         assert!(p.is_empty());
     }
 }

@@ -2,6 +2,10 @@
 //! options, state, counters and composer (text, JSON, binary from hex, base64 or a file, ping,
 //! close, saved templates); every session's messages arrive in the main tables like a
 //! capture's. The tabs' state is `gui::client_tab`.
+//!
+//! A little over 600 lines: one function per part of the pane (tabs, request options, state,
+//! profiles, counters, composer, close fields, templates), kept together because they share
+//! the pane's context; the tab's state and logic are in `client_tab.rs`.
 
 use crate::analysis::ws::close::{REGISTERED_CLOSE_CODES, close_code_allowed_on_wire, close_code_name};
 use crate::gui::app::FramescopeApp;
