@@ -13,6 +13,7 @@ pub mod link;
 pub mod pool;
 pub mod tcp;
 pub mod time;
+pub mod tls;
 pub mod ws;
 
 pub use analyzer::{Analyzer, AnalyzerConfig, AnalyzerStats};
