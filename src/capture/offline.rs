@@ -9,7 +9,7 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use pcap_parser::pcapng::Block;
+use pcap_parser::pcapng::{Block, SecretsType};
 use pcap_parser::traits::PcapReaderIterator;
 use pcap_parser::{PcapBlockOwned, PcapError};
 
@@ -50,6 +50,8 @@ pub struct ReadSummary {
     pub snap_cut_packets: u64,
     /// Packets skipped because their interface's link type is not supported.
     pub unsupported_link_packets: u64,
+    /// pcapng Decryption Secrets Blocks with TLS key log text, fed to the analyzer's key log.
+    pub tls_secrets_blocks: u64,
 }
 
 /// Initial read buffer of the stream reader; it grows for larger records, up to the cap.
@@ -319,6 +321,17 @@ fn run_stream(
                         // Simple packets carry no timestamp.
                         (0, Timestamp::ZERO, spb.data, spb.data.len() as u32, spb.origlen)
                     }),
+                    PcapBlockOwned::NG(Block::DecryptionSecrets(dsb)) => {
+                        // editcap --inject-secrets / Wireshark: TLS key log text, used with no option.
+                        if dsb.secrets_type == SecretsType::TlsKeyLog {
+                            let len = usize::try_from(dsb.secrets_len).unwrap_or(usize::MAX).min(dsb.data.len());
+                            let keys = analyzer.keylog_mut();
+                            keys.feed(dsb.data.get(..len).unwrap_or(&[]));
+                            keys.end_of_input();
+                            summary.tls_secrets_blocks += 1;
+                        }
+                        None
+                    }
                     PcapBlockOwned::NG(_) => None,
                 };
                 (offset, packet)

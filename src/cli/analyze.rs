@@ -40,6 +40,10 @@ pub struct AnalyzeArgs {
     /// Which library reads the file: auto (pcap-parser, libpcap for formats it lacks) or libpcap.
     #[arg(long, value_enum, default_value_t = ReaderKind::Auto)]
     pub reader: ReaderKind,
+    /// TLS key log file (SSLKEYLOGFILE format) to decrypt wss:// traffic. Secrets in pcapng
+    /// Decryption Secrets Blocks are used without this option.
+    #[arg(long, value_name = "KEYS")]
+    pub keylog: Option<PathBuf>,
 }
 
 /// Exit status when the input was only partly readable (everything before the damage was
@@ -101,6 +105,19 @@ pub fn run(args: &AnalyzeArgs) -> u8 {
         }
     };
     let mut analyzer = Analyzer::new(args.config());
+    if let Some(path) = &args.keylog {
+        match std::fs::read(path) {
+            Ok(text) => {
+                let keys = analyzer.keylog_mut();
+                keys.feed(&text);
+                keys.end_of_input();
+            }
+            Err(err) => {
+                eprintln!("framescope: key log {}: {err}", path.display());
+                return EXIT_UNREADABLE;
+            }
+        }
+    }
     let mut progress = Progress {
         enabled: !args.quiet && io::stderr().is_terminal(),
         total: reader.file_len(),

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::analysis::Timestamp;
-use crate::analysis::event::{ConnectionEnd, ConnectionInfo, Direction, Event, EventSink};
+use crate::analysis::event::{ConnectionEnd, ConnectionInfo, Direction, Event, EventSink, FlowInfo};
 use crate::analysis::findings::FindingKind;
 use crate::analysis::ws::close::close_code_name;
 use crate::analysis::ws::frame::OpCode;
@@ -12,6 +12,8 @@ use crate::cli::histogram::LogHistogram;
 
 /// Findings of one kind kept with their text; the rest are only counted.
 const EXAMPLES_PER_KIND: usize = 3;
+/// Flows without a WebSocket kept for the report (the rest are counted).
+const MAX_LISTED_FLOWS: usize = 1000;
 
 #[derive(Default)]
 struct DirStats {
@@ -46,6 +48,8 @@ pub struct SummarySink {
     conns: Vec<ConnSummary>,
     global_findings: BTreeMap<FindingKind, FindingStats>,
     messages: u64,
+    /// Flows listed without a WebSocket connection (TLS without a key, …).
+    flows: Vec<FlowInfo>,
 }
 
 fn note_finding(map: &mut BTreeMap<FindingKind, FindingStats>, kind: FindingKind, text: String) {
@@ -107,6 +111,11 @@ impl EventSink for SummarySink {
                 if let Some(c) = self.conns.get_mut(conn as usize) {
                     c.end = Some(how);
                     c.last_ts = c.last_ts.max(ts);
+                }
+            }
+            Event::Flow(f) => {
+                if self.flows.len() < MAX_LISTED_FLOWS {
+                    self.flows.push(f.clone());
                 }
             }
         }

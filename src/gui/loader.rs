@@ -12,7 +12,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::analysis::event::{
-    ConnId, ConnectionEnd, ConnectionInfo, Direction, Event, EventSink, FrameEvent, MessageEvent, RttSample,
+    ConnId, ConnectionEnd, ConnectionInfo, Direction, Event, EventSink, FlowInfo, FrameEvent, MessageEvent, RttSample,
 };
 use crate::analysis::findings::Finding;
 use crate::analysis::ws::frame::OpCode;
@@ -53,6 +53,7 @@ pub enum OwnedEvent {
         ts: Timestamp,
         how: ConnectionEnd,
     },
+    Flow(Box<FlowInfo>),
 }
 
 /// Events in arrival order and the payload bytes their messages refer to.
@@ -97,6 +98,7 @@ impl Batch {
                     ts: *ts,
                     how: *how,
                 }),
+                OwnedEvent::Flow(f) => sink.event(Event::Flow(f)),
             }
         }
     }
@@ -232,6 +234,7 @@ impl EventSink for BatchingSink {
             Event::Rtt(r) => OwnedEvent::Rtt(r),
             Event::Anomaly(f) => OwnedEvent::Anomaly(f.clone()),
             Event::ConnectionEnded { conn, ts, how } => OwnedEvent::Ended { conn, ts, how },
+            Event::Flow(f) => OwnedEvent::Flow(Box::new(f.clone())),
         };
         self.batch.events.push(owned);
         self.maybe_flush();
