@@ -144,7 +144,8 @@ struct Dir {
     seq_after_last_good: u64,
     plain_offset: u64,
     pending_switch: Option<Switch>,
-    waiting: Vec<(u64, Timestamp, RecordHeader, Vec<u8>)>,
+    /// Records waiting for a key: (arrival number, stream offset, time, header, body).
+    waiting: Vec<(u64, u64, Timestamp, RecordHeader, Vec<u8>)>,
     waiting_bytes: usize,
     failures_in_row: u32,
     given_up: bool,
@@ -164,6 +165,8 @@ pub struct TlsSession {
     app_secrets: [Option<Secret>; 2],
     keylog_generation: Option<u64>,
     no_key_reported: bool,
+    /// Numbers waiting records so both directions replay in arrival order.
+    arrivals: u64,
     scratch: Vec<u8>,
 }
 
@@ -189,6 +192,7 @@ impl TlsSession {
             app_secrets: [None, None],
             keylog_generation: None,
             no_key_reported: false,
+            arrivals: 0,
             scratch: Vec::new(),
         }
     }
@@ -355,7 +359,8 @@ impl TlsSession {
             return;
         }
         d.waiting_bytes += rec.body.len();
-        d.waiting.push((rec.offset, rec.ts, rec.header, rec.body.to_vec()));
+        d.waiting.push((self.arrivals, rec.offset, rec.ts, rec.header, rec.body.to_vec()));
+        self.arrivals += 1;
     }
 
     fn report_no_key(&mut self, ts: Timestamp, out: &mut dyn TlsOutput) {
@@ -396,22 +401,26 @@ impl TlsSession {
     }
 
     fn drain_waiting(&mut self, keys: &KeyLog, out: &mut dyn TlsOutput) {
+        let mut waiting = Vec::new();
         for dir in [Direction::ClientToServer, Direction::ServerToClient] {
-            let waiting = core::mem::take(&mut self.dirs[dir.index()].waiting);
-            self.dirs[dir.index()].waiting_bytes = 0;
-            for (offset, ts, header, body) in waiting {
-                self.decrypt(
-                    RecordIn {
-                        dir,
-                        offset,
-                        ts,
-                        header,
-                        body: &body,
-                    },
-                    keys,
-                    out,
-                );
-            }
+            let d = &mut self.dirs[dir.index()];
+            d.waiting_bytes = 0;
+            waiting.extend(core::mem::take(&mut d.waiting).into_iter().map(|w| (dir, w)));
+        }
+        // Replay in arrival order, so the two directions interleave as they did on the wire.
+        waiting.sort_by_key(|(_, w)| w.0);
+        for (dir, (_, offset, ts, header, body)) in waiting {
+            self.decrypt(
+                RecordIn {
+                    dir,
+                    offset,
+                    ts,
+                    header,
+                    body: &body,
+                },
+                keys,
+                out,
+            );
         }
     }
 
