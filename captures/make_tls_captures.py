@@ -184,16 +184,95 @@ def keyupdate_capture():
     print(f"wrote {pcap} ({os.path.getsize(pcap)} bytes) and {keys}")
 
 
+def bench_server_main(port, keys, use_tls):
+    """An echo server without compression for the benchmark captures."""
+    from websockets.asyncio.server import serve
+
+    async def echo(ws):
+        async for message in ws:
+            await ws.send(message)
+
+    async def run():
+        ctx = None
+        if use_tls:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(CERT, KEY)
+            ctx.keylog_filename = keys
+        async with serve(echo, "127.0.0.1", port, ssl=ctx, compression=None, max_size=None):
+            await asyncio.sleep(3600)
+
+    asyncio.run(run())
+
+
+def bench_capture(out_dir, size_mb, use_tls):
+    """The same echo workload (binary messages of 1 to 64 KiB, each way) over wss:// or
+    ws://, about `size_mb` MB of capture: scripts/bench.sh compares their decode times."""
+    from websockets.asyncio.client import connect
+
+    name = "tls-bench" if use_tls else "clear-bench"
+    pcap = os.path.join(out_dir, f"{name}-{size_mb}MB.pcap")
+    keys = os.path.join(out_dir, f"{name}-{size_mb}MB.keys")
+    port = free_port()
+    cap = subprocess.Popen(
+        ["dumpcap", "-q", "-P", "-B", "512", "-i", "lo", "-f", f"tcp port {port}", "-w", pcap],
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(1.0)
+    server = subprocess.Popen([sys.executable, __file__, "--bench-serve", str(port), keys, "1" if use_tls else "0"])
+    rng = random.Random(11)
+    payloads = [rng.randbytes(rng.randrange(1024, 65536)) for _ in range(64)]
+
+    async def session():
+        uri = f"{'wss' if use_tls else 'ws'}://localhost:{port}/bench"
+        kwargs = {"ssl": client_ctx(keys)} if use_tls else {}
+        async with connect(uri, compression=None, max_size=None, **kwargs) as ws:
+            sent = 0
+            i = 0
+            while sent < size_mb * 1_000_000 // 2:
+                p = payloads[i % len(payloads)]
+                await ws.send(p)
+                await ws.recv()
+                sent += len(p)
+                i += 1
+
+    try:
+        time.sleep(1.5)
+        asyncio.run(session())
+    finally:
+        server.terminate()
+        server.wait()
+        time.sleep(1.0)
+        cap.terminate()
+        cap.wait()
+    print(pcap)
+
+
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "--serve":
         server_main(int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5])
         return
+    if len(sys.argv) > 1 and sys.argv[1] == "--bench-serve":
+        bench_server_main(int(sys.argv[2]), sys.argv[3], sys.argv[4] == "1")
+        return
+    make_certificate()
+    if len(sys.argv) > 1 and sys.argv[1] == "--bench":
+        # make_tls_captures.py --bench DIR SIZE_MB: the benchmark pair (not kept in captures/).
+        bench_capture(sys.argv[2], int(sys.argv[3]), True)
+        bench_capture(sys.argv[2], int(sys.argv[3]), False)
+        return
+    recordings()
+
+
+def make_certificate():
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
          "-keyout", KEY, "-out", CERT, "-days", "3650", "-subj", "/CN=localhost",
          "-addext", "subjectAltName=DNS:localhost"],
         check=True, stderr=subprocess.DEVNULL,
     )
+
+
+def recordings():
     websocket_capture("tls13-aes128gcm", openssl_conf("TLS_AES_128_GCM_SHA256"))
     websocket_capture("tls13-aes256gcm", openssl_conf("TLS_AES_256_GCM_SHA384"))
     websocket_capture("tls13-chacha20", openssl_conf("TLS_CHACHA20_POLY1305_SHA256"))

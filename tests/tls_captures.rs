@@ -8,9 +8,9 @@ use std::path::Path;
 use std::process::Command;
 
 use framescope::analysis::event::CollectSink;
+use framescope::analysis::link::LinkType;
 use framescope::analysis::tls::TlsLimits;
 use framescope::analysis::ws::frame::OpCode;
-use framescope::analysis::link::LinkType;
 use framescope::analysis::{Analyzer, AnalyzerConfig, Direction, Timestamp};
 use framescope::capture::OfflineReader;
 
@@ -20,9 +20,21 @@ const ECHO_CAPTURES: &[(&str, &str, &str)] = &[
     ("tls13-aes256gcm", "1.3", "TLS_AES_256_GCM_SHA384"),
     ("tls13-chacha20", "1.3", "TLS_CHACHA20_POLY1305_SHA256"),
     ("tls13-hello-retry", "1.3", "TLS_AES_256_GCM_SHA384"),
-    ("tls12-ecdhe-aes128gcm", "1.2", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"),
-    ("tls12-ecdhe-aes256gcm", "1.2", "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"),
-    ("tls12-ecdhe-chacha20", "1.2", "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"),
+    (
+        "tls12-ecdhe-aes128gcm",
+        "1.2",
+        "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+    ),
+    (
+        "tls12-ecdhe-aes256gcm",
+        "1.2",
+        "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+    ),
+    (
+        "tls12-ecdhe-chacha20",
+        "1.2",
+        "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+    ),
 ];
 
 fn analyze(pcap: &Path, keys: Option<&Path>, config: AnalyzerConfig) -> CollectSink {
@@ -79,14 +91,29 @@ fn every_suite_decrypts_to_the_echo_session_the_peers_had() {
         let opcodes: Vec<OpCode> = sent.iter().map(|(o, _)| *o).collect();
         assert_eq!(
             opcodes,
-            [OpCode::Text, OpCode::Binary, OpCode::Text, OpCode::Binary, OpCode::Ping, OpCode::Close],
+            [
+                OpCode::Text,
+                OpCode::Binary,
+                OpCode::Text,
+                OpCode::Binary,
+                OpCode::Ping,
+                OpCode::Close
+            ],
             "{name}"
         );
         assert_eq!(sent[0].1, b"hello over TLS");
         assert_eq!(sent[1].1, (0u8..=255).collect::<Vec<u8>>());
         assert_eq!(sent[2].1.len(), 104_400);
-        assert!(sent[2].1.starts_with(b"line 00000 of a large message that spans many TLS records\n"));
-        assert!(sent[2].1.ends_with(b"line 01799 of a large message that spans many TLS records\n"));
+        assert!(
+            sent[2]
+                .1
+                .starts_with(b"line 00000 of a large message that spans many TLS records\n")
+        );
+        assert!(
+            sent[2]
+                .1
+                .ends_with(b"line 01799 of a large message that spans many TLS records\n")
+        );
         assert_eq!(sent[3].1.len(), 40_000);
         // The server echoes every data message; the pong answers the ping.
         for i in 0..4 {
@@ -238,13 +265,40 @@ fn tshark_frames(pcap: &Path, keys: &Path) -> Option<Vec<Frame>> {
         .arg(pcap)
         .arg("-o")
         .arg(format!("tls.keylog_file:{}", keys.display()))
-        .args(["-Y", "websocket", "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=|"])
-        .args(["-e", "tcp.srcport", "-e", "websocket.fin", "-e", "websocket.opcode", "-e", "websocket.mask"])
-        .args(["-e", "websocket.payload_length", "-e", "websocket.payload_length_ext_16"])
+        .args([
+            "-Y",
+            "websocket",
+            "-T",
+            "fields",
+            "-E",
+            "occurrence=a",
+            "-E",
+            "aggregator=|",
+        ])
+        .args([
+            "-e",
+            "tcp.srcport",
+            "-e",
+            "websocket.fin",
+            "-e",
+            "websocket.opcode",
+            "-e",
+            "websocket.mask",
+        ])
+        .args([
+            "-e",
+            "websocket.payload_length",
+            "-e",
+            "websocket.payload_length_ext_16",
+        ])
         .args(["-e", "websocket.payload_length_ext_64"])
         .output()
         .ok()?;
-    assert!(out.status.success(), "tshark failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "tshark failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     let mut frames = Vec::new();
     for line in text.lines() {
@@ -294,10 +348,60 @@ fn decrypted_frames_equal_tsharks_on_every_tls_capture() {
                     Direction::ClientToServer => conn.client.port(),
                     Direction::ServerToClient => conn.server.port(),
                 };
-                (sender, f.header.fin, f.header.opcode.as_u4(), f.header.mask.is_some(), f.header.payload_len)
+                (
+                    sender,
+                    f.header.fin,
+                    f.header.opcode.as_u4(),
+                    f.header.mask.is_some(),
+                    f.header.payload_len,
+                )
             })
             .collect();
         assert!(!oracle.is_empty(), "{name}: tshark decrypted nothing");
         assert_eq!(ours, oracle, "{name}");
     }
+}
+
+fn packets_of(pcap: &Path) -> Vec<(Timestamp, Vec<u8>)> {
+    let mut file = pcap::Capture::from_file(pcap).unwrap();
+    let mut packets = Vec::new();
+    while let Ok(p) = file.next_packet() {
+        let ts = Timestamp::from_secs_nanos(p.header.ts.tv_sec, p.header.ts.tv_usec * 1000);
+        packets.push((ts, p.data.to_vec()));
+    }
+    packets
+}
+
+#[test]
+fn a_lost_segment_of_three_records_is_reported_and_decryption_resumes_after_it() {
+    let (pcap, keys) = capture("tls13-aes128gcm");
+    let mut packets = packets_of(&pcap);
+    // The client's segment carrying the 40 000-byte binary message (three records, 40 175
+    // bytes) is the largest of the capture: drop it, as a capture drop would.
+    let biggest = (0..packets.len()).max_by_key(|i| packets[*i].1.len()).unwrap();
+    let dropped = packets.remove(biggest);
+    assert!(dropped.1.len() > 40_000);
+    let mut analyzer = Analyzer::new(AnalyzerConfig::default());
+    analyzer.keylog_mut().feed(&std::fs::read(&keys).unwrap());
+    let mut sink = CollectSink::default();
+    for (ts, data) in &packets {
+        analyzer.push_packet(*ts, LinkType::Ethernet, data, &mut sink);
+    }
+    analyzer.finish(&mut sink);
+    let lost = sink.findings_of("tls-record-lost");
+    assert_eq!(lost.len(), 1, "{:?}", sink.findings);
+    assert!(
+        lost[0].detail.starts_with("40175 bytes not captured"),
+        "{}",
+        lost[0].detail
+    );
+    assert!(sink.findings_of("tls-decrypt-failed").is_empty(), "{:?}", sink.findings);
+    // The server still echoed the binary message (its direction lost nothing) …
+    let echoed = payloads(&sink, Direction::ServerToClient);
+    assert!(echoed.iter().any(|(o, p)| *o == OpCode::Binary && p.len() == 40_000));
+    // … and the client's records after the hole decrypt again: its ping and close arrive.
+    let sent = payloads(&sink, Direction::ClientToServer);
+    assert!(!sent.iter().any(|(o, p)| *o == OpCode::Binary && p.len() == 40_000));
+    assert!(sent.contains(&(OpCode::Ping, b"tls-rtt".to_vec())), "{sent:?}");
+    assert_eq!(sent.last().map(|m| m.0), Some(OpCode::Close));
 }

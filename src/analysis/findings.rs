@@ -206,8 +206,12 @@ impl FindingKind {
             CaptureTruncated => "The capture file ends in the middle of a record; what came before was read.",
             TlsNoKey => "No key log line or decryption secret matches this TLS session's client random.",
             TlsDecryptFailed => "A TLS record failed its authentication tag check: wrong or mismatched keys.",
-            TlsRecordLost => "Bytes of a TLS record were not captured; the record is lost and decryption resumes at the next record.",
-            TlsBadRecord => "RFC 8446 §5.1 / RFC 5246 §6.2: this TLS record header is impossible (type, version or length).",
+            TlsRecordLost => {
+                "Bytes of a TLS record were not captured; the record is lost and decryption resumes at the next record."
+            }
+            TlsBadRecord => {
+                "RFC 8446 §5.1 / RFC 5246 §6.2: this TLS record header is impossible (type, version or length)."
+            }
             TlsUnsupported => "This TLS version or cipher suite cannot be decrypted by framescope.",
             TlsAlert => "RFC 8446 §6: a TLS alert other than close_notify ended or disturbed the session.",
         }

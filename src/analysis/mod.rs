@@ -8,6 +8,7 @@ pub mod analyzer;
 pub mod conn;
 pub mod event;
 pub mod findings;
+pub mod h2;
 pub mod http;
 pub mod link;
 pub mod pool;

@@ -324,7 +324,9 @@ fn run_stream(
                     PcapBlockOwned::NG(Block::DecryptionSecrets(dsb)) => {
                         // editcap --inject-secrets / Wireshark: TLS key log text, used with no option.
                         if dsb.secrets_type == SecretsType::TlsKeyLog {
-                            let len = usize::try_from(dsb.secrets_len).unwrap_or(usize::MAX).min(dsb.data.len());
+                            let len = usize::try_from(dsb.secrets_len)
+                                .unwrap_or(usize::MAX)
+                                .min(dsb.data.len());
                             let keys = analyzer.keylog_mut();
                             keys.feed(dsb.data.get(..len).unwrap_or(&[]));
                             keys.end_of_input();

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::analysis::Timestamp;
-use crate::analysis::event::{ConnectionEnd, ConnectionInfo, Direction, Event, EventSink, FlowInfo};
+use crate::analysis::event::{ConnectionEnd, ConnectionInfo, Direction, Event, EventSink, FlowInfo, TlsInfo};
 use crate::analysis::findings::FindingKind;
 use crate::analysis::ws::close::close_code_name;
 use crate::analysis::ws::frame::OpCode;
@@ -39,6 +39,18 @@ struct ConnSummary {
     findings: BTreeMap<FindingKind, FindingStats>,
     last_ts: Timestamp,
     end: Option<ConnectionEnd>,
+}
+
+/// "TLS 1.3 TLS_AES_128_GCM_SHA256  SNI host  ALPN -  decrypted"
+fn tls_text(tls: &TlsInfo) -> String {
+    format!(
+        "TLS {} {}  SNI {}  ALPN {}  {}",
+        tls.version.as_deref().unwrap_or("?"),
+        tls.cipher_suite.as_deref().unwrap_or("?"),
+        tls.sni.as_deref().unwrap_or("-"),
+        tls.alpn.as_deref().unwrap_or("-"),
+        if tls.decrypted { "decrypted" } else { "not decrypted" }
+    )
 }
 
 /// Aggregates events into a report. Memory grows with connections, not with messages.
@@ -190,6 +202,9 @@ impl SummarySink {
                 end,
                 c.last_ts.millis_since(c.info.first_ts) / 1000.0
             );
+            if let Some(tls) = &c.info.tls {
+                let _ = writeln!(s, "    {}", tls_text(tls));
+            }
             match &c.info.handshake {
                 None => {
                     let _ = writeln!(s, "    handshake: not captured (found by frame detection)");
@@ -251,6 +266,13 @@ impl SummarySink {
                 );
             }
             render_findings(&mut s, &c.findings);
+        }
+        if !self.flows.is_empty() {
+            let _ = writeln!(s, "\nTLS flows without a WebSocket connection: {}", self.flows.len());
+            for f in &self.flows {
+                let tls = f.tls.as_ref().map(tls_text).unwrap_or_default();
+                let _ = writeln!(s, "    {} -> {}   {}   {tls}", f.client, f.server, f.reason);
+            }
         }
         if !self.global_findings.is_empty() {
             let _ = writeln!(s, "\nOther findings (not tied to a WebSocket connection):");

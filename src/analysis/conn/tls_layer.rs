@@ -153,7 +153,14 @@ impl TlsOutput for Plaintext<'_, '_, '_> {
         );
     }
 
-    fn finding(&mut self, dir: Direction, kind: FindingKind, ts: Timestamp, stream_offset: Option<u64>, detail: String) {
+    fn finding(
+        &mut self,
+        dir: Direction,
+        kind: FindingKind,
+        ts: Timestamp,
+        stream_offset: Option<u64>,
+        detail: String,
+    ) {
         let conn = match &self.flow.phase {
             Phase::WebSocket(ws) => Some(ws.id()),
             _ => None,

@@ -54,9 +54,7 @@ pub fn hkdf_expand_label(hash: Hash, secret: &[u8], label: &[u8], context: &[u8]
     let context_len = [context_len];
     let info: [&[u8]; 6] = [&out_len, &label_len, b"tls13 ", label, &context_len, context];
     let prk = hkdf::Prk::new_less_safe(hkdf_algorithm(hash), secret);
-    prk.expand(&info, Len(out.len()))
-        .and_then(|okm| okm.fill(out))
-        .is_ok()
+    prk.expand(&info, Len(out.len())).and_then(|okm| okm.fill(out)).is_ok()
 }
 
 /// The next generation of a TLS 1.3 traffic secret after a KeyUpdate (RFC 8446 §7.2).
@@ -308,7 +306,9 @@ mod tests {
         tls12_prf(Hash::Sha256, &secret, b"test label", &seed, &mut out);
         assert_eq!(
             out,
-            hx("e3f229ba727be17b8d122620557cd453c2aab21d07c3d495329b52d4e61edb5a6b301791e90d35c9c9a46b4e14baf9af0fa022f7077def17abfd3797c0564bab4fbc91666e9def9b97fce34f796789baa48082d122ee42c5a72e5a5110fff70187347b66")
+            hx(
+                "e3f229ba727be17b8d122620557cd453c2aab21d07c3d495329b52d4e61edb5a6b301791e90d35c9c9a46b4e14baf9af0fa022f7077def17abfd3797c0564bab4fbc91666e9def9b97fce34f796789baa48082d122ee42c5a72e5a5110fff70187347b66"
+            )
         );
     }
 
@@ -319,7 +319,13 @@ mod tests {
         assert_eq!(next.len(), 32);
         assert_ne!(next, secret);
         let mut expected = [0u8; 32];
-        assert!(hkdf_expand_label(Hash::Sha256, &secret, b"traffic upd", b"", &mut expected));
+        assert!(hkdf_expand_label(
+            Hash::Sha256,
+            &secret,
+            b"traffic upd",
+            b"",
+            &mut expected
+        ));
         assert_eq!(next, expected.to_vec());
     }
 }

@@ -46,7 +46,10 @@ pub struct HandshakeReader {
 }
 
 fn worth_keeping(msg_type: u8) -> bool {
-    matches!(msg_type, CLIENT_HELLO | SERVER_HELLO | ENCRYPTED_EXTENSIONS | KEY_UPDATE)
+    matches!(
+        msg_type,
+        CLIENT_HELLO | SERVER_HELLO | ENCRYPTED_EXTENSIONS | KEY_UPDATE
+    )
 }
 
 impl HandshakeReader {
@@ -65,9 +68,10 @@ impl HandshakeReader {
         while !bytes.is_empty() {
             if self.header_have < 4 {
                 let take = (4 - self.header_have).min(bytes.len());
-                if let (Some(dst), Some(src)) =
-                    (self.header.get_mut(self.header_have..self.header_have + take), bytes.get(..take))
-                {
+                if let (Some(dst), Some(src)) = (
+                    self.header.get_mut(self.header_have..self.header_have + take),
+                    bytes.get(..take),
+                ) {
                     dst.copy_from_slice(src);
                 }
                 self.header_have += take;
@@ -164,7 +168,9 @@ fn alpn_list(data: &[u8]) -> Vec<String> {
     let mut r = Reader(data);
     let Some(list) = r.vec16() else { return Vec::new() };
     let mut r = Reader(list);
-    core::iter::from_fn(|| r.vec8().map(text)).take(MAX_ALPN_OFFERS).collect()
+    core::iter::from_fn(|| r.vec8().map(text))
+        .take(MAX_ALPN_OFFERS)
+        .collect()
 }
 
 /// What framescope reads from a ClientHello.
@@ -343,7 +349,9 @@ mod tests {
     fn a_huge_message_is_passed_over_without_being_held() {
         let mut reader = HandshakeReader::new();
         let mut msgs = Vec::new();
-        reader.push(&[CLIENT_HELLO, 0xff, 0xff, 0xff], &mut |m| msgs.push((m.msg_type, m.kept)));
+        reader.push(&[CLIENT_HELLO, 0xff, 0xff, 0xff], &mut |m| {
+            msgs.push((m.msg_type, m.kept))
+        });
         // 0xffffff bytes = 256 pushes of 64 KiB less one byte.
         for _ in 0..255 {
             reader.push(&[0u8; 65536], &mut |m| msgs.push((m.msg_type, m.kept)));

@@ -237,7 +237,8 @@ impl KeyLog {
             return;
         }
         let mut fields = line.split(|b| *b == b' ').filter(|f| !f.is_empty());
-        let (Some(label), Some(random), Some(secret), None) = (fields.next(), fields.next(), fields.next(), fields.next())
+        let (Some(label), Some(random), Some(secret), None) =
+            (fields.next(), fields.next(), fields.next(), fields.next())
         else {
             self.stats.ignored_lines += 1;
             return;
@@ -246,7 +247,9 @@ impl KeyLog {
         let random: Option<[u8; 32]> = decode_hex(random).and_then(|r| r.as_slice().try_into().ok());
         let secret = decode_hex(secret).and_then(|s| Secret::new(&s));
         match (label, random, secret) {
-            (Some(label), Some(random), Some(secret)) if label != Label::ExporterSecret && !secret.as_bytes().is_empty() => {
+            (Some(label), Some(random), Some(secret))
+                if label != Label::ExporterSecret && !secret.as_bytes().is_empty() =>
+            {
                 self.insert(label, random, secret)
             }
             _ => self.stats.ignored_lines += 1,
@@ -280,7 +283,8 @@ mod tests {
 
     const RANDOM_A: &str = "0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c";
     const SECRET_32: &str = "9e40646ce79a7f9dc05af8889bce6552875afa0b06df0087f792ebb7c17504a5";
-    const MASTER_48: &str = "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebfc0c1c2c3c4c5c6c7c8c9cacbcccdcecf";
+    const MASTER_48: &str =
+        "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebfc0c1c2c3c4c5c6c7c8c9cacbcccdcecf";
 
     fn random_a() -> [u8; 32] {
         decode_hex(RANDOM_A.as_bytes()).unwrap().try_into().unwrap()
@@ -302,8 +306,14 @@ mod tests {
         );
         let log = KeyLog::from_text(text.as_bytes());
         let s = log.get(&random_a()).unwrap();
-        assert_eq!(s.master_secret.unwrap().as_bytes(), decode_hex(MASTER_48.as_bytes()).unwrap());
-        assert_eq!(s.server_traffic_0.unwrap().as_bytes(), decode_hex(SECRET_32.as_bytes()).unwrap());
+        assert_eq!(
+            s.master_secret.unwrap().as_bytes(),
+            decode_hex(MASTER_48.as_bytes()).unwrap()
+        );
+        assert_eq!(
+            s.server_traffic_0.unwrap().as_bytes(),
+            decode_hex(SECRET_32.as_bytes()).unwrap()
+        );
         assert!(s.client_handshake.is_some() && s.server_handshake.is_some() && s.client_traffic_0.is_some());
         let stats = log.stats();
         assert_eq!(stats.secrets, 5);

@@ -83,7 +83,11 @@ pub enum RecordEvent<'a> {
         header: Option<RecordHeader>,
     },
     /// An impossible header at `offset`: the reader searches for the next record.
-    BadHeader { offset: u64, header: [u8; 5], why: &'static str },
+    BadHeader {
+        offset: u64,
+        header: [u8; 5],
+        why: &'static str,
+    },
     /// After searching, a plausible record starts at `offset`; `skipped` bytes were passed over.
     Resynced { offset: u64, skipped: u64 },
 }
@@ -222,7 +226,9 @@ impl RecordReader {
                     return;
                 }
             }
-            let Some(header) = RecordHeader::parse(&self.buf) else { return };
+            let Some(header) = RecordHeader::parse(&self.buf) else {
+                return;
+            };
             if let Some(why) = header.problem() {
                 let start = self.buf_offset;
                 let mut window = core::mem::take(&mut self.buf);
@@ -252,7 +258,9 @@ impl RecordReader {
             self.buf.clear();
         }
         while bytes.len() >= HEADER_BYTES {
-            let Some(header) = RecordHeader::parse(bytes) else { break };
+            let Some(header) = RecordHeader::parse(bytes) else {
+                break;
+            };
             if let Some(why) = header.problem() {
                 self.bad_header(at, header, why, out);
                 self.start_search(at + 1);
@@ -261,8 +269,14 @@ impl RecordReader {
                 return;
             }
             let end = HEADER_BYTES + usize::from(header.len);
-            let Some(body) = bytes.get(HEADER_BYTES..end) else { break };
-            out(RecordEvent::Record { offset: at, header, body });
+            let Some(body) = bytes.get(HEADER_BYTES..end) else {
+                break;
+            };
+            out(RecordEvent::Record {
+                offset: at,
+                header,
+                body,
+            });
             bytes = bytes.get(end..).unwrap_or(&[]);
             at += end as u64;
         }
@@ -272,7 +286,13 @@ impl RecordReader {
         }
     }
 
-    fn bad_header(&mut self, offset: u64, header: RecordHeader, why: &'static str, out: &mut impl FnMut(RecordEvent<'_>)) {
+    fn bad_header(
+        &mut self,
+        offset: u64,
+        header: RecordHeader,
+        why: &'static str,
+        out: &mut impl FnMut(RecordEvent<'_>),
+    ) {
         out(RecordEvent::BadHeader {
             offset,
             header: header.to_bytes(),
@@ -347,7 +367,9 @@ mod tests {
         let mut f = |e: RecordEvent<'_>| {
             evs.push(match e {
                 RecordEvent::Record { offset, header, body } => Ev::Record(offset, header.content_type, body.to_vec()),
-                RecordEvent::Lost { record_offset, header, .. } => Ev::Lost(record_offset, header.map(|h| h.len)),
+                RecordEvent::Lost {
+                    record_offset, header, ..
+                } => Ev::Lost(record_offset, header.map(|h| h.len)),
                 RecordEvent::BadHeader { offset, why, .. } => Ev::Bad(offset, why),
                 RecordEvent::Resynced { offset, skipped } => Ev::Resynced(offset, skipped),
             })
@@ -373,7 +395,11 @@ mod tests {
         let mut stream = rec(22, b"hello");
         stream.extend(rec(23, &[7u8; 40]));
         stream.extend(rec(23, b"xyz"));
-        let evs = run(&[(0, Ok(&stream[..12])), (12, Ok(&stream[12..14])), (14, Ok(&stream[14..]))]);
+        let evs = run(&[
+            (0, Ok(&stream[..12])),
+            (12, Ok(&stream[12..14])),
+            (14, Ok(&stream[14..])),
+        ]);
         assert_eq!(
             evs,
             vec![

@@ -230,7 +230,15 @@ impl TlsSession {
     }
 
     /// `len` bytes at stream offset `offset` of `dir` were not captured.
-    pub fn gap(&mut self, dir: Direction, offset: u64, len: u64, ts: Timestamp, keys: &KeyLog, out: &mut dyn TlsOutput) {
+    pub fn gap(
+        &mut self,
+        dir: Direction,
+        offset: u64,
+        len: u64,
+        ts: Timestamp,
+        keys: &KeyLog,
+        out: &mut dyn TlsOutput,
+    ) {
         let mut records = core::mem::take(&mut self.dirs[dir.index()].records);
         records.gap(offset, len, &mut |ev| self.on_record_event(dir, ts, ev, keys, out));
         self.dirs[dir.index()].records = records;
@@ -289,7 +297,9 @@ impl TlsSession {
                     }
                     None => {
                         d.lost_unknown = true;
-                        format!("{gap_len} bytes not captured at offset {offset}: records lost, searching for the next record header")
+                        format!(
+                            "{gap_len} bytes not captured at offset {offset}: records lost, searching for the next record header"
+                        )
                     }
                 };
                 out.finding(dir, FindingKind::TlsRecordLost, ts, Some(offset), detail);
@@ -359,7 +369,8 @@ impl TlsSession {
             return;
         }
         d.waiting_bytes += rec.body.len();
-        d.waiting.push((self.arrivals, rec.offset, rec.ts, rec.header, rec.body.to_vec()));
+        d.waiting
+            .push((self.arrivals, rec.offset, rec.ts, rec.header, rec.body.to_vec()));
         self.arrivals += 1;
     }
 
@@ -437,9 +448,12 @@ impl TlsSession {
     }
 
     fn install_tls13(&mut self, suite: &'static Suite, s: &SessionSecrets) -> bool {
-        let (Some(ch), Some(sh), Some(ca), Some(sa)) =
-            (s.client_handshake, s.server_handshake, s.client_traffic_0, s.server_traffic_0)
-        else {
+        let (Some(ch), Some(sh), Some(ca), Some(sa)) = (
+            s.client_handshake,
+            s.server_handshake,
+            s.client_traffic_0,
+            s.server_traffic_0,
+        ) else {
             return false;
         };
         for (d, secret) in self.dirs.iter_mut().zip([ch, sh]) {
@@ -514,7 +528,11 @@ impl TlsSession {
         let di = rec.dir.index();
         let mut scratch = core::mem::take(&mut self.scratch);
         let (seq, lost_unknown) = (self.dirs[di].seq, self.dirs[di].lost_unknown);
-        let tries = if lost_unknown { self.limits.max_lost_records + 1 } else { 1 };
+        let tries = if lost_unknown {
+            self.limits.max_lost_records + 1
+        } else {
+            1
+        };
         let mut opened = None;
         if let Some(key) = &self.dirs[di].key {
             // TLS 1.2 AES-GCM senders put their sequence number in the explicit nonce: try it first.
@@ -571,7 +589,9 @@ impl TlsSession {
             let mut detail = format!("{}-byte record (sequence {seq}): {why}", rec.header.len);
             if d.failures_in_row >= max {
                 d.given_up = true;
-                detail.push_str(&format!("; {max} records failed in a row, this direction is no longer decrypted"));
+                detail.push_str(&format!(
+                    "; {max} records failed in a row, this direction is no longer decrypted"
+                ));
             }
             out.finding(rec.dir, FindingKind::TlsDecryptFailed, rec.ts, Some(rec.offset), detail);
         }
@@ -732,7 +752,11 @@ impl TlsSession {
             Some(suite) => {
                 self.suite = Some(suite);
                 self.keylog_generation = Some(keys.generation());
-                self.install_keys(keys);
+                if self.install_keys(keys) {
+                    // Records that arrived before the ServerHello was seen (the other
+                    // direction's packets came first) are decrypted now.
+                    self.drain_waiting(keys, out);
+                }
             }
             None => {
                 self.facts.problem = Some(TlsProblem::Unsupported);
