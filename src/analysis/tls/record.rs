@@ -304,8 +304,7 @@ impl RecordReader {
     /// followed by another good header, or ends exactly where the captured bytes end.
     fn search(&mut self, out: &mut impl FnMut(RecordEvent<'_>)) {
         let mut p = 0usize;
-        loop {
-            let Some(candidate) = self.buf.get(p..) else { break };
+        while let Some(candidate) = self.buf.get(p..) {
             if candidate.len() < HEADER_BYTES {
                 break;
             }

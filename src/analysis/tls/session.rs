@@ -648,11 +648,9 @@ impl TlsSession {
             (rec.header.content_type, plain)
         };
         match content_type {
-            CONTENT_APPLICATION_DATA => {
-                if !content.is_empty() {
-                    out.plaintext(rec.dir, rec.ts, d.plain_offset, content);
-                    d.plain_offset += content.len() as u64;
-                }
+            CONTENT_APPLICATION_DATA if !content.is_empty() => {
+                out.plaintext(rec.dir, rec.ts, d.plain_offset, content);
+                d.plain_offset += content.len() as u64;
             }
             CONTENT_HANDSHAKE => self.handshake_bytes(rec.dir, rec.ts, content, keys, out),
             CONTENT_ALERT => alert(rec.dir, rec.ts, rec.offset, content, out),
