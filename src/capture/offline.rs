@@ -184,7 +184,13 @@ impl OfflineReader {
         progress: &mut dyn FnMut(u64) -> bool,
     ) -> ReadSummary {
         let mut summary = match &mut self.backend {
-            Backend::Libpcap { capture, link_type } => run_libpcap(capture, *link_type, analyzer, sink, progress),
+            Backend::Libpcap { capture, link_type } => {
+                // libpcap skips Decryption Secrets Blocks: read them with pcap-parser first.
+                let blocks = feed_tls_secrets(&self.path, analyzer);
+                let mut summary = run_libpcap(capture, *link_type, analyzer, sink, progress);
+                summary.tls_secrets_blocks = blocks;
+                summary
+            }
             Backend::Stream {
                 reader,
                 interfaces,
@@ -240,6 +246,42 @@ fn run_libpcap(
         }
     }
     summary
+}
+
+/// Feeds the TLS key log text of a pcapng file's Decryption Secrets Blocks to the analyzer
+/// (for the libpcap reader, which does not expose them); returns how many blocks it read.
+/// Reads the file once more; stops quietly at the first error (the main read reports it).
+fn feed_tls_secrets(path: &Path, analyzer: &mut Analyzer) -> u64 {
+    let Ok(file) = File::open(path) else { return 0 };
+    let Ok(mut reader) = pcap_parser::create_reader(STREAM_BUFFER_BYTES, file) else {
+        return 0;
+    };
+    let mut blocks = 0;
+    loop {
+        match reader.next() {
+            Ok((offset, block)) => {
+                if let PcapBlockOwned::NG(Block::DecryptionSecrets(dsb)) = block
+                    && dsb.secrets_type == SecretsType::TlsKeyLog
+                {
+                    let len = usize::try_from(dsb.secrets_len)
+                        .unwrap_or(usize::MAX)
+                        .min(dsb.data.len());
+                    let keys = analyzer.keylog_mut();
+                    keys.feed(dsb.data.get(..len).unwrap_or(&[]));
+                    keys.end_of_input();
+                    blocks += 1;
+                }
+                reader.consume(offset);
+            }
+            Err(PcapError::Incomplete(_)) => {
+                if reader.refill().is_err() {
+                    break;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    blocks
 }
 
 fn describe_read_error(reason: &str) -> String {
