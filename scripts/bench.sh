@@ -51,3 +51,31 @@ for kind in uncompressed mixed; do
     row "tshark -Y websocket" "$t" "$m" "$texts"
   fi
 done
+
+# TLS: the same echo workload (binary messages of 1-64 KiB each way, no compression) recorded
+# by real peers on lo over wss:// (TLS 1.3 with OpenSSL's first choice,
+# TLS_AES_256_GCM_SHA384) and over ws://, to see what decryption adds; tshark decrypts with
+# the same key log. Needs root (dumpcap on lo), python websockets, openssl. TLS_MB=0 skips.
+TLS_MB=${TLS_MB:-200}
+if [ "$TLS_MB" != 0 ]; then
+  tls="$DIR/tls-bench-${TLS_MB}MB.pcap"
+  clear="$DIR/clear-bench-${TLS_MB}MB.pcap"
+  [ -f "$tls" ] && [ -f "$clear" ] || python3 captures/make_tls_captures.py --bench "$DIR" "$TLS_MB" >/dev/null
+  for f in "$clear" "$tls"; do
+    cat "$f" >/dev/null
+    kind=$(basename "$f" .pcap)
+    mb=$(( $(stat -c %s "$f") / 1000000 ))
+    row() { printf '%-13s %-28s %9.2f %10.0f %11.1f %9s\n' "${kind%%-*}" "$1" "$2" "$(awk "BEGIN{print $mb/$2}")" "$(awk "BEGIN{print $3/1024}")" "$4"; }
+    keys=()
+    [ "$f" = "$tls" ] && keys=(--keylog "${tls%.pcap}.keys")
+    read -r t m < <(measure "$BIN" analyze "$f" --quiet "${keys[@]}"); row "framescope analyze" "$t" "$m" "-"
+    if [ "$TSHARK" = 1 ] && command -v tshark >/dev/null; then
+      opt=()
+      [ "$f" = "$tls" ] && opt=(-o "tls.keylog_file:${tls%.pcap}.keys")
+      /usr/bin/time -f "%e %M" -o "$DIR/time.txt" sh -c "tshark -n -r '$f' ${opt[*]} -Y websocket -T fields -e websocket.opcode > '$DIR/tshark.out' 2>/dev/null"
+      read -r t m <"$DIR/time.txt"
+      row "tshark -Y websocket" "$t" "$m" "$(wc -l < "$DIR/tshark.out")"
+    fi
+  done
+fi
+

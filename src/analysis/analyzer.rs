@@ -10,6 +10,7 @@ use crate::analysis::pool::BufferPool;
 use crate::analysis::tcp::reassembly::Segment;
 use crate::analysis::tcp::{FlowKey, Reassembler, ReassemblyLimits};
 use crate::analysis::time::Timestamp;
+use crate::analysis::tls::{KeyLog, TlsLimits};
 use crate::analysis::ws::stream::StreamLimits;
 
 /// Every cap and timeout of the analyzer. The defaults suit captures of any size.
@@ -29,6 +30,8 @@ pub struct AnalyzerConfig {
     pub idle_timeout_secs: u64,
     /// Emit an event per frame (for frame tables and anatomy); off for plain exports.
     pub emit_frames: bool,
+    /// Caps of TLS decryption (records waiting for a key, tries after lost records).
+    pub tls: TlsLimits,
 }
 
 impl Default for AnalyzerConfig {
@@ -42,6 +45,7 @@ impl Default for AnalyzerConfig {
             max_findings_per_kind: 100,
             idle_timeout_secs: 3600,
             emit_frames: false,
+            tls: TlsLimits::default(),
         }
     }
 }
@@ -99,6 +103,7 @@ struct Shared {
     settings: ConnSettings,
     next_conn: ConnId,
     pool: BufferPool,
+    keys: KeyLog,
 }
 
 impl Shared {
@@ -109,6 +114,7 @@ impl Shared {
             next_conn: &mut self.next_conn,
             settings: &self.settings,
             pool: &mut self.pool,
+            keys: &self.keys,
         }
     }
 }
@@ -123,9 +129,11 @@ impl Analyzer {
                     pong_timeout_secs: config.pong_timeout_secs,
                     max_findings_per_kind: config.max_findings_per_kind,
                     emit_frames: config.emit_frames,
+                    tls_limits: config.tls,
                 },
                 next_conn: 0,
                 pool: BufferPool::default(),
+                keys: KeyLog::new(),
             },
             config,
             flows: FxHashMap::default(),
@@ -133,6 +141,16 @@ impl Analyzer {
             last_ts: Timestamp::ZERO,
             previous_ts: Timestamp::ZERO,
         }
+    }
+
+    /// The TLS secrets flows are decrypted with: feed key log text (a file, a file that
+    /// grows during a live capture, pcapng Decryption Secrets Blocks) as it arrives.
+    pub fn keylog_mut(&mut self) -> &mut KeyLog {
+        &mut self.shared.keys
+    }
+
+    pub fn keylog(&self) -> &KeyLog {
+        &self.shared.keys
     }
 
     pub fn stats(&self) -> AnalyzerStats {

@@ -52,6 +52,36 @@ pub struct ConnectionInfo {
     /// `None` when the capture starts after the upgrade (found by frame heuristics).
     pub handshake: Option<Handshake>,
     pub first_ts: Timestamp,
+    /// Set when the connection ran over TLS (wss://).
+    pub tls: Option<TlsInfo>,
+}
+
+/// The TLS facts of a connection or flow (`"tls"` in JSON Lines).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TlsInfo {
+    /// "1.2", "1.3"; `None` when no ServerHello was captured.
+    pub version: Option<String>,
+    /// IANA name, e.g. "TLS_AES_128_GCM_SHA256".
+    pub cipher_suite: Option<String>,
+    pub sni: Option<String>,
+    /// The protocol the server chose (ALPN).
+    pub alpn: Option<String>,
+    pub decrypted: bool,
+}
+
+/// A flow worth listing that carries no WebSocket connection (a TLS connection without a
+/// key, an HTTPS page load, …): a `flow` record in JSON Lines.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FlowInfo {
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    /// "tls", "http", "http2" or "tcp".
+    pub protocol: &'static str,
+    pub tls: Option<TlsInfo>,
+    /// Why it is not a WebSocket connection.
+    pub reason: String,
+    pub first_ts: Timestamp,
+    pub last_ts: Timestamp,
 }
 
 /// How a connection ended.
@@ -210,6 +240,8 @@ pub enum Event<'a> {
         ts: Timestamp,
         how: ConnectionEnd,
     },
+    /// A flow that ended without carrying a WebSocket connection but is worth listing.
+    Flow(&'a FlowInfo),
 }
 
 /// Receives events. Payload slices borrow the analyzer's buffers: copy what you keep.
@@ -232,6 +264,7 @@ pub struct CollectSink {
     pub rtts: Vec<RttSample>,
     pub findings: Vec<Finding>,
     pub ends: Vec<(ConnId, ConnectionEnd)>,
+    pub flows: Vec<FlowInfo>,
 }
 
 /// An owned copy of a [`MessageEvent`] (without the compressed bytes).
@@ -337,6 +370,7 @@ impl<S: EventSink + ?Sized> EventSink for Renumber<'_, S> {
                     self.inner.event(Event::ConnectionEnded { conn, ts, how });
                 }
             }
+            Event::Flow(f) => self.inner.event(Event::Flow(f)),
         }
     }
 
@@ -354,6 +388,7 @@ impl EventSink for CollectSink {
             Event::Rtt(r) => self.rtts.push(r),
             Event::Anomaly(f) => self.findings.push(f.clone()),
             Event::ConnectionEnded { conn, how, .. } => self.ends.push((conn, how)),
+            Event::Flow(f) => self.flows.push(f.clone()),
         }
     }
 }

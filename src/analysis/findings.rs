@@ -54,6 +54,13 @@ pub enum FindingKind {
     FindingLimit,
     ResyncFailed,
     CaptureTruncated,
+    // --- TLS (wss://) ---
+    TlsNoKey,
+    TlsDecryptFailed,
+    TlsRecordLost,
+    TlsBadRecord,
+    TlsUnsupported,
+    TlsAlert,
 }
 
 impl FindingKind {
@@ -100,6 +107,12 @@ impl FindingKind {
         FindingKind::FindingLimit,
         FindingKind::ResyncFailed,
         FindingKind::CaptureTruncated,
+        FindingKind::TlsNoKey,
+        FindingKind::TlsDecryptFailed,
+        FindingKind::TlsRecordLost,
+        FindingKind::TlsBadRecord,
+        FindingKind::TlsUnsupported,
+        FindingKind::TlsAlert,
     ];
 
     /// The stable short name used in JSON Lines and reports.
@@ -147,6 +160,12 @@ impl FindingKind {
             FindingLimit => "finding-limit",
             ResyncFailed => "resync-failed",
             CaptureTruncated => "capture-truncated",
+            TlsNoKey => "tls-no-key",
+            TlsDecryptFailed => "tls-decrypt-failed",
+            TlsRecordLost => "tls-record-lost",
+            TlsBadRecord => "tls-bad-record",
+            TlsUnsupported => "tls-unsupported",
+            TlsAlert => "tls-alert",
         }
     }
 
@@ -197,6 +216,16 @@ impl FindingKind {
             FindingLimit => "Too many findings of one kind on this connection; the rest were counted.",
             ResyncFailed => "No WebSocket frame boundary could be found after lost bytes; data was skipped.",
             CaptureTruncated => "The capture file ends in the middle of a record; what came before was read.",
+            TlsNoKey => "No key log line or decryption secret matches this TLS session's client random.",
+            TlsDecryptFailed => "A TLS record failed its authentication tag check: wrong or mismatched keys.",
+            TlsRecordLost => {
+                "Bytes of a TLS record were not captured; the record is lost and decryption resumes at the next record."
+            }
+            TlsBadRecord => {
+                "RFC 8446 §5.1 / RFC 5246 §6.2: this TLS record header is impossible (type, version or length)."
+            }
+            TlsUnsupported => "This TLS version or cipher suite cannot be decrypted by framescope.",
+            TlsAlert => "RFC 8446 §6: a TLS alert other than close_notify ended or disturbed the session.",
         }
     }
 
@@ -218,6 +247,8 @@ impl FindingKind {
                 | ResyncFailed
                 | CaptureTruncated
                 | UpgradeUnanswered
+                | TlsNoKey
+                | TlsRecordLost
         )
     }
 }

@@ -8,12 +8,14 @@ pub mod analyzer;
 pub mod conn;
 pub mod event;
 pub mod findings;
+pub mod h2;
 pub mod http;
 pub mod latency;
 pub mod link;
 pub mod pool;
 pub mod tcp;
 pub mod time;
+pub mod tls;
 pub mod ws;
 
 pub use analyzer::{Analyzer, AnalyzerConfig, AnalyzerStats};

@@ -289,6 +289,8 @@ fn connection(entry: &Value) -> Option<HarConnection> {
             server,
             handshake,
             first_ts,
+            // A HAR says nothing of TLS parameters (only the wss:// scheme).
+            tls: None,
         },
         url: url_text.to_owned(),
         messages,

@@ -9,7 +9,7 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use pcap_parser::pcapng::Block;
+use pcap_parser::pcapng::{Block, SecretsType};
 use pcap_parser::traits::PcapReaderIterator;
 use pcap_parser::{PcapBlockOwned, PcapError};
 
@@ -54,6 +54,8 @@ pub struct ReadSummary {
     pub unsupported_link_packets: u64,
     /// Time of the first packet (the capture's start, the origin of relative times).
     pub first_ts: Option<Timestamp>,
+    /// pcapng Decryption Secrets Blocks with TLS key log text, fed to the analyzer's key log.
+    pub tls_secrets_blocks: u64,
 }
 
 /// Initial read buffer of the stream reader; it grows for larger records, up to the cap.
@@ -211,7 +213,11 @@ impl OfflineReader {
     ) -> ReadSummary {
         let mut summary = match &mut self.backend {
             Backend::Libpcap { capture, link_type } => {
-                run_libpcap(capture, *link_type, analyzer, sink, progress, max_packets)
+                // libpcap skips Decryption Secrets Blocks: read them with pcap-parser first.
+                let blocks = feed_tls_secrets(&self.path, analyzer);
+                let mut summary = run_libpcap(capture, *link_type, analyzer, sink, progress, max_packets);
+                summary.tls_secrets_blocks = blocks;
+                summary
             }
             Backend::Stream {
                 reader,
@@ -281,6 +287,42 @@ fn run_libpcap(
         }
     }
     summary
+}
+
+/// Feeds the TLS key log text of a pcapng file's Decryption Secrets Blocks to the analyzer
+/// (for the libpcap reader, which does not expose them); returns how many blocks it read.
+/// Reads the file once more; stops quietly at the first error (the main read reports it).
+fn feed_tls_secrets(path: &Path, analyzer: &mut Analyzer) -> u64 {
+    let Ok(file) = File::open(path) else { return 0 };
+    let Ok(mut reader) = pcap_parser::create_reader(STREAM_BUFFER_BYTES, file) else {
+        return 0;
+    };
+    let mut blocks = 0;
+    loop {
+        match reader.next() {
+            Ok((offset, block)) => {
+                if let PcapBlockOwned::NG(Block::DecryptionSecrets(dsb)) = block
+                    && dsb.secrets_type == SecretsType::TlsKeyLog
+                {
+                    let len = usize::try_from(dsb.secrets_len)
+                        .unwrap_or(usize::MAX)
+                        .min(dsb.data.len());
+                    let keys = analyzer.keylog_mut();
+                    keys.feed(dsb.data.get(..len).unwrap_or(&[]));
+                    keys.end_of_input();
+                    blocks += 1;
+                }
+                reader.consume(offset);
+            }
+            Err(PcapError::Incomplete(_)) => {
+                if reader.refill().is_err() {
+                    break;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    blocks
 }
 
 fn describe_read_error(reason: &str) -> String {
@@ -363,6 +405,19 @@ fn run_stream(
                         // Simple packets carry no timestamp.
                         (0, Timestamp::ZERO, spb.data, spb.data.len() as u32, spb.origlen)
                     }),
+                    PcapBlockOwned::NG(Block::DecryptionSecrets(dsb)) => {
+                        // editcap --inject-secrets / Wireshark: TLS key log text, used with no option.
+                        if dsb.secrets_type == SecretsType::TlsKeyLog {
+                            let len = usize::try_from(dsb.secrets_len)
+                                .unwrap_or(usize::MAX)
+                                .min(dsb.data.len());
+                            let keys = analyzer.keylog_mut();
+                            keys.feed(dsb.data.get(..len).unwrap_or(&[]));
+                            keys.end_of_input();
+                            summary.tls_secrets_blocks += 1;
+                        }
+                        None
+                    }
                     PcapBlockOwned::NG(_) => None,
                 };
                 (offset, packet)

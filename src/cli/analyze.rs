@@ -57,6 +57,10 @@ pub struct AnalyzeArgs {
     /// Which library reads the file: auto (pcap-parser, libpcap for formats it lacks) or libpcap.
     #[arg(long, value_enum, default_value_t = ReaderKind::Auto)]
     pub reader: ReaderKind,
+    /// TLS key log file (SSLKEYLOGFILE format) to decrypt wss:// traffic. Secrets in pcapng
+    /// Decryption Secrets Blocks are used without this option.
+    #[arg(long, value_name = "KEYS")]
+    pub keylog: Option<PathBuf>,
 }
 
 /// Exit status when the input was only partly readable (everything before the damage was
@@ -141,6 +145,7 @@ fn copy<'e>(e: &Event<'e>) -> Event<'e> {
         Event::Message(m) => Event::Message(m),
         Event::Rtt(r) => Event::Rtt(*r),
         Event::Anomaly(f) => Event::Anomaly(f),
+        Event::Flow(f) => Event::Flow(f),
         Event::ConnectionEnded { conn, ts, how } => Event::ConnectionEnded {
             conn: *conn,
             ts: *ts,
@@ -201,6 +206,17 @@ pub fn run(args: &AnalyzeArgs) -> u8 {
             eprintln!("framescope: bad filter: {e}\n{}", e.render(expr));
             return EXIT_UNREADABLE;
         }
+    };
+    // The key log is read whole before decoding (a live capture re-reads a growing one).
+    let keylog_text = match &args.keylog {
+        None => None,
+        Some(path) => match std::fs::read(path) {
+            Ok(text) => Some(text),
+            Err(err) => {
+                eprintln!("framescope: key log {}: {err}", path.display());
+                return EXIT_UNREADABLE;
+            }
+        },
     };
     let exports_to_stdout = [&args.csv, &args.har]
         .iter()
@@ -264,6 +280,11 @@ pub fn run(args: &AnalyzeArgs) -> u8 {
         let (read, stopped_early) = match source {
             Source::Capture(mut reader) => {
                 let mut analyzer = Analyzer::new(args.config());
+                if let Some(text) = &keylog_text {
+                    let keys = analyzer.keylog_mut();
+                    keys.feed(text);
+                    keys.end_of_input();
+                }
                 let mut progress = Progress {
                     enabled: !args.quiet && io::stderr().is_terminal(),
                     total: reader.file_len(),

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::analysis::Timestamp;
-use crate::analysis::event::{ConnectionEnd, ConnectionInfo, Direction, Event, EventSink};
+use crate::analysis::event::{ConnectionEnd, ConnectionInfo, Direction, Event, EventSink, FlowInfo, TlsInfo};
 use crate::analysis::findings::FindingKind;
 use crate::analysis::latency::LatencyRecorder;
 use crate::analysis::ws::close::close_code_name;
@@ -12,6 +12,8 @@ use crate::analysis::ws::frame::OpCode;
 
 /// Findings of one kind kept with their text; the rest are only counted.
 const EXAMPLES_PER_KIND: usize = 3;
+/// Flows without a WebSocket kept for the report (the rest are counted).
+const MAX_LISTED_FLOWS: usize = 1000;
 
 #[derive(Default)]
 struct DirStats {
@@ -39,6 +41,18 @@ struct ConnSummary {
     end: Option<ConnectionEnd>,
 }
 
+/// "TLS 1.3 TLS_AES_128_GCM_SHA256  SNI host  ALPN -  decrypted"
+fn tls_text(tls: &TlsInfo) -> String {
+    format!(
+        "TLS {} {}  SNI {}  ALPN {}  {}",
+        tls.version.as_deref().unwrap_or("?"),
+        tls.cipher_suite.as_deref().unwrap_or("?"),
+        tls.sni.as_deref().unwrap_or("-"),
+        tls.alpn.as_deref().unwrap_or("-"),
+        if tls.decrypted { "decrypted" } else { "not decrypted" }
+    )
+}
+
 /// Aggregates events into a report. Memory grows with connections, not with messages.
 #[derive(Default)]
 pub struct SummarySink {
@@ -46,6 +60,8 @@ pub struct SummarySink {
     conns: Vec<ConnSummary>,
     global_findings: BTreeMap<FindingKind, FindingStats>,
     messages: u64,
+    /// Flows listed without a WebSocket connection (TLS without a key, …).
+    flows: Vec<FlowInfo>,
 }
 
 fn note_finding(map: &mut BTreeMap<FindingKind, FindingStats>, kind: FindingKind, text: String) {
@@ -107,6 +123,11 @@ impl EventSink for SummarySink {
                 if let Some(c) = self.conns.get_mut(conn as usize) {
                     c.end = Some(how);
                     c.last_ts = c.last_ts.max(ts);
+                }
+            }
+            Event::Flow(f) => {
+                if self.flows.len() < MAX_LISTED_FLOWS {
+                    self.flows.push(f.clone());
                 }
             }
         }
@@ -181,6 +202,9 @@ impl SummarySink {
                 end,
                 c.last_ts.millis_since(c.info.first_ts) / 1000.0
             );
+            if let Some(tls) = &c.info.tls {
+                let _ = writeln!(s, "    {}", tls_text(tls));
+            }
             match &c.info.handshake {
                 None => {
                     let _ = writeln!(s, "    handshake: not captured (found by frame detection)");
@@ -237,6 +261,13 @@ impl SummarySink {
                 );
             }
             render_findings(&mut s, &c.findings);
+        }
+        if !self.flows.is_empty() {
+            let _ = writeln!(s, "\nTLS flows without a WebSocket connection: {}", self.flows.len());
+            for f in &self.flows {
+                let tls = f.tls.as_ref().map(tls_text).unwrap_or_default();
+                let _ = writeln!(s, "    {} -> {}   {}   {tls}", f.client, f.server, f.reason);
+            }
         }
         if !self.global_findings.is_empty() {
             let _ = writeln!(s, "\nOther findings (not tied to a WebSocket connection):");

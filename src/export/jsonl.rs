@@ -7,7 +7,7 @@ use std::io::{self, Write};
 
 use base64::Engine as _;
 
-use crate::analysis::event::{ConnectionInfo, Event, EventSink, MessageEvent, RttSample};
+use crate::analysis::event::{ConnectionInfo, Event, EventSink, FlowInfo, MessageEvent, RttSample, TlsInfo};
 use crate::analysis::findings::Finding;
 
 /// Writes events as JSON Lines. IO errors are remembered; the first one is returned by `finish`.
@@ -98,6 +98,38 @@ fn write_connection(out: &mut impl Write, c: &ConnectionInfo) -> io::Result<()> 
             out.write_all(b"]}")?;
         }
     }
+    if let Some(tls) = &c.tls {
+        out.write_all(b",\"tls\":")?;
+        write_tls(out, tls)?;
+    }
+    out.write_all(b"}\n")
+}
+
+/// `{"version":"1.3","cipher_suite":"TLS_AES_128_GCM_SHA256","sni":…,"alpn":…,"decrypted":true}`
+fn write_tls(out: &mut impl Write, tls: &TlsInfo) -> io::Result<()> {
+    out.write_all(b"{\"version\":")?;
+    json_opt_str(out, tls.version.as_deref())?;
+    out.write_all(b",\"cipher_suite\":")?;
+    json_opt_str(out, tls.cipher_suite.as_deref())?;
+    out.write_all(b",\"sni\":")?;
+    json_opt_str(out, tls.sni.as_deref())?;
+    out.write_all(b",\"alpn\":")?;
+    json_opt_str(out, tls.alpn.as_deref())?;
+    write!(out, ",\"decrypted\":{}}}", tls.decrypted)
+}
+
+fn write_flow(out: &mut impl Write, f: &FlowInfo) -> io::Result<()> {
+    write!(
+        out,
+        "{{\"type\":\"flow\",\"client\":\"{}\",\"server\":\"{}\",\"ts\":{},\"end_ts\":{},\"protocol\":\"{}\",\"tls\":",
+        f.client, f.server, f.first_ts, f.last_ts, f.protocol
+    )?;
+    match &f.tls {
+        Some(tls) => write_tls(out, tls)?,
+        None => out.write_all(b"null")?,
+    }
+    out.write_all(b",\"reason\":")?;
+    json_str(out, &f.reason)?;
     out.write_all(b"}\n")
 }
 
@@ -175,6 +207,7 @@ impl<W: Write> EventSink for JsonlWriter<W> {
             Event::Message(m) => self.write_record(|out, b64| write_message(out, b64, m)),
             Event::Rtt(r) => self.write_record(|out, _| write_rtt(out, &r)),
             Event::Anomaly(f) => self.write_record(|out, _| write_anomaly(out, f)),
+            Event::Flow(f) => self.write_record(|out, _| write_flow(out, f)),
             Event::Frame(_) | Event::ConnectionEnded { .. } => {}
         }
     }

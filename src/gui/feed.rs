@@ -13,7 +13,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::analysis::event::{
-    ConnId, ConnectionEnd, ConnectionInfo, Event, EventSink, FrameEvent, MessageEvent, MessageFacts, RttSample,
+    ConnId, ConnectionEnd, ConnectionInfo, Event, EventSink, FlowInfo, FrameEvent, MessageEvent, MessageFacts,
+    RttSample,
 };
 use crate::analysis::findings::Finding;
 use crate::analysis::{Analyzer, AnalyzerConfig, Timestamp};
@@ -39,6 +40,7 @@ pub enum OwnedEvent {
         ts: Timestamp,
         how: ConnectionEnd,
     },
+    Flow(Box<FlowInfo>),
 }
 
 /// Events in arrival order and the payload bytes their messages refer to.
@@ -74,6 +76,7 @@ impl Batch {
                     ts: *ts,
                     how: *how,
                 }),
+                OwnedEvent::Flow(f) => sink.event(Event::Flow(f)),
             }
         }
     }
@@ -246,6 +249,7 @@ impl EventSink for BatchingSink {
             Event::Rtt(r) => OwnedEvent::Rtt(r),
             Event::Anomaly(f) => OwnedEvent::Anomaly(f.clone()),
             Event::ConnectionEnded { conn, ts, how } => OwnedEvent::Ended { conn, ts, how },
+            Event::Flow(f) => OwnedEvent::Flow(Box::new(f.clone())),
         };
         self.batch.events.push(owned);
         self.maybe_flush();

@@ -456,7 +456,9 @@ impl<S: EventSink + ?Sized> EventSink for FilterSink<'_, S> {
                     });
                 }
             }
-            Event::Frame(_) => {}
+            // A filter selects messages: flows that carry none (not WebSocket) are not shown,
+            // as tshark's -Y shows only matching packets.
+            Event::Frame(_) | Event::Flow(_) => {}
             Event::Message(m) => self.on_message(m),
             Event::Rtt(r) => self.on_rtt(r),
             Event::Anomaly(f) => self.on_finding(f),

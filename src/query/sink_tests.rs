@@ -41,6 +41,7 @@ fn session(sink: &mut dyn EventSink) {
         server: "127.0.0.1:2".parse().expect("addr"),
         handshake: None,
         first_ts: ts(0),
+        tls: None,
     };
     sink.event(Event::Connection(&info));
     sink.event(Event::Anomaly(&finding(FindingKind::InvalidUtf8, C2S, 1, Some(10))));
@@ -85,6 +86,7 @@ impl EventSink for CollectRecords {
             Event::Anomaly(f) => format!("finding {}", f.kind.slug()),
             Event::ConnectionEnded { .. } => "end".to_owned(),
             Event::Frame(_) => "frame".to_owned(),
+            Event::Flow(_) => "flow".to_owned(),
         });
     }
 }

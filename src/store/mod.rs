@@ -9,7 +9,8 @@ pub use filter::{Filter, OpcodeFilter};
 
 use crate::analysis::Timestamp;
 use crate::analysis::event::{
-    ConnId, ConnectionEnd, ConnectionInfo, Event, EventSink, FrameEvent, MessageEvent, MessageFacts, RttSample,
+    ConnId, ConnectionEnd, ConnectionInfo, Event, EventSink, FlowInfo, FrameEvent, MessageEvent, MessageFacts,
+    RttSample,
 };
 use crate::analysis::findings::Finding;
 use crate::analysis::ws::frame::OpCode;
@@ -76,6 +77,8 @@ pub struct Store {
     pub frames: Vec<FrameEvent>,
     pub findings: Vec<FindingRow>,
     pub rtts: Vec<RttSample>,
+    /// Flows that carried no WebSocket but are listed (TLS connections without a key, …).
+    pub flows: Vec<FlowInfo>,
     pub arena: PayloadArena,
     /// First frame of the data message in progress per (conn, dir).
     pending_frames: Vec<[Option<u32>; 2]>,
@@ -215,6 +218,7 @@ impl EventSink for Store {
                     c.last_ts = c.last_ts.max(ts);
                 }
             }
+            Event::Flow(f) => self.flows.push(f.clone()),
         }
     }
 }

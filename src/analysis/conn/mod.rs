@@ -9,17 +9,20 @@
 mod budget;
 mod http_exchange;
 mod probe;
+mod tls_layer;
 mod websocket;
 
 pub use http_exchange::{HttpExchange, HttpOutcome, Rejection, Upgrade, looks_like_request, looks_like_response};
 pub use probe::{Probe, ProbeOutcome};
+pub use tls_layer::{TlsLayer, tls_info};
 pub use websocket::WsConn;
 
-use crate::analysis::event::{ConnId, ConnectionEnd, Direction, Event, EventSink};
+use crate::analysis::event::{ConnId, ConnectionEnd, Direction, Event, EventSink, TlsInfo};
 use crate::analysis::findings::{Finding, FindingKind};
 use crate::analysis::pool::BufferPool;
 use crate::analysis::tcp::{Chunk, FlowKey, Side};
 use crate::analysis::time::Timestamp;
+use crate::analysis::tls::{KeyLog, TlsLimits, looks_like_client_hello};
 use crate::analysis::ws::stream::StreamLimits;
 
 /// Settings the flow state machine needs from the analyzer's configuration.
@@ -30,6 +33,7 @@ pub struct ConnSettings {
     pub pong_timeout_secs: f64,
     pub max_findings_per_kind: u32,
     pub emit_frames: bool,
+    pub tls_limits: TlsLimits,
 }
 
 /// What the flow code needs from the analyzer while handling one packet.
@@ -39,6 +43,8 @@ pub struct FlowCtx<'a> {
     pub next_conn: &'a mut ConnId,
     pub settings: &'a ConnSettings,
     pub pool: &'a mut BufferPool,
+    /// TLS secrets (key log file, pcapng Decryption Secrets Blocks).
+    pub keys: &'a KeyLog,
 }
 
 /// The state of a flow.
@@ -90,6 +96,10 @@ pub struct FlowState {
     /// Bytes were lost before the flow was recognised: the handshake may be among them, so
     /// frame detection is allowed even though the stream's start was captured.
     handshake_maybe_lost: bool,
+    /// The flow runs TLS: its bytes go through this layer, the phase machine sees plaintext.
+    tls: Option<Box<TlsLayer>>,
+    /// TLS facts for the WebSocket connection recognised inside, once decryption works.
+    tls_info: Option<TlsInfo>,
 }
 
 impl FlowState {
@@ -99,11 +109,35 @@ impl FlowState {
             phase: Phase::new(),
             syn_client: None,
             handshake_maybe_lost: false,
+            tls: None,
+            tls_info: None,
         }
+    }
+
+    /// True when the flow runs TLS.
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
     }
 
     /// A piece of `side`'s ordered byte stream.
     pub fn on_chunk(&mut self, side: Side, chunk: Chunk<'_>, ctx: &mut FlowCtx<'_>) {
+        if self.tls.is_none()
+            && let Chunk::Data { offset: 0, bytes } = chunk
+            && matches!(&self.phase, Phase::Unknown(probe) if probe.holds_nothing(side) && probe.holds_nothing(side.other()))
+            && looks_like_client_hello(bytes)
+        {
+            self.tls = Some(Box::new(TlsLayer::new(side, ctx)));
+        }
+        if let Some(mut tls) = self.tls.take() {
+            tls.on_chunk(self, side, chunk, ctx);
+            self.tls = Some(tls);
+            return;
+        }
+        self.on_plain_chunk(side, chunk, ctx);
+    }
+
+    /// A piece of `side`'s byte stream as the application sent it (TCP, or TLS plaintext).
+    fn on_plain_chunk(&mut self, side: Side, chunk: Chunk<'_>, ctx: &mut FlowCtx<'_>) {
         match chunk {
             Chunk::Data { offset, bytes } => self.on_data(side, offset, bytes, ctx),
             Chunk::Gap { offset, len, reason } => match &mut self.phase {
@@ -147,7 +181,8 @@ impl FlowState {
                         ProbeOutcome::Pending => {}
                         ProbeOutcome::NotWebSocket => self.phase = Phase::Other,
                         ProbeOutcome::WebSocket { client, held } => {
-                            self.phase = Phase::WebSocket(WsConn::start(&self.key, client, None, held, ctx));
+                            let tls = self.tls_info.clone();
+                            self.phase = Phase::WebSocket(WsConn::start(&self.key, client, None, held, tls, ctx));
                         }
                     }
                 }
@@ -194,7 +229,8 @@ impl FlowState {
                     client_rest,
                     server_rest,
                 } = *upgrade;
-                let mut ws = WsConn::start(&self.key, client, Some(handshake), Default::default(), ctx);
+                let tls = self.tls_info.clone();
+                let mut ws = WsConn::start(&self.key, client, Some(handshake), Default::default(), tls, ctx);
                 // Bytes after the header blocks belong to the frame decoders.
                 for (s, rest) in [(client, client_rest), (client.other(), server_rest)] {
                     if !rest.is_empty() {
@@ -208,6 +244,9 @@ impl FlowState {
 
     /// The flow ended (or the capture did): flush decoders and report what was left.
     pub fn finish(&mut self, how: ConnectionEnd, ctx: &mut FlowCtx<'_>) {
+        if let Some(mut tls) = self.tls.take() {
+            tls.finish(self, ctx);
+        }
         match &mut self.phase {
             Phase::WebSocket(ws) => ws.finish(how, ctx),
             Phase::Http(http) => {

@@ -4,7 +4,7 @@
 use crate::analysis::conn::FlowCtx;
 use crate::analysis::conn::budget::FindingBudget;
 use crate::analysis::event::{
-    ConnId, ConnectionEnd, ConnectionInfo, Direction, Event, FrameEvent, MessageEvent, RttSample,
+    ConnId, ConnectionEnd, ConnectionInfo, Direction, Event, FrameEvent, MessageEvent, RttSample, TlsInfo,
 };
 use crate::analysis::findings::{Finding, FindingKind};
 use crate::analysis::http::{CheckId, Handshake};
@@ -41,6 +41,7 @@ impl WsConn {
         client: Side,
         handshake: Option<Handshake>,
         held: [SearchBuffer; 2],
+        tls: Option<TlsInfo>,
         ctx: &mut FlowCtx<'_>,
     ) -> Box<WsConn> {
         let id = *ctx.next_conn;
@@ -80,6 +81,7 @@ impl WsConn {
             server: key.endpoint(client.other()),
             handshake,
             first_ts: ctx.ts,
+            tls,
         };
         ctx.sink.event(Event::Connection(&info));
         let mut ws = Box::new(WsConn {

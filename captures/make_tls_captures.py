@@ -1,0 +1,294 @@
+#!/usr/bin/env python3
+"""Records the TLS (wss://) sample captures of this folder on the loopback interface, each
+with its NSS key log beside it (`NAME.pcap` + `NAME.keys`).
+
+Needs: pip install websockets (17.x), Debian's tshark (dumpcap, editcap), openssl, root.
+Run from this folder: sudo python3 make_tls_captures.py
+The server runs in its own process so that its OpenSSL settings (TLS 1.3 suites, key
+exchange groups) can differ from the client's; both write the key log.
+"""
+import asyncio
+import os
+import random
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+# The server child process shares the parent's temporary folder (certificate, configs).
+TMP = os.environ.setdefault("FRAMESCOPE_TLS_TMP", tempfile.mkdtemp(prefix="framescope-tls-"))
+CERT = os.path.join(TMP, "cert.pem")
+KEY = os.path.join(TMP, "key.pem")
+LARGE = "".join(f"line {i:05d} of a large message that spans many TLS records\n" for i in range(1800))
+
+
+def openssl_conf(ciphersuites=None, groups=None):
+    """An OPENSSL_CONF file that restricts TLS 1.3 suites or groups for one process."""
+    path = os.path.join(TMP, f"openssl-{ciphersuites}-{groups}.cnf")
+    lines = ["openssl_conf = default_conf", "[default_conf]", "ssl_conf = ssl_sect", "[ssl_sect]",
+             "system_default = system_default_sect", "[system_default_sect]"]
+    if ciphersuites:
+        lines.append(f"Ciphersuites = {ciphersuites}")
+    if groups:
+        lines.append(f"Groups = {groups}")
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return path
+
+
+def server_main(port, keys, max_version, ciphers):
+    """The websockets echo server (run in a child process)."""
+    from websockets.asyncio.server import serve
+
+    async def echo(ws):
+        async for message in ws:
+            await ws.send(message)
+
+    async def run():
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(CERT, KEY)
+        ctx.keylog_filename = keys
+        if max_version == "1.2":
+            ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        if ciphers:
+            ctx.set_ciphers(ciphers)
+        async with serve(echo, "127.0.0.1", port, ssl=ctx, compression="deflate"):
+            await asyncio.sleep(30)
+
+    asyncio.run(run())
+
+
+def client_ctx(keys):
+    ctx = ssl.create_default_context(cafile=CERT)
+    ctx.keylog_filename = keys
+    return ctx
+
+
+async def websocket_session(port, keys):
+    """text, binary, a 108 KB text message (compressed to a few KB), 40 000 incompressible
+    bytes (three 16 KiB records each way), ping, close 1000."""
+    from websockets.asyncio.client import connect
+
+    async with connect(f"wss://localhost:{port}/tls-echo", ssl=client_ctx(keys), compression="deflate") as ws:
+        await ws.send("hello over TLS")
+        await ws.recv()
+        await ws.send(bytes(range(256)))
+        await ws.recv()
+        await ws.send(LARGE)
+        await ws.recv()
+        await ws.send(random.Random(7).randbytes(40000))
+        await ws.recv()
+        pong = await ws.ping(b"tls-rtt")
+        await pong
+        await ws.close(1000, "done")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_capture(path, port):
+    cap = subprocess.Popen(
+        ["dumpcap", "-q", "-P", "-B", "64", "-i", "lo", "-f", f"tcp port {port}", "-w", path],
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(1.0)
+    return cap
+
+
+def stop_capture(cap, path):
+    time.sleep(0.5)
+    cap.terminate()
+    cap.wait()
+    os.chmod(path, 0o644)
+
+
+def websocket_capture(name, server_conf=None, max_version=None, ciphers=None):
+    pcap = os.path.join(HERE, f"{name}.pcap")
+    keys = os.path.join(HERE, f"{name}.keys")
+    for p in (pcap, keys):
+        if os.path.exists(p):
+            os.remove(p)
+    port = free_port()
+    env = dict(os.environ)
+    if server_conf:
+        env["OPENSSL_CONF"] = server_conf
+    cap = start_capture(pcap, port)
+    server = subprocess.Popen(
+        [sys.executable, __file__, "--serve", str(port), keys, max_version or "", ciphers or ""], env=env
+    )
+    try:
+        time.sleep(1.5)
+        asyncio.run(websocket_session(port, keys))
+    finally:
+        server.terminate()
+        server.wait()
+        stop_capture(cap, pcap)
+    os.chmod(keys, 0o644)
+    print(f"wrote {pcap} ({os.path.getsize(pcap)} bytes) and {keys}")
+    return pcap, keys
+
+
+def masked_frame(opcode, payload, mask=b"\x11\x22\x33\x44"):
+    assert len(payload) < 126
+    body = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    return bytes([0x80 | opcode, 0x80 | len(payload)]) + mask + body
+
+
+def keyupdate_capture():
+    """openssl s_client hand-drives a WebSocket session against the websockets server and
+    sends KeyUpdates: 'K' (update requested: both directions update) and 'k' (client only)."""
+    name = "tls13-keyupdate-openssl-client"
+    pcap = os.path.join(HERE, f"{name}.pcap")
+    keys = os.path.join(HERE, f"{name}.keys")
+    for p in (pcap, keys):
+        if os.path.exists(p):
+            os.remove(p)
+    port = free_port()
+    cap = start_capture(pcap, port)
+    server = subprocess.Popen([sys.executable, __file__, "--serve", str(port), keys, "", ""])
+    try:
+        time.sleep(1.5)
+        client = subprocess.Popen(
+            ["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-servername", "localhost",
+             "-CAfile", CERT, "-tls1_3", "-keylogfile", keys],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+
+        def send(data, pause=0.4):
+            client.stdin.write(data)
+            client.stdin.flush()
+            time.sleep(pause)
+
+        time.sleep(1.0)
+        send(b"GET /keyupdate HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+             b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", 0.8)
+        send(masked_frame(1, b"before any key update"))
+        send(b"K\n")
+        send(masked_frame(1, b"after KeyUpdate with update_requested"))
+        send(b"k\n")
+        send(masked_frame(1, b"after a client-only KeyUpdate"))
+        send(masked_frame(8, b"\x03\xe8bye"), 0.8)
+        client.stdin.close()
+        client.wait(timeout=10)
+    finally:
+        server.terminate()
+        server.wait()
+        stop_capture(cap, pcap)
+    os.chmod(keys, 0o644)
+    print(f"wrote {pcap} ({os.path.getsize(pcap)} bytes) and {keys}")
+
+
+def bench_server_main(port, keys, use_tls):
+    """An echo server without compression for the benchmark captures."""
+    from websockets.asyncio.server import serve
+
+    async def echo(ws):
+        async for message in ws:
+            await ws.send(message)
+
+    async def run():
+        ctx = None
+        if use_tls:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(CERT, KEY)
+            ctx.keylog_filename = keys
+        async with serve(echo, "127.0.0.1", port, ssl=ctx, compression=None, max_size=None):
+            await asyncio.sleep(3600)
+
+    asyncio.run(run())
+
+
+def bench_capture(out_dir, size_mb, use_tls):
+    """The same echo workload (binary messages of 1 to 64 KiB, each way) over wss:// or
+    ws://, about `size_mb` MB of capture: scripts/bench.sh compares their decode times."""
+    from websockets.asyncio.client import connect
+
+    name = "tls-bench" if use_tls else "clear-bench"
+    pcap = os.path.join(out_dir, f"{name}-{size_mb}MB.pcap")
+    keys = os.path.join(out_dir, f"{name}-{size_mb}MB.keys")
+    port = free_port()
+    cap = subprocess.Popen(
+        ["dumpcap", "-q", "-P", "-B", "512", "-i", "lo", "-f", f"tcp port {port}", "-w", pcap],
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(1.0)
+    server = subprocess.Popen([sys.executable, __file__, "--bench-serve", str(port), keys, "1" if use_tls else "0"])
+    rng = random.Random(11)
+    payloads = [rng.randbytes(rng.randrange(1024, 65536)) for _ in range(64)]
+
+    async def session():
+        uri = f"{'wss' if use_tls else 'ws'}://localhost:{port}/bench"
+        kwargs = {"ssl": client_ctx(keys)} if use_tls else {}
+        async with connect(uri, compression=None, max_size=None, **kwargs) as ws:
+            sent = 0
+            i = 0
+            while sent < size_mb * 1_000_000 // 2:
+                p = payloads[i % len(payloads)]
+                await ws.send(p)
+                await ws.recv()
+                sent += len(p)
+                i += 1
+
+    try:
+        time.sleep(1.5)
+        asyncio.run(session())
+    finally:
+        server.terminate()
+        server.wait()
+        time.sleep(1.0)
+        cap.terminate()
+        cap.wait()
+    print(pcap)
+
+
+def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--serve":
+        server_main(int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5])
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "--bench-serve":
+        bench_server_main(int(sys.argv[2]), sys.argv[3], sys.argv[4] == "1")
+        return
+    make_certificate()
+    if len(sys.argv) > 1 and sys.argv[1] == "--bench":
+        # make_tls_captures.py --bench DIR SIZE_MB: the benchmark pair (not kept in captures/).
+        bench_capture(sys.argv[2], int(sys.argv[3]), True)
+        bench_capture(sys.argv[2], int(sys.argv[3]), False)
+        return
+    recordings()
+
+
+def make_certificate():
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+         "-keyout", KEY, "-out", CERT, "-days", "3650", "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=DNS:localhost"],
+        check=True, stderr=subprocess.DEVNULL,
+    )
+
+
+def recordings():
+    websocket_capture("tls13-aes128gcm", openssl_conf("TLS_AES_128_GCM_SHA256"))
+    websocket_capture("tls13-aes256gcm", openssl_conf("TLS_AES_256_GCM_SHA384"))
+    websocket_capture("tls13-chacha20", openssl_conf("TLS_CHACHA20_POLY1305_SHA256"))
+    websocket_capture("tls12-ecdhe-aes128gcm", max_version="1.2", ciphers="ECDHE-ECDSA-AES128-GCM-SHA256")
+    websocket_capture("tls12-ecdhe-aes256gcm", max_version="1.2", ciphers="ECDHE-ECDSA-AES256-GCM-SHA384")
+    websocket_capture("tls12-ecdhe-chacha20", max_version="1.2", ciphers="ECDHE-ECDSA-CHACHA20-POLY1305")
+    # The server accepts only P-256: the client's X25519 key share earns a HelloRetryRequest.
+    websocket_capture("tls13-hello-retry", openssl_conf(None, "P-256"))
+    keyupdate_capture()
+    # Secrets inside the file: a pcapng with a Decryption Secrets Block, no key log needed.
+    src = os.path.join(HERE, "tls13-aes128gcm.pcap")
+    dsb = os.path.join(HERE, "tls13-aes128gcm-dsb.pcapng")
+    subprocess.run(["editcap", "--inject-secrets", f"tls,{src[:-5]}.keys", src, dsb], check=True)
+    os.chmod(dsb, 0o644)
+    print(f"wrote {dsb} ({os.path.getsize(dsb)} bytes)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,183 @@
+//! TLS below the phase machine: a flow whose first client bytes are a ClientHello has its
+//! bytes decrypted by a [`TlsSession`], and the plaintext runs through the phase machine
+//! (HTTP upgrade, WebSocket) exactly as a cleartext TCP stream would.
+
+use crate::analysis::conn::{FlowCtx, FlowState, Phase};
+use crate::analysis::event::{Direction, Event, FlowInfo, TlsInfo};
+use crate::analysis::findings::{Finding, FindingKind};
+use crate::analysis::tcp::{Chunk, GapReason, Side};
+use crate::analysis::time::Timestamp;
+use crate::analysis::tls::{TlsFacts, TlsOutput, TlsSession};
+
+/// The TLS state of a flow.
+pub struct TlsLayer {
+    client: Side,
+    session: TlsSession,
+    /// A WebSocket connection was recognised inside (else the flow is listed as a `flow`).
+    carried_websocket: bool,
+    first_ts: Timestamp,
+}
+
+/// The facts of a session as the record format shows them.
+pub fn tls_info(facts: &TlsFacts) -> TlsInfo {
+    TlsInfo {
+        version: facts.version_name(),
+        cipher_suite: facts.cipher_suite_name(),
+        sni: facts.sni.clone(),
+        alpn: facts.alpn.clone(),
+        decrypted: facts.decrypted,
+    }
+}
+
+impl TlsLayer {
+    pub fn new(client: Side, ctx: &FlowCtx<'_>) -> TlsLayer {
+        TlsLayer {
+            client,
+            session: TlsSession::new(ctx.settings.tls_limits),
+            carried_websocket: false,
+            first_ts: ctx.ts,
+        }
+    }
+
+    fn dir_of(&self, side: Side) -> Direction {
+        if side == self.client {
+            Direction::ClientToServer
+        } else {
+            Direction::ServerToClient
+        }
+    }
+
+    pub fn info(&self) -> TlsInfo {
+        tls_info(self.session.facts())
+    }
+
+    /// A piece of `side`'s TCP stream: decrypted, the plaintext goes to `flow`'s phase machine.
+    pub fn on_chunk(&mut self, flow: &mut FlowState, side: Side, chunk: Chunk<'_>, ctx: &mut FlowCtx<'_>) {
+        let dir = self.dir_of(side);
+        let keys = ctx.keys;
+        let packet_ts = ctx.ts;
+        let mut out = Plaintext {
+            flow,
+            ctx,
+            client: self.client,
+        };
+        match chunk {
+            Chunk::Data { offset, bytes } => self.session.push(dir, offset, bytes, packet_ts, keys, &mut out),
+            Chunk::Gap { offset, len, .. } => self.session.gap(dir, offset, len, packet_ts, keys, &mut out),
+        }
+        out.ctx.ts = packet_ts;
+        self.carried_websocket |= out.flow.phase.is_websocket();
+        // The facts the next WebSocket connection inside will carry.
+        if out.flow.tls_info.is_none() && self.session.facts().decrypted {
+            out.flow.tls_info = Some(self.info());
+        }
+    }
+
+    /// The flow ended: report a missing key, and list the flow when it carried no WebSocket.
+    pub fn finish(&mut self, flow: &mut FlowState, ctx: &mut FlowCtx<'_>) {
+        let packet_ts = ctx.ts;
+        let mut out = Plaintext {
+            flow,
+            ctx,
+            client: self.client,
+        };
+        self.session.finish(packet_ts, &mut out);
+        out.ctx.ts = packet_ts;
+        self.carried_websocket |= out.flow.phase.is_websocket();
+        if self.carried_websocket {
+            return;
+        }
+        let facts = self.session.facts();
+        let reason = match facts.problem {
+            Some(problem) => problem.reason().to_owned(),
+            None if facts.version.is_none() => "TLS handshake not completed".to_owned(),
+            None => match facts.alpn.as_deref() {
+                Some(alpn) if alpn != "http/1.1" => format!("no WebSocket upgrade (ALPN {alpn})"),
+                _ => "no WebSocket upgrade".to_owned(),
+            },
+        };
+        let info = FlowInfo {
+            client: flow.key.endpoint(self.client),
+            server: flow.key.endpoint(self.client.other()),
+            protocol: "tls",
+            tls: Some(self.info()),
+            reason,
+            first_ts: self.first_ts,
+            last_ts: packet_ts,
+        };
+        ctx.sink.event(Event::Flow(&info));
+    }
+}
+
+/// Routes a session's output into the flow's phase machine and the sink.
+struct Plaintext<'f, 'c, 'x> {
+    flow: &'f mut FlowState,
+    ctx: &'c mut FlowCtx<'x>,
+    client: Side,
+}
+
+impl Plaintext<'_, '_, '_> {
+    fn side_of(&self, dir: Direction) -> Side {
+        match dir {
+            Direction::ClientToServer => self.client,
+            Direction::ServerToClient => self.client.other(),
+        }
+    }
+}
+
+impl TlsOutput for Plaintext<'_, '_, '_> {
+    fn plaintext(&mut self, dir: Direction, ts: Timestamp, plain_offset: u64, bytes: &[u8]) {
+        let side = self.side_of(dir);
+        self.ctx.ts = ts;
+        self.flow.on_plain_chunk(
+            side,
+            Chunk::Data {
+                offset: plain_offset,
+                bytes,
+            },
+            self.ctx,
+        );
+    }
+
+    fn plaintext_gap(&mut self, dir: Direction, ts: Timestamp, plain_offset: u64, len: u64) {
+        let side = self.side_of(dir);
+        self.ctx.ts = ts;
+        self.flow.on_plain_chunk(
+            side,
+            Chunk::Gap {
+                offset: plain_offset,
+                len,
+                reason: GapReason::NotCaptured,
+            },
+            self.ctx,
+        );
+    }
+
+    fn finding(
+        &mut self,
+        dir: Direction,
+        kind: FindingKind,
+        ts: Timestamp,
+        stream_offset: Option<u64>,
+        detail: String,
+    ) {
+        let conn = match &self.flow.phase {
+            Phase::WebSocket(ws) => Some(ws.id()),
+            _ => None,
+        };
+        let where_ = format!(
+            "{} → {}: ",
+            self.flow.key.endpoint(self.side_of(dir)),
+            self.flow.key.endpoint(self.side_of(dir).other())
+        );
+        let finding = Finding {
+            kind,
+            conn,
+            dir: conn.map(|_| dir),
+            ts,
+            stream_offset,
+            detail: if conn.is_some() { detail } else { where_ + &detail },
+        };
+        self.ctx.sink.event(Event::Anomaly(&finding));
+    }
+}

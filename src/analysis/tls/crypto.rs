@@ -1,0 +1,331 @@
+//! Key schedule glue and record protection: TLS 1.3 traffic keys (HKDF-Expand-Label) and
+//! KeyUpdate, the TLS 1.2 PRF key block, and opening one protected record.
+//!
+//! The primitives are ring's (already in the build through rustls): its AES-GCM uses the
+//! CPU's AES and carry-less multiply instructions, ChaCha20-Poly1305 is vectorised, and its
+//! HKDF and HMAC cover SHA-256 and SHA-384. Only the glue — labels, nonces, additional data,
+//! key block layout — is written here.
+
+use core::ops::Range;
+
+use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey};
+use ring::{hkdf, hmac};
+
+use crate::analysis::tls::suites::{Aead, Hash, Suite};
+
+/// Bytes of the authentication tag of every AEAD suite framescope decrypts.
+pub const TAG_LEN_BYTES: usize = 16;
+/// Bytes of the explicit per-record nonce of TLS 1.2 AES-GCM (RFC 5288 §3).
+const GCM_EXPLICIT_NONCE_BYTES: usize = 8;
+
+struct Len(usize);
+
+impl hkdf::KeyType for Len {
+    fn len(&self) -> usize {
+        self.0
+    }
+}
+
+fn hkdf_algorithm(hash: Hash) -> hkdf::Algorithm {
+    match hash {
+        Hash::Sha256 => hkdf::HKDF_SHA256,
+        Hash::Sha384 => hkdf::HKDF_SHA384,
+    }
+}
+
+fn hmac_algorithm(hash: Hash) -> hmac::Algorithm {
+    match hash {
+        Hash::Sha256 => hmac::HMAC_SHA256,
+        Hash::Sha384 => hmac::HMAC_SHA384,
+    }
+}
+
+/// HKDF-Expand-Label (RFC 8446 §7.1): fills `out`; false when a length is out of range.
+pub fn hkdf_expand_label(hash: Hash, secret: &[u8], label: &[u8], context: &[u8], out: &mut [u8]) -> bool {
+    let (Ok(out_len), Ok(label_len), Ok(context_len)) = (
+        u16::try_from(out.len()),
+        u8::try_from(label.len() + 6),
+        u8::try_from(context.len()),
+    ) else {
+        return false;
+    };
+    let out_len = out_len.to_be_bytes();
+    let label_len = [label_len];
+    let context_len = [context_len];
+    let info: [&[u8]; 6] = [&out_len, &label_len, b"tls13 ", label, &context_len, context];
+    let prk = hkdf::Prk::new_less_safe(hkdf_algorithm(hash), secret);
+    prk.expand(&info, Len(out.len())).and_then(|okm| okm.fill(out)).is_ok()
+}
+
+/// The next generation of a TLS 1.3 traffic secret after a KeyUpdate (RFC 8446 §7.2).
+pub fn next_traffic_secret(hash: Hash, secret: &[u8]) -> Option<Vec<u8>> {
+    let mut next = vec![0u8; hash.len_bytes()];
+    hkdf_expand_label(hash, secret, b"traffic upd", b"", &mut next).then_some(next)
+}
+
+/// The TLS 1.2 PRF (RFC 5246 §5): P_hash(secret, label + seed) cut to `out.len()` bytes.
+pub fn tls12_prf(hash: Hash, secret: &[u8], label: &[u8], seed: &[u8], out: &mut [u8]) {
+    let key = hmac::Key::new(hmac_algorithm(hash), secret);
+    // A(1) = HMAC(secret, label + seed)
+    let mut a = {
+        let mut ctx = hmac::Context::with_key(&key);
+        ctx.update(label);
+        ctx.update(seed);
+        ctx.sign()
+    };
+    let mut filled = 0;
+    while filled < out.len() {
+        let mut ctx = hmac::Context::with_key(&key);
+        ctx.update(a.as_ref());
+        ctx.update(label);
+        ctx.update(seed);
+        let block = ctx.sign();
+        let take = block.as_ref().len().min(out.len() - filled);
+        if let (Some(dst), Some(src)) = (out.get_mut(filled..filled + take), block.as_ref().get(..take)) {
+            dst.copy_from_slice(src);
+        }
+        filled += take;
+        a = hmac::sign(&key, a.as_ref());
+    }
+}
+
+/// How a record's nonce and additional data are built.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Protection {
+    /// RFC 8446 §5.2-5.3: nonce = iv XOR sequence, additional data = the record header.
+    Tls13,
+    /// RFC 5288: nonce = 4-byte salt + 8 explicit bytes sent before the ciphertext.
+    Tls12Gcm,
+    /// RFC 7905: nonce = iv XOR sequence, no explicit part.
+    Tls12ChaCha,
+}
+
+/// One direction's record key (one epoch or KeyUpdate generation).
+pub struct RecordKey {
+    key: LessSafeKey,
+    iv: [u8; 12],
+    protection: Protection,
+}
+
+impl core::fmt::Debug for RecordKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("RecordKey")
+            .field("protection", &self.protection)
+            .finish_non_exhaustive()
+    }
+}
+
+fn aead_key(aead: Aead, key: &[u8]) -> Option<LessSafeKey> {
+    UnboundKey::new(aead.ring_algorithm(), key).ok().map(LessSafeKey::new)
+}
+
+impl RecordKey {
+    /// The record key of a TLS 1.3 traffic secret (RFC 8446 §7.3).
+    pub fn tls13(suite: &Suite, secret: &[u8]) -> Option<RecordKey> {
+        let mut key = vec![0u8; suite.aead.key_len_bytes()];
+        let mut iv = [0u8; 12];
+        if !hkdf_expand_label(suite.hash, secret, b"key", b"", &mut key)
+            || !hkdf_expand_label(suite.hash, secret, b"iv", b"", &mut iv)
+        {
+            return None;
+        }
+        Some(RecordKey {
+            key: aead_key(suite.aead, &key)?,
+            iv,
+            protection: Protection::Tls13,
+        })
+    }
+
+    /// The client's and the server's record keys of a TLS 1.2 session from its 48-byte
+    /// master secret (RFC 5246 §6.3; AEAD suites have no MAC keys).
+    pub fn tls12_pair(
+        suite: &Suite,
+        master_secret: &[u8],
+        client_random: &[u8; 32],
+        server_random: &[u8; 32],
+    ) -> Option<(RecordKey, RecordKey)> {
+        let key_len = suite.aead.key_len_bytes();
+        let (iv_len, protection) = match suite.aead {
+            Aead::ChaCha20Poly1305 => (12, Protection::Tls12ChaCha),
+            Aead::Aes128Gcm | Aead::Aes256Gcm => (4, Protection::Tls12Gcm),
+        };
+        let mut seed = [0u8; 64];
+        seed[..32].copy_from_slice(server_random);
+        seed[32..].copy_from_slice(client_random);
+        let mut block = vec![0u8; 2 * key_len + 2 * iv_len];
+        tls12_prf(suite.hash, master_secret, b"key expansion", &seed, &mut block);
+        let part = |r: Range<usize>| block.get(r).unwrap_or(&[]);
+        let make = |key: &[u8], iv: &[u8]| -> Option<RecordKey> {
+            let mut iv12 = [0u8; 12];
+            iv12.get_mut(..iv.len())?.copy_from_slice(iv);
+            Some(RecordKey {
+                key: aead_key(suite.aead, key)?,
+                iv: iv12,
+                protection,
+            })
+        };
+        let client = make(part(0..key_len), part(2 * key_len..2 * key_len + iv_len))?;
+        let server = make(
+            part(key_len..2 * key_len),
+            part(2 * key_len + iv_len..2 * key_len + 2 * iv_len),
+        )?;
+        Some((client, server))
+    }
+
+    fn xor_nonce(&self, seq: u64) -> [u8; 12] {
+        let mut nonce = self.iv;
+        for (n, s) in nonce[4..].iter_mut().zip(seq.to_be_bytes()) {
+            *n ^= s;
+        }
+        nonce
+    }
+
+    /// Opens one record in place. `header` is the 5-byte record header, `body` the record's
+    /// bytes after it. Returns where the plaintext lies in `body`, or `None` when the tag
+    /// check fails (wrong key or sequence number) or the record is too short. `body` is
+    /// overwritten either way.
+    pub fn open(&self, seq: u64, header: &[u8; 5], body: &mut [u8]) -> Option<Range<usize>> {
+        match self.protection {
+            Protection::Tls13 => {
+                let nonce = Nonce::assume_unique_for_key(self.xor_nonce(seq));
+                let plain = self.key.open_in_place(nonce, Aad::from(*header), body).ok()?;
+                Some(0..plain.len())
+            }
+            Protection::Tls12ChaCha => {
+                let plain_len = body.len().checked_sub(TAG_LEN_BYTES)?;
+                let aad = tls12_aad(seq, header, plain_len)?;
+                let nonce = Nonce::assume_unique_for_key(self.xor_nonce(seq));
+                let plain = self.key.open_in_place(nonce, Aad::from(aad), body).ok()?;
+                Some(0..plain.len())
+            }
+            Protection::Tls12Gcm => {
+                let plain_len = body.len().checked_sub(TAG_LEN_BYTES + GCM_EXPLICIT_NONCE_BYTES)?;
+                let aad = tls12_aad(seq, header, plain_len)?;
+                let (explicit, sealed) = body.split_at_mut(GCM_EXPLICIT_NONCE_BYTES);
+                let mut nonce = [0u8; 12];
+                nonce[..4].copy_from_slice(&self.iv[..4]);
+                nonce[4..].copy_from_slice(explicit);
+                let nonce = Nonce::assume_unique_for_key(nonce);
+                let plain = self.key.open_in_place(nonce, Aad::from(aad), sealed).ok()?;
+                Some(GCM_EXPLICIT_NONCE_BYTES..GCM_EXPLICIT_NONCE_BYTES + plain.len())
+            }
+        }
+    }
+
+    /// Bytes a record of this key adds around its plaintext (explicit nonce, tag, and for
+    /// TLS 1.3 the inner content type), to estimate what a lost record carried.
+    pub fn overhead_bytes(&self) -> usize {
+        match self.protection {
+            Protection::Tls13 => TAG_LEN_BYTES + 1,
+            Protection::Tls12ChaCha => TAG_LEN_BYTES,
+            Protection::Tls12Gcm => TAG_LEN_BYTES + GCM_EXPLICIT_NONCE_BYTES,
+        }
+    }
+}
+
+/// TLS 1.2 additional data (RFC 5246 §6.2.3.3): seq_num + type + version + plaintext length.
+fn tls12_aad(seq: u64, header: &[u8; 5], plain_len: usize) -> Option<[u8; 13]> {
+    let len = u16::try_from(plain_len).ok()?.to_be_bytes();
+    let mut aad = [0u8; 13];
+    aad[..8].copy_from_slice(&seq.to_be_bytes());
+    aad[8..11].copy_from_slice(&header[..3]);
+    aad[11..].copy_from_slice(&len);
+    Some(aad)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::tls::suites::decryptable;
+
+    fn hx(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    fn open_record(key: &RecordKey, seq: u64, record: &[u8]) -> Option<Vec<u8>> {
+        let header: [u8; 5] = record[..5].try_into().unwrap();
+        let mut body = record[5..].to_vec();
+        let range = key.open(seq, &header, &mut body)?;
+        Some(body[range].to_vec())
+    }
+
+    // RFC 8448 §3 ("Simple 1-RTT Handshake"), TLS_AES_128_GCM_SHA256.
+    const CLIENT_HS_SECRET: &str = "b3eddb126e067f35a780b3abf45e2d8f3b1a950738f52e9600746a0e27a55a21";
+    const CLIENT_AP_SECRET: &str = "9e40646ce79a7f9dc05af8889bce6552875afa0b06df0087f792ebb7c17504a5";
+    const SERVER_HS_SECRET: &str = "b67b7d690cc16c4e75e54213cb2d37b4e9c912bcded9105d42befd59d391ad38";
+
+    #[test]
+    fn hkdf_expand_label_gives_the_rfc_8448_handshake_key_and_iv() {
+        let secret = hx(SERVER_HS_SECRET);
+        let mut key = [0u8; 16];
+        let mut iv = [0u8; 12];
+        assert!(hkdf_expand_label(Hash::Sha256, &secret, b"key", b"", &mut key));
+        assert!(hkdf_expand_label(Hash::Sha256, &secret, b"iv", b"", &mut iv));
+        assert_eq!(key.to_vec(), hx("3fce516009c21727d0f2e4e86ee403bc"));
+        assert_eq!(iv.to_vec(), hx("5d313eb2671276ee13000b30"));
+    }
+
+    #[test]
+    fn the_rfc_8448_client_records_open_with_their_traffic_secrets() {
+        let suite = decryptable(0x1301).unwrap();
+        let app = RecordKey::tls13(suite, &hx(CLIENT_AP_SECRET)).unwrap();
+        let data = open_record(
+            &app,
+            0,
+            &hx("1703030043a23f7054b62c94d0affafe8228ba55cbefacea42f914aa66bcab3f2b9819a8a5b46b395bd54a9a20441e2b62974e1f5a6292a2977014bd1e3deae63aeebb21694915e4"),
+        )
+        .unwrap();
+        let mut expected: Vec<u8> = (0u8..=0x31).collect();
+        expected.push(23); // inner content type application_data
+        assert_eq!(data, expected);
+        // The close_notify alert is the client's second application-epoch record.
+        let alert = open_record(&app, 1, &hx("1703030013c9872760655666b74d7ff1153efd6db6d0b0e3")).unwrap();
+        assert_eq!(alert, vec![1, 0, 21]);
+        // The same record under the wrong sequence number fails its tag check.
+        assert!(open_record(&app, 0, &hx("1703030013c9872760655666b74d7ff1153efd6db6d0b0e3")).is_none());
+        let hs = RecordKey::tls13(suite, &hx(CLIENT_HS_SECRET)).unwrap();
+        let finished = open_record(
+            &hs,
+            0,
+            &hx("170303003575ec4dc238cce60b298044a71e219c56cc77b0517fe9b93c7a4bfc44d87f38f80338ac98fc46deb384bd1caeacab6867d726c40546"),
+        )
+        .unwrap();
+        assert_eq!(&finished[..4], &[20, 0, 0, 32]); // Finished, 32-byte verify_data
+        assert_eq!(finished.last(), Some(&22)); // inner content type handshake
+    }
+
+    #[test]
+    fn tls12_prf_matches_the_published_sha256_test_vector() {
+        // The widely used P_SHA256 vector (IETF TLS list, "TLS 1.2 PRF test vectors").
+        let secret = hx("9bbe436ba940f017b17652849a71db35");
+        let seed = hx("a0ba9f936cda311827a6f796ffd5198c");
+        let mut out = vec![0u8; 100];
+        tls12_prf(Hash::Sha256, &secret, b"test label", &seed, &mut out);
+        assert_eq!(
+            out,
+            hx(
+                "e3f229ba727be17b8d122620557cd453c2aab21d07c3d495329b52d4e61edb5a6b301791e90d35c9c9a46b4e14baf9af0fa022f7077def17abfd3797c0564bab4fbc91666e9def9b97fce34f796789baa48082d122ee42c5a72e5a5110fff70187347b66"
+            )
+        );
+    }
+
+    #[test]
+    fn key_update_derives_a_different_secret_of_the_same_length() {
+        let secret = hx(CLIENT_AP_SECRET);
+        let next = next_traffic_secret(Hash::Sha256, &secret).unwrap();
+        assert_eq!(next.len(), 32);
+        assert_ne!(next, secret);
+        let mut expected = [0u8; 32];
+        assert!(hkdf_expand_label(
+            Hash::Sha256,
+            &secret,
+            b"traffic upd",
+            b"",
+            &mut expected
+        ));
+        assert_eq!(next, expected.to_vec());
+    }
+}

@@ -1,0 +1,809 @@
+//! One TLS connection seen passively: both directions' records in, the application data
+//! each side sent out (as plaintext byte streams with their own offsets), plus findings and
+//! the connection's facts (version, suite, SNI, ALPN, whether it was decrypted).
+//!
+//! Keys come from a [`KeyLog`] the caller passes with every push, so a key log that grows
+//! during a live capture is seen as soon as the caller feeds it. Caps (documented on
+//! [`TlsLimits`]): records waiting for a key, sequence numbers tried after a loss,
+//! consecutive tag failures; each becomes a finding when it bites.
+
+use crate::analysis::event::Direction;
+use crate::analysis::findings::FindingKind;
+use crate::analysis::time::Timestamp;
+use crate::analysis::tls::crypto::{RecordKey, next_traffic_secret};
+use crate::analysis::tls::handshake::{self, HandshakeReader};
+use crate::analysis::tls::keylog::{KeyLog, Secret, SessionSecrets};
+use crate::analysis::tls::record::{
+    CONTENT_ALERT, CONTENT_APPLICATION_DATA, CONTENT_CHANGE_CIPHER_SPEC, CONTENT_HANDSHAKE, HEADER_BYTES, RecordEvent,
+    RecordHeader, RecordReader,
+};
+use crate::analysis::tls::suites::{self, Suite, SuiteVersion};
+
+/// Where a session's results go.
+pub trait TlsOutput {
+    /// Application data `dir`'s peer sent, at `plain_offset` in that direction's plaintext stream.
+    fn plaintext(&mut self, dir: Direction, ts: Timestamp, plain_offset: u64, bytes: &[u8]);
+    /// `len` plaintext bytes at `plain_offset` were lost with records that were not captured
+    /// (an estimate when a lost record was not application data or was padded).
+    fn plaintext_gap(&mut self, dir: Direction, ts: Timestamp, plain_offset: u64, len: u64);
+    fn finding(&mut self, dir: Direction, kind: FindingKind, ts: Timestamp, stream_offset: Option<u64>, detail: String);
+}
+
+/// Caps of one session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TlsLimits {
+    /// Encrypted bytes held per direction while no key is known yet (a live key log may be
+    /// written after the first records arrive). Past it: `tls-no-key`, the records are dropped.
+    pub max_waiting_bytes: usize,
+    /// Sequence numbers tried after records were lost in a gap (each try is one AEAD open).
+    pub max_lost_records: u64,
+    /// Records in a row failing their tag check before a direction stops trying.
+    pub max_failures_in_row: u32,
+}
+
+impl Default for TlsLimits {
+    fn default() -> Self {
+        TlsLimits {
+            max_waiting_bytes: 64 * 1024,
+            max_lost_records: 64,
+            max_failures_in_row: 8,
+        }
+    }
+}
+
+/// Why a TLS connection's application data could not be read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TlsProblem {
+    /// No secret for this client random.
+    NoKey,
+    /// Records failed their tag check: wrong or mismatched keys.
+    DecryptFailed,
+    /// A version or cipher suite framescope does not decrypt.
+    Unsupported,
+}
+
+impl TlsProblem {
+    /// The `reason` of a JSON Lines `flow` record.
+    pub fn reason(self) -> &'static str {
+        match self {
+            TlsProblem::NoKey => "TLS without a key",
+            TlsProblem::DecryptFailed => "TLS decryption failed",
+            TlsProblem::Unsupported => "TLS cipher suite not supported",
+        }
+    }
+}
+
+/// What is known about a TLS connection.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TlsFacts {
+    /// Negotiated version (0x0303 = 1.2, 0x0304 = 1.3).
+    pub version: Option<u16>,
+    pub cipher_suite: Option<u16>,
+    pub sni: Option<String>,
+    pub alpn_offered: Vec<String>,
+    /// The protocol the server chose (ServerHello in 1.2, EncryptedExtensions in 1.3).
+    pub alpn: Option<String>,
+    pub hello_retry: bool,
+    /// At least one record was decrypted.
+    pub decrypted: bool,
+    pub problem: Option<TlsProblem>,
+    pub records_decrypted: u64,
+    pub records_failed: u64,
+    pub key_updates: u32,
+}
+
+impl TlsFacts {
+    /// "1.2", "1.3", …
+    pub fn version_name(&self) -> Option<String> {
+        self.version.map(handshake::version_name)
+    }
+
+    pub fn cipher_suite_name(&self) -> Option<String> {
+        self.cipher_suite.map(suites::name)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Epoch {
+    /// TLS 1.3 handshake traffic keys (or TLS 1.2's single epoch).
+    Handshake,
+    Application,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Switch {
+    ToApplication,
+    NextGeneration,
+}
+
+/// Which key opened a record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Used {
+    Current,
+    /// TLS 1.3: the application key, though the handshake epoch was expected (its Finished was lost).
+    Application,
+    /// TLS 1.3: the next KeyUpdate generation (the KeyUpdate was lost).
+    NextGeneration,
+}
+
+#[derive(Default)]
+struct Dir {
+    records: RecordReader,
+    handshake: HandshakeReader,
+    /// TLS 1.2: a ChangeCipherSpec was sent, later records are protected.
+    protected_12: bool,
+    epoch: Option<Epoch>,
+    key: Option<RecordKey>,
+    /// TLS 1.3: the traffic secret of `key` (KeyUpdate derives the next from it).
+    secret: Option<Secret>,
+    seq: u64,
+    /// Records were lost in a gap: the next record's sequence number is unsure.
+    lost_unknown: bool,
+    /// Where the last decrypted record ended, and the sequence number after it.
+    last_good_end: Option<u64>,
+    seq_after_last_good: u64,
+    plain_offset: u64,
+    pending_switch: Option<Switch>,
+    /// Records waiting for a key: (arrival number, stream offset, time, header, body).
+    waiting: Vec<(u64, u64, Timestamp, RecordHeader, Vec<u8>)>,
+    waiting_bytes: usize,
+    failures_in_row: u32,
+    given_up: bool,
+}
+
+/// A TLS connection (both directions).
+pub struct TlsSession {
+    limits: TlsLimits,
+    dirs: [Dir; 2],
+    facts: TlsFacts,
+    client_random: Option<[u8; 32]>,
+    server_random: Option<[u8; 32]>,
+    suite: Option<&'static Suite>,
+    /// The keys were found and installed.
+    keys_ready: bool,
+    /// TLS 1.3 application secrets, installed when each side's Finished is seen.
+    app_secrets: [Option<Secret>; 2],
+    keylog_generation: Option<u64>,
+    no_key_reported: bool,
+    /// Numbers waiting records so both directions replay in arrival order.
+    arrivals: u64,
+    scratch: Vec<u8>,
+}
+
+/// Everything a record needs to be handled, owned (for records that wait for a key).
+struct RecordIn<'a> {
+    dir: Direction,
+    offset: u64,
+    ts: Timestamp,
+    header: RecordHeader,
+    body: &'a [u8],
+}
+
+impl TlsSession {
+    pub fn new(limits: TlsLimits) -> TlsSession {
+        TlsSession {
+            limits,
+            dirs: Default::default(),
+            facts: TlsFacts::default(),
+            client_random: None,
+            server_random: None,
+            suite: None,
+            keys_ready: false,
+            app_secrets: [None, None],
+            keylog_generation: None,
+            no_key_reported: false,
+            arrivals: 0,
+            scratch: Vec::new(),
+        }
+    }
+
+    pub fn facts(&self) -> &TlsFacts {
+        &self.facts
+    }
+
+    pub fn client_random(&self) -> Option<&[u8; 32]> {
+        self.client_random.as_ref()
+    }
+
+    fn is_tls13(&self) -> bool {
+        self.suite.is_some_and(|s| s.version == SuiteVersion::Tls13)
+    }
+
+    fn is_tls12(&self) -> bool {
+        self.suite.is_some_and(|s| s.version == SuiteVersion::Tls12) || self.facts.version == Some(0x0303)
+    }
+
+    /// In-order TCP bytes `dir`'s peer sent, starting at stream offset `offset`.
+    pub fn push(
+        &mut self,
+        dir: Direction,
+        offset: u64,
+        bytes: &[u8],
+        ts: Timestamp,
+        keys: &KeyLog,
+        out: &mut dyn TlsOutput,
+    ) {
+        self.retry_keys(keys, out);
+        let mut records = core::mem::take(&mut self.dirs[dir.index()].records);
+        records.push(offset, bytes, &mut |ev| self.on_record_event(dir, ts, ev, keys, out));
+        self.dirs[dir.index()].records = records;
+    }
+
+    /// `len` bytes at stream offset `offset` of `dir` were not captured.
+    pub fn gap(
+        &mut self,
+        dir: Direction,
+        offset: u64,
+        len: u64,
+        ts: Timestamp,
+        keys: &KeyLog,
+        out: &mut dyn TlsOutput,
+    ) {
+        let mut records = core::mem::take(&mut self.dirs[dir.index()].records);
+        records.gap(offset, len, &mut |ev| self.on_record_event(dir, ts, ev, keys, out));
+        self.dirs[dir.index()].records = records;
+    }
+
+    /// The connection ended: report a session that never found its key.
+    pub fn finish(&mut self, ts: Timestamp, out: &mut dyn TlsOutput) {
+        let waiting = self.dirs.iter().any(|d| !d.waiting.is_empty());
+        if waiting {
+            self.report_no_key(ts, out);
+        }
+        for d in &mut self.dirs {
+            d.waiting.clear();
+            d.waiting_bytes = 0;
+        }
+    }
+
+    fn on_record_event(
+        &mut self,
+        dir: Direction,
+        ts: Timestamp,
+        ev: RecordEvent<'_>,
+        keys: &KeyLog,
+        out: &mut dyn TlsOutput,
+    ) {
+        match ev {
+            RecordEvent::Record { offset, header, body } => self.record(
+                RecordIn {
+                    dir,
+                    offset,
+                    ts,
+                    header,
+                    body,
+                },
+                keys,
+                out,
+            ),
+            RecordEvent::Lost {
+                offset,
+                gap_len,
+                record_offset,
+                header,
+            } => {
+                let d = &mut self.dirs[dir.index()];
+                d.handshake.reset();
+                let detail = match header {
+                    Some(h) => {
+                        if d.key.is_some() || d.protected_12 {
+                            d.seq += 1;
+                        }
+                        format!(
+                            "{gap_len} bytes not captured inside a {}-byte record (type {}) at offset {record_offset}",
+                            usize::from(h.len) + HEADER_BYTES,
+                            h.content_type
+                        )
+                    }
+                    None => {
+                        d.lost_unknown = true;
+                        format!(
+                            "{gap_len} bytes not captured at offset {offset}: records lost, searching for the next record header"
+                        )
+                    }
+                };
+                out.finding(dir, FindingKind::TlsRecordLost, ts, Some(offset), detail);
+            }
+            RecordEvent::BadHeader { offset, header, why } => {
+                self.dirs[dir.index()].lost_unknown = true;
+                out.finding(
+                    dir,
+                    FindingKind::TlsBadRecord,
+                    ts,
+                    Some(offset),
+                    format!("record header {:02x?}: {why}; searching for the next record", header),
+                );
+            }
+            RecordEvent::Resynced { .. } => {}
+        }
+    }
+
+    fn record(&mut self, rec: RecordIn<'_>, keys: &KeyLog, out: &mut dyn TlsOutput) {
+        let tls12 = self.is_tls12();
+        let d = &mut self.dirs[rec.dir.index()];
+        let ct = rec.header.content_type;
+        if ct == CONTENT_CHANGE_CIPHER_SPEC {
+            // TLS 1.2: the sender's later records are protected, numbered from 0.
+            // TLS 1.3: a middlebox-compatibility record (RFC 8446 §5), ignored.
+            if tls12 {
+                d.protected_12 = true;
+                d.seq = 0;
+                d.seq_after_last_good = 0;
+                d.epoch = Some(Epoch::Handshake);
+            }
+            return;
+        }
+        let protected = if tls12 {
+            d.protected_12
+        } else {
+            ct == CONTENT_APPLICATION_DATA
+        };
+        if !protected {
+            match ct {
+                CONTENT_HANDSHAKE => self.handshake_bytes(rec.dir, rec.ts, rec.body, keys, out),
+                CONTENT_ALERT => alert(rec.dir, rec.ts, rec.offset, rec.body, out),
+                _ => {}
+            }
+            return;
+        }
+        if d.given_up {
+            self.facts.records_failed += 1;
+            return;
+        }
+        if !self.keys_ready || !self.dirs[rec.dir.index()].waiting.is_empty() {
+            self.wait(rec, out);
+            return;
+        }
+        self.decrypt(rec, keys, out);
+    }
+
+    /// Holds an encrypted record until its key is known (bounded by `max_waiting_bytes`).
+    fn wait(&mut self, rec: RecordIn<'_>, out: &mut dyn TlsOutput) {
+        if self.no_key_reported || self.facts.problem == Some(TlsProblem::Unsupported) {
+            self.facts.records_failed += 1;
+            return;
+        }
+        let d = &mut self.dirs[rec.dir.index()];
+        if d.waiting_bytes + rec.body.len() > self.limits.max_waiting_bytes {
+            self.report_no_key(rec.ts, out);
+            return;
+        }
+        d.waiting_bytes += rec.body.len();
+        d.waiting
+            .push((self.arrivals, rec.offset, rec.ts, rec.header, rec.body.to_vec()));
+        self.arrivals += 1;
+    }
+
+    fn report_no_key(&mut self, ts: Timestamp, out: &mut dyn TlsOutput) {
+        if !self.no_key_reported {
+            self.no_key_reported = true;
+            self.facts.problem.get_or_insert(TlsProblem::NoKey);
+            let random = self
+                .client_random
+                .map(|r| r.iter().map(|b| format!("{b:02x}")).collect::<String>())
+                .unwrap_or_else(|| "(no ClientHello captured)".to_owned());
+            out.finding(
+                Direction::ClientToServer,
+                FindingKind::TlsNoKey,
+                ts,
+                None,
+                format!("no key log line or decryption secret for client random {random}"),
+            );
+        }
+        for d in &mut self.dirs {
+            self.facts.records_failed += d.waiting.len() as u64;
+            d.waiting.clear();
+            d.waiting_bytes = 0;
+        }
+    }
+
+    /// Looks the keys up again when the key log has grown, and decrypts what waited.
+    fn retry_keys(&mut self, keys: &KeyLog, out: &mut dyn TlsOutput) {
+        if self.keys_ready || self.suite.is_none() || self.no_key_reported {
+            return;
+        }
+        if self.keylog_generation == Some(keys.generation()) {
+            return;
+        }
+        self.keylog_generation = Some(keys.generation());
+        if self.install_keys(keys) {
+            self.drain_waiting(keys, out);
+        }
+    }
+
+    fn drain_waiting(&mut self, keys: &KeyLog, out: &mut dyn TlsOutput) {
+        let mut waiting = Vec::new();
+        for dir in [Direction::ClientToServer, Direction::ServerToClient] {
+            let d = &mut self.dirs[dir.index()];
+            d.waiting_bytes = 0;
+            waiting.extend(core::mem::take(&mut d.waiting).into_iter().map(|w| (dir, w)));
+        }
+        // Replay in arrival order, so the two directions interleave as they did on the wire.
+        waiting.sort_by_key(|(_, w)| w.0);
+        for (dir, (_, offset, ts, header, body)) in waiting {
+            self.decrypt(
+                RecordIn {
+                    dir,
+                    offset,
+                    ts,
+                    header,
+                    body: &body,
+                },
+                keys,
+                out,
+            );
+        }
+    }
+
+    /// Finds this session's secrets and installs the first keys of both directions.
+    fn install_keys(&mut self, keys: &KeyLog) -> bool {
+        let (Some(random), Some(suite)) = (self.client_random, self.suite) else {
+            return false;
+        };
+        let Some(secrets) = keys.get(&random) else { return false };
+        match suite.version {
+            SuiteVersion::Tls13 => self.install_tls13(suite, secrets),
+            SuiteVersion::Tls12 => self.install_tls12(suite, secrets),
+        }
+    }
+
+    fn install_tls13(&mut self, suite: &'static Suite, s: &SessionSecrets) -> bool {
+        let (Some(ch), Some(sh), Some(ca), Some(sa)) = (
+            s.client_handshake,
+            s.server_handshake,
+            s.client_traffic_0,
+            s.server_traffic_0,
+        ) else {
+            return false;
+        };
+        for (d, secret) in self.dirs.iter_mut().zip([ch, sh]) {
+            d.key = RecordKey::tls13(suite, secret.as_bytes());
+            d.secret = Some(secret);
+            d.epoch = Some(Epoch::Handshake);
+            d.seq = 0;
+            d.seq_after_last_good = 0;
+        }
+        self.app_secrets = [Some(ca), Some(sa)];
+        self.keys_ready = self.dirs.iter().all(|d| d.key.is_some());
+        self.keys_ready
+    }
+
+    fn install_tls12(&mut self, suite: &'static Suite, s: &SessionSecrets) -> bool {
+        let (Some(master), Some(client_random), Some(server_random)) =
+            (s.master_secret, self.client_random, self.server_random)
+        else {
+            return false;
+        };
+        let Some((client, server)) = RecordKey::tls12_pair(suite, master.as_bytes(), &client_random, &server_random)
+        else {
+            return false;
+        };
+        self.dirs[0].key = Some(client);
+        self.dirs[1].key = Some(server);
+        self.keys_ready = true;
+        true
+    }
+
+    /// The key to try when the expected one fails (TLS 1.3 only): the application key in
+    /// the handshake epoch, the next generation in the application epoch.
+    fn alternate_key(&self, dir: Direction) -> Option<(Used, RecordKey, Secret)> {
+        let suite = self.suite?;
+        if suite.version != SuiteVersion::Tls13 {
+            return None;
+        }
+        let d = &self.dirs[dir.index()];
+        match d.epoch? {
+            Epoch::Handshake => {
+                let secret = self.app_secrets[dir.index()]?;
+                Some((Used::Application, RecordKey::tls13(suite, secret.as_bytes())?, secret))
+            }
+            Epoch::Application => {
+                let next = Secret::new(&next_traffic_secret(suite.hash, d.secret?.as_bytes())?)?;
+                Some((Used::NextGeneration, RecordKey::tls13(suite, next.as_bytes())?, next))
+            }
+        }
+    }
+
+    /// Tries `key` at the sequence numbers in `seqs`; on success the plaintext is in
+    /// `scratch[range]` and the sequence number used is returned.
+    fn try_open(
+        scratch: &mut Vec<u8>,
+        key: &RecordKey,
+        header: &RecordHeader,
+        body: &[u8],
+        seqs: impl Iterator<Item = u64>,
+    ) -> Option<(u64, core::ops::Range<usize>)> {
+        let header_bytes = header.to_bytes();
+        for seq in seqs {
+            scratch.clear();
+            scratch.extend_from_slice(body);
+            if let Some(range) = key.open(seq, &header_bytes, scratch) {
+                return Some((seq, range));
+            }
+        }
+        None
+    }
+
+    fn decrypt(&mut self, rec: RecordIn<'_>, keys: &KeyLog, out: &mut dyn TlsOutput) {
+        let di = rec.dir.index();
+        let mut scratch = core::mem::take(&mut self.scratch);
+        let (seq, lost_unknown) = (self.dirs[di].seq, self.dirs[di].lost_unknown);
+        let tries = if lost_unknown {
+            self.limits.max_lost_records + 1
+        } else {
+            1
+        };
+        let mut opened = None;
+        if let Some(key) = &self.dirs[di].key {
+            // TLS 1.2 AES-GCM senders put their sequence number in the explicit nonce: try it first.
+            let hint = rec
+                .body
+                .get(..8)
+                .and_then(|b| b.try_into().ok())
+                .map(u64::from_be_bytes)
+                .filter(|h| lost_unknown && self.is_tls12() && *h >= seq && *h - seq < tries);
+            let seqs = hint.into_iter().chain(seq..seq + tries);
+            opened = Self::try_open(&mut scratch, key, &rec.header, rec.body, seqs).map(|(s, r)| (Used::Current, s, r));
+        }
+        if opened.is_none()
+            && let Some((used, key, secret)) = self.alternate_key(rec.dir)
+        {
+            let alt_tries = if lost_unknown { tries } else { 2 };
+            if let Some((s, r)) = Self::try_open(&mut scratch, &key, &rec.header, rec.body, 0..alt_tries) {
+                let d = &mut self.dirs[di];
+                d.key = Some(key);
+                d.secret = Some(secret);
+                d.epoch = Some(Epoch::Application);
+                d.pending_switch = None;
+                if used == Used::NextGeneration {
+                    self.facts.key_updates += 1;
+                }
+                d.seq_after_last_good = 0;
+                opened = Some((used, s, r));
+            }
+        }
+        match opened {
+            Some((_, used_seq, range)) => {
+                self.opened(&rec, used_seq, &scratch, range, keys, out);
+            }
+            None => self.failed(&rec, seq, out),
+        }
+        self.scratch = scratch;
+    }
+
+    fn failed(&mut self, rec: &RecordIn<'_>, seq: u64, out: &mut dyn TlsOutput) {
+        self.facts.records_failed += 1;
+        if !self.facts.decrypted {
+            self.facts.problem.get_or_insert(TlsProblem::DecryptFailed);
+        }
+        let max = self.limits.max_failures_in_row;
+        let d = &mut self.dirs[rec.dir.index()];
+        d.seq += 1;
+        d.failures_in_row += 1;
+        if d.failures_in_row == 1 || d.failures_in_row >= max {
+            let why = if d.lost_unknown {
+                "after lost records no sequence number opened it"
+            } else {
+                "tag check failed: wrong or mismatched keys"
+            };
+            let mut detail = format!("{}-byte record (sequence {seq}): {why}", rec.header.len);
+            if d.failures_in_row >= max {
+                d.given_up = true;
+                detail.push_str(&format!(
+                    "; {max} records failed in a row, this direction is no longer decrypted"
+                ));
+            }
+            out.finding(rec.dir, FindingKind::TlsDecryptFailed, rec.ts, Some(rec.offset), detail);
+        }
+    }
+
+    fn opened(
+        &mut self,
+        rec: &RecordIn<'_>,
+        used_seq: u64,
+        scratch: &[u8],
+        range: core::ops::Range<usize>,
+        keys: &KeyLog,
+        out: &mut dyn TlsOutput,
+    ) {
+        let tls13 = self.is_tls13();
+        let d = &mut self.dirs[rec.dir.index()];
+        self.facts.decrypted = true;
+        self.facts.records_decrypted += 1;
+        if self.facts.problem == Some(TlsProblem::DecryptFailed) {
+            self.facts.problem = None;
+        }
+        // Bytes lost since the last good record: estimate the plaintext they carried.
+        let overhead = HEADER_BYTES as u64 + d.key.as_ref().map_or(0, |k| k.overhead_bytes() as u64);
+        if let Some(last_end) = d.last_good_end
+            && rec.offset > last_end
+        {
+            let records_lost = used_seq.saturating_sub(d.seq_after_last_good);
+            let plain_lost = (rec.offset - last_end).saturating_sub(records_lost * overhead);
+            if plain_lost > 0 {
+                out.plaintext_gap(rec.dir, rec.ts, d.plain_offset, plain_lost);
+                d.plain_offset += plain_lost;
+            }
+        }
+        d.seq = used_seq + 1;
+        d.seq_after_last_good = d.seq;
+        d.last_good_end = Some(rec.offset + HEADER_BYTES as u64 + u64::from(rec.header.len));
+        d.lost_unknown = false;
+        d.failures_in_row = 0;
+        let plain = scratch.get(range).unwrap_or(&[]);
+        let (content_type, content) = if tls13 {
+            // TLSInnerPlaintext: content, type, zero padding (RFC 8446 §5.2).
+            let Some(end) = plain.iter().rposition(|b| *b != 0) else {
+                out.finding(
+                    rec.dir,
+                    FindingKind::TlsBadRecord,
+                    rec.ts,
+                    Some(rec.offset),
+                    "decrypted record holds only padding (RFC 8446 §5.4)".to_owned(),
+                );
+                return;
+            };
+            (plain.get(end).copied().unwrap_or(0), plain.get(..end).unwrap_or(&[]))
+        } else {
+            (rec.header.content_type, plain)
+        };
+        match content_type {
+            CONTENT_APPLICATION_DATA if !content.is_empty() => {
+                out.plaintext(rec.dir, rec.ts, d.plain_offset, content);
+                d.plain_offset += content.len() as u64;
+            }
+            CONTENT_HANDSHAKE => self.handshake_bytes(rec.dir, rec.ts, content, keys, out),
+            CONTENT_ALERT => alert(rec.dir, rec.ts, rec.offset, content, out),
+            _ => {}
+        }
+        self.apply_switch(rec.dir);
+    }
+
+    /// Installs the next key after a Finished (TLS 1.3 application keys) or a KeyUpdate.
+    fn apply_switch(&mut self, dir: Direction) {
+        let Some(suite) = self.suite else { return };
+        let app = self.app_secrets[dir.index()];
+        let d = &mut self.dirs[dir.index()];
+        let Some(switch) = d.pending_switch.take() else { return };
+        let secret = match switch {
+            Switch::ToApplication => app,
+            Switch::NextGeneration => d
+                .secret
+                .and_then(|s| next_traffic_secret(suite.hash, s.as_bytes()))
+                .and_then(|s| Secret::new(&s)),
+        };
+        if let Some(secret) = secret {
+            d.key = RecordKey::tls13(suite, secret.as_bytes());
+            d.secret = Some(secret);
+            d.epoch = Some(Epoch::Application);
+            d.seq = 0;
+            d.seq_after_last_good = 0;
+            if switch == Switch::NextGeneration {
+                self.facts.key_updates += 1;
+            }
+        }
+    }
+
+    fn handshake_bytes(&mut self, dir: Direction, ts: Timestamp, bytes: &[u8], keys: &KeyLog, out: &mut dyn TlsOutput) {
+        let mut messages: Vec<(u8, Vec<u8>)> = Vec::new();
+        self.dirs[dir.index()].handshake.push(bytes, &mut |m| {
+            if m.kept || matches!(m.msg_type, handshake::FINISHED) {
+                messages.push((m.msg_type, m.body.to_vec()));
+            }
+        });
+        for (msg_type, body) in messages {
+            match msg_type {
+                handshake::CLIENT_HELLO if dir == Direction::ClientToServer => {
+                    if let Some(hello) = handshake::parse_client_hello(&body)
+                        && self.client_random.is_none()
+                    {
+                        self.client_random = Some(hello.random);
+                        self.facts.sni = hello.sni;
+                        self.facts.alpn_offered = hello.alpn;
+                    }
+                }
+                handshake::SERVER_HELLO if dir == Direction::ServerToClient => {
+                    if let Some(hello) = handshake::parse_server_hello(&body) {
+                        self.server_hello(hello, ts, keys, out);
+                    }
+                }
+                handshake::ENCRYPTED_EXTENSIONS => {
+                    if let Some(alpn) = handshake::parse_encrypted_extensions_alpn(&body) {
+                        self.facts.alpn = Some(alpn);
+                    }
+                }
+                handshake::FINISHED if self.is_tls13() => {
+                    let d = &mut self.dirs[dir.index()];
+                    if d.epoch == Some(Epoch::Handshake) {
+                        d.pending_switch = Some(Switch::ToApplication);
+                    }
+                }
+                handshake::KEY_UPDATE if self.is_tls13() => {
+                    let d = &mut self.dirs[dir.index()];
+                    if d.epoch == Some(Epoch::Application) {
+                        d.pending_switch = Some(Switch::NextGeneration);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn server_hello(&mut self, hello: handshake::ServerHello, ts: Timestamp, keys: &KeyLog, out: &mut dyn TlsOutput) {
+        self.facts.version = Some(hello.version());
+        self.facts.cipher_suite = Some(hello.cipher_suite);
+        if hello.hello_retry {
+            // The client sends a second ClientHello (same random); the real ServerHello follows.
+            self.facts.hello_retry = true;
+            return;
+        }
+        self.server_random = Some(hello.random);
+        if hello.alpn.is_some() {
+            self.facts.alpn = hello.alpn.clone();
+        }
+        let expected = match hello.version() {
+            0x0304 => Some(SuiteVersion::Tls13),
+            0x0303 => Some(SuiteVersion::Tls12),
+            _ => None,
+        };
+        match suites::decryptable(hello.cipher_suite).filter(|s| Some(s.version) == expected) {
+            Some(suite) => {
+                self.suite = Some(suite);
+                self.keylog_generation = Some(keys.generation());
+                if self.install_keys(keys) {
+                    // Records that arrived before the ServerHello was seen (the other
+                    // direction's packets came first) are decrypted now.
+                    self.drain_waiting(keys, out);
+                }
+            }
+            None => {
+                self.facts.problem = Some(TlsProblem::Unsupported);
+                out.finding(
+                    Direction::ServerToClient,
+                    FindingKind::TlsUnsupported,
+                    ts,
+                    None,
+                    format!(
+                        "TLS {} with {} cannot be decrypted (framescope decrypts TLS 1.2 and 1.3 AEAD suites)",
+                        handshake::version_name(hello.version()),
+                        suites::name(hello.cipher_suite)
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// An alert record's content: close_notify is normal, anything else a finding.
+fn alert(dir: Direction, ts: Timestamp, offset: u64, body: &[u8], out: &mut dyn TlsOutput) {
+    let [level, description, ..] = body else { return };
+    if *description == 0 {
+        return; // close_notify
+    }
+    let name = match description {
+        10 => "unexpected_message",
+        20 => "bad_record_mac",
+        40 => "handshake_failure",
+        42 => "bad_certificate",
+        46 => "certificate_unknown",
+        48 => "unknown_ca",
+        50 => "decode_error",
+        51 => "decrypt_error",
+        70 => "protocol_version",
+        80 => "internal_error",
+        90 => "user_canceled",
+        109 => "missing_extension",
+        112 => "unrecognized_name",
+        116 => "certificate_required",
+        120 => "no_application_protocol",
+        _ => "alert",
+    };
+    let level = if *level == 2 { "fatal" } else { "warning" };
+    out.finding(
+        dir,
+        FindingKind::TlsAlert,
+        ts,
+        Some(offset),
+        format!("{level} alert {description} ({name})"),
+    );
+}

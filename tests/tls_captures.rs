@@ -1,0 +1,407 @@
+//! The TLS captures of `captures/` (real Python `websockets` and OpenSSL `s_client` peers on
+//! `lo`, key logs written by the peers): framescope decrypts them and its WebSocket frames
+//! equal tshark's (`-o tls.keylog_file:`), the oracle for the TLS part.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use framescope::analysis::event::CollectSink;
+use framescope::analysis::link::LinkType;
+use framescope::analysis::tls::TlsLimits;
+use framescope::analysis::ws::frame::OpCode;
+use framescope::analysis::{Analyzer, AnalyzerConfig, Direction, Timestamp};
+use framescope::capture::OfflineReader;
+
+/// (capture, TLS version, cipher suite) of every websockets-echo capture.
+const ECHO_CAPTURES: &[(&str, &str, &str)] = &[
+    ("tls13-aes128gcm", "1.3", "TLS_AES_128_GCM_SHA256"),
+    ("tls13-aes256gcm", "1.3", "TLS_AES_256_GCM_SHA384"),
+    ("tls13-chacha20", "1.3", "TLS_CHACHA20_POLY1305_SHA256"),
+    ("tls13-hello-retry", "1.3", "TLS_AES_256_GCM_SHA384"),
+    (
+        "tls12-ecdhe-aes128gcm",
+        "1.2",
+        "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+    ),
+    (
+        "tls12-ecdhe-aes256gcm",
+        "1.2",
+        "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+    ),
+    (
+        "tls12-ecdhe-chacha20",
+        "1.2",
+        "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+    ),
+];
+
+fn analyze(pcap: &Path, keys: Option<&Path>, config: AnalyzerConfig) -> CollectSink {
+    let mut reader = OfflineReader::open(pcap).unwrap_or_else(|e| panic!("open {}: {e}", pcap.display()));
+    let mut analyzer = Analyzer::new(config);
+    if let Some(keys) = keys {
+        let text = std::fs::read(keys).expect("key log");
+        analyzer.keylog_mut().feed(&text);
+        analyzer.keylog_mut().end_of_input();
+    }
+    let mut sink = CollectSink::default();
+    let summary = reader.run(&mut analyzer, &mut sink, &mut |_| true);
+    assert!(summary.stopped_early.is_none());
+    analyzer.finish(&mut sink);
+    sink
+}
+
+fn with_frames() -> AnalyzerConfig {
+    AnalyzerConfig {
+        emit_frames: true,
+        ..AnalyzerConfig::default()
+    }
+}
+
+fn capture(name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let dir = common::captures_dir();
+    (dir.join(format!("{name}.pcap")), dir.join(format!("{name}.keys")))
+}
+
+fn payloads(sink: &CollectSink, dir: Direction) -> Vec<(OpCode, Vec<u8>)> {
+    sink.messages
+        .iter()
+        .filter(|m| m.dir == dir)
+        .map(|m| (m.opcode, m.payload.clone()))
+        .collect()
+}
+
+#[test]
+fn every_suite_decrypts_to_the_echo_session_the_peers_had() {
+    for (name, version, suite) in ECHO_CAPTURES {
+        let (pcap, keys) = capture(name);
+        let sink = analyze(&pcap, Some(&keys), AnalyzerConfig::default());
+        assert_eq!(sink.connections.len(), 1, "{name}");
+        let conn = &sink.connections[0];
+        let tls = conn.tls.as_ref().unwrap_or_else(|| panic!("{name}: no TLS facts"));
+        assert_eq!(tls.version.as_deref(), Some(*version), "{name}");
+        assert_eq!(tls.cipher_suite.as_deref(), Some(*suite), "{name}");
+        assert_eq!(tls.sni.as_deref(), Some("localhost"), "{name}");
+        assert!(tls.decrypted, "{name}");
+        let hs = conn.handshake.as_ref().expect("handshake");
+        assert_eq!(hs.path(), Some("/tls-echo"));
+        let sent = payloads(&sink, Direction::ClientToServer);
+        let echoed = payloads(&sink, Direction::ServerToClient);
+        let opcodes: Vec<OpCode> = sent.iter().map(|(o, _)| *o).collect();
+        assert_eq!(
+            opcodes,
+            [
+                OpCode::Text,
+                OpCode::Binary,
+                OpCode::Text,
+                OpCode::Binary,
+                OpCode::Ping,
+                OpCode::Close
+            ],
+            "{name}"
+        );
+        assert_eq!(sent[0].1, b"hello over TLS");
+        assert_eq!(sent[1].1, (0u8..=255).collect::<Vec<u8>>());
+        assert_eq!(sent[2].1.len(), 104_400);
+        assert!(
+            sent[2]
+                .1
+                .starts_with(b"line 00000 of a large message that spans many TLS records\n")
+        );
+        assert!(
+            sent[2]
+                .1
+                .ends_with(b"line 01799 of a large message that spans many TLS records\n")
+        );
+        assert_eq!(sent[3].1.len(), 40_000);
+        // The server echoes every data message; the pong answers the ping.
+        for i in 0..4 {
+            assert_eq!(sent[i].1, echoed[i].1, "{name}: echo {i}");
+        }
+        assert_eq!(echoed[4], (OpCode::Pong, b"tls-rtt".to_vec()), "{name}");
+        assert_eq!(sink.rtts.len(), 1, "{name}");
+        assert!(sink.findings.is_empty(), "{name}: {:?}", sink.findings);
+    }
+}
+
+#[test]
+fn key_updates_in_both_directions_keep_decrypting() {
+    let (pcap, keys) = capture("tls13-keyupdate-openssl-client");
+    let sink = analyze(&pcap, Some(&keys), AnalyzerConfig::default());
+    assert!(sink.findings.is_empty(), "{:?}", sink.findings);
+    let texts: Vec<String> = sink
+        .messages
+        .iter()
+        .filter(|m| m.opcode == OpCode::Text && m.dir == Direction::ServerToClient)
+        .map(|m| String::from_utf8(m.payload.clone()).unwrap())
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            "before any key update",
+            "after KeyUpdate with update_requested",
+            "after a client-only KeyUpdate"
+        ]
+    );
+    let close = sink.messages.last().unwrap();
+    assert_eq!((close.opcode, close.close_code), (OpCode::Close, Some(1000)));
+}
+
+#[test]
+fn secrets_in_a_pcapng_decryption_secrets_block_need_no_key_log() {
+    let dir = common::captures_dir();
+    let with_dsb = analyze(&dir.join("tls13-aes128gcm-dsb.pcapng"), None, AnalyzerConfig::default());
+    let (pcap, keys) = capture("tls13-aes128gcm");
+    let with_file = analyze(&pcap, Some(&keys), AnalyzerConfig::default());
+    assert_eq!(with_dsb.messages.len(), 12);
+    assert!(with_dsb.messages == with_file.messages, "messages differ");
+    assert_eq!(with_dsb.connections[0].tls, with_file.connections[0].tls);
+}
+
+#[test]
+fn without_a_key_the_connection_is_a_flow_with_a_tls_no_key_finding() {
+    let (pcap, _) = capture("tls12-ecdhe-chacha20");
+    let sink = analyze(&pcap, None, AnalyzerConfig::default());
+    assert!(sink.connections.is_empty());
+    assert_eq!(common::slugs(&sink), ["tls-no-key"]);
+    assert_eq!(sink.flows.len(), 1);
+    let flow = &sink.flows[0];
+    assert_eq!(flow.protocol, "tls");
+    assert_eq!(flow.reason, "TLS without a key");
+    let tls = flow.tls.as_ref().unwrap();
+    assert_eq!(tls.version.as_deref(), Some("1.2"));
+    assert_eq!(tls.sni.as_deref(), Some("localhost"));
+    assert!(!tls.decrypted);
+}
+
+#[test]
+fn a_wrong_key_is_a_decrypt_failure_and_the_direction_gives_up_within_the_cap() {
+    let (pcap, keys) = capture("tls13-chacha20");
+    let text = std::fs::read_to_string(keys).unwrap();
+    // Flip the last hex digit of every secret.
+    let wrong: String = text
+        .lines()
+        .map(|l| {
+            let mut l = l.to_owned();
+            let last = l.pop().unwrap();
+            l.push(if last == '0' { '1' } else { '0' });
+            l + "\n"
+        })
+        .collect();
+    let tmp = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(tmp.path(), wrong).unwrap();
+    let sink = analyze(&pcap, Some(tmp.path()), AnalyzerConfig::default());
+    assert!(sink.connections.is_empty());
+    let failures = sink.findings_of("tls-decrypt-failed");
+    // First failure and the give-up notice, per direction.
+    assert_eq!(failures.len(), 4, "{failures:?}");
+    assert!(failures.iter().any(|f| f.detail.contains("records failed in a row")));
+    assert_eq!(sink.flows[0].reason, "TLS decryption failed");
+}
+
+#[test]
+fn a_key_log_that_arrives_late_still_decrypts_what_waited() {
+    // As in a live capture re-reading a browser's SSLKEYLOGFILE: the first half of the
+    // packets arrive before the key log line does.
+    let (pcap, keys) = capture("tls13-aes128gcm");
+    let mut file = pcap::Capture::from_file(&pcap).unwrap();
+    let mut packets = Vec::new();
+    while let Ok(p) = file.next_packet() {
+        let ts = Timestamp::from_secs_nanos(p.header.ts.tv_sec, p.header.ts.tv_usec * 1000);
+        packets.push((ts, p.data.to_vec()));
+    }
+    let mut analyzer = Analyzer::new(AnalyzerConfig {
+        tls: TlsLimits {
+            max_waiting_bytes: 1 << 20,
+            ..TlsLimits::default()
+        },
+        ..AnalyzerConfig::default()
+    });
+    let mut sink = CollectSink::default();
+    let (before, after) = packets.split_at(packets.len() / 2);
+    for (ts, data) in before {
+        analyzer.push_packet(*ts, LinkType::Ethernet, data, &mut sink);
+    }
+    assert!(sink.connections.is_empty() && sink.findings.is_empty());
+    analyzer.keylog_mut().feed(&std::fs::read(&keys).unwrap());
+    for (ts, data) in after {
+        analyzer.push_packet(*ts, LinkType::Ethernet, data, &mut sink);
+    }
+    analyzer.finish(&mut sink);
+    let with_keys_first = analyze(&pcap, Some(&keys), AnalyzerConfig::default());
+    assert_eq!(sink.messages.len(), 12);
+    assert!(sink.messages == with_keys_first.messages, "messages differ");
+    assert!(sink.findings.is_empty(), "{:?}", sink.findings);
+}
+
+#[test]
+fn a_key_log_that_never_arrives_is_reported_when_the_waiting_cap_bites() {
+    let (pcap, _) = capture("tls13-aes256gcm");
+    let sink = analyze(
+        &pcap,
+        None,
+        AnalyzerConfig {
+            tls: TlsLimits {
+                max_waiting_bytes: 4096,
+                ..TlsLimits::default()
+            },
+            ..AnalyzerConfig::default()
+        },
+    );
+    let no_key = sink.findings_of("tls-no-key");
+    assert_eq!(no_key.len(), 1);
+    // Reported when the 4 KiB cap bit, long before the capture's end.
+    let last_ts = sink.flows[0].last_ts;
+    assert!(no_key[0].ts < last_ts);
+}
+
+/// One WebSocket frame as (sender port, fin, opcode, masked, payload length).
+type Frame = (u16, bool, u8, bool, u64);
+
+fn tshark_frames(pcap: &Path, keys: &Path) -> Option<Vec<Frame>> {
+    let out = Command::new("tshark")
+        .arg("-r")
+        .arg(pcap)
+        .arg("-o")
+        .arg(format!("tls.keylog_file:{}", keys.display()))
+        .args([
+            "-Y",
+            "websocket",
+            "-T",
+            "fields",
+            "-E",
+            "occurrence=a",
+            "-E",
+            "aggregator=|",
+        ])
+        .args([
+            "-e",
+            "tcp.srcport",
+            "-e",
+            "websocket.fin",
+            "-e",
+            "websocket.opcode",
+            "-e",
+            "websocket.mask",
+        ])
+        .args([
+            "-e",
+            "websocket.payload_length",
+            "-e",
+            "websocket.payload_length_ext_16",
+        ])
+        .args(["-e", "websocket.payload_length_ext_64"])
+        .output()
+        .ok()?;
+    assert!(
+        out.status.success(),
+        "tshark failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut frames = Vec::new();
+    for line in text.lines() {
+        let cols: Vec<&str> = line.split('\t').collect();
+        let port: u16 = cols[0].parse().unwrap();
+        let field = |i: usize| -> Vec<&str> { cols.get(i).map_or(vec![], |c| c.split('|').collect()) };
+        let (fins, ops, masks, lens, l16, l64) = (field(1), field(2), field(3), field(4), field(5), field(6));
+        let (mut i16, mut i64) = (0, 0);
+        // Several frames may share one packet: walk them in order.
+        for k in 0..ops.len() {
+            let short: u64 = lens[k].parse().unwrap();
+            let len = match short {
+                126 => {
+                    i16 += 1;
+                    l16[i16 - 1].parse().unwrap()
+                }
+                127 => {
+                    i64 += 1;
+                    l64[i64 - 1].parse().unwrap()
+                }
+                n => n,
+            };
+            let flag = |s: &str| s == "1" || s == "True";
+            frames.push((port, flag(fins[k]), ops[k].parse().unwrap(), flag(masks[k]), len));
+        }
+    }
+    Some(frames)
+}
+
+#[test]
+fn decrypted_frames_equal_tsharks_on_every_tls_capture() {
+    let mut names: Vec<&str> = ECHO_CAPTURES.iter().map(|c| c.0).collect();
+    names.push("tls13-keyupdate-openssl-client");
+    for name in names {
+        let (pcap, keys) = capture(name);
+        let Some(oracle) = tshark_frames(&pcap, &keys) else {
+            common::skip_or_fail_in_ci("tshark is not installed");
+            return;
+        };
+        let sink = analyze(&pcap, Some(&keys), with_frames());
+        let conn = &sink.connections[0];
+        let ours: Vec<Frame> = sink
+            .frames
+            .iter()
+            .map(|f| {
+                let sender = match f.dir {
+                    Direction::ClientToServer => conn.client.port(),
+                    Direction::ServerToClient => conn.server.port(),
+                };
+                (
+                    sender,
+                    f.header.fin,
+                    f.header.opcode.as_u4(),
+                    f.header.mask.is_some(),
+                    f.header.payload_len,
+                )
+            })
+            .collect();
+        assert!(!oracle.is_empty(), "{name}: tshark decrypted nothing");
+        assert_eq!(ours, oracle, "{name}");
+    }
+}
+
+fn packets_of(pcap: &Path) -> Vec<(Timestamp, Vec<u8>)> {
+    let mut file = pcap::Capture::from_file(pcap).unwrap();
+    let mut packets = Vec::new();
+    while let Ok(p) = file.next_packet() {
+        let ts = Timestamp::from_secs_nanos(p.header.ts.tv_sec, p.header.ts.tv_usec * 1000);
+        packets.push((ts, p.data.to_vec()));
+    }
+    packets
+}
+
+#[test]
+fn a_lost_segment_of_three_records_is_reported_and_decryption_resumes_after_it() {
+    let (pcap, keys) = capture("tls13-aes128gcm");
+    let mut packets = packets_of(&pcap);
+    // The client's segment carrying the 40 000-byte binary message (three records, 40 175
+    // bytes) is the largest of the capture: drop it, as a capture drop would.
+    let biggest = (0..packets.len()).max_by_key(|i| packets[*i].1.len()).unwrap();
+    let dropped = packets.remove(biggest);
+    assert!(dropped.1.len() > 40_000);
+    let mut analyzer = Analyzer::new(AnalyzerConfig::default());
+    analyzer.keylog_mut().feed(&std::fs::read(&keys).unwrap());
+    let mut sink = CollectSink::default();
+    for (ts, data) in &packets {
+        analyzer.push_packet(*ts, LinkType::Ethernet, data, &mut sink);
+    }
+    analyzer.finish(&mut sink);
+    let lost = sink.findings_of("tls-record-lost");
+    assert_eq!(lost.len(), 1, "{:?}", sink.findings);
+    assert!(
+        lost[0].detail.starts_with("40175 bytes not captured"),
+        "{}",
+        lost[0].detail
+    );
+    assert!(sink.findings_of("tls-decrypt-failed").is_empty(), "{:?}", sink.findings);
+    // The server still echoed the binary message (its direction lost nothing) …
+    let echoed = payloads(&sink, Direction::ServerToClient);
+    assert!(echoed.iter().any(|(o, p)| *o == OpCode::Binary && p.len() == 40_000));
+    // … and the client's records after the hole decrypt again: its ping and close arrive.
+    let sent = payloads(&sink, Direction::ClientToServer);
+    assert!(!sent.iter().any(|(o, p)| *o == OpCode::Binary && p.len() == 40_000));
+    assert!(sent.contains(&(OpCode::Ping, b"tls-rtt".to_vec())), "{sent:?}");
+    assert_eq!(sent.last().map(|m| m.0), Some(OpCode::Close));
+}
