@@ -23,10 +23,6 @@ impl StreamOutput for CountOut {
         self.0 += m.payload.len() as u64;
     }
     fn finding(&mut self, _: FindingKind, _: Timestamp, _: Option<u64>, _: String) {}
-    fn take_buffer(&mut self) -> Vec<u8> {
-        Vec::new()
-    }
-    fn give_back(&mut self, _: Vec<u8>) {}
 }
 
 fn masked_frames(count: usize, size: usize) -> Vec<u8> {

@@ -142,10 +142,34 @@ impl Analyzer {
         match link::decode(link_type, data) {
             Decoded::Tcp(tcp) => self.push_tcp(ts, &tcp, sink),
             Decoded::NotTcp => self.stats.not_tcp_packets += 1,
-            Decoded::IpFragment => self.stats.ip_fragments += 1,
+            Decoded::IpFragment => {
+                self.stats.ip_fragments += 1;
+                let n = self.stats.ip_fragments;
+                self.packet_finding(n, ts, FindingKind::IpFragment, "TCP in a fragmented IP packet", sink);
+            }
             Decoded::Truncated => self.stats.truncated_headers += 1,
-            Decoded::Malformed(_) => self.stats.malformed_packets += 1,
+            Decoded::Malformed(why) => {
+                self.stats.malformed_packets += 1;
+                let n = self.stats.malformed_packets;
+                self.packet_finding(n, ts, FindingKind::MalformedPacket, &why, sink);
+            }
         }
+    }
+
+    /// Reports the `n`th packet-level finding of a kind, up to the per-kind cap.
+    fn packet_finding(&mut self, n: u64, ts: Timestamp, kind: FindingKind, detail: &str, sink: &mut dyn EventSink) {
+        if n > u64::from(self.config.max_findings_per_kind) {
+            return;
+        }
+        let finding = Finding {
+            kind,
+            conn: None,
+            dir: None,
+            ts,
+            stream_offset: None,
+            detail: format!("packet {}: {detail}", self.stats.packets),
+        };
+        sink.event(Event::Anomaly(&finding));
     }
 
     /// One TCP segment (the entry point for sources that are not link-layer packets).
@@ -232,6 +256,23 @@ impl Analyzer {
     /// End of input: finish every flow, oldest first, so output order is deterministic.
     pub fn finish(&mut self, sink: &mut dyn EventSink) {
         let ts = self.last_ts;
+        let cap = u64::from(self.config.max_findings_per_kind);
+        for (kind, n) in [
+            (FindingKind::IpFragment, self.stats.ip_fragments),
+            (FindingKind::MalformedPacket, self.stats.malformed_packets),
+        ] {
+            if n > cap {
+                let finding = Finding {
+                    kind: FindingKind::FindingLimit,
+                    conn: None,
+                    dir: None,
+                    ts,
+                    stream_offset: None,
+                    detail: format!("{} more {} findings not reported", n - cap, kind.slug()),
+                };
+                sink.event(Event::Anomaly(&finding));
+            }
+        }
         let mut flows: Vec<(FlowKey, Flow)> = self.flows.drain().collect();
         flows.sort_by_key(|(key, flow)| (flow.first_ts, *key));
         for (_, mut flow) in flows {

@@ -80,7 +80,7 @@ pub enum Decoded<'a> {
     Tcp(TcpPacket<'a>),
     /// Not TCP over IP (ARP, UDP, ICMP, …): nothing for the analyzer.
     NotTcp,
-    /// An IP fragment (not reassembled).
+    /// A fragment of a TCP-carrying IP packet (not reassembled).
     IpFragment,
     /// Headers cut short by the snap length before the TCP header was complete.
     Truncated,
@@ -248,7 +248,12 @@ fn tcp_of<'a>(sliced: &LaxSlicedPacket<'a>, depth: u8) -> Decoded<'a> {
         LaxNetSlice::Arp(_) => return Decoded::NotTcp,
     };
     if payload.fragmented {
-        return Decoded::IpFragment;
+        // Only fragments of TCP matter here (UDP fragments are nobody's WebSocket).
+        return if payload.ip_number == etherparse::IpNumber::TCP {
+            Decoded::IpFragment
+        } else {
+            Decoded::NotTcp
+        };
     }
     let missing_tail = if payload.incomplete {
         declared_len.saturating_sub(payload.payload.len() as u64)

@@ -1,4 +1,4 @@
-//! The `analyze --jsonl` record format of DESIGN.md: one JSON object per line, streaming.
+//! The `analyze --jsonl` record format (docs/jsonl-format.md): one JSON object per line, streaming.
 //!
 //! Records are written by hand rather than through serde derive so that a message costs one
 //! base64 pass straight into the output buffer and no intermediate allocation.

@@ -55,9 +55,63 @@ pub struct Handshake {
     pub extensions: Vec<Extension>,
 }
 
+/// Which rule of RFC 6455 §4 a checklist line is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CheckId {
+    RequestMethod,
+    RequestVersion,
+    RequestHost,
+    RequestUpgrade,
+    RequestConnection,
+    RequestKey,
+    RequestWebSocketVersion,
+    ResponseStatus,
+    ResponseUpgrade,
+    ResponseConnection,
+    Accept,
+    SubprotocolOffered,
+    ExtensionOffered,
+}
+
+impl CheckId {
+    /// The rule in words, as the checklist shows it.
+    pub fn rule(self) -> &'static str {
+        match self {
+            CheckId::RequestMethod => "request method is GET",
+            CheckId::RequestVersion => "request is HTTP/1.1 or later",
+            CheckId::RequestHost => "request has Host",
+            CheckId::RequestUpgrade => "request Upgrade: websocket",
+            CheckId::RequestConnection => "request Connection: Upgrade",
+            CheckId::RequestKey => "Sec-WebSocket-Key is 16 random bytes in base64",
+            CheckId::RequestWebSocketVersion => "Sec-WebSocket-Version: 13",
+            CheckId::ResponseStatus => "response status 101",
+            CheckId::ResponseUpgrade => "response Upgrade: websocket",
+            CheckId::ResponseConnection => "response Connection: Upgrade",
+            CheckId::Accept => "Sec-WebSocket-Accept = base64(SHA-1(key + GUID))",
+            CheckId::SubprotocolOffered => "selected subprotocol was offered",
+            CheckId::ExtensionOffered => "accepted extension was offered",
+        }
+    }
+
+    /// True for rules the server's response breaks (else the client's request does).
+    pub fn is_about_response(self) -> bool {
+        matches!(
+            self,
+            CheckId::ResponseStatus
+                | CheckId::ResponseUpgrade
+                | CheckId::ResponseConnection
+                | CheckId::Accept
+                | CheckId::SubprotocolOffered
+                | CheckId::ExtensionOffered
+        )
+    }
+}
+
 /// One line of the handshake checklist.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HandshakeCheck {
+    pub id: CheckId,
+    /// `id.rule()`: the rule in words.
     pub rule: &'static str,
     pub passed: bool,
     pub detail: String,
@@ -127,23 +181,29 @@ impl Handshake {
     /// Every RFC 6455 §4 requirement on the two heads, passing or failing.
     pub fn checks(&self) -> Vec<HandshakeCheck> {
         let mut checks = Vec::new();
-        let mut check =
-            |rule: &'static str, passed: bool, detail: String| checks.push(HandshakeCheck { rule, passed, detail });
+        let mut check = |id: CheckId, passed: bool, detail: String| {
+            checks.push(HandshakeCheck {
+                id,
+                rule: id.rule(),
+                passed,
+                detail,
+            })
+        };
         if let Some(req) = &self.request {
-            check("request method is GET", req.method == "GET", req.method.clone());
+            check(CheckId::RequestMethod, req.method == "GET", req.method.clone());
             check(
-                "request is HTTP/1.1 or later",
+                CheckId::RequestVersion,
                 req.version_minor >= 1,
                 format!("HTTP/1.{}", req.version_minor),
             );
-            check("request has Host", req.header("host").is_some(), String::new());
+            check(CheckId::RequestHost, req.header("host").is_some(), String::new());
             check(
-                "request Upgrade: websocket",
+                CheckId::RequestUpgrade,
                 header_has_token(&req.headers, "upgrade", "websocket"),
                 req.header("upgrade").unwrap_or("(missing)").to_owned(),
             );
             check(
-                "request Connection: Upgrade",
+                CheckId::RequestConnection,
                 header_has_token(&req.headers, "connection", "upgrade"),
                 req.header("connection").unwrap_or("(missing)").to_owned(),
             );
@@ -153,32 +213,32 @@ impl Handshake {
                     .is_ok_and(|raw| raw.len() == 16)
             });
             check(
-                "Sec-WebSocket-Key is 16 random bytes in base64",
+                CheckId::RequestKey,
                 key_ok,
                 self.key.clone().unwrap_or_else(|| "(missing)".to_owned()),
             );
             let version = req.header("sec-websocket-version").unwrap_or("(missing)");
-            check("Sec-WebSocket-Version: 13", version == "13", version.to_owned());
+            check(CheckId::RequestWebSocketVersion, version == "13", version.to_owned());
         }
         check(
-            "response status 101",
+            CheckId::ResponseStatus,
             self.response.status == 101,
             format!("{} {}", self.response.status, self.response.reason),
         );
         check(
-            "response Upgrade: websocket",
+            CheckId::ResponseUpgrade,
             header_has_token(&self.response.headers, "upgrade", "websocket"),
             self.response.header("upgrade").unwrap_or("(missing)").to_owned(),
         );
         check(
-            "response Connection: Upgrade",
+            CheckId::ResponseConnection,
             header_has_token(&self.response.headers, "connection", "upgrade"),
             self.response.header("connection").unwrap_or("(missing)").to_owned(),
         );
         if self.request.is_some() {
             let expected = self.expected_accept().unwrap_or_default();
             check(
-                "Sec-WebSocket-Accept = base64(SHA-1(key + GUID))",
+                CheckId::Accept,
                 self.accept_valid() == Some(true),
                 format!(
                     "got {}, expected {expected}",
@@ -187,14 +247,14 @@ impl Handshake {
             );
             if let Some(chosen) = &self.subprotocol {
                 check(
-                    "selected subprotocol was offered",
+                    CheckId::SubprotocolOffered,
                     self.offered_subprotocols.iter().any(|o| o == chosen),
                     chosen.clone(),
                 );
             }
             for ext in &self.extensions {
                 check(
-                    "accepted extension was offered",
+                    CheckId::ExtensionOffered,
                     self.offered_extensions
                         .iter()
                         .any(|o| o.name.eq_ignore_ascii_case(&ext.name)),

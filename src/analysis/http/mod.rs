@@ -5,5 +5,5 @@ pub mod handshake;
 pub mod head;
 
 pub use extensions::{DeflateParams, Extension};
-pub use handshake::{Handshake, HandshakeCheck, expected_accept};
+pub use handshake::{CheckId, Handshake, HandshakeCheck, expected_accept};
 pub use head::{HeadParse, RequestHead, ResponseHead};

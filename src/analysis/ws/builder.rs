@@ -132,10 +132,6 @@ impl StreamOutput for Collect {
     fn finding(&mut self, kind: FindingKind, _ts: Timestamp, _offset: Option<u64>, detail: String) {
         self.0.findings.push((kind, detail));
     }
-    fn take_buffer(&mut self) -> Vec<u8> {
-        Vec::new()
-    }
-    fn give_back(&mut self, _buf: Vec<u8>) {}
 }
 
 /// Decodes `bytes` as one direction's stream (a client's when `from_client`), with

@@ -3,6 +3,7 @@
 
 use crate::analysis::event::{ConnId, Direction, MessageEvent};
 use crate::analysis::findings::FindingKind;
+use crate::analysis::pool::BufferPool;
 use crate::analysis::tcp::GapReason;
 use crate::analysis::time::Timestamp;
 use crate::analysis::ws::close::{close_code_allowed_on_wire, close_code_name};
@@ -16,10 +17,23 @@ pub trait StreamOutput {
     fn frame(&mut self, ts: Timestamp, header: &FrameHeader, stream_offset: u64);
     fn message(&mut self, message: &MessageEvent<'_>);
     fn finding(&mut self, kind: FindingKind, ts: Timestamp, stream_offset: Option<u64>, detail: String);
-    /// An empty payload buffer from the analyzer's pool.
-    fn take_buffer(&mut self) -> Vec<u8>;
-    /// Returns a buffer to the pool.
-    fn give_back(&mut self, buf: Vec<u8>);
+    /// Buffers to reuse across messages, when the caller keeps a pool (the analyzer shares
+    /// one across connections). Without one, buffers are allocated and freed as needed.
+    fn pool(&mut self) -> Option<&mut BufferPool> {
+        None
+    }
+}
+
+/// An empty payload buffer, from the output's pool when it has one.
+fn take_buffer(out: &mut dyn StreamOutput) -> Vec<u8> {
+    out.pool().map(BufferPool::take).unwrap_or_default()
+}
+
+/// Returns a buffer to the output's pool, or frees it.
+fn give_back(out: &mut dyn StreamOutput, buf: Vec<u8>) {
+    if let Some(pool) = out.pool() {
+        pool.give_back(buf);
+    }
 }
 
 /// What the handshake said about compression for this direction.
@@ -232,7 +246,7 @@ impl StreamDecoder {
     pub fn finish(&mut self, ts: Timestamp, out: &mut dyn StreamOutput) {
         let held = std::mem::take(&mut self.message_bytes);
         let held_len = held.len();
-        out.give_back(held);
+        give_back(out, held);
         if let Some(m) = self.message.take() {
             out.finding(
                 FindingKind::MessageIncomplete,
@@ -305,7 +319,7 @@ impl StreamDecoder {
         }
         self.frame = None;
         self.header_have = 0;
-        out.give_back(std::mem::take(&mut self.message_bytes));
+        give_back(out, std::mem::take(&mut self.message_bytes));
         self.skipping_orphan = true;
         self.resyncing_since = Some(resume_offset);
         self.sync = SyncState::Searching(SearchBuffer::starting_at(resume_offset));
@@ -488,7 +502,7 @@ impl StreamDecoder {
             self.skipping_orphan = false;
             self.resyncing_since = None;
             if self.message_bytes.capacity() == 0 {
-                self.message_bytes = out.take_buffer();
+                self.message_bytes = take_buffer(out);
             }
             self.message_bytes.clear();
             // One allocation of the right size instead of doubling as segments arrive.
@@ -720,7 +734,7 @@ impl StreamDecoder {
                     m.frames
                 ),
             );
-            out.give_back(std::mem::take(&mut self.message_bytes));
+            give_back(out, std::mem::take(&mut self.message_bytes));
             return;
         }
         let mut inflated = Vec::new();
@@ -736,7 +750,7 @@ impl StreamDecoder {
             let inflater = self
                 .inflater
                 .get_or_insert_with(|| MessageInflater::new(no_context_takeover));
-            inflated = out.take_buffer();
+            inflated = take_buffer(out);
             match inflater.inflate_message(&self.message_bytes, &mut inflated, self.limits.max_inflated_bytes) {
                 InflateOutcome::Complete => true,
                 InflateOutcome::LimitHit { produced_at_least } => {
@@ -815,8 +829,8 @@ impl StreamDecoder {
             compressed_payload: m.compressed.then_some(self.message_bytes.as_slice()),
         };
         out.message(&message);
-        out.give_back(inflated);
-        out.give_back(std::mem::take(&mut self.message_bytes));
+        give_back(out, inflated);
+        give_back(out, std::mem::take(&mut self.message_bytes));
     }
 }
 
@@ -856,10 +870,6 @@ mod tests {
         fn finding(&mut self, kind: FindingKind, _ts: Timestamp, _o: Option<u64>, detail: String) {
             self.findings.push((kind, detail));
         }
-        fn take_buffer(&mut self) -> Vec<u8> {
-            Vec::new()
-        }
-        fn give_back(&mut self, _buf: Vec<u8>) {}
     }
 
     impl Out {

@@ -1,0 +1,241 @@
+//! One TCP flow's journey: unknown → HTTP (upgrade handshake) → WebSocket, or picked up
+//! mid-stream by frame detection, or set aside as other traffic.
+//!
+//! This module is the phase machine only; each phase's work lives in its own file:
+//! `http_exchange` (requests and responses before the upgrade), `probe` (frame detection
+//! for flows seen mid-stream), `websocket` (the decoders and per-connection state) and
+//! `budget` (the per-connection finding cap).
+
+mod budget;
+mod http_exchange;
+mod probe;
+mod websocket;
+
+pub use http_exchange::{HttpExchange, HttpOutcome, Rejection, Upgrade, looks_like_request, looks_like_response};
+pub use probe::{Probe, ProbeOutcome};
+pub use websocket::WsConn;
+
+use crate::analysis::event::{ConnId, ConnectionEnd, Direction, Event, EventSink};
+use crate::analysis::findings::{Finding, FindingKind};
+use crate::analysis::pool::BufferPool;
+use crate::analysis::tcp::{Chunk, FlowKey, Side};
+use crate::analysis::time::Timestamp;
+use crate::analysis::ws::stream::StreamLimits;
+
+/// Settings the flow state machine needs from the analyzer's configuration.
+#[derive(Clone, Copy, Debug)]
+pub struct ConnSettings {
+    pub stream_limits: StreamLimits,
+    pub max_http_head_bytes: usize,
+    pub pong_timeout_secs: f64,
+    pub max_findings_per_kind: u32,
+    pub emit_frames: bool,
+}
+
+/// What the flow code needs from the analyzer while handling one packet.
+pub struct FlowCtx<'a> {
+    pub ts: Timestamp,
+    pub sink: &'a mut dyn EventSink,
+    pub next_conn: &'a mut ConnId,
+    pub settings: &'a ConnSettings,
+    pub pool: &'a mut BufferPool,
+}
+
+/// The state of a flow.
+pub enum Phase {
+    Unknown(Box<Probe>),
+    Http(Box<HttpExchange>),
+    WebSocket(Box<WsConn>),
+    /// Not WebSocket (yet): bytes are dropped, but a later request line is still noticed.
+    Other,
+}
+
+impl Phase {
+    pub fn new() -> Phase {
+        Phase::Unknown(Box::default())
+    }
+
+    pub fn conn_id(&self) -> Option<ConnId> {
+        match self {
+            Phase::WebSocket(ws) => Some(ws.id()),
+            _ => None,
+        }
+    }
+
+    pub fn is_websocket(&self) -> bool {
+        matches!(self, Phase::WebSocket(_))
+    }
+
+    /// True when both sides sent close frames.
+    pub fn close_handshake_done(&self) -> bool {
+        match self {
+            Phase::WebSocket(ws) => ws.close_handshake_done(),
+            _ => false,
+        }
+    }
+}
+
+impl Default for Phase {
+    fn default() -> Self {
+        Phase::new()
+    }
+}
+
+/// Everything about a flow except its reassemblers (so both can be borrowed at once).
+pub struct FlowState {
+    pub key: FlowKey,
+    pub phase: Phase,
+    /// The side that sent the SYN, when seen.
+    pub syn_client: Option<Side>,
+    /// Bytes were lost before the flow was recognised: the handshake may be among them, so
+    /// frame detection is allowed even though the stream's start was captured.
+    handshake_maybe_lost: bool,
+}
+
+impl FlowState {
+    pub fn new(key: FlowKey) -> Self {
+        FlowState {
+            key,
+            phase: Phase::new(),
+            syn_client: None,
+            handshake_maybe_lost: false,
+        }
+    }
+
+    /// A piece of `side`'s ordered byte stream.
+    pub fn on_chunk(&mut self, side: Side, chunk: Chunk<'_>, ctx: &mut FlowCtx<'_>) {
+        match chunk {
+            Chunk::Data { offset, bytes } => self.on_data(side, offset, bytes, ctx),
+            Chunk::Gap { offset, len, reason } => match &mut self.phase {
+                Phase::WebSocket(ws) => ws.on_gap(side, offset, len, reason, ctx),
+                Phase::Unknown(probe) => {
+                    self.handshake_maybe_lost = true;
+                    probe.on_gap(side, offset + len);
+                }
+                Phase::Http(_) => {
+                    // Bytes of the handshake are missing (lost, or cut by the snap length):
+                    // look for frames instead.
+                    self.handshake_maybe_lost = true;
+                    self.phase = Phase::Unknown(Box::default());
+                }
+                Phase::Other => {}
+            },
+        }
+    }
+
+    fn on_data(&mut self, side: Side, offset: u64, bytes: &[u8], ctx: &mut FlowCtx<'_>) {
+        match &mut self.phase {
+            Phase::WebSocket(ws) => ws.on_data(side, offset, bytes, ctx),
+            Phase::Http(_) => self.http_data(side, bytes, ctx),
+            Phase::Other => {
+                if looks_like_request(bytes) {
+                    self.start_http(side, side, bytes, ctx);
+                }
+            }
+            Phase::Unknown(probe) => {
+                if probe.holds_nothing(side) && looks_like_request(bytes) {
+                    self.start_http(side, side, bytes, ctx);
+                } else if probe.holds_nothing(side) && looks_like_response(bytes) {
+                    self.start_http(side.other(), side, bytes, ctx);
+                } else if self.syn_client.is_some() && !self.handshake_maybe_lost {
+                    // The stream's start was captured and it is not HTTP: a WebSocket
+                    // connection always starts with its handshake, so this is other traffic.
+                    self.phase = Phase::Other;
+                } else {
+                    let outcome = probe.push(&self.key, self.syn_client, side, offset, bytes);
+                    match outcome {
+                        ProbeOutcome::Pending => {}
+                        ProbeOutcome::NotWebSocket => self.phase = Phase::Other,
+                        ProbeOutcome::WebSocket { client, held } => {
+                            self.phase = Phase::WebSocket(WsConn::start(&self.key, client, None, held, ctx));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// An HTTP exchange starts with `bytes` from `side`; `client` sends the requests.
+    fn start_http(&mut self, client: Side, side: Side, bytes: &[u8], ctx: &mut FlowCtx<'_>) {
+        self.phase = Phase::Http(Box::new(HttpExchange::new(client)));
+        self.http_data(side, bytes, ctx);
+    }
+
+    fn http_data(&mut self, side: Side, bytes: &[u8], ctx: &mut FlowCtx<'_>) {
+        let Phase::Http(http) = &mut self.phase else {
+            return;
+        };
+        let client = http.client();
+        let (client_addr, server_addr) = (self.key.endpoint(client), self.key.endpoint(client.other()));
+        let max_head = ctx.settings.max_http_head_bytes;
+        let ts = ctx.ts;
+        let outcome = http.push(side, bytes, ts, max_head, &mut |r: Rejection| {
+            let path = r.path.as_deref().unwrap_or("?");
+            let detail = format!(
+                "{client_addr} → {server_addr}: GET {path} answered {} {}",
+                r.status, r.reason
+            );
+            report_flow_finding(ctx, FindingKind::UpgradeRejected, None, detail);
+        });
+        match outcome {
+            HttpOutcome::Pending => {}
+            HttpOutcome::GaveUp(why) => {
+                let detail = format!(
+                    "{} → {}: {why}",
+                    self.key.endpoint(side),
+                    self.key.endpoint(side.other())
+                );
+                report_flow_finding(ctx, FindingKind::HttpHeaderTooLong, None, detail);
+                self.phase = Phase::Other;
+            }
+            HttpOutcome::Upgraded(upgrade) => {
+                let Upgrade {
+                    handshake,
+                    client_rest,
+                    server_rest,
+                } = *upgrade;
+                let mut ws = WsConn::start(&self.key, client, Some(handshake), Default::default(), ctx);
+                // Bytes after the header blocks belong to the frame decoders.
+                for (s, rest) in [(client, client_rest), (client.other(), server_rest)] {
+                    if !rest.is_empty() {
+                        ws.on_data(s, 0, &rest, ctx);
+                    }
+                }
+                self.phase = Phase::WebSocket(ws);
+            }
+        }
+    }
+
+    /// The flow ended (or the capture did): flush decoders and report what was left.
+    pub fn finish(&mut self, how: ConnectionEnd, ctx: &mut FlowCtx<'_>) {
+        match &mut self.phase {
+            Phase::WebSocket(ws) => ws.finish(how, ctx),
+            Phase::Http(http) => {
+                if let Some(path) = http.waiting_upgrade_path() {
+                    let client = http.client();
+                    let detail = format!(
+                        "{} → {}: GET {path} got no response",
+                        self.key.endpoint(client),
+                        self.key.endpoint(client.other()),
+                    );
+                    report_flow_finding(ctx, FindingKind::UpgradeUnanswered, None, detail);
+                }
+            }
+            Phase::Unknown(_) | Phase::Other => {}
+        }
+        self.phase = Phase::Other;
+    }
+}
+
+/// A finding about a flow that is not (yet) a WebSocket connection.
+fn report_flow_finding(ctx: &mut FlowCtx<'_>, kind: FindingKind, dir: Option<Direction>, detail: String) {
+    let finding = Finding {
+        kind,
+        conn: None,
+        dir,
+        ts: ctx.ts,
+        stream_offset: None,
+        detail,
+    };
+    ctx.sink.event(Event::Anomaly(&finding));
+}
