@@ -4,6 +4,7 @@ use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use crate::analysis::app::{AppSettings, DecodeAs};
 use crate::analysis::event::{Event, EventSink};
 use crate::analysis::findings::{Finding, FindingKind};
 use crate::analysis::{Analyzer, AnalyzerConfig};
@@ -40,6 +41,15 @@ pub struct AnalyzeArgs {
     /// Which library reads the file: auto (pcap-parser, libpcap for formats it lacks) or libpcap.
     #[arg(long, value_enum, default_value_t = ReaderKind::Auto)]
     pub reader: ReaderKind,
+    /// Decode messages as an application protocol regardless of what is recognised:
+    /// PROTO, PORT=PROTO or /PATH=PROTO (e.g. `8883=mqtt`); repeatable, first match wins.
+    /// PROTO is one of socketio, mqtt, stomp, graphql, jsonrpc, signalr, wamp, actioncable,
+    /// sockjs, msgpack, cbor, protobuf.
+    #[arg(long = "decode-as", value_name = "RULE", value_parser = DecodeAs::parse)]
+    pub decode_as: Vec<DecodeAs>,
+    /// Do not decode application protocols (no `app` fields, no `app_rtt` records).
+    #[arg(long)]
+    pub no_app: bool,
 }
 
 /// Exit status when the input was only partly readable (everything before the damage was
@@ -49,6 +59,13 @@ pub const EXIT_PARTIAL: u8 = 3;
 pub const EXIT_UNREADABLE: u8 = 2;
 
 impl AnalyzeArgs {
+    pub fn app_settings(&self) -> AppSettings {
+        AppSettings {
+            decode_as: self.decode_as.clone(),
+            disabled: self.no_app,
+        }
+    }
+
     pub fn config(&self) -> AnalyzerConfig {
         let mut config = AnalyzerConfig {
             max_flows: self.max_flows.max(1),
@@ -109,7 +126,8 @@ pub fn run(args: &AnalyzeArgs) -> u8 {
     };
     let stdout = io::stdout();
     if args.jsonl {
-        let mut writer = JsonlWriter::new(io::BufWriter::with_capacity(1 << 16, stdout.lock()));
+        let mut writer = JsonlWriter::new(io::BufWriter::with_capacity(1 << 16, stdout.lock()))
+            .with_app_settings(args.app_settings());
         let summary = {
             let mut tick = |done| progress.tick(done);
             reader.run(&mut analyzer, &mut writer, &mut tick)
