@@ -2,7 +2,7 @@
 """Records the application-protocol captures of this folder (app-*.pcap) on loopback.
 
 Needs root (tcpdump on lo), Debian's tcpdump and mosquitto, Python packages
-python-socketio aiohttp paho-mqtt websockets msgpack cbor2, Node 18+ with
+python-socketio aiohttp paho-mqtt websockets msgpack cbor2 protobuf, Node 18+ with
 `npm install` run in peers/. Run from this folder: python3 make_app_captures.py [NAME…]
 Each scenario runs real peers on 127.0.0.1 while tcpdump records only its port; the values
 the peers send are fixed here and asserted by tests/app_protocols.rs.
@@ -281,6 +281,28 @@ def binary_scenario(port):
     asyncio.run(main())
 
 
+def protobuf_scenario(port):
+    """Protocol Buffers from the `protobuf` package's well-known types (no .proto compiled
+    here): a Struct from the client, a Timestamp back from the server."""
+    from google.protobuf import struct_pb2, timestamp_pb2
+
+    async def server(ws):
+        async for data in ws:
+            s = struct_pb2.Struct()
+            s.ParseFromString(data)
+            await ws.send(timestamp_pb2.Timestamp(seconds=1700000000, nanos=500).SerializeToString())
+
+    async def main():
+        async with serve(server, "127.0.0.1", port):
+            async with connect(f"ws://127.0.0.1:{port}/pb") as ws:
+                s = struct_pb2.Struct()
+                s.update({"sensor": "t1", "celsius": 21.5})
+                await ws.send(s.SerializeToString())
+                print(await ws.recv())
+
+    asyncio.run(main())
+
+
 SCENARIOS = {
     "socketio": (18101, socketio_scenario),
     "mqtt": (18102, mqtt_scenario),
@@ -288,6 +310,7 @@ SCENARIOS = {
     "graphql-ws": (18104, graphql_scenario),
     "jsonrpc": (18105, jsonrpc_scenario),
     "msgpack-cbor": (18106, binary_scenario),
+    "protobuf": (18107, protobuf_scenario),
 }
 
 if __name__ == "__main__":

@@ -264,3 +264,21 @@ fn captures_without_application_protocols_get_no_app_fields() {
     assert!(records.iter().filter(|r| r["type"] == "message").count() > 100);
     assert!(apps(&records).is_empty(), "{:#?}", apps(&records).first());
 }
+
+#[test]
+fn protobuf_well_known_types_are_walked_without_a_schema() {
+    let records = jsonl("app-protobuf.pcap", &[]);
+    no_anomalies(&records);
+    let apps = apps(&records);
+    assert_eq!(apps.len(), 2, "{apps:#?}");
+    assert!(apps.iter().all(|(_, a)| a["protocol"] == "protobuf"));
+    // Struct: field 1 is a repeated map entry {1: key, 2: Value}; Value.number_value is
+    // field 2 (a double), Value.string_value field 3.
+    let entries = apps[0].1["fields"]["fields"]["1"].as_array().expect("repeated entries");
+    let celsius = entries.iter().find(|e| e["1"] == "celsius").expect("celsius entry");
+    assert_eq!(celsius["2"]["2"]["double"], 21.5);
+    let sensor = entries.iter().find(|e| e["1"] == "sensor").expect("sensor entry");
+    assert_eq!(sensor["2"]["3"], "t1");
+    // Timestamp: seconds (field 1) and nanos (field 2) as varints.
+    assert_eq!(apps[1].1["fields"]["fields"], json!({"1": 1_700_000_000u64, "2": 500}));
+}

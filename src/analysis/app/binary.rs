@@ -116,7 +116,8 @@ fn is_container(v: &Value) -> bool {
 }
 
 /// MessagePack or CBOR when the whole message is exactly one map or array in it (at least
-/// 3 bytes, so a stray byte is not taken for an empty array). MessagePack wins a tie.
+/// 3 bytes, so a stray byte is not taken for an empty array; MessagePack wins a tie), else
+/// protobuf when the message is plausibly one (`protobuf::plausible`).
 pub fn sniff(p: &[u8]) -> Option<Protocol> {
     if p.len() < 3 {
         return None;
@@ -127,6 +128,9 @@ pub fn sniff(p: &[u8]) -> Option<Protocol> {
     }
     if whole(cbor_value(p)) {
         return Some(Protocol::Cbor);
+    }
+    if crate::analysis::app::protobuf::plausible(p) {
+        return Some(Protocol::Protobuf);
     }
     None
 }

@@ -151,6 +151,51 @@ fn length_delimited(s: &[u8], depth: usize) -> Value {
     Value::String(util::hex(s))
 }
 
+/// Field numbers a message recognised by content may use: schemas number their fields from 1
+/// and rarely past a few hundred, while random bytes give large numbers quickly.
+const SNIFF_MAX_FIELD_NUMBER: u64 = 2047;
+
+/// True when a binary message is plausibly a protobuf message: the whole of it walks as the
+/// wire format, with at least two fields, small field numbers and no groups at the top.
+pub fn plausible(p: &[u8]) -> bool {
+    if p.len() < 2 {
+        return false;
+    }
+    let mut pos = 0;
+    let mut fields = 0;
+    while pos < p.len() {
+        let Some(key) = varint(p, &mut pos) else { return false };
+        let number = key >> 3;
+        if number == 0 || number > SNIFF_MAX_FIELD_NUMBER {
+            return false;
+        }
+        let ok = match key & 7 {
+            0 => varint(p, &mut pos).is_some(),
+            1 => advance(&mut pos, 8, p.len()),
+            5 => advance(&mut pos, 4, p.len()),
+            2 => varint(p, &mut pos)
+                .and_then(|n| usize::try_from(n).ok())
+                .is_some_and(|n| advance(&mut pos, n, p.len())),
+            _ => false,
+        };
+        if !ok {
+            return false;
+        }
+        fields += 1;
+    }
+    fields >= 2
+}
+
+fn advance(pos: &mut usize, n: usize, len: usize) -> bool {
+    match pos.checked_add(n) {
+        Some(end) if end <= len => {
+            *pos = end;
+            true
+        }
+        _ => false,
+    }
+}
+
 pub fn decode(p: &[u8], ctx: &mut DecodeCtx<'_>) -> Option<Decoded> {
     match walk(p, 0) {
         Ok(v) => {
@@ -182,6 +227,15 @@ mod tests {
             0x08, 0x96, 0x01, 0x12, 2, b'h', b'i', 0x1a, 2, 0x08, 0x01, 0x20, 1, 0x20, 2,
         ];
         assert_eq!(walk(&p, 0).unwrap(), json!({"1":150,"2":"hi","3":{"1":1},"4":[1,2]}));
+    }
+
+    #[test]
+    fn plausibility_needs_two_small_numbered_fields_covering_every_byte() {
+        assert!(plausible(&[0x08, 0x96, 0x01, 0x12, 2, b'h', b'i']));
+        assert!(!plausible(&[0x08, 0x96, 0x01]));
+        assert!(!plausible(b"hello world"));
+        assert!(!plausible(b"{\"a\":1}"));
+        assert!(!plausible(&[0x08, 0x01, 0x12, 9, 1]));
     }
 
     #[test]

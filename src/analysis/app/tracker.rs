@@ -276,8 +276,9 @@ fn decode_with(state: &mut State, binary_message: bool, payload: &[u8], c: &mut 
                 (Protocol::JsonRpc, Some(t)) => jsonrpc::decode(t, c),
                 (Protocol::ActionCable, Some(t)) => actioncable::decode(t, c),
                 (Protocol::SockJs, Some(t)) => sockjs::decode(t, c),
-                (p @ (Protocol::MsgPack | Protocol::Cbor), _) => binary::decode(p, payload, c),
-                (Protocol::Protobuf, _) => protobuf::decode(payload, c),
+                // Binary encodings live in binary messages; text beside them is left alone.
+                (p @ (Protocol::MsgPack | Protocol::Cbor), _) if binary_message => binary::decode(p, payload, c),
+                (Protocol::Protobuf, _) if binary_message => protobuf::decode(payload, c),
                 _ => None,
             }
         }
