@@ -282,3 +282,40 @@ fn protobuf_well_known_types_are_walked_without_a_schema() {
     // Timestamp: seconds (field 1) and nanos (field 2) as varints.
     assert_eq!(apps[1].1["fields"]["fields"], json!({"1": 1_700_000_000u64, "2": 500}));
 }
+
+#[test]
+fn protobuf_messages_decode_with_the_users_message_types_per_direction() {
+    let proto = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/sensor.proto");
+    let proto = proto.to_str().expect("utf8 path");
+    let records = jsonl(
+        "app-protobuf.pcap",
+        &[
+            "--proto",
+            proto,
+            "--proto-message",
+            "c2s=google.protobuf.Struct",
+            "--proto-message",
+            "s2c=google.protobuf.Timestamp",
+        ],
+    );
+    no_anomalies(&records);
+    let apps = apps(&records);
+    assert_eq!(apps[0].1["fields"]["message_type"], "google.protobuf.Struct");
+    assert_eq!(apps[0].1["fields"]["value"], json!({"sensor": "t1", "celsius": 21.5}));
+    let at = apps[1].1["fields"]["value"].as_str().expect("timestamp text");
+    assert!(at.starts_with("2023-11-14T22:13:20.0000005"), "{at}");
+    // An unknown type is refused before reading the capture.
+    let out = Command::new(env!("CARGO_BIN_EXE_framescope"))
+        .args([
+            "analyze",
+            "captures/app-protobuf.pcap",
+            "--jsonl",
+            "--proto-message",
+            "no.Such",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run framescope");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no.Such"));
+}

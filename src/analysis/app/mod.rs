@@ -16,6 +16,7 @@ pub mod jsonrpc;
 pub mod mqtt;
 mod mqtt_props;
 pub mod protobuf;
+pub mod protobuf_schema;
 pub mod rtt;
 pub mod signalr;
 pub mod sockjs;
@@ -31,6 +32,7 @@ use crate::analysis::findings::FindingKind;
 use crate::analysis::time::Timestamp;
 
 pub use detect::{DecodeAs, Hints};
+pub use protobuf_schema::ProtoSchema;
 pub use rtt::{AppRttSample, PairOp};
 pub use tracker::{AppSettings, AppTracker, ConnApp};
 

@@ -214,6 +214,33 @@ pub fn decode(p: &[u8], ctx: &mut DecodeCtx<'_>) -> Option<Decoded> {
     }
 }
 
+/// Decodes with the user's message type; a message that does not fit it is a finding and is
+/// shown without the schema.
+pub fn decode_with_schema(
+    desc: &prost_reflect::MessageDescriptor,
+    p: &[u8],
+    ctx: &mut DecodeCtx<'_>,
+) -> Option<Decoded> {
+    match crate::analysis::app::protobuf_schema::decode(desc, p) {
+        Ok(value) => {
+            let name = desc.full_name().to_owned();
+            let summary = format!("{name} {}", util::preview(&value));
+            Some(Decoded::new(
+                Protocol::Protobuf,
+                summary,
+                util::obj([("message_type", name.into()), ("value", value)]),
+            ))
+        }
+        Err(why) => {
+            ctx.finding(
+                FindingKind::ProtobufMalformed,
+                format!("not a {}: {why}", desc.full_name()),
+            );
+            decode(p, ctx)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,8 +11,8 @@ use crate::analysis::app::rtt::{AppRttSample, PairResult, PairTable};
 use crate::analysis::app::signalr::{self, SignalRState};
 use crate::analysis::app::wamp::{self, WampEncoding};
 use crate::analysis::app::{
-    AppFinding, DecodeCtx, Decoded, PairOp, Protocol, actioncable, binary, graphql, jsonrpc, protobuf, sockjs, stomp,
-    util,
+    AppFinding, DecodeCtx, Decoded, PairOp, ProtoSchema, Protocol, actioncable, binary, graphql, jsonrpc, protobuf,
+    sockjs, stomp, util,
 };
 use crate::analysis::event::{ConnId, ConnectionInfo, Direction, MessageEvent};
 use crate::analysis::findings::{Finding, FindingKind};
@@ -33,6 +33,8 @@ pub struct AppSettings {
     pub decode_as: Vec<DecodeAs>,
     /// No application decoding at all.
     pub disabled: bool,
+    /// Message types for protobuf messages, from the user's `.proto` files.
+    pub proto: Option<ProtoSchema>,
 }
 
 /// The state of the protocol a connection was found to carry.
@@ -75,6 +77,7 @@ pub struct ConnApp {
     mode: Mode,
     pairs: PairTable,
     finding_counts: Vec<(FindingKind, u32)>,
+    proto: Option<ProtoSchema>,
 }
 
 /// What decoding a message produced besides its value.
@@ -128,6 +131,7 @@ impl ConnApp {
             mode,
             pairs: PairTable::default(),
             finding_counts: Vec::new(),
+            proto: settings.proto.clone(),
         }
     }
 
@@ -181,7 +185,8 @@ impl ConnApp {
         let mut pairs: Vec<PairOp> = Vec::new();
         let decoded = {
             let mut c = ctx(self.conn, m, &mut findings, &mut pairs);
-            decode_with(state, binary_message, m.payload, &mut c)
+            let schema = self.proto.as_ref().and_then(|p| p.for_dir(m.dir));
+            decode_with(state, binary_message, m.payload, schema, &mut c)
         };
         for f in findings {
             self.push_finding(m, f, out);
@@ -254,7 +259,13 @@ fn ctx<'a>(
     }
 }
 
-fn decode_with(state: &mut State, binary_message: bool, payload: &[u8], c: &mut DecodeCtx<'_>) -> Option<Decoded> {
+fn decode_with(
+    state: &mut State,
+    binary_message: bool,
+    payload: &[u8],
+    schema: Option<&prost_reflect::MessageDescriptor>,
+    c: &mut DecodeCtx<'_>,
+) -> Option<Decoded> {
     match state {
         State::EngineIo(st) => engineio::decode(st, binary_message, payload, c),
         State::Mqtt(st) => {
@@ -278,7 +289,10 @@ fn decode_with(state: &mut State, binary_message: bool, payload: &[u8], c: &mut 
                 (Protocol::SockJs, Some(t)) => sockjs::decode(t, c),
                 // Binary encodings live in binary messages; text beside them is left alone.
                 (p @ (Protocol::MsgPack | Protocol::Cbor), _) if binary_message => binary::decode(p, payload, c),
-                (Protocol::Protobuf, _) if binary_message => protobuf::decode(payload, c),
+                (Protocol::Protobuf, _) if binary_message => match schema {
+                    Some(desc) => protobuf::decode_with_schema(desc, payload, c),
+                    None => protobuf::decode(payload, c),
+                },
                 _ => None,
             }
         }
