@@ -41,7 +41,7 @@ fn rtts<'a>(records: &'a [Value], protocol: &str) -> Vec<&'a Value> {
         .collect()
 }
 
-fn find<'a>(apps: &'a [(String, Value)], pred: impl Fn(&Value) -> bool) -> &'a Value {
+fn find(apps: &[(String, Value)], pred: impl Fn(&Value) -> bool) -> &Value {
     &apps
         .iter()
         .find(|(_, a)| pred(a))

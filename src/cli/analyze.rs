@@ -234,7 +234,7 @@ pub fn run(args: &AnalyzeArgs) -> u8 {
         }
         status
     } else {
-        let mut sink = SummarySink::default();
+        let mut sink = SummarySink::with_app_settings(app_settings);
         let summary = {
             let mut tick = |done| progress.tick(done);
             reader.run(&mut analyzer, &mut sink, &mut tick)
