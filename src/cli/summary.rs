@@ -292,7 +292,7 @@ impl SummarySink {
                 let list: Vec<String> = c
                     .app_messages
                     .iter()
-                    .map(|(p, n)| format!("{} ({n} messages)", p.id()))
+                    .map(|(p, n)| format!("{} ({n} message{})", p.id(), if *n == 1 { "" } else { "s" }))
                     .collect();
                 let _ = writeln!(s, "    application: {}", list.join(", "));
             }

@@ -114,7 +114,9 @@ pub fn by_content(dir: Direction, binary_message: bool, payload: &[u8]) -> Optio
     if dir == Direction::ServerToClient && t.starts_with("0{") && t.contains("\"sid\"") {
         return Some(Protocol::EngineIo);
     }
-    if t.starts_with('{') && text.ends_with('\u{1e}') && text.contains("\"protocol\"") {
+    // SignalR's JSON records (the handshake included) end with the 0x1E record separator,
+    // which JSON text never contains unescaped.
+    if t.starts_with('{') && text.ends_with('\u{1e}') {
         return Some(Protocol::SignalR);
     }
     if matches!(t, "o" | "h") || t.starts_with("a[\"") || t.starts_with("c[") && dir == Direction::ServerToClient {
@@ -191,5 +193,18 @@ mod tests {
         );
         assert_eq!(by_content(c2s, false, br#"{"jsonrpc":"1.0","method":"a"}"#), None);
         assert_eq!(by_content(c2s, false, br#"{"hello":"world"}"#), None);
+    }
+
+    #[test]
+    fn signalr_is_recognised_by_its_record_separator_even_without_the_handshake() {
+        let s2c = Direction::ServerToClient;
+        assert_eq!(
+            by_content(s2c, false, b"{\"type\":1,\"target\":\"Send\",\"arguments\":[]}\x1e"),
+            Some(Protocol::SignalR)
+        );
+        assert_eq!(
+            by_content(s2c, false, b"{\"protocol\":\"json\",\"version\":1}\x1e"),
+            Some(Protocol::SignalR)
+        );
     }
 }

@@ -177,11 +177,30 @@ impl DecodeCtx<'_> {
 
     /// A request in this message that an answer in the other direction will name by `id`.
     pub fn request(&mut self, protocol: Protocol, id: String, key: String) {
-        self.pairs.push(PairOp::Request { protocol, id, key });
+        self.pairs.push(PairOp::Request {
+            protocol,
+            id: bounded(id),
+            key: bounded(key),
+        });
     }
 
     /// An answer to a request the other direction sent with this `id`.
     pub fn response(&mut self, protocol: Protocol, id: String) {
-        self.pairs.push(PairOp::Response { protocol, id });
+        self.pairs.push(PairOp::Response {
+            protocol,
+            id: bounded(id),
+        });
     }
+}
+
+/// Longest id or key kept for pairing, in bytes: bounds the outstanding table's memory
+/// (1024 requests per connection) whatever a peer sends.
+pub const MAX_PAIR_KEY_BYTES: usize = 256;
+
+fn bounded(mut s: String) -> String {
+    if s.len() > MAX_PAIR_KEY_BYTES {
+        let keep = util::cut_str(&s, MAX_PAIR_KEY_BYTES).len();
+        s.truncate(keep);
+    }
+    s
 }
