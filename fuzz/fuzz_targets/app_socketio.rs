@@ -15,7 +15,7 @@ fuzz_target!(|data: &[u8]| {
             path_prefix: None,
             protocol: Protocol::SocketIo,
         }],
-        disabled: false,
+        ..AppSettings::default()
     };
     let mut app = ConnApp::new(0, Hints::default(), &settings);
     let mut out = AppOutput::default();

@@ -43,6 +43,15 @@ pub struct MqttState {
     aliases: [Vec<(u16, String)>; 2],
 }
 
+impl MqttState {
+    /// Forgets the unfinished packet of one direction (its stream lost bytes).
+    pub fn drop_held(&mut self, dir: crate::analysis::event::Direction) {
+        if let Some(h) = self.held.get_mut(dir.index()) {
+            h.clear();
+        }
+    }
+}
+
 /// True when a binary message starts with an MQTT CONNECT (`MQTT` or `MQIsdp` name).
 pub fn looks_like_connect(p: &[u8]) -> bool {
     if p.first() != Some(&0x10) {

@@ -175,9 +175,7 @@ impl ConnApp {
         if !m.complete {
             if let State::Mqtt(st) = state.as_mut() {
                 // The held bytes of a split packet cannot be joined across a loss.
-                let mut scratch = (Vec::new(), Vec::new());
-                let mut ctx = ctx(self.conn, m, &mut scratch.0, &mut scratch.1);
-                let _ = mqtt::decode(st, &[], &mut ctx);
+                st.drop_held(m.dir);
             }
             return None;
         }
@@ -350,5 +348,79 @@ impl AppTracker {
 
     pub fn protocol_of(&self, conn: ConnId) -> Option<Protocol> {
         self.conns.get(&conn).and_then(ConnApp::protocol)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(dir: Direction, opcode: OpCode, payload: &[u8]) -> AppMessage<'_> {
+        AppMessage {
+            dir,
+            ts: Timestamp::ZERO,
+            opcode,
+            payload,
+            complete: true,
+            stream_offset: None,
+        }
+    }
+
+    #[test]
+    fn a_connection_without_known_shapes_stops_being_sniffed() {
+        let mut app = ConnApp::new(0, Hints::default(), &AppSettings::default());
+        let mut out = AppOutput::default();
+        for _ in 0..SNIFF_MESSAGES {
+            assert!(
+                app.decode(&msg(Direction::ClientToServer, OpCode::Text, b"{\"x\":1}"), &mut out)
+                    .is_none()
+            );
+        }
+        // Too late: JSON-RPC after 32 plain messages is not looked for any more.
+        let rpc = br#"{"jsonrpc":"2.0","method":"m","id":1}"#;
+        assert!(
+            app.decode(&msg(Direction::ClientToServer, OpCode::Text, rpc), &mut out)
+                .is_none()
+        );
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn malformed_data_findings_are_capped_per_kind_with_one_limit_finding() {
+        let settings = AppSettings {
+            decode_as: vec![DecodeAs::parse("jsonrpc").unwrap()],
+            ..AppSettings::default()
+        };
+        let mut app = ConnApp::new(3, Hints::default(), &settings);
+        let mut out = AppOutput::default();
+        for _ in 0..MAX_FINDINGS_PER_KIND + 10 {
+            app.decode(&msg(Direction::ServerToClient, OpCode::Text, b"not json"), &mut out);
+        }
+        let limits = out
+            .findings
+            .iter()
+            .filter(|f| f.kind == FindingKind::FindingLimit)
+            .count();
+        assert_eq!(out.findings.len() as u32, MAX_FINDINGS_PER_KIND + 1);
+        assert_eq!(limits, 1);
+        assert!(out.findings.iter().all(|f| f.conn == Some(3)));
+    }
+
+    #[test]
+    fn an_mqtt_packet_split_by_a_lost_message_is_not_joined_across_the_loss() {
+        let hints = Hints {
+            subprotocol: Some("mqtt".into()),
+            ..Hints::default()
+        };
+        let mut app = ConnApp::new(0, hints, &AppSettings::default());
+        let mut out = AppOutput::default();
+        let c2s = Direction::ClientToServer;
+        // The first half of a PINGREQ-sized PUBLISH header, then a lost message.
+        app.decode(&msg(c2s, OpCode::Binary, &[0x30, 0x05, 0x00]), &mut out);
+        let mut lost = msg(c2s, OpCode::Binary, &[0x01]);
+        lost.complete = false;
+        assert!(app.decode(&lost, &mut out).is_none());
+        let d = app.decode(&msg(c2s, OpCode::Binary, &[0xc0, 0x00]), &mut out).unwrap();
+        assert_eq!(d.summary, "PINGREQ");
     }
 }
