@@ -91,7 +91,7 @@ fn main() {
 
     let mut app = FramescopeApp::new(Settings::default(), Arc::new(|| {}));
     app.store = store;
-    app.source = Some(path);
+    app.source = Some(framescope::gui::feed::Source::File(path));
     let mut harness = Harness::builder()
         .with_size((1600.0, 1000.0))
         .build_ui_state(|ui, app: &mut FramescopeApp| app.show(ui), app);

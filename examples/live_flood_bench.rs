@@ -1,6 +1,6 @@
 //! How a live session keeps up with a server that floods: a tokio-tungstenite server on
 //! 127.0.0.1 sends N text messages as fast as it can to a `LiveClient`; its events go through
-//! the window's feed (`gui::loader::client_feed`) and are replayed into a `Store` the way the
+//! the window's feed (`gui::feed::Feed::client_session`) and are replayed into a `Store` the way the
 //! window does, on a thread standing in for the GUI. Prints messages per second, the number
 //! of batches (each one channel send and one wake-up), and how long after the server's last
 //! send the last message was in the store.
@@ -12,7 +12,7 @@ use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use framescope::analysis::event::Renumber;
-use framescope::gui::loader::{LoadMessage, client_feed};
+use framescope::gui::feed::{Drained, Feed};
 use framescope::live::client::{ClientState, LiveClient, SessionOptions};
 use framescope::live::session::{ConnectOptions, TlsOptions};
 use framescope::live::target::parse_target;
@@ -51,7 +51,7 @@ fn main() {
 
     let wakes = Arc::new(AtomicU64::new(0));
     let counter = wakes.clone();
-    let (feed, sink) = client_feed(Arc::new(move || {
+    let (mut feed, sink) = Feed::client_session(Arc::new(move || {
         counter.fetch_add(1, Ordering::Relaxed);
     }));
     let options = ConnectOptions {
@@ -68,30 +68,31 @@ fn main() {
     // The stand-in for the GUI: replay every batch into the store.
     let mut store = Store::with_payload_budget(1 << 30);
     let mut map = Vec::new();
-    let (mut batches, mut events) = (0u64, 0u64);
     let mut last_in_store = None;
     while (store.messages.len() as u64) < count && started.elapsed() < Duration::from_secs(120) {
-        match feed.recv_timeout(Duration::from_millis(100)) {
-            Ok(LoadMessage::Batch(batch)) => {
-                batches += 1;
-                events += batch.events.len() as u64;
-                let next = store.connections.len() as u32;
-                batch.replay(&mut Renumber {
-                    inner: &mut store,
-                    map: &mut map,
-                    next,
-                });
-                last_in_store = Some(Instant::now());
-            }
-            Ok(LoadMessage::Done(_)) => break,
-            Err(_) => {
+        let next = store.connections.len() as u32;
+        let before = feed.batches;
+        let mut renumber = Renumber {
+            inner: &mut store,
+            map: &mut map,
+            next,
+        };
+        match feed.drain(&mut renumber, Instant::now() + Duration::from_millis(100)) {
+            Drained::Ended(_) => break,
+            Drained::More => {}
+            Drained::Idle => {
                 if matches!(client.state(), ClientState::Failed(_)) {
                     eprintln!("failed: {:?}", client.state());
                     std::process::exit(1);
                 }
+                std::thread::sleep(Duration::from_millis(1));
             }
         }
+        if feed.batches > before {
+            last_in_store = Some(Instant::now());
+        }
     }
+    let (batches, events) = (feed.batches, feed.events);
     let elapsed = started.elapsed().as_secs_f64();
     let server_done = sent_rx.recv_timeout(Duration::from_secs(1)).ok();
     let lag = match (server_done, last_in_store) {

@@ -6,4 +6,5 @@ pub mod cli;
 pub mod export;
 pub mod gui;
 pub mod live;
+pub mod query;
 pub mod store;

@@ -319,3 +319,51 @@ fn protobuf_messages_decode_with_the_users_message_types_per_direction() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no.Such"));
 }
+
+#[test]
+fn display_filters_read_application_fields() {
+    let summaries = |capture: &str, filter: &str| -> Vec<String> {
+        jsonl(capture, &["--filter", filter])
+            .iter()
+            .filter(|r| r["type"] == "message")
+            .map(|r| r["app"]["summary"].as_str().unwrap_or("").to_owned())
+            .collect()
+    };
+    assert_eq!(
+        summaries("app-mqtt.pcap", r#"mqtt.topic == "sensors/t3""#),
+        ["PUBLISH sensors/t3 q1 #2"]
+    );
+    assert_eq!(summaries("app-mqtt.pcap", "mqtt.retain == true").len(), 2);
+    assert_eq!(
+        summaries("app-mqtt.pcap", r#"mqtt.client_id == "fs-v5""#),
+        ["CONNECT fs-v5 v5"]
+    );
+    assert_eq!(
+        summaries("app-socketio.pcap", r#"socketio.event == "add""#),
+        [r#"EVENT / "add" [2,3] #1"#]
+    );
+    assert_eq!(
+        summaries(
+            "app-socketio.pcap",
+            r#"socketio.nsp == "/chat" && socketio.type == "ACK""#
+        )
+        .len(),
+        1
+    );
+    assert_eq!(summaries("app-socketio.pcap", r#"engineio.type == "open""#).len(), 1);
+    assert_eq!(
+        summaries("app-stomp.pcap", r#"stomp.command == "SEND""#),
+        ["SEND /queue/a"]
+    );
+    assert_eq!(
+        summaries("app-stomp.pcap", r#"stomp.header.receipt-id == "r-1""#),
+        ["RECEIPT"]
+    );
+    assert_eq!(
+        summaries("app-graphql-ws.pcap", r#"graphql.operation == "Hello""#).len(),
+        1
+    );
+    assert_eq!(summaries("app-jsonrpc.pcap", "jsonrpc.error.code == -32601").len(), 1);
+    assert_eq!(summaries("app-jsonrpc.pcap", r#"jsonrpc.method == "add""#).len(), 2);
+    assert_eq!(summaries("app-msgpack-cbor.pcap", "cbor").len(), 2);
+}

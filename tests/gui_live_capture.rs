@@ -29,7 +29,10 @@ fn can_capture() -> bool {
         Ok(_) => true,
         Err(e) => {
             // CI runs as root: there a capture that cannot start is a failure, not a skip.
-            assert!(std::env::var_os("CI").is_none(), "CI is set but capturing on lo failed: {e}");
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI is set but capturing on lo failed: {e}"
+            );
             eprintln!("skipping: cannot capture on lo ({e})");
             false
         }
@@ -86,7 +89,7 @@ fn a_bad_capture_filter_is_refused_with_libpcaps_message() {
     // Start stays disabled while the filter does not compile.
     h.get_by_label("Start").click();
     h.run_steps(2);
-    assert!(h.state().job.is_none());
+    assert!(h.state().feed.is_none());
 }
 
 #[test]
@@ -127,7 +130,7 @@ fn capturing_on_lo_fills_the_tables_and_saves_a_pcapng() {
     h.get_by_label("Start").click();
     h.run_steps(2);
     assert!(
-        h.state().job.as_ref().is_some_and(|j| j.live.is_some()),
+        h.state().feed.as_ref().is_some_and(|j| j.live.is_some()),
         "{:?}",
         h.state().status
     );

@@ -93,7 +93,10 @@ async fn a_tokio_tungstenite_session_captured_on_lo_analyses_to_what_was_exchang
         match capture.join().expect("join") {
             Err(e) => {
                 // CI runs as root: there a capture that cannot start is a failure, not a skip.
-                assert!(std::env::var_os("CI").is_none(), "CI is set but capturing on lo failed: {e}");
+                assert!(
+                    std::env::var_os("CI").is_none(),
+                    "CI is set but capturing on lo failed: {e}"
+                );
                 eprintln!("skipping: cannot capture on lo ({e}); run as root or setcap cap_net_raw");
                 return;
             }
@@ -243,7 +246,7 @@ async fn a_tokio_tungstenite_session_captured_on_lo_analyses_to_what_was_exchang
         .expect("client close");
     assert_eq!(client_close.close_code, Some(4001));
     assert_eq!(log.close, Some((4001, "test over".to_owned())));
-    assert_eq!(client_close.close_reason.as_deref(), Some("test over"));
+    assert_eq!(client_close.close_reason().as_deref(), Some("test over"));
     let server_close = sink
         .messages
         .iter()

@@ -177,7 +177,7 @@ fn a_missed_pong_is_counted_and_closes_the_connection() {
         .find(|m| m.opcode == OpCode::Close)
         .expect("close sent");
     assert_eq!(close.close_code, Some(1001));
-    assert_eq!(close.close_reason.as_deref(), Some("no pong within 300ms"));
+    assert_eq!(close.close_reason().as_deref(), Some("no pong within 300ms"));
     assert!(sink.rtts.is_empty());
 }
 

@@ -531,3 +531,19 @@ fn credentials_in_the_url_are_sent_as_basic_authorization_and_kept_out_of_output
     let blanked = format!("authorization: {}\r\n", "*".repeat("Basic YWxpY2U6c0BjcmV0".len()));
     assert!(has(blanked.as_bytes()));
 }
+
+#[test]
+fn infinite_or_huge_durations_are_refused_with_a_message_not_a_panic() {
+    for (flag, value) in [
+        ("--timeout", "inf"),
+        ("--timeout", "1e30"),
+        ("--wait", "1e30"),
+        ("--ping-every", "inf"),
+    ] {
+        let out = framescope(&["connect", "ws://127.0.0.1:9/", flag, value]);
+        assert_eq!(out.status.code(), Some(2), "{flag} {value}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(&format!("{flag} must be a number of seconds")), "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}

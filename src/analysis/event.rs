@@ -1,6 +1,8 @@
 //! The one event type that live and sniffed traffic both produce, and the sink that receives it.
 
 use core::net::SocketAddr;
+use std::borrow::Cow;
+use std::ops::Deref;
 
 use crate::analysis::findings::Finding;
 use crate::analysis::http::Handshake;
@@ -90,9 +92,12 @@ pub struct FrameEvent {
     pub stream_offset: u64,
 }
 
-/// One whole message: unmasked, joined, inflated. Control frames are messages too.
-#[derive(Clone, Debug, PartialEq)]
-pub struct MessageEvent<'a> {
+/// A message's facts: everything about one whole message (unmasked, joined, inflated;
+/// control frames are messages too) except its payload bytes. Small and `Copy`: events, the
+/// window's store, exports and tests all carry this one type, with the payload held beside
+/// it (borrowed in events, in an arena in the store, owned in `OwnedMessage`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MessageFacts {
     pub conn: ConnId,
     pub dir: Direction,
     /// Time of the packet that completed the message.
@@ -104,19 +109,51 @@ pub struct MessageEvent<'a> {
     pub compressed: bool,
     /// Bytes on the wire: every frame's header, mask and payload.
     pub wire_len: u64,
-    /// The decoded payload (exactly `len` bytes unless `truncated`).
-    pub payload: &'a [u8],
+    /// Decoded payload length (the payload is exactly this long unless `truncated`).
+    pub len: u64,
     /// True when a size cap cut the payload (a finding says so too).
     pub truncated: bool,
-    /// False when an RSV1 message could not be inflated: `payload` is then the raw bytes.
+    /// False when an RSV1 message could not be inflated: the payload is then the raw bytes.
     pub decoded: bool,
+    /// A close message's status code, when its body has one. Its reason is the rest of the
+    /// body: see [`MessageFacts::close_reason`].
     pub close_code: Option<u16>,
-    pub close_reason: Option<&'a str>,
     /// Offset of the first frame in the direction's TCP byte stream.
     pub stream_offset: u64,
+}
+
+impl MessageFacts {
+    /// A close message's reason, read from its payload (bytes after the status code);
+    /// invalid UTF-8 is shown with replacement characters (a finding reports it).
+    pub fn close_reason<'p>(&self, payload: &'p [u8]) -> Option<Cow<'p, str>> {
+        self.close_code?;
+        Some(String::from_utf8_lossy(payload.get(2..).unwrap_or(&[])))
+    }
+}
+
+/// A message as the analyzer reports it: its facts and borrowed payload bytes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MessageEvent<'a> {
+    pub facts: MessageFacts,
+    /// The decoded payload (exactly `len` bytes unless `truncated`).
+    pub payload: &'a [u8],
     /// For a compressed message, its payload as sent (frames joined, unmasked, still
     /// compressed, without the `00 00 ff ff` tail): for teaching views, not for exports.
     pub compressed_payload: Option<&'a [u8]>,
+}
+
+impl MessageEvent<'_> {
+    pub fn close_reason(&self) -> Option<Cow<'_, str>> {
+        self.facts.close_reason(self.payload)
+    }
+}
+
+impl Deref for MessageEvent<'_> {
+    type Target = MessageFacts;
+
+    fn deref(&self) -> &MessageFacts {
+        &self.facts
+    }
 }
 
 /// One ping matched with its pong.
@@ -171,40 +208,32 @@ pub struct CollectSink {
     pub ends: Vec<(ConnId, ConnectionEnd)>,
 }
 
-/// An owned copy of a [`MessageEvent`].
+/// An owned copy of a [`MessageEvent`] (without the compressed bytes).
 #[derive(Clone, Debug, PartialEq)]
 pub struct OwnedMessage {
-    pub conn: ConnId,
-    pub dir: Direction,
-    pub ts: Timestamp,
-    pub first_ts: Timestamp,
-    pub opcode: OpCode,
-    pub frames: u32,
-    pub compressed: bool,
-    pub wire_len: u64,
+    pub facts: MessageFacts,
     pub payload: Vec<u8>,
-    pub truncated: bool,
-    pub decoded: bool,
-    pub close_code: Option<u16>,
-    pub close_reason: Option<String>,
+}
+
+impl OwnedMessage {
+    pub fn close_reason(&self) -> Option<Cow<'_, str>> {
+        self.facts.close_reason(&self.payload)
+    }
+}
+
+impl Deref for OwnedMessage {
+    type Target = MessageFacts;
+
+    fn deref(&self) -> &MessageFacts {
+        &self.facts
+    }
 }
 
 impl From<&MessageEvent<'_>> for OwnedMessage {
     fn from(m: &MessageEvent<'_>) -> Self {
         OwnedMessage {
-            conn: m.conn,
-            dir: m.dir,
-            ts: m.ts,
-            first_ts: m.first_ts,
-            opcode: m.opcode,
-            frames: m.frames,
-            compressed: m.compressed,
-            wire_len: m.wire_len,
+            facts: m.facts,
             payload: m.payload.to_vec(),
-            truncated: m.truncated,
-            decoded: m.decoded,
-            close_code: m.close_code,
-            close_reason: m.close_reason.map(str::to_owned),
         }
     }
 }
@@ -256,7 +285,8 @@ impl<S: EventSink + ?Sized> EventSink for Renumber<'_, S> {
             }
             Event::Message(m) => {
                 if let Some(conn) = self.shared(m.conn) {
-                    self.inner.event(Event::Message(&MessageEvent { conn, ..m.clone() }));
+                    let facts = MessageFacts { conn, ..m.facts };
+                    self.inner.event(Event::Message(&MessageEvent { facts, ..*m }));
                 }
             }
             Event::Rtt(r) => {

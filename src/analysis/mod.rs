@@ -10,6 +10,7 @@ pub mod conn;
 pub mod event;
 pub mod findings;
 pub mod http;
+pub mod latency;
 pub mod link;
 pub mod pool;
 pub mod tcp;

@@ -100,14 +100,8 @@ pub struct LiveStats {
     pub interface_dropped: AtomicU64,
 }
 
-/// A sink told when the capture is idle, so it can pass on what it holds (live traffic
-/// may pause for a long time right after an event).
-pub trait IdleFlush {
-    fn idle(&mut self) {}
-}
-
 /// Captures until `stop` is set, feeding the analyzer and recording a pcapng.
-pub fn run_live<S: EventSink + IdleFlush>(
+pub fn run_live<S: EventSink>(
     options: &LiveOptions,
     analyzer: &mut Analyzer,
     sink: &mut S,
@@ -157,7 +151,9 @@ pub fn run_live<S: EventSink + IdleFlush>(
                 }
             }
             Err(pcap::Error::TimeoutExpired) | Err(pcap::Error::NoMorePackets) => {
-                sink.idle();
+                // Live traffic may pause for a long time right after an event: let the sink
+                // pass on what it holds.
+                sink.pause();
                 std::thread::sleep(Duration::from_millis(5));
             }
             Err(e) => return Err(describe(e)),

@@ -1,5 +1,6 @@
 //! libpcap: reading saved captures (and, later, live interfaces) into the analyzer.
 
+pub mod har;
 pub mod live;
 pub mod offline;
 

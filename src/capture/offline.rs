@@ -46,10 +46,14 @@ pub struct ReadSummary {
     /// Set when the file ended mid-record or could not be read further: everything before
     /// it was analysed.
     pub stopped_early: Option<String>,
+    /// Reading was stopped on request (the progress callback said so) before the end.
+    pub cancelled: bool,
     /// Packets whose captured length is shorter than their length on the wire.
     pub snap_cut_packets: u64,
     /// Packets skipped because their interface's link type is not supported.
     pub unsupported_link_packets: u64,
+    /// Time of the first packet (the capture's start, the origin of relative times).
+    pub first_ts: Option<Timestamp>,
 }
 
 /// Initial read buffer of the stream reader; it grows for larger records, up to the cap.
@@ -181,13 +185,47 @@ impl OfflineReader {
         sink: &mut dyn EventSink,
         progress: &mut dyn FnMut(u64) -> bool,
     ) -> ReadSummary {
+        self.run_limited(analyzer, sink, progress, u64::MAX)
+    }
+
+    /// The time of the first packet of the file at `path` (reads only up to it), for the
+    /// origin of "time since capture start" before the real pass starts.
+    pub fn first_packet_ts(path: &Path, kind: ReaderKind) -> Option<Timestamp> {
+        let mut reader = OfflineReader::open_with(path, kind).ok()?;
+        let mut analyzer = Analyzer::new(crate::analysis::AnalyzerConfig::default());
+        struct Ignore;
+        impl EventSink for Ignore {
+            fn event(&mut self, _: crate::analysis::Event<'_>) {}
+        }
+        reader
+            .run_limited(&mut analyzer, &mut Ignore, &mut |_| true, 1)
+            .first_ts
+    }
+
+    fn run_limited(
+        &mut self,
+        analyzer: &mut Analyzer,
+        sink: &mut dyn EventSink,
+        progress: &mut dyn FnMut(u64) -> bool,
+        max_packets: u64,
+    ) -> ReadSummary {
         let mut summary = match &mut self.backend {
-            Backend::Libpcap { capture, link_type } => run_libpcap(capture, *link_type, analyzer, sink, progress),
+            Backend::Libpcap { capture, link_type } => {
+                run_libpcap(capture, *link_type, analyzer, sink, progress, max_packets)
+            }
             Backend::Stream {
                 reader,
                 interfaces,
                 nanosecond_pcap,
-            } => run_stream(reader.as_mut(), interfaces, nanosecond_pcap, analyzer, sink, progress),
+            } => run_stream(
+                reader.as_mut(),
+                interfaces,
+                nanosecond_pcap,
+                analyzer,
+                sink,
+                progress,
+                max_packets,
+            ),
         };
         if let Some(first) = summary.link_type {
             self.first_dlt = Some(first);
@@ -208,6 +246,7 @@ fn run_libpcap(
     analyzer: &mut Analyzer,
     sink: &mut dyn EventSink,
     progress: &mut dyn FnMut(u64) -> bool,
+    max_packets: u64,
 ) -> ReadSummary {
     let mut summary = ReadSummary {
         link_type: Some(link_type.to_linktype()),
@@ -223,10 +262,14 @@ fn run_libpcap(
                     summary.snap_cut_packets += 1;
                 }
                 summary.packets += 1;
+                summary.first_ts.get_or_insert(ts);
                 summary.file_bytes_read += u64::from(header.caplen) + 16;
                 analyzer.push_packet(ts, link_type, packet.data, sink);
+                if summary.packets >= max_packets {
+                    break;
+                }
                 if summary.packets % 4096 == 0 && !progress(summary.file_bytes_read) {
-                    summary.stopped_early = Some("cancelled".to_owned());
+                    summary.cancelled = true;
                     break;
                 }
             }
@@ -271,6 +314,7 @@ fn run_stream(
     analyzer: &mut Analyzer,
     sink: &mut dyn EventSink,
     progress: &mut dyn FnMut(u64) -> bool,
+    max_packets: u64,
 ) -> ReadSummary {
     let mut summary = ReadSummary::default();
     loop {
@@ -356,6 +400,7 @@ fn run_stream(
             let iface = interfaces.get(id).copied();
             let data = data.get(..caplen as usize).unwrap_or(data);
             summary.packets += 1;
+            summary.first_ts.get_or_insert(ts);
             if caplen < origlen {
                 summary.snap_cut_packets += 1;
             }
@@ -365,8 +410,11 @@ fn run_stream(
             }
         }
         reader.consume(consumed);
+        if summary.packets >= max_packets {
+            break;
+        }
         if summary.packets % 4096 == 0 && summary.packets > 0 && !progress(reader.consumed() as u64) {
-            summary.stopped_early = Some("cancelled".to_owned());
+            summary.cancelled = true;
             break;
         }
     }

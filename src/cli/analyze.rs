@@ -1,5 +1,7 @@
-//! `framescope analyze FILE [--jsonl|--summary]`: the full decode, printed two ways.
+//! `framescope analyze FILE [--jsonl|--summary] [--filter EXPR] [--csv OUT] [--har OUT]`: the
+//! full decode of a capture (or a HAR's WebSocket messages), printed two ways and exported.
 
+use std::fs::File;
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -7,20 +9,35 @@ use std::time::{Duration, Instant};
 use crate::analysis::app::{AppSettings, DecodeAs, ProtoSchema};
 use crate::analysis::event::{Event, EventSink};
 use crate::analysis::findings::{Finding, FindingKind};
-use crate::analysis::{Analyzer, AnalyzerConfig};
+use crate::analysis::{Analyzer, AnalyzerConfig, Timestamp};
+use crate::capture::har::HarFile;
 use crate::capture::{OfflineReader, ReaderKind};
 use crate::cli::summary::SummarySink;
+use crate::export::csv::CsvWriter;
+use crate::export::har::HarWriter;
 use crate::export::jsonl::JsonlWriter;
+use crate::query::{Filter, FilterSink};
 
 /// Options of the analyze subcommand.
 #[derive(Clone, Debug, clap::Args)]
 pub struct AnalyzeArgs {
-    /// A .pcap or .pcapng file.
+    /// A .pcap or .pcapng capture, or a .har file (Chrome, Firefox, mitmproxy).
     pub file: PathBuf,
+    /// Display filter: only messages it matches are printed or exported, with their
+    /// connections (like tshark's -Y). E.g. 'opcode == text && json.type == "order.paid"'.
+    #[arg(short = 'Y', long, value_name = "EXPR")]
+    pub filter: Option<String>,
+    /// Also write the messages as CSV (one row per message; '-' for standard output).
+    #[arg(long, value_name = "OUT")]
+    pub csv: Option<PathBuf>,
+    /// Also write the connections and messages as HAR 1.2 with Chrome's _webSocketMessages
+    /// ('-' for standard output).
+    #[arg(long, value_name = "OUT")]
+    pub har: Option<PathBuf>,
     /// Print JSON Lines records (connection, message, rtt, anomaly) instead of a report.
     #[arg(long, conflicts_with = "summary")]
     pub jsonl: bool,
-    /// Print the readable report (the default).
+    /// Print the readable report (the default, unless --csv or --har is given).
     #[arg(long)]
     pub summary: bool,
     /// Largest message payload kept, in bytes; longer ones are cut and reported.
@@ -180,6 +197,89 @@ impl Progress {
     }
 }
 
+/// Where the decoded events go: stdout (JSON Lines or the report) and the export files.
+struct Outputs<'a, J: EventSink, C: EventSink> {
+    jsonl: Option<&'a mut J>,
+    summary: Option<&'a mut SummarySink>,
+    csv: Option<&'a mut C>,
+    har: Option<&'a mut HarWriter>,
+}
+
+impl<J: EventSink, C: EventSink> EventSink for Outputs<'_, J, C> {
+    fn event(&mut self, event: Event<'_>) {
+        if let Some(s) = self.jsonl.as_deref_mut() {
+            s.event(copy(&event));
+        }
+        if let Some(s) = self.summary.as_deref_mut() {
+            s.event(copy(&event));
+        }
+        if let Some(s) = self.csv.as_deref_mut() {
+            s.event(copy(&event));
+        }
+        if let Some(s) = self.har.as_deref_mut() {
+            s.event(event);
+        }
+    }
+}
+
+/// The same event again (events borrow; they are not `Clone`).
+fn copy<'e>(e: &Event<'e>) -> Event<'e> {
+    match e {
+        Event::Connection(c) => Event::Connection(c),
+        Event::Frame(f) => Event::Frame(f),
+        Event::Message(m) => Event::Message(m),
+        Event::Rtt(r) => Event::Rtt(*r),
+        Event::Anomaly(f) => Event::Anomaly(f),
+        Event::ConnectionEnded { conn, ts, how } => Event::ConnectionEnded {
+            conn: *conn,
+            ts: *ts,
+            how: *how,
+        },
+    }
+}
+
+/// The outputs, behind the display filter when there is one.
+enum Chain<'a, S: EventSink> {
+    All(&'a mut S),
+    Filtered(FilterSink<'a, S>),
+}
+
+impl<S: EventSink> EventSink for Chain<'_, S> {
+    fn event(&mut self, event: Event<'_>) {
+        match self {
+            Chain::All(s) => s.event(event),
+            Chain::Filtered(f) => f.event(event),
+        }
+    }
+}
+
+/// What was read, for the report's first line and the exit status.
+enum Read {
+    Capture {
+        summary: crate::capture::ReadSummary,
+        tcp_packets: u64,
+        link_type: Option<crate::analysis::link::LinkType>,
+    },
+    Har {
+        entries: usize,
+        connections: usize,
+        creator: String,
+    },
+}
+
+/// The input: a capture through the analyzer, or a HAR replayed.
+enum Source {
+    Capture(Box<OfflineReader>),
+    Har(HarFile),
+}
+
+fn open_export(path: &Path) -> io::Result<Box<dyn Write>> {
+    if path.as_os_str() == "-" {
+        return Ok(Box::new(io::BufWriter::new(io::stdout())));
+    }
+    Ok(Box::new(io::BufWriter::with_capacity(1 << 16, File::create(path)?)))
+}
+
 /// Runs the subcommand; returns the process exit status.
 pub fn run(args: &AnalyzeArgs) -> u8 {
     let app_settings = match args.app_settings() {
@@ -189,75 +289,188 @@ pub fn run(args: &AnalyzeArgs) -> u8 {
             return EXIT_UNREADABLE;
         }
     };
-    let mut reader = match OfflineReader::open_with(&args.file, args.reader) {
-        Ok(r) => r,
-        Err(err) => {
-            eprintln!("framescope: {err}");
+    crate::query::register_app_protocol_fields();
+    let filter = match args.filter.as_deref().map(Filter::compile) {
+        None => None,
+        Some(Ok(f)) => Some(f),
+        Some(Err(e)) => {
+            let expr = args.filter.as_deref().unwrap_or_default();
+            eprintln!("framescope: bad filter: {e}\n{}", e.render(expr));
             return EXIT_UNREADABLE;
         }
     };
-    let mut analyzer = Analyzer::new(args.config());
-    let mut progress = Progress {
-        enabled: !args.quiet && io::stderr().is_terminal(),
-        total: reader.file_len(),
-        last: Instant::now(),
-        shown: false,
-    };
-    let stdout = io::stdout();
-    if args.jsonl {
-        let mut writer =
-            JsonlWriter::new(io::BufWriter::with_capacity(1 << 16, stdout.lock())).with_app_settings(app_settings);
-        let summary = {
-            let mut tick = |done| progress.tick(done);
-            reader.run(&mut analyzer, &mut writer, &mut tick)
-        };
-        let mut status = 0;
-        if let Some(why) = &summary.stopped_early {
-            report_truncation(&mut writer, why);
-            status = EXIT_PARTIAL;
-        }
-        analyzer.finish(&mut writer);
-        progress.clear();
-        if let Err(err) = writer.finish() {
-            if err.kind() != io::ErrorKind::BrokenPipe {
-                eprintln!("framescope: writing output: {err}");
-                return 1;
+    let exports_to_stdout = [&args.csv, &args.har]
+        .iter()
+        .filter(|p| p.as_deref().is_some_and(|p| p.as_os_str() == "-"))
+        .count();
+    if exports_to_stdout > 1 || (exports_to_stdout == 1 && (args.jsonl || args.summary)) {
+        eprintln!("framescope: only one output can go to standard output ('-')");
+        return EXIT_UNREADABLE;
+    }
+    let source = if crate::capture::har::looks_like_har(&args.file) {
+        match HarFile::open(&args.file) {
+            Ok(har) => Source::Har(har),
+            Err(err) => {
+                eprintln!("framescope: {}: {err}", args.file.display());
+                return EXIT_UNREADABLE;
             }
-            return 0;
         }
-        if let Some(why) = &summary.stopped_early {
-            eprintln!(
-                "framescope: {}: {why}; {} packets before it were analysed",
-                args.file.display(),
-                summary.packets
-            );
-        }
-        status
     } else {
-        let mut sink = SummarySink::with_app_settings(app_settings);
-        let summary = {
-            let mut tick = |done| progress.tick(done);
-            reader.run(&mut analyzer, &mut sink, &mut tick)
-        };
-        if let Some(why) = &summary.stopped_early {
-            report_truncation(&mut sink, why);
-        }
-        analyzer.finish(&mut sink);
-        progress.clear();
-        let stats = analyzer.stats();
-        let mut out = stdout.lock();
-        let header = format!(
-            "{}: {} packets ({} TCP), link type {}{}\n",
-            args.file.display(),
-            summary.packets,
-            stats.tcp_packets,
-            reader.link_type().map_or("unknown".to_owned(), |l| format!("{l:?}")),
-            if summary.snap_cut_packets > 0 {
-                format!(", {} packets cut by the snap length", summary.snap_cut_packets)
-            } else {
-                String::new()
+        match OfflineReader::open_with(&args.file, args.reader) {
+            Ok(r) => Source::Capture(Box::new(r)),
+            Err(err) => {
+                eprintln!("framescope: {err}");
+                return EXIT_UNREADABLE;
             }
+        }
+    };
+    // `time` and the CSV's time column count from the capture's first packet.
+    let capture_start = match &source {
+        Source::Capture(_) => OfflineReader::first_packet_ts(&args.file, args.reader),
+        Source::Har(har) => har.start,
+    }
+    .unwrap_or(Timestamp::ZERO);
+
+    let stdout = io::stdout();
+    let mut jsonl = args.jsonl.then(|| {
+        JsonlWriter::new(io::BufWriter::with_capacity(1 << 16, stdout.lock())).with_app_settings(app_settings.clone())
+    });
+    let report = args.summary || (!args.jsonl && args.csv.is_none() && args.har.is_none());
+    let mut summary = report.then(|| SummarySink::with_app_settings(app_settings.clone()));
+    let mut csv = match args.csv.as_deref().map(open_export).transpose() {
+        Ok(out) => out.map(|out| CsvWriter::new(out, capture_start)),
+        Err(err) => {
+            eprintln!("framescope: cannot write the CSV file: {err}");
+            return 1;
+        }
+    };
+    let mut har = args.har.as_ref().map(|_| HarWriter::new());
+    let mut outputs = Outputs {
+        jsonl: jsonl.as_mut(),
+        summary: summary.as_mut(),
+        csv: csv.as_mut(),
+        har: har.as_mut(),
+    };
+
+    let mut matched = None;
+    let (read, stopped_early) = {
+        let mut chain = match filter {
+            Some(f) => {
+                Chain::Filtered(FilterSink::new(&mut outputs, f, capture_start).with_app_settings(app_settings.clone()))
+            }
+            None => Chain::All(&mut outputs),
+        };
+        let (read, stopped_early) = match source {
+            Source::Capture(mut reader) => {
+                let mut analyzer = Analyzer::new(args.config());
+                let mut progress = Progress {
+                    enabled: !args.quiet && io::stderr().is_terminal(),
+                    total: reader.file_len(),
+                    last: Instant::now(),
+                    shown: false,
+                };
+                let read = {
+                    let sink: &mut dyn EventSink = &mut chain;
+                    let mut tick = |done| progress.tick(done);
+                    let read = reader.run(&mut analyzer, sink, &mut tick);
+                    analyzer.finish(sink);
+                    read
+                };
+                progress.clear();
+                let stopped = read.stopped_early.clone();
+                let info = Read::Capture {
+                    tcp_packets: analyzer.stats().tcp_packets,
+                    link_type: reader.link_type(),
+                    summary: read,
+                };
+                (info, stopped)
+            }
+            Source::Har(har_file) => {
+                har_file.replay(&mut chain);
+                let info = Read::Har {
+                    entries: har_file.entries,
+                    connections: har_file.connections.len(),
+                    creator: har_file.creator.clone(),
+                };
+                (info, None)
+            }
+        };
+        if let Chain::Filtered(f) = &mut chain {
+            f.finish();
+            matched = Some((f.matched(), f.seen(), f.forced()));
+        }
+        (read, stopped_early)
+    };
+    if let Some(why) = &stopped_early {
+        // About the input, not about a message: printed whatever the filter.
+        report_truncation(&mut outputs, why);
+    }
+    if let Some((_, _, forced)) = matched
+        && forced > 0
+    {
+        eprintln!(
+            "framescope: {forced} pings were filtered before their pong arrived (more than {} records waited)",
+            crate::query::sink::MAX_HELD_RECORDS
         );
+    }
+
+    let mut status = 0;
+    if let Some(writer) = jsonl
+        && let Err(err) = writer.finish()
+        && err.kind() != io::ErrorKind::BrokenPipe
+    {
+        eprintln!("framescope: writing output: {err}");
+        status = 1;
+    }
+    if let Some(writer) = csv
+        && let Err(err) = writer.finish()
+    {
+        eprintln!("framescope: writing the CSV file: {err}");
+        status = 1;
+    }
+    if let (Some(writer), Some(path)) = (har, &args.har) {
+        let written = open_export(path).and_then(|out| writer.write(out));
+        if let Err(err) = written {
+            eprintln!("framescope: writing the HAR file: {err}");
+            status = 1;
+        }
+    }
+    if let Some(sink) = summary {
+        let mut header = match &read {
+            Read::Capture {
+                summary,
+                tcp_packets,
+                link_type,
+            } => format!(
+                "{}: {} packets ({} TCP), link type {}{}\n",
+                args.file.display(),
+                summary.packets,
+                tcp_packets,
+                link_type.map_or("unknown".to_owned(), |l| format!("{l:?}")),
+                if summary.snap_cut_packets > 0 {
+                    format!(", {} packets cut by the snap length", summary.snap_cut_packets)
+                } else {
+                    String::new()
+                }
+            ),
+            Read::Har {
+                entries,
+                connections,
+                creator,
+            } => format!(
+                "{}: HAR{}, {entries} entries, {connections} WebSocket connections (no packets: read from the HAR)\n",
+                args.file.display(),
+                if creator.is_empty() {
+                    String::new()
+                } else {
+                    format!(" by {creator}")
+                },
+            ),
+        };
+        if let (Some((hit, seen, _)), Some(expr)) = (matched, &args.filter) {
+            header.push_str(&format!("filter {expr}: {hit} of {seen} messages match\n"));
+        }
+        let mut out = stdout.lock();
         let written = out
             .write_all(header.as_bytes())
             .and_then(|()| out.write_all(sink.render().as_bytes()))
@@ -266,20 +479,23 @@ pub fn run(args: &AnalyzeArgs) -> u8 {
             && err.kind() != io::ErrorKind::BrokenPipe
         {
             eprintln!("framescope: writing output: {err}");
-            return 1;
-        }
-        match &summary.stopped_early {
-            Some(why) => {
-                eprintln!(
-                    "framescope: {}: {why}; {} packets before it were analysed",
-                    args.file.display(),
-                    summary.packets
-                );
-                EXIT_PARTIAL
-            }
-            None => 0,
+            status = 1;
         }
     }
+    if let Some(why) = &stopped_early {
+        let packets = match &read {
+            Read::Capture { summary, .. } => summary.packets,
+            Read::Har { .. } => 0,
+        };
+        eprintln!(
+            "framescope: {}: {why}; {packets} packets before it were analysed",
+            args.file.display(),
+        );
+        if status == 0 {
+            status = EXIT_PARTIAL;
+        }
+    }
+    status
 }
 
 fn report_truncation(sink: &mut dyn EventSink, why: &str) {

@@ -1,17 +1,13 @@
 //! `framescope connect URL`: the live client without a window (like wscat or websocat).
-//! Every byte goes through the same analysis engine as captures: `--jsonl` prints its
-//! records, `--record` saves the session as pcapng.
+//! It drives the same `LiveClient` as the window's connect panel; every byte goes through the
+//! analysis engine as captures do: `--jsonl` prints its records, `--record` saves the session
+//! as pcapng.
 
-use std::io::{IsTerminal, Write};
+use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
-use futures_util::{SinkExt, StreamExt};
-use tokio::io::AsyncBufReadExt;
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
+use std::time::{Duration, Instant};
 
 use crate::analysis::Direction;
 use crate::analysis::event::{Event, EventSink};
@@ -19,9 +15,10 @@ use crate::analysis::ws::builder::parse_hex;
 use crate::analysis::ws::close::describe_close;
 use crate::analysis::ws::frame::OpCode;
 use crate::export::jsonl::JsonlWriter;
-use crate::live::recorder::{SessionRecorder, open_recording};
-use crate::live::session::{ConnectError, ConnectOptions, connect};
-use crate::live::tap::TapObserver;
+use crate::live::client::{ClientCommand, ClientState, Heartbeat, LiveClient, SessionOptions};
+use crate::live::options::{MAX_SECONDS, parse_header, seconds};
+use crate::live::recorder::open_recording;
+use crate::live::session::{ConnectError, ConnectOptions};
 use crate::live::target::parse_target;
 
 #[derive(Clone, Debug, clap::Args)]
@@ -97,87 +94,130 @@ impl EventSink for PrintSink {
             // Either the server's own close or its answer to ours.
             OpCode::Close => eprintln!(
                 "close from the server: {}",
-                describe_close(m.close_code, m.close_reason.unwrap_or(""))
+                describe_close(m.close_code, &m.close_reason().unwrap_or_default())
             ),
             _ => {}
         }
     }
 }
 
-/// A line to send: text, or with `--hex` the bytes it spells as a binary message.
-fn to_message(line: &str, hex: bool) -> Result<Message, String> {
-    if hex {
-        parse_hex(line)
-            .map(Message::binary)
-            .map_err(|e| format!("'{line}' is not hex: {e}"))
-    } else {
-        Ok(Message::text(line.to_owned()))
+/// What wakes the command's main loop.
+enum Wake {
+    /// The client's state changed.
+    State,
+    /// A message arrived from the server.
+    Received,
+    /// A line from standard input.
+    Line(String),
+    /// Standard input is closed.
+    InputDone,
+}
+
+/// Passes events to the printer or JSON Lines writer and tells the main loop when the server
+/// sent something (its answers keep the session open for `--wait` more seconds).
+struct NotifyingSink {
+    inner: Box<dyn EventSink + Send>,
+    wake: Sender<Wake>,
+}
+
+impl EventSink for NotifyingSink {
+    fn event(&mut self, event: Event<'_>) {
+        let from_server = matches!(&event, Event::Message(m) if m.dir == Direction::ServerToClient);
+        self.inner.event(event);
+        if from_server {
+            let _ = self.wake.send(Wake::Received);
+        }
+    }
+
+    fn pause(&mut self) {
+        self.inner.pause();
     }
 }
 
-/// Runs the command; returns the exit status.
-pub fn run(args: &ConnectArgs) -> u8 {
-    let target = match parse_target(&args.url) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("framescope: {e}");
-            return 2;
+/// A line to send: text, or with `--hex` the bytes it spells as a binary message.
+fn to_command(line: &str, hex: bool) -> Result<ClientCommand, String> {
+    if hex {
+        parse_hex(line)
+            .map(ClientCommand::Binary)
+            .map_err(|e| format!("'{line}' is not hex: {e}"))
+    } else {
+        Ok(ClientCommand::Text(line.to_owned()))
+    }
+}
+
+/// Everything checked before connecting; a mistake is exit status 2 with its message.
+struct Plan {
+    options: ConnectOptions,
+    sends: Vec<ClientCommand>,
+    secrets: Vec<String>,
+    heartbeat: Option<Heartbeat>,
+    wait: Duration,
+}
+
+fn plan(args: &ConnectArgs) -> Result<Plan, String> {
+    let target = parse_target(&args.url)?;
+    let timeout = seconds(args.timeout, "--timeout", 0.1, MAX_SECONDS)?;
+    let wait = seconds(args.wait, "--wait", 0.0, MAX_SECONDS)?;
+    let heartbeat = match args.ping_every {
+        Some(every) => {
+            let every = seconds(every, "--ping-every", 0.01, MAX_SECONDS)?;
+            // Missed pongs are counted, never a reason to close: the CLI only pings.
+            Some(Heartbeat {
+                every,
+                pong_timeout: every,
+                close_on_miss: false,
+            })
         }
+        None => None,
     };
     // Bad --send values are refused before anything is sent.
-    let sends = match args
+    let sends = args
         .sends
         .iter()
-        .map(|s| to_message(s, args.hex))
+        .map(|s| to_command(s, args.hex))
         .collect::<Result<Vec<_>, _>>()
-    {
-        Ok(sends) => sends,
-        Err(why) => {
-            eprintln!("framescope: --send {why}");
-            return 2;
-        }
-    };
+        .map_err(|why| format!("--send {why}"))?;
     let mut headers = Vec::new();
-    for (h, flag) in args
-        .headers
-        .iter()
-        .map(|h| (h, "--header"))
-        .chain(args.secret_headers.iter().map(|h| (h, "--secret-header")))
-    {
-        match h.split_once(':') {
-            Some((k, v)) => headers.push((k.trim().to_owned(), v.trim().to_owned())),
-            None => {
-                eprintln!("framescope: {flag} '{h}' is not 'Name: value'");
-                return 2;
-            }
-        }
+    let mut secrets = Vec::new();
+    for h in &args.headers {
+        headers.push(parse_header(h).map_err(|e| format!("--header {e}"))?);
     }
+    for h in &args.secret_headers {
+        let (name, value) = parse_header(h).map_err(|e| format!("--secret-header {e}"))?;
+        secrets.push(value.clone());
+        headers.push((name, value));
+    }
+    secrets.extend(target.basic_authorization());
     let options = ConnectOptions {
         target,
         headers,
         subprotocols: args.subprotocols.clone(),
         origin: args.origin.clone(),
-        timeout: Duration::from_secs_f64(args.timeout.max(0.1)),
+        timeout,
         tls: crate::live::session::TlsOptions {
             extra_ca_file: args.ca_file.clone(),
             accept_invalid_certs: args.insecure,
             key_log_file: args.keylog.clone(),
         },
     };
-    if args.insecure {
-        eprintln!("WARNING: --insecure: TLS certificates are NOT checked on this connection");
-    }
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("framescope: cannot start the network runtime: {e}");
-            return 1;
-        }
-    };
-    runtime.block_on(session(args, options, sends))
+    Ok(Plan {
+        options,
+        sends,
+        secrets,
+        heartbeat,
+        wait,
+    })
 }
 
-async fn session(args: &ConnectArgs, options: ConnectOptions, sends: Vec<Message>) -> u8 {
+/// Runs the command; returns the exit status.
+pub fn run(args: &ConnectArgs) -> u8 {
+    let plan = match plan(args) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("framescope: {e}");
+            return 2;
+        }
+    };
     let recording = match &args.record {
         Some(path) => match open_recording(path) {
             Ok(r) => Some(r),
@@ -188,123 +228,165 @@ async fn session(args: &ConnectArgs, options: ConnectOptions, sends: Vec<Message
         },
         None => None,
     };
-    let jsonl = args.jsonl;
-    let secrets: Vec<Vec<u8>> = args
-        .secret_headers
-        .iter()
-        .filter_map(|h| h.split_once(':'))
-        .map(|(_, v)| v.trim().as_bytes().to_vec())
-        .chain(options.target.basic_authorization().map(String::into_bytes))
-        .collect();
-    let mut recorder: Option<Arc<Mutex<SessionRecorder>>> = None;
-    let connected = connect(&options, |local, peer| {
-        let sink: Box<dyn EventSink + Send> = if jsonl {
-            Box::new(JsonlWriter::new(std::io::stdout()))
-        } else {
-            Box::new(PrintSink)
-        };
-        let mut session = SessionRecorder::new(local, peer, sink, recording);
-        session.redact(secrets);
-        let shared = Arc::new(Mutex::new(session));
-        recorder = Some(shared.clone());
-        shared as Arc<Mutex<dyn TapObserver>>
-    })
-    .await;
-    let connected = match connected {
-        Ok(c) => c,
-        Err(ConnectError::Certificate(why)) => {
-            eprintln!(
-                "framescope: TLS failed: {why}. Trust its authority (or the certificate itself) with --ca-file, or skip checks with --insecure"
-            );
-            return 2;
+    if args.insecure {
+        eprintln!("WARNING: --insecure: TLS certificates are NOT checked on this connection");
+    }
+    let (wake_tx, wake_rx) = channel();
+    let printer: Box<dyn EventSink + Send> = if args.jsonl {
+        Box::new(JsonlWriter::new(std::io::stdout()))
+    } else {
+        Box::new(PrintSink)
+    };
+    let sink = NotifyingSink {
+        inner: printer,
+        wake: wake_tx.clone(),
+    };
+    let session = SessionOptions {
+        heartbeat: plan.heartbeat,
+        reconnect: None,
+        secrets: plan.secrets,
+        recording,
+    };
+    let url = plan.options.target.url.clone();
+    let state_tx = std::sync::Mutex::new(wake_tx.clone());
+    let changed = Arc::new(move || {
+        if let Ok(tx) = state_tx.lock() {
+            let _ = tx.send(Wake::State);
         }
+    });
+    let client = match LiveClient::start(plan.options, session, Box::new(sink), changed) {
+        Ok(c) => c,
         Err(e) => {
-            eprintln!("framescope: {e}");
-            return 2;
+            eprintln!("framescope: cannot start the connection: {e}");
+            return 1;
         }
     };
-    eprintln!(
-        "connected to {} ({} -> {}){}",
-        options.target.url,
-        connected.local,
-        connected.peer,
-        connected
-            .subprotocol
-            .as_ref()
-            .map_or(String::new(), |p| format!(", subprotocol {p}"))
-    );
-    let (mut write, mut read) = connected.ws.split();
-    let mut status = 0;
-    let sent_from_args = !sends.is_empty();
-    for message in sends {
-        if let Err(e) = write.send(message).await {
-            eprintln!("framescope: sending: {e}");
-            status = 1;
+    let status = converse(&client, &url, plan.sends, plan.wait, args, &wake_rx, wake_tx);
+    // Dropping the client ends its thread and finishes the recording.
+    drop(client);
+    status
+}
+
+/// Waits for the connection, sends, reads standard input, and closes once nothing has
+/// happened for `wait`. Returns the exit status.
+fn converse(
+    client: &LiveClient,
+    url: &str,
+    sends: Vec<ClientCommand>,
+    wait: Duration,
+    args: &ConnectArgs,
+    wake: &Receiver<Wake>,
+    wake_tx: Sender<Wake>,
+) -> u8 {
+    // Until the connection opens or fails.
+    loop {
+        match client.state() {
+            ClientState::Open {
+                local,
+                peer,
+                subprotocol,
+            } => {
+                let sub = subprotocol.map_or(String::new(), |p| format!(", subprotocol {p}"));
+                eprintln!("connected to {url} ({local} -> {peer}){sub}");
+                break;
+            }
+            ClientState::Failed(why) => {
+                let certificate = client.outcome().and_then(|o| match o.connect_error {
+                    Some(ConnectError::Certificate(problem)) => Some(problem),
+                    _ => None,
+                });
+                match certificate {
+                    Some(problem) => eprintln!(
+                        "framescope: TLS failed: {problem}. Trust its authority (or the certificate itself) with --ca-file, or skip checks with --insecure"
+                    ),
+                    None => eprintln!("framescope: {why}"),
+                }
+                return 2;
+            }
+            ClientState::Closed(why) => {
+                eprintln!("framescope: {why}");
+                return 1;
+            }
+            _ => {
+                let _ = wake.recv_timeout(Duration::from_millis(200));
+            }
         }
     }
-    let mut stdin_lines = (!std::io::stdin().is_terminal() || !sent_from_args)
-        .then(|| tokio::io::BufReader::new(tokio::io::stdin()).lines());
-    let mut ping = args
-        .ping_every
-        .map(|s| tokio::time::interval(Duration::from_secs_f64(s.max(0.01))));
-    let mut ping_seq = 0u32;
-    let wait = Duration::from_secs_f64(args.wait.max(0.0));
-    let mut deadline = tokio::time::Instant::now() + wait;
-    let mut closing = false;
-    loop {
-        tokio::select! {
-            incoming = read.next() => match incoming {
-                Some(Ok(Message::Close(_))) | None => break,
-                Some(Ok(_)) => {
-                    if !closing {
-                        deadline = tokio::time::Instant::now() + wait;
-                    }
-                }
-                Some(Err(e)) => {
-                    eprintln!("framescope: connection lost: {e}");
-                    status = 1;
+    let sent_from_args = !sends.is_empty();
+    for command in sends {
+        client.send(command);
+    }
+    // Standard input is read on its own thread (blocking reads), one line a wake-up.
+    let mut reading_input = !std::io::stdin().is_terminal() || !sent_from_args;
+    if reading_input {
+        let tx = wake_tx;
+        let spawned = std::thread::Builder::new().name("connect-stdin".into()).spawn(move || {
+            for line in std::io::stdin().lock().lines() {
+                let Ok(line) = line else { break };
+                if tx.send(Wake::Line(line)).is_err() {
                     break;
                 }
-            },
-            line = async { match &mut stdin_lines { Some(l) => l.next_line().await, None => std::future::pending().await } } => match line {
-                Ok(Some(text)) => {
-                    match to_message(&text, args.hex) {
-                        Ok(message) => {
-                            if write.send(message).await.is_err() {
-                                status = 1;
-                                break;
-                            }
-                        }
-                        Err(why) => {
-                            eprintln!("framescope: not sent: {why}");
+            }
+            let _ = tx.send(Wake::InputDone);
+        });
+        reading_input = spawned.is_ok();
+    }
+    let mut status = 0;
+    let mut deadline = Instant::now() + wait;
+    let mut closing = false;
+    loop {
+        if client.state().is_finished() {
+            break;
+        }
+        let timeout = deadline.saturating_duration_since(Instant::now());
+        match wake.recv_timeout(if reading_input {
+            Duration::from_secs(3600)
+        } else {
+            timeout
+        }) {
+            Ok(Wake::State) => {}
+            Ok(Wake::Received) => {
+                if !closing {
+                    deadline = Instant::now() + wait;
+                }
+            }
+            Ok(Wake::Line(text)) => {
+                match to_command(&text, args.hex) {
+                    Ok(command) => {
+                        if !client.send(command) {
                             status = 1;
+                            break;
                         }
                     }
-                    deadline = tokio::time::Instant::now() + wait;
+                    Err(why) => {
+                        eprintln!("framescope: not sent: {why}");
+                        status = 1;
+                    }
                 }
-                _ => stdin_lines = None,
-            },
-            _ = async { match &mut ping { Some(p) => { p.tick().await; } None => std::future::pending::<()>().await } } => {
-                ping_seq += 1;
-                let _ = write.send(Message::Ping(ping_seq.to_be_bytes().to_vec().into())).await;
-            },
-            _ = tokio::time::sleep_until(deadline), if stdin_lines.is_none() => {
+                deadline = Instant::now() + wait;
+            }
+            Ok(Wake::InputDone) => {
+                reading_input = false;
+                deadline = deadline.max(Instant::now());
+            }
+            Err(RecvTimeoutError::Timeout) if reading_input => {}
+            Err(RecvTimeoutError::Timeout) => {
                 if closing {
                     break;
                 }
                 closing = true;
-                let _ = write.send(Message::Close(Some(CloseFrame { code: CloseCode::Normal, reason: "".into() }))).await;
-                deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+                client.send(ClientCommand::Close(1000, String::new()));
+                deadline = Instant::now() + Duration::from_secs(4);
             }
+            Err(RecvTimeoutError::Disconnected) => break,
         }
     }
-    // Let the WebSocket layer answer a close and shut the socket down.
-    let _ = write.close().await;
-    drop(read);
-    if let Some(r) = recorder
-        && let Ok(mut r) = r.lock()
+    // A connection lost without a close handshake is a failure (exit status 1).
+    if let Some(outcome) = client.outcome()
+        && outcome.ended.dropped
     {
-        r.finish();
+        eprintln!("framescope: {}", outcome.ended.how);
+        status = 1;
     }
     status
 }

@@ -2,5 +2,4 @@
 
 pub mod analyze;
 pub mod connect;
-pub mod histogram;
 pub mod summary;

@@ -7,9 +7,9 @@ use crate::analysis::Timestamp;
 use crate::analysis::app::{AppSettings, AppTracker, Protocol};
 use crate::analysis::event::{ConnectionEnd, ConnectionInfo, Direction, Event, EventSink, MessageEvent};
 use crate::analysis::findings::FindingKind;
+use crate::analysis::latency::LatencyRecorder;
 use crate::analysis::ws::close::close_code_name;
 use crate::analysis::ws::frame::OpCode;
-use crate::cli::histogram::LogHistogram;
 
 /// Findings of one kind kept with their text; the rest are only counted.
 const EXAMPLES_PER_KIND: usize = 3;
@@ -34,7 +34,7 @@ struct FindingStats {
 struct ConnSummary {
     info: ConnectionInfo,
     dirs: [DirStats; 2],
-    rtt: LogHistogram,
+    rtt: LatencyRecorder,
     findings: BTreeMap<FindingKind, FindingStats>,
     last_ts: Timestamp,
     end: Option<ConnectionEnd>,
@@ -42,7 +42,7 @@ struct ConnSummary {
     app_messages: BTreeMap<Protocol, u64>,
     /// Application round trips per (protocol, key); at most `MAX_APP_KEYS` keys, the rest
     /// grouped under "(other keys)".
-    app_rtt: BTreeMap<(Protocol, String), LogHistogram>,
+    app_rtt: BTreeMap<(Protocol, String), LatencyRecorder>,
 }
 
 /// Round-trip keys (methods, events, topics) listed per connection in the report.
@@ -87,7 +87,7 @@ impl EventSink for SummarySink {
                 self.conns.push(ConnSummary {
                     info: info.clone(),
                     dirs: Default::default(),
-                    rtt: LogHistogram::default(),
+                    rtt: LatencyRecorder::default(),
                     findings: BTreeMap::new(),
                     last_ts: info.first_ts,
                     end: None,
@@ -109,7 +109,7 @@ impl EventSink for SummarySink {
                     d.compressed += u64::from(m.compressed);
                     *d.by_opcode.entry(m.opcode).or_insert(0) += 1;
                     if m.opcode == OpCode::Close && d.close.is_none() {
-                        d.close = Some((m.close_code, m.close_reason.unwrap_or_default().to_owned()));
+                        d.close = Some((m.close_code, m.close_reason().unwrap_or_default().into_owned()));
                     }
                 }
                 self.note_app(m);
@@ -276,16 +276,11 @@ impl SummarySink {
                     close_text(&d.close)
                 );
             }
-            if c.rtt.count() > 0 {
-                let q = |p| c.rtt.quantile_ms(p).unwrap_or_default();
+            if let Some(rtt) = c.rtt.clone().summary() {
                 let _ = writeln!(
                     s,
                     "    RTT: {} samples  p50 {:.3} ms  p95 {:.3} ms  p99 {:.3} ms  max {:.3} ms",
-                    c.rtt.count(),
-                    q(0.5),
-                    q(0.95),
-                    q(0.99),
-                    c.rtt.max_ms().unwrap_or_default()
+                    rtt.count, rtt.p50_ms, rtt.p95_ms, rtt.p99_ms, rtt.max_ms
                 );
             }
             if !c.app_messages.is_empty() {
@@ -297,17 +292,18 @@ impl SummarySink {
                 let _ = writeln!(s, "    application: {}", list.join(", "));
             }
             for ((protocol, key), h) in &c.app_rtt {
-                let q = |p| h.quantile_ms(p).unwrap_or_default();
-                let _ = writeln!(
-                    s,
-                    "    {} round trips {key}: {} samples  p50 {:.3} ms  p95 {:.3} ms  p99 {:.3} ms  max {:.3} ms",
-                    protocol.id(),
-                    h.count(),
-                    q(0.5),
-                    q(0.95),
-                    q(0.99),
-                    h.max_ms().unwrap_or_default()
-                );
+                if let Some(rtt) = h.clone().summary() {
+                    let _ = writeln!(
+                        s,
+                        "    {} round trips {key}: {} samples  p50 {:.3} ms  p95 {:.3} ms  p99 {:.3} ms  max {:.3} ms",
+                        protocol.id(),
+                        rtt.count,
+                        rtt.p50_ms,
+                        rtt.p95_ms,
+                        rtt.p99_ms,
+                        rtt.max_ms
+                    );
+                }
             }
             render_findings(&mut s, &c.findings);
         }

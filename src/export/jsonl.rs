@@ -141,7 +141,7 @@ fn write_message(
         None => out.write_all(b"null")?,
     }
     out.write_all(b",\"close_reason\":")?;
-    json_opt_str(out, m.close_reason)?;
+    json_opt_str(out, m.close_reason().as_deref())?;
     write!(out, ",\"first_ts\":{}", m.first_ts)?;
     if m.truncated {
         out.write_all(b",\"truncated\":true")?;

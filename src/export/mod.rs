@@ -1,5 +1,7 @@
 //! Writing what the analyzer found: JSON Lines (the public record format) and pcap files.
 
+pub mod csv;
+pub mod har;
 pub mod jsonl;
 pub mod pcap_writer;
 pub mod pcapng_writer;

@@ -1,4 +1,4 @@
-//! The app: state, the frame loop (drain loader → input → panes → commands), persistence.
+//! The app: state, the frame loop (drain feeds → input → panes → commands), persistence.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use crate::analysis::AnalyzerConfig;
 use crate::analysis::event::ConnId;
 use crate::gui::commands::Command;
-use crate::gui::loader::{LoadJob, LoadMessage};
+use crate::gui::feed::{Drained, Feed, FeedEnd, Source};
 use crate::gui::panes;
 use crate::gui::settings::{SETTINGS_KEY, Settings};
 use crate::gui::view::FilteredView;
@@ -75,8 +75,10 @@ pub struct StatusLine {
 
 pub struct FramescopeApp {
     pub store: Store,
-    pub job: Option<LoadJob>,
-    pub source: Option<PathBuf>,
+    /// The file or live capture feeding the store (client sessions have their own feeds).
+    pub feed: Option<Feed>,
+    /// What the store holds: the last file, capture or the live connections.
+    pub source: Option<Source>,
     pub status: Option<StatusLine>,
     pub selection: Selection,
     pub filter: Filter,
@@ -111,11 +113,11 @@ pub struct FramescopeApp {
 }
 
 impl FramescopeApp {
-    /// `wake` asks the GUI for a repaint (from the loader thread).
+    /// `wake` asks the GUI for a repaint (from a feed thread).
     pub fn new(settings: Settings, wake: Arc<dyn Fn() + Send + Sync>) -> Self {
         FramescopeApp {
             store: Store::default(),
-            job: None,
+            feed: None,
             source: None,
             status: None,
             selection: Selection::default(),
@@ -151,7 +153,7 @@ impl FramescopeApp {
 
     /// Starts loading a file (replacing what is loaded).
     pub fn open(&mut self, path: PathBuf) {
-        self.job = None;
+        self.feed = None;
         // Opening something else ends the live connections (their events would have nowhere
         // to go).
         self.clients.end_all();
@@ -166,15 +168,15 @@ impl FramescopeApp {
             emit_frames: true,
             ..AnalyzerConfig::default()
         };
-        match LoadJob::start(&path, config, self.wake.clone()) {
-            Ok(job) => {
+        match Feed::open_file(&path, config, self.wake.clone()) {
+            Ok(feed) => {
                 self.status = Some(StatusLine {
                     text: format!("loading {}", path.display()),
                     is_error: false,
                 });
-                self.job = Some(job);
+                self.source = Some(feed.source.clone());
+                self.feed = Some(feed);
                 self.load_started = Some(Instant::now());
-                self.source = Some(path);
             }
             Err(e) => {
                 self.status = Some(StatusLine {
@@ -187,7 +189,7 @@ impl FramescopeApp {
 
     /// Starts a live capture with the capture window's interface and filter.
     pub fn start_capture(&mut self) {
-        self.job = None;
+        self.feed = None;
         self.clients.end_all();
         if let Some(old) = self.capture.recording.take() {
             let _ = std::fs::remove_file(old);
@@ -199,19 +201,22 @@ impl FramescopeApp {
             snaplen: 262_144,
             record_to: record_to.clone(),
         };
-        self.reset_for_live_source(format!("live: {}", self.capture.interface));
+        self.reset_for_live_source(Source::LiveCapture {
+            interface: options.interface.clone(),
+            recording: record_to.clone(),
+        });
         let config = AnalyzerConfig {
             emit_frames: true,
             ..AnalyzerConfig::default()
         };
-        match LoadJob::start_live(options, config, self.wake.clone()) {
-            Ok(job) => {
+        match Feed::capture_live(options, config, self.wake.clone()) {
+            Ok(feed) => {
                 self.status = Some(StatusLine {
                     text: format!("capturing on {}", self.capture.interface),
                     is_error: false,
                 });
                 self.capture.recording = Some(record_to);
-                self.job = Some(job);
+                self.feed = Some(feed);
                 self.load_started = Some(Instant::now());
             }
             Err(e) => {
@@ -223,91 +228,78 @@ impl FramescopeApp {
         }
     }
 
-    /// Empties the tables for a live source (a capture or a connection) named `label`.
-    pub fn reset_for_live_source(&mut self, label: String) {
+    /// Empties the tables for a live source (a capture or the live connections).
+    pub fn reset_for_live_source(&mut self, source: Source) {
         self.store = Store::with_payload_budget(1 << 30);
         self.view = FilteredView::default();
         self.selection = Selection::default();
         self.timeline_cache = Default::default();
         self.throughput_cache = Default::default();
         self.first_results_after = None;
-        self.source = Some(PathBuf::from(label));
+        self.source = Some(source);
         self.load_started = Some(Instant::now());
     }
 
     /// True while a file is being read, a capture runs, or a live session may send events.
     pub fn is_loading(&self) -> bool {
-        self.job.is_some() || self.clients.is_feeding()
+        self.feed.is_some() || self.clients.is_feeding()
     }
 
-    /// Takes in loaded events for at most `budget`. Returns true if more may be waiting.
-    pub fn drain_loader(&mut self, budget: Duration) -> bool {
-        let Some(job) = &self.job else {
+    /// Takes in the file's or capture's events for at most `budget`. Returns true if more may
+    /// be waiting.
+    pub fn drain_feed(&mut self, budget: Duration) -> bool {
+        let Some(feed) = &mut self.feed else {
             return false;
         };
-        let started = Instant::now();
-        let mut finished = None;
-        while started.elapsed() < budget {
-            match job.rx.try_recv() {
-                Ok(LoadMessage::Batch(batch)) => batch.replay(&mut self.store),
-                Ok(LoadMessage::Done(result)) => {
-                    finished = Some(result);
-                    break;
-                }
-                Err(std::sync::mpsc::TryRecvError::Empty) => break,
-                Err(std::sync::mpsc::TryRecvError::Disconnected) => {
-                    finished = Some(Err("the loader stopped unexpectedly".to_owned()));
-                    break;
-                }
-            }
-        }
+        let drained = feed.drain(&mut self.store, Instant::now() + budget);
         if self.first_results_after.is_none()
             && !self.store.connections.is_empty()
             && let Some(t) = self.load_started
         {
             self.first_results_after = Some(t.elapsed());
         }
-        if let Some(result) = finished {
-            let path = self.source.clone().unwrap_or_default();
-            self.status = Some(match result {
-                Ok(summary) => {
-                    if self.job.as_ref().is_none_or(|j| j.live.is_none()) && path.is_file() {
-                        self.settings.remember(&path);
-                    }
-                    // A live client session has no packet count of its own.
-                    let packets = match summary.packets {
-                        0 => String::new(),
-                        n => format!("{n} packets, "),
-                    };
-                    let mut text = format!(
-                        "{}: {packets}{} connections, {} messages",
-                        path.display(),
-                        self.store.connections.len(),
-                        self.store.messages.len()
-                    );
-                    if let Some(why) = &summary.stopped_early {
-                        text.push_str(&format!(" — stopped early: {why}"));
-                    }
-                    if self.store.arena.elided > 0 {
-                        text.push_str(&format!(
-                            " — {} payloads kept only in part (memory budget)",
-                            self.store.arena.elided
-                        ));
-                    }
-                    StatusLine {
-                        text,
-                        is_error: summary.stopped_early.is_some(),
-                    }
+        let end = match drained {
+            Drained::More => return true,
+            Drained::Idle => return true,
+            Drained::Ended(end) => end,
+        };
+        let source = self.feed.take().map(|f| f.source.clone());
+        let label = source.as_ref().map(Source::label).unwrap_or_default();
+        let counts = format!(
+            "{} connections, {} messages",
+            self.store.connections.len(),
+            self.store.messages.len()
+        );
+        let packets = |n: u64| {
+            if n == 0 {
+                String::new()
+            } else {
+                format!("{n} packets, ")
+            }
+        };
+        let (mut text, is_error) = match end {
+            FeedEnd::Finished(summary) => {
+                if let Some(Source::File(path)) = &source {
+                    self.settings.remember(path);
                 }
-                Err(e) => StatusLine {
-                    text: e,
-                    is_error: true,
-                },
-            });
-            self.job = None;
-            return false;
+                let summary = summary.unwrap_or_default();
+                let mut text = format!("{label}: {}{counts}", packets(summary.packets));
+                if let Some(why) = &summary.stopped_early {
+                    text.push_str(&format!(" — stopped early: {why}"));
+                }
+                (text, summary.stopped_early.is_some())
+            }
+            FeedEnd::Stopped { packets: n } => (format!("{label}: {}{counts}", packets(n)), false),
+            FeedEnd::Failed(e) => (e, true),
+        };
+        if self.store.arena.elided > 0 {
+            text.push_str(&format!(
+                " — {} payloads kept only in part (memory budget)",
+                self.store.arena.elided
+            ));
         }
-        true
+        self.status = Some(StatusLine { text, is_error });
+        false
     }
 
     /// The filter with the selected connection applied (selecting a connection scopes the
@@ -332,7 +324,7 @@ impl FramescopeApp {
             egui::Visuals::light()
         });
         let deadline = Instant::now() + DRAIN_BUDGET;
-        let more = self.drain_loader(DRAIN_BUDGET) | self.clients.drain(&mut self.store, deadline);
+        let more = self.drain_feed(DRAIN_BUDGET) | self.clients.drain(&mut self.store, deadline);
         if let Some(goto) = self.pending_goto
             && (goto as usize) < self.store.messages.len()
         {
@@ -379,7 +371,7 @@ impl FramescopeApp {
         lesson_window_ui(self, &ctx);
 
         self.apply_commands(&ctx);
-        if more || self.job.is_some() {
+        if more || self.feed.is_some() {
             ctx.request_repaint_after(Duration::from_millis(16));
         } else if self.clients.is_feeding() {
             // Events wake the window themselves; this keeps the uptime clock going.
@@ -454,9 +446,9 @@ impl FramescopeApp {
                     }
                 }
                 Command::Open(path) => self.open(path),
-                Command::CancelLoad => {
-                    if let Some(job) = &self.job {
-                        job.cancel();
+                Command::StopFeed => {
+                    if let Some(feed) = &self.feed {
+                        feed.stop();
                     }
                 }
                 Command::SelectConnection(conn) => self.select_connection(conn),
@@ -494,11 +486,6 @@ impl FramescopeApp {
                 Command::PickComposeFile => {
                     if let Some(path) = rfd::FileDialog::new().pick_file() {
                         self.clients.current_mut().text = path.display().to_string();
-                    }
-                }
-                Command::StopCapture => {
-                    if let Some(job) = &self.job {
-                        job.cancel();
                     }
                 }
                 Command::SaveRecording => self.save_recording(self.capture.recording.clone()),
@@ -612,7 +599,7 @@ fn lesson_window_ui(app: &mut FramescopeApp, ctx: &egui::Context) {
 impl Drop for FramescopeApp {
     /// The last capture's recording is temporary: saving it is the user's choice.
     fn drop(&mut self) {
-        self.job = None;
+        self.feed = None;
         if let Some(recording) = self.capture.recording.take() {
             let _ = std::fs::remove_file(recording);
         }

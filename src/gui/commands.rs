@@ -10,7 +10,8 @@ pub enum Command {
     /// Show the file dialog.
     OpenDialog,
     Open(PathBuf),
-    CancelLoad,
+    /// Stop the file being read or the live capture (what arrived is kept).
+    StopFeed,
     /// `None` shows every connection.
     SelectConnection(Option<ConnId>),
     /// An index into `Store::messages`; `None` clears the selection.
@@ -40,8 +41,6 @@ pub enum Command {
     PickComposeFile,
     /// Capture on the interface and with the filter chosen in the capture window.
     StartCapture,
-    /// Stop the live capture (the same as cancelling a load).
-    StopCapture,
     /// Save the last capture's recording (a file dialog asks where).
     SaveRecording,
     /// Open the reference tables at a topic, highlighting an opcode or close code.

@@ -2,11 +2,12 @@
 //! commands run once, at the end of the frame; loading runs on a background thread.
 
 pub mod app;
+pub mod client_tab;
 pub mod commands;
+pub mod feed;
 pub mod format;
 pub mod json_layout;
 pub mod lessons;
-pub mod loader;
 pub mod panes;
 pub mod sessions;
 pub mod settings;

@@ -2,13 +2,12 @@
 //! one store the panes read, and replaced sessions drained until their thread is done.
 
 use std::path::PathBuf;
-use std::sync::mpsc::{Receiver, TryRecvError};
 use std::time::Instant;
 
-use crate::analysis::event::{ConnId, Renumber};
+use crate::analysis::event::{ConnId, Event, EventSink, Renumber};
 use crate::gui::app::{FramescopeApp, StatusLine};
-use crate::gui::loader::{LoadMessage, client_feed};
-use crate::gui::panes::client::{ClientPanel, ComposeKind};
+use crate::gui::client_tab::{ClientPanel, ComposeKind};
+use crate::gui::feed::{Drained, Feed, Source};
 use crate::live::client::{ClientState, LiveClient, SessionOptions};
 use crate::store::Store;
 
@@ -16,7 +15,7 @@ use crate::store::Store;
 pub struct Session {
     /// Declared before `client` so it is dropped first: a worker blocked on a full channel
     /// then sees it closed and ends, and dropping `client` (which joins it) cannot hang.
-    feed: Receiver<LoadMessage>,
+    feed: Feed,
     pub client: LiveClient,
     /// The store's number for each of the session's own connections (a reconnect adds one).
     map: Vec<ConnId>,
@@ -27,7 +26,7 @@ pub struct Session {
 }
 
 impl Session {
-    fn new(client: LiveClient, feed: Receiver<LoadMessage>) -> Self {
+    fn new(client: LiveClient, feed: Feed) -> Self {
         Session {
             client,
             feed,
@@ -41,23 +40,33 @@ impl Session {
     /// it announced, and whether events may still be waiting.
     fn drain(&mut self, store: &mut Store, deadline: Instant) -> (Vec<ConnId>, bool) {
         let first_new = self.map.len();
-        while !self.done && Instant::now() < deadline {
-            match self.feed.try_recv() {
-                Ok(LoadMessage::Batch(batch)) if !self.orphaned => {
-                    let next = store.connections.len() as ConnId;
-                    batch.replay(&mut Renumber {
-                        inner: store,
-                        map: &mut self.map,
-                        next,
-                    });
-                }
-                Ok(LoadMessage::Batch(_)) => {}
-                Ok(LoadMessage::Done(_)) | Err(TryRecvError::Disconnected) => self.done = true,
-                Err(TryRecvError::Empty) => return (self.map[first_new..].to_vec(), false),
-            }
+        let drained = if self.orphaned {
+            // The store this session fed was replaced: its late events go nowhere.
+            self.feed.drain(&mut NullSink, deadline)
+        } else {
+            let next = store.connections.len() as ConnId;
+            self.feed.drain(
+                &mut Renumber {
+                    inner: store,
+                    map: &mut self.map,
+                    next,
+                },
+                deadline,
+            )
+        };
+        if let Drained::Ended(_) = drained {
+            self.done = true;
         }
-        (self.map[first_new..].to_vec(), !self.done)
+        let new = self.map.get(first_new..).unwrap_or_default().to_vec();
+        (new, matches!(drained, Drained::More))
     }
+}
+
+/// Drops events (for sessions whose store is gone).
+struct NullSink;
+
+impl EventSink for NullSink {
+    fn event(&mut self, _event: Event<'_>) {}
 }
 
 /// The connect window's tabs.
@@ -214,8 +223,8 @@ impl FramescopeApp {
         tab.end_reported = false;
         let url = tab.shown_url();
         if !self.clients.feeding_store {
-            self.job = None;
-            self.reset_for_live_source("live connections".to_owned());
+            self.feed = None;
+            self.reset_for_live_source(Source::ClientSession);
             self.clients.feeding_store = true;
         }
         // Every session is recorded to a temporary pcapng, kept until the tab's next one,
@@ -246,7 +255,7 @@ impl FramescopeApp {
             },
             recording,
         };
-        let (feed, sink) = client_feed(self.wake.clone());
+        let (feed, sink) = Feed::client_session(self.wake.clone());
         match LiveClient::start(options, session, sink, self.wake.clone()) {
             Ok(client) => {
                 tab.recording = recorded.then_some(record_to);

@@ -67,7 +67,7 @@ pub struct ConnectionProfile {
 #[serde(default)]
 pub struct MessageTemplate {
     pub name: String,
-    pub kind: crate::gui::panes::client::ComposeKind,
+    pub kind: crate::live::compose::ComposeKind,
     /// The text, hex, base64, file path or ping payload (as typed).
     pub text: String,
     /// For a close: the code and reason.

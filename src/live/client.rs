@@ -1,20 +1,22 @@
-//! A live connection driven from outside (the window's connect panel): a thread with its own
-//! runtime connects, sends what it is told, and reports its state; every byte goes through the
-//! session recorder, so messages reach the caller's sink as ordinary analyzer events.
+//! A live connection driven from outside (the window's connect panel and `framescope
+//! connect`): a thread with its own runtime connects, sends what it is told, and reports its
+//! state; every byte goes through the session recorder, so messages reach the caller's sink
+//! as ordinary analyzer events. Stopping is a channel the worker awaits, never a polled flag.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+use tokio::sync::watch;
 
 use crate::analysis::event::EventSink;
 use crate::live::recorder::{Recording, SessionRecorder};
-use crate::live::session::{ConnectOptions, connect};
-use crate::live::talk::Talk;
+use crate::live::session::{ConnectError, ConnectOptions, connect};
+use crate::live::talk::{Ended, Talk};
 use crate::live::tap::TapObserver;
 
 /// Something to send on the connection.
@@ -160,12 +162,20 @@ pub struct LiveClient {
     state: Arc<Mutex<ClientState>>,
     pub counters: Arc<ClientCounters>,
     marks: Arc<Mutex<Vec<SessionMark>>>,
-    stop: Arc<AtomicBool>,
+    /// How the session ended, once it has.
+    outcome: Arc<Mutex<Option<Outcome>>>,
+    /// Sending `true` (or dropping it) stops the worker at its next await.
+    stop: watch::Sender<bool>,
     handle: Option<JoinHandle<()>>,
 }
 
-/// How often the worker looks at the stop flag.
-const STOP_POLL: Duration = Duration::from_millis(50);
+/// How a session ended for good, in more detail than its final `ClientState`.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    pub ended: Ended,
+    /// Why the last attempt could not connect, when it could not (for a front end's own hint).
+    pub connect_error: Option<ConnectError>,
+}
 
 impl LiveClient {
     /// Starts connecting. `sink` gets the session's analyzer events; `changed` is called
@@ -178,11 +188,12 @@ impl LiveClient {
     ) -> std::io::Result<LiveClient> {
         let (tx, rx) = unbounded_channel();
         let state = Arc::new(Mutex::new(ClientState::Connecting));
-        let stop = Arc::new(AtomicBool::new(false));
+        let (stop, stop_rx) = watch::channel(false);
         let counters = Arc::new(ClientCounters::default());
         let marks = Arc::new(Mutex::new(Vec::new()));
-        let (thread_state, thread_stop, thread_counters, thread_marks) =
-            (state.clone(), stop.clone(), counters.clone(), marks.clone());
+        let outcome = Arc::new(Mutex::new(None));
+        let (thread_state, thread_counters, thread_marks, thread_outcome) =
+            (state.clone(), counters.clone(), marks.clone(), outcome.clone());
         let handle = std::thread::Builder::new().name("live-client".into()).spawn(move || {
             let set = |s: ClientState| {
                 if let Ok(mut guard) = thread_state.lock() {
@@ -198,12 +209,14 @@ impl LiveClient {
                 }
             };
             let worker = Worker {
-                stop: &thread_stop,
                 counters: &thread_counters,
                 marks: &thread_marks,
                 set: &set,
             };
-            let end = runtime.block_on(worker.run(options, session, sink, rx));
+            let (end, how) = runtime.block_on(worker.run(options, session, sink, rx, stop_rx));
+            if let Ok(mut o) = thread_outcome.lock() {
+                *o = Some(how);
+            }
             set(end);
         })?;
         Ok(LiveClient {
@@ -211,6 +224,7 @@ impl LiveClient {
             state,
             counters,
             marks,
+            outcome,
             stop,
             handle: Some(handle),
         })
@@ -230,9 +244,14 @@ impl LiveClient {
         self.marks.lock().map(|m| m.clone()).unwrap_or_default()
     }
 
+    /// How the session ended, once it has.
+    pub fn outcome(&self) -> Option<Outcome> {
+        self.outcome.lock().ok().and_then(|o| o.clone())
+    }
+
     /// Drops the connection without a close handshake (use `Close` for a clean end).
     pub fn abort(&self) {
-        self.stop.store(true, Ordering::Relaxed);
+        let _ = self.stop.send(true);
     }
 }
 
@@ -240,8 +259,7 @@ impl Drop for LiveClient {
     fn drop(&mut self) {
         self.abort();
         if let Some(handle) = self.handle.take() {
-            // The worker looks at the flag every STOP_POLL; connecting is bounded by the
-            // connect timeout, so this join is too.
+            // The worker awaits the stop channel wherever it waits, so this join is prompt.
             let _ = handle.join();
         }
     }
@@ -249,7 +267,6 @@ impl Drop for LiveClient {
 
 /// What the worker thread shares with the handle.
 struct Worker<'a> {
-    stop: &'a AtomicBool,
     counters: &'a ClientCounters,
     marks: &'a Mutex<Vec<SessionMark>>,
     set: &'a dyn Fn(ClientState),
@@ -273,7 +290,8 @@ impl Worker<'_> {
         session: SessionOptions,
         sink: Box<dyn EventSink + Send>,
         mut commands: UnboundedReceiver<ClientCommand>,
-    ) -> ClientState {
+        mut stop: watch::Receiver<bool>,
+    ) -> (ClientState, Outcome) {
         let mut slot = RecorderSlot {
             sink: Some(sink),
             recording: session.recording,
@@ -284,16 +302,23 @@ impl Worker<'_> {
         let mut attempt = 0u32;
         let mut was_open = false;
         let end = loop {
-            let SessionEnd { how, dropped, opened } = self
-                .session(&options, session.heartbeat, &mut commands, &mut slot, &mut was_open)
+            let end = self
+                .session(
+                    &options,
+                    session.heartbeat,
+                    &mut commands,
+                    &mut stop,
+                    &mut slot,
+                    &mut was_open,
+                )
                 .await;
-            let reconnecting = dropped && was_open && session.reconnect.is_some();
+            let reconnecting = end.ended.dropped && was_open && session.reconnect.is_some();
             if reconnecting {
-                if opened {
+                if end.opened {
                     attempt = 0;
-                    self.mark(SessionMarkKind::Dropped(how.clone()));
+                    self.mark(SessionMarkKind::Dropped(end.ended.how.clone()));
                 } else {
-                    self.mark(SessionMarkKind::AttemptFailed(how.clone()));
+                    self.mark(SessionMarkKind::AttemptFailed(end.ended.how.clone()));
                 }
             }
             let policy = match session.reconnect {
@@ -302,7 +327,7 @@ impl Worker<'_> {
                     if reconnecting {
                         self.mark(SessionMarkKind::GaveUp);
                     }
-                    break (how, was_open);
+                    break end;
                 }
             };
             attempt += 1;
@@ -312,16 +337,17 @@ impl Worker<'_> {
                 attempt,
                 of: policy.attempts,
                 after: wait,
-                why: how,
+                why: end.ended.how,
             });
-            let until = tokio::time::Instant::now() + wait;
-            while tokio::time::Instant::now() < until {
-                if self.stop.load(Ordering::Relaxed) {
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = stopped(&mut stop) => {
                     self.mark(SessionMarkKind::GaveUp);
                     finish(&slot.recorder);
-                    return ClientState::Closed("disconnected by framescope while waiting to reconnect".to_owned());
+                    let ended = Ended::closed("disconnected by framescope while waiting to reconnect");
+                    let outcome = Outcome { ended: ended.clone(), connect_error: None };
+                    return (ClientState::Closed(ended.how), outcome);
                 }
-                tokio::time::sleep(STOP_POLL.min(until - tokio::time::Instant::now())).await;
             }
             self.mark(SessionMarkKind::Attempt {
                 attempt,
@@ -329,10 +355,16 @@ impl Worker<'_> {
             });
         };
         finish(&slot.recorder);
-        match end {
-            (how, true) => ClientState::Closed(how),
-            (how, false) => ClientState::Failed(how),
-        }
+        let outcome = Outcome {
+            ended: end.ended.clone(),
+            connect_error: end.connect_error,
+        };
+        let state = if was_open {
+            ClientState::Closed(end.ended.how)
+        } else {
+            ClientState::Failed(end.ended.how)
+        };
+        (state, outcome)
     }
 
     /// One connection, from connecting to its end. `was_open`: some earlier connection of
@@ -342,17 +374,17 @@ impl Worker<'_> {
         options: &ConnectOptions,
         heartbeat: Option<Heartbeat>,
         commands: &mut UnboundedReceiver<ClientCommand>,
+        stop: &mut watch::Receiver<bool>,
         slot: &mut RecorderSlot,
         was_open: &mut bool,
     ) -> SessionEnd {
-        let not_opened = |how: String, dropped| SessionEnd {
-            how,
-            dropped,
+        let not_opened = |ended: Ended, connect_error: Option<ConnectError>| SessionEnd {
+            ended,
             opened: false,
+            connect_error,
         };
-        let (stop, set) = (self.stop, self.set);
+        let set = self.set;
         set(ClientState::Connecting);
-        let mut poll = tokio::time::interval(STOP_POLL);
         // In a block so the connecting future (which borrows `slot`) is gone after.
         let connected = {
             let counters = self.counters;
@@ -374,20 +406,15 @@ impl Worker<'_> {
                 slot.recorder = Some(shared.clone());
                 shared as Arc<Mutex<dyn TapObserver>>
             });
-            tokio::pin!(connecting);
-            loop {
-                tokio::select! {
-                    result = &mut connecting => break result,
-                    _ = poll.tick() => if stop.load(Ordering::Relaxed) {
-                        return not_opened("cancelled while connecting".to_owned(), false);
-                    },
-                }
+            tokio::select! {
+                result = connecting => result,
+                _ = stopped(stop) => return not_opened(Ended::closed("cancelled while connecting"), None),
             }
         };
         let connected = match connected {
             Ok(c) => c,
             // A failed reconnect attempt is a drop too: the next attempt may succeed.
-            Err(e) => return not_opened(e.to_string(), true),
+            Err(e) => return not_opened(Ended::dropped(e.to_string()), Some(e)),
         };
         if *was_open {
             self.mark(SessionMarkKind::Reconnected);
@@ -400,12 +427,14 @@ impl Worker<'_> {
         });
         let (write, mut read) = connected.ws.split();
         let mut talk = Talk::new(write, heartbeat, self.counters);
-        let end = loop {
+        let ended = loop {
+            let next_check = talk.next_check();
             let ended = tokio::select! {
                 incoming = read.next() => talk.received(incoming),
                 command = commands.recv(), if talk.takes_commands() => talk.command(command).await,
                 _ = Talk::heartbeat_due(&mut talk.heartbeat), if talk.takes_commands() => talk.heartbeat_ping().await,
-                _ = poll.tick() => talk.check(stop).await,
+                _ = Talk::check_due(next_check) => talk.check().await,
+                _ = stopped(stop) => Some(Ended::closed("disconnected by framescope (no close handshake)")),
             };
             if let Some(end) = ended {
                 break end;
@@ -415,23 +444,26 @@ impl Worker<'_> {
         // Let tungstenite finish a close exchange it started, then shut the socket down.
         let _ = tokio::time::timeout(Duration::from_millis(500), write.close()).await;
         drop(read);
-        let (how, dropped) = end;
         SessionEnd {
-            how,
-            dropped,
+            ended,
             opened: true,
+            connect_error: None,
         }
     }
 }
 
+/// Resolves once a stop is asked for (or the handle is gone).
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    // `wait_for` also sees a stop sent before this await; an error means the sender is gone.
+    let _ = stop.wait_for(|stop| *stop).await;
+}
+
 /// How one connection of a session ended.
 struct SessionEnd {
-    how: String,
-    /// Lost without a close handshake (or an attempt that did not connect): a reconnect may
-    /// follow.
-    dropped: bool,
+    ended: Ended,
     /// The connection opened before it ended.
     opened: bool,
+    connect_error: Option<ConnectError>,
 }
 
 fn finish(recorder: &Option<Arc<Mutex<SessionRecorder>>>) {

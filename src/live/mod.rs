@@ -3,6 +3,8 @@
 //! handshake and frames, masks included, and the session can be saved as a capture.
 
 pub mod client;
+pub mod compose;
+pub mod options;
 pub mod recorder;
 pub mod session;
 pub mod talk;

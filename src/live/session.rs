@@ -71,7 +71,7 @@ impl AsyncWrite for Transport {
 }
 
 /// Why a connection could not be opened.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum ConnectError {
     #[error("cannot resolve {host}: {reason}")]
     Resolve { host: String, reason: String },

@@ -2,7 +2,7 @@
 //! pongs, and its closing handshake. The connection loop in `client` hands each wake-up to
 //! one method here, which says whether the connection has ended.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use futures_util::SinkExt;
@@ -21,9 +21,33 @@ pub type WsWrite = futures_util::stream::SplitSink<
     Message,
 >;
 
-/// How a connection ended: the words for the user, and whether it was a drop (no close
-/// handshake), after which a reconnect may follow.
-pub type Ended = (String, bool);
+/// How a connection ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ended {
+    /// In words, for the user.
+    pub how: String,
+    /// Lost without a close handshake (or an attempt that did not connect): a reconnect may
+    /// follow, and a command-line session exits with status 1.
+    pub dropped: bool,
+}
+
+impl Ended {
+    /// An orderly end: a close handshake, or framescope hanging up on request.
+    pub fn closed(how: impl Into<String>) -> Ended {
+        Ended {
+            how: how.into(),
+            dropped: false,
+        }
+    }
+
+    /// The connection was lost.
+    pub fn dropped(how: impl Into<String>) -> Ended {
+        Ended {
+            how: how.into(),
+            dropped: true,
+        }
+    }
+}
 
 /// An open connection's conversation: what it sends, its heartbeat and its closing handshake.
 /// Each method handles one kind of wake-up of the connection loop and says whether the
@@ -85,11 +109,8 @@ impl<'a> Talk<'a> {
                     None => describe_close(None, ""),
                 };
                 Some(match &self.we_closed {
-                    Some(sent) => (
-                        format!("closed: framescope sent {sent}, the server answered {code}"),
-                        false,
-                    ),
-                    None => (format!("closed by the server: {code}"), false),
+                    Some(sent) => Ended::closed(format!("framescope sent {sent}, the server answered {code}")),
+                    None => Ended::closed(format!("closed by the server: {code}")),
                 })
             }
             Some(Ok(Message::Pong(payload))) => {
@@ -99,8 +120,8 @@ impl<'a> Talk<'a> {
                 None
             }
             Some(Ok(_)) => None,
-            Some(Err(e)) => Some((format!("connection lost: {e}"), true)),
-            None => Some(("the server went away without a close frame".to_owned(), true)),
+            Some(Err(e)) => Some(Ended::dropped(format!("connection lost: {e}"))),
+            None => Some(Ended::dropped("the server went away without a close frame")),
         }
     }
 
@@ -108,7 +129,7 @@ impl<'a> Talk<'a> {
     async fn send(&mut self, message: Message) -> Option<Ended> {
         match self.write.send(message).await {
             Ok(()) => None,
-            Err(e) => Some((format!("sending failed: {e}"), true)),
+            Err(e) => Some(Ended::dropped(format!("sending failed: {e}"))),
         }
     }
 
@@ -125,7 +146,7 @@ impl<'a> Talk<'a> {
 
     pub async fn command(&mut self, command: Option<ClientCommand>) -> Option<Ended> {
         let message = match command {
-            None => return Some(("closed by framescope".to_owned(), false)),
+            None => return Some(Ended::closed("closed by framescope")),
             Some(ClientCommand::Close(code, reason)) => return self.close(code, reason).await,
             Some(ClientCommand::Text(t)) => Message::text(t),
             Some(ClientCommand::Binary(b)) => Message::binary(b),
@@ -148,9 +169,30 @@ impl<'a> Talk<'a> {
         self.send(Message::Ping(payload.to_vec().into())).await
     }
 
-    /// The regular look: a pong overdue (counted, and a close if so configured), a stop asked
-    /// for, a close unanswered for too long.
-    pub async fn check(&mut self, stop: &AtomicBool) -> Option<Ended> {
+    /// When `check` has something to look at: a heartbeat pong or a close answer falling
+    /// due. `None`: nothing is awaited.
+    pub fn next_check(&self) -> Option<tokio::time::Instant> {
+        let pong_due = match (&self.heartbeat, self.awaiting) {
+            (Some((h, _)), Some((_, sent))) => Some(sent + h.pong_timeout),
+            _ => None,
+        };
+        match (pong_due, self.close_deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Resolves at `next_check` (never when nothing is awaited).
+    pub async fn check_due(at: Option<tokio::time::Instant>) {
+        match at {
+            Some(at) => tokio::time::sleep_until(at).await,
+            None => std::future::pending::<()>().await,
+        }
+    }
+
+    /// A pong overdue (counted, and a close if so configured), or a close unanswered for too
+    /// long.
+    pub async fn check(&mut self) -> Option<Ended> {
         if let (Some((h, _)), Some((_, sent))) = (&self.heartbeat, self.awaiting)
             && sent.elapsed() >= h.pong_timeout
         {
@@ -164,14 +206,10 @@ impl<'a> Talk<'a> {
                 }
             }
         }
-        if stop.load(Ordering::Relaxed) {
-            return Some(("disconnected by framescope (no close handshake)".to_owned(), false));
-        }
         if self.close_deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
-            return Some((
-                format!("the server did not answer the close within {CLOSE_GRACE:?}"),
-                false,
-            ));
+            return Some(Ended::closed(format!(
+                "the server did not answer the close within {CLOSE_GRACE:?}"
+            )));
         }
         None
     }

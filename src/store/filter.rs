@@ -127,25 +127,28 @@ impl CompiledFilter<'_> {
 mod tests {
     use super::*;
     use crate::analysis::Timestamp;
+    use crate::analysis::event::MessageFacts;
 
     fn row(dir: Direction, opcode: OpCode, len: u64) -> MessageRow {
         MessageRow {
-            conn: 0,
-            dir,
-            opcode,
-            ts: Timestamp::ZERO,
-            first_ts: Timestamp::ZERO,
-            frames: 1,
-            wire_len: len + 2,
-            len,
-            compressed: false,
-            truncated: false,
-            decoded: true,
-            close_code: None,
+            facts: MessageFacts {
+                conn: 0,
+                dir,
+                opcode,
+                ts: Timestamp::ZERO,
+                first_ts: Timestamp::ZERO,
+                frames: 1,
+                wire_len: len + 2,
+                len,
+                compressed: false,
+                truncated: false,
+                decoded: true,
+                close_code: None,
+                stream_offset: 0,
+            },
             payload_at: 0,
             kept_len: len as u32,
             first_frame: None,
-            stream_offset: 0,
             compressed_at: None,
         }
     }

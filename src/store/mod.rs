@@ -9,34 +9,21 @@ pub use filter::{Filter, OpcodeFilter};
 
 use crate::analysis::Timestamp;
 use crate::analysis::event::{
-    ConnId, ConnectionEnd, ConnectionInfo, Direction, Event, EventSink, FrameEvent, MessageEvent, RttSample,
+    ConnId, ConnectionEnd, ConnectionInfo, Event, EventSink, FrameEvent, MessageEvent, MessageFacts, RttSample,
 };
 use crate::analysis::findings::Finding;
 use crate::analysis::ws::frame::OpCode;
 
-/// One message in the index (about 64 bytes; the payload lives in the arena).
+/// One message in the index: its facts plus where its bytes are (about 100 bytes; the
+/// payload lives in the arena).
 #[derive(Clone, Debug, PartialEq)]
 pub struct MessageRow {
-    pub conn: ConnId,
-    pub dir: Direction,
-    pub opcode: OpCode,
-    pub ts: Timestamp,
-    pub first_ts: Timestamp,
-    pub frames: u32,
-    pub wire_len: u64,
-    /// Decoded length (the arena may keep less; see `kept_len`).
-    pub len: u64,
-    pub compressed: bool,
-    pub truncated: bool,
-    pub decoded: bool,
-    pub close_code: Option<u16>,
+    pub facts: MessageFacts,
     /// Where the payload starts in the arena, and how many bytes were kept.
     pub payload_at: u64,
     pub kept_len: u32,
     /// Index of the message's first frame in `Store::frames`.
     pub first_frame: Option<u32>,
-    /// Offset of the first frame in the direction's TCP stream.
-    pub stream_offset: u64,
     /// Where a compressed message's bytes as sent are in the arena, and how many were kept.
     pub compressed_at: Option<(u64, u32)>,
 }
@@ -44,6 +31,14 @@ pub struct MessageRow {
 impl MessageRow {
     pub fn payload_fully_kept(&self) -> bool {
         u64::from(self.kept_len) == self.len
+    }
+}
+
+impl std::ops::Deref for MessageRow {
+    type Target = MessageFacts;
+
+    fn deref(&self) -> &MessageFacts {
+        &self.facts
     }
 }
 
@@ -134,22 +129,10 @@ impl Store {
                 .and_then(|p| p[m.dir.index()].take())
         };
         self.messages.push(MessageRow {
-            conn: m.conn,
-            dir: m.dir,
-            opcode: m.opcode,
-            ts: m.ts,
-            first_ts: m.first_ts,
-            frames: m.frames,
-            wire_len: m.wire_len,
-            len: m.payload.len() as u64,
-            compressed: m.compressed,
-            truncated: m.truncated,
-            decoded: m.decoded,
-            close_code: m.close_code,
+            facts: m.facts,
             payload_at,
             kept_len,
             first_frame,
-            stream_offset: m.stream_offset,
             compressed_at,
         });
         if let Some(c) = self.connections.get_mut(m.conn as usize) {

@@ -1,7 +1,7 @@
 //! One direction of a WebSocket connection: ordered bytes and gaps in, frames and whole
 //! messages (unmasked, joined, inflated, validated) out, with findings for every rule broken.
 
-use crate::analysis::event::{ConnId, Direction, MessageEvent};
+use crate::analysis::event::{ConnId, Direction, MessageEvent, MessageFacts};
 use crate::analysis::findings::FindingKind;
 use crate::analysis::pool::BufferPool;
 use crate::analysis::tcp::GapReason;
@@ -648,36 +648,39 @@ impl StreamDecoder {
         }
         let payload = std::mem::take(&mut self.control_bytes);
         let mut close_code = None;
-        let mut reason_text = None;
         if h.opcode == OpCode::Close {
             self.close_sent = true;
-            (close_code, reason_text) = self.parse_close(ts, &payload, out);
+            close_code = self.parse_close(ts, &payload, out);
         }
         let message = MessageEvent {
-            conn: self.conn,
-            dir: self.dir,
-            ts,
-            first_ts: self.control_first_ts,
-            opcode: h.opcode,
-            frames: 1,
-            compressed: false,
-            wire_len: h.wire_len(),
+            facts: MessageFacts {
+                conn: self.conn,
+                dir: self.dir,
+                ts,
+                first_ts: self.control_first_ts,
+                opcode: h.opcode,
+                frames: 1,
+                compressed: false,
+                wire_len: h.wire_len(),
+                len: payload.len() as u64,
+                truncated: payload.len() as u64 != h.payload_len,
+                decoded: true,
+                close_code,
+                stream_offset: self.control_offset,
+            },
             payload: &payload,
-            truncated: payload.len() as u64 != h.payload_len,
-            decoded: true,
-            close_code,
-            close_reason: reason_text.as_deref(),
-            stream_offset: self.control_offset,
             compressed_payload: None,
         };
         out.message(&message);
         self.control_bytes = payload;
     }
 
-    fn parse_close(&self, ts: Timestamp, payload: &[u8], out: &mut dyn StreamOutput) -> (Option<u16>, Option<String>) {
+    /// A close body's status code, with findings for what it breaks (the reason is read from
+    /// the payload by whoever shows it: `MessageFacts::close_reason`).
+    fn parse_close(&self, ts: Timestamp, payload: &[u8], out: &mut dyn StreamOutput) -> Option<u16> {
         let at = Some(self.control_offset);
         match payload {
-            [] => (None, None),
+            [] => None,
             [_] => {
                 out.finding(
                     FindingKind::BadClosePayload,
@@ -685,7 +688,7 @@ impl StreamDecoder {
                     at,
                     "close payload of 1 byte: too short for a status code".to_owned(),
                 );
-                (None, None)
+                None
             }
             [hi, lo, reason @ ..] => {
                 let code = u16::from_be_bytes([*hi, *lo]);
@@ -697,19 +700,15 @@ impl StreamDecoder {
                         format!("close code {code} ({}) must not be sent", close_code_name(code)),
                     );
                 }
-                let reason = match std::str::from_utf8(reason) {
-                    Ok(text) => text.to_owned(),
-                    Err(err) => {
-                        out.finding(
-                            FindingKind::InvalidUtf8,
-                            ts,
-                            at,
-                            format!("close reason is not UTF-8 at byte {}", err.valid_up_to()),
-                        );
-                        String::from_utf8_lossy(reason).into_owned()
-                    }
-                };
-                (Some(code), Some(reason))
+                if let Err(err) = std::str::from_utf8(reason) {
+                    out.finding(
+                        FindingKind::InvalidUtf8,
+                        ts,
+                        at,
+                        format!("close reason is not UTF-8 at byte {}", err.valid_up_to()),
+                    );
+                }
+                Some(code)
             }
         }
     }
@@ -812,20 +811,22 @@ impl StreamDecoder {
             );
         }
         let message = MessageEvent {
-            conn: self.conn,
-            dir: self.dir,
-            ts,
-            first_ts: m.first_ts,
-            opcode: m.opcode,
-            frames: m.frames,
-            compressed: m.compressed,
-            wire_len: m.wire_len,
+            facts: MessageFacts {
+                conn: self.conn,
+                dir: self.dir,
+                ts,
+                first_ts: m.first_ts,
+                opcode: m.opcode,
+                frames: m.frames,
+                compressed: m.compressed,
+                wire_len: m.wire_len,
+                len: payload.len() as u64,
+                truncated,
+                decoded,
+                close_code: None,
+                stream_offset: m.stream_offset,
+            },
             payload,
-            truncated,
-            decoded,
-            close_code: None,
-            close_reason: None,
-            stream_offset: m.stream_offset,
             compressed_payload: m.compressed.then_some(self.message_bytes.as_slice()),
         };
         out.message(&message);
@@ -1036,7 +1037,7 @@ mod tests {
         let mut out = Out::default();
         d.on_data(Timestamp::ZERO, 0, &wire, &mut out);
         assert_eq!(out.messages[0].close_code, Some(4001));
-        assert_eq!(out.messages[0].close_reason.as_deref(), Some("bye"));
+        assert_eq!(out.messages[0].close_reason().as_deref(), Some("bye"));
         assert_eq!(out.kinds(), vec!["bad-close-payload"]);
     }
 }

@@ -17,7 +17,7 @@ pub fn capture_window_ui(app: &mut FramescopeApp, ctx: &egui::Context) {
         .open(&mut open)
         .default_width(520.0)
         .show(ctx, |ui| {
-            let capturing = app.job.as_ref().is_some_and(|j| j.live.is_some());
+            let capturing = app.feed.as_ref().is_some_and(|j| j.live.is_some());
             ui.horizontal(|ui| {
                 let label = ui.label("Interface");
                 let selected = app.capture.interface.clone();
@@ -79,7 +79,7 @@ pub fn capture_window_ui(app: &mut FramescopeApp, ctx: &egui::Context) {
             ui.horizontal(|ui| {
                 if capturing {
                     if ui.button("Stop").clicked() {
-                        app.push(Command::StopCapture);
+                        app.push(Command::StopFeed);
                     }
                 } else {
                     let can_start = filter_ok && !app.capture.interface.is_empty();
@@ -95,7 +95,7 @@ pub fn capture_window_ui(app: &mut FramescopeApp, ctx: &egui::Context) {
                     app.push(Command::SaveRecording);
                 }
             });
-            if let Some(stats) = app.job.as_ref().and_then(|j| j.live.clone()) {
+            if let Some(stats) = app.feed.as_ref().and_then(|j| j.live.clone()) {
                 egui::Grid::new("capture-counters").num_columns(2).show(ui, |ui| {
                     ui.label("packets");
                     ui.label(stats.packets.load(Ordering::Relaxed).to_string());

@@ -65,7 +65,7 @@ pub fn detail_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
             match m.close_code {
                 Some(code) => {
                     ui.horizontal(|ui| {
-                        let reason = String::from_utf8_lossy(payload.get(2..).unwrap_or(&[])).into_owned();
+                        let reason = m.close_reason(&payload).unwrap_or_default();
                         let reason = if reason.is_empty() {
                             String::new()
                         } else {

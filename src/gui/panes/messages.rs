@@ -113,8 +113,8 @@ pub fn messages_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
                     }
                     let text = match m.opcode {
                         OpCode::Close => {
-                            let reason = payload.get(2..).unwrap_or_default();
-                            describe_close(m.close_code, &format::preview(reason, 100))
+                            let reason = m.close_reason(payload).unwrap_or_default();
+                            describe_close(m.close_code, &format::preview(reason.as_bytes(), 100))
                         }
                         _ => format::preview(payload, 120),
                     };

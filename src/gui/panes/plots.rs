@@ -7,6 +7,7 @@ use egui_plot::{HLine, HoverPosition, Legend, Line, MarkerShape, Plot, PlotPoint
 use crate::analysis::Timestamp;
 use crate::analysis::event::Direction;
 use crate::analysis::findings::FindingKind;
+use crate::analysis::latency::LatencyRecorder;
 use crate::analysis::ws::frame::OpCode;
 use crate::gui::app::{FramescopeApp, PlotTab};
 use crate::gui::commands::Command;
@@ -426,15 +427,6 @@ fn gap_times(store: &Store, dir: Direction, conn: Option<u32>, origin: Timestamp
         .collect()
 }
 
-/// Percentile of sorted values (nearest rank).
-pub fn percentile(sorted: &[f64], q: f64) -> Option<f64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-    sorted.get(rank - 1).copied()
-}
-
 fn rtt_ui(app: &mut FramescopeApp, ui: &mut egui::Ui, origin: Timestamp) {
     let scope = app.selection.conn;
     let samples: Vec<_> = app
@@ -451,15 +443,19 @@ fn rtt_ui(app: &mut FramescopeApp, ui: &mut egui::Ui, origin: Timestamp) {
         .filter(|f| f.kind == FindingKind::PongMissing && (scope.is_none() || f.conn == scope))
         .map(|f| [secs(f.ts, origin), 0.0])
         .collect();
-    let mut sorted: Vec<f64> = samples.iter().map(|r| r.rtt_ms()).collect();
-    sorted.sort_by(f64::total_cmp);
+    // The same percentile definition as `analyze --summary` (analysis::latency).
+    let mut recorder = LatencyRecorder::default();
+    for r in &samples {
+        recorder.record_ms(r.rtt_ms());
+    }
+    let summary = recorder.summary();
     let (p50, p95, p99) = (
-        percentile(&sorted, 0.5),
-        percentile(&sorted, 0.95),
-        percentile(&sorted, 0.99),
+        summary.map(|s| s.p50_ms),
+        summary.map(|s| s.p95_ms),
+        summary.map(|s| s.p99_ms),
     );
     ui.horizontal(|ui| {
-        ui.label(format!("{} samples", sorted.len()));
+        ui.label(format!("{} samples", samples.len()));
         for (name, v) in [("p50", p50), ("p95", p95), ("p99", p99)] {
             if let Some(v) = v {
                 ui.label(format!("{name} {v:.3} ms"));
@@ -646,11 +642,5 @@ mod tests {
         assert_eq!(got.attempts, vec![(0.1, true)]);
     }
 
-    #[test]
-    fn percentiles_use_nearest_rank() {
-        let v: Vec<f64> = (1..=100).map(f64::from).collect();
-        assert_eq!(percentile(&v, 0.5), Some(50.0));
-        assert_eq!(percentile(&v, 0.99), Some(99.0));
-        assert_eq!(percentile(&[], 0.5), None);
-    }
+    // percentiles_use_nearest_rank moved to analysis::latency with the one definition.
 }

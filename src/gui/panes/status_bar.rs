@@ -9,7 +9,7 @@ use crate::gui::theme;
 pub fn status_bar_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
     egui::Panel::bottom("status").show(ui, |ui| {
         ui.horizontal(|ui| {
-            if let Some(stats) = app.job.as_ref().and_then(|j| j.live.clone()) {
+            if let Some(stats) = app.feed.as_ref().and_then(|j| j.live.clone()) {
                 ui.colored_label(theme::ERROR, "capturing");
                 ui.label(format!(
                     "{} packets, {}, {} dropped by the kernel, {} by the interface",
@@ -19,7 +19,7 @@ pub fn status_bar_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
                     stats.interface_dropped.load(Ordering::Relaxed)
                 ));
                 if ui.button("Stop").clicked() {
-                    app.push(Command::StopCapture);
+                    app.push(Command::StopFeed);
                 }
             } else if app.clients.running().next().is_some() {
                 let n = app.clients.running().count();
@@ -42,7 +42,7 @@ pub fn status_bar_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
                     }
                 }
             } else if let Some((fraction, waits)) = app
-                .job
+                .feed
                 .as_ref()
                 .map(|j| (j.fraction(), j.progress.full_channel_waits.load(Ordering::Relaxed)))
             {
@@ -52,7 +52,7 @@ pub fn status_bar_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
                         .text(format!("{:.0}%", fraction * 100.0)),
                 );
                 if ui.button("Cancel").clicked() {
-                    app.push(Command::CancelLoad);
+                    app.push(Command::StopFeed);
                 }
                 if waits > 0 {
                     ui.weak(format!("loader waited for the window {waits}×"));

@@ -76,9 +76,9 @@ pub fn top_bar_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
                 ui.label("Ctrl+O open, Ctrl+F filter, arrows and PgUp/PgDn move, Esc clears the selection");
                 ui.label("Drop a .pcap or .pcapng file on the window to open it.");
             });
-            if let Some(path) = &app.source {
+            if let Some(source) = &app.source {
                 ui.separator();
-                ui.weak(path.display().to_string());
+                ui.weak(source.label());
             }
         });
     });
