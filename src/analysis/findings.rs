@@ -61,6 +61,22 @@ pub enum FindingKind {
     TlsBadRecord,
     TlsUnsupported,
     TlsAlert,
+    // --- application protocols (issue 16) ---
+    EngineIoBadPacket,
+    SocketIoBadPacket,
+    MqttMalformed,
+    MqttPacketLimit,
+    StompMalformed,
+    GraphQlMalformed,
+    JsonRpcMalformed,
+    SignalRMalformed,
+    WampMalformed,
+    ActionCableMalformed,
+    SockJsMalformed,
+    MsgPackMalformed,
+    CborMalformed,
+    ProtobufMalformed,
+    AppRttLimit,
 }
 
 impl FindingKind {
@@ -113,6 +129,21 @@ impl FindingKind {
         FindingKind::TlsBadRecord,
         FindingKind::TlsUnsupported,
         FindingKind::TlsAlert,
+        FindingKind::EngineIoBadPacket,
+        FindingKind::SocketIoBadPacket,
+        FindingKind::MqttMalformed,
+        FindingKind::MqttPacketLimit,
+        FindingKind::StompMalformed,
+        FindingKind::GraphQlMalformed,
+        FindingKind::JsonRpcMalformed,
+        FindingKind::SignalRMalformed,
+        FindingKind::WampMalformed,
+        FindingKind::ActionCableMalformed,
+        FindingKind::SockJsMalformed,
+        FindingKind::MsgPackMalformed,
+        FindingKind::CborMalformed,
+        FindingKind::ProtobufMalformed,
+        FindingKind::AppRttLimit,
     ];
 
     /// The stable short name used in JSON Lines and reports.
@@ -166,6 +197,21 @@ impl FindingKind {
             TlsBadRecord => "tls-bad-record",
             TlsUnsupported => "tls-unsupported",
             TlsAlert => "tls-alert",
+            EngineIoBadPacket => "engineio-bad-packet",
+            SocketIoBadPacket => "socketio-bad-packet",
+            MqttMalformed => "mqtt-malformed",
+            MqttPacketLimit => "mqtt-packet-limit",
+            StompMalformed => "stomp-malformed",
+            GraphQlMalformed => "graphql-malformed",
+            JsonRpcMalformed => "jsonrpc-malformed",
+            SignalRMalformed => "signalr-malformed",
+            WampMalformed => "wamp-malformed",
+            ActionCableMalformed => "actioncable-malformed",
+            SockJsMalformed => "sockjs-malformed",
+            MsgPackMalformed => "msgpack-malformed",
+            CborMalformed => "cbor-malformed",
+            ProtobufMalformed => "protobuf-malformed",
+            AppRttLimit => "app-rtt-limit",
         }
     }
 
@@ -226,6 +272,33 @@ impl FindingKind {
             }
             TlsUnsupported => "This TLS version or cipher suite cannot be decrypted by framescope.",
             TlsAlert => "RFC 8446 §6: a TLS alert other than close_notify ended or disturbed the session.",
+            EngineIoBadPacket => {
+                "Engine.IO: a packet starts with a type digit 0-6 (open, close, ping, pong, message, upgrade, noop)."
+            }
+            SocketIoBadPacket => {
+                "Socket.IO: the packet does not follow <type>[<attachments>-][<nsp>,][<ack id>][JSON]."
+            }
+            MqttMalformed => {
+                "MQTT: the packet breaks the fixed header, variable header or payload rules of MQTT 3.1.1/5."
+            }
+            MqttPacketLimit => "MQTT: an unfinished packet exceeded the bytes held per direction; it was dropped.",
+            StompMalformed => "STOMP: a frame is a command line, header lines, a blank line and a body ended by NULL.",
+            GraphQlMalformed => "GraphQL over WebSocket: every message is a JSON object with a known type.",
+            JsonRpcMalformed => {
+                "JSON-RPC 2.0: a message is a request, notification or response object with \"jsonrpc\":\"2.0\"."
+            }
+            SignalRMalformed => {
+                "SignalR: hub messages are JSON records ended by 0x1E or length-prefixed MessagePack arrays."
+            }
+            WampMalformed => "WAMP: every message is an array starting with a known message code.",
+            ActionCableMalformed => "Action Cable: messages are JSON objects with a command, a type or a message.",
+            SockJsMalformed => {
+                "SockJS: frames are o, h, a[…], m\"…\" or c[code,reason] (clients send JSON arrays of strings)."
+            }
+            MsgPackMalformed => "The message is not one well-formed MessagePack value.",
+            CborMalformed => "The message is not one well-formed CBOR value (RFC 8949).",
+            ProtobufMalformed => "The message breaks the Protocol Buffers wire format.",
+            AppRttLimit => "Too many application requests waited for an answer; the oldest were no longer tracked.",
         }
     }
 

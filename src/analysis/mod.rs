@@ -5,6 +5,7 @@
 //! from a capture and fuzzed.
 
 pub mod analyzer;
+pub mod app;
 pub mod conn;
 pub mod event;
 pub mod findings;

@@ -6,6 +6,7 @@ use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use crate::analysis::app::{AppSettings, DecodeAs, ProtoSchema};
 use crate::analysis::event::{Event, EventSink};
 use crate::analysis::findings::{Finding, FindingKind};
 use crate::analysis::{Analyzer, AnalyzerConfig, Timestamp};
@@ -61,6 +62,26 @@ pub struct AnalyzeArgs {
     /// Decryption Secrets Blocks are used without this option.
     #[arg(long, value_name = "KEYS")]
     pub keylog: Option<PathBuf>,
+    /// Decode messages as an application protocol regardless of what is recognised:
+    /// PROTO, PORT=PROTO or /PATH=PROTO (e.g. `8883=mqtt`); repeatable, first match wins.
+    /// PROTO is one of socketio, mqtt, stomp, graphql, jsonrpc, signalr, wamp, actioncable,
+    /// sockjs, msgpack, cbor, protobuf.
+    #[arg(long = "decode-as", value_name = "RULE", value_parser = DecodeAs::parse)]
+    pub decode_as: Vec<DecodeAs>,
+    /// Do not decode application protocols (no `app` fields, no `app_rtt` records).
+    #[arg(long)]
+    pub no_app: bool,
+    /// A `.proto` file defining the messages of --proto-message (repeatable; imports of
+    /// google/protobuf/*.proto are built in).
+    #[arg(long = "proto", value_name = "FILE")]
+    pub proto_files: Vec<PathBuf>,
+    /// Import path for --proto files (repeatable; each file's own folder is always one).
+    #[arg(long = "proto-include", value_name = "DIR")]
+    pub proto_includes: Vec<PathBuf>,
+    /// Message type of protobuf messages, fully qualified: NAME for both directions, or
+    /// c2s=NAME / s2c=NAME (e.g. `c2s=chat.Request`).
+    #[arg(long = "proto-message", value_name = "[DIR=]NAME")]
+    pub proto_messages: Vec<String>,
 }
 
 /// Exit status when the input was only partly readable (everything before the damage was
@@ -70,6 +91,74 @@ pub const EXIT_PARTIAL: u8 = 3;
 pub const EXIT_UNREADABLE: u8 = 2;
 
 impl AnalyzeArgs {
+    /// Application decoding settings; compiles the `.proto` files (an error names the file).
+    pub fn app_settings(&self) -> Result<AppSettings, String> {
+        Ok(AppSettings {
+            decode_as: self.decode_as.clone(),
+            disabled: self.no_app,
+            proto: self.proto_schema()?,
+        })
+    }
+
+    fn proto_schema(&self) -> Result<Option<ProtoSchema>, String> {
+        if self.proto_messages.is_empty() {
+            if self.proto_files.is_empty() {
+                return Ok(None);
+            }
+            return Err("--proto needs --proto-message to say which message type to decode".into());
+        }
+        let mut includes = self.proto_includes.clone();
+        for file in &self.proto_files {
+            let folder = file
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            includes.push(folder.to_path_buf());
+        }
+        let pool = if self.proto_files.is_empty() {
+            // Only the well-known types (google.protobuf.*) are known without a file.
+            let mut compiler = protox::Compiler::new(includes).map_err(|e| e.to_string())?;
+            compiler.include_imports(true);
+            compiler
+                .open_files([
+                    "google/protobuf/struct.proto",
+                    "google/protobuf/timestamp.proto",
+                    "google/protobuf/any.proto",
+                    "google/protobuf/wrappers.proto",
+                    "google/protobuf/empty.proto",
+                    "google/protobuf/duration.proto",
+                ])
+                .map_err(|e| e.to_string())?;
+            compiler.descriptor_pool()
+        } else {
+            let mut compiler = protox::Compiler::new(includes).map_err(|e| format!("--proto: {e}"))?;
+            compiler.include_imports(true);
+            compiler
+                .open_files(&self.proto_files)
+                .map_err(|e| format!("--proto: {e}"))?;
+            compiler.descriptor_pool()
+        };
+        let mut schema = ProtoSchema::default();
+        for spec in &self.proto_messages {
+            let (dirs, name) = match spec.split_once('=') {
+                Some(("c2s", name)) => ((true, false), name),
+                Some(("s2c", name)) => ((false, true), name),
+                Some((other, _)) => return Err(format!("--proto-message {spec}: {other:?} is not c2s or s2c")),
+                None => ((true, true), spec.as_str()),
+            };
+            let desc = pool
+                .get_message_by_name(name.trim_start_matches('.'))
+                .ok_or_else(|| format!("--proto-message: no message type {name:?} in the given .proto files"))?;
+            if dirs.0 {
+                schema.c2s = Some(desc.clone());
+            }
+            if dirs.1 {
+                schema.s2c = Some(desc);
+            }
+        }
+        Ok(Some(schema))
+    }
+
     pub fn config(&self) -> AnalyzerConfig {
         let mut config = AnalyzerConfig {
             max_flows: self.max_flows.max(1),
@@ -198,6 +287,14 @@ fn open_export(path: &Path) -> io::Result<Box<dyn Write>> {
 
 /// Runs the subcommand; returns the process exit status.
 pub fn run(args: &AnalyzeArgs) -> u8 {
+    let app_settings = match args.app_settings() {
+        Ok(s) => s,
+        Err(err) => {
+            eprintln!("framescope: {err}");
+            return EXIT_UNREADABLE;
+        }
+    };
+    crate::query::register_app_protocol_fields();
     let filter = match args.filter.as_deref().map(Filter::compile) {
         None => None,
         Some(Ok(f)) => Some(f),
@@ -251,11 +348,11 @@ pub fn run(args: &AnalyzeArgs) -> u8 {
     .unwrap_or(Timestamp::ZERO);
 
     let stdout = io::stdout();
-    let mut jsonl = args
-        .jsonl
-        .then(|| JsonlWriter::new(io::BufWriter::with_capacity(1 << 16, stdout.lock())));
+    let mut jsonl = args.jsonl.then(|| {
+        JsonlWriter::new(io::BufWriter::with_capacity(1 << 16, stdout.lock())).with_app_settings(app_settings.clone())
+    });
     let report = args.summary || (!args.jsonl && args.csv.is_none() && args.har.is_none());
-    let mut summary = report.then(SummarySink::default);
+    let mut summary = report.then(|| SummarySink::with_app_settings(app_settings.clone()));
     let mut csv = match args.csv.as_deref().map(open_export).transpose() {
         Ok(out) => out.map(|out| CsvWriter::new(out, capture_start)),
         Err(err) => {
@@ -274,7 +371,9 @@ pub fn run(args: &AnalyzeArgs) -> u8 {
     let mut matched = None;
     let (read, stopped_early) = {
         let mut chain = match filter {
-            Some(f) => Chain::Filtered(FilterSink::new(&mut outputs, f, capture_start)),
+            Some(f) => {
+                Chain::Filtered(FilterSink::new(&mut outputs, f, capture_start).with_app_settings(app_settings.clone()))
+            }
             None => Chain::All(&mut outputs),
         };
         let (read, stopped_early) = match source {

@@ -4,7 +4,10 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::analysis::Timestamp;
-use crate::analysis::event::{ConnectionEnd, ConnectionInfo, Direction, Event, EventSink, FlowInfo, TlsInfo};
+use crate::analysis::app::{AppSettings, AppTracker, Protocol};
+use crate::analysis::event::{
+    ConnectionEnd, ConnectionInfo, Direction, Event, EventSink, FlowInfo, MessageEvent, TlsInfo,
+};
 use crate::analysis::findings::FindingKind;
 use crate::analysis::latency::LatencyRecorder;
 use crate::analysis::ws::close::close_code_name;
@@ -39,6 +42,11 @@ struct ConnSummary {
     findings: BTreeMap<FindingKind, FindingStats>,
     last_ts: Timestamp,
     end: Option<ConnectionEnd>,
+    /// Messages decoded per application protocol.
+    app_messages: BTreeMap<Protocol, u64>,
+    /// Application round trips per (protocol, key); at most `MAX_APP_KEYS` keys, the rest
+    /// grouped under "(other keys)".
+    app_rtt: BTreeMap<(Protocol, String), LatencyRecorder>,
 }
 
 /// "TLS 1.3 TLS_AES_128_GCM_SHA256  SNI host  ALPN -  decrypted"
@@ -52,6 +60,8 @@ fn tls_text(tls: &TlsInfo) -> String {
         if tls.decrypted { "decrypted" } else { "not decrypted" }
     )
 }
+/// Round-trip keys (methods, events, topics) listed per connection in the report.
+const MAX_APP_KEYS: usize = 64;
 
 /// Aggregates events into a report. Memory grows with connections, not with messages.
 #[derive(Default)]
@@ -62,6 +72,17 @@ pub struct SummarySink {
     messages: u64,
     /// Flows listed without a WebSocket connection (TLS without a key, …).
     flows: Vec<FlowInfo>,
+    /// Application protocol decoding (issue 16), for protocol counts and round trips.
+    app: AppTracker,
+}
+
+impl SummarySink {
+    pub fn with_app_settings(settings: AppSettings) -> Self {
+        SummarySink {
+            app: AppTracker::new(settings),
+            ..SummarySink::default()
+        }
+    }
 }
 
 fn note_finding(map: &mut BTreeMap<FindingKind, FindingStats>, kind: FindingKind, text: String) {
@@ -87,7 +108,10 @@ impl EventSink for SummarySink {
                     findings: BTreeMap::new(),
                     last_ts: info.first_ts,
                     end: None,
+                    app_messages: BTreeMap::new(),
+                    app_rtt: BTreeMap::new(),
                 });
+                self.app.on_connection(info);
             }
             Event::Frame(_) => {}
             Event::Message(m) => {
@@ -105,6 +129,7 @@ impl EventSink for SummarySink {
                         d.close = Some((m.close_code, m.close_reason().unwrap_or_default().into_owned()));
                     }
                 }
+                self.note_app(m);
             }
             Event::Rtt(r) => {
                 if let Some(c) = self.conns.get_mut(r.conn as usize) {
@@ -120,6 +145,7 @@ impl EventSink for SummarySink {
                 }
             }
             Event::ConnectionEnded { conn, ts, how } => {
+                self.app.on_end(conn);
                 if let Some(c) = self.conns.get_mut(conn as usize) {
                     c.end = Some(how);
                     c.last_ts = c.last_ts.max(ts);
@@ -167,6 +193,28 @@ impl SummarySink {
 
     pub fn message_count(&self) -> u64 {
         self.messages
+    }
+
+    fn note_app(&mut self, m: &MessageEvent<'_>) {
+        let decoded = self.app.on_message(m);
+        let out = std::mem::take(&mut self.app.out);
+        let Some(c) = self.conns.get_mut(m.conn as usize) else {
+            return;
+        };
+        if let Some(d) = decoded {
+            *c.app_messages.entry(d.protocol).or_insert(0) += 1;
+        }
+        for f in &out.findings {
+            let text = format!("{} @{}: {}", m.dir.as_str(), f.ts, f.detail);
+            note_finding(&mut c.findings, f.kind, text);
+        }
+        for r in &out.rtts {
+            let mut key = (r.protocol, r.key.clone());
+            if !c.app_rtt.contains_key(&key) && c.app_rtt.len() >= MAX_APP_KEYS {
+                key.1 = "(other keys)".to_owned();
+            }
+            c.app_rtt.entry(key).or_default().record_ms(r.rtt_ms());
+        }
     }
 
     /// The report text.
@@ -259,6 +307,28 @@ impl SummarySink {
                     "    RTT: {} samples  p50 {:.3} ms  p95 {:.3} ms  p99 {:.3} ms  max {:.3} ms",
                     rtt.count, rtt.p50_ms, rtt.p95_ms, rtt.p99_ms, rtt.max_ms
                 );
+            }
+            if !c.app_messages.is_empty() {
+                let list: Vec<String> = c
+                    .app_messages
+                    .iter()
+                    .map(|(p, n)| format!("{} ({n} message{})", p.id(), if *n == 1 { "" } else { "s" }))
+                    .collect();
+                let _ = writeln!(s, "    application: {}", list.join(", "));
+            }
+            for ((protocol, key), h) in &c.app_rtt {
+                if let Some(rtt) = h.clone().summary() {
+                    let _ = writeln!(
+                        s,
+                        "    {} round trips {key}: {} samples  p50 {:.3} ms  p95 {:.3} ms  p99 {:.3} ms  max {:.3} ms",
+                        protocol.id(),
+                        rtt.count,
+                        rtt.p50_ms,
+                        rtt.p95_ms,
+                        rtt.p99_ms,
+                        rtt.max_ms
+                    );
+                }
             }
             render_findings(&mut s, &c.findings);
         }

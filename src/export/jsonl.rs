@@ -7,6 +7,7 @@ use std::io::{self, Write};
 
 use base64::Engine as _;
 
+use crate::analysis::app::{AppRttSample, AppSettings, AppTracker, Decoded};
 use crate::analysis::event::{ConnectionInfo, Event, EventSink, FlowInfo, MessageEvent, RttSample, TlsInfo};
 use crate::analysis::findings::Finding;
 
@@ -15,6 +16,8 @@ pub struct JsonlWriter<W: Write> {
     out: W,
     error: Option<io::Error>,
     b64: Vec<u8>,
+    /// Application protocol decoding (issue 16): `app` on messages, `app_rtt` records.
+    app: AppTracker,
 }
 
 impl<W: Write> JsonlWriter<W> {
@@ -23,7 +26,14 @@ impl<W: Write> JsonlWriter<W> {
             out,
             error: None,
             b64: Vec::new(),
+            app: AppTracker::default(),
         }
+    }
+
+    /// Application decoding as the user chose ("decode as" rules, or none at all).
+    pub fn with_app_settings(mut self, settings: AppSettings) -> Self {
+        self.app = AppTracker::new(settings);
+        self
     }
 
     /// Flushes and returns the first write error, if any (e.g. a closed pipe).
@@ -133,7 +143,12 @@ fn write_flow(out: &mut impl Write, f: &FlowInfo) -> io::Result<()> {
     out.write_all(b"}\n")
 }
 
-fn write_message(out: &mut impl Write, b64: &mut Vec<u8>, m: &MessageEvent<'_>) -> io::Result<()> {
+fn write_message(
+    out: &mut impl Write,
+    b64: &mut Vec<u8>,
+    m: &MessageEvent<'_>,
+    app: Option<&Decoded>,
+) -> io::Result<()> {
     write!(
         out,
         "{{\"type\":\"message\",\"conn\":{},\"dir\":\"{}\",\"ts\":{},\"opcode\":\"{}\",\"frames\":{},\"compressed\":{},\"wire_len\":{},\"len\":{},\"payload_b64\":\"",
@@ -166,7 +181,32 @@ fn write_message(out: &mut impl Write, b64: &mut Vec<u8>, m: &MessageEvent<'_>) 
     if !m.decoded {
         out.write_all(b",\"decoded\":false")?;
     }
+    if let Some(d) = app {
+        write!(out, ",\"app\":{{\"protocol\":\"{}\",\"summary\":", d.protocol.id())?;
+        json_str(out, &d.summary)?;
+        out.write_all(b",\"fields\":")?;
+        serde_json::to_writer(&mut *out, &d.fields).map_err(io::Error::other)?;
+        out.write_all(b"}")?;
+    }
     out.write_all(b"}\n")
+}
+
+fn write_app_rtt(out: &mut impl Write, r: &AppRttSample) -> io::Result<()> {
+    write!(
+        out,
+        "{{\"type\":\"app_rtt\",\"conn\":{},\"protocol\":\"{}\",\"key\":",
+        r.conn,
+        r.protocol.id()
+    )?;
+    json_str(out, &r.key)?;
+    writeln!(
+        out,
+        ",\"request_dir\":\"{}\",\"request_ts\":{},\"response_ts\":{},\"rtt_ms\":{:.3}}}",
+        r.request_dir.as_str(),
+        r.request_ts,
+        r.response_ts,
+        r.rtt_ms()
+    )
 }
 
 fn write_rtt(out: &mut impl Write, r: &RttSample) -> io::Result<()> {
@@ -203,12 +243,28 @@ fn write_anomaly(out: &mut impl Write, f: &Finding) -> io::Result<()> {
 impl<W: Write> EventSink for JsonlWriter<W> {
     fn event(&mut self, event: Event<'_>) {
         match event {
-            Event::Connection(c) => self.write_record(|out, _| write_connection(out, c)),
-            Event::Message(m) => self.write_record(|out, b64| write_message(out, b64, m)),
+            Event::Connection(c) => {
+                self.app.on_connection(c);
+                self.write_record(|out, _| write_connection(out, c))
+            }
+            Event::Message(m) => {
+                let app = self.app.on_message(m);
+                self.write_record(|out, b64| write_message(out, b64, m, app.as_ref()));
+                if !self.app.out.is_empty() {
+                    let extra = std::mem::take(&mut self.app.out);
+                    for f in &extra.findings {
+                        self.write_record(|out, _| write_anomaly(out, f));
+                    }
+                    for r in &extra.rtts {
+                        self.write_record(|out, _| write_app_rtt(out, r));
+                    }
+                }
+            }
+            Event::ConnectionEnded { conn, .. } => self.app.on_end(conn),
             Event::Rtt(r) => self.write_record(|out, _| write_rtt(out, &r)),
             Event::Anomaly(f) => self.write_record(|out, _| write_anomaly(out, f)),
             Event::Flow(f) => self.write_record(|out, _| write_flow(out, f)),
-            Event::Frame(_) | Event::ConnectionEnded { .. } => {}
+            Event::Frame(_) => {}
         }
     }
 }

@@ -3,6 +3,7 @@
 //! evaluator over [`MessageView`], autocomplete, and a sink that filters analyzer events.
 //! Pure: no IO, no egui. The reference is docs/filter-language.md.
 
+pub mod app_fields;
 mod eval;
 pub mod facts;
 pub mod fields;
@@ -11,6 +12,7 @@ pub mod lexer;
 pub mod parser;
 pub mod sink;
 
+pub use app_fields::register_app_protocol_fields;
 pub use facts::{AppFields, ConnFacts, MessageView};
 pub use fields::{FieldDef, FieldKind, complete, register_app_field};
 pub use json::Leaf;

@@ -23,12 +23,13 @@
 use std::collections::VecDeque;
 
 use crate::analysis::Timestamp;
+use crate::analysis::app::{AppSettings, AppTracker, Decoded};
 use crate::analysis::event::{
     ConnId, ConnectionEnd, ConnectionInfo, Direction, Event, EventSink, MessageEvent, OwnedMessage, RttSample,
 };
 use crate::analysis::findings::{Finding, FindingKind};
 use crate::analysis::ws::frame::OpCode;
-use crate::query::{ConnFacts, Filter, MessageView};
+use crate::query::{AppFields, ConnFacts, Filter, MessageView};
 
 /// Most records held back behind a ping waiting for its pong.
 pub const MAX_HELD_RECORDS: usize = 65_536;
@@ -58,6 +59,8 @@ enum Decision {
 /// A message held back, with what was learnt about it.
 struct Held {
     message: OwnedMessage,
+    /// Its application-protocol value (issue 16), decoded when it arrived.
+    app: Option<Decoded>,
     findings: Vec<Finding>,
     rtt_ms: Option<f64>,
     decision: Decision,
@@ -90,6 +93,9 @@ pub struct FilterSink<'s, S: EventSink + ?Sized> {
     seen: u64,
     matched: u64,
     forced: u64,
+    /// Application decoding (issue 16): sees every message, so stateful protocols (MQTT
+    /// version, Socket.IO attachments) decode right whatever the filter drops.
+    app: Box<AppTracker>,
 }
 
 impl<'s, S: EventSink + ?Sized> FilterSink<'s, S> {
@@ -107,7 +113,14 @@ impl<'s, S: EventSink + ?Sized> FilterSink<'s, S> {
             seen: 0,
             matched: 0,
             forced: 0,
+            app: Box::default(),
         }
+    }
+
+    /// Application decoding as the user chose ("decode as" rules, .proto message types).
+    pub fn with_app_settings(mut self, settings: AppSettings) -> Self {
+        self.app = Box::new(AppTracker::new(settings));
+        self
     }
 
     /// Messages looked at.
@@ -153,12 +166,17 @@ impl<'s, S: EventSink + ?Sized> FilterSink<'s, S> {
 
     fn on_message(&mut self, m: &MessageEvent<'_>) {
         self.seen += 1;
+        let app = self.app.on_message(m);
+        self.app.out.clear();
         let findings = self.take_findings(m);
         let must_wait = self.hold && matches!(m.opcode, OpCode::Ping | OpCode::Pong);
         if !must_wait && self.queue.is_empty() {
             // The common path: decide now, print straight from the analyzer's buffers.
             let kinds: Vec<FindingKind> = findings.iter().map(|f| f.kind).collect();
-            let facts = self.facts(m, &kinds);
+            let facts = MessageView {
+                app: app.as_ref().map(|d| d as &dyn AppFields),
+                ..self.facts(m, &kinds)
+            };
             let matched = self.filter.matches(&facts);
             self.remember_ping(m, matched);
             if matched {
@@ -173,6 +191,7 @@ impl<'s, S: EventSink + ?Sized> FilterSink<'s, S> {
         }
         let mut held = Held {
             message: OwnedMessage::from(m),
+            app,
             findings,
             rtt_ms: None,
             decision: Decision::Waiting,
@@ -430,6 +449,7 @@ fn decide(filter: &Filter, conns: &[ConnSlot], capture_start: Timestamp, held: &
         rtt_ms: held.rtt_ms,
         findings: &kinds,
         connection: conns.get(m.conn as usize).map(|s| &s.facts),
+        app: held.app.as_ref().map(|d| d as &dyn AppFields),
         ..MessageView::new(m.facts, &m.payload, capture_start)
     };
     let hit = filter.matches(&facts);
@@ -446,6 +466,7 @@ impl<S: EventSink + ?Sized> EventSink for FilterSink<'_, S> {
         }
         match event {
             Event::Connection(info) => {
+                self.app.on_connection(info);
                 if info.conn as usize == self.conns.len() {
                     self.conns.push(ConnSlot {
                         info: info.clone(),
@@ -462,7 +483,10 @@ impl<S: EventSink + ?Sized> EventSink for FilterSink<'_, S> {
             Event::Message(m) => self.on_message(m),
             Event::Rtt(r) => self.on_rtt(r),
             Event::Anomaly(f) => self.on_finding(f),
-            Event::ConnectionEnded { conn, ts, how } => self.on_ended(conn, ts, how),
+            Event::ConnectionEnded { conn, ts, how } => {
+                self.app.on_end(conn);
+                self.on_ended(conn, ts, how)
+            }
         }
         self.drain();
     }
