@@ -133,21 +133,12 @@ pub fn decode(text: &str, ctx: &mut DecodeCtx<'_>) -> Option<Decoded> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::event::Direction;
-    use crate::analysis::time::Timestamp;
+    use crate::analysis::app::with_test_ctx;
     use serde_json::json;
 
     fn run(t: &str) -> (Option<Decoded>, usize) {
-        let mut findings = Vec::new();
-        let mut pairs = Vec::new();
-        let mut ctx = DecodeCtx {
-            conn: 0,
-            dir: Direction::ClientToServer,
-            ts: Timestamp::ZERO,
-            findings: &mut findings,
-            pairs: &mut pairs,
-        };
-        (decode(t, &mut ctx), findings.len())
+        let (d, findings, _) = with_test_ctx(|ctx| decode(t, ctx));
+        (d, findings)
     }
 
     #[test]

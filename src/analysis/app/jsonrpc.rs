@@ -140,22 +140,12 @@ fn one(v: &Value, ctx: &mut DecodeCtx<'_>) -> (String, Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::event::Direction;
-    use crate::analysis::time::Timestamp;
+    use crate::analysis::app::with_test_ctx;
     use serde_json::json;
 
     fn run(t: &str) -> (Decoded, usize, usize) {
-        let mut findings = Vec::new();
-        let mut pairs = Vec::new();
-        let mut ctx = DecodeCtx {
-            conn: 0,
-            dir: Direction::ClientToServer,
-            ts: Timestamp::ZERO,
-            findings: &mut findings,
-            pairs: &mut pairs,
-        };
-        let d = decode(t, &mut ctx).unwrap();
-        (d, findings.len(), pairs.len())
+        let (d, findings, pairs) = with_test_ctx(|ctx| decode(t, ctx));
+        (d.unwrap(), findings, pairs)
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod actioncable;
 pub mod binary;
 pub mod detect;
 pub mod engineio;
+pub mod fuzzing;
 pub mod graphql;
 pub mod jsonrpc;
 pub mod mqtt;
@@ -165,6 +166,23 @@ pub struct DecodeCtx<'a> {
     pub ts: Timestamp,
     pub findings: &'a mut Vec<AppFinding>,
     pub pairs: &'a mut Vec<PairOp>,
+}
+
+/// Runs `decode` with a client→server context at time zero, for the decoders' tests: its
+/// result, and how many findings and pairing operations it made.
+#[cfg(test)]
+pub(crate) fn with_test_ctx<T>(decode: impl FnOnce(&mut DecodeCtx<'_>) -> T) -> (T, usize, usize) {
+    let mut findings = Vec::new();
+    let mut pairs = Vec::new();
+    let mut ctx = DecodeCtx {
+        conn: 0,
+        dir: Direction::ClientToServer,
+        ts: Timestamp::ZERO,
+        findings: &mut findings,
+        pairs: &mut pairs,
+    };
+    let out = decode(&mut ctx);
+    (out, findings.len(), pairs.len())
 }
 
 impl DecodeCtx<'_> {

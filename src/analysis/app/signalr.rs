@@ -215,21 +215,11 @@ fn msgpack_records(p: &[u8], ctx: &mut DecodeCtx<'_>) -> Vec<(String, Value)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::event::Direction;
-    use crate::analysis::time::Timestamp;
+    use crate::analysis::app::with_test_ctx;
 
     fn run(st: &mut SignalRState, binary: bool, p: &[u8]) -> (Decoded, usize, usize) {
-        let mut findings = Vec::new();
-        let mut pairs = Vec::new();
-        let mut ctx = DecodeCtx {
-            conn: 0,
-            dir: Direction::ClientToServer,
-            ts: Timestamp::ZERO,
-            findings: &mut findings,
-            pairs: &mut pairs,
-        };
-        let d = decode(st, binary, p, &mut ctx).unwrap();
-        (d, findings.len(), pairs.len())
+        let (d, findings, pairs) = with_test_ctx(|ctx| decode(st, binary, p, ctx));
+        (d.unwrap(), findings, pairs)
     }
 
     #[test]

@@ -192,21 +192,11 @@ fn frame(b: &[u8], ctx: &mut DecodeCtx<'_>) -> Result<(String, Value, usize), St
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::event::Direction;
-    use crate::analysis::time::Timestamp;
+    use crate::analysis::app::with_test_ctx;
 
     fn run(p: &[u8]) -> (Decoded, usize, usize) {
-        let mut findings = Vec::new();
-        let mut pairs = Vec::new();
-        let mut ctx = DecodeCtx {
-            conn: 0,
-            dir: Direction::ClientToServer,
-            ts: Timestamp::ZERO,
-            findings: &mut findings,
-            pairs: &mut pairs,
-        };
-        let d = decode(p, &mut ctx).unwrap();
-        (d, findings.len(), pairs.len())
+        let (d, findings, pairs) = with_test_ctx(|ctx| decode(p, ctx));
+        (d.unwrap(), findings, pairs)
     }
 
     #[test]
