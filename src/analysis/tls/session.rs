@@ -6,6 +6,10 @@
 //! during a live capture is seen as soon as the caller feeds it. Caps (documented on
 //! [`TlsLimits`]): records waiting for a key, sequence numbers tried after a loss,
 //! consecutive tag failures; each becomes a finding when it bites.
+//!
+//! About 800 lines on purpose: both directions' record layers, the handshake fields, the key
+//! schedule's state and the resynchronisation after a loss all read and write this one
+//! session's state; the pieces that stand alone are `record`, `handshake`, `crypto`, `keylog`.
 
 use crate::analysis::event::Direction;
 use crate::analysis::findings::FindingKind;
