@@ -302,14 +302,8 @@ fn feed_tls_secrets(path: &Path, analyzer: &mut Analyzer) -> u64 {
         match reader.next() {
             Ok((offset, block)) => {
                 if let PcapBlockOwned::NG(Block::DecryptionSecrets(dsb)) = block
-                    && dsb.secrets_type == SecretsType::TlsKeyLog
+                    && feed_secrets_block(&dsb, analyzer)
                 {
-                    let len = usize::try_from(dsb.secrets_len)
-                        .unwrap_or(usize::MAX)
-                        .min(dsb.data.len());
-                    let keys = analyzer.keylog_mut();
-                    keys.feed(dsb.data.get(..len).unwrap_or(&[]));
-                    keys.end_of_input();
                     blocks += 1;
                 }
                 reader.consume(offset);
@@ -347,6 +341,21 @@ fn timestamp_from_units(units: u64, iface: &Interface) -> Timestamp {
     let frac = units % iface.units_per_sec;
     let nanos = (u128::from(frac) * 1_000_000_000 / u128::from(iface.units_per_sec)) as i64;
     Timestamp::from_secs_nanos((secs as i64).saturating_add(iface.offset_secs), nanos)
+}
+
+/// Feeds a Decryption Secrets Block's TLS key log text to the analyzer; false for other
+/// kinds of secrets (both readers call this: libpcap itself skips these blocks).
+fn feed_secrets_block(dsb: &pcap_parser::pcapng::DecryptionSecretsBlock<'_>, analyzer: &mut Analyzer) -> bool {
+    if dsb.secrets_type != SecretsType::TlsKeyLog {
+        return false;
+    }
+    let len = usize::try_from(dsb.secrets_len)
+        .unwrap_or(usize::MAX)
+        .min(dsb.data.len());
+    let keys = analyzer.keylog_mut();
+    keys.feed(dsb.data.get(..len).unwrap_or(&[]));
+    keys.end_of_input();
+    true
 }
 
 fn run_stream(
@@ -407,13 +416,7 @@ fn run_stream(
                     }),
                     PcapBlockOwned::NG(Block::DecryptionSecrets(dsb)) => {
                         // editcap --inject-secrets / Wireshark: TLS key log text, used with no option.
-                        if dsb.secrets_type == SecretsType::TlsKeyLog {
-                            let len = usize::try_from(dsb.secrets_len)
-                                .unwrap_or(usize::MAX)
-                                .min(dsb.data.len());
-                            let keys = analyzer.keylog_mut();
-                            keys.feed(dsb.data.get(..len).unwrap_or(&[]));
-                            keys.end_of_input();
+                        if feed_secrets_block(&dsb, analyzer) {
                             summary.tls_secrets_blocks += 1;
                         }
                         None

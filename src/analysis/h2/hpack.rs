@@ -304,12 +304,9 @@ impl Decoder {
 mod tests {
     use super::*;
 
+    /// Hex with any spacing (the project's own parser, as the frame builder uses).
     fn hx(s: &str) -> Vec<u8> {
-        let s: String = s.split_whitespace().collect();
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
+        crate::analysis::ws::builder::parse_hex(s).expect("hex")
     }
 
     fn text(fields: &[Field]) -> Vec<(String, String)> {
