@@ -69,6 +69,17 @@ pub struct CapturePanel {
     pub recording: Option<PathBuf>,
 }
 
+/// A key that moves the table's selection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TableKey {
+    Step(i64),
+    First,
+    Last,
+    /// First and last message of the selected message's connection.
+    ConnFirst,
+    ConnLast,
+}
+
 /// A line for the status bar.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StatusLine {
@@ -85,6 +96,15 @@ pub struct FramescopeApp {
     pub status: Option<StatusLine>,
     pub selection: Selection,
     pub filter: Filter,
+    /// The display filter's text (the query language of `analyze --filter`).
+    pub display_filter: String,
+    /// The display filter field's text while it is edited (applied with Enter).
+    pub display_draft: String,
+    pub sort: crate::store::sort::SortOrder,
+    /// Marked (bookmarked) messages.
+    pub marks: std::collections::BTreeSet<u32>,
+    /// The connection shown in the follow-stream window.
+    pub follow: Option<ConnId>,
     pub view: FilteredView,
     pub settings: Settings,
     pub lower_tab: LowerTab,
@@ -125,6 +145,11 @@ impl FramescopeApp {
             status: None,
             selection: Selection::default(),
             filter: Filter::default(),
+            display_filter: String::new(),
+            display_draft: String::new(),
+            sort: Default::default(),
+            marks: Default::default(),
+            follow: None,
             view: FilteredView::default(),
             settings,
             lower_tab: LowerTab::default(),
@@ -164,8 +189,12 @@ impl FramescopeApp {
             .map(|m| m.len().saturating_mul(3) / 2)
             .unwrap_or(u64::MAX);
         self.store = Store::with_payload_budget(budget.max(64 << 20));
+        self.store.first_packet =
+            crate::capture::OfflineReader::first_packet_ts(&path, crate::capture::ReaderKind::Auto);
         self.view = FilteredView::default();
         self.selection = Selection::default();
+        self.marks.clear();
+        self.follow = None;
         self.first_results_after = None;
         let config = AnalyzerConfig {
             emit_frames: true,
@@ -236,6 +265,8 @@ impl FramescopeApp {
         self.store = Store::with_payload_budget(1 << 30);
         self.view = FilteredView::default();
         self.selection = Selection::default();
+        self.marks.clear();
+        self.follow = None;
         self.timeline_cache = Default::default();
         self.throughput_cache = Default::default();
         self.first_results_after = None;
@@ -335,7 +366,7 @@ impl FramescopeApp {
             self.push(Command::RevealMessage(goto));
         }
         let filter = self.effective_filter();
-        self.view.refresh(&self.store, &filter);
+        self.view.refresh(&self.store, &filter, &self.display_filter, self.sort);
         self.handle_input(&ctx);
 
         // Panels added first take the full width: bars, then the connection strip and the
@@ -371,6 +402,7 @@ impl FramescopeApp {
         panes::client::client_window_ui(self, &ctx);
         panes::builder::builder_window_ui(self, &ctx);
         panes::reference::reference_window_ui(self, &ctx);
+        panes::follow::follow_window_ui(self, &ctx);
         lesson_window_ui(self, &ctx);
 
         self.apply_commands(&ctx);
@@ -404,36 +436,97 @@ impl FramescopeApp {
         if escape {
             self.push(Command::SelectMessage(None));
         }
+        let (mark, next_mark, previous_mark) = ctx.input(|i| {
+            let shift = i.modifiers.command && i.modifiers.shift;
+            (
+                i.modifiers.command && !i.modifiers.shift && i.key_pressed(egui::Key::M),
+                shift && i.key_pressed(egui::Key::N),
+                shift && i.key_pressed(egui::Key::B),
+            )
+        });
+        if mark && let Some(m) = self.selection.message {
+            self.push(Command::ToggleMark(m));
+        }
+        if next_mark {
+            self.push(Command::JumpToMark(true));
+        }
+        if previous_mark {
+            self.push(Command::JumpToMark(false));
+        }
         if let Some(path) = dropped {
             self.push(Command::Open(path));
         }
-        // Arrow keys and page keys move through the table unless a text field has focus.
+        // Arrow, page, Home and End keys move through the table unless a text field has focus.
         if ctx.memory(|m| m.focused().is_none()) {
-            let step: i64 = ctx.input(|i| {
-                if i.key_pressed(egui::Key::ArrowDown) {
-                    1
-                } else if i.key_pressed(egui::Key::ArrowUp) {
-                    -1
-                } else if i.key_pressed(egui::Key::PageDown) {
-                    20
-                } else if i.key_pressed(egui::Key::PageUp) {
-                    -20
-                } else {
-                    0
-                }
+            let key = ctx.input(|i| {
+                let command = i.modifiers.command;
+                [
+                    (egui::Key::ArrowDown, TableKey::Step(1)),
+                    (egui::Key::ArrowUp, TableKey::Step(-1)),
+                    (egui::Key::PageDown, TableKey::Step(20)),
+                    (egui::Key::PageUp, TableKey::Step(-20)),
+                    (
+                        egui::Key::Home,
+                        if command { TableKey::ConnFirst } else { TableKey::First },
+                    ),
+                    (
+                        egui::Key::End,
+                        if command { TableKey::ConnLast } else { TableKey::Last },
+                    ),
+                ]
+                .into_iter()
+                .find(|(k, _)| i.key_pressed(*k))
+                .map(|(_, t)| t)
             });
-            if step != 0 && !self.view.rows.is_empty() {
-                let current = self
-                    .selection
-                    .message
-                    .and_then(|m| self.view.position_of(m))
-                    .map_or(if step > 0 { -1 } else { self.view.rows.len() as i64 }, |p| p as i64);
-                let next = (current + step).clamp(0, self.view.rows.len() as i64 - 1) as usize;
-                if let Some(&m) = self.view.rows.get(next) {
-                    self.push(Command::RevealMessage(m));
-                }
+            if let Some(key) = key
+                && let Some(m) = self.table_target(key)
+            {
+                self.push(Command::RevealMessage(m));
             }
         }
+    }
+
+    /// The message a table key goes to.
+    fn table_target(&self, key: TableKey) -> Option<u32> {
+        let shown = self.view.shown();
+        let current = self.selection.message.and_then(|m| self.view.position_of(m));
+        let conn = self
+            .selection
+            .message
+            .and_then(|m| self.store.messages.get(m as usize))
+            .map(|r| r.conn);
+        let same_conn =
+            |m: &&u32| conn.is_none_or(|c| self.store.messages.get(**m as usize).is_some_and(|r| r.conn == c));
+        match key {
+            TableKey::Step(step) => {
+                let last = shown.len().checked_sub(1)? as i64;
+                let from = current.map_or(if step > 0 { -1 } else { last + 1 }, |p| p as i64);
+                shown.get((from + step).clamp(0, last) as usize).copied()
+            }
+            TableKey::First => shown.first().copied(),
+            TableKey::Last => shown.last().copied(),
+            TableKey::ConnFirst => shown.iter().find(same_conn).copied(),
+            TableKey::ConnLast => shown.iter().rev().find(same_conn).copied(),
+        }
+    }
+
+    /// The next or previous marked message in table order, wrapping around.
+    fn mark_target(&self, forward: bool) -> Option<u32> {
+        let shown = self.view.shown();
+        let current = self.selection.message.and_then(|m| self.view.position_of(m));
+        let marked = |p: &usize| shown.get(*p).is_some_and(|m| self.marks.contains(m));
+        let n = shown.len();
+        let start = current.unwrap_or(if forward { n.saturating_sub(1) } else { 0 });
+        (1..=n)
+            .map(|k| {
+                if forward {
+                    (start + k) % n
+                } else {
+                    (start + n - k % n) % n
+                }
+            })
+            .find(marked)
+            .and_then(|p| shown.get(p).copied())
     }
 
     fn apply_commands(&mut self, ctx: &egui::Context) {
@@ -500,6 +593,35 @@ impl FramescopeApp {
                         self.lesson = Some(i);
                     }
                 }
+                Command::SetDisplayFilter(expr) => {
+                    self.settings.remember_filter(&expr);
+                    self.display_filter = expr;
+                }
+                Command::NarrowDisplayFilter(clause) => {
+                    let current = self.display_filter.trim();
+                    let expr = if current.is_empty() {
+                        clause
+                    } else {
+                        format!("({current}) && {clause}")
+                    };
+                    self.settings.remember_filter(&expr);
+                    self.display_filter = expr;
+                }
+                Command::SortBy(column) => self.sort = self.sort.clicked(column),
+                Command::ToggleMark(m) => {
+                    if !self.marks.remove(&m) {
+                        self.marks.insert(m);
+                    }
+                }
+                Command::JumpToMark(forward) => {
+                    if let Some(m) = self.mark_target(forward) {
+                        self.selection.message = Some(m);
+                        self.scroll_to_selected = true;
+                    }
+                }
+                Command::FollowStream(conn) => self.follow = Some(conn),
+                Command::SaveTranscript(conn) => self.save_transcript(conn),
+                Command::Export(format) => self.export(format),
                 Command::ShowReference(topic, highlight) => {
                     self.reference.open = true;
                     self.reference.topic = topic;
@@ -551,6 +673,50 @@ impl FramescopeApp {
                 },
             });
         }
+    }
+
+    /// File → Export: asks where, then writes the shown messages.
+    fn export(&mut self, format: crate::gui::commands::ExportFormat) {
+        let Some(path) = rfd::FileDialog::new()
+            .set_file_name(format!("messages.{}", format.extension()))
+            .save_file()
+        else {
+            return;
+        };
+        self.export_to(format, &path);
+    }
+
+    /// Writes the shown messages, in the table's order, to `path`.
+    pub fn export_to(&mut self, format: crate::gui::commands::ExportFormat, path: &std::path::Path) {
+        let result = crate::gui::export::export_messages(&self.store, self.view.shown(), format, path);
+        self.status = Some(match result {
+            Ok(text) => StatusLine { text, is_error: false },
+            Err(e) => StatusLine {
+                text: format!("cannot export to {}: {e}", path.display()),
+                is_error: true,
+            },
+        });
+    }
+
+    fn save_transcript(&mut self, conn: ConnId) {
+        let Some(path) = rfd::FileDialog::new()
+            .set_file_name(format!("connection-{conn}.txt"))
+            .save_file()
+        else {
+            return;
+        };
+        let lines = crate::gui::export::transcript(&self.store, &self.view.rows, conn);
+        let text = crate::gui::export::transcript_text(&self.store, conn, &lines);
+        self.status = Some(match crate::gui::export::save_text(&path, &text) {
+            Ok(()) => StatusLine {
+                text: format!("saved the transcript to {}", path.display()),
+                is_error: false,
+            },
+            Err(e) => StatusLine {
+                text: format!("cannot save {}: {e}", path.display()),
+                is_error: true,
+            },
+        });
     }
 
     fn save_payload(&mut self, index: u32) {

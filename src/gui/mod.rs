@@ -4,6 +4,7 @@
 pub mod app;
 pub mod client_tab;
 pub mod commands;
+pub mod export;
 pub mod feed;
 pub mod format;
 pub mod json_layout;

@@ -26,10 +26,6 @@ pub fn detail_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
         return;
     };
     let payload = app.store.payload(&m).to_vec();
-    let origin = match app.settings.time_mode {
-        TimeMode::Relative => app.store.connection(m.conn).map(|c| c.info.first_ts),
-        TimeMode::Absolute => None,
-    };
     egui::Grid::new("message-facts").num_columns(2).show(ui, |ui| {
         ui.label("message");
         ui.label(format!("#{index} on connection {} ({})", m.conn, m.dir.as_str()));
@@ -49,7 +45,21 @@ pub fn detail_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
         });
         ui.end_row();
         ui.label("time");
-        ui.label(format::time(m.ts, origin));
+        let since = |origin: Option<crate::analysis::Timestamp>| {
+            origin.map_or_else(String::new, |o| format!("{:.6} s", m.ts.millis_since(o) / 1000.0))
+        };
+        ui.label(format!(
+            "{} since the capture started, {} since the connection started",
+            since(app.store.capture_start()),
+            since(app.store.connection(m.conn).map(|c| c.info.first_ts))
+        ))
+        .on_hover_text(format::time_tooltip(m.ts));
+        ui.end_row();
+        ui.label("");
+        ui.label(match app.settings.time_mode {
+            TimeMode::Local => format::local(m.ts).unwrap_or_else(|| format::utc(m.ts)),
+            _ => format::utc(m.ts),
+        });
         ui.end_row();
         ui.label("size");
         ui.label(format!(
