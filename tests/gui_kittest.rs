@@ -16,38 +16,7 @@ use framescope::export::pcap_writer::Sender;
 use framescope::gui::FramescopeApp;
 use framescope::gui::settings::Settings;
 
-/// The app with `capture` loaded (the real loader thread), drawn in a 1400×900 window.
-fn loaded(capture: &Path) -> Harness<'static, FramescopeApp> {
-    loaded_in(capture, (1400.0, 900.0))
-}
-
-fn loaded_in(capture: &Path, size: (f32, f32)) -> Harness<'static, FramescopeApp> {
-    let mut app = FramescopeApp::new(Settings::default(), Arc::new(|| {}));
-    app.open(capture.to_owned());
-    let mut harness = Harness::builder()
-        .with_size(size)
-        .build_ui_state(|ui, app: &mut FramescopeApp| app.show(ui), app);
-    let started = Instant::now();
-    while harness.state().is_loading() && started.elapsed() < Duration::from_secs(20) {
-        harness.step();
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    assert!(!harness.state().is_loading(), "loading did not finish");
-    harness.run_steps(3);
-    harness
-}
-
-/// The app with nothing loaded.
-fn empty_harness() -> Harness<'static, FramescopeApp> {
-    let app = FramescopeApp::new(Settings::default(), Arc::new(|| {}));
-    Harness::builder()
-        .with_size((1400.0, 900.0))
-        .build_ui_state(|ui, app: &mut FramescopeApp| app.show(ui), app)
-}
-
-fn sample(name: &str) -> std::path::PathBuf {
-    common::captures_dir().join(name)
-}
+use common::gui::{empty_harness, loaded, loaded_in, sample};
 
 #[test]
 fn opening_a_capture_fills_the_connection_and_message_tables() {
