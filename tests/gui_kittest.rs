@@ -4,17 +4,12 @@
 
 mod common;
 
-use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use egui::accesskit::Role;
-use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use framescope::analysis::ws::frame::OpCode;
 use framescope::export::pcap_writer::Sender;
-use framescope::gui::FramescopeApp;
-use framescope::gui::settings::Settings;
 
 use common::gui::{empty_harness, loaded, loaded_in, sample};
 
@@ -459,4 +454,40 @@ fn hovering_links_fields_and_bytes_and_the_unmasking_steps_one_by_one() {
     harness.get_by_label("Show all").click();
     harness.run_steps(2);
     harness.get_by_label("gives \"hello, framescop\"");
+}
+
+#[test]
+fn text_in_many_scripts_renders_as_glyphs_not_boxes() {
+    let harness = loaded(&sample("python-many-connections-scripts.pcap"));
+    let app = harness.state();
+    assert_eq!(app.store.connections.len(), 12);
+    // The previews of the table hold these scripts; every character must have a glyph in
+    // the fonts the window installed (CI installs the packages the README names).
+    for text in [
+        "こんにちは、世界",
+        "你好，世界",
+        "안녕하세요",
+        "Привет, мир",
+        "مرحبا بالعالم",
+        "שלום עולם",
+        "नमस्ते दुनिया",
+        "✓ 🎉",
+    ] {
+        let covered = harness
+            .ctx
+            .fonts_mut(|f| f.has_glyphs(&egui::FontId::proportional(14.0), &text.replace(' ', "")));
+        if !covered && std::env::var_os("CI").is_none() {
+            eprintln!("skipping: no system font covers {text:?} here (install the README's font packages)");
+            continue;
+        }
+        assert!(
+            covered,
+            "{text}: missing glyphs (fallbacks found: {:?})",
+            framescope::gui::fonts::fallbacks_found()
+        );
+    }
+    harness
+        .get_all_by_label_contains("こんにちは")
+        .next()
+        .expect("a Japanese preview");
 }

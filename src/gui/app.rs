@@ -11,6 +11,7 @@ use crate::analysis::AnalyzerConfig;
 use crate::analysis::event::ConnId;
 use crate::gui::commands::Command;
 use crate::gui::feed::{Drained, Feed, FeedEnd, Source};
+use crate::gui::guard::Pending;
 use crate::gui::panes;
 use crate::gui::settings::{SETTINGS_KEY, Settings};
 use crate::gui::view::FilteredView;
@@ -131,6 +132,11 @@ pub struct FramescopeApp {
     pub throughput_cache: crate::gui::panes::plots::ThroughputCache,
     /// The connect window: one tab per live connection.
     pub clients: crate::gui::sessions::ClientTabs,
+    fonts_installed: bool,
+    /// Unsaved-recording prompts and crash recovery.
+    pub guard: crate::gui::guard::Guard,
+    /// The window was told to close (once).
+    pub(crate) quit_sent: bool,
     pub(crate) commands: Vec<Command>,
     pub(crate) wake: Arc<dyn Fn() + Send + Sync>,
 }
@@ -169,6 +175,9 @@ impl FramescopeApp {
             timeline_cache: Default::default(),
             throughput_cache: Default::default(),
             clients: Default::default(),
+            fonts_installed: false,
+            guard: Default::default(),
+            quit_sent: false,
             commands: Vec::new(),
             wake,
         }
@@ -226,7 +235,7 @@ impl FramescopeApp {
         if let Some(old) = self.capture.recording.take() {
             let _ = std::fs::remove_file(old);
         }
-        let record_to = crate::capture::live::recording_path();
+        let record_to = crate::capture::recordings::new_path(&self.guard.dir, "capture");
         let options = crate::capture::live::LiveOptions {
             interface: self.capture.interface.clone(),
             filter: self.capture.filter.clone(),
@@ -352,11 +361,17 @@ impl FramescopeApp {
         // Payloads can hold any Unicode: characters no font has are drawn as boxes, never an
         // error (egui_kittest's default is to panic on them).
         ctx.set_missing_glyph_policy(egui::MissingGlyphPolicy::Tofu);
+        if !self.fonts_installed {
+            // CJK, Arabic, Hebrew, Devanagari and symbols from the system's fonts.
+            ctx.set_fonts(crate::gui::fonts::definitions());
+            self.fonts_installed = true;
+        }
         ctx.set_visuals(if self.settings.dark_mode {
             egui::Visuals::dark()
         } else {
             egui::Visuals::light()
         });
+        self.check_orphans();
         let deadline = Instant::now() + DRAIN_BUDGET;
         let more = self.drain_feed(DRAIN_BUDGET) | self.clients.drain(&mut self.store, deadline);
         if let Some(goto) = self.pending_goto
@@ -404,8 +419,10 @@ impl FramescopeApp {
         panes::reference::reference_window_ui(self, &ctx);
         panes::follow::follow_window_ui(self, &ctx);
         lesson_window_ui(self, &ctx);
+        crate::gui::guard::guard_windows_ui(self, &ctx);
 
         self.apply_commands(&ctx);
+        self.handle_close_request(&ctx);
         if more || self.feed.is_some() {
             ctx.request_repaint_after(Duration::from_millis(16));
         } else if self.clients.is_feeding() {
@@ -415,6 +432,9 @@ impl FramescopeApp {
     }
 
     fn handle_input(&mut self, ctx: &egui::Context) {
+        if ctx.input(|i| i.modifiers.command && i.key_pressed(egui::Key::Q)) {
+            self.push(Command::Quit);
+        }
         let (open, find, escape, dropped) = ctx.input(|i| {
             (
                 i.modifiers.command && i.key_pressed(egui::Key::O),
@@ -538,10 +558,14 @@ impl FramescopeApp {
                         .add_filter("All files", &["*"])
                         .pick_file()
                     {
-                        self.open(path);
+                        self.guarded(Pending::Open(path));
                     }
                 }
-                Command::Open(path) => self.open(path),
+                Command::Open(path) => self.guarded(Pending::Open(path)),
+                Command::Quit => self.guarded(Pending::Quit),
+                Command::AnswerPrompt(answer) => self.answer_prompt(answer),
+                Command::OpenOrphan(path) => self.open_orphan(path),
+                Command::DeleteOrphan(path) => self.delete_orphan(&path),
                 Command::StopFeed => {
                     if let Some(feed) = &self.feed {
                         feed.stop();
@@ -562,12 +586,17 @@ impl FramescopeApp {
                         self.refresh_interfaces();
                     }
                 }
-                Command::StartCapture => self.start_capture(),
+                Command::StartCapture => self.guarded(Pending::StartCapture),
                 Command::ToggleConnectWindow => self.clients.open = !self.clients.open,
-                Command::ConnectClient => self.connect_client(),
+                Command::ConnectClient => self.guarded(Pending::Connect),
                 Command::SendComposed => self.send_composed(),
+                Command::Disconnect(i) => {
+                    if let Some(s) = self.clients.tabs.get(i).and_then(|t| t.session.as_ref()) {
+                        s.client.abort();
+                    }
+                }
                 Command::NewClientTab => self.clients.add(),
-                Command::CloseClientTab(i) => self.clients.close(i),
+                Command::CloseClientTab(i) => self.guarded(Pending::CloseTab(i)),
                 Command::SelectClientTab(i) => {
                     if let Some(tab) = self.clients.tabs.get(i) {
                         let latest = tab.conns.last().copied();
@@ -587,7 +616,7 @@ impl FramescopeApp {
                 Command::SaveRecording => self.save_recording(self.capture.recording.clone()),
                 Command::OpenLesson(i) => {
                     if let Some(lesson) = crate::gui::lessons::LESSONS.get(i) {
-                        self.open(crate::gui::lessons::samples_dir().join(lesson.file));
+                        self.guarded(Pending::Open(crate::gui::lessons::samples_dir().join(lesson.file)));
                         self.pending_goto = Some(lesson.message);
                         self.lower_tab = lesson.tab;
                         self.lesson = Some(i);
@@ -654,24 +683,8 @@ impl FramescopeApp {
     }
 
     fn save_recording(&mut self, recording: Option<PathBuf>) {
-        let Some(recording) = recording else {
-            return;
-        };
-        if let Some(path) = rfd::FileDialog::new()
-            .add_filter("pcapng", &["pcapng"])
-            .set_file_name("capture.pcapng")
-            .save_file()
-        {
-            self.status = Some(match crate::capture::live::save_recording(&recording, &path) {
-                Ok(bytes) => StatusLine {
-                    text: format!("saved {} bytes to {}", bytes, path.display()),
-                    is_error: false,
-                },
-                Err(e) => StatusLine {
-                    text: format!("cannot save {}: {e}", path.display()),
-                    is_error: true,
-                },
-            });
+        if let Some(recording) = recording {
+            self.save_recording_as(&recording);
         }
     }
 
@@ -766,13 +779,12 @@ fn lesson_window_ui(app: &mut FramescopeApp, ctx: &egui::Context) {
 }
 
 impl Drop for FramescopeApp {
-    /// The last capture's recording is temporary: saving it is the user's choice.
+    /// Recordings saved or discarded are removed; an unsaved one (the window was closed
+    /// without the prompt, e.g. by a signal) stays for recovery at the next start.
     fn drop(&mut self) {
         self.feed = None;
-        if let Some(recording) = self.capture.recording.take() {
-            let _ = std::fs::remove_file(recording);
-        }
-        self.clients.remove_recordings();
+        self.clients.end_all();
+        self.remove_settled_recordings();
     }
 }
 

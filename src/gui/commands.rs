@@ -27,6 +27,8 @@ pub enum Command {
     ToggleConnectWindow,
     /// Connect with the connect window's URL and options.
     ConnectClient,
+    /// End a tab's session (a close handshake, or at once while connecting).
+    Disconnect(usize),
     /// Send what the connect window's composer holds.
     SendComposed,
     /// Open a new connection tab (with the current tab's settings).
@@ -61,6 +63,13 @@ pub enum Command {
     FollowStream(ConnId),
     /// Save a connection's transcript as text (a file dialog asks where).
     SaveTranscript(ConnId),
+    /// File → Quit (asks first when recordings are unsaved).
+    Quit,
+    /// The answer to the unsaved-recordings prompt.
+    AnswerPrompt(crate::gui::guard::Answer),
+    /// Open or delete a recording left by a crashed run.
+    OpenOrphan(PathBuf),
+    DeleteOrphan(PathBuf),
     /// Write the shown messages (or connections) to a file the dialog asks for.
     Export(ExportFormat),
 }

@@ -29,7 +29,7 @@ pub struct SessionRecorder {
 /// Opens the pcapng a session will be recorded to (before connecting, so a bad path fails
 /// early).
 pub fn open_recording(path: &std::path::Path) -> std::io::Result<Recording> {
-    let mut w = PcapNgWriter::new(BufWriter::new(File::create(path)?))?;
+    let mut w = PcapNgWriter::new(BufWriter::new(crate::capture::recordings::create_file(path)?))?;
     let iface = w.add_interface(1, 262_144, "framescope live session")?;
     Ok((w, iface))
 }
@@ -162,6 +162,12 @@ impl TapObserver for SessionRecorder {
             let seq = self.synth.next_seq(sender);
             self.emit(ts, sender, seq, TcpFlags::PSH_ACK, piece);
             self.synth.skip(sender, piece.len() as u32);
+        }
+        // What was read or written is on disk at once: a crash loses nothing already seen.
+        if let Some((w, _)) = &mut self.pcapng
+            && w.flush().is_err()
+        {
+            self.pcapng = None;
         }
         self.sink.pause();
     }

@@ -42,8 +42,9 @@ pub fn top_bar_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
                     }
                 });
                 ui.separator();
-                if ui.button("Quit").clicked() {
-                    ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
+                if ui.add(egui::Button::new("Quit").shortcut_text("Ctrl+Q")).clicked() {
+                    app.push(Command::Quit);
+                    ui.close();
                 }
             });
             ui.menu_button("View", |ui| {
