@@ -6,9 +6,9 @@ SAMPLE ?= captures/python-deflate-context-takeover.pcap
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Building needs these; running the window also needs the X11/OpenGL libraries.
 BUILD_PACKAGES := build-essential pkg-config libpcap-dev
-# Fallback fonts for CJK, Arabic/Hebrew/symbols and Devanagari (the window works without them,
+# Fallback fonts for CJK and Korean, Arabic/Hebrew/symbols, Devanagari and emoji (the window works without them,
 # showing boxes for those scripts; the font test needs them).
-FONT_PACKAGES := fonts-droid-fallback fonts-dejavu-core fonts-lohit-deva
+FONT_PACKAGES := fonts-wqy-microhei fonts-dejavu-core fonts-lohit-deva fonts-symbola
 WINDOW_PACKAGES := $(FONT_PACKAGES) libx11-6 libx11-xcb1 libxcursor1 libxi6 libxrandr2 libxkbcommon-x11-0 libgl1 libegl1 libegl-mesa0 libgl1-mesa-dri
 
 .PHONY: run test deps window-deps font-deps install bench clean

@@ -389,28 +389,40 @@ impl FramescopeApp {
         // the message table gets the rest.
         panes::top_bar::top_bar_ui(self, ui);
         panes::status_bar::status_bar_ui(self, ui);
+        // Sizes follow the window: at 1024×700 the table keeps room for its rows, and no
+        // pane can be dragged so big that the table disappears.
+        let height = ui.available_height();
+        let table_room = 180.0;
         egui::Panel::top("connections")
             .resizable(true)
-            .default_size(150.0)
+            .default_size((height * 0.2).clamp(80.0, 150.0))
             .min_size(60.0)
+            .max_size((height * 0.4).max(80.0))
             .show(ui, |ui| panes::connections::connections_ui(self, ui));
-        let lower_default = (ui.available_height() * 0.36).max(260.0);
+        let lower_max = (ui.available_height() - table_room).max(160.0);
+        let lower_default = (ui.available_height() * 0.4).clamp(160.0, 420.0).min(lower_max);
         egui::Panel::bottom("lower")
             .resizable(true)
             .default_size(lower_default)
-            .min_size(240.0)
+            .min_size(160.0)
+            .max_size(lower_max)
             .show(ui, |ui| panes::lower::lower_ui(self, ui));
         if self.clients.open && !self.settings.live_pane_floating {
+            // Never more than half the window: the table beside it keeps its columns.
+            let live_max = (ui.available_width() * 0.5).max(300.0);
             egui::Panel::left("live")
                 .resizable(true)
-                .default_size(470.0)
-                .min_size(380.0)
+                .default_size(470.0_f32.min(ui.available_width() * 0.42).max(300.0))
+                .min_size(300.0)
+                .max_size(live_max)
                 .show(ui, |ui| panes::client::client_panel_ui(self, ui));
         }
+        let detail_max = (ui.available_width() * 0.45).max(200.0);
         egui::Panel::right("detail")
             .resizable(true)
-            .default_size(380.0)
+            .default_size((ui.available_width() * 0.3).clamp(200.0, 380.0))
             .min_size(200.0)
+            .max_size(detail_max)
             .show(ui, |ui| panes::detail::detail_ui(self, ui));
         egui::CentralPanel::default().show(ui, |ui| panes::messages::messages_ui(self, ui));
         panes::capture::capture_window_ui(self, &ctx);

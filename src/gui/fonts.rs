@@ -16,9 +16,11 @@ const CANDIDATES: &[(&str, &[&str])] = &[
         &[
             "opentype/noto/NotoSansCJK-Regular.ttc",
             "google-noto-sans-cjk-fonts/NotoSansCJK-Regular.ttc",
+            // Chinese, Japanese and Korean (Droid Sans Fallback has no Hangul syllables).
+            "truetype/wqy/wqy-microhei.ttc",
+            "wqy-microhei/wqy-microhei.ttc",
             "truetype/droid/DroidSansFallbackFull.ttf",
             "google-droid-sans-fonts/DroidSansFallbackFull.ttf",
-            "truetype/wqy/wqy-microhei.ttc",
         ],
     ),
     (
@@ -47,6 +49,14 @@ const CANDIDATES: &[(&str, &[&str])] = &[
         // Symbols, Arabic and Hebrew when no Noto font is there (✓, ⚠, box drawing).
         "dejavu",
         &["truetype/dejavu/DejaVuSans.ttf", "dejavu-sans-fonts/DejaVuSans.ttf"],
+    ),
+    (
+        // Emoji beyond egui's own set (🎉, 🚀), in one colour.
+        "symbola",
+        &[
+            "truetype/ancient-scripts/Symbola_hint.ttf",
+            "gdouros-symbola/Symbola.ttf",
+        ],
     ),
 ];
 

@@ -126,7 +126,12 @@ pub fn column_chooser_ui(columns: &mut Columns, ui: &mut egui::Ui) {
 }
 
 pub fn messages_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
-    ui.heading("Messages");
+    ui.horizontal(|ui| {
+        ui.heading("Messages");
+        if ui.available_width() < 560.0 {
+            ui.weak("(narrow: some columns hidden)");
+        }
+    });
     let selected = app.selection.message;
     let scroll_to = if app.scroll_to_selected {
         app.scroll_to_selected = false;
@@ -134,7 +139,18 @@ pub fn messages_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
     } else {
         None
     };
-    let cols = visible_columns(&app.settings.columns);
+    let mut cols = visible_columns(&app.settings.columns);
+    // A narrow table (a small window with the live pane docked) keeps the preview readable:
+    // the optional size and frame columns step aside until there is room again.
+    let narrow = ui.available_width() < 640.0;
+    if narrow {
+        cols.retain(|c| {
+            !matches!(
+                c,
+                Col::Wire | Col::Frames | Col::Compressed | Col::FinRsv | Col::Mask | Col::Rtt
+            )
+        });
+    }
     let sort = app.view.sort();
     let mut clicked = None;
     let mut commands = Vec::new();

@@ -122,7 +122,7 @@ fn display_filter_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
     };
     let mut apply = None;
     let mut completion = None;
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         let label = ui.label("Display filter");
         let fill = match (&draft_check, app.display_draft.trim().is_empty()) {
             (_, true) => None,
@@ -132,7 +132,7 @@ fn display_filter_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
         let mut edit = egui::TextEdit::singleline(&mut app.display_draft)
             .id(egui::Id::unique("display-filter"))
             .hint_text("e.g. opcode == close || json.type == \"order.paid\"  (Enter applies)")
-            .desired_width((ui.available_width() - 320.0).max(200.0));
+            .desired_width((ui.available_width() - 330.0 - 95.0 * app.settings.saved_filters.len() as f32).max(220.0));
         if let Some(fill) = fill {
             edit = edit.background_color(fill);
         }
@@ -183,6 +183,32 @@ fn display_filter_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
                 .saved_filters
                 .push(crate::gui::settings::SavedFilter { name, expression });
         }
+        ui.separator();
+        let mut remove = None;
+        for (i, f) in app.settings.saved_filters.iter().enumerate() {
+            let on = app.display_filter.trim() == f.expression;
+            let response = ui
+                .add(egui::Button::selectable(on, &f.name))
+                .on_hover_text(format!("{}\n(right-click to remove)", f.expression));
+            if response.clicked() {
+                apply = Some(if on { String::new() } else { f.expression.clone() });
+            }
+            response.context_menu(|ui| {
+                if ui.button("Remove this button").clicked() {
+                    remove = Some(i);
+                    ui.close();
+                }
+            });
+        }
+        if let Some(i) = remove {
+            app.settings.saved_filters.remove(i);
+        }
+        ui.separator();
+        ui.label(format!(
+            "{} of {} messages",
+            app.view.rows.len(),
+            app.store.messages.len()
+        ));
     });
     // Under the field: the mistake, or the completions for the word at the cursor.
     if let Err(e) = &draft_check {
@@ -205,35 +231,6 @@ fn display_filter_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
                     app.display_draft = next;
                     ui.memory_mut(|m| m.request_focus(egui::Id::unique("display-filter")));
                 }
-            }
-        });
-    }
-    if !app.settings.saved_filters.is_empty() {
-        ui.horizontal_wrapped(|ui| {
-            let mut remove = None;
-            for (i, f) in app.settings.saved_filters.iter().enumerate() {
-                let on = app.display_filter.trim() == f.expression;
-                let response = ui
-                    .add(egui::Button::selectable(on, &f.name))
-                    .on_hover_text(format!("{}\n(right-click to remove)", f.expression));
-                if response.clicked() {
-                    apply = Some(if on { String::new() } else { f.expression.clone() });
-                }
-                response.context_menu(|ui| {
-                    if ui.button("Remove this button").clicked() {
-                        remove = Some(i);
-                        ui.close();
-                    }
-                });
-            }
-            if let Some(i) = remove {
-                app.settings.saved_filters.remove(i);
-            }
-            if let Some(e) = &app.view.display_error {
-                ui.colored_label(
-                    crate::gui::theme::ERROR,
-                    format!("applied filter: column {}: {}", e.column + 1, e.message),
-                );
             }
         });
     }
@@ -286,12 +283,6 @@ fn filter_bar_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
         if let Some(err) = &app.view.error {
             ui.colored_label(crate::gui::theme::ERROR, format!("regex: {err}"));
         }
-        ui.separator();
-        ui.label(format!(
-            "{} of {} messages",
-            app.view.rows.len(),
-            app.store.messages.len()
-        ));
     });
 }
 
