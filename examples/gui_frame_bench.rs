@@ -11,6 +11,8 @@
 //! frame presses PageDown (selection and table scroll move) and every fourth frame zooms or
 //! pans the timeline. A frame is the egui pass (all panes laid out) plus tessellation; the
 //! GPU upload is not included. Prints p50/p95/p99/max and peak memory against the file size.
+//! Then sorts the table by size (a header click), applies a display filter, and scrolls the
+//! sorted, filtered table again: the time of each of those frames and the scrolling p99.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -62,6 +64,55 @@ fn first_results(path: &std::path::Path) {
     );
 }
 
+/// Steps `frames` frames pressing PageDown, zooming or panning the timeline every fourth;
+/// returns each frame's time in ms.
+fn scroll_frames(harness: &mut Harness<'_, FramescopeApp>, frames: usize) -> Vec<f64> {
+    let plot_at = egui::pos2(600.0, 900.0);
+    let mut times = Vec::with_capacity(frames);
+    for i in 0..frames {
+        harness.key_press(egui::Key::PageDown);
+        if i % 4 == 0 {
+            harness.hover_at(plot_at);
+            let delta = if i % 8 == 0 {
+                egui::vec2(0.0, 40.0)
+            } else {
+                egui::vec2(25.0, 0.0)
+            };
+            harness.event(egui::Event::MouseWheel {
+                unit: egui::MouseWheelUnit::Point,
+                delta,
+                phase: egui::TouchPhase::Move,
+                modifiers: if i % 8 == 0 {
+                    egui::Modifiers::CTRL
+                } else {
+                    egui::Modifiers::NONE
+                },
+                source: egui::MouseWheelSource::Wheel,
+            });
+        }
+        let t = Instant::now();
+        harness.step();
+        let output = harness.output().clone();
+        let primitives = harness.ctx.tessellate(output.shapes, output.pixels_per_point);
+        std::hint::black_box(primitives.len());
+        times.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    times
+}
+
+/// p50/p95/p99/max of frame times.
+fn summary(mut times: Vec<f64>) -> String {
+    times.sort_by(f64::total_cmp);
+    let q = |p: f64| times[((p * times.len() as f64).ceil() as usize).clamp(1, times.len()) - 1];
+    format!(
+        "p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        q(0.5),
+        q(0.95),
+        q(0.99),
+        times[times.len() - 1]
+    )
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("--first-results") {
@@ -103,45 +154,36 @@ fn main() {
         warm.elapsed().as_secs_f64() * 1000.0
     );
 
-    let plot_at = egui::pos2(600.0, 900.0);
-    let mut times = Vec::with_capacity(frames);
-    for i in 0..frames {
-        harness.key_press(egui::Key::PageDown);
-        if i % 4 == 0 {
-            harness.hover_at(plot_at);
-            let delta = if i % 8 == 0 {
-                egui::vec2(0.0, 40.0)
-            } else {
-                egui::vec2(25.0, 0.0)
-            };
-            harness.event(egui::Event::MouseWheel {
-                unit: egui::MouseWheelUnit::Point,
-                delta,
-                phase: egui::TouchPhase::Move,
-                modifiers: if i % 8 == 0 {
-                    egui::Modifiers::CTRL
-                } else {
-                    egui::Modifiers::NONE
-                },
-                source: egui::MouseWheelSource::Wheel,
-            });
-        }
-        let t = Instant::now();
-        harness.step();
-        let output = harness.output().clone();
-        let primitives = harness.ctx.tessellate(output.shapes, output.pixels_per_point);
-        std::hint::black_box(primitives.len());
-        times.push(t.elapsed().as_secs_f64() * 1000.0);
-    }
-    times.sort_by(f64::total_cmp);
-    let q = |p: f64| times[((p * times.len() as f64).ceil() as usize).clamp(1, times.len()) - 1];
+    let all = scroll_frames(&mut harness, frames);
+    println!("{frames} frames: {}", summary(all));
+
+    // A header click sorts every row; the next frame pays for it.
+    harness.state_mut().push(framescope::gui::commands::Command::SortBy(
+        framescope::store::sort::SortColumn::DecodedBytes,
+    ));
+    let t = Instant::now();
+    harness.step();
     println!(
-        "{frames} frames: p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-        q(0.5),
-        q(0.95),
-        q(0.99),
-        times[times.len() - 1]
+        "sort {} rows by size: {:.1} ms (the frame that sorts)",
+        harness.state().view.shown().len(),
+        t.elapsed().as_secs_f64() * 1000.0
     );
+    harness
+        .state_mut()
+        .push(framescope::gui::commands::Command::SetDisplayFilter(
+            "dir == s2c && len > 64".to_owned(),
+        ));
+    let t = Instant::now();
+    harness.step();
+    harness.step();
+    println!(
+        "display filter `dir == s2c && len > 64` over {} messages: {:.1} ms ({} shown, sorted)",
+        harness.state().store.messages.len(),
+        t.elapsed().as_secs_f64() * 1000.0,
+        harness.state().view.shown().len()
+    );
+    let sorted = scroll_frames(&mut harness, frames);
+    println!("{frames} frames, sorted and filtered: {}", summary(sorted));
     let peak_kb = status_kb("VmHWM:");
     println!(
         "peak memory {:.0} MB for a {:.0} MB capture ({:.2}x)",
