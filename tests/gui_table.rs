@@ -250,3 +250,38 @@ fn exports_write_the_shown_messages_in_table_order() {
     assert_eq!(messages, shown.len());
     assert!(harness.state().status.as_ref().is_some_and(|s| !s.is_error));
 }
+
+#[test]
+fn the_connections_strip_sorts_and_lists_flows_that_are_not_websockets() {
+    let mut harness = loaded(&sample("python-many-connections-scripts.pcap"));
+    harness.get_by_label("s2c msgs / wire / decoded").click();
+    harness.run_steps(3);
+    let counts = |h: &mut egui_kittest::Harness<'_, framescope::gui::FramescopeApp>| -> Vec<u64> {
+        let app = h.state_mut();
+        let order = app.connections_view.order(&app.store).to_vec();
+        order
+            .iter()
+            .map(|&i| app.store.connections[i].counters[1].messages)
+            .collect()
+    };
+    let ascending = counts(&mut harness);
+    assert_eq!(ascending.len(), 12);
+    assert!(ascending.windows(2).all(|w| w[0] <= w[1]), "{ascending:?}");
+    assert!(ascending.first() < ascending.last(), "the capture has different counts");
+    harness.get_by_label("s2c msgs / wire / decoded ▲").click();
+    harness.run_steps(3);
+    let descending = counts(&mut harness);
+    assert!(descending.windows(2).all(|w| w[0] >= w[1]), "{descending:?}");
+
+    // A TLS capture without its key: no WebSocket, but the flow is listed with why.
+    let mut harness = loaded(&sample("tls13-aes128gcm.pcap"));
+    assert!(harness.state().store.connections.is_empty());
+    let flows = harness.state().store.flows.len();
+    assert!(flows >= 1);
+    harness.get_by_label(&format!("Other TCP flows ({flows})")).click();
+    harness.run_steps(3);
+    harness.get_by_label("why it is not a WebSocket connection");
+    let reason = harness.state().store.flows[0].reason.clone();
+    assert!(reason.to_lowercase().contains("key"), "{reason}");
+    harness.get_all_by_label(&reason).next().expect("the reason is shown");
+}

@@ -104,6 +104,8 @@ pub struct FramescopeApp {
     pub sort: crate::store::sort::SortOrder,
     /// Marked (bookmarked) messages.
     pub marks: std::collections::BTreeSet<u32>,
+    /// The connections strip's sort and flows toggle.
+    pub connections_view: crate::gui::panes::connections::ConnectionsView,
     /// The connection shown in the follow-stream window.
     pub follow: Option<ConnId>,
     pub view: FilteredView,
@@ -156,6 +158,7 @@ impl FramescopeApp {
             sort: Default::default(),
             marks: Default::default(),
             follow: None,
+            connections_view: Default::default(),
             view: FilteredView::default(),
             settings,
             lower_tab: LowerTab::default(),
@@ -435,7 +438,7 @@ impl FramescopeApp {
 
         self.apply_commands(&ctx);
         self.handle_close_request(&ctx);
-        if more || self.feed.is_some() {
+        if more || self.feed.is_some() || self.view.scanning(&self.store) {
             ctx.request_repaint_after(Duration::from_millis(16));
         } else if self.clients.is_feeding() {
             // Events wake the window themselves; this keeps the uptime clock going.

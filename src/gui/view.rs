@@ -6,6 +6,12 @@ use crate::query::{Filter as DisplayFilter, FilterError};
 use crate::store::sort::{self, SortOrder};
 use crate::store::{Annotations, Filter, Store};
 
+/// Time a frame spends filtering at most: a filter over a million messages runs over
+/// several frames instead of freezing the window.
+const SCAN_BUDGET: std::time::Duration = std::time::Duration::from_millis(8);
+/// Messages examined between two looks at the clock.
+const SCAN_CHUNK: usize = 4096;
+
 /// Indices into `Store::messages` that pass the current filters.
 #[derive(Default)]
 pub struct FilteredView {
@@ -60,23 +66,47 @@ impl FilteredView {
             self.sorted_upto = 0;
         }
         self.annotations.refresh(store);
-        if self.scanned < store.messages.len() {
-            self.scan(store, filter);
+        let deadline = std::time::Instant::now() + SCAN_BUDGET;
+        while self.scanned < store.messages.len() {
+            let upto = (self.scanned + SCAN_CHUNK).min(store.messages.len());
+            self.scan(store, filter, upto);
+            if std::time::Instant::now() >= deadline {
+                break;
+            }
         }
-        self.update_sort(store);
+        // Sorting waits for the scan to finish: merging every frame's share would cost more
+        // than one sort at the end.
+        if !self.scanning(store) {
+            self.update_sort(store);
+        }
     }
 
-    fn scan(&mut self, store: &Store, filter: &Filter) {
+    /// True while messages already loaded wait to be examined (a new filter over a large
+    /// capture takes several frames; the table shows what matched so far).
+    pub fn scanning(&self, store: &Store) -> bool {
+        self.scanned < store.messages.len()
+    }
+
+    /// How much of the store has been examined, 0 to 1.
+    pub fn progress(&self, store: &Store) -> f32 {
+        if store.messages.is_empty() {
+            1.0
+        } else {
+            self.scanned as f32 / store.messages.len() as f32
+        }
+    }
+
+    fn scan(&mut self, store: &Store, filter: &Filter, upto: usize) {
         let from = self.rows.len();
         match filter.compile() {
             Ok(compiled) => {
                 self.error = None;
-                compiled.extend_matches(store, self.scanned, &mut self.rows);
+                compiled.extend_matches(store, self.scanned, upto, &mut self.rows);
             }
             Err(e) => {
                 // A broken regex filters nothing out; the error is shown next to the field.
                 self.error = Some(e);
-                self.rows.extend(self.scanned as u32..store.messages.len() as u32);
+                self.rows.extend(self.scanned as u32..upto as u32);
             }
         }
         if let Some(display) = &self.display {
@@ -93,7 +123,7 @@ impl FilteredView {
             }
             self.rows.truncate(kept);
         }
-        self.scanned = store.messages.len();
+        self.scanned = upto;
     }
 
     fn update_sort(&mut self, store: &Store) {

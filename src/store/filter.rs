@@ -127,9 +127,9 @@ impl CompiledFilter<'_> {
             })
     }
 
-    /// Indices of the matching messages among `store.messages[from..]`, appended to `out`.
-    pub fn extend_matches(&self, store: &Store, from: usize, out: &mut Vec<u32>) {
-        for (i, row) in store.messages.iter().enumerate().skip(from) {
+    /// Indices of the matching messages among `store.messages[from..upto]`, appended to `out`.
+    pub fn extend_matches(&self, store: &Store, from: usize, upto: usize, out: &mut Vec<u32>) {
+        for (i, row) in store.messages.iter().enumerate().take(upto).skip(from) {
             if self.matches(row, store.payload(row)) {
                 out.push(i as u32);
             }

@@ -260,3 +260,76 @@ mod tests {
         }
     }
 }
+
+/// A column of the connections strip.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ConnColumn {
+    #[default]
+    Number,
+    Client,
+    Server,
+    State,
+    Subprotocol,
+    Extensions,
+    ClientMessages,
+    ServerMessages,
+    Duration,
+    Findings,
+}
+
+/// The connections' indices in `store.connections`, sorted by `column` (ties by number).
+pub fn connection_order(store: &Store, column: ConnColumn, descending: bool) -> Vec<usize> {
+    use crate::store::ConnectionEntry;
+    let mut order: Vec<usize> = (0..store.connections.len()).collect();
+    let text = |c: &ConnectionEntry| -> String {
+        let hs = c.info.handshake.as_ref();
+        match column {
+            ConnColumn::Subprotocol => hs.and_then(|h| h.subprotocol.clone()).unwrap_or_default(),
+            ConnColumn::Extensions => hs
+                .map(|h| {
+                    h.extensions
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .unwrap_or_default(),
+            _ => String::new(),
+        }
+    };
+    let key = |i: usize| -> (u128, String) {
+        let Some(c) = store.connections.get(i) else {
+            return (0, String::new());
+        };
+        let addr = |a: &core::net::SocketAddr| {
+            let ip = match a.ip() {
+                core::net::IpAddr::V4(v4) => u128::from(v4.to_bits()),
+                core::net::IpAddr::V6(v6) => v6.to_bits(),
+            };
+            // IP, then port: 128 + 16 bits do not fit, so the port decides among equal IPs
+            // through the text part.
+            (ip, format!("{:05}", a.port()))
+        };
+        match column {
+            ConnColumn::Number => (u128::from(c.info.conn), String::new()),
+            ConnColumn::Client => addr(&c.info.client),
+            ConnColumn::Server => addr(&c.info.server),
+            ConnColumn::State => (c.end.map_or(0, |e| e as u128 + 1), String::new()),
+            ConnColumn::Subprotocol | ConnColumn::Extensions => (0, text(c)),
+            ConnColumn::ClientMessages => (u128::from(c.counters[0].messages), String::new()),
+            ConnColumn::ServerMessages => (u128::from(c.counters[1].messages), String::new()),
+            ConnColumn::Duration => (
+                c.last_ts.nanos.saturating_sub(c.info.first_ts.nanos).max(0) as u128,
+                String::new(),
+            ),
+            ConnColumn::Findings => (u128::from(c.findings), String::new()),
+        }
+    };
+    let keys: Vec<(u128, String)> = order.iter().map(|&i| key(i)).collect();
+    order.sort_by(|&a, &b| {
+        let (ka, kb) = (keys.get(a), keys.get(b));
+        let by_key = if descending { kb.cmp(&ka) } else { ka.cmp(&kb) };
+        by_key.then(a.cmp(&b))
+    });
+    order
+}

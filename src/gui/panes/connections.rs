@@ -8,6 +8,7 @@ use crate::gui::app::FramescopeApp;
 use crate::gui::commands::Command;
 use crate::gui::format;
 use crate::store::ConnectionEntry;
+use crate::store::sort::{ConnColumn, connection_order};
 
 /// "closed 1000/1000", "reset", "open", …
 pub fn state_text(c: &ConnectionEntry) -> String {
@@ -28,19 +29,75 @@ pub fn state_text(c: &ConnectionEntry) -> String {
     }
 }
 
+/// The strip's sort and what it lists, with the order cached until the store changes.
+#[derive(Default)]
+pub struct ConnectionsView {
+    pub sort: (ConnColumn, bool),
+    /// List the TCP flows that carried no WebSocket instead of the connections.
+    pub show_flows: bool,
+    order: Vec<usize>,
+    built_for: Option<((ConnColumn, bool), usize, usize)>,
+}
+
+impl ConnectionsView {
+    /// The connections' indices in the order the strip shows them.
+    pub fn order(&mut self, store: &crate::store::Store) -> &[usize] {
+        let key = (
+            self.sort,
+            store.connections.len(),
+            store.messages.len() + store.findings.len(),
+        );
+        if self.built_for != Some(key) {
+            self.order = connection_order(store, self.sort.0, self.sort.1);
+            self.built_for = Some(key);
+        }
+        &self.order
+    }
+}
+
+const COLUMNS: [(&str, ConnColumn); 10] = [
+    ("#", ConnColumn::Number),
+    ("client", ConnColumn::Client),
+    ("server", ConnColumn::Server),
+    ("state", ConnColumn::State),
+    ("subprotocol", ConnColumn::Subprotocol),
+    ("extensions", ConnColumn::Extensions),
+    ("c2s msgs / wire / decoded", ConnColumn::ClientMessages),
+    ("s2c msgs / wire / decoded", ConnColumn::ServerMessages),
+    ("duration", ConnColumn::Duration),
+    ("findings", ConnColumn::Findings),
+];
+
 pub fn connections_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
     ui.horizontal(|ui| {
         ui.heading("Connections");
         let all = ui.selectable_label(
-            app.selection.conn.is_none(),
+            app.selection.conn.is_none() && !app.connections_view.show_flows,
             format!("All ({})", app.store.connections.len()),
         );
         if all.clicked() {
+            app.connections_view.show_flows = false;
             app.push(Command::SelectConnection(None));
         }
+        let flows = ui
+            .selectable_label(
+                app.connections_view.show_flows,
+                format!("Other TCP flows ({})", app.store.flows.len()),
+            )
+            .on_hover_text("TCP flows that carried no WebSocket connection, and why");
+        if flows.clicked() {
+            app.connections_view.show_flows = !app.connections_view.show_flows;
+        }
     });
+    if app.connections_view.show_flows {
+        flows_ui(app, ui);
+        return;
+    }
     let selected = app.selection.conn;
     let mut clicked = None;
+    let sort = app.connections_view.sort;
+    let mut sort_clicked = None;
+    let order = app.connections_view.order(&app.store).to_vec();
     // Selectable labels would take the clicks meant for the row.
     ui.style_mut().interaction.selectable_labels = false;
     TableBuilder::new(ui)
@@ -62,26 +119,30 @@ pub fn connections_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
         .column(Column::initial(70.0).at_least(50.0))
         .column(Column::remainder().at_least(50.0))
         .header(20.0, |mut h| {
-            for title in [
-                "#",
-                "client",
-                "server",
-                "state",
-                "subprotocol",
-                "extensions",
-                "c2s msgs / wire / decoded",
-                "s2c msgs / wire / decoded",
-                "duration",
-                "findings",
-            ] {
+            for (title, column) in COLUMNS {
                 h.col(|ui| {
-                    ui.strong(title);
+                    let arrow = match sort {
+                        (c, false) if c == column && c != ConnColumn::Number => " ▲",
+                        (c, true) if c == column => " ▼",
+                        _ => "",
+                    };
+                    let r = ui
+                        .add(
+                            egui::Label::new(egui::RichText::new(format!("{title}{arrow}")).strong())
+                                .sense(egui::Sense::click()),
+                        )
+                        .on_hover_text("Click to sort, again to reverse");
+                    if r.clicked() {
+                        sort_clicked = Some(column);
+                    }
                 });
             }
         })
         .body(|body| {
-            body.rows(20.0, app.store.connections.len(), |mut row| {
-                let i = row.index();
+            body.rows(20.0, order.len(), |mut row| {
+                let Some(&i) = order.get(row.index()) else {
+                    return;
+                };
                 let Some(c) = app.store.connections.get(i) else {
                     return;
                 };
@@ -147,4 +208,62 @@ pub fn connections_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
         let toggle = if selected == Some(conn) { None } else { Some(conn) };
         app.push(Command::SelectConnection(toggle));
     }
+    if let Some(column) = sort_clicked {
+        let (current, descending) = app.connections_view.sort;
+        app.connections_view.sort = (column, current == column && !descending);
+    }
+}
+
+/// The TCP flows that carried no WebSocket, each with why.
+fn flows_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
+    if app.store.flows.is_empty() {
+        ui.weak("Every TCP flow listed so far carried a WebSocket connection.");
+        return;
+    }
+    TableBuilder::new(ui)
+        .id_salt("flows-table")
+        .striped(true)
+        .min_scrolled_height(40.0)
+        .auto_shrink([false, false])
+        .resizable(true)
+        .column(Column::initial(150.0).at_least(60.0).clip(true))
+        .column(Column::initial(150.0).at_least(60.0).clip(true))
+        .column(Column::initial(70.0).at_least(40.0))
+        .column(Column::initial(80.0).at_least(50.0))
+        .column(Column::remainder().at_least(100.0).clip(true))
+        .header(20.0, |mut h| {
+            for title in [
+                "client",
+                "server",
+                "protocol",
+                "duration",
+                "why it is not a WebSocket connection",
+            ] {
+                h.col(|ui| {
+                    ui.strong(title);
+                });
+            }
+        })
+        .body(|body| {
+            body.rows(20.0, app.store.flows.len(), |mut row| {
+                let Some(f) = app.store.flows.get(row.index()) else {
+                    return;
+                };
+                row.col(|ui| {
+                    ui.label(f.client.to_string());
+                });
+                row.col(|ui| {
+                    ui.label(f.server.to_string());
+                });
+                row.col(|ui| {
+                    ui.label(f.protocol);
+                });
+                row.col(|ui| {
+                    ui.label(format!("{:.3} s", f.last_ts.millis_since(f.first_ts) / 1000.0));
+                });
+                row.col(|ui| {
+                    ui.label(&f.reason).on_hover_text(&f.reason);
+                });
+            });
+        });
 }
