@@ -11,7 +11,7 @@ use crate::analysis::tcp::Side;
 use crate::analysis::time::Timestamp;
 
 /// Methods that start an HTTP/1.x request line (enough to recognise a request start).
-const HTTP_METHODS: &[&[u8]] = &[
+pub(crate) const HTTP_METHODS: &[&[u8]] = &[
     b"GET ",
     b"POST ",
     b"PUT ",

@@ -13,7 +13,7 @@ mod tls_layer;
 mod websocket;
 
 pub use http_exchange::{HttpExchange, HttpOutcome, Rejection, Upgrade, looks_like_request, looks_like_response};
-pub use probe::{Probe, ProbeOutcome};
+pub use probe::{Probe, ProbeOutcome, StreamStart, classify_start};
 pub use tls_layer::{TlsLayer, tls_info};
 pub use websocket::WsConn;
 
@@ -167,10 +167,27 @@ impl FlowState {
                 }
             }
             Phase::Unknown(probe) => {
-                if probe.holds_nothing(side) && looks_like_request(bytes) {
+                // A start too short to classify was held: join it to these bytes.
+                let joined;
+                let (offset, bytes) = match probe.take_start(side) {
+                    Some((start, mut held)) => {
+                        held.extend_from_slice(bytes);
+                        joined = held;
+                        (start, joined.as_slice())
+                    }
+                    None => (offset, bytes),
+                };
+                let start = if probe.holds_nothing(side) {
+                    classify_start(bytes)
+                } else {
+                    StreamStart::Other
+                };
+                if start == StreamStart::Request {
                     self.start_http(side, side, bytes, ctx);
-                } else if probe.holds_nothing(side) && looks_like_response(bytes) {
+                } else if start == StreamStart::Response {
                     self.start_http(side.other(), side, bytes, ctx);
+                } else if start == StreamStart::Undecided {
+                    probe.hold_start(side, offset, bytes);
                 } else if self.syn_client.is_some() && !self.handshake_maybe_lost {
                     // The stream's start was captured and it is not HTTP: a WebSocket
                     // connection always starts with its handshake, so this is other traffic.

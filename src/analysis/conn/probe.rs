@@ -1,6 +1,7 @@
 //! Deciding whether a flow whose start was not seen carries WebSocket frames: both sides'
 //! bytes are held in search buffers until a plausible frame chain is found or given up on.
 
+use crate::analysis::conn::http_exchange::{HTTP_METHODS, looks_like_request, looks_like_response};
 use crate::analysis::tcp::{FlowKey, Side};
 use crate::analysis::ws::detect::{Evidence, SearchBuffer};
 
@@ -14,6 +15,42 @@ const PROBE_MAX_SEGMENTS: usize = 48;
 pub struct Probe {
     bufs: [SearchBuffer; 2],
     gave_up: [bool; 2],
+    /// A stream start too short to classify (`G`, `GE`, an empty line), with its offset.
+    start: [Option<(u64, Vec<u8>)>; 2],
+}
+
+/// A stream start held longer than this without looking like HTTP is not HTTP.
+const MAX_START_BYTES: usize = 64;
+
+/// What the first bytes of a stream are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StreamStart {
+    Request,
+    Response,
+    /// Too short to tell: a prefix of a method or of `HTTP/1.`, maybe after empty lines.
+    Undecided,
+    Other,
+}
+
+/// Classifies a stream start. Empty lines before the start line are skipped, as RFC 9112
+/// §2.2 lets servers do.
+pub fn classify_start(bytes: &[u8]) -> StreamStart {
+    let rest = match bytes.iter().position(|b| !matches!(b, b'\r' | b'\n')) {
+        Some(i) => bytes.get(i..).unwrap_or(&[]),
+        None => &[],
+    };
+    if looks_like_request(rest) {
+        return StreamStart::Request;
+    }
+    if looks_like_response(rest) {
+        return StreamStart::Response;
+    }
+    let could_become = |full: &[u8]| full.starts_with(rest);
+    if bytes.len() < MAX_START_BYTES && (HTTP_METHODS.iter().any(|m| could_become(m)) || could_become(b"HTTP/1.")) {
+        StreamStart::Undecided
+    } else {
+        StreamStart::Other
+    }
 }
 
 /// What the probe concluded after a push.
@@ -36,6 +73,17 @@ impl Probe {
     /// Bytes of `side` up to `resume_at` were lost: start searching again after them.
     pub fn on_gap(&mut self, side: Side, resume_at: u64) {
         self.bufs[side.index()].clear_at(resume_at);
+        self.start[side.index()] = None;
+    }
+
+    /// Holds a stream start that is too short to classify.
+    pub fn hold_start(&mut self, side: Side, offset: u64, bytes: &[u8]) {
+        self.start[side.index()] = Some((offset, bytes.to_vec()));
+    }
+
+    /// The held stream start of `side`, if any, taken out.
+    pub fn take_start(&mut self, side: Side) -> Option<(u64, Vec<u8>)> {
+        self.start[side.index()].take()
     }
 
     /// `side`'s next ordered bytes. `syn_client` is the side that sent the SYN, if seen.
@@ -127,6 +175,20 @@ mod tests {
             ProbeOutcome::WebSocket { client, .. } => assert_eq!(client, Side::Lo),
             _ => panic!("expected frames to be found"),
         }
+    }
+
+    #[test]
+    fn stream_starts_wait_for_enough_bytes_and_skip_empty_lines() {
+        for undecided in [&b""[..], b"G", b"GE", b"GET", b"\r\n", b"\r\nPO", b"H", b"HTTP/1"] {
+            assert_eq!(classify_start(undecided), StreamStart::Undecided, "{undecided:?}");
+        }
+        assert_eq!(classify_start(b"GET /"), StreamStart::Request);
+        assert_eq!(classify_start(b"\r\n\r\nGET /"), StreamStart::Request);
+        assert_eq!(classify_start(b"\nHTTP/1.1 101"), StreamStart::Response);
+        assert_eq!(classify_start(b"GEX"), StreamStart::Other);
+        assert_eq!(classify_start(b"\x81\x85"), StreamStart::Other);
+        // Empty lines forever are not a request.
+        assert_eq!(classify_start(&[b'\n'; MAX_START_BYTES]), StreamStart::Other);
     }
 
     #[test]
