@@ -380,3 +380,38 @@ fn a_200_claiming_a_huge_body_then_a_101_and_frames_is_decoded_and_reported() {
         vec![b"from the client".to_vec()]
     );
 }
+
+// --- item 14: a head one byte per segment (figures, not a timed assertion) ---
+
+/// `cargo test --release --test hostile_input -- --ignored --nocapture head_one_byte`
+#[test]
+#[ignore = "prints throughput figures; run by hand"]
+fn head_one_byte_per_segment_throughput() {
+    use framescope::analysis::conn::HttpExchange;
+    use framescope::analysis::tcp::Side;
+    for size in [4usize << 10, 16 << 10, 60 << 10] {
+        // 64 headers of equal length (fewer than the 128 a head may carry).
+        let mut head = b"GET /chat HTTP/1.1\r\n".to_vec();
+        for i in 0..64 {
+            let value = "v".repeat(size / 64 - 12);
+            head.extend(format!("X-{i:02}: {value}\r\n").into_bytes());
+        }
+        head.extend(b"\r\n");
+        let rounds = (1 << 20) / size;
+        let start = std::time::Instant::now();
+        let mut done = 0;
+        for _ in 0..rounds {
+            let mut x = HttpExchange::new(Side::Lo);
+            for b in head.chunks(1) {
+                let _ = x.push(Side::Lo, b, Timestamp::ZERO, 64 << 10, &mut |_| {});
+            }
+            done += head.len();
+        }
+        let secs = start.elapsed().as_secs_f64();
+        println!(
+            "head of {} KiB one byte per push: {:.1} MB/s",
+            size >> 10,
+            done as f64 / secs / 1e6
+        );
+    }
+}

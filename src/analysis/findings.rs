@@ -38,6 +38,12 @@ pub enum FindingKind {
     UnnegotiatedSubprotocol,
     UnnegotiatedExtension,
     HttpHeaderTooLong,
+    /// A head has more header lines than a head is expected to carry.
+    HttpTooManyHeaders,
+    /// A head was started but the flow ended before it was complete.
+    HttpHeadIncomplete,
+    /// A response's Content-Length was contradicted by the next response.
+    HttpBodyLengthMismatch,
     // --- permessage-deflate ---
     InflateFailed,
     InflateLimit,
@@ -109,6 +115,9 @@ impl FindingKind {
         FindingKind::UnnegotiatedSubprotocol,
         FindingKind::UnnegotiatedExtension,
         FindingKind::HttpHeaderTooLong,
+        FindingKind::HttpTooManyHeaders,
+        FindingKind::HttpHeadIncomplete,
+        FindingKind::HttpBodyLengthMismatch,
         FindingKind::InflateFailed,
         FindingKind::InflateLimit,
         FindingKind::MessageLimit,
@@ -177,6 +186,9 @@ impl FindingKind {
             UnnegotiatedSubprotocol => "unnegotiated-subprotocol",
             UnnegotiatedExtension => "unnegotiated-extension",
             HttpHeaderTooLong => "http-header-too-long",
+            HttpTooManyHeaders => "http-too-many-headers",
+            HttpHeadIncomplete => "http-head-incomplete",
+            HttpBodyLengthMismatch => "http-body-length-mismatch",
             InflateFailed => "inflate-failed",
             InflateLimit => "inflate-limit",
             MessageLimit => "message-limit",
@@ -248,6 +260,13 @@ impl FindingKind {
             UnnegotiatedSubprotocol => "RFC 6455 §4.1: the server selected a subprotocol the client did not offer.",
             UnnegotiatedExtension => "RFC 6455 §9.1: the server accepted an extension the client did not offer.",
             HttpHeaderTooLong => "An HTTP header block exceeded the size cap and was not parsed.",
+            HttpTooManyHeaders => {
+                "An HTTP head carries more than 128 header lines (a head past the size cap is not parsed)."
+            }
+            HttpHeadIncomplete => "An HTTP request or response head was not complete when the flow ended.",
+            HttpBodyLengthMismatch => {
+                "RFC 9112 §6.3: a response's Content-Length claimed more bytes than came before the next response."
+            }
             InflateFailed => "RFC 7692 §7.2.2: the compressed payload could not be inflated.",
             InflateLimit => "Inflating this message exceeded the decompression cap (possible bomb).",
             MessageLimit => "The message exceeded the message size cap; its bytes were cut there.",
@@ -320,6 +339,7 @@ impl FindingKind {
                 | ResyncFailed
                 | CaptureTruncated
                 | UpgradeUnanswered
+                | HttpHeadIncomplete
                 | TlsNoKey
                 | TlsRecordLost
         )

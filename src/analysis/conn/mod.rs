@@ -12,13 +12,16 @@ mod probe;
 mod tls_layer;
 mod websocket;
 
-pub use http_exchange::{HttpExchange, HttpOutcome, Rejection, Upgrade, looks_like_request, looks_like_response};
+pub use http_exchange::{
+    HttpExchange, HttpNote, HttpOutcome, Rejection, Upgrade, looks_like_request, looks_like_response,
+};
 pub use probe::{Probe, ProbeOutcome, StreamStart, classify_start};
 pub use tls_layer::{TlsLayer, tls_info};
 pub use websocket::WsConn;
 
 use crate::analysis::event::{ConnId, ConnectionEnd, Direction, Event, EventSink, TlsInfo};
 use crate::analysis::findings::{Finding, FindingKind};
+use crate::analysis::http::head::MAX_HEADERS;
 use crate::analysis::pool::BufferPool;
 use crate::analysis::tcp::{Chunk, FlowKey, Side};
 use crate::analysis::time::Timestamp;
@@ -221,13 +224,32 @@ impl FlowState {
         let (client_addr, server_addr) = (self.key.endpoint(client), self.key.endpoint(client.other()));
         let max_head = ctx.settings.max_http_head_bytes;
         let ts = ctx.ts;
-        let outcome = http.push(side, bytes, ts, max_head, &mut |r: Rejection| {
-            let path = r.path.as_deref().unwrap_or("?");
-            let detail = format!(
-                "{client_addr} → {server_addr}: GET {path} answered {} {}",
-                r.status, r.reason
-            );
-            report_flow_finding(ctx, FindingKind::UpgradeRejected, None, detail);
+        let outcome = http.push(side, bytes, ts, max_head, &mut |note: HttpNote| {
+            let (kind, detail) = match note {
+                HttpNote::Rejected(r) => {
+                    let path = r.path.as_deref().unwrap_or("?");
+                    let detail = format!(
+                        "{client_addr} → {server_addr}: GET {path} answered {} {}",
+                        r.status, r.reason
+                    );
+                    (FindingKind::UpgradeRejected, detail)
+                }
+                HttpNote::TooManyHeaders { request, lines } => {
+                    let what = if request { "request" } else { "response" };
+                    let detail = format!(
+                        "{client_addr} → {server_addr}: {what} head with {lines} header lines (more than {MAX_HEADERS})"
+                    );
+                    (FindingKind::HttpTooManyHeaders, detail)
+                }
+                HttpNote::BodyLengthMismatch { status, declared, seen } => {
+                    let detail = format!(
+                        "{client_addr} → {server_addr}: a {status} response declared Content-Length: {declared}, \
+                         but after {seen} body bytes the server answered the next request"
+                    );
+                    (FindingKind::HttpBodyLengthMismatch, detail)
+                }
+            };
+            report_flow_finding(ctx, kind, None, detail);
         });
         match outcome {
             HttpOutcome::Pending => {}
@@ -267,7 +289,24 @@ impl FlowState {
         match &mut self.phase {
             Phase::WebSocket(ws) => ws.finish(how, ctx),
             Phase::Http(http) => {
-                if let Some(path) = http.waiting_upgrade_path() {
+                let client = http.client();
+                let mut response_unfinished = false;
+                for side in [client, client.other()] {
+                    if let Some((request, held)) = http.unfinished_head(side) {
+                        response_unfinished |= !request;
+                        let what = if request { "request" } else { "response" };
+                        let detail = format!(
+                            "{} → {}: {what} head unfinished when the flow ended ({held} bytes: {:?})",
+                            self.key.endpoint(side),
+                            self.key.endpoint(side.other()),
+                            http.head_start(side),
+                        );
+                        report_flow_finding(ctx, FindingKind::HttpHeadIncomplete, None, detail);
+                    }
+                }
+                if let Some(path) = http.waiting_upgrade_path()
+                    && !response_unfinished
+                {
                     let client = http.client();
                     let detail = format!(
                         "{} → {}: GET {path} got no response",
