@@ -62,6 +62,8 @@ pub struct AnalyzerStats {
     pub malformed_packets: u64,
     /// TCP packets timestamped earlier than the one before.
     pub timestamps_backwards: u64,
+    /// Packets whose record had an impossible sub-second field (reported by the reader).
+    pub timestamps_invalid: u64,
     pub flows_created: u64,
     pub flows_evicted: u64,
     pub websocket_connections: u64,
@@ -182,6 +184,26 @@ impl Analyzer {
         }
     }
 
+    /// The reader found an impossible sub-second field in the next packet's record (a
+    /// microsecond field of 10^6 or more, a nanosecond one of 10^9 or more): `timestamp-invalid`,
+    /// reported like other packet findings. `ts` is the time the reader used instead.
+    pub fn timestamp_invalid(&mut self, ts: Timestamp, detail: &str, sink: &mut dyn EventSink) {
+        self.stats.timestamps_invalid += 1;
+        let n = self.stats.timestamps_invalid;
+        if n > u64::from(self.config.max_findings_per_kind) {
+            return;
+        }
+        let finding = Finding {
+            kind: FindingKind::TimestampInvalid,
+            conn: None,
+            dir: None,
+            ts,
+            stream_offset: None,
+            detail: format!("packet {}: {detail}", self.stats.packets + 1),
+        };
+        sink.event(Event::Anomaly(&finding));
+    }
+
     /// Reports the `n`th packet-level finding of a kind, up to the per-kind cap.
     fn packet_finding(&mut self, n: u64, ts: Timestamp, kind: FindingKind, detail: &str, sink: &mut dyn EventSink) {
         if n > u64::from(self.config.max_findings_per_kind) {
@@ -297,6 +319,7 @@ impl Analyzer {
             (FindingKind::IpFragment, self.stats.ip_fragments),
             (FindingKind::MalformedPacket, self.stats.malformed_packets),
             (FindingKind::TimestampBackwards, self.stats.timestamps_backwards),
+            (FindingKind::TimestampInvalid, self.stats.timestamps_invalid),
         ] {
             if n > cap {
                 let finding = Finding {

@@ -29,6 +29,8 @@ pub enum FindingKind {
     PingWindow,
     /// A packet's timestamp is a second or more earlier than the latest before it.
     TimestampBackwards,
+    /// A packet record's sub-second field is out of range (10^6 µs or 10^9 ns or more).
+    TimestampInvalid,
     // --- handshake ---
     BadAccept,
     MissingAccept,
@@ -107,6 +109,7 @@ impl FindingKind {
         FindingKind::PongMissing,
         FindingKind::PingWindow,
         FindingKind::TimestampBackwards,
+        FindingKind::TimestampInvalid,
         FindingKind::BadAccept,
         FindingKind::MissingAccept,
         FindingKind::UpgradeRejected,
@@ -178,6 +181,7 @@ impl FindingKind {
             PongMissing => "pong-missing",
             PingWindow => "ping-window",
             TimestampBackwards => "timestamp-backwards",
+            TimestampInvalid => "timestamp-invalid",
             BadAccept => "bad-accept",
             MissingAccept => "missing-accept",
             UpgradeRejected => "upgrade-rejected",
@@ -251,6 +255,9 @@ impl FindingKind {
             PingWindow => "More pings were waiting for pongs than are remembered; the oldest were dropped unpaired.",
             TimestampBackwards => {
                 "A packet is timestamped earlier than the packet before it (clock step or merged captures)."
+            }
+            TimestampInvalid => {
+                "A packet record's fraction of a second is out of range (a million microseconds or more); it was ignored."
             }
             BadAccept => "RFC 6455 §4.2.2: Sec-WebSocket-Accept must be base64(SHA-1(key + GUID)).",
             MissingAccept => "RFC 6455 §4.1: the 101 response has no Sec-WebSocket-Accept.",
@@ -336,6 +343,7 @@ impl FindingKind {
                 | FlowLimit
                 | FindingLimit
                 | TimestampBackwards
+                | TimestampInvalid
                 | ResyncFailed
                 | CaptureTruncated
                 | UpgradeUnanswered

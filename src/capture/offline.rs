@@ -275,7 +275,21 @@ fn run_libpcap(
         match capture.next_packet() {
             Ok(packet) => {
                 let header = packet.header;
-                let ts = Timestamp::from_secs_nanos(header.ts.tv_sec, header.ts.tv_usec);
+                // Nanosecond precision: the field holds nanoseconds (microsecond files scaled).
+                let mut nanos = header.ts.tv_usec;
+                if !(0..1_000_000_000).contains(&nanos) {
+                    nanos = 0;
+                    let ts = Timestamp::from_secs_nanos(header.ts.tv_sec, 0);
+                    // libpcap scaled a microsecond field by 1000: say it in the file's unit.
+                    let field = header.ts.tv_usec as u64;
+                    let (field, units) = if field % 1000 == 0 {
+                        (field / 1000, 1_000_000)
+                    } else {
+                        (field, 1_000_000_000)
+                    };
+                    analyzer.timestamp_invalid(ts, &invalid_fraction(field, units), sink);
+                }
+                let ts = Timestamp::from_secs_nanos(header.ts.tv_sec, nanos);
                 if header.caplen < header.len {
                     summary.snap_cut_packets += 1;
                 }
@@ -329,6 +343,16 @@ fn feed_tls_secrets(path: &Path, analyzer: &mut Analyzer) -> u64 {
         }
     }
     blocks
+}
+
+/// The detail of a `timestamp-invalid` finding.
+fn invalid_fraction(field: u64, units_per_sec: u64) -> String {
+    let unit = if units_per_sec == 1_000_000 {
+        "microsecond"
+    } else {
+        "sub-second"
+    };
+    format!("{unit} field {field} is not below {units_per_sec}; the fraction was ignored")
 }
 
 /// A parser error in a few words: never the input it carries (the whole read buffer).
@@ -437,7 +461,18 @@ fn run_stream(
                         None
                     }
                     PcapBlockOwned::Legacy(b) => interfaces.first().map(|iface| {
-                        let units = u64::from(b.ts_sec) * iface.units_per_sec + u64::from(b.ts_usec);
+                        let mut fraction = u64::from(b.ts_usec);
+                        if fraction >= iface.units_per_sec {
+                            // Out of range: ignored (it was read as up to +4294 s).
+                            fraction = 0;
+                            let ts = timestamp_from_units(u64::from(b.ts_sec) * iface.units_per_sec, iface);
+                            analyzer.timestamp_invalid(
+                                ts,
+                                &invalid_fraction(u64::from(b.ts_usec), iface.units_per_sec),
+                                sink,
+                            );
+                        }
+                        let units = u64::from(b.ts_sec) * iface.units_per_sec + fraction;
                         (0usize, timestamp_from_units(units, iface), b.data, b.caplen, b.origlen)
                     }),
                     PcapBlockOwned::NG(Block::SectionHeader(_)) => {
