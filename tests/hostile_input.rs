@@ -9,7 +9,7 @@ use std::process::{Command, Output};
 use common::*;
 use framescope::analysis::ws::frame::OpCode;
 use framescope::analysis::{AnalyzerConfig, Direction, Timestamp};
-use framescope::export::pcap_writer::Sender;
+use framescope::export::pcap_writer::{Sender, TcpFlags, TcpSessionSynth};
 
 fn framescope(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_framescope"))
@@ -414,4 +414,123 @@ fn head_one_byte_per_segment_throughput() {
             done as f64 / secs / 1e6
         );
     }
+}
+
+// --- item 4: overlapping segments with different bytes ---
+
+#[test]
+fn overlapping_segments_with_different_bytes_keep_the_first_copy_and_are_reported() {
+    let mut conv = upgraded("10.0.0.1:44000", "10.0.0.2:9000");
+    let frame = ws_frame(true, false, OpCode::Text, None, b"benign text!");
+    let evil = ws_frame(true, false, OpCode::Text, None, b"evil payload");
+    // The frame's second half arrives first (held), then a different copy of the whole
+    // frame, then the first half: the held bytes are the first copy of the second half.
+    let seq = conv.synth.next_seq(Sender::Server);
+    let half = frame.len() / 2;
+    let push = |conv: &mut Conversation, at: usize, bytes: &[u8]| {
+        conv.ts = Timestamp::from_nanos(conv.ts.nanos + 1000);
+        conv.segs.push(Seg {
+            ts: conv.ts,
+            sender: Sender::Server,
+            seq: seq.wrapping_add(at as u32),
+            flags: TcpFlags::PSH_ACK,
+            payload: bytes.to_vec(),
+        });
+    };
+    push(&mut conv, half, &frame[half..]);
+    push(&mut conv, 1, &evil[1..]);
+    push(&mut conv, 0, &frame[..half]);
+    conv.synth.skip(Sender::Server, frame.len() as u32);
+    conv.close();
+    let sink = analyze_packets(&conv.packets(), AnalyzerConfig::default());
+    assert_eq!(
+        data_payloads(&sink, Direction::ServerToClient),
+        vec![b"benign text!".to_vec()]
+    );
+    assert_eq!(slugs(&sink), vec!["tcp-overlap-conflict"], "{:?}", sink.findings);
+    // Stream offsets count from the server's first byte (its 101 response).
+    let at = (upgrade_response(None).len() + half) as u64;
+    assert_eq!(sink.findings[0].stream_offset, Some(at));
+}
+
+#[test]
+fn overlap_conflicts_past_the_cap_are_one_finding_limit() {
+    let mut conv = upgraded("10.0.0.1:44001", "10.0.0.2:9000");
+    let seq = conv.synth.next_seq(Sender::Server);
+    // 300 held bytes, each then sent again with another value, before the hole is filled.
+    for i in 1..=300u32 {
+        conv.ts = Timestamp::from_nanos(conv.ts.nanos + 1000);
+        for value in [b'a', b'b'] {
+            conv.segs.push(Seg {
+                ts: conv.ts,
+                sender: Sender::Server,
+                seq: seq.wrapping_add(2 * i),
+                flags: TcpFlags::PSH_ACK,
+                payload: vec![value],
+            });
+        }
+    }
+    let sink = analyze_packets(&conv.packets(), AnalyzerConfig::default());
+    let kinds = slugs(&sink);
+    assert_eq!(kinds.iter().filter(|k| **k == "tcp-overlap-conflict").count(), 100);
+    let limits: Vec<&str> = sink
+        .findings
+        .iter()
+        .filter(|f| f.kind.slug() == "finding-limit" && f.detail.contains("tcp-overlap-conflict"))
+        .map(|f| f.detail.as_str())
+        .collect();
+    assert_eq!(limits.len(), 1, "{kinds:?}");
+}
+
+// --- item 6: the reassembly cap bounds memory ---
+
+/// Peak RSS in kB of the CLI on `path`, measured by GNU time.
+fn peak_rss_kb(args: &[&str]) -> u64 {
+    let out = Command::new("/usr/bin/time")
+        .arg("-v")
+        .arg(env!("CARGO_BIN_EXE_framescope"))
+        .args(args)
+        .output()
+        .expect("run /usr/bin/time");
+    let err = stderr(&out);
+    assert!(out.status.success(), "{}", &err[err.len().saturating_sub(2000)..]);
+    err.lines()
+        .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes): "))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("GNU time's maximum resident set size")
+}
+
+#[test]
+fn four_million_one_byte_out_of_order_segments_stay_under_150_mb() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pcap = dir.path().join("segment-flood.pcap");
+    let file = std::fs::File::create(&pcap).expect("create");
+    let mut w = framescope::export::pcap_writer::PcapWriter::with_link_type(std::io::BufWriter::new(file), 1, 65535)
+        .expect("header");
+    // Two flows, two million segments each, after a lost first byte: one-byte segments
+    // with a hole before each (nothing to join), and adjacent one-byte segments.
+    let mut ts = Timestamp::from_secs_micros(1_700_000_000, 0);
+    for (port, step) in [(45000u16, 2u32), (45001, 1)] {
+        let mut synth = TcpSessionSynth::new(
+            format!("10.0.0.1:{port}").parse().expect("addr"),
+            "10.0.0.2:9000".parse().expect("addr"),
+            1000,
+            2000,
+        );
+        w.write_packet(ts, synth.packet(Sender::Client, 1000, TcpFlags::SYN, &[]))
+            .expect("write");
+        for i in 0..2_000_000u32 {
+            ts = Timestamp::from_nanos(ts.nanos + 1000);
+            let seq = 1000 + 3 + i * step;
+            w.write_packet(ts, synth.packet(Sender::Client, seq, TcpFlags::PSH_ACK, b"x"))
+                .expect("write");
+        }
+    }
+    drop(w.into_inner().expect("flush"));
+    let kb = peak_rss_kb(&["analyze", path_str(&pcap), "--quiet"]);
+    println!(
+        "peak RSS with 4 million one-byte out-of-order segments: {} MB",
+        kb / 1000
+    );
+    assert!(kb < 150_000, "peak RSS {kb} kB");
 }

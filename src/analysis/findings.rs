@@ -55,6 +55,8 @@ pub enum FindingKind {
     MessageIncomplete,
     MessageDamaged,
     TcpGap,
+    /// A later copy of TCP bytes differed from the first copy (which was kept).
+    TcpOverlapConflict,
     TruncatedPacket,
     IpFragment,
     MalformedPacket,
@@ -128,6 +130,7 @@ impl FindingKind {
         FindingKind::MessageIncomplete,
         FindingKind::MessageDamaged,
         FindingKind::TcpGap,
+        FindingKind::TcpOverlapConflict,
         FindingKind::TruncatedPacket,
         FindingKind::IpFragment,
         FindingKind::MalformedPacket,
@@ -200,6 +203,7 @@ impl FindingKind {
             MessageIncomplete => "message-incomplete",
             MessageDamaged => "message-damaged",
             TcpGap => "tcp-gap",
+            TcpOverlapConflict => "tcp-overlap-conflict",
             TruncatedPacket => "truncated-packet",
             IpFragment => "ip-fragment",
             MalformedPacket => "malformed-packet",
@@ -281,6 +285,9 @@ impl FindingKind {
             MessageIncomplete => "The capture ended before this message was complete.",
             MessageDamaged => "Bytes of this message were not captured; it was not reported.",
             TcpGap => "TCP bytes were never captured (lost segment or capture drop).",
+            TcpOverlapConflict => {
+                "Overlapping TCP segments carried different bytes (IDS evasion or corruption); the first copy was kept, as Linux does."
+            }
             TruncatedPacket => "The packet was cut by the snap length; its missing bytes are a gap.",
             IpFragment => "IP fragments are not reassembled; this fragment was skipped.",
             MalformedPacket => "The packet's headers could not be parsed.",

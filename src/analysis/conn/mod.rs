@@ -103,6 +103,8 @@ pub struct FlowState {
     tls: Option<Box<TlsLayer>>,
     /// TLS facts for the WebSocket connection recognised inside, once decryption works.
     tls_info: Option<TlsInfo>,
+    /// TCP overlap conflicts seen (reported up to the per-kind finding cap).
+    overlap_conflicts: u32,
 }
 
 impl FlowState {
@@ -114,6 +116,7 @@ impl FlowState {
             handshake_maybe_lost: false,
             tls: None,
             tls_info: None,
+            overlap_conflicts: 0,
         }
     }
 
@@ -124,6 +127,15 @@ impl FlowState {
 
     /// A piece of `side`'s ordered byte stream.
     pub fn on_chunk(&mut self, side: Side, chunk: Chunk<'_>, ctx: &mut FlowCtx<'_>) {
+        if let Chunk::Conflict {
+            offset,
+            len,
+            first_difference,
+        } = chunk
+        {
+            self.overlap_conflict(side, offset, len, first_difference, ctx);
+            return;
+        }
         if self.tls.is_none()
             && let Chunk::Data { offset: 0, bytes } = chunk
             && matches!(&self.phase, Phase::Unknown(probe) if probe.holds_nothing(side) && probe.holds_nothing(side.other()))
@@ -139,10 +151,43 @@ impl FlowState {
         self.on_plain_chunk(side, chunk, ctx);
     }
 
+    /// A later TCP copy of held bytes differed from the first (which was kept): one
+    /// `tcp-overlap-conflict` per conflict, up to the per-kind cap, then one `finding-limit`.
+    fn overlap_conflict(&mut self, side: Side, offset: u64, len: u64, first_difference: u64, ctx: &mut FlowCtx<'_>) {
+        self.overlap_conflicts = self.overlap_conflicts.saturating_add(1);
+        let cap = ctx.settings.max_findings_per_kind;
+        let (kind, detail) = if self.overlap_conflicts <= cap {
+            let detail = format!(
+                "{} → {}: a later copy of {len} held bytes at stream offset {offset} differs from the first \
+                 from offset {first_difference}; the first copy was kept",
+                self.key.endpoint(side),
+                self.key.endpoint(side.other()),
+            );
+            (FindingKind::TcpOverlapConflict, detail)
+        } else if self.overlap_conflicts == cap + 1 {
+            let detail =
+                format!("more than {cap} tcp-overlap-conflict findings on this flow; the rest are not reported");
+            (FindingKind::FindingLimit, detail)
+        } else {
+            return;
+        };
+        let finding = Finding {
+            kind,
+            conn: self.phase.conn_id(),
+            dir: None,
+            ts: ctx.ts,
+            stream_offset: Some(offset),
+            detail,
+        };
+        ctx.sink.event(Event::Anomaly(&finding));
+    }
+
     /// A piece of `side`'s byte stream as the application sent it (TCP, or TLS plaintext).
     fn on_plain_chunk(&mut self, side: Side, chunk: Chunk<'_>, ctx: &mut FlowCtx<'_>) {
         match chunk {
             Chunk::Data { offset, bytes } => self.on_data(side, offset, bytes, ctx),
+            // Reported in `on_chunk`, before any layer sees the stream.
+            Chunk::Conflict { .. } => {}
             Chunk::Gap { offset, len, reason } => match &mut self.phase {
                 Phase::WebSocket(ws) => ws.on_gap(side, offset, len, reason, ctx),
                 Phase::Unknown(probe) => {

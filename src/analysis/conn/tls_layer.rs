@@ -64,6 +64,8 @@ impl TlsLayer {
         match chunk {
             Chunk::Data { offset, bytes } => self.session.push(dir, offset, bytes, packet_ts, keys, &mut out),
             Chunk::Gap { offset, len, .. } => self.session.gap(dir, offset, len, packet_ts, keys, &mut out),
+            // Reported by the flow before TLS sees the chunk.
+            Chunk::Conflict { .. } => {}
         }
         out.ctx.ts = packet_ts;
         self.carried_websocket |= out.flow.phase.is_websocket();
