@@ -534,3 +534,33 @@ fn four_million_one_byte_out_of_order_segments_stay_under_150_mb() {
     );
     assert!(kb < 150_000, "peak RSS {kb} kB");
 }
+
+// --- item 8: memory per half-open flow ---
+
+#[test]
+fn two_hundred_thousand_half_open_flows_cost_under_700_bytes_each() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let write = |name: &str, flows: u32| {
+        let pcap = dir.path().join(name);
+        let file = std::fs::File::create(&pcap).expect("create");
+        let mut w =
+            framescope::export::pcap_writer::PcapWriter::with_link_type(std::io::BufWriter::new(file), 1, 65535)
+                .expect("header");
+        for i in 0..flows {
+            let src = std::net::SocketAddr::from(([10, 1, (i >> 16) as u8, (i >> 8) as u8], (i & 0xff) as u16 + 1024));
+            let mut synth = TcpSessionSynth::new(src, "10.0.0.2:80".parse().expect("addr"), i, 0);
+            let ts = Timestamp::from_secs_micros(1_700_000_000, i64::from(i));
+            w.write_packet(ts, synth.packet(Sender::Client, i, TcpFlags::SYN, &[]))
+                .expect("write");
+        }
+        drop(w.into_inner().expect("flush"));
+        pcap
+    };
+    let few = write("one-syn.pcap", 1);
+    let many = write("syn-flood.pcap", 200_000);
+    let base = peak_rss_kb(&["analyze", path_str(&few), "--quiet"]);
+    let flood = peak_rss_kb(&["analyze", path_str(&many), "--quiet", "--max-flows", "200000"]);
+    let per_flow = (flood - base) * 1000 / 200_000;
+    println!("200 000 half-open flows: peak RSS {flood} kB (baseline {base} kB): {per_flow} bytes per flow");
+    assert!(per_flow < 700, "{per_flow} bytes per half-open flow");
+}

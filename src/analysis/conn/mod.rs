@@ -52,7 +52,8 @@ pub struct FlowCtx<'a> {
 
 /// The state of a flow.
 pub enum Phase {
-    Unknown(Box<Probe>),
+    /// Not yet classified; the probe allocates only once it holds bytes.
+    Unknown(Probe),
     Http(Box<HttpExchange>),
     WebSocket(Box<WsConn>),
     /// Not WebSocket (yet): bytes are dropped, but a later request line is still noticed.
@@ -61,7 +62,7 @@ pub enum Phase {
 
 impl Phase {
     pub fn new() -> Phase {
-        Phase::Unknown(Box::default())
+        Phase::Unknown(Probe::default())
     }
 
     pub fn conn_id(&self) -> Option<ConnId> {
@@ -102,7 +103,7 @@ pub struct FlowState {
     /// The flow runs TLS: its bytes go through this layer, the phase machine sees plaintext.
     tls: Option<Box<TlsLayer>>,
     /// TLS facts for the WebSocket connection recognised inside, once decryption works.
-    tls_info: Option<TlsInfo>,
+    tls_info: Option<Box<TlsInfo>>,
     /// TCP overlap conflicts seen (reported up to the per-kind finding cap).
     overlap_conflicts: u32,
 }
@@ -198,7 +199,7 @@ impl FlowState {
                     // Bytes of the handshake are missing (lost, or cut by the snap length):
                     // look for frames instead.
                     self.handshake_maybe_lost = true;
-                    self.phase = Phase::Unknown(Box::default());
+                    self.phase = Phase::Unknown(Probe::default());
                 }
                 Phase::Other => {}
             },
@@ -246,7 +247,7 @@ impl FlowState {
                         ProbeOutcome::Pending => {}
                         ProbeOutcome::NotWebSocket => self.phase = Phase::Other,
                         ProbeOutcome::WebSocket { client, held } => {
-                            let tls = self.tls_info.clone();
+                            let tls = self.tls_info.as_deref().cloned();
                             self.phase = Phase::WebSocket(WsConn::start(&self.key, client, None, held, tls, ctx));
                         }
                     }
@@ -313,7 +314,7 @@ impl FlowState {
                     client_rest,
                     server_rest,
                 } = *upgrade;
-                let tls = self.tls_info.clone();
+                let tls = self.tls_info.as_deref().cloned();
                 let mut ws = WsConn::start(&self.key, client, Some(handshake), Default::default(), tls, ctx);
                 // Bytes after the header blocks belong to the frame decoders.
                 for (s, rest) in [(client, client_rest), (client.other(), server_rest)] {

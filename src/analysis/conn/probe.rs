@@ -11,8 +11,15 @@ const PROBE_SEGMENTS: usize = 3;
 const PROBE_MAX_SEGMENTS: usize = 48;
 
 /// Bytes of both sides held while deciding what a flow carries.
+/// Allocated only once bytes are held, so a flow that never sends data (a SYN flood, a
+/// half-open scan) costs one pointer here.
 #[derive(Default)]
 pub struct Probe {
+    inner: Option<Box<ProbeState>>,
+}
+
+#[derive(Default)]
+struct ProbeState {
     bufs: [SearchBuffer; 2],
     gave_up: [bool; 2],
     /// A stream start too short to classify (`G`, `GE`, an empty line), with its offset.
@@ -65,25 +72,32 @@ pub enum ProbeOutcome {
 }
 
 impl Probe {
+    fn state(&mut self) -> &mut ProbeState {
+        self.inner.get_or_insert_with(Box::default)
+    }
+
     /// True while nothing of `side` is held (its next bytes are a stream start candidate).
     pub fn holds_nothing(&self, side: Side) -> bool {
-        self.bufs[side.index()].bytes.is_empty()
+        self.inner
+            .as_ref()
+            .is_none_or(|p| p.bufs[side.index()].bytes.is_empty())
     }
 
     /// Bytes of `side` up to `resume_at` were lost: start searching again after them.
     pub fn on_gap(&mut self, side: Side, resume_at: u64) {
-        self.bufs[side.index()].clear_at(resume_at);
-        self.start[side.index()] = None;
+        let p = self.state();
+        p.bufs[side.index()].clear_at(resume_at);
+        p.start[side.index()] = None;
     }
 
     /// Holds a stream start that is too short to classify.
     pub fn hold_start(&mut self, side: Side, offset: u64, bytes: &[u8]) {
-        self.start[side.index()] = Some((offset, bytes.to_vec()));
+        self.state().start[side.index()] = Some((offset, bytes.to_vec()));
     }
 
     /// The held stream start of `side`, if any, taken out.
     pub fn take_start(&mut self, side: Side) -> Option<(u64, Vec<u8>)> {
-        self.start[side.index()].take()
+        self.inner.as_mut()?.start[side.index()].take()
     }
 
     /// `side`'s next ordered bytes. `syn_client` is the side that sent the SYN, if seen.
@@ -95,7 +109,8 @@ impl Probe {
         offset: u64,
         bytes: &[u8],
     ) -> ProbeOutcome {
-        let buf = &mut self.bufs[side.index()];
+        let state = self.state();
+        let buf = &mut state.bufs[side.index()];
         buf.push(offset, bytes);
         if let Some(found) = buf.find(Evidence::Strict) {
             // This side's frames are masked exactly when it is the client.
@@ -111,15 +126,15 @@ impl Probe {
             };
             return ProbeOutcome::WebSocket {
                 client,
-                held: std::mem::take(&mut self.bufs),
+                held: std::mem::take(&mut state.bufs),
             };
         }
         if (buf.segments_seen >= PROBE_SEGMENTS && !buf.any_viable(Evidence::Strict))
             || buf.segments_seen > PROBE_MAX_SEGMENTS
         {
-            self.gave_up[side.index()] = true;
+            state.gave_up[side.index()] = true;
             buf.clear_at(offset + bytes.len() as u64);
-            if self.gave_up.iter().all(|g| *g) {
+            if state.gave_up.iter().all(|g| *g) {
                 return ProbeOutcome::NotWebSocket;
             }
         }

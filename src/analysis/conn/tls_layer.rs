@@ -71,7 +71,7 @@ impl TlsLayer {
         self.carried_websocket |= out.flow.phase.is_websocket();
         // The facts the next WebSocket connection inside will carry.
         if out.flow.tls_info.is_none() && self.session.facts().decrypted {
-            out.flow.tls_info = Some(self.info());
+            out.flow.tls_info = Some(Box::new(self.info()));
         }
     }
 
