@@ -564,3 +564,78 @@ fn two_hundred_thousand_half_open_flows_cost_under_700_bytes_each() {
     println!("200 000 half-open flows: peak RSS {flood} kB (baseline {base} kB): {per_flow} bytes per flow");
     assert!(per_flow < 700, "{per_flow} bytes per half-open flow");
 }
+
+// --- any split of a session's bytes gives the same events ---
+
+/// What a run says about a session: messages (direction, opcode, payload), handshake path,
+/// finding kinds, connections.
+type Summary = (
+    Vec<(Direction, OpCode, Vec<u8>)>,
+    Vec<Option<String>>,
+    Vec<&'static str>,
+);
+
+fn summary_of(sink: &framescope::analysis::event::CollectSink) -> Summary {
+    (
+        sink.messages
+            .iter()
+            .map(|m| (m.dir, m.opcode, m.payload.clone()))
+            .collect(),
+        sink.connections
+            .iter()
+            .map(|c| c.handshake.as_ref().and_then(|h| h.path()).map(str::to_owned))
+            .collect(),
+        slugs(sink),
+    )
+}
+
+/// Sends `bytes` cut at `cuts` (lengths, cycled; the first may be 1-3 bytes).
+fn send_split(conv: &mut Conversation, sender: Sender, bytes: &[u8], cuts: &[usize]) {
+    let mut pos = 0;
+    for cut in cuts.iter().cycle() {
+        if pos >= bytes.len() {
+            break;
+        }
+        let end = (pos + cut.max(&1)).min(bytes.len());
+        conv.mss = end - pos;
+        conv.send(sender, &bytes[pos..end]);
+        pos = end;
+    }
+    conv.mss = 1000;
+}
+
+fn split_session(cuts: [&[usize]; 3]) -> Summary {
+    let mut conv = Conversation::new("10.0.0.1:46000", "10.0.0.2:9000", 77, 99);
+    conv.open();
+    let mut client_frames = ws_frame(true, false, OpCode::Text, CLIENT_KEY, "héllo wörld".as_bytes());
+    client_frames.extend(ws_frame(false, false, OpCode::Binary, CLIENT_KEY, &[1, 2, 3, 4, 5]));
+    client_frames.extend(ws_frame(true, false, OpCode::Ping, CLIENT_KEY, b"ping"));
+    client_frames.extend(ws_frame(true, false, OpCode::Continuation, CLIENT_KEY, &[6; 300]));
+    let mut server = upgrade_response(None);
+    server.extend(ws_frame(true, false, OpCode::Pong, None, b"ping"));
+    server.extend(ws_frame(true, false, OpCode::Text, None, &[b'z'; 2000]));
+    send_split(&mut conv, Sender::Client, &upgrade_request(None), cuts[0]);
+    send_split(&mut conv, Sender::Server, &server, cuts[1]);
+    send_split(&mut conv, Sender::Client, &client_frames, cuts[2]);
+    conv.close();
+    summary_of(&analyze_packets(&conv.packets(), AnalyzerConfig::default()))
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(96))]
+    #[test]
+    fn any_split_of_a_sessions_bytes_gives_the_same_events(
+        first in 1usize..4,
+        a in proptest::collection::vec(1usize..200, 1..12),
+        b in proptest::collection::vec(1usize..700, 1..12),
+        c in proptest::collection::vec(1usize..400, 1..12),
+    ) {
+        let whole = split_session([&[10_000], &[10_000], &[10_000]]);
+        proptest::prop_assert_eq!(whole.0.len(), 5);
+        proptest::prop_assert!(whole.2.is_empty(), "{:?}", whole.2);
+        let mut request_cuts = vec![first];
+        request_cuts.extend(a);
+        let split = split_session([&request_cuts, &b, &c]);
+        proptest::prop_assert_eq!(split, whole);
+    }
+}
