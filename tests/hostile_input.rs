@@ -639,3 +639,24 @@ proptest::proptest! {
         proptest::prop_assert_eq!(split, whole);
     }
 }
+
+// --- item 3 (part): a flow picked up mid-stream that cannot be decoded is listed ---
+
+#[test]
+fn a_mid_stream_flow_that_cannot_be_decoded_is_listed_with_its_reason() {
+    let mut conv = Conversation::new("10.0.0.1:47000", "10.0.0.2:9000", 5, 6);
+    // No SYN, no handshake: bytes that are no WebSocket frames, both ways.
+    let noise: Vec<u8> = (0..6000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8 | 0x30)
+        .collect();
+    conv.send(Sender::Client, &noise);
+    conv.send(Sender::Server, &noise);
+    conv.send(Sender::Client, &noise);
+    let sink = analyze_packets(&conv.packets(), AnalyzerConfig::default());
+    assert!(sink.connections.is_empty());
+    assert_eq!(sink.flows.len(), 1, "{:?}", sink.flows);
+    let flow = &sink.flows[0];
+    assert_eq!(flow.protocol, "tcp");
+    assert_eq!(flow.server.port(), 9000);
+    assert!(flow.reason.starts_with("picked up mid-stream"), "{}", flow.reason);
+}

@@ -19,7 +19,7 @@ pub use probe::{Probe, ProbeOutcome, StreamStart, classify_start};
 pub use tls_layer::{TlsLayer, tls_info};
 pub use websocket::WsConn;
 
-use crate::analysis::event::{ConnId, ConnectionEnd, Direction, Event, EventSink, TlsInfo};
+use crate::analysis::event::{ConnId, ConnectionEnd, Direction, Event, EventSink, FlowInfo, TlsInfo};
 use crate::analysis::findings::{Finding, FindingKind};
 use crate::analysis::http::head::MAX_HEADERS;
 use crate::analysis::pool::BufferPool;
@@ -106,6 +106,9 @@ pub struct FlowState {
     tls_info: Option<Box<TlsInfo>>,
     /// TCP overlap conflicts seen (reported up to the per-kind finding cap).
     overlap_conflicts: u32,
+    /// Picked up mid-stream: when the frame search began and the bytes it was given (for
+    /// the `flow` record of a flow that could not be decoded).
+    searched: Option<(Timestamp, u64)>,
 }
 
 impl FlowState {
@@ -118,6 +121,7 @@ impl FlowState {
             tls: None,
             tls_info: None,
             overlap_conflicts: 0,
+            searched: None,
         }
     }
 
@@ -243,10 +247,16 @@ impl FlowState {
                     self.phase = Phase::Other;
                 } else {
                     let outcome = probe.push(&self.key, self.syn_client, side, offset, bytes);
+                    let searched = self.searched.get_or_insert((ctx.ts, 0));
+                    searched.1 = searched.1.saturating_add(bytes.len() as u64);
                     match outcome {
                         ProbeOutcome::Pending => {}
-                        ProbeOutcome::NotWebSocket => self.phase = Phase::Other,
+                        ProbeOutcome::NotWebSocket => {
+                            self.phase = Phase::Other;
+                            self.list_undecoded("no WebSocket frame boundary found", ctx);
+                        }
                         ProbeOutcome::WebSocket { client, held } => {
+                            self.searched = None;
                             let tls = self.tls_info.as_deref().cloned();
                             self.phase = Phase::WebSocket(WsConn::start(&self.key, client, None, held, tls, ctx));
                         }
@@ -362,9 +372,36 @@ impl FlowState {
                     report_flow_finding(ctx, FindingKind::UpgradeUnanswered, None, detail);
                 }
             }
-            Phase::Unknown(_) | Phase::Other => {}
+            Phase::Unknown(_) => self.list_undecoded("the flow ended before a WebSocket frame boundary was found", ctx),
+            Phase::Other => {}
         }
         self.phase = Phase::Other;
+    }
+
+    /// A flow picked up mid-stream that could not be decoded is listed (an `Event::Flow`
+    /// record with the reason), never dropped silently.
+    fn list_undecoded(&mut self, why: &str, ctx: &mut FlowCtx<'_>) {
+        let Some((first_ts, bytes)) = self.searched.take() else {
+            return;
+        };
+        let client = self.syn_client.unwrap_or_else(|| {
+            // The lower port is usually the server.
+            if self.key.endpoint(Side::Lo).port() < self.key.endpoint(Side::Hi).port() {
+                Side::Hi
+            } else {
+                Side::Lo
+            }
+        });
+        let info = FlowInfo {
+            client: self.key.endpoint(client),
+            server: self.key.endpoint(client.other()),
+            protocol: "tcp",
+            tls: None,
+            reason: format!("picked up mid-stream (its start was not captured): {why} in {bytes} bytes"),
+            first_ts,
+            last_ts: ctx.ts,
+        };
+        ctx.sink.event(Event::Flow(&info));
     }
 }
 
