@@ -29,6 +29,8 @@ pub enum FindingKind {
     PingWindow,
     /// A packet's timestamp is a second or more earlier than the latest before it.
     TimestampBackwards,
+    /// A packet record's sub-second field is out of range (10^6 µs or 10^9 ns or more).
+    TimestampInvalid,
     // --- handshake ---
     BadAccept,
     MissingAccept,
@@ -38,6 +40,12 @@ pub enum FindingKind {
     UnnegotiatedSubprotocol,
     UnnegotiatedExtension,
     HttpHeaderTooLong,
+    /// A head has more header lines than a head is expected to carry.
+    HttpTooManyHeaders,
+    /// A head was started but the flow ended before it was complete.
+    HttpHeadIncomplete,
+    /// A response's Content-Length was contradicted by the next response.
+    HttpBodyLengthMismatch,
     // --- permessage-deflate ---
     InflateFailed,
     InflateLimit,
@@ -47,6 +55,8 @@ pub enum FindingKind {
     MessageIncomplete,
     MessageDamaged,
     TcpGap,
+    /// A later copy of TCP bytes differed from the first copy (which was kept).
+    TcpOverlapConflict,
     TruncatedPacket,
     IpFragment,
     MalformedPacket,
@@ -101,6 +111,7 @@ impl FindingKind {
         FindingKind::PongMissing,
         FindingKind::PingWindow,
         FindingKind::TimestampBackwards,
+        FindingKind::TimestampInvalid,
         FindingKind::BadAccept,
         FindingKind::MissingAccept,
         FindingKind::UpgradeRejected,
@@ -109,6 +120,9 @@ impl FindingKind {
         FindingKind::UnnegotiatedSubprotocol,
         FindingKind::UnnegotiatedExtension,
         FindingKind::HttpHeaderTooLong,
+        FindingKind::HttpTooManyHeaders,
+        FindingKind::HttpHeadIncomplete,
+        FindingKind::HttpBodyLengthMismatch,
         FindingKind::InflateFailed,
         FindingKind::InflateLimit,
         FindingKind::MessageLimit,
@@ -116,6 +130,7 @@ impl FindingKind {
         FindingKind::MessageIncomplete,
         FindingKind::MessageDamaged,
         FindingKind::TcpGap,
+        FindingKind::TcpOverlapConflict,
         FindingKind::TruncatedPacket,
         FindingKind::IpFragment,
         FindingKind::MalformedPacket,
@@ -169,6 +184,7 @@ impl FindingKind {
             PongMissing => "pong-missing",
             PingWindow => "ping-window",
             TimestampBackwards => "timestamp-backwards",
+            TimestampInvalid => "timestamp-invalid",
             BadAccept => "bad-accept",
             MissingAccept => "missing-accept",
             UpgradeRejected => "upgrade-rejected",
@@ -177,6 +193,9 @@ impl FindingKind {
             UnnegotiatedSubprotocol => "unnegotiated-subprotocol",
             UnnegotiatedExtension => "unnegotiated-extension",
             HttpHeaderTooLong => "http-header-too-long",
+            HttpTooManyHeaders => "http-too-many-headers",
+            HttpHeadIncomplete => "http-head-incomplete",
+            HttpBodyLengthMismatch => "http-body-length-mismatch",
             InflateFailed => "inflate-failed",
             InflateLimit => "inflate-limit",
             MessageLimit => "message-limit",
@@ -184,6 +203,7 @@ impl FindingKind {
             MessageIncomplete => "message-incomplete",
             MessageDamaged => "message-damaged",
             TcpGap => "tcp-gap",
+            TcpOverlapConflict => "tcp-overlap-conflict",
             TruncatedPacket => "truncated-packet",
             IpFragment => "ip-fragment",
             MalformedPacket => "malformed-packet",
@@ -240,6 +260,9 @@ impl FindingKind {
             TimestampBackwards => {
                 "A packet is timestamped earlier than the packet before it (clock step or merged captures)."
             }
+            TimestampInvalid => {
+                "A packet record's fraction of a second is out of range (a million microseconds or more); it was ignored."
+            }
             BadAccept => "RFC 6455 §4.2.2: Sec-WebSocket-Accept must be base64(SHA-1(key + GUID)).",
             MissingAccept => "RFC 6455 §4.1: the 101 response has no Sec-WebSocket-Accept.",
             UpgradeRejected => "The server answered the WebSocket upgrade with a status other than 101.",
@@ -248,6 +271,13 @@ impl FindingKind {
             UnnegotiatedSubprotocol => "RFC 6455 §4.1: the server selected a subprotocol the client did not offer.",
             UnnegotiatedExtension => "RFC 6455 §9.1: the server accepted an extension the client did not offer.",
             HttpHeaderTooLong => "An HTTP header block exceeded the size cap and was not parsed.",
+            HttpTooManyHeaders => {
+                "An HTTP head carries more than 128 header lines (a head past the size cap is not parsed)."
+            }
+            HttpHeadIncomplete => "An HTTP request or response head was not complete when the flow ended.",
+            HttpBodyLengthMismatch => {
+                "RFC 9112 §6.3: a response's Content-Length claimed more bytes than came before the next response."
+            }
             InflateFailed => "RFC 7692 §7.2.2: the compressed payload could not be inflated.",
             InflateLimit => "Inflating this message exceeded the decompression cap (possible bomb).",
             MessageLimit => "The message exceeded the message size cap; its bytes were cut there.",
@@ -255,6 +285,9 @@ impl FindingKind {
             MessageIncomplete => "The capture ended before this message was complete.",
             MessageDamaged => "Bytes of this message were not captured; it was not reported.",
             TcpGap => "TCP bytes were never captured (lost segment or capture drop).",
+            TcpOverlapConflict => {
+                "Overlapping TCP segments carried different bytes (IDS evasion or corruption); the first copy was kept, as Linux does."
+            }
             TruncatedPacket => "The packet was cut by the snap length; its missing bytes are a gap.",
             IpFragment => "IP fragments are not reassembled; this fragment was skipped.",
             MalformedPacket => "The packet's headers could not be parsed.",
@@ -317,9 +350,11 @@ impl FindingKind {
                 | FlowLimit
                 | FindingLimit
                 | TimestampBackwards
+                | TimestampInvalid
                 | ResyncFailed
                 | CaptureTruncated
                 | UpgradeUnanswered
+                | HttpHeadIncomplete
                 | TlsNoKey
                 | TlsRecordLost
         )

@@ -240,6 +240,18 @@ impl OfflineReader {
         summary
     }
 
+    /// After `run`: the error to give when nothing in the file was of a supported link type
+    /// (the libpcap reader refuses such files at open; the stream reader learns the link
+    /// types while reading, so the caller asks here).
+    pub fn unsupported_link_error(&self, summary: &ReadSummary) -> Option<CaptureError> {
+        let dlt = summary.link_type.or(self.first_dlt)?;
+        let nothing_supported = summary.unsupported_link_packets == summary.packets;
+        (nothing_supported && !LinkType::from_dlt(dlt).is_supported()).then(|| CaptureError::UnsupportedLinkType {
+            path: self.path.clone(),
+            dlt,
+        })
+    }
+
     /// The first interface's link type, once known (after `run` for pcapng files).
     pub fn link_type(&self) -> Option<LinkType> {
         self.first_dlt.map(LinkType::from_dlt)
@@ -263,7 +275,21 @@ fn run_libpcap(
         match capture.next_packet() {
             Ok(packet) => {
                 let header = packet.header;
-                let ts = Timestamp::from_secs_nanos(header.ts.tv_sec, header.ts.tv_usec);
+                // Nanosecond precision: the field holds nanoseconds (microsecond files scaled).
+                let mut nanos = header.ts.tv_usec;
+                if !(0..1_000_000_000).contains(&nanos) {
+                    nanos = 0;
+                    let ts = Timestamp::from_secs_nanos(header.ts.tv_sec, 0);
+                    // libpcap scaled a microsecond field by 1000: say it in the file's unit.
+                    let field = header.ts.tv_usec as u64;
+                    let (field, units) = if field % 1000 == 0 {
+                        (field / 1000, 1_000_000)
+                    } else {
+                        (field, 1_000_000_000)
+                    };
+                    analyzer.timestamp_invalid(ts, &invalid_fraction(field, units), sink);
+                }
+                let ts = Timestamp::from_secs_nanos(header.ts.tv_sec, nanos);
                 if header.caplen < header.len {
                     summary.snap_cut_packets += 1;
                 }
@@ -319,6 +345,58 @@ fn feed_tls_secrets(path: &Path, analyzer: &mut Analyzer) -> u64 {
     blocks
 }
 
+/// The detail of a `timestamp-invalid` finding.
+fn invalid_fraction(field: u64, units_per_sec: u64) -> String {
+    let unit = if units_per_sec == 1_000_000 {
+        "microsecond"
+    } else {
+        "sub-second"
+    };
+    format!("{unit} field {field} is not below {units_per_sec}; the fraction was ignored")
+}
+
+/// A parser error in a few words: never the input it carries (the whole read buffer).
+fn short_error<I>(e: &PcapError<I>) -> String {
+    match e {
+        PcapError::Eof => "end of file".to_owned(),
+        PcapError::BufferTooSmall => "record larger than the read buffer".to_owned(),
+        PcapError::UnexpectedEof => "unexpected end of file".to_owned(),
+        PcapError::ReadError => "the file could not be read".to_owned(),
+        PcapError::Incomplete(_) => "incomplete record".to_owned(),
+        PcapError::HeaderNotRecognized => "not a pcap or pcapng header".to_owned(),
+        PcapError::NomError(_, kind) | PcapError::OwnedNomError(_, kind) => {
+            format!("check failed: {}", kind.description())
+        }
+    }
+}
+
+/// What the record at the start of `data` is: a pcapng block by its type, or a pcap record.
+fn record_name(data: &[u8], pcapng: bool) -> String {
+    if !pcapng {
+        return "packet record".to_owned();
+    }
+    let Some([a, b, c, d]) = data.get(..4).and_then(|s| <[u8; 4]>::try_from(s).ok()) else {
+        return "pcapng block".to_owned();
+    };
+    let name = |t: u32| match t {
+        0x0A0D_0D0A => Some("Section Header Block"),
+        1 => Some("Interface Description Block"),
+        2 => Some("Packet Block"),
+        3 => Some("Simple Packet Block"),
+        4 => Some("Name Resolution Block"),
+        5 => Some("Interface Statistics Block"),
+        6 => Some("Enhanced Packet Block"),
+        0x0A => Some("Decryption Secrets Block"),
+        0x0BAD | 0x4000_0BAD => Some("Custom Block"),
+        _ => None,
+    };
+    let le = u32::from_le_bytes([a, b, c, d]);
+    match name(le).or_else(|| name(u32::from_be_bytes([a, b, c, d]))) {
+        Some(n) => n.to_owned(),
+        None => format!("pcapng block of unknown type 0x{le:08x}"),
+    }
+}
+
 fn describe_read_error(reason: &str) -> String {
     if reason.contains("truncated") {
         format!("the file ends in the middle of a packet record ({reason})")
@@ -368,6 +446,7 @@ fn run_stream(
     max_packets: u64,
 ) -> ReadSummary {
     let mut summary = ReadSummary::default();
+    let mut pcapng = false;
     loop {
         let at_byte = reader.consumed();
         let (consumed, packet) = match reader.next() {
@@ -382,11 +461,23 @@ fn run_stream(
                         None
                     }
                     PcapBlockOwned::Legacy(b) => interfaces.first().map(|iface| {
-                        let units = u64::from(b.ts_sec) * iface.units_per_sec + u64::from(b.ts_usec);
+                        let mut fraction = u64::from(b.ts_usec);
+                        if fraction >= iface.units_per_sec {
+                            // Out of range: ignored (it was read as up to +4294 s).
+                            fraction = 0;
+                            let ts = timestamp_from_units(u64::from(b.ts_sec) * iface.units_per_sec, iface);
+                            analyzer.timestamp_invalid(
+                                ts,
+                                &invalid_fraction(u64::from(b.ts_usec), iface.units_per_sec),
+                                sink,
+                            );
+                        }
+                        let units = u64::from(b.ts_sec) * iface.units_per_sec + fraction;
                         (0usize, timestamp_from_units(units, iface), b.data, b.caplen, b.origlen)
                     }),
                     PcapBlockOwned::NG(Block::SectionHeader(_)) => {
                         // A new section starts its own list of interfaces.
+                        pcapng = true;
                         interfaces.clear();
                         None
                     }
@@ -428,7 +519,7 @@ fn run_stream(
             Err(PcapError::Eof) => break,
             Err(PcapError::Incomplete(_)) => {
                 if let Err(e) = reader.refill() {
-                    summary.stopped_early = Some(format!("read error: {e:?}"));
+                    summary.stopped_early = Some(format!("read error at byte {at_byte}: {}", short_error(&e)));
                     break;
                 }
                 continue;
@@ -436,21 +527,29 @@ fn run_stream(
             Err(PcapError::BufferTooSmall) => {
                 let bigger = reader.data().len().saturating_mul(2).max(STREAM_BUFFER_BYTES * 2);
                 if bigger > MAX_RECORD_BYTES || !reader.grow(bigger) {
-                    summary.stopped_early = Some(format!("a record is larger than {} MiB", MAX_RECORD_BYTES >> 20));
+                    let what = record_name(reader.data(), pcapng);
+                    summary.stopped_early = Some(format!(
+                        "{what} at byte {at_byte} is larger than {} MiB",
+                        MAX_RECORD_BYTES >> 20
+                    ));
                     break;
                 }
                 if let Err(e) = reader.refill() {
-                    summary.stopped_early = Some(format!("read error: {e:?}"));
+                    summary.stopped_early = Some(format!("read error at byte {at_byte}: {}", short_error(&e)));
                     break;
                 }
                 continue;
             }
             Err(PcapError::UnexpectedEof) => {
-                summary.stopped_early = Some("the file ends in the middle of a packet record".to_owned());
+                let what = record_name(reader.data(), pcapng);
+                summary.stopped_early = Some(format!("the file ends in the middle of a {what} (at byte {at_byte})"));
                 break;
             }
             Err(e) => {
-                summary.stopped_early = Some(format!("unreadable record at byte {at_byte}: {e:?}"));
+                // Never the parser's own message: it carries the whole read buffer.
+                let why = short_error(&e);
+                let what = record_name(reader.data(), pcapng);
+                summary.stopped_early = Some(format!("damaged {what} at byte {at_byte} ({why})"));
                 break;
             }
         };

@@ -398,6 +398,10 @@ pub fn run(args: &AnalyzeArgs) -> u8 {
                     read
                 };
                 progress.clear();
+                if let Some(err) = reader.unsupported_link_error(&read) {
+                    eprintln!("framescope: {err}");
+                    return EXIT_UNREADABLE;
+                }
                 let stopped = read.stopped_early.clone();
                 let info = Read::Capture {
                     tcp_packets: analyzer.stats().tcp_packets,

@@ -99,6 +99,9 @@ impl PairTable {
                     .iter()
                     .position(|w| w.protocol == protocol && w.dir == asker && w.id == id);
                 match found.and_then(|i| self.waiting.remove(i)) {
+                    // A response stamped before its request (a clock step back) gives no
+                    // sample: an RTT is never negative.
+                    Some(w) if ts < w.ts => PairResult::Nothing,
                     Some(w) => PairResult::Sample(AppRttSample {
                         conn,
                         protocol,
@@ -156,6 +159,16 @@ mod tests {
         assert_eq!(s.key, "add");
         assert!((s.rtt_ms() - 2.5).abs() < 1e-9);
         assert!(t.is_empty());
+    }
+
+    #[test]
+    fn an_answer_stamped_before_its_request_gives_no_negative_rtt() {
+        let mut t = PairTable::default();
+        let t0 = Timestamp::from_secs_micros(10, 0);
+        let earlier = Timestamp::from_secs_micros(8, 0);
+        t.apply(0, ClientToServer, t0, req("1", "add"));
+        assert_eq!(t.apply(0, ServerToClient, earlier, resp("1")), PairResult::Nothing);
+        assert!(t.is_empty(), "the request is answered, just not timed");
     }
 
     #[test]

@@ -5,13 +5,14 @@ use std::collections::VecDeque;
 
 use crate::analysis::http::Handshake;
 use crate::analysis::http::head::{
-    BodyLength, HeadParse, RequestHead, ResponseHead, header_has_token, request_body_length, response_body_length,
+    BodyLength, HeadParse, MAX_HEADERS, RequestHead, ResponseHead, header_has_token, request_body_length,
+    response_body_length,
 };
 use crate::analysis::tcp::Side;
 use crate::analysis::time::Timestamp;
 
 /// Methods that start an HTTP/1.x request line (enough to recognise a request start).
-const HTTP_METHODS: &[&[u8]] = &[
+pub(crate) const HTTP_METHODS: &[&[u8]] = &[
     b"GET ",
     b"POST ",
     b"PUT ",
@@ -42,6 +43,26 @@ pub struct HttpExchange {
     upgrade: Option<(RequestHead, Timestamp)>,
     /// A side whose framing was lost (chunked or until-close body, unparsable head).
     broken: [bool; 2],
+    /// Bytes of each buffer already searched for the end of a head (so a head arriving a
+    /// byte at a time is scanned once, not re-parsed from its start at every byte).
+    scanned: [usize; 2],
+    /// The server's body being skipped: (status, declared Content-Length), or `None`
+    /// with `body_unknown` for chunked and until-close bodies.
+    declared_body: Option<(u16, u64)>,
+    body_unknown: bool,
+}
+
+/// Something worth a finding that the exchange noticed; it goes on after each.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HttpNote {
+    /// An upgrade request answered with something other than 101.
+    Rejected(Rejection),
+    /// A head with more header lines than `MAX_HEADERS` (it was still parsed when it fit
+    /// the size cap).
+    TooManyHeaders { request: bool, lines: usize },
+    /// A response's declared body length was contradicted: the server answered the next
+    /// request before that many bytes came.
+    BodyLengthMismatch { status: u16, declared: u64, seen: u64 },
 }
 
 /// What pushing bytes led to.
@@ -72,6 +93,13 @@ pub struct Rejection {
     pub reason: String,
 }
 
+/// Where the head at the start of a buffer ends.
+enum HeadEnd {
+    At(usize),
+    Wait,
+    TooLong,
+}
+
 /// What one head parse did.
 enum Step {
     /// A head was consumed; look for the next one.
@@ -90,7 +118,33 @@ impl HttpExchange {
             pending: VecDeque::new(),
             upgrade: None,
             broken: [false; 2],
+            scanned: [0; 2],
+            declared_body: None,
+            body_unknown: false,
         }
+    }
+
+    /// A head that was started but not finished, as (is it a request, bytes held): for a
+    /// finding when the flow ends.
+    pub fn unfinished_head(&self, side: Side) -> Option<(bool, usize)> {
+        let i = side.index();
+        let is_client = side == self.client;
+        let held = self.bufs.get(i).map_or(0, Vec::len);
+        let early_frames = is_client && self.upgrade.is_some();
+        let skipping = self.skip[i] > 0 || self.broken[i];
+        (held > 0 && !early_frames && !skipping).then_some((is_client, held))
+    }
+
+    /// The start of `side`'s unfinished head (for a finding's detail), up to its first line.
+    pub fn head_start(&self, side: Side) -> String {
+        let buf = self.bufs.get(side.index()).map_or(&[][..], Vec::as_slice);
+        let line = buf.split(|b| *b == b'\n').next().unwrap_or(&[]);
+        let line = line.get(..line.len().min(80)).unwrap_or(&[]);
+        String::from_utf8_lossy(line)
+            .trim()
+            .chars()
+            .map(|c| if c.is_control() { '.' } else { c })
+            .collect()
     }
 
     /// The side that sends requests.
@@ -103,17 +157,22 @@ impl HttpExchange {
         self.upgrade.as_ref().map(|(r, _)| r.path.as_str())
     }
 
-    /// `side`'s next ordered bytes, at time `ts`. Rejected upgrades are passed to `rejected`
-    /// as they are seen; the exchange goes on after them.
+    /// `side`'s next ordered bytes (one segment's, or what is left of it), at time `ts`.
+    /// What is worth a finding (rejected upgrades, too many headers, a body length
+    /// contradicted) goes to `notes` as it is seen; the exchange goes on after each.
     pub fn push(
         &mut self,
         side: Side,
         mut bytes: &[u8],
         ts: Timestamp,
         max_head_bytes: usize,
-        rejected: &mut dyn FnMut(Rejection),
+        notes: &mut dyn FnMut(HttpNote),
     ) -> HttpOutcome {
         let i = side.index();
+        let is_client = side == self.client;
+        if !is_client && (self.skip[i] > 0 || (self.broken[i] && self.body_unknown)) {
+            self.resume_after_body(i, bytes, notes);
+        }
         if self.broken[i] {
             return HttpOutcome::Pending;
         }
@@ -121,12 +180,12 @@ impl HttpExchange {
         self.skip[i] -= skip as u64;
         bytes = bytes.get(skip..).unwrap_or(&[]);
         self.bufs[i].extend_from_slice(bytes);
-        let is_client = side == self.client;
         loop {
             if self.skip[i] > 0 {
                 let n = self.skip[i].min(self.bufs[i].len() as u64) as usize;
                 self.bufs[i].drain(..n);
                 self.skip[i] -= n as u64;
+                self.scanned[i] = 0;
             }
             if self.bufs[i].is_empty() {
                 return HttpOutcome::Pending;
@@ -139,10 +198,15 @@ impl HttpExchange {
                 }
                 return HttpOutcome::Pending;
             }
-            let step = if is_client {
-                self.parse_request(i, ts, max_head_bytes)
-            } else {
-                self.parse_response(i, ts, max_head_bytes, rejected)
+            let step = match self.head_end(i, max_head_bytes, is_client, notes) {
+                HeadEnd::Wait => Step::Wait,
+                HeadEnd::TooLong => Step::Done(HttpOutcome::GaveUp(if is_client {
+                    "request head too long"
+                } else {
+                    "response head too long"
+                })),
+                HeadEnd::At(end) if is_client => self.parse_request(i, end, ts, notes),
+                HeadEnd::At(end) => self.parse_response(i, end, ts, notes),
             };
             match step {
                 Step::Continue => {}
@@ -152,12 +216,66 @@ impl HttpExchange {
         }
     }
 
-    /// Parses one request head from the client buffer (index `i`).
-    fn parse_request(&mut self, i: usize, ts: Timestamp, max_head_bytes: usize) -> Step {
-        let buf = &mut self.bufs[i];
-        match RequestHead::parse(buf) {
+    /// Finds the end of the head at the start of buffer `i`, scanning only bytes not
+    /// scanned before. Empty lines before a head are dropped (RFC 9112 §2.2).
+    fn head_end(&mut self, i: usize, max_head_bytes: usize, request: bool, notes: &mut dyn FnMut(HttpNote)) -> HeadEnd {
+        let Some(buf) = self.bufs.get_mut(i) else {
+            return HeadEnd::Wait;
+        };
+        if self.scanned[i] == 0 {
+            let blank = buf.iter().take_while(|b| matches!(b, b'\r' | b'\n')).count();
+            buf.drain(..blank);
+        }
+        // A head ends with an empty line: LF, optional CR, LF.
+        let from = self.scanned[i].saturating_sub(2);
+        let found = buf.get(from..).and_then(|tail| {
+            tail.windows(2).enumerate().find_map(|(k, w)| match w {
+                [b'\n', b'\n'] => Some(from + k + 2),
+                [b'\n', b'\r'] if tail.get(k + 2) == Some(&b'\n') => Some(from + k + 3),
+                _ => None,
+            })
+        });
+        match found {
+            Some(end) if end <= max_head_bytes => HeadEnd::At(end),
+            Some(_) => self.too_long(i, request, notes),
+            None if buf.len() > max_head_bytes => self.too_long(i, request, notes),
+            None => {
+                self.scanned[i] = buf.len();
+                HeadEnd::Wait
+            }
+        }
+    }
+
+    /// A head grew past the cap; more header lines than can be parsed is said too.
+    fn too_long(&mut self, i: usize, request: bool, notes: &mut dyn FnMut(HttpNote)) -> HeadEnd {
+        let lines = self
+            .bufs
+            .get(i)
+            .map_or(0, |b| b.iter().filter(|c| **c == b'\n').count());
+        if lines > MAX_HEADERS + 1 {
+            notes(HttpNote::TooManyHeaders {
+                request,
+                lines: lines.saturating_sub(1),
+            });
+        }
+        HeadEnd::TooLong
+    }
+
+    /// Parses the request head that ends at `end` in the client buffer (index `i`).
+    fn parse_request(&mut self, i: usize, end: usize, ts: Timestamp, notes: &mut dyn FnMut(HttpNote)) -> Step {
+        self.scanned[i] = 0;
+        let Some(buf) = self.bufs.get_mut(i) else {
+            return Step::Wait;
+        };
+        match RequestHead::parse(buf.get(..end).unwrap_or(&[])) {
             HeadParse::Complete(head, len) => {
                 buf.drain(..len);
+                if head.headers.len() > MAX_HEADERS {
+                    notes(HttpNote::TooManyHeaders {
+                        request: true,
+                        lines: head.headers.len(),
+                    });
+                }
                 let is_upgrade = header_has_token(&head.headers, "upgrade", "websocket");
                 self.pending.push_back((head.method.clone(), is_upgrade));
                 if is_upgrade {
@@ -167,11 +285,7 @@ impl HttpExchange {
                 }
                 Step::Continue
             }
-            HeadParse::Partial if buf.len() > max_head_bytes => {
-                Step::Done(HttpOutcome::GaveUp("request head too long"))
-            }
-            HeadParse::Partial => Step::Wait,
-            HeadParse::Invalid(_) => {
+            HeadParse::Partial | HeadParse::Invalid(_) => {
                 self.broken[i] = true;
                 buf.clear();
                 Step::Wait
@@ -179,26 +293,28 @@ impl HttpExchange {
         }
     }
 
-    /// Parses one response head from the server buffer (index `i`).
-    fn parse_response(
-        &mut self,
-        i: usize,
-        ts: Timestamp,
-        max_head_bytes: usize,
-        rejected: &mut dyn FnMut(Rejection),
-    ) -> Step {
-        let head = match ResponseHead::parse(&self.bufs[i]) {
+    /// Parses the response head that ends at `end` in the server buffer (index `i`).
+    fn parse_response(&mut self, i: usize, end: usize, ts: Timestamp, notes: &mut dyn FnMut(HttpNote)) -> Step {
+        self.scanned[i] = 0;
+        let parsed = ResponseHead::parse(self.bufs.get(i).and_then(|b| b.get(..end)).unwrap_or(&[]));
+        let head = match parsed {
             HeadParse::Complete(head, len) => {
-                self.bufs[i].drain(..len);
+                if let Some(buf) = self.bufs.get_mut(i) {
+                    buf.drain(..len);
+                }
+                if head.headers.len() > MAX_HEADERS {
+                    notes(HttpNote::TooManyHeaders {
+                        request: false,
+                        lines: head.headers.len(),
+                    });
+                }
                 head
             }
-            HeadParse::Partial if self.bufs[i].len() > max_head_bytes => {
-                return Step::Done(HttpOutcome::GaveUp("response head too long"));
-            }
-            HeadParse::Partial => return Step::Wait,
-            HeadParse::Invalid(_) => {
+            HeadParse::Partial | HeadParse::Invalid(_) => {
                 self.broken[i] = true;
-                self.bufs[i].clear();
+                if let Some(buf) = self.bufs.get_mut(i) {
+                    buf.clear();
+                }
                 return Step::Wait;
             }
         };
@@ -223,14 +339,44 @@ impl HttpExchange {
         let (method, was_upgrade) = self.pending.pop_front().unwrap_or_default();
         if was_upgrade || self.upgrade.is_some() {
             let request = self.upgrade.take();
-            rejected(Rejection {
+            notes(HttpNote::Rejected(Rejection {
                 path: request.map(|(r, _)| r.path),
                 status: head.status,
                 reason: head.reason.clone(),
-            });
+            }));
         }
-        self.skip_body(i, response_body_length(&head, Some(method.as_str())));
+        let length = response_body_length(&head, Some(method.as_str()));
+        self.declared_body = match length {
+            BodyLength::Bytes(n) if n > 0 => Some((head.status, n)),
+            _ => None,
+        };
+        self.body_unknown = matches!(length, BodyLength::Chunked | BodyLength::UntilClose);
+        self.skip_body(i, length);
         Step::Continue
+    }
+
+    /// The server is inside a body (declared length, chunked or until close) while the
+    /// client waits for an answer to a later request: a segment that starts like a
+    /// response is that answer, whatever the body's length said. Resumes parsing there;
+    /// a contradicted Content-Length is a note.
+    fn resume_after_body(&mut self, i: usize, bytes: &[u8], notes: &mut dyn FnMut(HttpNote)) {
+        let waiting = self.upgrade.is_some() || !self.pending.is_empty();
+        if !waiting || !looks_like_response(bytes) {
+            return;
+        }
+        if let Some((status, declared)) = self.declared_body.take()
+            && self.skip[i] > 0
+        {
+            let seen = declared.saturating_sub(self.skip[i]);
+            notes(HttpNote::BodyLengthMismatch { status, declared, seen });
+        }
+        self.skip[i] = 0;
+        self.broken[i] = false;
+        self.body_unknown = false;
+        self.scanned[i] = 0;
+        if let Some(buf) = self.bufs.get_mut(i) {
+            buf.clear();
+        }
     }
 
     fn skip_body(&mut self, i: usize, length: BodyLength) {
@@ -253,8 +399,10 @@ Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n
 Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
 
     fn push(x: &mut HttpExchange, side: Side, bytes: &[u8], rejections: &mut Vec<Rejection>) -> HttpOutcome {
-        x.push(side, bytes, Timestamp::from_nanos(0), MAX_HEAD, &mut |r| {
-            rejections.push(r)
+        x.push(side, bytes, Timestamp::from_nanos(0), MAX_HEAD, &mut |note| {
+            if let HttpNote::Rejected(r) = note {
+                rejections.push(r)
+            }
         })
     }
 
@@ -348,11 +496,100 @@ Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
     #[test]
     fn a_head_past_the_cap_gives_up_with_its_reason() {
         let mut x = HttpExchange::new(Side::Lo);
-        let mut rej = Vec::new();
         let mut long = b"GET / HTTP/1.1\r\n".to_vec();
         long.extend(std::iter::repeat_n(b'a', 100));
-        let outcome = x.push(Side::Lo, &long, Timestamp::from_nanos(0), 64, &mut |r| rej.push(r));
+        let outcome = x.push(Side::Lo, &long, Timestamp::from_nanos(0), 64, &mut |_| {});
         assert!(matches!(outcome, HttpOutcome::GaveUp("request head too long")));
+    }
+
+    #[test]
+    fn heads_one_byte_at_a_time_and_after_empty_lines_give_the_same_upgrade() {
+        let mut x = HttpExchange::new(Side::Lo);
+        let mut rej = Vec::new();
+        let mut request = b"\r\n".to_vec();
+        request.extend_from_slice(UPGRADE);
+        for b in request.chunks(1) {
+            assert!(matches!(push(&mut x, Side::Lo, b, &mut rej), HttpOutcome::Pending));
+        }
+        assert_eq!(x.waiting_upgrade_path(), Some("/chat"));
+        for (k, b) in SWITCHING.chunks(1).enumerate() {
+            let outcome = push(&mut x, Side::Hi, b, &mut rej);
+            if k + 1 < SWITCHING.len() {
+                assert!(matches!(outcome, HttpOutcome::Pending), "byte {k}");
+                assert_eq!(x.unfinished_head(Side::Hi), Some((false, k + 1)));
+            } else {
+                assert!(matches!(outcome, HttpOutcome::Upgraded(ref u) if u.handshake.accept_valid() == Some(true)));
+            }
+        }
+    }
+
+    #[test]
+    fn a_contradicted_content_length_is_noted_and_the_next_response_parsed() {
+        let mut x = HttpExchange::new(Side::Lo);
+        let mut notes = Vec::new();
+        let mut note = |n| notes.push(n);
+        let ts = Timestamp::from_nanos(0);
+        x.push(Side::Lo, b"GET / HTTP/1.1\r\n\r\n", ts, MAX_HEAD, &mut note);
+        x.push(
+            Side::Hi,
+            b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nabc",
+            ts,
+            MAX_HEAD,
+            &mut note,
+        );
+        // A body segment that merely starts like a response, with no request waiting: body.
+        x.push(Side::Hi, b"HTTP/1.1 is in the body", ts, MAX_HEAD, &mut note);
+        x.push(Side::Lo, UPGRADE, ts, MAX_HEAD, &mut note);
+        let outcome = x.push(Side::Hi, SWITCHING, ts, MAX_HEAD, &mut note);
+        assert!(matches!(outcome, HttpOutcome::Upgraded(_)));
+        assert_eq!(
+            notes,
+            vec![HttpNote::BodyLengthMismatch {
+                status: 200,
+                declared: 1000,
+                seen: 26
+            }]
+        );
+    }
+
+    #[test]
+    fn a_chunked_response_then_an_upgrade_on_the_same_connection_is_followed() {
+        let mut x = HttpExchange::new(Side::Lo);
+        let mut rej = Vec::new();
+        push(&mut x, Side::Lo, b"GET / HTTP/1.1\r\n\r\n", &mut rej);
+        push(
+            &mut x,
+            Side::Hi,
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n",
+            &mut rej,
+        );
+        push(&mut x, Side::Lo, UPGRADE, &mut rej);
+        assert!(matches!(
+            push(&mut x, Side::Hi, SWITCHING, &mut rej),
+            HttpOutcome::Upgraded(_)
+        ));
+    }
+
+    #[test]
+    fn more_than_128_headers_are_parsed_and_noted() {
+        let mut x = HttpExchange::new(Side::Lo);
+        let mut notes = Vec::new();
+        let mut request = UPGRADE[..UPGRADE.len() - 2].to_vec();
+        for i in 0..150 {
+            request.extend(format!("X-{i}: {i}\r\n").into_bytes());
+        }
+        request.extend_from_slice(b"\r\n");
+        x.push(Side::Lo, &request, Timestamp::from_nanos(0), MAX_HEAD, &mut |n| {
+            notes.push(n)
+        });
+        assert_eq!(
+            notes,
+            vec![HttpNote::TooManyHeaders {
+                request: true,
+                lines: 155
+            }]
+        );
+        assert_eq!(x.waiting_upgrade_path(), Some("/chat"));
     }
 
     #[test]

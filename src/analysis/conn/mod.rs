@@ -12,13 +12,16 @@ mod probe;
 mod tls_layer;
 mod websocket;
 
-pub use http_exchange::{HttpExchange, HttpOutcome, Rejection, Upgrade, looks_like_request, looks_like_response};
-pub use probe::{Probe, ProbeOutcome};
+pub use http_exchange::{
+    HttpExchange, HttpNote, HttpOutcome, Rejection, Upgrade, looks_like_request, looks_like_response,
+};
+pub use probe::{Probe, ProbeOutcome, StreamStart, classify_start};
 pub use tls_layer::{TlsLayer, tls_info};
 pub use websocket::WsConn;
 
-use crate::analysis::event::{ConnId, ConnectionEnd, Direction, Event, EventSink, TlsInfo};
+use crate::analysis::event::{ConnId, ConnectionEnd, Direction, Event, EventSink, FlowInfo, TlsInfo};
 use crate::analysis::findings::{Finding, FindingKind};
+use crate::analysis::http::head::MAX_HEADERS;
 use crate::analysis::pool::BufferPool;
 use crate::analysis::tcp::{Chunk, FlowKey, Side};
 use crate::analysis::time::Timestamp;
@@ -49,7 +52,8 @@ pub struct FlowCtx<'a> {
 
 /// The state of a flow.
 pub enum Phase {
-    Unknown(Box<Probe>),
+    /// Not yet classified; the probe allocates only once it holds bytes.
+    Unknown(Probe),
     Http(Box<HttpExchange>),
     WebSocket(Box<WsConn>),
     /// Not WebSocket (yet): bytes are dropped, but a later request line is still noticed.
@@ -58,7 +62,7 @@ pub enum Phase {
 
 impl Phase {
     pub fn new() -> Phase {
-        Phase::Unknown(Box::default())
+        Phase::Unknown(Probe::default())
     }
 
     pub fn conn_id(&self) -> Option<ConnId> {
@@ -99,7 +103,12 @@ pub struct FlowState {
     /// The flow runs TLS: its bytes go through this layer, the phase machine sees plaintext.
     tls: Option<Box<TlsLayer>>,
     /// TLS facts for the WebSocket connection recognised inside, once decryption works.
-    tls_info: Option<TlsInfo>,
+    tls_info: Option<Box<TlsInfo>>,
+    /// TCP overlap conflicts seen (reported up to the per-kind finding cap).
+    overlap_conflicts: u32,
+    /// Picked up mid-stream: when the frame search began and the bytes it was given (for
+    /// the `flow` record of a flow that could not be decoded).
+    searched: Option<(Timestamp, u64)>,
 }
 
 impl FlowState {
@@ -111,6 +120,8 @@ impl FlowState {
             handshake_maybe_lost: false,
             tls: None,
             tls_info: None,
+            overlap_conflicts: 0,
+            searched: None,
         }
     }
 
@@ -121,6 +132,15 @@ impl FlowState {
 
     /// A piece of `side`'s ordered byte stream.
     pub fn on_chunk(&mut self, side: Side, chunk: Chunk<'_>, ctx: &mut FlowCtx<'_>) {
+        if let Chunk::Conflict {
+            offset,
+            len,
+            first_difference,
+        } = chunk
+        {
+            self.overlap_conflict(side, offset, len, first_difference, ctx);
+            return;
+        }
         if self.tls.is_none()
             && let Chunk::Data { offset: 0, bytes } = chunk
             && matches!(&self.phase, Phase::Unknown(probe) if probe.holds_nothing(side) && probe.holds_nothing(side.other()))
@@ -136,10 +156,43 @@ impl FlowState {
         self.on_plain_chunk(side, chunk, ctx);
     }
 
+    /// A later TCP copy of held bytes differed from the first (which was kept): one
+    /// `tcp-overlap-conflict` per conflict, up to the per-kind cap, then one `finding-limit`.
+    fn overlap_conflict(&mut self, side: Side, offset: u64, len: u64, first_difference: u64, ctx: &mut FlowCtx<'_>) {
+        self.overlap_conflicts = self.overlap_conflicts.saturating_add(1);
+        let cap = ctx.settings.max_findings_per_kind;
+        let (kind, detail) = if self.overlap_conflicts <= cap {
+            let detail = format!(
+                "{} → {}: a later copy of {len} held bytes at stream offset {offset} differs from the first \
+                 from offset {first_difference}; the first copy was kept",
+                self.key.endpoint(side),
+                self.key.endpoint(side.other()),
+            );
+            (FindingKind::TcpOverlapConflict, detail)
+        } else if self.overlap_conflicts == cap + 1 {
+            let detail =
+                format!("more than {cap} tcp-overlap-conflict findings on this flow; the rest are not reported");
+            (FindingKind::FindingLimit, detail)
+        } else {
+            return;
+        };
+        let finding = Finding {
+            kind,
+            conn: self.phase.conn_id(),
+            dir: None,
+            ts: ctx.ts,
+            stream_offset: Some(offset),
+            detail,
+        };
+        ctx.sink.event(Event::Anomaly(&finding));
+    }
+
     /// A piece of `side`'s byte stream as the application sent it (TCP, or TLS plaintext).
     fn on_plain_chunk(&mut self, side: Side, chunk: Chunk<'_>, ctx: &mut FlowCtx<'_>) {
         match chunk {
             Chunk::Data { offset, bytes } => self.on_data(side, offset, bytes, ctx),
+            // Reported in `on_chunk`, before any layer sees the stream.
+            Chunk::Conflict { .. } => {}
             Chunk::Gap { offset, len, reason } => match &mut self.phase {
                 Phase::WebSocket(ws) => ws.on_gap(side, offset, len, reason, ctx),
                 Phase::Unknown(probe) => {
@@ -150,7 +203,7 @@ impl FlowState {
                     // Bytes of the handshake are missing (lost, or cut by the snap length):
                     // look for frames instead.
                     self.handshake_maybe_lost = true;
-                    self.phase = Phase::Unknown(Box::default());
+                    self.phase = Phase::Unknown(Probe::default());
                 }
                 Phase::Other => {}
             },
@@ -167,21 +220,44 @@ impl FlowState {
                 }
             }
             Phase::Unknown(probe) => {
-                if probe.holds_nothing(side) && looks_like_request(bytes) {
+                // A start too short to classify was held: join it to these bytes.
+                let joined;
+                let (offset, bytes) = match probe.take_start(side) {
+                    Some((start, mut held)) => {
+                        held.extend_from_slice(bytes);
+                        joined = held;
+                        (start, joined.as_slice())
+                    }
+                    None => (offset, bytes),
+                };
+                let start = if probe.holds_nothing(side) {
+                    classify_start(bytes)
+                } else {
+                    StreamStart::Other
+                };
+                if start == StreamStart::Request {
                     self.start_http(side, side, bytes, ctx);
-                } else if probe.holds_nothing(side) && looks_like_response(bytes) {
+                } else if start == StreamStart::Response {
                     self.start_http(side.other(), side, bytes, ctx);
+                } else if start == StreamStart::Undecided {
+                    probe.hold_start(side, offset, bytes);
                 } else if self.syn_client.is_some() && !self.handshake_maybe_lost {
                     // The stream's start was captured and it is not HTTP: a WebSocket
                     // connection always starts with its handshake, so this is other traffic.
                     self.phase = Phase::Other;
                 } else {
                     let outcome = probe.push(&self.key, self.syn_client, side, offset, bytes);
+                    let searched = self.searched.get_or_insert((ctx.ts, 0));
+                    searched.1 = searched.1.saturating_add(bytes.len() as u64);
                     match outcome {
                         ProbeOutcome::Pending => {}
-                        ProbeOutcome::NotWebSocket => self.phase = Phase::Other,
+                        ProbeOutcome::NotWebSocket => {
+                            self.phase = Phase::Other;
+                            self.list_undecoded("no WebSocket frame boundary found", ctx);
+                        }
                         ProbeOutcome::WebSocket { client, held } => {
-                            let tls = self.tls_info.clone();
+                            self.searched = None;
+                            let tls = self.tls_info.as_deref().cloned();
                             self.phase = Phase::WebSocket(WsConn::start(&self.key, client, None, held, tls, ctx));
                         }
                     }
@@ -204,13 +280,32 @@ impl FlowState {
         let (client_addr, server_addr) = (self.key.endpoint(client), self.key.endpoint(client.other()));
         let max_head = ctx.settings.max_http_head_bytes;
         let ts = ctx.ts;
-        let outcome = http.push(side, bytes, ts, max_head, &mut |r: Rejection| {
-            let path = r.path.as_deref().unwrap_or("?");
-            let detail = format!(
-                "{client_addr} → {server_addr}: GET {path} answered {} {}",
-                r.status, r.reason
-            );
-            report_flow_finding(ctx, FindingKind::UpgradeRejected, None, detail);
+        let outcome = http.push(side, bytes, ts, max_head, &mut |note: HttpNote| {
+            let (kind, detail) = match note {
+                HttpNote::Rejected(r) => {
+                    let path = r.path.as_deref().unwrap_or("?");
+                    let detail = format!(
+                        "{client_addr} → {server_addr}: GET {path} answered {} {}",
+                        r.status, r.reason
+                    );
+                    (FindingKind::UpgradeRejected, detail)
+                }
+                HttpNote::TooManyHeaders { request, lines } => {
+                    let what = if request { "request" } else { "response" };
+                    let detail = format!(
+                        "{client_addr} → {server_addr}: {what} head with {lines} header lines (more than {MAX_HEADERS})"
+                    );
+                    (FindingKind::HttpTooManyHeaders, detail)
+                }
+                HttpNote::BodyLengthMismatch { status, declared, seen } => {
+                    let detail = format!(
+                        "{client_addr} → {server_addr}: a {status} response declared Content-Length: {declared}, \
+                         but after {seen} body bytes the server answered the next request"
+                    );
+                    (FindingKind::HttpBodyLengthMismatch, detail)
+                }
+            };
+            report_flow_finding(ctx, kind, None, detail);
         });
         match outcome {
             HttpOutcome::Pending => {}
@@ -229,7 +324,7 @@ impl FlowState {
                     client_rest,
                     server_rest,
                 } = *upgrade;
-                let tls = self.tls_info.clone();
+                let tls = self.tls_info.as_deref().cloned();
                 let mut ws = WsConn::start(&self.key, client, Some(handshake), Default::default(), tls, ctx);
                 // Bytes after the header blocks belong to the frame decoders.
                 for (s, rest) in [(client, client_rest), (client.other(), server_rest)] {
@@ -250,7 +345,24 @@ impl FlowState {
         match &mut self.phase {
             Phase::WebSocket(ws) => ws.finish(how, ctx),
             Phase::Http(http) => {
-                if let Some(path) = http.waiting_upgrade_path() {
+                let client = http.client();
+                let mut response_unfinished = false;
+                for side in [client, client.other()] {
+                    if let Some((request, held)) = http.unfinished_head(side) {
+                        response_unfinished |= !request;
+                        let what = if request { "request" } else { "response" };
+                        let detail = format!(
+                            "{} → {}: {what} head unfinished when the flow ended ({held} bytes: {:?})",
+                            self.key.endpoint(side),
+                            self.key.endpoint(side.other()),
+                            http.head_start(side),
+                        );
+                        report_flow_finding(ctx, FindingKind::HttpHeadIncomplete, None, detail);
+                    }
+                }
+                if let Some(path) = http.waiting_upgrade_path()
+                    && !response_unfinished
+                {
                     let client = http.client();
                     let detail = format!(
                         "{} → {}: GET {path} got no response",
@@ -260,9 +372,36 @@ impl FlowState {
                     report_flow_finding(ctx, FindingKind::UpgradeUnanswered, None, detail);
                 }
             }
-            Phase::Unknown(_) | Phase::Other => {}
+            Phase::Unknown(_) => self.list_undecoded("the flow ended before a WebSocket frame boundary was found", ctx),
+            Phase::Other => {}
         }
         self.phase = Phase::Other;
+    }
+
+    /// A flow picked up mid-stream that could not be decoded is listed (an `Event::Flow`
+    /// record with the reason), never dropped silently.
+    fn list_undecoded(&mut self, why: &str, ctx: &mut FlowCtx<'_>) {
+        let Some((first_ts, bytes)) = self.searched.take() else {
+            return;
+        };
+        let client = self.syn_client.unwrap_or_else(|| {
+            // The lower port is usually the server.
+            if self.key.endpoint(Side::Lo).port() < self.key.endpoint(Side::Hi).port() {
+                Side::Hi
+            } else {
+                Side::Lo
+            }
+        });
+        let info = FlowInfo {
+            client: self.key.endpoint(client),
+            server: self.key.endpoint(client.other()),
+            protocol: "tcp",
+            tls: None,
+            reason: format!("picked up mid-stream (its start was not captured): {why} in {bytes} bytes"),
+            first_ts,
+            last_ts: ctx.ts,
+        };
+        ctx.sink.event(Event::Flow(&info));
     }
 }
 

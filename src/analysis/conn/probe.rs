@@ -1,6 +1,7 @@
 //! Deciding whether a flow whose start was not seen carries WebSocket frames: both sides'
 //! bytes are held in search buffers until a plausible frame chain is found or given up on.
 
+use crate::analysis::conn::http_exchange::{HTTP_METHODS, looks_like_request, looks_like_response};
 use crate::analysis::tcp::{FlowKey, Side};
 use crate::analysis::ws::detect::{Evidence, SearchBuffer};
 
@@ -10,10 +11,53 @@ const PROBE_SEGMENTS: usize = 3;
 const PROBE_MAX_SEGMENTS: usize = 48;
 
 /// Bytes of both sides held while deciding what a flow carries.
+/// Allocated only once bytes are held, so a flow that never sends data (a SYN flood, a
+/// half-open scan) costs one pointer here.
 #[derive(Default)]
 pub struct Probe {
+    inner: Option<Box<ProbeState>>,
+}
+
+#[derive(Default)]
+struct ProbeState {
     bufs: [SearchBuffer; 2],
     gave_up: [bool; 2],
+    /// A stream start too short to classify (`G`, `GE`, an empty line), with its offset.
+    start: [Option<(u64, Vec<u8>)>; 2],
+}
+
+/// A stream start held longer than this without looking like HTTP is not HTTP.
+const MAX_START_BYTES: usize = 64;
+
+/// What the first bytes of a stream are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StreamStart {
+    Request,
+    Response,
+    /// Too short to tell: a prefix of a method or of `HTTP/1.`, maybe after empty lines.
+    Undecided,
+    Other,
+}
+
+/// Classifies a stream start. Empty lines before the start line are skipped, as RFC 9112
+/// §2.2 lets servers do.
+pub fn classify_start(bytes: &[u8]) -> StreamStart {
+    let rest = match bytes.iter().position(|b| !matches!(b, b'\r' | b'\n')) {
+        Some(i) => bytes.get(i..).unwrap_or(&[]),
+        None => &[],
+    };
+    if looks_like_request(rest) {
+        return StreamStart::Request;
+    }
+    if looks_like_response(rest) {
+        return StreamStart::Response;
+    }
+    let could_become = |full: &[u8]| full.starts_with(rest);
+    if bytes.len() < MAX_START_BYTES && (HTTP_METHODS.iter().any(|m| could_become(m)) || could_become(b"HTTP/1.")) {
+        StreamStart::Undecided
+    } else {
+        StreamStart::Other
+    }
 }
 
 /// What the probe concluded after a push.
@@ -28,14 +72,32 @@ pub enum ProbeOutcome {
 }
 
 impl Probe {
+    fn state(&mut self) -> &mut ProbeState {
+        self.inner.get_or_insert_with(Box::default)
+    }
+
     /// True while nothing of `side` is held (its next bytes are a stream start candidate).
     pub fn holds_nothing(&self, side: Side) -> bool {
-        self.bufs[side.index()].bytes.is_empty()
+        self.inner
+            .as_ref()
+            .is_none_or(|p| p.bufs[side.index()].bytes.is_empty())
     }
 
     /// Bytes of `side` up to `resume_at` were lost: start searching again after them.
     pub fn on_gap(&mut self, side: Side, resume_at: u64) {
-        self.bufs[side.index()].clear_at(resume_at);
+        let p = self.state();
+        p.bufs[side.index()].clear_at(resume_at);
+        p.start[side.index()] = None;
+    }
+
+    /// Holds a stream start that is too short to classify.
+    pub fn hold_start(&mut self, side: Side, offset: u64, bytes: &[u8]) {
+        self.state().start[side.index()] = Some((offset, bytes.to_vec()));
+    }
+
+    /// The held stream start of `side`, if any, taken out.
+    pub fn take_start(&mut self, side: Side) -> Option<(u64, Vec<u8>)> {
+        self.inner.as_mut()?.start[side.index()].take()
     }
 
     /// `side`'s next ordered bytes. `syn_client` is the side that sent the SYN, if seen.
@@ -47,7 +109,8 @@ impl Probe {
         offset: u64,
         bytes: &[u8],
     ) -> ProbeOutcome {
-        let buf = &mut self.bufs[side.index()];
+        let state = self.state();
+        let buf = &mut state.bufs[side.index()];
         buf.push(offset, bytes);
         if let Some(found) = buf.find(Evidence::Strict) {
             // This side's frames are masked exactly when it is the client.
@@ -63,15 +126,15 @@ impl Probe {
             };
             return ProbeOutcome::WebSocket {
                 client,
-                held: std::mem::take(&mut self.bufs),
+                held: std::mem::take(&mut state.bufs),
             };
         }
         if (buf.segments_seen >= PROBE_SEGMENTS && !buf.any_viable(Evidence::Strict))
             || buf.segments_seen > PROBE_MAX_SEGMENTS
         {
-            self.gave_up[side.index()] = true;
+            state.gave_up[side.index()] = true;
             buf.clear_at(offset + bytes.len() as u64);
-            if self.gave_up.iter().all(|g| *g) {
+            if state.gave_up.iter().all(|g| *g) {
                 return ProbeOutcome::NotWebSocket;
             }
         }
@@ -127,6 +190,20 @@ mod tests {
             ProbeOutcome::WebSocket { client, .. } => assert_eq!(client, Side::Lo),
             _ => panic!("expected frames to be found"),
         }
+    }
+
+    #[test]
+    fn stream_starts_wait_for_enough_bytes_and_skip_empty_lines() {
+        for undecided in [&b""[..], b"G", b"GE", b"GET", b"\r\n", b"\r\nPO", b"H", b"HTTP/1"] {
+            assert_eq!(classify_start(undecided), StreamStart::Undecided, "{undecided:?}");
+        }
+        assert_eq!(classify_start(b"GET /"), StreamStart::Request);
+        assert_eq!(classify_start(b"\r\n\r\nGET /"), StreamStart::Request);
+        assert_eq!(classify_start(b"\nHTTP/1.1 101"), StreamStart::Response);
+        assert_eq!(classify_start(b"GEX"), StreamStart::Other);
+        assert_eq!(classify_start(b"\x81\x85"), StreamStart::Other);
+        // Empty lines forever are not a request.
+        assert_eq!(classify_start(&[b'\n'; MAX_START_BYTES]), StreamStart::Other);
     }
 
     #[test]

@@ -64,12 +64,14 @@ impl TlsLayer {
         match chunk {
             Chunk::Data { offset, bytes } => self.session.push(dir, offset, bytes, packet_ts, keys, &mut out),
             Chunk::Gap { offset, len, .. } => self.session.gap(dir, offset, len, packet_ts, keys, &mut out),
+            // Reported by the flow before TLS sees the chunk.
+            Chunk::Conflict { .. } => {}
         }
         out.ctx.ts = packet_ts;
         self.carried_websocket |= out.flow.phase.is_websocket();
         // The facts the next WebSocket connection inside will carry.
         if out.flow.tls_info.is_none() && self.session.facts().decrypted {
-            out.flow.tls_info = Some(self.info());
+            out.flow.tls_info = Some(Box::new(self.info()));
         }
     }
 

@@ -1,7 +1,15 @@
 //! Parsing HTTP/1.x request and response heads (with httparse) into owned values.
 
-/// Most headers one head may carry; more is treated as a malformed head.
-const MAX_HEADERS: usize = 128;
+/// Headers a head is expected to carry at most. A head with more is still parsed (with
+/// room for one header per line it has) and its reader reports `http-too-many-headers`.
+pub const MAX_HEADERS: usize = 128;
+
+/// Room for every header line of `buf` (each header takes a line), for heads with more
+/// than `MAX_HEADERS`.
+fn header_room(buf: &[u8]) -> Vec<httparse::Header<'static>> {
+    let lines = buf.iter().filter(|b| **b == b'\n').count();
+    vec![httparse::EMPTY_HEADER; lines + 1]
+}
 
 /// An HTTP request line and its headers.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,7 +51,16 @@ fn owned_headers(headers: &[httparse::Header<'_>]) -> Vec<(String, String)> {
 impl RequestHead {
     pub fn parse(buf: &[u8]) -> HeadParse<RequestHead> {
         let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-        let mut req = httparse::Request::new(&mut headers);
+        match Self::parse_with(buf, &mut headers) {
+            HeadParse::Invalid(e) if e == httparse::Error::TooManyHeaders.to_string() => {
+                Self::parse_with(buf, &mut header_room(buf))
+            }
+            other => other,
+        }
+    }
+
+    fn parse_with<'b>(buf: &'b [u8], headers: &mut [httparse::Header<'b>]) -> HeadParse<RequestHead> {
+        let mut req = httparse::Request::new(headers);
         match req.parse(buf) {
             Ok(httparse::Status::Complete(len)) => HeadParse::Complete(
                 RequestHead {
@@ -67,7 +84,16 @@ impl RequestHead {
 impl ResponseHead {
     pub fn parse(buf: &[u8]) -> HeadParse<ResponseHead> {
         let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-        let mut resp = httparse::Response::new(&mut headers);
+        match Self::parse_with(buf, &mut headers) {
+            HeadParse::Invalid(e) if e == httparse::Error::TooManyHeaders.to_string() => {
+                Self::parse_with(buf, &mut header_room(buf))
+            }
+            other => other,
+        }
+    }
+
+    fn parse_with<'b>(buf: &'b [u8], headers: &mut [httparse::Header<'b>]) -> HeadParse<ResponseHead> {
+        let mut resp = httparse::Response::new(headers);
         match resp.parse(buf) {
             Ok(httparse::Status::Complete(len)) => HeadParse::Complete(
                 ResponseHead {

@@ -1,10 +1,19 @@
 //! One direction of a TCP connection: segments in any order in, ordered bytes and gaps out.
 //!
 //! Memory: in-order data is passed straight through without copying; only segments that
-//! arrive ahead of a hole are held, at most `ReassemblyLimits::max_pending_bytes` per
-//! direction. A hole is declared a gap (and decoding resumes after it) when the held bytes
-//! reach that cap, when the peer acknowledges bytes that were never captured, when the hole
-//! is older than `max_hole_age_secs` of capture time, or when the stream is flushed.
+//! arrive ahead of a hole are held. Held segments never overlap and adjacent ones are joined,
+//! and what they cost is counted with a per-segment overhead (`SEGMENT_OVERHEAD`), so the
+//! `ReassemblyLimits::max_pending_bytes` cap bounds memory, not just payload; at most
+//! `max_pending_segments` pieces are held. A hole is declared a gap (and decoding resumes
+//! after it) when either cap is reached, when the peer acknowledges bytes that were never
+//! captured, when the hole is older than `max_hole_age_secs` of capture time, or when the
+//! stream is flushed.
+//!
+//! Overlaps: **the first copy of a byte wins** (as Linux's receiver does), whatever the
+//! arrival order: bytes already delivered are never replaced, and a held byte is never
+//! replaced by a later copy. When a later copy of held bytes differs, a `Chunk::Conflict`
+//! reports it (the `tcp-overlap-conflict` finding). Copies of bytes already delivered are
+//! counted as duplicates but not compared: no copy of delivered bytes is kept.
 
 use std::collections::BTreeMap;
 
@@ -22,13 +31,30 @@ pub enum GapReason {
 /// A piece of the ordered stream.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Chunk<'a> {
-    Data { offset: u64, bytes: &'a [u8] },
-    Gap { offset: u64, len: u64, reason: GapReason },
+    Data {
+        offset: u64,
+        bytes: &'a [u8],
+    },
+    Gap {
+        offset: u64,
+        len: u64,
+        reason: GapReason,
+    },
+    /// A later copy of held bytes differed from the first (which was kept): `len` bytes
+    /// from stream `offset` overlapped, the first differing at `first_difference`.
+    Conflict {
+        offset: u64,
+        len: u64,
+        first_difference: u64,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ReassemblyLimits {
+    /// Held bytes plus `SEGMENT_OVERHEAD` per held piece.
     pub max_pending_bytes: usize,
+    /// Held pieces (after joining adjacent ones).
+    pub max_pending_segments: usize,
     pub max_hole_age_secs: u64,
 }
 
@@ -36,10 +62,19 @@ impl Default for ReassemblyLimits {
     fn default() -> Self {
         ReassemblyLimits {
             max_pending_bytes: 4 << 20,
+            max_pending_segments: 8192,
             max_hole_age_secs: 10,
         }
     }
 }
+
+/// What one held piece costs beyond its bytes (map entry, vector header, allocation),
+/// counted against `max_pending_bytes`.
+pub const SEGMENT_OVERHEAD: usize = 96;
+
+/// A held piece is joined to the piece right after it only while that one is at most this
+/// long (joining copies it; segments arriving in descending order would copy quadratically).
+const JOIN_COPY_LIMIT: usize = 4096;
 
 /// Counters for one direction.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -48,6 +83,8 @@ pub struct ReassemblyStats {
     pub duplicate_bytes: u64,
     pub out_of_order_segments: u64,
     pub gap_bytes: u64,
+    /// Later copies of held bytes that differed from the first copy.
+    pub overlap_conflicts: u64,
 }
 
 #[derive(Debug)]
@@ -71,7 +108,9 @@ pub struct Reassembler {
     /// Sequence number of the next byte expected, and its stream offset.
     next_seq: u32,
     next_offset: u64,
+    /// Held pieces by stream offset: they never overlap.
     pending: BTreeMap<u64, PendingSegment>,
+    /// Held bytes plus `SEGMENT_OVERHEAD` per piece.
     pending_bytes: usize,
     hole_since: Option<Timestamp>,
     fin_offset: Option<u64>,
@@ -165,11 +204,13 @@ impl Reassembler {
             self.drain_pending(out);
         } else {
             self.stats.out_of_order_segments += 1;
-            self.hold(start as u64, seg.payload, seg.missing_tail);
+            self.hold(start as u64, seg.payload, seg.missing_tail, out);
             if self.hole_since.is_none() {
                 self.hole_since = Some(seg.ts);
             }
-            while self.pending_bytes > limits.max_pending_bytes {
+            while !self.pending.is_empty()
+                && (self.pending_bytes > limits.max_pending_bytes || self.pending.len() > limits.max_pending_segments)
+            {
                 self.skip_hole(u64::MAX, out);
             }
         }
@@ -269,7 +310,7 @@ impl Reassembler {
                 return;
             }
             let seg = entry.remove();
-            self.pending_bytes -= seg.bytes.len();
+            self.pending_bytes = self.pending_bytes.saturating_sub(seg.bytes.len() + SEGMENT_OVERHEAD);
             let end = start + seg.len();
             if end > self.next_offset {
                 self.deliver(&seg.bytes, seg.missing_tail, self.next_offset - start, out);
@@ -282,23 +323,123 @@ impl Reassembler {
         }
     }
 
-    fn hold(&mut self, start: u64, payload: &[u8], missing_tail: u64) {
-        let len = payload.len() as u64 + missing_tail;
-        if let Some(existing) = self.pending.get(&start) {
-            if existing.len() >= len {
-                self.stats.duplicate_bytes += len;
-                return;
+    /// Holds a segment that starts after a hole. Only the parts no held piece covers are
+    /// kept (first copy wins); differing overlaps are reported as conflicts.
+    fn hold(&mut self, start: u64, payload: &[u8], missing_tail: u64, out: &mut impl FnMut(Chunk<'_>)) {
+        let data_end = start + payload.len() as u64;
+        let end = data_end + missing_tail;
+        // Held pieces that overlap [start, end): the one starting before it, then the rest.
+        let before = self
+            .pending
+            .range(..start)
+            .next_back()
+            .filter(|(k, p)| **k + p.len() > start)
+            .map(|(k, _)| *k);
+        let overlapping: Vec<u64> = before
+            .into_iter()
+            .chain(self.pending.range(start..end).map(|(k, _)| *k))
+            .collect();
+        let mut cursor = start;
+        let mut uncovered: Vec<(u64, u64)> = Vec::new();
+        for key in overlapping {
+            let Some(held) = self.pending.get(&key) else {
+                continue;
+            };
+            let held_end = key + held.len();
+            if key > cursor {
+                uncovered.push((cursor, key));
             }
-            self.pending_bytes -= existing.bytes.len();
+            // Compare the bytes both copies have.
+            let from = key.max(start);
+            let to = held_end.min(end);
+            let known_to = to.min(data_end).min(key + held.bytes.len() as u64);
+            if known_to > from {
+                let first = payload.get((from - start) as usize..(known_to - start) as usize);
+                let kept = held.bytes.get((from - key) as usize..(known_to - key) as usize);
+                if let (Some(first), Some(kept)) = (first, kept)
+                    && let Some(at) = first.iter().zip(kept).position(|(a, b)| a != b)
+                {
+                    self.stats.overlap_conflicts += 1;
+                    out(Chunk::Conflict {
+                        offset: from,
+                        len: known_to - from,
+                        first_difference: from + at as u64,
+                    });
+                }
+            }
+            if to > from {
+                self.stats.duplicate_bytes += to - from;
+            }
+            cursor = cursor.max(held_end);
         }
-        self.pending_bytes += payload.len();
-        self.pending.insert(
-            start,
-            PendingSegment {
-                bytes: payload.to_vec(),
-                missing_tail,
-            },
-        );
+        if cursor < end {
+            uncovered.push((cursor, end));
+        }
+        for (a, b) in uncovered {
+            let data = payload
+                .get((a.min(data_end) - start) as usize..(b.min(data_end) - start) as usize)
+                .unwrap_or(&[]);
+            let tail = b - a.max(data_end).min(b);
+            self.insert_piece(a, data, tail);
+        }
+    }
+
+    /// Inserts a piece no held piece overlaps, joined to its neighbours when they touch.
+    fn insert_piece(&mut self, start: u64, bytes: &[u8], missing_tail: u64) {
+        let len = bytes.len() as u64 + missing_tail;
+        if len == 0 {
+            return;
+        }
+        // Join the following piece when it touches and is small enough to copy.
+        let mut piece = PendingSegment {
+            bytes: Vec::new(),
+            missing_tail,
+        };
+        let next_key = start + len;
+        let join_next = missing_tail == 0
+            && self
+                .pending
+                .get(&next_key)
+                .is_some_and(|n| n.bytes.len() <= JOIN_COPY_LIMIT);
+        // Join onto the preceding piece when it ends exactly here with no cut-off tail.
+        let prev = self
+            .pending
+            .range(..start)
+            .next_back()
+            .filter(|(k, p)| p.missing_tail == 0 && **k + p.bytes.len() as u64 == start)
+            .map(|(k, _)| *k);
+        let next = if join_next {
+            self.pending.remove(&next_key)
+        } else {
+            None
+        };
+        if let Some(n) = &next {
+            self.pending_bytes = self.pending_bytes.saturating_sub(n.bytes.len() + SEGMENT_OVERHEAD);
+        }
+        if let Some(prev_key) = prev
+            && let Some(p) = self.pending.get_mut(&prev_key)
+        {
+            p.bytes.extend_from_slice(bytes);
+            self.pending_bytes += bytes.len();
+            if let Some(n) = next {
+                p.bytes.extend_from_slice(&n.bytes);
+                p.missing_tail = n.missing_tail;
+                self.pending_bytes += n.bytes.len();
+            } else {
+                p.missing_tail = missing_tail;
+            }
+            return;
+        }
+        piece
+            .bytes
+            .reserve_exact(bytes.len() + next.as_ref().map_or(0, |n| n.bytes.len()));
+        piece.bytes.extend_from_slice(bytes);
+        if let Some(n) = next {
+            piece.bytes.extend_from_slice(&n.bytes);
+            piece.missing_tail = n.missing_tail;
+        }
+        self.pending_bytes += piece.bytes.len() + SEGMENT_OVERHEAD;
+        self.pending.insert(start, piece);
     }
 }
 
@@ -311,6 +452,7 @@ mod tests {
     struct Output {
         bytes: Vec<u8>,
         gaps: Vec<(u64, u64, GapReason)>,
+        conflicts: Vec<(u64, u64, u64)>,
     }
 
     fn collect(out: &mut Output) -> impl FnMut(Chunk<'_>) + '_ {
@@ -323,6 +465,11 @@ mod tests {
                 out.bytes.extend_from_slice(bytes)
             }
             Chunk::Gap { offset, len, reason } => out.gaps.push((offset, len, reason)),
+            Chunk::Conflict {
+                offset,
+                len,
+                first_difference,
+            } => out.conflicts.push((offset, len, first_difference)),
         }
     }
 
@@ -402,18 +549,93 @@ mod tests {
     #[test]
     fn the_pending_cap_forces_a_gap_instead_of_growing() {
         let limits = ReassemblyLimits {
-            max_pending_bytes: 10,
+            max_pending_bytes: 10 + SEGMENT_OVERHEAD,
             max_hole_age_secs: 1000,
+            ..ReassemblyLimits::default()
         };
         let mut r = Reassembler::new();
         let mut out = Output::default();
         r.push(seg(0, b"a"), &limits, &mut collect(&mut out));
         r.push(seg(5, b"0123456789"), &limits, &mut collect(&mut out));
-        assert_eq!(r.pending_bytes(), 10);
+        assert_eq!(r.pending_bytes(), 10 + SEGMENT_OVERHEAD);
         r.push(seg(15, b"X"), &limits, &mut collect(&mut out));
         assert_eq!(r.pending_bytes(), 0);
         assert_eq!(out.bytes, b"a0123456789X");
         assert_eq!(out.gaps, vec![(1, 4, GapReason::NotCaptured)]);
+    }
+
+    /// Plays `segments` (offset, bytes) after a lost first byte, then fills the hole.
+    fn play(segments: &[(u32, &[u8])]) -> (Output, ReassemblyStats) {
+        let limits = ReassemblyLimits::default();
+        let mut r = Reassembler::new();
+        let mut out = Output::default();
+        r.push(seg(0, b"<"), &limits, &mut collect(&mut out));
+        for (at, bytes) in segments {
+            r.push(seg(*at, bytes), &limits, &mut collect(&mut out));
+        }
+        r.push(seg(1, b"!"), &limits, &mut collect(&mut out));
+        r.flush(&mut collect(&mut out));
+        (out, r.stats)
+    }
+
+    #[test]
+    fn the_first_copy_of_a_held_byte_wins_in_every_arrival_order() {
+        // Same start, the later copy longer (was: the longer one replaced the first).
+        let (out, stats) = play(&[(2, b"abc"), (2, b"XYZW")]);
+        assert_eq!(out.bytes, b"<!abcW");
+        assert_eq!(out.conflicts, vec![(2, 3, 2)]);
+        assert_eq!(stats.overlap_conflicts, 1);
+        // A later copy starting earlier (was: the lower start won).
+        let (out, _) = play(&[(4, b"cd"), (2, b"ABCD")]);
+        assert_eq!(out.bytes, b"<!ABcd");
+        assert_eq!(out.conflicts, vec![(4, 2, 4)]);
+        // A later copy spanning two held pieces and the hole between them.
+        let (out, _) = play(&[(2, b"ab"), (6, b"ef"), (3, b"Bcdef")]);
+        assert_eq!(out.bytes, b"<!abcdef");
+        assert_eq!(out.conflicts, vec![(3, 1, 3)]);
+        // Identical copies are duplicates, not conflicts.
+        let (out, stats) = play(&[(2, b"abcd"), (3, b"bc")]);
+        assert_eq!(out.bytes, b"<!abcd");
+        assert!(out.conflicts.is_empty());
+        assert_eq!(stats.duplicate_bytes, 2);
+    }
+
+    #[test]
+    fn adjacent_held_segments_are_joined_and_their_overhead_counted() {
+        let limits = ReassemblyLimits::default();
+        let mut r = Reassembler::new();
+        let mut out = Output::default();
+        r.push(seg(0, b"a"), &limits, &mut collect(&mut out));
+        // Ascending and descending one-byte segments after a hole at offset 1.
+        for i in 0..1000u32 {
+            r.push(seg(10 + i, b"x"), &limits, &mut collect(&mut out));
+        }
+        for i in (0..8u32).rev() {
+            r.push(seg(2 + i, b"y"), &limits, &mut collect(&mut out));
+        }
+        assert_eq!(r.pending.len(), 1, "one piece");
+        assert_eq!(r.pending_bytes(), 1008 + SEGMENT_OVERHEAD);
+        r.push(seg(1, b"b"), &limits, &mut collect(&mut out));
+        assert_eq!(out.bytes.len(), 1010);
+        assert_eq!(r.pending_bytes(), 0);
+    }
+
+    #[test]
+    fn the_held_segment_cap_declares_the_hole_a_gap() {
+        let limits = ReassemblyLimits {
+            max_pending_segments: 100,
+            ..ReassemblyLimits::default()
+        };
+        let mut r = Reassembler::new();
+        let mut out = Output::default();
+        r.push(seg(0, b"a"), &limits, &mut collect(&mut out));
+        // One-byte segments with a hole before each: nothing can be joined.
+        for i in 0..1000u32 {
+            r.push(seg(2 + 2 * i, b"x"), &limits, &mut collect(&mut out));
+            assert!(r.pending.len() <= 100);
+        }
+        assert!(!out.gaps.is_empty());
+        assert!(r.pending_bytes() <= 100 * (1 + SEGMENT_OVERHEAD));
     }
 
     #[test]
@@ -460,7 +682,7 @@ mod tests {
                     replay.swap(a, b);
                 }
             }
-            let limits = ReassemblyLimits { max_pending_bytes: 1 << 20, max_hole_age_secs: 1000 };
+            let limits = ReassemblyLimits { max_pending_bytes: 1 << 20, max_hole_age_secs: 1000, ..ReassemblyLimits::default() };
             let mut r = Reassembler::new();
             let mut out = Output::default();
             r.push(Segment { syn: true, ..seg(isn, b"") }, &limits, &mut collect(&mut out));
@@ -470,6 +692,7 @@ mod tests {
             }
             r.flush(&mut collect(&mut out));
             prop_assert!(out.gaps.is_empty());
+            prop_assert!(out.conflicts.is_empty(), "identical copies never conflict");
             prop_assert_eq!(out.bytes, data);
         }
     }

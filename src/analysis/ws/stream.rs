@@ -510,11 +510,9 @@ impl StreamDecoder {
                 self.message_bytes = take_buffer(out);
             }
             self.message_bytes.clear();
-            // One allocation of the right size instead of doubling as segments arrive.
-            let expected = usize::try_from(h.payload_len)
-                .unwrap_or(usize::MAX)
-                .min(self.limits.max_message_bytes);
-            self.message_bytes.reserve(expected);
+            // Nothing is reserved from the claimed length: a header may claim 2^63 bytes
+            // that never come. The buffer grows with the bytes that arrive (doubling, so at
+            // most twice what arrived), and a pooled buffer usually has room already.
             let compressed = h.rsv1 && self.compression != Compression::NotNegotiated;
             self.message = Some(MessageInProgress {
                 opcode: h.opcode,
