@@ -375,7 +375,7 @@ mod tests {
             "step 1 (Connect): no client named 'c' (clients: a, b)"
         );
         assert!(bad("m-${j}", "m-${i}").starts_with("step 4.1 (Send): variable 'j' is never set"));
-        assert!(bad("measure: \"u\"", "measure: \"t\"").contains("no step measures 't'"));
+        assert!(bad("Timing(measure: \"u\"", "Timing(measure: \"t\"").contains("no step measures 'u'"));
         assert!(bad("fields: {\"seq\": Matches(\"(\")}", "fields: {\"seq\": Gt(0)}").contains("bad regex"));
         assert!(bad("text: \"x\", json: {}", "json: {\"type\": \"hello\", \"n\": \"${n}\"}").contains("exactly one"));
         assert!(bad("times: 0", "times: 3").contains("times must be"));

@@ -192,7 +192,8 @@ impl Run<'_> {
     fn steps<'a>(&'a self, steps: &'a [Step], prefix: &'a str) -> StepsFuture<'a> {
         Box::pin(async move {
             let mut results = Vec::with_capacity(steps.len());
-            let mut failed = false;
+            // `failed`: skip the rest; `any_failed`: this list failed.
+            let (mut failed, mut any_failed) = (false, false);
             for (i, step) in steps.iter().enumerate() {
                 let path = if prefix.is_empty() {
                     format!("{}", i + 1)
@@ -204,17 +205,22 @@ impl Run<'_> {
                     continue;
                 }
                 let r = self.step(step, path).await;
-                failed = r.status == Status::Fail;
+                if r.status == Status::Fail {
+                    any_failed = true;
+                    // A failed group has skipped its own rest; its siblings still run.
+                    failed = !matches!(step, Step::Group(_));
+                }
                 results.push(r);
             }
-            (results, failed)
+            (results, any_failed)
         })
     }
 
     fn step<'a>(&'a self, step: &'a Step, path: String) -> StepFuture<'a> {
         Box::pin(async move {
             let started = Instant::now();
-            let title = title(step);
+            // Titles show variables as they are now (a repeat's iteration number, a room).
+            let title = self.vars().interpolate(&title(step)).unwrap_or_else(|_| title(step));
             let container = |steps: Vec<StepResult>, failed: bool, detail: Option<String>| StepResult {
                 path: path.clone(),
                 title: title.clone(),
@@ -638,12 +644,16 @@ impl Run<'_> {
             let Some(incoming) = conn.next(deadline).await else {
                 return Ok(None);
             };
-            let after = ms(incoming.at.saturating_duration_since(started));
+            let when = if incoming.at < started {
+                "before this step began".to_owned()
+            } else {
+                format!("{:.0} ms into it", ms(incoming.at.duration_since(started)))
+            };
             match incoming.what {
                 Received::Msg(m) if m.is_control() => {}
-                Received::Msg(m) => return Err(format!("got {} after {after:.0} ms", m.preview())),
+                Received::Msg(m) => return Err(format!("got {} ({when})", m.preview())),
                 Received::Ended { why, .. } => {
-                    return Err(format!("the connection ended after {after:.0} ms: {why}"));
+                    return Err(format!("the connection ended ({when}): {why}"));
                 }
             }
         }
