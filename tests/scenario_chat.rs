@@ -53,7 +53,11 @@ fn chat_ron_passes_the_correct_server_and_its_outputs_read_back() {
     }
     let server = ChatServer::start(None);
     let dir = tempfile::tempdir().expect("tempdir");
-    let (report, junit, record) = (dir.path().join("r.json"), dir.path().join("j.xml"), dir.path().join("run.pcapng"));
+    let (report, junit, record) = (
+        dir.path().join("r.json"),
+        dir.path().join("j.xml"),
+        dir.path().join("run.pcapng"),
+    );
     let out = framescope(&[
         "test",
         path_str(&chat_ron()),
@@ -67,8 +71,16 @@ fn chat_ron_passes_the_correct_server_and_its_outputs_read_back() {
         path_str(&record),
     ]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("PASSED: 201 steps passed, 0 failed, 0 skipped"), "{stdout}");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("PASSED: 201 steps passed, 0 failed, 0 skipped"),
+        "{stdout}"
+    );
 
     let r = report_of(&report);
     assert_eq!(r["passed"], true);
@@ -84,7 +96,10 @@ fn chat_ron_passes_the_correct_server_and_its_outputs_read_back() {
     let (p95, max) = (m["p95_ms"].as_f64().expect("p95"), m["max_ms"].as_f64().expect("max"));
     assert!(p95 > 0.0 && p95 <= max && p95 < 200.0, "{m}");
     // The auth.ok step's detail names the message that matched.
-    assert_eq!(steps[3]["steps"][2]["detail"], r#"got text {"type": "auth.ok", "user": "A"}"#);
+    assert_eq!(
+        steps[3]["steps"][2]["detail"],
+        r#"got text {"type": "auth.ok", "user": "A"}"#
+    );
 
     let cases = junit_cases(&junit);
     assert_eq!(cases.len(), 11);
@@ -103,7 +118,10 @@ fn chat_ron_passes_the_correct_server_and_its_outputs_read_back() {
             .collect()
     };
     // Connection 0: no token, closed 4401 by the server.
-    assert_eq!(texts(0, Direction::ClientToServer), vec![r#"{"type":"auth"}"#.to_owned()]);
+    assert_eq!(
+        texts(0, Direction::ClientToServer),
+        vec![r#"{"type":"auth"}"#.to_owned()]
+    );
     let server_close = sink
         .messages
         .iter()
@@ -115,7 +133,10 @@ fn chat_ron_passes_the_correct_server_and_its_outputs_read_back() {
     let numbered: Vec<&String> = alice.iter().filter(|t| t.contains(r#""text":"m-"#)).collect();
     assert_eq!(numbered.len(), 50);
     assert_eq!(numbered[49], r#"{"type":"message","room":"room:lobby","text":"m-50"}"#);
-    let acks = texts(3, Direction::ServerToClient).iter().filter(|t| t.contains("\"ack\"")).count();
+    let acks = texts(3, Direction::ServerToClient)
+        .iter()
+        .filter(|t| t.contains("\"ack\""))
+        .count();
     assert_eq!(acks, 54);
 }
 
@@ -125,7 +146,11 @@ const FAULTS: &[(&str, &str, &str)] = &[
     ("no-ack", "6.3", "no matching message within 500 ms; nothing arrived"),
     ("seq-not-increasing", "8.1.1.2", "seq: expected > 1, got 1"),
     ("private-allowed", "7.2", r#"type: expected "error", got "subscribed""#),
-    ("wrong-close-codes", "1.3", "closed with close 4403 Private use: missing token, expected code 4401"),
+    (
+        "wrong-close-codes",
+        "1.3",
+        "closed with close 4403 Private use: missing token, expected code 4401",
+    ),
     ("echo-to-sender", "6.3", r#"type: expected "ack", got "message""#),
     ("drop-on-close", "11.1", "without a close frame"),
     ("slow-broadcast", "8.2", "not below 200 ms"),
@@ -168,7 +193,10 @@ fn fails_at(fault: &str) {
     let failing: Vec<&(String, Option<String>)> = cases.iter().filter(|c| c.1.is_some()).collect();
     let first = failing.first().expect("a failing case");
     assert!(first.0.starts_with(&format!("{group} ")), "{fault}: {first:?}");
-    assert!(first.1.as_deref().is_some_and(|m| m.starts_with(&format!("{step} "))), "{fault}: {first:?}");
+    assert!(
+        first.1.as_deref().is_some_and(|m| m.starts_with(&format!("{step} "))),
+        "{fault}: {first:?}"
+    );
 }
 
 #[test]

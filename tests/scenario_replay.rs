@@ -26,7 +26,14 @@ fn a_recorded_chat_session_replays_against_correct_and_faulty_servers() {
     let record = dir.path().join("run.pcapng");
     {
         let server = ChatServer::start(None);
-        let out = framescope(&["test", path_str(&chat_ron()), "--url", &server.url(), "--record", path_str(&record)]);
+        let out = framescope(&[
+            "test",
+            path_str(&chat_ron()),
+            "--url",
+            &server.url(),
+            "--record",
+            path_str(&record),
+        ]);
         assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
     }
     // Alice's connection is the 4th (the three auth checks come first).
@@ -57,7 +64,10 @@ fn a_recorded_chat_session_replays_against_correct_and_faulty_servers() {
     }
     match expects.get(2) {
         Some(Step::Expect(e)) => {
-            assert_eq!(e.json, Some(serde_json::json!({"type": "ack", "room": "room:lobby", "seq": 1})));
+            assert_eq!(
+                e.json,
+                Some(serde_json::json!({"type": "ack", "room": "room:lobby", "seq": 1}))
+            );
             assert!(e.exact);
             assert_eq!(e.ignore, vec!["seq".to_owned()]);
         }
@@ -74,7 +84,17 @@ fn a_recorded_chat_session_replays_against_correct_and_faulty_servers() {
     assert_eq!(out.status.code(), Some(0));
     let from_har = dir.path().join("alice-har.ron");
     let out = framescope(&[
-        "test", "--from", path_str(&har), "--conn", "3", "--out", path_str(&from_har), "--timing", "fast", "--vary", "seq",
+        "test",
+        "--from",
+        path_str(&har),
+        "--conn",
+        "3",
+        "--out",
+        path_str(&from_har),
+        "--timing",
+        "fast",
+        "--vary",
+        "seq",
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let a = std::fs::read_to_string(&alice).expect("ron");
@@ -89,7 +109,14 @@ fn a_recorded_chat_session_replays_against_correct_and_faulty_servers() {
 
     let report = dir.path().join("r.json");
     let faulty = ChatServer::start(Some("no-ack"));
-    let out = framescope(&["test", path_str(&alice), "--url", &faulty.url(), "--report", path_str(&report)]);
+    let out = framescope(&[
+        "test",
+        path_str(&alice),
+        "--url",
+        &faulty.url(),
+        "--report",
+        path_str(&report),
+    ]);
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
     let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).expect("report")).expect("json");
     let (path, title, detail) = first_failure(&r).expect("a failure");
@@ -108,12 +135,29 @@ fn replay_timing_keeps_the_captured_gaps_scaled() {
     let record = dir.path().join("run.pcapng");
     {
         let server = ChatServer::start(None);
-        let out = framescope(&["test", path_str(&chat_ron()), "--url", &server.url(), "--record", path_str(&record)]);
+        let out = framescope(&[
+            "test",
+            path_str(&chat_ron()),
+            "--url",
+            &server.url(),
+            "--record",
+            path_str(&record),
+        ]);
         assert_eq!(out.status.code(), Some(0));
     }
     let sleeps = |timing: &str| -> u64 {
         let out_path = dir.path().join(format!("{}.ron", timing.replace(':', "_")));
-        let out = framescope(&["test", "--from", path_str(&record), "--conn", "3", "--out", path_str(&out_path), "--timing", timing]);
+        let out = framescope(&[
+            "test",
+            "--from",
+            path_str(&record),
+            "--conn",
+            "3",
+            "--out",
+            path_str(&out_path),
+            "--timing",
+            timing,
+        ]);
         assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
         let s = load::load(&out_path, &[]).expect("loads");
         s.steps
@@ -137,7 +181,11 @@ fn replay_timing_keeps_the_captured_gaps_scaled() {
 fn usage_and_file_errors_exit_2_with_a_short_reason() {
     let dir = tempfile::tempdir().expect("tempdir");
     let bad = dir.path().join("bad.ron");
-    std::fs::write(&bad, "Scenario(\n  clients: {\"a\": ()},\n  steps: [Sned(client: \"a\")],\n)").expect("write");
+    std::fs::write(
+        &bad,
+        "Scenario(\n  clients: {\"a\": ()},\n  steps: [Sned(client: \"a\")],\n)",
+    )
+    .expect("write");
     let out = framescope(&["test", path_str(&bad)]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
@@ -160,7 +208,13 @@ fn usage_and_file_errors_exit_2_with_a_short_reason() {
     let out = framescope(&["test", path_str(&chat_ron()), "--url", "http://x/"]);
     assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
 
-    let out = framescope(&["test", "--from", path_str(&chat_ron()), "--out", path_str(&dir.path().join("o.ron"))]);
+    let out = framescope(&[
+        "test",
+        "--from",
+        path_str(&chat_ron()),
+        "--out",
+        path_str(&dir.path().join("o.ron")),
+    ]);
     assert_eq!(out.status.code(), Some(2));
 }
 
@@ -185,5 +239,8 @@ fn a_server_that_is_not_there_fails_the_connect_step_not_the_command() {
     let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).expect("report")).expect("json");
     let (path, _, detail) = first_failure(&r).expect("failure");
     assert_eq!(path, "1.1");
-    assert_eq!(detail, format!("connection to 127.0.0.1:{port} refused: nothing is listening there"));
+    assert_eq!(
+        detail,
+        format!("connection to 127.0.0.1:{port} refused: nothing is listening there")
+    );
 }

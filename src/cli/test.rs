@@ -87,8 +87,16 @@ fn replay(args: &TestArgs, capture: &Path) -> Result<u8, String> {
     let text = to_ron(&s)?;
     std::fs::write(out, text + "\n").map_err(|e| format!("cannot write {}: {e}", out.display()))?;
     if !args.quiet {
-        let sends = s.steps.iter().filter(|st| matches!(st, crate::scenario::model::Step::Send(_))).count();
-        let expects = s.steps.iter().filter(|st| matches!(st, crate::scenario::model::Step::Expect(_))).count();
+        let sends = s
+            .steps
+            .iter()
+            .filter(|st| matches!(st, crate::scenario::model::Step::Send(_)))
+            .count();
+        let expects = s
+            .steps
+            .iter()
+            .filter(|st| matches!(st, crate::scenario::model::Step::Expect(_)))
+            .count();
         eprintln!(
             "wrote {} ({}: {sends} sends, {expects} expectations); run it with framescope test {} [--url ws://…]",
             out.display(),
@@ -110,7 +118,10 @@ fn parse_var(text: &str) -> Result<(String, serde_json::Value), String> {
 }
 
 fn scenario(args: &TestArgs) -> Result<u8, String> {
-    let path = args.scenario.as_ref().ok_or("give a scenario file, or --from CAPTURE")?;
+    let path = args
+        .scenario
+        .as_ref()
+        .ok_or("give a scenario file, or --from CAPTURE")?;
     let vars = args.vars.iter().map(|v| parse_var(v)).collect::<Result<Vec<_>, _>>()?;
     let names: Vec<String> = vars.iter().map(|(n, _)| n.clone()).collect();
     let s = load::load(path, &names)?;
@@ -162,7 +173,10 @@ mod tests {
     #[test]
     fn vars_are_json_when_they_parse() {
         assert_eq!(parse_var("n=3"), Ok(("n".to_owned(), serde_json::json!(3))));
-        assert_eq!(parse_var("t=alice-token"), Ok(("t".to_owned(), serde_json::json!("alice-token"))));
+        assert_eq!(
+            parse_var("t=alice-token"),
+            Ok(("t".to_owned(), serde_json::json!("alice-token")))
+        );
         assert_eq!(parse_var("e="), Ok(("e".to_owned(), serde_json::json!(""))));
         assert!(parse_var("=3").is_err());
         assert!(parse_var("x").is_err());

@@ -30,7 +30,10 @@ pub enum Received {
     Msg(Msg),
     /// The connection is over: `clean` after a close frame from the server, not after a
     /// drop (EOF or reset without one).
-    Ended { clean: bool, why: String },
+    Ended {
+        clean: bool,
+        why: String,
+    },
 }
 
 /// `Received` and when it arrived.
@@ -117,7 +120,15 @@ pub async fn open(
                     true,
                 ),
             };
-            if tx.send(Incoming { at: Instant::now(), what }).await.is_err() || last {
+            if tx
+                .send(Incoming {
+                    at: Instant::now(),
+                    what,
+                })
+                .await
+                .is_err()
+                || last
+            {
                 break;
             }
         }
@@ -157,10 +168,7 @@ impl ScriptConn {
         if let Some((_, why)) = &self.ended {
             return Err(format!("the connection has ended ({why})"));
         }
-        self.write
-            .send(msg)
-            .await
-            .map_err(|e| format!("cannot send: {e}"))?;
+        self.write.send(msg).await.map_err(|e| format!("cannot send: {e}"))?;
         Ok(Instant::now())
     }
 

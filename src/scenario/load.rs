@@ -19,8 +19,7 @@ const MAX_MS: u64 = 3_600_000;
 /// The RON options scenario files are read with: `Some(…)` may be left out, and a step's
 /// fields are written straight inside its name (`Send(client: "a", text: "hi")`).
 pub fn ron_options() -> ron::Options {
-    ron::Options::default()
-        .with_default_extension(Extensions::IMPLICIT_SOME | Extensions::UNWRAP_VARIANT_NEWTYPES)
+    ron::Options::default().with_default_extension(Extensions::IMPLICIT_SOME | Extensions::UNWRAP_VARIANT_NEWTYPES)
 }
 
 /// Reads and checks a scenario file.
@@ -33,12 +32,9 @@ pub fn load(path: &Path, extra_vars: &[String]) -> Result<Scenario, String> {
 
 /// Parses scenario text; the error starts with `line:col:`.
 pub fn parse(text: &str) -> Result<Scenario, String> {
-    ron_options().from_str::<Scenario>(text).map_err(|e| {
-        format!(
-            "{}:{}: {}",
-            e.span.start.line, e.span.start.col, e.code
-        )
-    })
+    ron_options()
+        .from_str::<Scenario>(text)
+        .map_err(|e| format!("{}:{}: {}", e.span.start.line, e.span.start.col, e.code))
 }
 
 /// Checks what can be checked before the run.
@@ -52,7 +48,13 @@ pub fn check(s: &Scenario, extra_vars: &[String]) -> Result<(), String> {
     let cx = Cx { s, defined: &defined };
     for (name, c) in &s.clients {
         let at = format!("client '{name}'");
-        for text in c.url.iter().chain(c.headers.values()).chain(c.secret_headers.values()).chain(c.origin.iter()) {
+        for text in c
+            .url
+            .iter()
+            .chain(c.headers.values())
+            .chain(c.secret_headers.values())
+            .chain(c.origin.iter())
+        {
             cx.refs(text, &at)?;
         }
     }
@@ -139,7 +141,10 @@ impl Cx<'_> {
             return Ok(());
         }
         let known: Vec<&str> = self.s.clients.keys().map(String::as_str).collect();
-        Err(format!("{at}: no client named '{name}' (clients: {})", known.join(", ")))
+        Err(format!(
+            "{at}: no client named '{name}' (clients: {})",
+            known.join(", ")
+        ))
     }
 
     fn wait(&self, ms: Option<u64>, at: &str) -> Result<(), String> {
@@ -185,7 +190,13 @@ impl Cx<'_> {
                         "{at}: give exactly one of text, json, binary_hex, binary_base64, ping (found {given})"
                     ));
                 }
-                for t in s.text.iter().chain(s.binary_hex.iter()).chain(s.binary_base64.iter()).chain(s.ping.iter()) {
+                for t in s
+                    .text
+                    .iter()
+                    .chain(s.binary_hex.iter())
+                    .chain(s.binary_base64.iter())
+                    .chain(s.ping.iter())
+                {
                     self.refs(t, at)?;
                 }
                 if let Some(j) = &s.json {
@@ -227,7 +238,13 @@ impl Cx<'_> {
                             regex::Regex::new(r).map_err(|err| format!("{at}: bad regex: {err}"))?;
                         }
                         Cmp::Matches(r) => self.refs(r, at)?,
-                        Cmp::Eq(v) | Cmp::Ne(v) | Cmp::Lt(v) | Cmp::Le(v) | Cmp::Gt(v) | Cmp::Ge(v) | Cmp::Contains(v) => {
+                        Cmp::Eq(v)
+                        | Cmp::Ne(v)
+                        | Cmp::Lt(v)
+                        | Cmp::Le(v)
+                        | Cmp::Gt(v)
+                        | Cmp::Ge(v)
+                        | Cmp::Contains(v) => {
                             self.json(v, at)?;
                         }
                         Cmp::OneOf(vs) => vs.iter().try_for_each(|v| self.json(v, at))?,

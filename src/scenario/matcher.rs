@@ -191,10 +191,7 @@ impl Matcher {
             if let Some(schema) = &self.schema
                 && let Err(err) = schema.validate(doc)
             {
-                return Err(format!(
-                    "fails the JSON Schema at '{}': {err}",
-                    err.instance_path()
-                ));
+                return Err(format!("fails the JSON Schema at '{}': {err}", err.instance_path()));
             }
         }
         let mut captures = Vec::new();
@@ -293,7 +290,11 @@ fn contains(got: &Value, want: &Value, at: &str) -> Result<(), String> {
 }
 
 fn join(at: &str, key: &str) -> String {
-    if at.is_empty() { key.to_owned() } else { format!("{at}.{key}") }
+    if at.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{at}.{key}")
+    }
 }
 
 /// Where two unequal documents first differ, in words.
@@ -321,7 +322,11 @@ fn first_difference(want: &Value, got: &Value, at: &str) -> String {
             }
             format!("{here} differs")
         }
-        _ => format!("{here}: expected {}, got {}", cut(&want.to_string()), cut(&got.to_string())),
+        _ => format!(
+            "{here}: expected {}, got {}",
+            cut(&want.to_string()),
+            cut(&got.to_string())
+        ),
     }
 }
 
@@ -405,7 +410,11 @@ mod tests {
             e.fields.insert("seq".into(), Cmp::Gt(json!("${last}")));
             e.capture.insert("last".into(), "seq".into());
         });
-        let ok = run(&e, &vars, r#"{"type":"message","room":"r","from":"A","text":"x","seq":5}"#);
+        let ok = run(
+            &e,
+            &vars,
+            r#"{"type":"message","room":"r","from":"A","text":"x","seq":5}"#,
+        );
         assert_eq!(ok, Ok(vec![("last".to_owned(), json!(5))]));
         let wrong_from = run(&e, &vars, r#"{"type":"message","from":"B","seq":5}"#).expect_err("from");
         assert_eq!(wrong_from, r#"from: expected "A", got "B""#);
@@ -443,9 +452,15 @@ mod tests {
             e.capture.insert("who".into(), "$1".into());
         });
         assert_eq!(run(&e, &vars, "hello bob"), Ok(vec![("who".to_owned(), json!("bob"))]));
-        assert!(run(&e, &vars, "bye bob").expect_err("no match").contains("does not match"));
+        assert!(
+            run(&e, &vars, "bye bob")
+                .expect_err("no match")
+                .contains("does not match")
+        );
         let s = expect(|e| {
-            e.schema = Some(json!({"type": "object", "required": ["seq"], "properties": {"seq": {"type": "integer", "minimum": 1}}}));
+            e.schema = Some(
+                json!({"type": "object", "required": ["seq"], "properties": {"seq": {"type": "integer", "minimum": 1}}}),
+            );
         });
         assert!(run(&s, &vars, r#"{"seq":3}"#).is_ok());
         let err = run(&s, &vars, r#"{"seq":0}"#).expect_err("minimum");
@@ -470,7 +485,10 @@ mod tests {
         assert!(compare(Some(&v), &Cmp::Lt(json!(5))).is_err());
         assert!(compare(Some(&v), &Cmp::OneOf(vec![json!(1), json!(5.0)])).is_ok());
         assert!(compare(None, &Cmp::Absent).is_ok());
-        assert_eq!(compare(None, &Cmp::Eq(json!(1))).expect_err("absent"), "expected == 1, got nothing (absent)");
+        assert_eq!(
+            compare(None, &Cmp::Eq(json!(1))).expect_err("absent"),
+            "expected == 1, got nothing (absent)"
+        );
         assert!(compare(Some(&json!("abc")), &Cmp::Matches("^a".into())).is_ok());
         assert!(compare(Some(&json!(["x", "y"])), &Cmp::Contains(json!("y"))).is_ok());
         assert!(compare(Some(&json!("x")), &Cmp::Gt(json!(1))).is_err());

@@ -35,7 +35,9 @@ impl std::str::FromStr for Timing {
             "fast" => Ok(Timing::Fast),
             _ => match s.strip_prefix("scaled:").map(str::parse::<f64>) {
                 Some(Ok(f)) if f.is_finite() && f >= 0.0 && f <= 1000.0 => Ok(Timing::Scaled(f)),
-                _ => Err(format!("'{s}' is not original, fast or scaled:FACTOR (a factor from 0 to 1000)")),
+                _ => Err(format!(
+                    "'{s}' is not original, fast or scaled:FACTOR (a factor from 0 to 1000)"
+                )),
             },
         }
     }
@@ -91,7 +93,10 @@ fn listing(c: &Captured) -> String {
                 .as_ref()
                 .and_then(|h| h.request.as_ref())
                 .map_or("?", |r| r.path.as_str());
-            format!("  {}: {} -> {} {path} ({n} messages)", info.conn, info.client, info.server)
+            format!(
+                "  {}: {} -> {} {path} ({n} messages)",
+                info.conn, info.client, info.server
+            )
         })
         .collect::<Vec<_>>()
         .join("\n")
@@ -156,7 +161,9 @@ pub fn scenario_from_capture(path: &Path, options: &ReplayOptions) -> Result<Sce
                 };
                 // Below a millisecond the scheduler's own delay is larger.
                 if wait >= 1.0 {
-                    steps.push(Step::Sleep(SleepStep { ms: wait.round() as u64 }));
+                    steps.push(Step::Sleep(SleepStep {
+                        ms: wait.round() as u64,
+                    }));
                 }
                 match send_step(m, &name) {
                     Some(Step::Close(c)) => {
@@ -195,7 +202,8 @@ pub fn scenario_from_capture(path: &Path, options: &ReplayOptions) -> Result<Sce
 }
 
 fn file_name(path: &Path) -> String {
-    path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
+    path.file_name()
+        .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
 }
 
 /// A longer limit than the default when the server took long in the capture.
@@ -305,7 +313,11 @@ mod tests {
         };
         let send = send_step(&m(Direction::ClientToServer, OpCode::Text, r#"{"a":1}"#), "c").expect("send");
         let expect = expect_step(
-            &m(Direction::ServerToClient, OpCode::Text, r#"{"id":"x7","ok":true,"n":null}"#),
+            &m(
+                Direction::ServerToClient,
+                OpCode::Text,
+                r#"{"id":"x7","ok":true,"n":null}"#,
+            ),
             "c",
             &["id".to_owned(), "missing".to_owned()],
             None,

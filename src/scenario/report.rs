@@ -108,7 +108,11 @@ pub fn count(steps: &[StepResult], c: &mut Counts) {
 /// failing iteration.
 pub fn text(r: &RunReport) -> String {
     let mut out = String::new();
-    let name = if r.scenario.is_empty() { "scenario" } else { r.scenario.as_str() };
+    let name = if r.scenario.is_empty() {
+        "scenario"
+    } else {
+        r.scenario.as_str()
+    };
     let _ = writeln!(
         out,
         "{name} ({}){}",
@@ -138,7 +142,9 @@ pub fn text(r: &RunReport) -> String {
         r.duration_ms / 1000.0,
         r.connections,
         if r.connections == 1 { "" } else { "s" },
-        r.recording.as_ref().map_or(String::new(), |p| format!(", recorded to {p}"))
+        r.recording
+            .as_ref()
+            .map_or(String::new(), |p| format!(", recorded to {p}"))
     );
     out
 }
@@ -182,7 +188,11 @@ fn format_ms(ms: f64) -> String {
 /// JUnit XML: the scenario is a test suite, each top-level step a test case (a `Group`
 /// reads as a named test), failing with the first failed step inside it.
 pub fn junit(r: &RunReport) -> String {
-    let name = if r.scenario.is_empty() { r.file.as_str() } else { r.scenario.as_str() };
+    let name = if r.scenario.is_empty() {
+        r.file.as_str()
+    } else {
+        r.scenario.as_str()
+    };
     let failures = r.steps.iter().filter(|s| s.status == Status::Fail).count();
     let skipped = r.steps.iter().filter(|s| s.status == Status::Skipped).count();
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");

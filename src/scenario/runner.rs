@@ -90,11 +90,7 @@ pub fn run(scenario: &Scenario, options: RunOptions) -> Result<RunReport, String
     let run = Run {
         scenario,
         default_url: options.url.or_else(|| scenario.url.clone()),
-        base_dir: options
-            .file
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_default(),
+        base_dir: options.file.parent().map(Path::to_path_buf).unwrap_or_default(),
         slots: scenario
             .clients
             .keys()
@@ -407,7 +403,10 @@ impl Run<'_> {
         let slot = self.slot(&c.client)?;
         let mut conn = slot.conn.lock().await;
         if conn.is_some() {
-            return Err(format!("{} is already connected (use Reconnect for a new connection)", c.client));
+            return Err(format!(
+                "{} is already connected (use Reconnect for a new connection)",
+                c.client
+            ));
         }
         let (options, secrets) = self.connect_options(&c.client, c.within_ms)?;
         let started = Instant::now();
@@ -422,11 +421,15 @@ impl Run<'_> {
                     "{} -> {}{}",
                     open.local,
                     open.peer,
-                    open.subprotocol.as_ref().map_or(String::new(), |p| format!(", subprotocol {p}"))
+                    open.subprotocol
+                        .as_ref()
+                        .map_or(String::new(), |p| format!(", subprotocol {p}"))
                 );
                 if let Some(status) = c.expect_status {
                     *conn = Some(open);
-                    return Err(format!("connected ({note}), but the upgrade should have been refused with {status}"));
+                    return Err(format!(
+                        "connected ({note}), but the upgrade should have been refused with {status}"
+                    ));
                 }
                 *conn = Some(open);
                 Ok(Some(note))
@@ -465,9 +468,7 @@ impl Run<'_> {
         };
         let slot = self.slot(&s.client)?;
         let mut guard = slot.conn.lock().await;
-        let conn = guard
-            .as_mut()
-            .ok_or_else(|| format!("{} is not connected", s.client))?;
+        let conn = guard.as_mut().ok_or_else(|| format!("{} is not connected", s.client))?;
         let sent = conn.send(msg).await?;
         if let Some(t) = &s.timer
             && let Ok(mut timers) = self.timers.lock()
@@ -491,9 +492,7 @@ impl Run<'_> {
         let deadline = tokio::time::Instant::now() + within;
         let slot = self.slot(&e.client)?;
         let mut guard = slot.conn.lock().await;
-        let conn = guard
-            .as_mut()
-            .ok_or_else(|| format!("{} is not connected", e.client))?;
+        let conn = guard.as_mut().ok_or_else(|| format!("{} is not connected", e.client))?;
         let mut passed_over: Vec<String> = Vec::new();
         loop {
             let Some(incoming) = conn.next(deadline).await else {
@@ -550,12 +549,13 @@ impl Run<'_> {
         let deadline = tokio::time::Instant::now() + within;
         let slot = self.slot(&e.client)?;
         let mut guard = slot.conn.lock().await;
-        let conn = guard
-            .as_mut()
-            .ok_or_else(|| format!("{} is not connected", e.client))?;
+        let conn = guard.as_mut().ok_or_else(|| format!("{} is not connected", e.client))?;
         let result = loop {
             let Some(incoming) = conn.next(deadline).await else {
-                break Err(format!("no close frame within {} ms; the connection is still open", within.as_millis()));
+                break Err(format!(
+                    "no close frame within {} ms; the connection is still open",
+                    within.as_millis()
+                ));
             };
             match incoming.what {
                 Received::Msg(Msg::Close(code, reason)) => {
@@ -591,9 +591,7 @@ impl Run<'_> {
         let within = self.timeout(c.within_ms);
         let slot = self.slot(&c.client)?;
         let mut guard = slot.conn.lock().await;
-        let conn = guard
-            .as_mut()
-            .ok_or_else(|| format!("{} is not connected", c.client))?;
+        let conn = guard.as_mut().ok_or_else(|| format!("{} is not connected", c.client))?;
         let reason = self.vars().interpolate(&c.reason)?;
         conn.send_close(c.code, &reason).await?;
         let deadline = tokio::time::Instant::now() + within;
@@ -637,9 +635,7 @@ impl Run<'_> {
         let deadline = tokio::time::Instant::now() + Duration::from_millis(s.for_ms);
         let slot = self.slot(&s.client)?;
         let mut guard = slot.conn.lock().await;
-        let conn = guard
-            .as_mut()
-            .ok_or_else(|| format!("{} is not connected", s.client))?;
+        let conn = guard.as_mut().ok_or_else(|| format!("{} is not connected", s.client))?;
         loop {
             let Some(incoming) = conn.next(deadline).await else {
                 return Ok(None);
@@ -664,9 +660,7 @@ impl Run<'_> {
         let deadline = tokio::time::Instant::now() + within;
         let slot = self.slot(&d.client)?;
         let mut guard = slot.conn.lock().await;
-        let conn = guard
-            .as_mut()
-            .ok_or_else(|| format!("{} is not connected", d.client))?;
+        let conn = guard.as_mut().ok_or_else(|| format!("{} is not connected", d.client))?;
         let result = loop {
             let Some(incoming) = conn.next(deadline).await else {
                 return Err(format!("still open after {} ms", within.as_millis()));
@@ -690,7 +684,10 @@ impl Run<'_> {
     }
 
     fn timing(&self, t: &TimingStep) -> Leaf {
-        let mut measures = self.measures.lock().map_err(|_| "measurements unavailable".to_owned())?;
+        let mut measures = self
+            .measures
+            .lock()
+            .map_err(|_| "measurements unavailable".to_owned())?;
         let m = measures
             .get_mut(&t.measure)
             .ok_or_else(|| format!("no samples of '{}' were measured", t.measure))?;
@@ -871,7 +868,10 @@ pub fn title(step: &Step) -> String {
             }
             let which = if e.any { "a message" } else { "next message" };
             let within = e.within_ms.map_or(String::new(), |w| format!(" within {w} ms"));
-            named(&e.name, format!("{} gets {which} {}{within}", e.client, parts.join(", ")))
+            named(
+                &e.name,
+                format!("{} gets {which} {}{within}", e.client, parts.join(", ")),
+            )
         }
         Step::ExpectClose(e) => named(
             &e.name,

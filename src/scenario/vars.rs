@@ -24,9 +24,9 @@ impl Vars {
 
     fn get(&self, name: &str) -> Result<Value, String> {
         if let Some(env) = name.strip_prefix("env:") {
-            return std::env::var(env).map(Value::String).map_err(|_| {
-                format!("environment variable {env} is not set (used as ${{env:{env}}})")
-            });
+            return std::env::var(env)
+                .map(Value::String)
+                .map_err(|_| format!("environment variable {env} is not set (used as ${{env:{env}}})"));
         }
         self.values
             .get(name)
@@ -185,7 +185,10 @@ mod tests {
     fn strings_are_interpolated_and_whole_references_keep_their_type() {
         let v = vars();
         assert_eq!(v.interpolate("m-${seq} by ${user}").as_deref(), Ok("m-7 by A"));
-        assert_eq!(v.interpolate("cost $5, literal $${seq}").as_deref(), Ok("cost $5, literal ${seq}"));
+        assert_eq!(
+            v.interpolate("cost $5, literal $${seq}").as_deref(),
+            Ok("cost $5, literal ${seq}")
+        );
         assert_eq!(
             v.resolve(&json!({"seq": "${seq}", "t": "n${seq}", "${user}": [1, "${user}"]})),
             Ok(json!({"seq": 7, "t": "n7", "A": [1, "A"]}))
@@ -202,7 +205,10 @@ mod tests {
         let p = parse_json_path("a.b[1].c").expect("path");
         assert_eq!(walk(&doc, &p), Some(&json!("x")));
         assert_eq!(walk(&doc, &parse_json_path("a.b.0").expect("path")), Some(&json!(10)));
-        assert_eq!(walk(&doc, &parse_json_path("[\"d.e\"]").expect("path")), Some(&json!(1)));
+        assert_eq!(
+            walk(&doc, &parse_json_path("[\"d.e\"]").expect("path")),
+            Some(&json!(1))
+        );
         assert_eq!(walk(&doc, &parse_json_path("a.z").expect("path")), None);
         let mut m = doc.clone();
         remove(&mut m, &parse_json_path("a.b[1].c").expect("path"));

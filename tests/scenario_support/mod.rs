@@ -41,7 +41,8 @@ impl ChatServer {
     /// most) for the port it prints.
     pub fn start(fault: Option<&str>) -> ChatServer {
         let mut cmd = Command::new("python3");
-        cmd.arg(repo().join("tests/servers/chat_server.py")).args(["--port", "0"]);
+        cmd.arg(repo().join("tests/servers/chat_server.py"))
+            .args(["--port", "0"]);
         if let Some(f) = fault {
             cmd.args(["--fault", f]);
         }
