@@ -34,7 +34,7 @@ impl std::str::FromStr for Timing {
             "original" => Ok(Timing::Original),
             "fast" => Ok(Timing::Fast),
             _ => match s.strip_prefix("scaled:").map(str::parse::<f64>) {
-                Some(Ok(f)) if f.is_finite() && f >= 0.0 && f <= 1000.0 => Ok(Timing::Scaled(f)),
+                Some(Ok(f)) if (0.0..=1000.0).contains(&f) => Ok(Timing::Scaled(f)),
                 _ => Err(format!(
                     "'{s}' is not original, fast or scaled:FACTOR (a factor from 0 to 1000)"
                 )),
