@@ -17,7 +17,7 @@ use crate::analysis::latency::LatencyRecorder;
 use crate::live::recorder::{PacketOut, Recording};
 use crate::live::session::{ConnectError, ConnectOptions, TlsOptions};
 use crate::live::target::parse_target;
-use crate::scenario::conn::{self, Received, ScriptConn};
+use crate::scenario::conn::{self, Incoming, Received, ScriptConn};
 use crate::scenario::matcher::{Matcher, Msg, expected_bytes};
 use crate::scenario::model::*;
 use crate::scenario::report::{Counts, MeasureSummary, RunReport, Status, StepResult, count};
@@ -25,6 +25,9 @@ use crate::scenario::vars::Vars;
 
 /// How long a connection left open at the end gets for its close handshake.
 const CLOSE_GRACE: Duration = Duration::from_secs(1);
+
+/// After a failed group, how long messages still in flight are waited for and discarded.
+const RESYNC_SETTLE: Duration = Duration::from_millis(100);
 
 /// What the command line adds to a scenario.
 #[derive(Default)]
@@ -200,11 +203,15 @@ impl Run<'_> {
                     results.push(skipped(step, path));
                     continue;
                 }
-                let r = self.step(step, path).await;
+                let mut r = self.step(step, path).await;
                 if r.status == Status::Fail {
                     any_failed = true;
-                    // A failed group has skipped its own rest; its siblings still run.
+                    // A failed group has skipped its own rest; its siblings still run, from
+                    // a clean slate: what its skipped steps would have read is discarded.
                     failed = !matches!(step, Step::Group(_));
+                    if !failed && let Some(note) = self.resync().await {
+                        r.detail = Some(note);
+                    }
                 }
                 results.push(r);
             }
@@ -719,6 +726,32 @@ impl Run<'_> {
             return Err(format!("{shown}, below {least} ms"));
         }
         Ok(Some(shown))
+    }
+
+    /// Discards what every open connection has received but no step read (waiting
+    /// `RESYNC_SETTLE` for messages in flight), so a failed group's leftovers do not fail the
+    /// next group. Says what was discarded.
+    async fn resync(&self) -> Option<String> {
+        let mut notes = Vec::new();
+        for (name, slot) in &self.slots {
+            let mut guard = slot.conn.lock().await;
+            let Some(conn) = guard.as_mut() else { continue };
+            let deadline = tokio::time::Instant::now() + RESYNC_SETTLE;
+            let mut dropped = Vec::new();
+            while conn.ended.is_none() {
+                match conn.next(deadline).await {
+                    Some(Incoming {
+                        what: Received::Msg(m), ..
+                    }) if !m.is_control() => dropped.push(m.preview()),
+                    Some(_) => {}
+                    None => break,
+                }
+            }
+            if !dropped.is_empty() {
+                notes.push(format!("{name}: {}", list(&dropped)));
+            }
+        }
+        (!notes.is_empty()).then(|| format!("unread after the failure, discarded: {}", notes.join("; ")))
     }
 
     /// Closes every connection still open (1000), each with a short grace, all at once.
