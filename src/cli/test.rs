@@ -148,13 +148,10 @@ fn scenario(args: &TestArgs) -> Result<u8, String> {
             file: path.clone(),
         },
     )?;
-    let text = report::text(&r);
     if args.quiet {
-        if let Some(last) = text.lines().last() {
-            println!("{last}");
-        }
+        print!("{}", report::failures_text(&r));
     } else {
-        print!("{text}");
+        print!("{}", report::text(&r));
     }
     if let Some(p) = &args.report {
         let json = serde_json::to_string_pretty(&r).map_err(|e| e.to_string())?;

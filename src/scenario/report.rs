@@ -149,6 +149,25 @@ pub fn text(r: &RunReport) -> String {
     out
 }
 
+/// Only the failed steps (with what arrived instead) and the final line: `--quiet`.
+pub fn failures_text(r: &RunReport) -> String {
+    let mut out = String::new();
+    let mut stack: Vec<&StepResult> = r.steps.iter().rev().collect();
+    while let Some(s) = stack.pop() {
+        if s.status == Status::Fail && s.steps.is_empty() {
+            let _ = writeln!(out, "FAIL {} {}", s.path, s.title);
+            for line in s.detail.as_deref().unwrap_or_default().lines() {
+                let _ = writeln!(out, "     {line}");
+            }
+        }
+        stack.extend(s.steps.iter().rev());
+    }
+    if let Some(last) = text(r).lines().last() {
+        let _ = writeln!(out, "{last}");
+    }
+    out
+}
+
 fn step_lines(out: &mut String, s: &StepResult, depth: usize) {
     let _ = writeln!(
         out,
