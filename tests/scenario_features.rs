@@ -46,6 +46,16 @@ fn server() -> u16 {
                 while let Some(Ok(m)) = ws.next().await {
                     let reply = match m {
                         Message::Text(t) if t.as_str() == "drop" => return,
+                        Message::Text(t) if t.as_str() == "flood" => {
+                            // As fast as the socket takes them, for 2 s.
+                            let until = tokio::time::Instant::now() + Duration::from_secs(2);
+                            while tokio::time::Instant::now() < until {
+                                if ws.send(Message::text("x")).await.is_err() {
+                                    return;
+                                }
+                            }
+                            continue;
+                        }
                         Message::Text(t) if t.as_str() == "whoami" => {
                             Message::text(auth.lock().map(|a| a.clone()).unwrap_or_default())
                         }
@@ -75,6 +85,7 @@ const SCENARIO: &str = r#"Scenario(
     clients: {
         "a": (headers: {"X-Plain": "1"}, secret_headers: {"Authorization": "${env:FS_TEST_TOKEN}"}),
         "refused": (url: "/forbidden"),
+        "f": (),
     },
     steps: [
         Connect(client: "refused", expect_status: 403),
@@ -113,6 +124,11 @@ const SCENARIO: &str = r#"Scenario(
         Send(client: "a", text: "still here"),
         Expect(client: "a", text: "still here"),
         Timing(measure: "connect", stat: Max, below_ms: 1000, min_samples: 2),
+        Connect(client: "f"),
+        Group(name: "a flood cannot hold a step past its limit", steps: [
+            Send(client: "f", text: "flood"),
+            Expect(client: "f", any: true, text: "never", within_ms: 300),
+        ]),
     ],
 )"#;
 
@@ -162,6 +178,8 @@ fn every_kind_of_step_against_a_tokio_tungstenite_server() {
             ("12", "pass"),
             ("13", "pass"),
             ("14", "pass"),
+            ("15", "pass"),
+            ("16", "fail"),
         ],
         "{stdout}"
     );
@@ -169,13 +187,22 @@ fn every_kind_of_step_against_a_tokio_tungstenite_server() {
     let (path, _, detail) = first_failure(&r).expect("the deliberate failure");
     assert_eq!(path, "6.2");
     assert_eq!(detail, "got text ***\ntext is not nobody");
+    let flood = &r["steps"][15]["steps"][1];
+    let took = flood["duration_ms"].as_f64().expect("duration");
+    assert!((300.0..1000.0).contains(&took), "{flood}");
+    let said = flood["detail"].as_str().expect("detail");
+    assert!(said.starts_with("no matching message within 300 ms; "), "{said}");
+    assert!(
+        said.contains(" arrived instead: text x (text is not never); "),
+        "{said}"
+    );
     assert_eq!(
         r["steps"][6]["steps"][1]["detail"],
         "the server closed the TCP connection without a close frame"
     );
     assert_eq!(r["steps"][9]["detail"], "got close 4000 Private use: asked to");
     assert_eq!(r["measurements"]["connect"]["count"], 2);
-    assert_eq!(r["connections"], 3);
+    assert_eq!(r["connections"], 4);
 
     // The recording holds every request with the secret blanked to the same length; the
     // token is in the file once, in the server's answer to "whoami" (payloads are kept as
@@ -188,9 +215,10 @@ fn every_kind_of_step_against_a_tokio_tungstenite_server() {
         3
     );
     let (sink, _) = common::analyze_file(&record);
-    // The refused upgrade is a finding, not a connection; the three of client a are there.
-    assert_eq!(sink.connections.len(), 3);
-    for c in &sink.connections {
+    // The refused upgrade is a finding, not a connection; the three of client a and f's
+    // are there.
+    assert_eq!(sink.connections.len(), 4);
+    for c in sink.connections.iter().take(3) {
         let request = c.handshake.as_ref().and_then(|h| h.request.as_ref()).expect("request");
         assert_eq!(request.header("x-plain"), Some("1"));
         assert_eq!(request.header("authorization"), Some("*".repeat(TOKEN.len()).as_str()));

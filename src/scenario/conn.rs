@@ -193,6 +193,11 @@ impl ScriptConn {
                 },
             });
         }
+        // A server that never stops sending must not hold a step past its deadline (an
+        // always-ready inbox would win every race with the timer).
+        if tokio::time::Instant::now() >= deadline {
+            return None;
+        }
         let got = match tokio::time::timeout_at(deadline, self.inbox.recv()).await {
             Ok(Some(incoming)) => incoming,
             // The reader is gone without saying why (cannot happen: it always sends an end).

@@ -26,6 +26,9 @@ use crate::scenario::vars::Vars;
 /// How long a connection left open at the end gets for its close handshake.
 const CLOSE_GRACE: Duration = Duration::from_secs(1);
 
+/// Iterations of a repeat listed in the results (a failed one always is).
+const LISTED_ITERATIONS: usize = 1000;
+
 /// After a failed group, how long messages still in flight are waited for and discarded.
 const RESYNC_SETTLE: Duration = Duration::from_millis(100);
 
@@ -256,6 +259,11 @@ impl Run<'_> {
                         let it_path = format!("{path}.{i}");
                         let it_started = Instant::now();
                         let (steps, f) = self.steps(&r.steps, &it_path).await;
+                        // Memory stays bounded on long repeats: later passing iterations
+                        // are counted in the repeat's detail, not listed.
+                        if i as usize > LISTED_ITERATIONS && !f {
+                            continue;
+                        }
                         iterations.push(StepResult {
                             path: it_path,
                             title: format!("iteration {i} of {}", r.times),
@@ -270,7 +278,19 @@ impl Run<'_> {
                             break;
                         }
                     }
-                    let detail = failed.then(|| format!("failed in iteration {} of {}", iterations.len(), r.times));
+                    let done = iterations
+                        .last()
+                        .and_then(|it| it.path.rsplit('.').next()?.parse::<u32>().ok());
+                    let detail = if failed {
+                        Some(format!("failed in iteration {} of {}", done.unwrap_or(0), r.times))
+                    } else if r.times as usize > LISTED_ITERATIONS {
+                        Some(format!(
+                            "all {} iterations passed; the first {LISTED_ITERATIONS} are listed",
+                            r.times
+                        ))
+                    } else {
+                        None
+                    };
                     container(iterations, failed, detail)
                 }
                 leaf => {
@@ -409,6 +429,12 @@ impl Run<'_> {
     async fn connect(&self, c: &ConnectStep) -> Leaf {
         let slot = self.slot(&c.client)?;
         let mut conn = slot.conn.lock().await;
+        // A connection that has ended (the server closed it) makes way for a new one.
+        if conn.as_ref().is_some_and(|open| open.ended.is_some())
+            && let Some(over) = conn.take()
+        {
+            over.abort().await;
+        }
         if conn.is_some() {
             return Err(format!(
                 "{} is already connected (use Reconnect for a new connection)",
@@ -501,12 +527,13 @@ impl Run<'_> {
         let mut guard = slot.conn.lock().await;
         let conn = guard.as_mut().ok_or_else(|| format!("{} is not connected", e.client))?;
         let mut passed_over: Vec<String> = Vec::new();
+        let mut skipped_count = 0usize;
         loop {
             let Some(incoming) = conn.next(deadline).await else {
                 let what = if passed_over.is_empty() {
                     "nothing arrived".to_owned()
                 } else {
-                    format!("arrived instead: {}", list(&passed_over))
+                    format!("{skipped_count} arrived instead: {}", list(&passed_over))
                 };
                 return Err(format!("no matching message within {} ms; {what}", within.as_millis()));
             };
@@ -545,7 +572,12 @@ impl Run<'_> {
                     }
                     return Ok(Some(note));
                 }
-                Err(why) if e.any => passed_over.push(format!("{} ({why})", msg.preview())),
+                Err(why) if e.any => {
+                    skipped_count += 1;
+                    if passed_over.len() < LISTED {
+                        passed_over.push(format!("{} ({why})", msg.preview()));
+                    }
+                }
                 Err(why) => return Err(format!("got {}\n{why}", msg.preview())),
             }
         }
@@ -622,7 +654,7 @@ impl Run<'_> {
                 }
                 // Messages sent before the server saw our close may still come.
                 Received::Msg(m) => {
-                    if !m.is_control() {
+                    if !m.is_control() && passed_over.len() < LISTED {
                         passed_over.push(m.preview());
                     }
                 }
@@ -742,7 +774,7 @@ impl Run<'_> {
                 match conn.next(deadline).await {
                     Some(Incoming {
                         what: Received::Msg(m), ..
-                    }) if !m.is_control() => dropped.push(m.preview()),
+                    }) if !m.is_control() && dropped.len() < LISTED => dropped.push(m.preview()),
                     Some(_) => {}
                     None => break,
                 }
@@ -785,8 +817,11 @@ pub fn resolve_url(own: Option<&str>, default: Option<&str>, client: &str) -> Re
     }
 }
 
+/// Messages kept to show what arrived instead (a flood is counted, not kept).
+const LISTED: usize = 5;
+
 fn list(items: &[String]) -> String {
-    const SHOWN: usize = 5;
+    const SHOWN: usize = LISTED;
     let mut out: Vec<String> = items.iter().take(SHOWN).cloned().collect();
     if items.len() > SHOWN {
         out.push(format!("and {} more", items.len() - SHOWN));
