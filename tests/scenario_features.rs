@@ -27,6 +27,8 @@ fn server() -> u16 {
             tokio::spawn(async move {
                 let auth = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
                 let seen = auth.clone();
+                // The signature tungstenite's accept_hdr_async asks for.
+                #[allow(clippy::result_large_err)]
                 let callback = move |req: &Request, resp: Response| -> Result<Response, ErrorResponse> {
                     if req.uri().path() == "/forbidden" {
                         let mut refused = ErrorResponse::new(Some("no".to_owned()));
