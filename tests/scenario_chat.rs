@@ -78,17 +78,17 @@ fn chat_ron_passes_the_correct_server_and_its_outputs_read_back() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        stdout.contains("PASSED: 201 steps passed, 0 failed, 0 skipped"),
+        stdout.contains("PASSED: 212 steps passed, 0 failed, 0 skipped"),
         "{stdout}"
     );
 
     let r = report_of(&report);
     assert_eq!(r["passed"], true);
     assert_eq!(r["url"], server.url());
-    assert_eq!(r["counts"]["passed"], 201);
+    assert_eq!(r["counts"]["passed"], 212);
     assert_eq!(r["connections"], 6);
     let steps = r["steps"].as_array().expect("steps");
-    assert_eq!(steps.len(), 11);
+    assert_eq!(steps.len(), 12);
     assert!(steps.iter().all(|s| s["status"] == "pass"));
     // 1 first broadcast + 50 in the repeat; loopback Python answers well under 200 ms.
     let m = &r["measurements"]["broadcast"];
@@ -102,7 +102,7 @@ fn chat_ron_passes_the_correct_server_and_its_outputs_read_back() {
     );
 
     let cases = junit_cases(&junit);
-    assert_eq!(cases.len(), 11);
+    assert_eq!(cases.len(), 12);
     assert!(cases.iter().all(|(_, failure)| failure.is_none()), "{cases:?}");
     assert_eq!(cases[0].0, "1 auth without a token is closed with 4401");
 
@@ -137,7 +137,7 @@ fn chat_ron_passes_the_correct_server_and_its_outputs_read_back() {
         .iter()
         .filter(|t| t.contains("\"ack\""))
         .count();
-    assert_eq!(acks, 54);
+    assert_eq!(acks, 56);
 }
 
 /// (fault, first failed step, text its detail contains)
@@ -152,7 +152,8 @@ const FAULTS: &[(&str, &str, &str)] = &[
         "closed with close 4403 Private use: missing token, expected code 4401",
     ),
     ("echo-to-sender", "6.3", r#"type: expected "ack", got "message""#),
-    ("drop-on-close", "11.1", "without a close frame"),
+    ("drop-on-close", "12.1", "without a close frame"),
+    ("seq-global", "11.7", r#"seq: expected 1, got "#),
     ("slow-broadcast", "8.2", "not below 200 ms"),
     ("leak-rooms", "6.4.1", r#""text": "hello from A""#),
     ("no-unsubscribe", "10.10", r#""text": "after C left""#),
@@ -226,6 +227,10 @@ fn fault_echo_to_sender() {
 #[test]
 fn fault_drop_on_close() {
     fails_at("drop-on-close");
+}
+#[test]
+fn fault_seq_global() {
+    fails_at("seq-global");
 }
 #[test]
 fn fault_slow_broadcast() {

@@ -55,8 +55,8 @@ fn a_recorded_chat_session_replays_against_correct_and_faulty_servers() {
     let s = load::load(&alice, &[]).expect("the generated scenario loads");
     let sends: Vec<&Step> = s.steps.iter().filter(|st| matches!(st, Step::Send(_))).collect();
     let expects: Vec<&Step> = s.steps.iter().filter(|st| matches!(st, Step::Expect(_))).collect();
-    // auth, 2 subscribes, 1 + 50 + 1 + 2 messages; the server's answer to each.
-    assert_eq!((sends.len(), expects.len()), (57, 57));
+    // auth, 3 subscribes, 1 + 50 + 1 + 2 + 2 messages; the server's answer to each.
+    assert_eq!((sends.len(), expects.len()), (60, 60));
     assert!(matches!(s.steps.first(), Some(Step::Connect(_))));
     match s.steps.last() {
         Some(Step::Close(c)) => assert_eq!((c.code, c.reason.as_str()), (1000, "bye")),
@@ -105,7 +105,7 @@ fn a_recorded_chat_session_replays_against_correct_and_faulty_servers() {
     let out = framescope(&["test", path_str(&alice), "--url", &correct.url()]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}");
-    assert!(stdout.contains("116 steps passed, 0 failed"), "{stdout}");
+    assert!(stdout.contains("122 steps passed, 0 failed"), "{stdout}");
 
     let report = dir.path().join("r.json");
     let faulty = ChatServer::start(Some("no-ack"));

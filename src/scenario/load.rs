@@ -44,6 +44,7 @@ pub fn check(s: &Scenario, extra_vars: &[String]) -> Result<(), String> {
     }
     let mut defined: BTreeSet<String> = s.vars.keys().cloned().collect();
     defined.extend(extra_vars.iter().cloned());
+    defined.insert(crate::scenario::runner::RUN_VAR.to_owned());
     collect_defined(&s.steps, &mut defined);
     let cx = Cx { s, defined: &defined };
     for (name, c) in &s.clients {

@@ -26,6 +26,19 @@ use crate::scenario::vars::Vars;
 /// How long a connection left open at the end gets for its close handshake.
 const CLOSE_GRACE: Duration = Duration::from_secs(1);
 
+/// The built-in variable naming this run: unique names (a fresh room, a user) per run, so a
+/// scenario can run again against a server that keeps state.
+pub const RUN_VAR: &str = "run";
+
+/// A run's id: the start time in hex nanoseconds and the process id.
+fn run_id() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
+    format!("{:x}{:x}", nanos & 0xffff_ffff_ffff, std::process::id())
+}
+
 /// Iterations of a repeat listed in the results (a failed one always is).
 const LISTED_ITERATIONS: usize = 1000;
 
@@ -90,6 +103,7 @@ pub fn run(scenario: &Scenario, options: RunOptions) -> Result<RunReport, String
         recording,
     )));
     let mut vars = Vars::new(scenario.vars.clone());
+    vars.set(RUN_VAR, serde_json::Value::String(run_id()));
     for (k, v) in options.vars {
         vars.set(&k, v);
     }

@@ -36,6 +36,7 @@ FAULTS = {
     "wrong-from": "a broadcast names the receiver as its sender",
     "no-ack": "the sender gets no ack",
     "seq-not-increasing": "every message of a room has seq 1",
+    "seq-global": "one seq counter for all rooms instead of one per room",
     "private-allowed": "anyone may subscribe to user:U:private",
     "wrong-close-codes": "no token closes 4403 and an unknown token 4401 (swapped)",
     "echo-to-sender": "the sender also gets its own message",
@@ -145,8 +146,9 @@ class Chat:
                 self.rooms.get(room, set()).discard(ws)
             await self.send(ws, {"type": "unsubscribed", "room": room})
         elif kind == "message":
-            seq = 1 if self.fault == "seq-not-increasing" else self.seq.get(room, 0) + 1
-            self.seq[room] = seq
+            key = "*" if self.fault == "seq-global" else room
+            seq = 1 if self.fault == "seq-not-increasing" else self.seq.get(key, 0) + 1
+            self.seq[key] = seq
             if self.fault == "leak-rooms":
                 members = set().union(*self.rooms.values()) if self.rooms else set()
             else:
