@@ -4,6 +4,7 @@
 //! (`replay`).
 
 pub mod conn;
+pub mod describe;
 pub mod load;
 pub mod matcher;
 pub mod model;
