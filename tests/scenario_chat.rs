@@ -95,6 +95,9 @@ fn chat_ron_passes_the_correct_server_and_its_outputs_read_back() {
     assert_eq!(m["count"], 51);
     let (p95, max) = (m["p95_ms"].as_f64().expect("p95"), m["max_ms"].as_f64().expect("max"));
     assert!(p95 > 0.0 && p95 <= max && p95 < 200.0, "{m}");
+    // The two 300 ms silences of step 6.4 ran at the same time.
+    let parallel = steps[5]["steps"][3]["duration_ms"].as_f64().expect("duration");
+    assert!((300.0..550.0).contains(&parallel), "{parallel}");
     // The auth.ok step's detail names the message that matched.
     assert_eq!(
         steps[3]["steps"][2]["detail"],

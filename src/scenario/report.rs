@@ -36,8 +36,7 @@ pub struct StepResult {
     /// On failure, what arrived instead; on success, what matched (a message, a value).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
-    /// The client the step used and the local port of its connection (its row in the
-    /// recording).
+    /// The client the step acted on.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
