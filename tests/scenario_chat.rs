@@ -161,8 +161,16 @@ const FAULTS: &[(&str, &str, &str)] = &[
     ("leak-rooms", "6.4.1", r#""text": "hello from A""#),
     ("no-unsubscribe", "10.10", r#""text": "after C left""#),
     ("keeps-closed-subscribers", "9.4", "the server closed the connection"),
-    ("pre-auth-allowed", "3.3", "instead of a close frame"),
-    ("bad-token-accepted", "2.3", "instead of a close frame"),
+    (
+        "pre-auth-allowed",
+        "3.3",
+        r#"no close frame within 1000 ms; the connection is still open; before that, not matching: text {"type": "subscribed""#,
+    ),
+    (
+        "bad-token-accepted",
+        "2.3",
+        r#"no close frame within 1000 ms; the connection is still open; before that, not matching: text {"type": "auth.ok""#,
+    ),
 ];
 
 fn fails_at(fault: &str) {

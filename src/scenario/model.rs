@@ -227,6 +227,9 @@ pub struct ExpectCloseStep {
     pub client: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Data messages before the close are allowed (and listed if the close does not come).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub any: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<u16>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -179,6 +179,7 @@ pub fn scenario_from_capture(path: &Path, options: &ReplayOptions) -> Result<Sce
                     steps.push(Step::ExpectClose(ExpectCloseStep {
                         client: name.clone(),
                         name: None,
+                        any: false,
                         code: m.close_code,
                         reason: None,
                         within_ms: within(gap_ms, options.timing),

@@ -223,11 +223,15 @@ impl Run<'_> {
         let slot = self.slot(&e.client)?;
         let mut guard = slot.conn.lock().await;
         let conn = guard.as_mut().ok_or_else(|| format!("{} is not connected", e.client))?;
+        let mut passed_over = Vec::new();
         let result = loop {
             let Some(incoming) = conn.next(deadline).await else {
-                break Err(format!(
-                    "no close frame within {} ms; the connection is still open",
-                    within.as_millis()
+                break Err(with_passed(
+                    format!(
+                        "no close frame within {} ms; the connection is still open",
+                        within.as_millis()
+                    ),
+                    &passed_over,
                 ));
             };
             match incoming.what {
@@ -247,9 +251,14 @@ impl Run<'_> {
                     break Ok(Some(format!("got {got}")));
                 }
                 Received::Msg(m) if m.is_control() => {}
+                Received::Msg(m) if e.any => {
+                    if passed_over.len() < LISTED {
+                        passed_over.push(m.preview());
+                    }
+                }
                 Received::Msg(m) => break Err(format!("got {} instead of a close frame", m.preview())),
                 Received::Ended { why, .. } => {
-                    break Err(format!("no close frame: {why}"));
+                    break Err(with_passed(format!("no close frame: {why}"), &passed_over));
                 }
             }
         };
