@@ -6,13 +6,19 @@ SAMPLE ?= captures/python-deflate-context-takeover.pcap
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Building needs these; running the window also needs the X11/OpenGL libraries.
 BUILD_PACKAGES := build-essential pkg-config libpcap-dev
-WINDOW_PACKAGES := libx11-6 libx11-xcb1 libxcursor1 libxi6 libxrandr2 libxkbcommon-x11-0 libgl1 libegl1 libegl-mesa0 libgl1-mesa-dri
+# Fallback fonts for CJK, Arabic/Hebrew/symbols and Devanagari (the window works without them,
+# showing boxes for those scripts; the font test needs them).
+FONT_PACKAGES := fonts-droid-fallback fonts-dejavu-core fonts-lohit-deva
+WINDOW_PACKAGES := $(FONT_PACKAGES) libx11-6 libx11-xcb1 libxcursor1 libxi6 libxrandr2 libxkbcommon-x11-0 libgl1 libegl1 libegl-mesa0 libgl1-mesa-dri
 
-.PHONY: run test deps py-deps window-deps install bench clean
+.PHONY: run test deps py-deps window-deps font-deps install bench clean
 
 deps:
 	@$(MAKE) --no-print-directory install PACKAGES="$(BUILD_PACKAGES)"
 	@command -v cargo >/dev/null || { echo "cargo not found: install Rust with rustup first (https://rustup.rs)"; exit 1; }
+
+font-deps:
+	@$(MAKE) --no-print-directory install PACKAGES="$(FONT_PACKAGES)"
 
 # Python websockets: the chat server the scenario tests run (tests/servers/chat_server.py).
 py-deps:
@@ -33,7 +39,7 @@ install:
 run: deps window-deps
 	cargo run --release -- $(SAMPLE)
 
-test: deps py-deps
+test: deps font-deps py-deps
 	scripts/check-pure-core
 	cargo test --all-targets
 

@@ -94,9 +94,61 @@ async def large_frames_ipv6(host, port):
             await ws.close(4000, "private close code")
 
 
+GREETINGS = [
+    ("ja", "こんにちは、世界。日本語のメッセージです"),
+    ("zh", "你好，世界。这是中文消息"),
+    ("ko", "안녕하세요, 세계"),
+    ("ru", "Привет, мир! Сообщение по-русски"),
+    ("ar", "مرحبا بالعالم"),
+    ("he", "שלום עולם"),
+    ("hi", "नमस्ते दुनिया"),
+    ("el", "Γειά σου κόσμε"),
+    ("emoji", "ok ✓ done 🎉🚀 status ⚠"),
+    ("mixed", "price: 1 200 ₽ / ¥980 / €9,50"),
+]
+
+
+async def many_connections_scripts(host, port):
+    """Twelve concurrent connections to a small room server (JSON text in ten scripts and
+    emoji, a binary blob, pings), each closing with its own code: a capture to look at many
+    connections and non-Latin text in the window."""
+    import json
+
+    from websockets.exceptions import ConnectionClosed
+
+    async def room(ws):
+        try:
+            async for message in ws:
+                if isinstance(message, bytes):
+                    await ws.send(message[::-1])
+                    continue
+                m = json.loads(message)
+                await ws.send(json.dumps({"type": "ack", "lang": m["lang"], "echo": m["text"]}, ensure_ascii=False))
+        except ConnectionClosed:
+            pass  # private close codes end the iteration with an exception
+
+    async def client(i):
+        lang, text = GREETINGS[i % len(GREETINGS)]
+        async with connect(f"ws://{host}:{port}/room/{i}", compression=None) as ws:
+            for k in range(3):
+                await ws.send(json.dumps({"type": "say", "lang": lang, "n": k, "text": text}, ensure_ascii=False))
+                await ws.recv()
+                await asyncio.sleep(0.05 * (i % 4))
+            if i % 3 == 0:
+                await ws.send(bytes(range(64)))
+                await ws.recv()
+            pong = await ws.ping(f"rtt-{i}".encode())
+            await pong
+            await ws.close(1000 if i % 2 == 0 else 4000 + i, f"bye {text[:6]}")
+
+    async with serve(room, host, port, compression=None):
+        await asyncio.gather(*(client(i) for i in range(12)))
+
+
 if __name__ == "__main__":
     if os.geteuid() != 0:
         sys.exit("run as root (capturing on lo needs CAP_NET_RAW)")
     record("python-deflate-context-takeover.pcap", "127.0.0.1", 8765, deflate_context_takeover)
     record("python-deflate-no-context-takeover.pcap", "127.0.0.1", 9001, deflate_no_context_takeover)
     record("python-ipv6-port443-large-frames.pcap", "::1", 443, large_frames_ipv6)
+    record("python-many-connections-scripts.pcap", "127.0.0.1", 8766, many_connections_scripts)

@@ -4,50 +4,14 @@
 
 mod common;
 
-use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use egui::accesskit::Role;
-use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use framescope::analysis::ws::frame::OpCode;
 use framescope::export::pcap_writer::Sender;
-use framescope::gui::FramescopeApp;
-use framescope::gui::settings::Settings;
 
-/// The app with `capture` loaded (the real loader thread), drawn in a 1400×900 window.
-fn loaded(capture: &Path) -> Harness<'static, FramescopeApp> {
-    loaded_in(capture, (1400.0, 900.0))
-}
-
-fn loaded_in(capture: &Path, size: (f32, f32)) -> Harness<'static, FramescopeApp> {
-    let mut app = FramescopeApp::new(Settings::default(), Arc::new(|| {}));
-    app.open(capture.to_owned());
-    let mut harness = Harness::builder()
-        .with_size(size)
-        .build_ui_state(|ui, app: &mut FramescopeApp| app.show(ui), app);
-    let started = Instant::now();
-    while harness.state().is_loading() && started.elapsed() < Duration::from_secs(20) {
-        harness.step();
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    assert!(!harness.state().is_loading(), "loading did not finish");
-    harness.run_steps(3);
-    harness
-}
-
-/// The app with nothing loaded.
-fn empty_harness() -> Harness<'static, FramescopeApp> {
-    let app = FramescopeApp::new(Settings::default(), Arc::new(|| {}));
-    Harness::builder()
-        .with_size((1400.0, 900.0))
-        .build_ui_state(|ui, app: &mut FramescopeApp| app.show(ui), app)
-}
-
-fn sample(name: &str) -> std::path::PathBuf {
-    common::captures_dir().join(name)
-}
+use common::gui::{empty_harness, loaded, loaded_in, sample};
 
 #[test]
 fn opening_a_capture_fills_the_connection_and_message_tables() {
@@ -490,4 +454,40 @@ fn hovering_links_fields_and_bytes_and_the_unmasking_steps_one_by_one() {
     harness.get_by_label("Show all").click();
     harness.run_steps(2);
     harness.get_by_label("gives \"hello, framescop\"");
+}
+
+#[test]
+fn text_in_many_scripts_renders_as_glyphs_not_boxes() {
+    let harness = loaded(&sample("python-many-connections-scripts.pcap"));
+    let app = harness.state();
+    assert_eq!(app.store.connections.len(), 12);
+    // The previews of the table hold these scripts; every character must have a glyph in
+    // the fonts the window installed (CI installs the packages the README names).
+    for text in [
+        "こんにちは、世界",
+        "你好，世界",
+        "안녕하세요",
+        "Привет, мир",
+        "مرحبا بالعالم",
+        "שלום עולם",
+        "नमस्ते दुनिया",
+        "✓ 🎉",
+    ] {
+        let covered = harness
+            .ctx
+            .fonts_mut(|f| f.has_glyphs(&egui::FontId::proportional(14.0), &text.replace(' ', "")));
+        if !covered && std::env::var_os("CI").is_none() {
+            eprintln!("skipping: no system font covers {text:?} here (install the README's font packages)");
+            continue;
+        }
+        assert!(
+            covered,
+            "{text}: missing glyphs (fallbacks found: {:?})",
+            framescope::gui::fonts::fallbacks_found()
+        );
+    }
+    harness
+        .get_all_by_label_contains("こんにちは")
+        .next()
+        .expect("a Japanese preview");
 }

@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use egui::accesskit::Role;
@@ -18,7 +17,7 @@ use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 
 fn harness() -> Harness<'static, FramescopeApp> {
-    let app = FramescopeApp::new(Settings::default(), Arc::new(|| {}));
+    let app = common::gui::new_app(Settings::default());
     Harness::builder()
         .with_size((1400.0, 900.0))
         .build_ui_state(|ui, app: &mut FramescopeApp| app.show(ui), app)

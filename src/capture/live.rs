@@ -130,13 +130,15 @@ pub fn run_live<S: EventSink>(
     let link = LinkType::from_dlt(dlt);
     // Non-blocking: a blocking read would wait forever while nothing matches the filter.
     let mut capture = capture.setnonblock().map_err(describe)?;
-    let file =
-        std::fs::File::create(&options.record_to).map_err(|e| format!("{}: {e}", options.record_to.display()))?;
+    let file = crate::capture::recordings::create_file(&options.record_to)
+        .map_err(|e| format!("{}: {e}", options.record_to.display()))?;
     let mut writer = PcapNgWriter::new(std::io::BufWriter::new(file)).map_err(|e| e.to_string())?;
     let iface = writer
         .add_interface(dlt as u16, options.snaplen as u32, &options.interface)
         .map_err(|e| e.to_string())?;
     let mut last_stats = Instant::now();
+    // The recording is flushed at least every second, so a crash or kill loses at most that.
+    let mut last_flush = Instant::now();
     while !stop.load(Ordering::Relaxed) {
         match capture.next_packet() {
             Ok(packet) => {
@@ -158,6 +160,10 @@ pub fn run_live<S: EventSink>(
             }
             Err(e) => return Err(describe(e)),
         }
+        if last_flush.elapsed() >= Duration::from_secs(1) {
+            last_flush = Instant::now();
+            writer.flush().map_err(|e| format!("recording: {e}"))?;
+        }
         if last_stats.elapsed() > Duration::from_millis(250) {
             last_stats = Instant::now();
             if let Ok(s) = capture.stats() {
@@ -170,13 +176,6 @@ pub fn run_live<S: EventSink>(
     }
     writer.flush().map_err(|e| e.to_string())?;
     Ok(stats.packets.load(Ordering::Relaxed))
-}
-
-/// A fresh path for a capture's recording in the temporary directory.
-pub fn recording_path() -> PathBuf {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    std::env::temp_dir().join(format!("framescope-capture-{}-{n}.pcapng", std::process::id()))
 }
 
 /// Copies a finished recording to where the user wants it.

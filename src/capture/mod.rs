@@ -3,5 +3,6 @@
 pub mod har;
 pub mod live;
 pub mod offline;
+pub mod recordings;
 
 pub use offline::{CaptureError, OfflineReader, ReadSummary, ReaderKind};

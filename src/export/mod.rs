@@ -1,5 +1,6 @@
 //! Writing what the analyzer found: JSON Lines (the public record format) and pcap files.
 
+pub mod copy_as;
 pub mod csv;
 pub mod har;
 pub mod jsonl;

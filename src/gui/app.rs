@@ -11,6 +11,7 @@ use crate::analysis::AnalyzerConfig;
 use crate::analysis::event::ConnId;
 use crate::gui::commands::Command;
 use crate::gui::feed::{Drained, Feed, FeedEnd, Source};
+use crate::gui::guard::Pending;
 use crate::gui::panes;
 use crate::gui::settings::{SETTINGS_KEY, Settings};
 use crate::gui::view::FilteredView;
@@ -69,6 +70,17 @@ pub struct CapturePanel {
     pub recording: Option<PathBuf>,
 }
 
+/// A key that moves the table's selection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TableKey {
+    Step(i64),
+    First,
+    Last,
+    /// First and last message of the selected message's connection.
+    ConnFirst,
+    ConnLast,
+}
+
 /// A line for the status bar.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StatusLine {
@@ -85,6 +97,15 @@ pub struct FramescopeApp {
     pub status: Option<StatusLine>,
     pub selection: Selection,
     pub filter: Filter,
+    /// The display filter's text (the query language of `analyze --filter`).
+    pub display_filter: String,
+    /// The display filter field's text while it is edited (applied with Enter).
+    pub display_draft: String,
+    pub sort: crate::store::sort::SortOrder,
+    /// Marked (bookmarked) messages.
+    pub marks: std::collections::BTreeSet<u32>,
+    /// The connection shown in the follow-stream window.
+    pub follow: Option<ConnId>,
     pub view: FilteredView,
     pub settings: Settings,
     pub lower_tab: LowerTab,
@@ -111,6 +132,11 @@ pub struct FramescopeApp {
     pub throughput_cache: crate::gui::panes::plots::ThroughputCache,
     /// The connect window: one tab per live connection.
     pub clients: crate::gui::sessions::ClientTabs,
+    fonts_installed: bool,
+    /// Unsaved-recording prompts and crash recovery.
+    pub guard: crate::gui::guard::Guard,
+    /// The window was told to close (once).
+    pub(crate) quit_sent: bool,
     pub(crate) commands: Vec<Command>,
     pub(crate) wake: Arc<dyn Fn() + Send + Sync>,
 }
@@ -125,6 +151,11 @@ impl FramescopeApp {
             status: None,
             selection: Selection::default(),
             filter: Filter::default(),
+            display_filter: String::new(),
+            display_draft: String::new(),
+            sort: Default::default(),
+            marks: Default::default(),
+            follow: None,
             view: FilteredView::default(),
             settings,
             lower_tab: LowerTab::default(),
@@ -144,6 +175,9 @@ impl FramescopeApp {
             timeline_cache: Default::default(),
             throughput_cache: Default::default(),
             clients: Default::default(),
+            fonts_installed: false,
+            guard: Default::default(),
+            quit_sent: false,
             commands: Vec::new(),
             wake,
         }
@@ -164,8 +198,12 @@ impl FramescopeApp {
             .map(|m| m.len().saturating_mul(3) / 2)
             .unwrap_or(u64::MAX);
         self.store = Store::with_payload_budget(budget.max(64 << 20));
+        self.store.first_packet =
+            crate::capture::OfflineReader::first_packet_ts(&path, crate::capture::ReaderKind::Auto);
         self.view = FilteredView::default();
         self.selection = Selection::default();
+        self.marks.clear();
+        self.follow = None;
         self.first_results_after = None;
         let config = AnalyzerConfig {
             emit_frames: true,
@@ -197,7 +235,7 @@ impl FramescopeApp {
         if let Some(old) = self.capture.recording.take() {
             let _ = std::fs::remove_file(old);
         }
-        let record_to = crate::capture::live::recording_path();
+        let record_to = crate::capture::recordings::new_path(&self.guard.dir, "capture");
         let options = crate::capture::live::LiveOptions {
             interface: self.capture.interface.clone(),
             filter: self.capture.filter.clone(),
@@ -236,6 +274,8 @@ impl FramescopeApp {
         self.store = Store::with_payload_budget(1 << 30);
         self.view = FilteredView::default();
         self.selection = Selection::default();
+        self.marks.clear();
+        self.follow = None;
         self.timeline_cache = Default::default();
         self.throughput_cache = Default::default();
         self.first_results_after = None;
@@ -321,11 +361,17 @@ impl FramescopeApp {
         // Payloads can hold any Unicode: characters no font has are drawn as boxes, never an
         // error (egui_kittest's default is to panic on them).
         ctx.set_missing_glyph_policy(egui::MissingGlyphPolicy::Tofu);
+        if !self.fonts_installed {
+            // CJK, Arabic, Hebrew, Devanagari and symbols from the system's fonts.
+            ctx.set_fonts(crate::gui::fonts::definitions());
+            self.fonts_installed = true;
+        }
         ctx.set_visuals(if self.settings.dark_mode {
             egui::Visuals::dark()
         } else {
             egui::Visuals::light()
         });
+        self.check_orphans();
         let deadline = Instant::now() + DRAIN_BUDGET;
         let more = self.drain_feed(DRAIN_BUDGET) | self.clients.drain(&mut self.store, deadline);
         if let Some(goto) = self.pending_goto
@@ -335,7 +381,7 @@ impl FramescopeApp {
             self.push(Command::RevealMessage(goto));
         }
         let filter = self.effective_filter();
-        self.view.refresh(&self.store, &filter);
+        self.view.refresh(&self.store, &filter, &self.display_filter, self.sort);
         self.handle_input(&ctx);
 
         // Panels added first take the full width: bars, then the connection strip and the
@@ -371,9 +417,12 @@ impl FramescopeApp {
         panes::client::client_window_ui(self, &ctx);
         panes::builder::builder_window_ui(self, &ctx);
         panes::reference::reference_window_ui(self, &ctx);
+        panes::follow::follow_window_ui(self, &ctx);
         lesson_window_ui(self, &ctx);
+        crate::gui::guard::guard_windows_ui(self, &ctx);
 
         self.apply_commands(&ctx);
+        self.handle_close_request(&ctx);
         if more || self.feed.is_some() {
             ctx.request_repaint_after(Duration::from_millis(16));
         } else if self.clients.is_feeding() {
@@ -383,6 +432,9 @@ impl FramescopeApp {
     }
 
     fn handle_input(&mut self, ctx: &egui::Context) {
+        if ctx.input(|i| i.modifiers.command && i.key_pressed(egui::Key::Q)) {
+            self.push(Command::Quit);
+        }
         let (open, find, escape, dropped) = ctx.input(|i| {
             (
                 i.modifiers.command && i.key_pressed(egui::Key::O),
@@ -404,36 +456,97 @@ impl FramescopeApp {
         if escape {
             self.push(Command::SelectMessage(None));
         }
+        let (mark, next_mark, previous_mark) = ctx.input(|i| {
+            let shift = i.modifiers.command && i.modifiers.shift;
+            (
+                i.modifiers.command && !i.modifiers.shift && i.key_pressed(egui::Key::M),
+                shift && i.key_pressed(egui::Key::N),
+                shift && i.key_pressed(egui::Key::B),
+            )
+        });
+        if mark && let Some(m) = self.selection.message {
+            self.push(Command::ToggleMark(m));
+        }
+        if next_mark {
+            self.push(Command::JumpToMark(true));
+        }
+        if previous_mark {
+            self.push(Command::JumpToMark(false));
+        }
         if let Some(path) = dropped {
             self.push(Command::Open(path));
         }
-        // Arrow keys and page keys move through the table unless a text field has focus.
+        // Arrow, page, Home and End keys move through the table unless a text field has focus.
         if ctx.memory(|m| m.focused().is_none()) {
-            let step: i64 = ctx.input(|i| {
-                if i.key_pressed(egui::Key::ArrowDown) {
-                    1
-                } else if i.key_pressed(egui::Key::ArrowUp) {
-                    -1
-                } else if i.key_pressed(egui::Key::PageDown) {
-                    20
-                } else if i.key_pressed(egui::Key::PageUp) {
-                    -20
-                } else {
-                    0
-                }
+            let key = ctx.input(|i| {
+                let command = i.modifiers.command;
+                [
+                    (egui::Key::ArrowDown, TableKey::Step(1)),
+                    (egui::Key::ArrowUp, TableKey::Step(-1)),
+                    (egui::Key::PageDown, TableKey::Step(20)),
+                    (egui::Key::PageUp, TableKey::Step(-20)),
+                    (
+                        egui::Key::Home,
+                        if command { TableKey::ConnFirst } else { TableKey::First },
+                    ),
+                    (
+                        egui::Key::End,
+                        if command { TableKey::ConnLast } else { TableKey::Last },
+                    ),
+                ]
+                .into_iter()
+                .find(|(k, _)| i.key_pressed(*k))
+                .map(|(_, t)| t)
             });
-            if step != 0 && !self.view.rows.is_empty() {
-                let current = self
-                    .selection
-                    .message
-                    .and_then(|m| self.view.position_of(m))
-                    .map_or(if step > 0 { -1 } else { self.view.rows.len() as i64 }, |p| p as i64);
-                let next = (current + step).clamp(0, self.view.rows.len() as i64 - 1) as usize;
-                if let Some(&m) = self.view.rows.get(next) {
-                    self.push(Command::RevealMessage(m));
-                }
+            if let Some(key) = key
+                && let Some(m) = self.table_target(key)
+            {
+                self.push(Command::RevealMessage(m));
             }
         }
+    }
+
+    /// The message a table key goes to.
+    fn table_target(&self, key: TableKey) -> Option<u32> {
+        let shown = self.view.shown();
+        let current = self.selection.message.and_then(|m| self.view.position_of(m));
+        let conn = self
+            .selection
+            .message
+            .and_then(|m| self.store.messages.get(m as usize))
+            .map(|r| r.conn);
+        let same_conn =
+            |m: &&u32| conn.is_none_or(|c| self.store.messages.get(**m as usize).is_some_and(|r| r.conn == c));
+        match key {
+            TableKey::Step(step) => {
+                let last = shown.len().checked_sub(1)? as i64;
+                let from = current.map_or(if step > 0 { -1 } else { last + 1 }, |p| p as i64);
+                shown.get((from + step).clamp(0, last) as usize).copied()
+            }
+            TableKey::First => shown.first().copied(),
+            TableKey::Last => shown.last().copied(),
+            TableKey::ConnFirst => shown.iter().find(same_conn).copied(),
+            TableKey::ConnLast => shown.iter().rev().find(same_conn).copied(),
+        }
+    }
+
+    /// The next or previous marked message in table order, wrapping around.
+    fn mark_target(&self, forward: bool) -> Option<u32> {
+        let shown = self.view.shown();
+        let current = self.selection.message.and_then(|m| self.view.position_of(m));
+        let marked = |p: &usize| shown.get(*p).is_some_and(|m| self.marks.contains(m));
+        let n = shown.len();
+        let start = current.unwrap_or(if forward { n.saturating_sub(1) } else { 0 });
+        (1..=n)
+            .map(|k| {
+                if forward {
+                    (start + k) % n
+                } else {
+                    (start + n - k % n) % n
+                }
+            })
+            .find(marked)
+            .and_then(|p| shown.get(p).copied())
     }
 
     fn apply_commands(&mut self, ctx: &egui::Context) {
@@ -445,10 +558,14 @@ impl FramescopeApp {
                         .add_filter("All files", &["*"])
                         .pick_file()
                     {
-                        self.open(path);
+                        self.guarded(Pending::Open(path));
                     }
                 }
-                Command::Open(path) => self.open(path),
+                Command::Open(path) => self.guarded(Pending::Open(path)),
+                Command::Quit => self.guarded(Pending::Quit),
+                Command::AnswerPrompt(answer) => self.answer_prompt(answer),
+                Command::OpenOrphan(path) => self.open_orphan(path),
+                Command::DeleteOrphan(path) => self.delete_orphan(&path),
                 Command::StopFeed => {
                     if let Some(feed) = &self.feed {
                         feed.stop();
@@ -469,12 +586,17 @@ impl FramescopeApp {
                         self.refresh_interfaces();
                     }
                 }
-                Command::StartCapture => self.start_capture(),
+                Command::StartCapture => self.guarded(Pending::StartCapture),
                 Command::ToggleConnectWindow => self.clients.open = !self.clients.open,
-                Command::ConnectClient => self.connect_client(),
+                Command::ConnectClient => self.guarded(Pending::Connect),
                 Command::SendComposed => self.send_composed(),
+                Command::Disconnect(i) => {
+                    if let Some(s) = self.clients.tabs.get(i).and_then(|t| t.session.as_ref()) {
+                        s.client.abort();
+                    }
+                }
                 Command::NewClientTab => self.clients.add(),
-                Command::CloseClientTab(i) => self.clients.close(i),
+                Command::CloseClientTab(i) => self.guarded(Pending::CloseTab(i)),
                 Command::SelectClientTab(i) => {
                     if let Some(tab) = self.clients.tabs.get(i) {
                         let latest = tab.conns.last().copied();
@@ -494,12 +616,41 @@ impl FramescopeApp {
                 Command::SaveRecording => self.save_recording(self.capture.recording.clone()),
                 Command::OpenLesson(i) => {
                     if let Some(lesson) = crate::gui::lessons::LESSONS.get(i) {
-                        self.open(crate::gui::lessons::samples_dir().join(lesson.file));
+                        self.guarded(Pending::Open(crate::gui::lessons::samples_dir().join(lesson.file)));
                         self.pending_goto = Some(lesson.message);
                         self.lower_tab = lesson.tab;
                         self.lesson = Some(i);
                     }
                 }
+                Command::SetDisplayFilter(expr) => {
+                    self.settings.remember_filter(&expr);
+                    self.display_filter = expr;
+                }
+                Command::NarrowDisplayFilter(clause) => {
+                    let current = self.display_filter.trim();
+                    let expr = if current.is_empty() {
+                        clause
+                    } else {
+                        format!("({current}) && {clause}")
+                    };
+                    self.settings.remember_filter(&expr);
+                    self.display_filter = expr;
+                }
+                Command::SortBy(column) => self.sort = self.sort.clicked(column),
+                Command::ToggleMark(m) => {
+                    if !self.marks.remove(&m) {
+                        self.marks.insert(m);
+                    }
+                }
+                Command::JumpToMark(forward) => {
+                    if let Some(m) = self.mark_target(forward) {
+                        self.selection.message = Some(m);
+                        self.scroll_to_selected = true;
+                    }
+                }
+                Command::FollowStream(conn) => self.follow = Some(conn),
+                Command::SaveTranscript(conn) => self.save_transcript(conn),
+                Command::Export(format) => self.export(format),
                 Command::ShowReference(topic, highlight) => {
                     self.reference.open = true;
                     self.reference.topic = topic;
@@ -532,25 +683,53 @@ impl FramescopeApp {
     }
 
     fn save_recording(&mut self, recording: Option<PathBuf>) {
-        let Some(recording) = recording else {
+        if let Some(recording) = recording {
+            self.save_recording_as(&recording);
+        }
+    }
+
+    /// File → Export: asks where, then writes the shown messages.
+    fn export(&mut self, format: crate::gui::commands::ExportFormat) {
+        let Some(path) = rfd::FileDialog::new()
+            .set_file_name(format!("messages.{}", format.extension()))
+            .save_file()
+        else {
             return;
         };
-        if let Some(path) = rfd::FileDialog::new()
-            .add_filter("pcapng", &["pcapng"])
-            .set_file_name("capture.pcapng")
+        self.export_to(format, &path);
+    }
+
+    /// Writes the shown messages, in the table's order, to `path`.
+    pub fn export_to(&mut self, format: crate::gui::commands::ExportFormat, path: &std::path::Path) {
+        let result = crate::gui::export::export_messages(&self.store, self.view.shown(), format, path);
+        self.status = Some(match result {
+            Ok(text) => StatusLine { text, is_error: false },
+            Err(e) => StatusLine {
+                text: format!("cannot export to {}: {e}", path.display()),
+                is_error: true,
+            },
+        });
+    }
+
+    fn save_transcript(&mut self, conn: ConnId) {
+        let Some(path) = rfd::FileDialog::new()
+            .set_file_name(format!("connection-{conn}.txt"))
             .save_file()
-        {
-            self.status = Some(match crate::capture::live::save_recording(&recording, &path) {
-                Ok(bytes) => StatusLine {
-                    text: format!("saved {} bytes to {}", bytes, path.display()),
-                    is_error: false,
-                },
-                Err(e) => StatusLine {
-                    text: format!("cannot save {}: {e}", path.display()),
-                    is_error: true,
-                },
-            });
-        }
+        else {
+            return;
+        };
+        let lines = crate::gui::export::transcript(&self.store, &self.view.rows, conn);
+        let text = crate::gui::export::transcript_text(&self.store, conn, &lines);
+        self.status = Some(match crate::gui::export::save_text(&path, &text) {
+            Ok(()) => StatusLine {
+                text: format!("saved the transcript to {}", path.display()),
+                is_error: false,
+            },
+            Err(e) => StatusLine {
+                text: format!("cannot save {}: {e}", path.display()),
+                is_error: true,
+            },
+        });
     }
 
     fn save_payload(&mut self, index: u32) {
@@ -600,13 +779,12 @@ fn lesson_window_ui(app: &mut FramescopeApp, ctx: &egui::Context) {
 }
 
 impl Drop for FramescopeApp {
-    /// The last capture's recording is temporary: saving it is the user's choice.
+    /// Recordings saved or discarded are removed; an unsaved one (the window was closed
+    /// without the prompt, e.g. by a signal) stays for recovery at the next start.
     fn drop(&mut self) {
         self.feed = None;
-        if let Some(recording) = self.capture.recording.take() {
-            let _ = std::fs::remove_file(recording);
-        }
-        self.clients.remove_recordings();
+        self.clients.end_all();
+        self.remove_settled_recordings();
     }
 }
 

@@ -27,6 +27,8 @@ pub enum Command {
     ToggleConnectWindow,
     /// Connect with the connect window's URL and options.
     ConnectClient,
+    /// End a tab's session (a close handshake, or at once while connecting).
+    Disconnect(usize),
     /// Send what the connect window's composer holds.
     SendComposed,
     /// Open a new connection tab (with the current tab's settings).
@@ -47,4 +49,39 @@ pub enum Command {
     ShowReference(crate::gui::panes::reference::ReferenceTopic, Option<u16>),
     /// Open a lesson of `gui::lessons::LESSONS`.
     OpenLesson(usize),
+    /// Replace the display filter (and remember it among the recent filters).
+    SetDisplayFilter(String),
+    /// Narrow the display filter: `(current) && clause`, or the clause alone.
+    NarrowDisplayFilter(String),
+    /// Sort the table by a column (a second time reverses).
+    SortBy(crate::store::sort::SortColumn),
+    /// Mark or unmark a message (a bookmark).
+    ToggleMark(u32),
+    /// Go to the next (`true`) or previous marked message shown.
+    JumpToMark(bool),
+    /// Show a connection's messages as one transcript.
+    FollowStream(ConnId),
+    /// Save a connection's transcript as text (a file dialog asks where).
+    SaveTranscript(ConnId),
+    /// File → Quit (asks first when recordings are unsaved).
+    Quit,
+    /// The answer to the unsaved-recordings prompt.
+    AnswerPrompt(crate::gui::guard::Answer),
+    /// Open or delete a recording left by a crashed run.
+    OpenOrphan(PathBuf),
+    DeleteOrphan(PathBuf),
+    /// Write the shown messages (or connections) to a file the dialog asks for.
+    Export(ExportFormat),
+}
+
+/// What File → Export writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// The `analyze --jsonl` records of the shown messages.
+    JsonLines,
+    Csv,
+    /// HAR 1.2 with Chrome's `_webSocketMessages`.
+    Har,
+    /// The packets of the shown connections.
+    Pcapng,
 }

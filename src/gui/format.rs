@@ -10,6 +10,46 @@ pub fn time(ts: Timestamp, origin: Option<Timestamp>) -> String {
     }
 }
 
+/// A table cell's time for `mode`: compact enough for its column (the date goes in the
+/// tooltip, `time_tooltip`). `previous` is the previous shown row's time (delta mode).
+pub fn table_time(
+    mode: crate::gui::settings::TimeMode,
+    ts: Timestamp,
+    capture_start: Option<Timestamp>,
+    conn_start: Option<Timestamp>,
+    previous: Option<Timestamp>,
+) -> String {
+    use crate::gui::settings::TimeMode;
+    let seconds = |origin: Option<Timestamp>| format!("{:.6}", ts.millis_since(origin.unwrap_or(ts)) / 1000.0);
+    match mode {
+        TimeMode::SinceCapture => seconds(capture_start),
+        TimeMode::Relative => seconds(conn_start),
+        TimeMode::Delta => seconds(previous.or(Some(ts))),
+        TimeMode::Local => local(ts).map_or_else(|| clock_of(&utc(ts)), |t| clock_of(&t)),
+        TimeMode::Absolute => clock_of(&utc(ts)),
+    }
+}
+
+/// The full date and time in UTC and local time, for a tooltip.
+pub fn time_tooltip(ts: Timestamp) -> String {
+    match local(ts) {
+        Some(l) => format!("{}\n{l}", utc(ts)),
+        None => utc(ts),
+    }
+}
+
+/// `2026-11-21 12:31:58.123456 +01:00` in the system's time zone.
+pub fn local(ts: Timestamp) -> Option<String> {
+    use chrono::TimeZone;
+    let dt = chrono::Local.timestamp_nanos(ts.nanos);
+    Some(dt.format("%Y-%m-%d %H:%M:%S%.6f %:z").to_string())
+}
+
+/// The time-of-day part of `YYYY-MM-DD HH:MM:SS.ffffff …`.
+fn clock_of(full: &str) -> String {
+    full.split(' ').nth(1).unwrap_or(full).to_owned()
+}
+
 /// UTC date and time with microseconds (civil-from-days, no time-zone database needed).
 pub fn utc(ts: Timestamp) -> String {
     let micros = ts.nanos.div_euclid(1000);

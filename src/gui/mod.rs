@@ -4,8 +4,11 @@
 pub mod app;
 pub mod client_tab;
 pub mod commands;
+pub mod export;
 pub mod feed;
+pub mod fonts;
 pub mod format;
+pub mod guard;
 pub mod json_layout;
 pub mod lessons;
 pub mod panes;

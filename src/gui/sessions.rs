@@ -232,7 +232,7 @@ impl FramescopeApp {
         if let Some(old) = tab.recording.take() {
             let _ = std::fs::remove_file(old);
         }
-        let record_to = crate::capture::live::recording_path();
+        let record_to = crate::capture::recordings::new_path(&self.guard.dir, "session");
         let recording = match crate::live::recorder::open_recording(&record_to) {
             Ok(r) => Some(r),
             Err(e) => {
@@ -310,8 +310,12 @@ impl FramescopeApp {
         let tab = self.clients.current_mut();
         let command = match tab.compose() {
             Ok(c) => c,
+            // A message typed wrong is shown next to Send as you type; a file that cannot be
+            // read is only known now.
             Err(e) => {
-                tab.error = Some(e);
+                if tab.kind == crate::live::compose::ComposeKind::File {
+                    tab.error = Some(e);
+                }
                 return;
             }
         };

@@ -4,15 +4,77 @@ use std::path::{Path, PathBuf};
 
 pub const SETTINGS_KEY: &str = "framescope-settings";
 const MAX_RECENT_FILES: usize = 10;
+const MAX_RECENT_FILTERS: usize = 20;
 
-/// How message times are shown.
+/// How message times are shown (Wireshark's View → Time Display Format).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum TimeMode {
-    /// Seconds since the connection was recognised.
+    /// Seconds since the capture's first packet: one origin for every row.
     #[default]
+    SinceCapture,
+    /// Seconds since the row's connection was recognised.
     Relative,
-    /// Wall-clock time of the capture (UTC).
+    /// Seconds since the previous row shown.
+    Delta,
+    /// Wall-clock time in the local time zone.
+    Local,
+    /// Wall-clock time in UTC.
     Absolute,
+}
+
+impl TimeMode {
+    pub const ALL: [TimeMode; 5] = [
+        TimeMode::SinceCapture,
+        TimeMode::Relative,
+        TimeMode::Delta,
+        TimeMode::Local,
+        TimeMode::Absolute,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            TimeMode::SinceCapture => "Seconds since the capture started",
+            TimeMode::Relative => "Seconds since the connection started",
+            TimeMode::Delta => "Seconds since the previous shown message",
+            TimeMode::Local => "Time of day (local)",
+            TimeMode::Absolute => "Time of day (UTC)",
+        }
+    }
+}
+
+/// Optional columns of the message table (the column chooser).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Columns {
+    pub connection: bool,
+    pub wire: bool,
+    pub frames: bool,
+    pub compressed: bool,
+    pub rtt: bool,
+    pub fin_rsv: bool,
+    pub mask: bool,
+}
+
+impl Default for Columns {
+    fn default() -> Self {
+        Columns {
+            connection: true,
+            wire: true,
+            frames: true,
+            compressed: false,
+            rtt: false,
+            fin_rsv: false,
+            mask: false,
+        }
+    }
+}
+
+/// A display filter kept as a button (Wireshark's filter buttons).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct SavedFilter {
+    pub name: String,
+    pub expression: String,
 }
 
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -25,6 +87,10 @@ pub struct Settings {
     pub profiles: Vec<ConnectionProfile>,
     /// The live connections pane floats as a window (else it is docked left of the messages).
     pub live_pane_floating: bool,
+    pub columns: Columns,
+    /// Display filters applied, newest first.
+    pub recent_filters: Vec<String>,
+    pub saved_filters: Vec<SavedFilter>,
 }
 
 impl Default for Settings {
@@ -32,9 +98,25 @@ impl Default for Settings {
         Settings {
             recent_files: Vec::new(),
             dark_mode: true,
-            time_mode: TimeMode::Relative,
+            time_mode: TimeMode::SinceCapture,
             profiles: Vec::new(),
             live_pane_floating: false,
+            columns: Columns::default(),
+            recent_filters: Vec::new(),
+            saved_filters: vec![
+                SavedFilter {
+                    name: "Closes".into(),
+                    expression: "opcode == close".into(),
+                },
+                SavedFilter {
+                    name: "Slow pings".into(),
+                    expression: "rtt_ms > 100".into(),
+                },
+                SavedFilter {
+                    name: "With findings".into(),
+                    expression: "finding".into(),
+                },
+            ],
         }
     }
 }
@@ -81,6 +163,17 @@ impl Settings {
         self.recent_files.retain(|p| p != path);
         self.recent_files.insert(0, path.to_owned());
         self.recent_files.truncate(MAX_RECENT_FILES);
+    }
+
+    /// Puts a display filter first in the recent filters, once.
+    pub fn remember_filter(&mut self, expression: &str) {
+        let expression = expression.trim();
+        if expression.is_empty() {
+            return;
+        }
+        self.recent_filters.retain(|f| f != expression);
+        self.recent_filters.insert(0, expression.to_owned());
+        self.recent_filters.truncate(MAX_RECENT_FILTERS);
     }
 }
 

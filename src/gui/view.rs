@@ -1,35 +1,73 @@
-//! The filtered message list the tables and plots show, kept up to date incrementally.
+//! The filtered message list the tables and plots show, kept up to date incrementally: the
+//! filter bar's simple fields, the display filter (the query language of `analyze
+//! --filter`), and the table's sort order.
 
-use crate::store::{Filter, Store};
+use crate::query::{Filter as DisplayFilter, FilterError};
+use crate::store::sort::{self, SortOrder};
+use crate::store::{Annotations, Filter, Store};
 
-/// Indices into `Store::messages` that pass the current filter.
+/// Indices into `Store::messages` that pass the current filters.
 #[derive(Default)]
 pub struct FilteredView {
+    /// Matching messages in arrival order (what the plots read).
     pub rows: Vec<u32>,
-    /// The filter `rows` was built for.
-    built_for: Option<Filter>,
+    /// The same rows in the table's sort order; `None` while the sort is arrival order.
+    sorted: Option<Vec<u32>>,
+    /// `rows[..sorted_upto]` are in `sorted`.
+    sorted_upto: usize,
+    /// The filters and sort `rows` was built for.
+    built_for: Option<(Filter, String)>,
+    sort: SortOrder,
+    display: Option<DisplayFilter>,
     /// Messages of the store already examined.
     scanned: usize,
     /// Why the filter's text could not be used (a bad regular expression).
     pub error: Option<String>,
+    /// Why the display filter could not be used, with the column of the mistake.
+    pub display_error: Option<FilterError>,
+    /// RTTs and findings per message (for the display filter, the RTT column and its sort).
+    pub annotations: Annotations,
     /// Changes whenever `rows` is rebuilt from scratch (rows are otherwise only appended), so
     /// caches built from `rows` know when to start over.
     pub generation: u64,
 }
 
 impl FilteredView {
-    /// Brings `rows` up to date with `filter` and the store: a changed filter rescans all
-    /// messages, new messages are only examined once.
-    pub fn refresh(&mut self, store: &Store, filter: &Filter) {
-        if self.built_for.as_ref() != Some(filter) {
+    /// Brings `rows` up to date with the filters, the sort and the store: a changed filter
+    /// rescans all messages, new messages are examined once and merged into the sort.
+    pub fn refresh(&mut self, store: &Store, filter: &Filter, display: &str, sort: SortOrder) {
+        let wanted = (filter.clone(), display.trim().to_owned());
+        if self.built_for.as_ref() != Some(&wanted) {
+            self.display = None;
+            self.display_error = None;
+            if !wanted.1.is_empty() {
+                match DisplayFilter::compile(&wanted.1) {
+                    Ok(f) => self.display = Some(f),
+                    // A broken expression filters nothing out; the error is shown under it.
+                    Err(e) => self.display_error = Some(e),
+                }
+            }
             self.rows.clear();
             self.scanned = 0;
-            self.built_for = Some(filter.clone());
+            self.built_for = Some(wanted);
             self.generation += 1;
+            self.sorted = None;
+            self.sorted_upto = 0;
         }
-        if self.scanned >= store.messages.len() {
-            return;
+        if self.sort != sort {
+            self.sort = sort;
+            self.sorted = None;
+            self.sorted_upto = 0;
         }
+        self.annotations.refresh(store);
+        if self.scanned < store.messages.len() {
+            self.scan(store, filter);
+        }
+        self.update_sort(store);
+    }
+
+    fn scan(&mut self, store: &Store, filter: &Filter) {
+        let from = self.rows.len();
         match filter.compile() {
             Ok(compiled) => {
                 self.error = None;
@@ -41,11 +79,59 @@ impl FilteredView {
                 self.rows.extend(self.scanned as u32..store.messages.len() as u32);
             }
         }
+        if let Some(display) = &self.display {
+            let annotations = &self.annotations;
+            let mut kept = from;
+            for i in from..self.rows.len() {
+                let Some(&m) = self.rows.get(i) else { break };
+                if annotations.view(store, m).is_some_and(|v| display.matches(&v)) {
+                    if let Some(slot) = self.rows.get_mut(kept) {
+                        *slot = m;
+                    }
+                    kept += 1;
+                }
+            }
+            self.rows.truncate(kept);
+        }
         self.scanned = store.messages.len();
     }
 
-    /// Position of a message in the view.
+    fn update_sort(&mut self, store: &Store) {
+        if self.sort.is_arrival() {
+            self.sorted = None;
+            return;
+        }
+        let annotations = &self.annotations;
+        let rtt = |m: u32| annotations.rtt_ms(store, m);
+        match &mut self.sorted {
+            None => {
+                let mut all = self.rows.clone();
+                sort::sort_rows(store, self.sort, &rtt, &mut all);
+                self.sorted = Some(all);
+            }
+            Some(sorted) if self.sorted_upto < self.rows.len() => {
+                let new = self.rows.get(self.sorted_upto..).unwrap_or_default().to_vec();
+                sort::merge_new(store, self.sort, &rtt, sorted, new);
+            }
+            Some(_) => {}
+        }
+        self.sorted_upto = self.rows.len();
+    }
+
+    /// The rows in the table's order.
+    pub fn shown(&self) -> &[u32] {
+        self.sorted.as_deref().unwrap_or(&self.rows)
+    }
+
+    pub fn sort(&self) -> SortOrder {
+        self.sort
+    }
+
+    /// Position of a message in the table.
     pub fn position_of(&self, message: u32) -> Option<usize> {
-        self.rows.binary_search(&message).ok()
+        match &self.sorted {
+            Some(sorted) => sorted.iter().position(|&m| m == message),
+            None => self.rows.binary_search(&message).ok(),
+        }
     }
 }

@@ -52,7 +52,14 @@ impl PacketOut {
         self.last_ts = ts;
     }
 
+    /// After each tapped read or write: what was read or written is on disk at once (a crash
+    /// loses nothing already seen), and the sink passes on what it holds.
     fn pause(&mut self) {
+        if let Some((w, _)) = &mut self.pcapng
+            && w.flush().is_err()
+        {
+            self.pcapng = None;
+        }
         self.sink.pause();
     }
 
@@ -98,7 +105,7 @@ pub struct SessionRecorder {
 /// Opens the pcapng a session will be recorded to (before connecting, so a bad path fails
 /// early).
 pub fn open_recording(path: &std::path::Path) -> std::io::Result<Recording> {
-    let mut w = PcapNgWriter::new(BufWriter::new(File::create(path)?))?;
+    let mut w = PcapNgWriter::new(BufWriter::new(crate::capture::recordings::create_file(path)?))?;
     let iface = w.add_interface(1, 262_144, "framescope live session")?;
     Ok((w, iface))
 }

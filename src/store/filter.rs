@@ -3,6 +3,7 @@
 use regex::bytes::Regex;
 
 use crate::analysis::event::{ConnId, Direction};
+use crate::analysis::ws::close::describe_close;
 use crate::analysis::ws::frame::OpCode;
 use crate::store::{MessageRow, Store};
 
@@ -109,8 +110,21 @@ impl CompiledFilter<'_> {
             && f.conn.is_none_or(|c| c == row.conn)
             && f.min_len.is_none_or(|m| row.len >= m)
             && f.max_len.is_none_or(|m| row.len <= m)
-            && self.needle.as_ref().is_none_or(|n| n.find(payload).is_some())
-            && self.regex.as_ref().is_none_or(|r| r.is_match(payload))
+            && self.text_matches(row, payload)
+    }
+
+    /// The text is looked for in the payload and, for a close, in what the table shows for
+    /// it ("1000 Normal Closure — bye"), so `1000` and `Normal` find close frames.
+    fn text_matches(&self, row: &MessageRow, payload: &[u8]) -> bool {
+        let found = |hay: &[u8]| {
+            self.needle.as_ref().is_none_or(|n| n.find(hay).is_some())
+                && self.regex.as_ref().is_none_or(|r| r.is_match(hay))
+        };
+        found(payload)
+            || (row.opcode == OpCode::Close && {
+                let reason = row.close_reason(payload).unwrap_or_default();
+                found(describe_close(row.close_code, &reason).as_bytes())
+            })
     }
 
     /// Indices of the matching messages among `store.messages[from..]`, appended to `out`.
@@ -178,5 +192,24 @@ mod tests {
         };
         let c = re.compile().expect("regex");
         assert!(c.matches(&row(Direction::ClientToServer, OpCode::Text, 2), b"{}"));
+    }
+
+    #[test]
+    fn text_finds_close_frames_by_code_and_name_as_the_table_shows_them() {
+        let mut close = row(Direction::ServerToClient, OpCode::Close, 5);
+        close.facts.close_code = Some(1000);
+        let payload = [0x03, 0xe8, b'b', b'y', b'e'];
+        for text in ["1000", "Normal", "bye"] {
+            let f = Filter {
+                text: text.into(),
+                ..Filter::default()
+            };
+            assert!(f.compile().expect("compiles").matches(&close, &payload), "{text}");
+        }
+        let f = Filter {
+            text: "1001".into(),
+            ..Filter::default()
+        };
+        assert!(!f.compile().expect("compiles").matches(&close, &payload));
     }
 }

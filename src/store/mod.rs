@@ -1,8 +1,13 @@
 //! What the window and exports read: connections, a compact message index, a payload arena,
 //! frames, findings and RTT samples. Filled from analysis events; knows nothing of egui.
 
+mod annotate;
 mod arena;
 mod filter;
+pub mod replay;
+pub mod sort;
+
+pub use annotate::Annotations;
 
 pub use arena::PayloadArena;
 pub use filter::{Filter, OpcodeFilter};
@@ -86,6 +91,8 @@ pub struct Store {
     control_frame: Option<u32>,
     /// Earliest and latest message time, kept as messages arrive.
     span: Option<(Timestamp, Timestamp)>,
+    /// The capture's first packet, when the source knows it (the origin of `time`).
+    pub first_packet: Option<Timestamp>,
 }
 
 impl Store {
@@ -108,6 +115,14 @@ impl Store {
 
     pub fn connection(&self, id: ConnId) -> Option<&ConnectionEntry> {
         self.connections.get(id as usize)
+    }
+
+    /// The origin of "time since capture start": the first packet when known, else the
+    /// first connection's start or the first message.
+    pub fn capture_start(&self) -> Option<Timestamp> {
+        self.first_packet
+            .or_else(|| self.connections.iter().map(|c| c.info.first_ts).min())
+            .or(self.span.map(|(a, _)| a))
     }
 
     /// Earliest and latest message time, for plots.

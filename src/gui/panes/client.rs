@@ -72,9 +72,7 @@ pub fn client_panel_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
             }
         });
     });
-    egui::ScrollArea::vertical()
-        .auto_shrink([false, false])
-        .show(ui, |ui| live_pane_ui(app, ui));
+    live_pane_ui(app, ui);
 }
 
 /// What the pane holds, docked or floating: the tabs, then the current tab.
@@ -95,7 +93,20 @@ fn live_pane_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
     ui.separator();
     let current = clients.current;
     let tab = clients.current_mut();
-    tab_ui(tab, current, ui, &mut cx);
+    // The composer and Send keep their place at the bottom whatever the pane's height; the
+    // form, state and counters scroll above them.
+    egui::Panel::bottom(egui::Id::unique(("live-composer", current)))
+        .resizable(false)
+        .show(ui, |ui| {
+            let open = tab.state().as_ref().is_some_and(ClientState::is_open);
+            composer_ui(tab, ui, open, &mut cx);
+            if let Some(e) = &tab.error {
+                ui.colored_label(theme::ERROR, e);
+            }
+        });
+    egui::ScrollArea::vertical()
+        .auto_shrink([false, false])
+        .show(ui, |ui| tab_ui(tab, current, ui, &mut cx));
 }
 
 /// One button per tab, "New tab", "Close tab" and "Float"/"Dock".
@@ -144,10 +155,8 @@ fn tab_ui(tab: &mut ClientPanel, index: usize, ui: &mut egui::Ui, cx: &mut Ctx<'
         )
         .labelled_by(label.id);
         if active {
-            if ui.button("Disconnect").clicked()
-                && let Some(s) = &tab.session
-            {
-                s.client.abort();
+            if ui.button("Disconnect").clicked() {
+                cx.out.push(Command::Disconnect(index));
             }
         } else if ui.button("Connect").clicked() {
             cx.out.push(Command::ConnectClient);
@@ -186,11 +195,6 @@ fn tab_ui(tab: &mut ClientPanel, index: usize, ui: &mut egui::Ui, cx: &mut Ctx<'
         && ui.button("Save session as .pcapng…").clicked()
     {
         cx.out.push(Command::SaveSessionRecording(index));
-    }
-    ui.separator();
-    composer_ui(tab, ui, state.as_ref().is_some_and(ClientState::is_open), cx);
-    if let Some(e) = &tab.error {
-        ui.colored_label(theme::ERROR, e);
     }
 }
 
@@ -327,12 +331,24 @@ fn state_ui(state: Option<&ClientState>, ui: &mut egui::Ui) {
             );
         }
         Some(ClientState::Closed(why)) => {
-            ui.label(format!("Closed: {why}"));
+            // `why` often says "closed" itself ("closed by the server: 1000"): never twice.
+            if why.starts_with("closed") {
+                ui.label(capitalized(why));
+            } else {
+                ui.label(format!("Closed: {why}"));
+            }
         }
         Some(ClientState::Failed(why)) => {
             ui.colored_label(theme::ERROR, format!("Failed: {why}"));
         }
     }
+}
+
+fn capitalized(s: &str) -> String {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
 }
 
 /// A labelled one-line field for a file path; returns the field's response.
@@ -489,15 +505,21 @@ fn composer_ui(tab: &mut ClientPanel, ui: &mut egui::Ui, open: bool, cx: &mut Ct
                 _ => "message text",
             };
             let l = ui.label("Message");
-            let field = ui
-                .add(
-                    egui::TextEdit::multiline(&mut tab.text)
-                        .hint_text(hint)
-                        .code_editor()
-                        .desired_rows(3)
-                        .desired_width(f32::INFINITY),
-                )
-                .labelled_by(l.id);
+            // A long message scrolls inside the field: Send stays where it is.
+            let field = egui::ScrollArea::vertical()
+                .id_salt("compose-text")
+                .max_height(180.0)
+                .show(ui, |ui| {
+                    ui.add(
+                        egui::TextEdit::multiline(&mut tab.text)
+                            .hint_text(hint)
+                            .code_editor()
+                            .desired_rows(3)
+                            .desired_width(f32::INFINITY),
+                    )
+                    .labelled_by(l.id)
+                })
+                .inner;
             composing = field.has_focus();
             if tab.kind == ComposeKind::Json {
                 ui.horizontal(|ui| {
@@ -531,6 +553,10 @@ fn composer_ui(tab: &mut ClientPanel, ui: &mut egui::Ui, open: bool, cx: &mut Ct
         if send.clicked() || (open && ctrl_enter) {
             cx.out.push(Command::SendComposed);
         }
+        // What is wrong with the message, next to Send, gone as soon as it is fixed.
+        if let Some(problem) = compose_problem(tab) {
+            ui.colored_label(theme::ERROR, problem);
+        }
         if !tab.history.is_empty() {
             egui::ComboBox::from_id_salt("send-history")
                 .selected_text("History")
@@ -550,6 +576,18 @@ fn composer_ui(tab: &mut ClientPanel, ui: &mut egui::Ui, open: bool, cx: &mut Ct
         }
     });
     templates_ui(tab, ui, cx.settings);
+}
+
+/// Why the composer's message cannot be sent as typed (checked as you type; a file is only
+/// read when sent, and texts over 1 MiB only when sent).
+fn compose_problem(tab: &ClientPanel) -> Option<String> {
+    if tab.kind == ComposeKind::File || tab.text.len() > 1 << 20 {
+        return None;
+    }
+    if tab.text.is_empty() && matches!(tab.kind, ComposeKind::Json) {
+        return None;
+    }
+    tab.compose().err()
 }
 
 fn close_fields_ui(tab: &mut ClientPanel, ui: &mut egui::Ui) {

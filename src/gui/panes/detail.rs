@@ -26,10 +26,6 @@ pub fn detail_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
         return;
     };
     let payload = app.store.payload(&m).to_vec();
-    let origin = match app.settings.time_mode {
-        TimeMode::Relative => app.store.connection(m.conn).map(|c| c.info.first_ts),
-        TimeMode::Absolute => None,
-    };
     egui::Grid::new("message-facts").num_columns(2).show(ui, |ui| {
         ui.label("message");
         ui.label(format!("#{index} on connection {} ({})", m.conn, m.dir.as_str()));
@@ -49,7 +45,21 @@ pub fn detail_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
         });
         ui.end_row();
         ui.label("time");
-        ui.label(format::time(m.ts, origin));
+        let since = |origin: Option<crate::analysis::Timestamp>| {
+            origin.map_or_else(String::new, |o| format!("{:.6} s", m.ts.millis_since(o) / 1000.0))
+        };
+        ui.label(format!(
+            "{} since the capture started, {} since the connection started",
+            since(app.store.capture_start()),
+            since(app.store.connection(m.conn).map(|c| c.info.first_ts))
+        ))
+        .on_hover_text(format::time_tooltip(m.ts));
+        ui.end_row();
+        ui.label("");
+        ui.label(match app.settings.time_mode {
+            TimeMode::Local => format::local(m.ts).unwrap_or_else(|| format::utc(m.ts)),
+            _ => format::utc(m.ts),
+        });
         ui.end_row();
         ui.label("size");
         ui.label(format!(
@@ -127,6 +137,7 @@ pub fn detail_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
         .get(..payload.len().min(MAX_TEXT_VIEW_BYTES))
         .unwrap_or(&payload);
     match app.detail_tab {
+        DetailTab::Text if m.opcode == OpCode::Close => close_text_ui(ui, m.close_code, &payload),
         DetailTab::Text => {
             egui::ScrollArea::vertical().id_salt("detail-text").show(ui, |ui| {
                 text_with_invalid_utf8_ui(ui, shown);
@@ -145,6 +156,37 @@ pub fn detail_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
             egui::ScrollArea::vertical().id_salt("detail-b64").show(ui, |ui| {
                 ui.add(egui::Label::new(egui::RichText::new(text).monospace()).wrap());
             });
+        }
+    }
+}
+
+/// A close frame's payload as what it means: the two status bytes as a code with its name,
+/// then the reason (only the reason is UTF-8 text, RFC 6455 §5.5.1).
+fn close_text_ui(ui: &mut egui::Ui, code: Option<u16>, payload: &[u8]) {
+    match (code, payload.get(..2)) {
+        (Some(code), Some(status)) => {
+            ui.label(format!(
+                "status code {code} {} (bytes {:02x} {:02x})",
+                close_code_name(code),
+                status.first().copied().unwrap_or(0),
+                status.get(1).copied().unwrap_or(0)
+            ));
+            let reason = payload.get(2..).unwrap_or_default();
+            if reason.is_empty() {
+                ui.weak("no reason");
+            } else {
+                ui.label("reason:");
+                text_with_invalid_utf8_ui(ui, reason);
+            }
+        }
+        _ if payload.is_empty() => {
+            ui.weak("empty close frame: no status code (read as 1005)");
+        }
+        _ => {
+            ui.colored_label(
+                theme::ERROR,
+                format!("a {}-byte close payload cannot hold a status code", payload.len()),
+            );
         }
     }
 }

@@ -5,13 +5,21 @@ use crate::gui::app::FramescopeApp;
 use crate::gui::theme;
 
 pub fn handshake_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
-    let conn = app.selection.conn.or(if app.store.connections.len() == 1 {
-        Some(0)
-    } else {
-        None
-    });
+    // The selected message's connection first (the table may show many connections), then
+    // the selected connection, then the only one.
+    let conn = app
+        .selection
+        .message
+        .and_then(|m| app.store.messages.get(m as usize))
+        .map(|m| m.conn)
+        .or(app.selection.conn)
+        .or(if app.store.connections.len() == 1 {
+            Some(0)
+        } else {
+            None
+        });
     let Some(c) = conn.and_then(|c| app.store.connection(c)) else {
-        ui.weak("Select a connection to see its handshake.");
+        ui.weak("Select a connection or a message to see its handshake.");
         return;
     };
     let Some(hs) = &c.info.handshake else {
@@ -21,6 +29,10 @@ pub fn handshake_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
         ));
         return;
     };
+    ui.weak(format!(
+        "connection {}: {} → {}",
+        c.info.conn, c.info.client, c.info.server
+    ));
     egui::ScrollArea::vertical().id_salt("handshake").show(ui, |ui| {
         ui.columns(2, |cols| {
             cols[0].strong("Request (client to server)");

@@ -8,6 +8,7 @@ pub mod client;
 pub mod connections;
 pub mod detail;
 pub mod findings;
+pub mod follow;
 pub mod handshake;
 pub mod lower;
 pub mod messages;

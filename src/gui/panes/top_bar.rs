@@ -2,7 +2,7 @@
 
 use crate::analysis::event::Direction;
 use crate::gui::app::FramescopeApp;
-use crate::gui::commands::Command;
+use crate::gui::commands::{Command, ExportFormat};
 use crate::gui::settings::TimeMode;
 use crate::store::OpcodeFilter;
 
@@ -22,6 +22,14 @@ pub fn top_bar_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
                     app.push(Command::ToggleConnectWindow);
                     ui.close();
                 }
+                ui.menu_button("Export shown messages", |ui| {
+                    for format in [ExportFormat::JsonLines, ExportFormat::Csv, ExportFormat::Har] {
+                        if ui.button(format.label()).clicked() {
+                            app.push(Command::Export(format));
+                            ui.close();
+                        }
+                    }
+                });
                 ui.menu_button("Open recent", |ui| {
                     if app.settings.recent_files.is_empty() {
                         ui.label("(none yet)");
@@ -34,8 +42,9 @@ pub fn top_bar_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
                     }
                 });
                 ui.separator();
-                if ui.button("Quit").clicked() {
-                    ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
+                if ui.add(egui::Button::new("Quit").shortcut_text("Ctrl+Q")).clicked() {
+                    app.push(Command::Quit);
+                    ui.close();
                 }
             });
             ui.menu_button("View", |ui| {
@@ -43,12 +52,26 @@ pub fn top_bar_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
                     ui.close();
                 }
                 ui.separator();
-                ui.radio_value(
-                    &mut app.settings.time_mode,
-                    TimeMode::Relative,
-                    "Time relative to the connection",
-                );
-                ui.radio_value(&mut app.settings.time_mode, TimeMode::Absolute, "Absolute time (UTC)");
+                ui.label("Time");
+                for mode in TimeMode::ALL {
+                    ui.radio_value(&mut app.settings.time_mode, mode, mode.label());
+                }
+                ui.separator();
+                ui.menu_button("Columns", |ui| {
+                    crate::gui::panes::messages::column_chooser_ui(&mut app.settings.columns, ui);
+                });
+            });
+            ui.menu_button("Go", |ui| {
+                for (label, shortcut, command) in [
+                    ("Next mark", "Ctrl+Shift+N", Command::JumpToMark(true)),
+                    ("Previous mark", "Ctrl+Shift+B", Command::JumpToMark(false)),
+                ] {
+                    if ui.add(egui::Button::new(label).shortcut_text(shortcut)).clicked() {
+                        app.push(command);
+                        ui.close();
+                    }
+                }
+                ui.weak("Home/End: first/last row; Ctrl+Home/End: of the selected connection; Ctrl+M marks");
             });
             ui.menu_button("Tools", |ui| {
                 if ui.button("Frame builder").clicked() {
@@ -82,7 +105,142 @@ pub fn top_bar_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
             }
         });
     });
-    egui::Panel::top("filter").show(ui, |ui| filter_bar_ui(app, ui));
+    egui::Panel::top("filter").show(ui, |ui| {
+        display_filter_ui(app, ui);
+        filter_bar_ui(app, ui);
+    });
+}
+
+/// The display filter: the query language of `analyze --filter`, checked as you type (the
+/// mistake's column shown under the field), applied with Enter, with completions, recent
+/// filters and saved filter buttons.
+fn display_filter_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
+    let draft_check = if app.display_draft.trim().is_empty() {
+        Ok(())
+    } else {
+        crate::query::Filter::compile(&app.display_draft).map(|_| ())
+    };
+    let mut apply = None;
+    let mut completion = None;
+    ui.horizontal(|ui| {
+        let label = ui.label("Display filter");
+        let fill = match (&draft_check, app.display_draft.trim().is_empty()) {
+            (_, true) => None,
+            (Ok(()), false) => Some(egui::Color32::from_rgba_unmultiplied(70, 180, 90, 40)),
+            (Err(_), false) => Some(egui::Color32::from_rgba_unmultiplied(225, 70, 60, 50)),
+        };
+        let mut edit = egui::TextEdit::singleline(&mut app.display_draft)
+            .id(egui::Id::unique("display-filter"))
+            .hint_text("e.g. opcode == close || json.type == \"order.paid\"  (Enter applies)")
+            .desired_width((ui.available_width() - 320.0).max(200.0));
+        if let Some(fill) = fill {
+            edit = edit.background_color(fill);
+        }
+        let output = edit.show(ui);
+        let response = (*output.response).clone().labelled_by(label.id);
+        let cursor = output
+            .cursor_range
+            .map(|r| r.primary.index)
+            .and_then(|chars| app.display_draft.char_indices().nth(chars.0).map(|(b, _)| b))
+            .unwrap_or(app.display_draft.len());
+        if response.has_focus() || response.lost_focus() {
+            completion = Some(crate::query::suggest(&app.display_draft, cursor));
+        }
+        if response.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
+            apply = Some(app.display_draft.clone());
+        }
+        if ui
+            .add_enabled(draft_check.is_ok(), egui::Button::new("Apply"))
+            .clicked()
+        {
+            apply = Some(app.display_draft.clone());
+        }
+        if !app.display_filter.is_empty() && ui.button("Clear").clicked() {
+            apply = Some(String::new());
+        }
+        ui.menu_button("Recent", |ui| {
+            if app.settings.recent_filters.is_empty() {
+                ui.label("(none yet)");
+            }
+            for f in app.settings.recent_filters.clone() {
+                if ui.button(&f).clicked() {
+                    apply = Some(f);
+                    ui.close();
+                }
+            }
+        });
+        if draft_check.is_ok()
+            && !app.display_draft.trim().is_empty()
+            && ui
+                .button("Save")
+                .on_hover_text("Keep this filter as a button")
+                .clicked()
+        {
+            let expression = app.display_draft.trim().to_owned();
+            let name: String = expression.chars().take(24).collect();
+            app.settings.saved_filters.retain(|f| f.expression != expression);
+            app.settings
+                .saved_filters
+                .push(crate::gui::settings::SavedFilter { name, expression });
+        }
+    });
+    // Under the field: the mistake, or the completions for the word at the cursor.
+    if let Err(e) = &draft_check {
+        ui.horizontal(|ui| {
+            ui.colored_label(
+                crate::gui::theme::ERROR,
+                format!("column {}: {}", e.column + 1, e.message),
+            )
+            .on_hover_text(egui::RichText::new(e.render(&app.display_draft)).monospace());
+        });
+    }
+    if let Some(c) = completion.filter(|c| !c.candidates.is_empty()) {
+        let take_first = ui.input(|i| i.key_pressed(egui::Key::Tab));
+        ui.horizontal_wrapped(|ui| {
+            ui.weak("complete:");
+            for (k, candidate) in c.candidates.iter().take(12).enumerate() {
+                if ui.small_button(candidate).clicked() || (take_first && k == 0) {
+                    let mut next = app.display_draft.clone();
+                    next.replace_range(c.replace.clone(), candidate);
+                    app.display_draft = next;
+                    ui.memory_mut(|m| m.request_focus(egui::Id::unique("display-filter")));
+                }
+            }
+        });
+    }
+    if !app.settings.saved_filters.is_empty() {
+        ui.horizontal_wrapped(|ui| {
+            let mut remove = None;
+            for (i, f) in app.settings.saved_filters.iter().enumerate() {
+                let on = app.display_filter.trim() == f.expression;
+                let response = ui
+                    .add(egui::Button::selectable(on, &f.name))
+                    .on_hover_text(format!("{}\n(right-click to remove)", f.expression));
+                if response.clicked() {
+                    apply = Some(if on { String::new() } else { f.expression.clone() });
+                }
+                response.context_menu(|ui| {
+                    if ui.button("Remove this button").clicked() {
+                        remove = Some(i);
+                        ui.close();
+                    }
+                });
+            }
+            if let Some(i) = remove {
+                app.settings.saved_filters.remove(i);
+            }
+            if let Some(e) = &app.view.display_error {
+                ui.colored_label(
+                    crate::gui::theme::ERROR,
+                    format!("applied filter: column {}: {}", e.column + 1, e.message),
+                );
+            }
+        });
+    }
+    if let Some(expr) = apply {
+        app.display_draft = expr.clone();
+        app.push(Command::SetDisplayFilter(expr));
+    }
 }
 
 fn filter_bar_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
