@@ -11,7 +11,7 @@ BUILD_PACKAGES := build-essential pkg-config libpcap-dev
 FONT_PACKAGES := fonts-wqy-microhei fonts-dejavu-core fonts-lohit-deva fonts-symbola
 WINDOW_PACKAGES := $(FONT_PACKAGES) libx11-6 libx11-xcb1 libxcursor1 libxi6 libxrandr2 libxkbcommon-x11-0 libgl1 libegl1 libegl-mesa0 libgl1-mesa-dri
 
-.PHONY: run test deps window-deps font-deps install bench clean
+.PHONY: run test deps py-deps window-deps font-deps install bench clean
 
 deps:
 	@$(MAKE) --no-print-directory install PACKAGES="$(BUILD_PACKAGES)"
@@ -19,6 +19,11 @@ deps:
 
 font-deps:
 	@$(MAKE) --no-print-directory install PACKAGES="$(FONT_PACKAGES)"
+
+# Python websockets: the chat server the scenario tests run (tests/servers/chat_server.py).
+py-deps:
+	@command -v python3 >/dev/null || $(MAKE) --no-print-directory install PACKAGES="python3 python3-pip"
+	@python3 -c 'import websockets.asyncio.server' 2>/dev/null || python3 -m pip install -q websockets 2>/dev/null || python3 -m pip install -q --break-system-packages websockets
 
 window-deps:
 	@$(MAKE) --no-print-directory install PACKAGES="$(WINDOW_PACKAGES)"
@@ -34,7 +39,7 @@ install:
 run: deps window-deps
 	cargo run --release -- $(SAMPLE)
 
-test: deps font-deps
+test: deps font-deps py-deps
 	scripts/check-pure-core
 	cargo test --all-targets
 

@@ -7,4 +7,5 @@ pub mod export;
 pub mod gui;
 pub mod live;
 pub mod query;
+pub mod scenario;
 pub mod store;

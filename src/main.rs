@@ -46,6 +46,8 @@ enum Command {
     Analyze(AnalyzeArgs),
     /// Open a WebSocket connection, send messages, print what comes back (recorded and analysed).
     Connect(framescope::cli::connect::ConnectArgs),
+    /// Run a scenario (RON) against a server, or turn a captured connection into one (--from).
+    Test(framescope::cli::test::TestArgs),
 }
 
 fn main() -> ExitCode {
@@ -53,6 +55,7 @@ fn main() -> ExitCode {
     match cli.command {
         Some(Command::Analyze(args)) => ExitCode::from(analyze::run(&args)),
         Some(Command::Connect(args)) => ExitCode::from(framescope::cli::connect::run(&args)),
+        Some(Command::Test(args)) => ExitCode::from(framescope::cli::test::run(&args)),
         None => match framescope::gui::run(framescope::gui::StartOptions {
             file: cli.file,
             goto: cli.goto,

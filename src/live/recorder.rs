@@ -1,9 +1,12 @@
 //! Turns tapped bytes into TCP/IP packets with real timestamps: fed to the analyzer (so
 //! live sessions produce the same events as captures) and optionally written as pcapng.
+//! A recorder owns its output, or shares one with other recorders ([`PacketOut`]) so that
+//! several concurrent connections (a scenario's clients) make one capture.
 
 use std::fs::File;
 use std::io::BufWriter;
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 
 use crate::analysis::link::LinkType;
 use crate::analysis::{Analyzer, AnalyzerConfig, Direction, EventSink, Timestamp};
@@ -14,11 +17,84 @@ use crate::live::tap::TapObserver;
 /// Largest segment written: loopback's, so big frames stay in few packets.
 const SEGMENT_BYTES: usize = 65_000;
 
-pub struct SessionRecorder {
-    synth: TcpSessionSynth,
+/// Where recorded packets go: one analyzer (its events to a sink) and optionally a pcapng.
+pub struct PacketOut {
     analyzer: Analyzer,
     sink: Box<dyn EventSink + Send>,
     pcapng: Option<Recording>,
+    /// Packets never step back in time, even when several connections write.
+    last_ts: Timestamp,
+}
+
+impl PacketOut {
+    pub fn new(sink: Box<dyn EventSink + Send>, pcapng: Option<Recording>) -> Self {
+        PacketOut {
+            analyzer: Analyzer::new(AnalyzerConfig {
+                emit_frames: true,
+                ..AnalyzerConfig::default()
+            }),
+            sink,
+            pcapng,
+            last_ts: Timestamp::from_nanos(0),
+        }
+    }
+
+    fn push(&mut self, ts: Timestamp, packet: &[u8]) {
+        let ts = ts.max(self.last_ts);
+        self.analyzer
+            .push_packet(ts, LinkType::Ethernet, packet, self.sink.as_mut());
+        if let Some((w, iface)) = &mut self.pcapng {
+            // A failed write stops the recording, never the session.
+            if w.write_packet(*iface, ts, packet, packet.len() as u32).is_err() {
+                self.pcapng = None;
+            }
+        }
+        self.last_ts = ts;
+    }
+
+    /// After each tapped read or write: what was read or written is on disk at once (a crash
+    /// loses nothing already seen), and the sink passes on what it holds.
+    fn pause(&mut self) {
+        if let Some((w, _)) = &mut self.pcapng
+            && w.flush().is_err()
+        {
+            self.pcapng = None;
+        }
+        self.sink.pause();
+    }
+
+    /// The analyzer's last events, the file flushed (once every connection has ended).
+    pub fn finish(&mut self) {
+        self.analyzer.finish(self.sink.as_mut());
+        self.sink.pause();
+        if let Some((w, _)) = &mut self.pcapng {
+            let _ = w.flush();
+        }
+    }
+}
+
+/// A recorder's output: its own, or one shared by several recorders.
+enum Out {
+    Own(Box<PacketOut>),
+    Shared(Arc<Mutex<PacketOut>>),
+}
+
+impl Out {
+    fn with(&mut self, f: impl FnOnce(&mut PacketOut)) {
+        match self {
+            Out::Own(out) => f(out),
+            Out::Shared(out) => {
+                if let Ok(mut out) = out.lock() {
+                    f(&mut out);
+                }
+            }
+        }
+    }
+}
+
+pub struct SessionRecorder {
+    synth: TcpSessionSynth,
+    out: Out,
     last_ts: Timestamp,
     /// Secret header values to blank out of the upgrade request before anything sees it.
     secrets: Vec<Vec<u8>>,
@@ -45,14 +121,19 @@ impl SessionRecorder {
         sink: Box<dyn EventSink + Send>,
         pcapng: Option<Recording>,
     ) -> Self {
+        Self::with_out(client, server, Out::Own(Box::new(PacketOut::new(sink, pcapng))))
+    }
+
+    /// Starts a connection whose packets go to `out`, shared with other recorders; `finish`
+    /// then ends only this connection (the owner of `out` finishes it).
+    pub fn shared(client: SocketAddr, server: SocketAddr, out: Arc<Mutex<PacketOut>>) -> Self {
+        Self::with_out(client, server, Out::Shared(out))
+    }
+
+    fn with_out(client: SocketAddr, server: SocketAddr, out: Out) -> Self {
         let mut r = SessionRecorder {
             synth: TcpSessionSynth::new(client, server, 0x1000_0000, 0x2000_0000),
-            analyzer: Analyzer::new(AnalyzerConfig {
-                emit_frames: true,
-                ..AnalyzerConfig::default()
-            }),
-            sink,
-            pcapng,
+            out,
             last_ts: crate::live::tap::now(),
             secrets: Vec::new(),
             request_done: false,
@@ -113,7 +194,7 @@ impl SessionRecorder {
         self.request_done = false;
         self.last_ts = self.last_ts.max(crate::live::tap::now());
         self.open_tcp();
-        self.sink.pause();
+        self.out.with(PacketOut::pause);
     }
 
     /// FIN from both sides of the current session.
@@ -127,25 +208,22 @@ impl SessionRecorder {
     }
 
     fn emit(&mut self, ts: Timestamp, sender: Sender, seq: u32, flags: TcpFlags, payload: &[u8]) {
-        let packet = self.synth.packet(sender, seq, flags, payload).to_vec();
-        self.analyzer
-            .push_packet(ts, LinkType::Ethernet, &packet, self.sink.as_mut());
-        if let Some((w, iface)) = &mut self.pcapng {
-            // A failed write stops the recording, never the session.
-            if w.write_packet(*iface, ts, &packet, packet.len() as u32).is_err() {
-                self.pcapng = None;
-            }
-        }
+        let packet = self.synth.packet(sender, seq, flags, payload);
+        self.out.with(|out| out.push(ts, packet));
         self.last_ts = ts;
     }
 
-    /// Ends the session: FIN from both sides, the analyzer's last events, the file flushed.
+    /// Ends the session: FIN from both sides; for a recorder with its own output also the
+    /// analyzer's last events and the file flushed.
     pub fn finish(&mut self) {
         self.end_tcp();
-        self.analyzer.finish(self.sink.as_mut());
-        self.sink.pause();
-        if let Some((w, _)) = &mut self.pcapng {
-            let _ = w.flush();
+        match &mut self.out {
+            Out::Own(out) => out.finish(),
+            Out::Shared(out) => {
+                if let Ok(mut out) = out.lock() {
+                    out.pause();
+                }
+            }
         }
     }
 }
@@ -163,12 +241,6 @@ impl TapObserver for SessionRecorder {
             self.emit(ts, sender, seq, TcpFlags::PSH_ACK, piece);
             self.synth.skip(sender, piece.len() as u32);
         }
-        // What was read or written is on disk at once: a crash loses nothing already seen.
-        if let Some((w, _)) = &mut self.pcapng
-            && w.flush().is_err()
-        {
-            self.pcapng = None;
-        }
-        self.sink.pause();
+        self.out.with(PacketOut::pause);
     }
 }
