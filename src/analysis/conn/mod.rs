@@ -109,6 +109,29 @@ pub struct FlowState {
     /// Picked up mid-stream: when the frame search began and the bytes it was given (for
     /// the `flow` record of a flow that could not be decoded).
     searched: Option<(Timestamp, u64)>,
+    /// What a flow with payload was, while it is not a WebSocket connection: its `flow`
+    /// record at the end says why (boxed: most flows are WebSockets or carry nothing).
+    note: Option<Box<FlowNote>>,
+    /// The flow's `flow` record was written: never a second one.
+    listed: bool,
+}
+
+/// Why a flow with payload is not (yet) a WebSocket connection.
+#[derive(Debug)]
+struct FlowNote {
+    first_ts: Timestamp,
+    bytes: u64,
+    protocol: &'static str,
+    /// Set when the flow is set aside (not HTTP, an HTTP head given up…).
+    reason: Option<String>,
+    /// The status of the last refused upgrade.
+    refused: Option<u16>,
+}
+
+/// The first bytes of a stream, escaped, for a reason line.
+fn preview(bytes: &[u8]) -> String {
+    let head: String = bytes.iter().take(12).flat_map(|&b| std::ascii::escape_default(b)).map(char::from).collect();
+    if bytes.len() > 12 { format!("\"{head}…\"") } else { format!("\"{head}\"") }
 }
 
 impl FlowState {
@@ -122,6 +145,8 @@ impl FlowState {
             tls_info: None,
             overlap_conflicts: 0,
             searched: None,
+            note: None,
+            listed: false,
         }
     }
 
@@ -213,6 +238,27 @@ impl FlowState {
     fn on_data(&mut self, side: Side, offset: u64, bytes: &[u8], ctx: &mut FlowCtx<'_>) {
         match &mut self.phase {
             Phase::WebSocket(ws) => ws.on_data(side, offset, bytes, ctx),
+            _ if !bytes.is_empty() && self.listed => self.on_data_not_websocket(side, offset, bytes, ctx),
+            _ if !bytes.is_empty() => {
+                let note = self.note.get_or_insert_with(|| {
+                    Box::new(FlowNote {
+                        first_ts: ctx.ts,
+                        bytes: 0,
+                        protocol: "tcp",
+                        reason: None,
+                        refused: None,
+                    })
+                });
+                note.bytes = note.bytes.saturating_add(bytes.len() as u64);
+                self.on_data_not_websocket(side, offset, bytes, ctx);
+            }
+            _ => {}
+        }
+    }
+
+    fn on_data_not_websocket(&mut self, side: Side, offset: u64, bytes: &[u8], ctx: &mut FlowCtx<'_>) {
+        match &mut self.phase {
+            Phase::WebSocket(ws) => ws.on_data(side, offset, bytes, ctx),
             Phase::Http(_) => self.http_data(side, bytes, ctx),
             Phase::Other => {
                 if looks_like_request(bytes) {
@@ -245,6 +291,16 @@ impl FlowState {
                     // The stream's start was captured and it is not HTTP: a WebSocket
                     // connection always starts with its handshake, so this is other traffic.
                     self.phase = Phase::Other;
+                    if let Some(note) = &mut self.note {
+                        if bytes.starts_with(b"PRI * HTTP/2.0") {
+                            note.protocol = "http2";
+                            note.reason = Some(
+                                "HTTP/2 with prior knowledge (h2c): WebSockets inside HTTP/2 are not decoded yet".into(),
+                            );
+                        } else {
+                            note.reason = Some(format!("not HTTP: the stream starts with {}", preview(bytes)));
+                        }
+                    }
                 } else {
                     let outcome = probe.push(&self.key, self.syn_client, side, offset, bytes);
                     let searched = self.searched.get_or_insert((ctx.ts, 0));
@@ -280,6 +336,7 @@ impl FlowState {
         let (client_addr, server_addr) = (self.key.endpoint(client), self.key.endpoint(client.other()));
         let max_head = ctx.settings.max_http_head_bytes;
         let ts = ctx.ts;
+        let mut refused = None;
         let outcome = http.push(side, bytes, ts, max_head, &mut |note: HttpNote| {
             let (kind, detail) = match note {
                 HttpNote::Rejected(r) => {
@@ -288,6 +345,7 @@ impl FlowState {
                         "{client_addr} → {server_addr}: GET {path} answered {} {}",
                         r.status, r.reason
                     );
+                    refused = Some(r.status);
                     (FindingKind::UpgradeRejected, detail)
                 }
                 HttpNote::TooManyHeaders { request, lines } => {
@@ -307,6 +365,12 @@ impl FlowState {
             };
             report_flow_finding(ctx, kind, None, detail);
         });
+        if let Some(note) = &mut self.note {
+            note.protocol = "http";
+            if refused.is_some() {
+                note.refused = refused;
+            }
+        }
         match outcome {
             HttpOutcome::Pending => {}
             HttpOutcome::GaveUp(why) => {
@@ -315,6 +379,9 @@ impl FlowState {
                     self.key.endpoint(side),
                     self.key.endpoint(side.other())
                 );
+                if let Some(note) = &mut self.note {
+                    note.reason = Some(format!("HTTP set aside: {why}"));
+                }
                 report_flow_finding(ctx, FindingKind::HttpHeaderTooLong, None, detail);
                 self.phase = Phase::Other;
             }
@@ -339,8 +406,13 @@ impl FlowState {
 
     /// The flow ended (or the capture did): flush decoders and report what was left.
     pub fn finish(&mut self, how: ConnectionEnd, ctx: &mut FlowCtx<'_>) {
+        // A TLS flow lists itself (`conn::tls_layer`) when it carried no WebSocket.
+        let was_tls = self.tls.is_some();
         if let Some(mut tls) = self.tls.take() {
             tls.finish(self, ctx);
+        }
+        if !was_tls {
+            self.list_other_flow(ctx);
         }
         match &mut self.phase {
             Phase::WebSocket(ws) => ws.finish(how, ctx),
@@ -378,20 +450,62 @@ impl FlowState {
         self.phase = Phase::Other;
     }
 
+    /// A flow that carried payload but no WebSocket connection is listed (a `flow` record)
+    /// with why: not HTTP, HTTP without an upgrade, an upgrade refused, too short to tell.
+    fn list_other_flow(&mut self, ctx: &mut FlowCtx<'_>) {
+        if self.phase.is_websocket() || self.searched.is_some() || self.listed {
+            // A WebSocket, a mid-stream flow `list_undecoded` reports, or listed already.
+            return;
+        }
+        let Some(note) = self.note.take() else {
+            return;
+        };
+        let reason = match (&self.phase, note.reason, note.refused) {
+            (_, Some(reason), _) => reason,
+            (Phase::Http(_), None, Some(status)) => format!("HTTP: the upgrade was refused with status {status}"),
+            (Phase::Http(http), None, None) if http.waiting_upgrade_path().is_some() => {
+                "HTTP: the upgrade request got no response".to_owned()
+            }
+            (Phase::Http(_), None, None) => "HTTP without an upgrade to WebSocket".to_owned(),
+            (Phase::Unknown(_), None, _) => format!("too short to recognise ({} bytes)", note.bytes),
+            (_, None, _) => format!("not a WebSocket connection ({} bytes)", note.bytes),
+        };
+        let client = self.syn_client.unwrap_or_else(|| match &self.phase {
+            Phase::Http(http) => http.client(),
+            _ => self.likely_client(),
+        });
+        let info = FlowInfo {
+            client: self.key.endpoint(client),
+            server: self.key.endpoint(client.other()),
+            protocol: note.protocol,
+            tls: None,
+            reason,
+            first_ts: note.first_ts,
+            last_ts: ctx.ts,
+        };
+        self.listed = true;
+        ctx.sink.event(Event::Flow(&info));
+    }
+
+    /// Without a SYN: the side with the higher port is usually the client.
+    fn likely_client(&self) -> Side {
+        if self.key.endpoint(Side::Lo).port() < self.key.endpoint(Side::Hi).port() {
+            Side::Hi
+        } else {
+            Side::Lo
+        }
+    }
+
     /// A flow picked up mid-stream that could not be decoded is listed (an `Event::Flow`
     /// record with the reason), never dropped silently.
     fn list_undecoded(&mut self, why: &str, ctx: &mut FlowCtx<'_>) {
         let Some((first_ts, bytes)) = self.searched.take() else {
             return;
         };
-        let client = self.syn_client.unwrap_or_else(|| {
-            // The lower port is usually the server.
-            if self.key.endpoint(Side::Lo).port() < self.key.endpoint(Side::Hi).port() {
-                Side::Hi
-            } else {
-                Side::Lo
-            }
-        });
+        // This record replaces the one `list_other_flow` would write.
+        self.note = None;
+        self.listed = true;
+        let client = self.syn_client.unwrap_or_else(|| self.likely_client());
         let info = FlowInfo {
             client: self.key.endpoint(client),
             server: self.key.endpoint(client.other()),
