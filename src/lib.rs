@@ -6,5 +6,6 @@ pub mod cli;
 pub mod export;
 pub mod gui;
 pub mod live;
+pub mod probe;
 pub mod query;
 pub mod store;

@@ -46,6 +46,9 @@ enum Command {
     Analyze(AnalyzeArgs),
     /// Open a WebSocket connection, send messages, print what comes back (recorded and analysed).
     Connect(framescope::cli::connect::ConnectArgs),
+    /// Probe a WebSocket server's RFC 6455/7692 conformance (Autobahn's case categories), or
+    /// with --serve test the clients that connect.
+    Probe(framescope::cli::probe::ProbeArgs),
 }
 
 fn main() -> ExitCode {
@@ -53,6 +56,7 @@ fn main() -> ExitCode {
     match cli.command {
         Some(Command::Analyze(args)) => ExitCode::from(analyze::run(&args)),
         Some(Command::Connect(args)) => ExitCode::from(framescope::cli::connect::run(&args)),
+        Some(Command::Probe(args)) => ExitCode::from(framescope::cli::probe::run(&args)),
         None => match framescope::gui::run(framescope::gui::StartOptions {
             file: cli.file,
             goto: cli.goto,

@@ -2,4 +2,5 @@
 
 pub mod analyze;
 pub mod connect;
+pub mod probe;
 pub mod summary;
