@@ -29,6 +29,7 @@ run: deps window-deps
 	cargo run --release -- $(SAMPLE)
 
 test: deps
+	python3 -m pip install -q websockets || python3 -m pip install -q --break-system-packages websockets
 	scripts/check-pure-core
 	cargo test --all-targets
 

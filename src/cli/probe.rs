@@ -65,7 +65,13 @@ fn secs(v: f64, what: &str) -> Result<Duration, String> {
 
 fn print_row(r: &CaseResult) {
     let code = r.close_code.map(|c| format!(" [{c}]")).unwrap_or_default();
-    eprintln!("{:<8} {:<13} {}{code}  {}", r.id, r.verdict.as_str(), r.description, if r.verdict == Verdict::Pass { "" } else { &r.detail });
+    eprintln!(
+        "{:<8} {:<13} {}{code}  {}",
+        r.id,
+        r.verdict.as_str(),
+        r.description,
+        if r.verdict == Verdict::Pass { "" } else { &r.detail }
+    );
 }
 
 fn write_reports(args: &ProbeArgs, results: &[CaseResult], url: &str) -> Result<(), String> {
@@ -102,22 +108,37 @@ fn run_inner(args: &ProbeArgs) -> Result<u8, String> {
         }
     };
     if let Some(addr) = &args.serve {
-        let addr: std::net::SocketAddr = addr.parse().map_err(|_| format!("--serve '{addr}' is not ADDRESS:PORT"))?;
+        let addr: std::net::SocketAddr = addr
+            .parse()
+            .map_err(|_| format!("--serve '{addr}' is not ADDRESS:PORT"))?;
         if args.clients == 0 || args.clients > 10_000 {
             return Err("--clients must be between 1 and 10000".to_owned());
         }
-        eprintln!("framescope probe: serving client tests on ws://{addr}/ ({} connections at most, {} s)", args.clients, total.as_secs());
+        eprintln!(
+            "framescope probe: serving client tests on ws://{addr}/ ({} connections at most, {} s)",
+            args.clients,
+            total.as_secs()
+        );
         let results = rt.block_on(crate::probe::serve::serve(addr, args.clients, total, &mut progress))?;
         print!("{}", report::summary(&results, 0));
         write_reports(args, &results, &format!("clients of ws://{addr}/"))?;
-        return Ok(if results.iter().any(|r| r.verdict == Verdict::Fail) || results.is_empty() { 1 } else { 0 });
+        return Ok(
+            if results.iter().any(|r| r.verdict == Verdict::Fail) || results.is_empty() {
+                1
+            } else {
+                0
+            },
+        );
     }
     let url = args.url.clone().unwrap_or_default();
     let target = parse_target(&url)?;
     let patterns = args.cases.as_deref().map(cases::parse_selection).transpose()?;
     let selected = cases::select(patterns.as_deref(), args.slow);
     if selected.is_empty() {
-        return Err(format!("--cases '{}' matches no case", args.cases.clone().unwrap_or_default()));
+        return Err(format!(
+            "--cases '{}' matches no case",
+            args.cases.clone().unwrap_or_default()
+        ));
     }
     let tls = if target.secure {
         let opts = TlsOptions {
@@ -131,8 +152,12 @@ fn run_inner(args: &ProbeArgs) -> Result<u8, String> {
     };
     let recorder: Option<SharedRecorder> = match &args.record {
         Some(p) => {
-            let file = crate::live::recorder::open_recording(p).map_err(|e| format!("cannot write {}: {e}", p.display()))?;
-            Some(std::sync::Arc::new(std::sync::Mutex::new(RecState { pending: Some(file), rec: None })))
+            let file =
+                crate::live::recorder::open_recording(p).map_err(|e| format!("cannot write {}: {e}", p.display()))?;
+            Some(std::sync::Arc::new(std::sync::Mutex::new(RecState {
+                pending: Some(file),
+                rec: None,
+            })))
         }
         None => None,
     };
@@ -148,5 +173,9 @@ fn run_inner(args: &ProbeArgs) -> Result<u8, String> {
     let (results, skipped) = rt.block_on(run_all(opts, &mut progress));
     print!("{}", report::summary(&results, skipped));
     write_reports(args, &results, &url)?;
-    Ok(if results.iter().any(|r| r.verdict == Verdict::Fail) || skipped > 0 { 1 } else { 0 })
+    Ok(if results.iter().any(|r| r.verdict == Verdict::Fail) || skipped > 0 {
+        1
+    } else {
+        0
+    })
 }

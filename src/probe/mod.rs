@@ -152,7 +152,10 @@ mod tests {
         // A server that drops TCP instead of answering our close: only category 7 fails.
         assert_eq!(verdict(Category::Framing, B::Ok, C::Unclean), Verdict::Pass);
         assert_eq!(verdict(Category::Close, B::Ok, C::Unclean), Verdict::Fail);
-        assert_eq!(verdict(Category::Fragmentation, B::Ok, C::WrongCode), Verdict::NonStrict);
+        assert_eq!(
+            verdict(Category::Fragmentation, B::Ok, C::WrongCode),
+            Verdict::NonStrict
+        );
         assert_eq!(verdict(Category::Utf8, B::NonStrict, C::Ok), Verdict::NonStrict);
         assert_eq!(verdict(Category::Close, B::Informational, C::Failed), Verdict::Info);
         assert_eq!(serde_json::to_string(&Verdict::NonStrict).unwrap(), "\"non-strict\"");

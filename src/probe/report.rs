@@ -31,20 +31,37 @@ pub fn summary(results: &[CaseResult], skipped: usize) -> String {
         let _ = writeln!(s, "  {cat:<26} {}", parts.join(", "));
     }
     let failed = results.iter().filter(|r| r.verdict == Verdict::Fail).count();
-    let _ = writeln!(s, "{} cases, {failed} failed{}", results.len(), if skipped > 0 { format!(", {skipped} not run (the run's time limit)") } else { String::new() });
+    let _ = writeln!(
+        s,
+        "{} cases, {failed} failed{}",
+        results.len(),
+        if skipped > 0 {
+            format!(", {skipped} not run (the run's time limit)")
+        } else {
+            String::new()
+        }
+    );
     s
 }
 
 fn esc(t: &str) -> String {
-    t.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    t.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 pub fn html(results: &[CaseResult], url: &str) -> String {
-    let mut s = String::from("<!doctype html><html><head><meta charset=\"utf-8\"><title>framescope probe</title><style>body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 6px;font-size:13px;vertical-align:top}.pass{background:#cfc}.non-strict{background:#ffc}.fail{background:#fbb}.info{background:#ddf}.unimplemented{background:#ddd}</style></head><body>");
+    let mut s = String::from(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>framescope probe</title><style>body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 6px;font-size:13px;vertical-align:top}.pass{background:#cfc}.non-strict{background:#ffc}.fail{background:#fbb}.info{background:#ddf}.unimplemented{background:#ddd}</style></head><body>",
+    );
     let _ = write!(s, "<h1>framescope probe of {}</h1>", esc(url));
     s.push_str("<table><tr><th>category</th><th>verdicts</th></tr>");
     for (cat, m) in counts(results) {
-        let parts: Vec<String> = m.iter().map(|(v, n)| format!("<span class=\"{0}\">{n} {0}</span>", v.as_str())).collect();
+        let parts: Vec<String> = m
+            .iter()
+            .map(|(v, n)| format!("<span class=\"{0}\">{n} {0}</span>", v.as_str()))
+            .collect();
         let _ = write!(s, "<tr><td>{}</td><td>{}</td></tr>", esc(&cat), parts.join(" "));
     }
     s.push_str("</table><h2>Cases</h2><table><tr><th>id</th><th>category</th><th>description</th><th>verdict</th><th>close code</th><th>detail</th></tr>");

@@ -33,7 +33,11 @@ pub struct RequestSpec {
 /// recorded connection says which case it was.
 pub fn request(target: &Target, case_id: &str, spec: &RequestSpec) -> Vec<u8> {
     let default_port = if target.secure { 443 } else { 80 };
-    let host = if target.port == default_port { target.host.clone() } else { format!("{}:{}", target.host, target.port) };
+    let host = if target.port == default_port {
+        target.host.clone()
+    } else {
+        format!("{}:{}", target.host, target.port)
+    };
     let (method, version) = match spec.change {
         Some(Change::Post) => ("POST", "HTTP/1.1"),
         Some(Change::Http10) => ("GET", "HTTP/1.0"),
@@ -83,7 +87,10 @@ fn upgraded(answer: &Answer) -> Result<(), String> {
     }
     match answer.header("Sec-WebSocket-Accept") {
         Some(v) if v.trim() == expected_accept(KEY) => Ok(()),
-        Some(v) => Err(format!("wrong Sec-WebSocket-Accept '{v}' (expected {})", expected_accept(KEY))),
+        Some(v) => Err(format!(
+            "wrong Sec-WebSocket-Accept '{v}' (expected {})",
+            expected_accept(KEY)
+        )),
         None => Err("101 without Sec-WebSocket-Accept".to_owned()),
     }
 }
@@ -132,7 +139,12 @@ pub async fn run_case(dial: &Dial, case: &Case, cap: Duration) -> CaseResult {
     // The script bounds itself; this is the backstop for a server that stalls a write.
     let mut r = match tokio::time::timeout(cap + Duration::from_secs(3), run).await {
         Ok(r) => r,
-        Err(_) => result(case, Verdict::Fail, None, format!("the case did not finish within {} s", cap.as_secs())),
+        Err(_) => result(
+            case,
+            Verdict::Fail,
+            None,
+            format!("the case did not finish within {} s", cap.as_secs()),
+        ),
     };
     r.millis = started.elapsed().as_millis() as u64;
     r
@@ -152,11 +164,16 @@ async fn run_script(dial: &Dial, case: &Case, s: &Script, cap: Duration) -> Case
     let (behavior, close, mut detail) = script::judge(s, &mut o);
     let v = verdict(case.category, behavior, close);
     let closing = script::describe_close(s, &o, close);
-    detail = [detail, closing, o.pong_mismatch.clone().unwrap_or_default(), o.findings.join("; ")]
-        .into_iter()
-        .filter(|d| !d.is_empty())
-        .collect::<Vec<_>>()
-        .join("; ");
+    detail = [
+        detail,
+        closing,
+        o.pong_mismatch.clone().unwrap_or_default(),
+        o.findings.join("; "),
+    ]
+    .into_iter()
+    .filter(|d| !d.is_empty())
+    .collect::<Vec<_>>()
+    .join("; ");
     let mut r = result(case, v, o.remote_code, detail);
     r.behavior = Some((behavior, close));
     r
@@ -179,9 +196,16 @@ async fn run_bulk(dial: &Dial, case: &Case, b: &Bulk) -> CaseResult {
     if b.offer.is_some() && params.is_none() {
         let mut conn = Conn::start(sock, answer.rest, Compression::NotNegotiated);
         let mut sender = Sender::new(None);
-        let _ = conn.write(&sender.frame_bytes(&script::Frame::new(8, script::close_payload(1000, b"")))).await;
+        let _ = conn
+            .write(&sender.frame_bytes(&script::Frame::new(8, script::close_payload(1000, b""))))
+            .await;
         conn.shutdown().await;
-        let mut r = result(case, Verdict::Unimplemented, None, "the server did not accept permessage-deflate".to_owned());
+        let mut r = result(
+            case,
+            Verdict::Unimplemented,
+            None,
+            "the server did not accept permessage-deflate".to_owned(),
+        );
         r.behavior = Some((Behavior::Unimplemented, CloseBehavior::Ok));
         return r;
     }
@@ -190,7 +214,11 @@ async fn run_bulk(dial: &Dial, case: &Case, b: &Bulk) -> CaseResult {
             Compression::Deflate {
                 no_context_takeover: p.server_no_context_takeover,
             },
-            Some(MessageDeflater::with_window_bits(6, p.client_no_context_takeover, p.client_max_window_bits.unwrap_or(15))),
+            Some(MessageDeflater::with_window_bits(
+                6,
+                p.client_no_context_takeover,
+                p.client_max_window_bits.unwrap_or(15),
+            )),
         ),
         None => (Compression::NotNegotiated, None),
     };
@@ -224,7 +252,9 @@ async fn run_bulk(dial: &Dial, case: &Case, b: &Bulk) -> CaseResult {
                 Err(_) => break Err(format!("no echo of message {n} within {} s", b.wait_secs)),
                 Ok(None) => break Err(format!("the server closed TCP before echoing message {n}")),
                 Ok(Some(wire::Incoming::Ended(e))) => break Err(format!("message {n}: {e}")),
-                Ok(Some(wire::Incoming::Finding(slug, d))) => break Err(format!("message {n}: the server's frame broke a rule: {slug}: {d}")),
+                Ok(Some(wire::Incoming::Finding(slug, d))) => {
+                    break Err(format!("message {n}: the server's frame broke a rule: {slug}: {d}"));
+                }
                 Ok(Some(wire::Incoming::Message(m))) => match m.opcode {
                     crate::analysis::ws::frame::OpCode::Text | crate::analysis::ws::frame::OpCode::Binary => {
                         break Ok(Ev::Message {
@@ -234,10 +264,15 @@ async fn run_bulk(dial: &Dial, case: &Case, b: &Bulk) -> CaseResult {
                     }
                     crate::analysis::ws::frame::OpCode::Close => {
                         remote_code = m.close_code;
-                        break Err(format!("the server closed (code {:?}) before echoing message {n}", m.close_code));
+                        break Err(format!(
+                            "the server closed (code {:?}) before echoing message {n}",
+                            m.close_code
+                        ));
                     }
                     crate::analysis::ws::frame::OpCode::Ping => {
-                        let _ = conn.write(&sender.frame_bytes(&script::Frame::new(10, m.payload))).await;
+                        let _ = conn
+                            .write(&sender.frame_bytes(&script::Frame::new(10, m.payload)))
+                            .await;
                     }
                     _ => {}
                 },
@@ -263,7 +298,9 @@ async fn run_bulk(dial: &Dial, case: &Case, b: &Bulk) -> CaseResult {
         }
     }
     // Close normally and wait briefly for the answer.
-    let _ = conn.write(&sender.frame_bytes(&script::Frame::new(8, script::close_payload(1000, b"")))).await;
+    let _ = conn
+        .write(&sender.frame_bytes(&script::Frame::new(8, script::close_payload(1000, b""))))
+        .await;
     let until = tokio::time::Instant::now() + Duration::from_secs(1);
     while let Ok(Some(ev)) = tokio::time::timeout_at(until, conn.events.recv()).await {
         match ev {
@@ -284,7 +321,11 @@ async fn run_bulk(dial: &Dial, case: &Case, b: &Bulk) -> CaseResult {
         })
         .unwrap_or_default();
     let (v, behavior, detail) = match failure {
-        None => (Verdict::Pass, Behavior::Ok, format!("{} messages echoed intact{neg}", b.count)),
+        None => (
+            Verdict::Pass,
+            Behavior::Ok,
+            format!("{} messages echoed intact{neg}", b.count),
+        ),
         Some(f) => (Verdict::Fail, Behavior::Failed, format!("{f}{neg}")),
     };
     let mut r = result(case, v, remote_code, detail);
@@ -297,7 +338,12 @@ async fn run_handshake(dial: &Dial, case: &Case, check: &Check) -> CaseResult {
         Check::Baseline => match open(dial, &case.id, &RequestSpec::default()).await {
             Err(e) => result(case, Verdict::Fail, None, format!("no answer: {e}")),
             Ok((_, a)) => match upgraded(&a) {
-                Ok(()) => result(case, Verdict::Pass, None, "101 with the right Sec-WebSocket-Accept".to_owned()),
+                Ok(()) => result(
+                    case,
+                    Verdict::Pass,
+                    None,
+                    "101 with the right Sec-WebSocket-Accept".to_owned(),
+                ),
                 Err(e) => result(case, Verdict::Fail, None, e),
             },
         },
@@ -314,12 +360,25 @@ async fn run_handshake(dial: &Dial, case: &Case, check: &Check) -> CaseResult {
                         Change::BadKey | Change::Http10 => Verdict::NonStrict,
                         _ => Verdict::Fail,
                     };
-                    result(case, v, None, "the server upgraded the connection anyway (101)".to_owned())
+                    result(
+                        case,
+                        v,
+                        None,
+                        "the server upgraded the connection anyway (101)".to_owned(),
+                    )
                 }
                 Ok((_, a)) => {
                     let named = a.header("Sec-WebSocket-Version").map(str::trim);
-                    let detail = format!("refused with {}{}", a.status, named.map(|v| format!(", Sec-WebSocket-Version: {v}")).unwrap_or_default());
-                    let v = if *change == Change::WrongVersion && !(a.status == 426 || named.is_some_and(|v| v.split(',').any(|x| x.trim() == "13"))) {
+                    let detail = format!(
+                        "refused with {}{}",
+                        a.status,
+                        named
+                            .map(|v| format!(", Sec-WebSocket-Version: {v}"))
+                            .unwrap_or_default()
+                    );
+                    let v = if *change == Change::WrongVersion
+                        && !(a.status == 426 || named.is_some_and(|v| v.split(',').any(|x| x.trim() == "13")))
+                    {
                         // RFC 6455 §4.4: the answer SHOULD name the versions it supports.
                         Verdict::NonStrict
                     } else {
@@ -353,7 +412,12 @@ async fn run_handshake(dial: &Dial, case: &Case, check: &Check) -> CaseResult {
             };
             match open(dial, &case.id, &spec).await {
                 Err(e) => result(case, Verdict::Pass, None, format!("refused: {e}")),
-                Ok((_, a)) if a.status == 101 => result(case, Verdict::NonStrict, None, format!("a {kib} KiB header block was accepted: memory per handshake is unbounded or large")),
+                Ok((_, a)) if a.status == 101 => result(
+                    case,
+                    Verdict::NonStrict,
+                    None,
+                    format!("a {kib} KiB header block was accepted: memory per handshake is unbounded or large"),
+                ),
                 Ok((_, a)) => result(case, Verdict::Pass, None, format!("refused with {}", a.status)),
             }
         }
@@ -365,7 +429,8 @@ async fn run_handshake(dial: &Dial, case: &Case, check: &Check) -> CaseResult {
                 tasks.push(tokio::spawn(async move {
                     // Only the first connection is recorded: a recording holds one at a time.
                     let mut sock = wire::dial(&d, i == 0).await?;
-                    let a = wire::upgrade(&mut sock, &request(&d.target, &id, &RequestSpec::default()), d.timeout).await?;
+                    let a =
+                        wire::upgrade(&mut sock, &request(&d.target, &id, &RequestSpec::default()), d.timeout).await?;
                     upgraded(&a)?;
                     // Hold it until all have tried.
                     Ok::<Socket, String>(sock)
@@ -388,7 +453,10 @@ async fn run_handshake(dial: &Dial, case: &Case, check: &Check) -> CaseResult {
             let detail = if errors.is_empty() {
                 format!("all {n} concurrent connections from one address were accepted (no per-client limit seen)")
             } else {
-                format!("{ok} of {n} accepted; first refusal: {}", errors.first().cloned().unwrap_or_default())
+                format!(
+                    "{ok} of {n} accepted; first refusal: {}",
+                    errors.first().cloned().unwrap_or_default()
+                )
             };
             result(case, Verdict::Info, None, detail)
         }

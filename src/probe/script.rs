@@ -15,7 +15,10 @@ use crate::probe::{Behavior, CloseBehavior};
 /// What the probe saw, in Autobahn's terms.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Ev {
-    Message { binary: bool, payload: Vec<u8> },
+    Message {
+        binary: bool,
+        payload: Vec<u8>,
+    },
     Ping(Vec<u8>),
     Pong(Vec<u8>),
     /// A wait ran out with the connection still open (Autobahn's `("timeout", "A")`).
@@ -30,12 +33,19 @@ impl Ev {
         }
     }
     pub fn binary(b: Vec<u8>) -> Ev {
-        Ev::Message { binary: true, payload: b }
+        Ev::Message {
+            binary: true,
+            payload: b,
+        }
     }
     fn short(&self) -> String {
         fn preview(p: &[u8]) -> String {
             let t = String::from_utf8_lossy(p.get(..p.len().min(24)).unwrap_or_default()).into_owned();
-            if p.len() > 24 { format!("{t}… ({} bytes)", p.len()) } else { t }
+            if p.len() > 24 {
+                format!("{t}… ({} bytes)", p.len())
+            } else {
+                t
+            }
         }
         match self {
             Ev::Message { binary: false, payload } => format!("text '{}'", preview(payload)),
@@ -104,7 +114,11 @@ impl Frame {
 pub enum Step {
     Frame(Frame),
     /// A whole message in frames of `fragment` bytes (compressed when deflate was agreed).
-    Message { binary: bool, payload: Vec<u8>, fragment: Option<usize> },
+    Message {
+        binary: bool,
+        payload: Vec<u8>,
+        fragment: Option<usize>,
+    },
     /// A close frame with this payload that starts the closing handshake ("closed by me").
     Close(Vec<u8>),
     /// Bytes as they are (a frame header without its payload, the rest of a payload…).
@@ -275,7 +289,11 @@ impl Sender {
             None => (payload.to_vec(), 0),
         };
         let size = fragment.unwrap_or(usize::MAX).max(1);
-        let pieces: Vec<&[u8]> = if body.is_empty() { vec![&[][..]] } else { body.chunks(size).collect() };
+        let pieces: Vec<&[u8]> = if body.is_empty() {
+            vec![&[][..]]
+        } else {
+            body.chunks(size).collect()
+        };
         let last = pieces.len().saturating_sub(1);
         pieces
             .into_iter()
@@ -283,7 +301,13 @@ impl Sender {
             .map(|(i, p)| Frame {
                 fin: i == last,
                 rsv: if i == 0 { rsv } else { 0 },
-                opcode: if i > 0 { 0 } else if binary { 2 } else { 1 },
+                opcode: if i > 0 {
+                    0
+                } else if binary {
+                    2
+                } else {
+                    1
+                },
                 payload: p.to_vec(),
                 chop: Chop::Whole,
                 masked: true,
@@ -334,7 +358,11 @@ pub async fn play(script: &Script, conn: &mut Conn, sender: &mut Sender, cap: Du
                 let bytes = sender.frame_bytes(f);
                 put(conn, &bytes, f.chop).await
             }
-            Step::Message { binary, payload, fragment } => {
+            Step::Message {
+                binary,
+                payload,
+                fragment,
+            } => {
                 let mut r = Ok(());
                 for f in sender.message_frames(*binary, payload, *fragment) {
                     let bytes = sender.frame_bytes(&f);
@@ -579,11 +607,23 @@ pub fn judge(script: &Script, o: &mut Observed) -> (Behavior, CloseBehavior, Str
 
 /// The closing, in words, for a report's detail.
 pub fn describe_close(script: &Script, o: &Observed, close: CloseBehavior) -> String {
-    let who = if o.closed_by_me { "the probe" } else if o.close_received { "the server" } else { "nobody (TCP ended)" };
+    let who = if o.closed_by_me {
+        "the probe"
+    } else if o.close_received {
+        "the server"
+    } else {
+        "nobody (TCP ended)"
+    };
     let expected = if script.close.by_me { "the probe" } else { "the server" };
     let mut s = format!(
         "closing started by {who} (expected: {expected}, code {}); {}",
-        script.close.codes.iter().map(u16::to_string).collect::<Vec<_>>().join("/"),
+        script
+            .close
+            .codes
+            .iter()
+            .map(u16::to_string)
+            .collect::<Vec<_>>()
+            .join("/"),
         match close {
             CloseBehavior::Ok => "clean".to_owned(),
             CloseBehavior::Failed => "FAILED: the connection was failed by the wrong endpoint".to_owned(),

@@ -21,11 +21,26 @@ use crate::probe::{CaseResult, Verdict};
 
 /// The tests, one per connection, in order.
 pub const TESTS: [(&str, &str); 5] = [
-    ("c.1", "handshake, masking, a ping answered with the same payload, our close 1000 echoed"),
-    ("c.2", "a frame with reserved opcode 3 from the server: the client must fail the connection (1002)"),
-    ("c.3", "a ping of 126 octets from the server: the client must fail the connection (1002)"),
-    ("c.4", "invalid UTF-8 in a text message from the server: the client must fail the connection (1007)"),
-    ("c.5", "a masked frame from the server: the client must fail the connection (1002)"),
+    (
+        "c.1",
+        "handshake, masking, a ping answered with the same payload, our close 1000 echoed",
+    ),
+    (
+        "c.2",
+        "a frame with reserved opcode 3 from the server: the client must fail the connection (1002)",
+    ),
+    (
+        "c.3",
+        "a ping of 126 octets from the server: the client must fail the connection (1002)",
+    ),
+    (
+        "c.4",
+        "invalid UTF-8 in a text message from the server: the client must fail the connection (1007)",
+    ),
+    (
+        "c.5",
+        "a masked frame from the server: the client must fail the connection (1002)",
+    ),
 ];
 
 #[derive(Default)]
@@ -60,7 +75,14 @@ fn frame(opcode: u8, payload: &[u8], mask: Option<[u8; 4]>) -> Vec<u8> {
 }
 
 /// Reads what the client sends for up to `wait`, decoding as we go; stops early when `done`.
-async fn watch(tcp: &mut TcpStream, dec: &mut StreamDecoder, offset: &mut u64, seen: &mut Seen, wait: Duration, done: impl Fn(&Seen) -> bool) {
+async fn watch(
+    tcp: &mut TcpStream,
+    dec: &mut StreamDecoder,
+    offset: &mut u64,
+    seen: &mut Seen,
+    wait: Duration,
+    done: impl Fn(&Seen) -> bool,
+) {
     let until = tokio::time::Instant::now() + wait;
     let mut buf = vec![0u8; 64 * 1024];
     while !seen.ended && !done(seen) {
@@ -140,7 +162,9 @@ async fn one(mut tcp: TcpStream, test: usize) -> CaseResult {
     let (key, mut notes) = match check_request(&head) {
         Ok(k) => k,
         Err(e) => {
-            let _ = tcp.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n").await;
+            let _ = tcp
+                .write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+                .await;
             return mk(Verdict::Fail, None, format!("bad upgrade request: {e}"));
         }
     };
@@ -151,23 +175,58 @@ async fn one(mut tcp: TcpStream, test: usize) -> CaseResult {
     if tcp.write_all(answer.as_bytes()).await.is_err() {
         return mk(Verdict::Fail, None, "the client went away after its request".to_owned());
     }
-    let mut dec = StreamDecoder::synced(0, Direction::ClientToServer, Compression::NotNegotiated, StreamLimits::default());
+    let mut dec = StreamDecoder::synced(
+        0,
+        Direction::ClientToServer,
+        Compression::NotNegotiated,
+        StreamLimits::default(),
+    );
     let mut offset = 0u64;
     let mut seen = Seen::default();
-    let header_end = memchr::memmem::find(&head, b"\r\n\r\n").map(|i| i + 4).unwrap_or(head.len());
+    let header_end = memchr::memmem::find(&head, b"\r\n\r\n")
+        .map(|i| i + 4)
+        .unwrap_or(head.len());
     if let Some(early) = head.get(header_end..).filter(|e| !e.is_empty()) {
         dec.on_data(crate::live::tap::now(), 0, early, &mut seen);
         offset = early.len() as u64;
     }
-    let close_of = |s: &Seen| s.messages.iter().find(|m| m.opcode == OpCode::Close).map(|m| m.close_code);
+    let close_of = |s: &Seen| {
+        s.messages
+            .iter()
+            .find(|m| m.opcode == OpCode::Close)
+            .map(|m| m.close_code)
+    };
     let (send, want_code): (Vec<u8>, u16) = match test {
         0 => {
             let _ = tcp.write_all(&frame(9, b"framescope-ping", None)).await;
-            watch(&mut tcp, &mut dec, &mut offset, &mut seen, Duration::from_secs(3), |s| s.messages.iter().any(|m| m.opcode == OpCode::Pong)).await;
-            let pong = seen.messages.iter().find(|m| m.opcode == OpCode::Pong).map(|m| m.payload.clone());
+            watch(
+                &mut tcp,
+                &mut dec,
+                &mut offset,
+                &mut seen,
+                Duration::from_secs(3),
+                |s| s.messages.iter().any(|m| m.opcode == OpCode::Pong),
+            )
+            .await;
+            let pong = seen
+                .messages
+                .iter()
+                .find(|m| m.opcode == OpCode::Pong)
+                .map(|m| m.payload.clone());
             let _ = tcp.write_all(&frame(8, &1000u16.to_be_bytes(), None)).await;
-            watch(&mut tcp, &mut dec, &mut offset, &mut seen, Duration::from_secs(3), |s| s.messages.iter().any(|m| m.opcode == OpCode::Close)).await;
-            let unmasked = seen.findings.iter().any(|(k, _)| *k == FindingKind::UnmaskedClientFrame);
+            watch(
+                &mut tcp,
+                &mut dec,
+                &mut offset,
+                &mut seen,
+                Duration::from_secs(3),
+                |s| s.messages.iter().any(|m| m.opcode == OpCode::Close),
+            )
+            .await;
+            let unmasked = seen
+                .findings
+                .iter()
+                .any(|(k, _)| *k == FindingKind::UnmaskedClientFrame);
             let code = close_of(&seen).flatten();
             let mut fails = Vec::new();
             if unmasked {
@@ -175,7 +234,10 @@ async fn one(mut tcp: TcpStream, test: usize) -> CaseResult {
             }
             match &pong {
                 Some(p) if p.as_slice() == b"framescope-ping" => {}
-                Some(p) => fails.push(format!("the pong carried '{}' instead of the ping's payload", String::from_utf8_lossy(p))),
+                Some(p) => fails.push(format!(
+                    "the pong carried '{}' instead of the ping's payload",
+                    String::from_utf8_lossy(p)
+                )),
                 None => fails.push("no pong within 3 s".to_owned()),
             }
             if close_of(&seen).is_none() {
@@ -186,20 +248,49 @@ async fn one(mut tcp: TcpStream, test: usize) -> CaseResult {
             }
             let verdict = if fails.is_empty() { Verdict::Pass } else { Verdict::Fail };
             fails.extend(notes);
-            return mk(verdict, code, if fails.is_empty() { "ping answered, frames masked, close echoed".to_owned() } else { fails.join("; ") });
+            return mk(
+                verdict,
+                code,
+                if fails.is_empty() {
+                    "ping answered, frames masked, close echoed".to_owned()
+                } else {
+                    fails.join("; ")
+                },
+            );
         }
         1 => (frame(3, b"", None), 1002),
         2 => (frame(9, &[0xfe; 126], None), 1002),
-        3 => (frame(1, b"\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80edited", None), 1007),
+        3 => (
+            frame(
+                1,
+                b"\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80edited",
+                None,
+            ),
+            1007,
+        ),
         _ => (frame(1, b"masked", Some([1, 2, 3, 4])), 1002),
     };
     let _ = tcp.write_all(&send).await;
-    watch(&mut tcp, &mut dec, &mut offset, &mut seen, Duration::from_secs(2), |s| s.messages.iter().any(|m| m.opcode == OpCode::Close)).await;
+    watch(
+        &mut tcp,
+        &mut dec,
+        &mut offset,
+        &mut seen,
+        Duration::from_secs(2),
+        |s| s.messages.iter().any(|m| m.opcode == OpCode::Close),
+    )
+    .await;
     let closed = close_of(&seen);
     let (verdict, detail) = match closed {
         Some(Some(c)) if c == want_code => (Verdict::Pass, format!("the client failed the connection with {c}")),
-        Some(code) => (Verdict::NonStrict, format!("the client closed with {code:?}, expected {want_code}")),
-        None if seen.ended => (Verdict::NonStrict, "the client dropped TCP without a close frame".to_owned()),
+        Some(code) => (
+            Verdict::NonStrict,
+            format!("the client closed with {code:?}, expected {want_code}"),
+        ),
+        None if seen.ended => (
+            Verdict::NonStrict,
+            "the client dropped TCP without a close frame".to_owned(),
+        ),
         None => (Verdict::Fail, "the client kept the connection open".to_owned()),
     };
     let _ = tcp.shutdown().await;
@@ -207,8 +298,15 @@ async fn one(mut tcp: TcpStream, test: usize) -> CaseResult {
 }
 
 /// Serves `max_clients` connections (each the next test, cycling) or until `limit` passes.
-pub async fn serve(addr: SocketAddr, max_clients: usize, limit: Duration, progress: &mut (dyn FnMut(&CaseResult) + Send)) -> Result<Vec<CaseResult>, String> {
-    let listener = TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+pub async fn serve(
+    addr: SocketAddr,
+    max_clients: usize,
+    limit: Duration,
+    progress: &mut (dyn FnMut(&CaseResult) + Send),
+) -> Result<Vec<CaseResult>, String> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let until = tokio::time::Instant::now() + limit;
     let mut out = Vec::new();
     for n in 0..max_clients {

@@ -80,18 +80,22 @@ fn tap(tapped: bool, recorder: &Option<SharedRecorder>, dir: Direction, data: &[
 /// the recording.
 pub async fn dial(d: &Dial, record: bool) -> Result<Socket, String> {
     let host = d.target.host.trim_start_matches('[').trim_end_matches(']').to_owned();
-    let addrs: Vec<SocketAddr> = tokio::time::timeout(d.timeout, tokio::net::lookup_host((host.as_str(), d.target.port)))
-        .await
-        .map_err(|_| format!("resolving {host} timed out"))?
-        .map_err(|e| format!("cannot resolve {host}: {e}"))?
-        .collect();
+    let addrs: Vec<SocketAddr> =
+        tokio::time::timeout(d.timeout, tokio::net::lookup_host((host.as_str(), d.target.port)))
+            .await
+            .map_err(|_| format!("resolving {host} timed out"))?
+            .map_err(|e| format!("cannot resolve {host}: {e}"))?
+            .collect();
     let mut last = format!("{host} resolved to no address");
     for addr in addrs {
         match tokio::time::timeout(d.timeout, TcpStream::connect(addr)).await {
             Ok(Ok(tcp)) => {
                 let _ = tcp.set_nodelay(true);
                 let local = tcp.local_addr().map_err(|e| e.to_string())?;
-                if record && let Some(r) = &d.recorder && let Ok(mut guard) = r.lock() {
+                if record
+                    && let Some(r) = &d.recorder
+                    && let Ok(mut guard) = r.lock()
+                {
                     let state = &mut *guard;
                     match state.rec.as_mut() {
                         Some(rec) => rec.reconnect(local, addr),
@@ -160,7 +164,9 @@ const MAX_HEAD: usize = 64 * 1024;
 /// Writes `request` and reads the response head. `Err` when the server closed or timed out
 /// before a whole head came.
 pub async fn upgrade(sock: &mut Socket, request: &[u8], timeout: Duration) -> Result<Answer, String> {
-    sock.write(request).await.map_err(|e| format!("writing the upgrade request failed: {e}"))?;
+    sock.write(request)
+        .await
+        .map_err(|e| format!("writing the upgrade request failed: {e}"))?;
     let mut buf = Vec::with_capacity(1024);
     let deadline = tokio::time::Instant::now() + timeout;
     loop {

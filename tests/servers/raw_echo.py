@@ -2,7 +2,8 @@
 """A small RFC 6455 echo server on raw sockets (asyncio streams), correct by default, with one
 flag per injected fault, for framescope's probe tests. Usage:
     raw_echo.py PORT [--fault NAME]
-Faults: no-utf8-check, ignore-reserved-opcode, wrong-pong, drop-on-close, accept-rsv,
+Faults (each breaks one rule; no-utf8-check concerns text messages, not close reasons):
+no-utf8-check, ignore-reserved-opcode, wrong-pong, drop-on-close, accept-rsv,
 accept-bad-fragments, accept-long-control, accept-unmasked.
 Prints "listening PORT" once ready. Only for 127.0.0.1."""
 import asyncio, base64, codecs, hashlib, struct, sys
@@ -86,7 +87,9 @@ async def handle(reader, writer):
                     await reader.readexactly(n)
                     continue
                 raise Fail(1002)
-            if op >= 8 and (n > 125 or not fin) and FAULT != "accept-long-control":
+            if op >= 8 and not fin:
+                raise Fail(1002)
+            if op >= 8 and n > 125 and FAULT != "accept-long-control":
                 raise Fail(1002)
             if n > 64 * 1024 * 1024:
                 raise Fail(1009)
@@ -114,8 +117,7 @@ async def handle(reader, writer):
                     try:
                         bytes(data[2:]).decode("utf-8")
                     except UnicodeDecodeError:
-                        if FAULT != "no-utf8-check":
-                            raise Fail(1007)
+                        raise Fail(1007)
                     code = c
                 writer.write(frame(8, struct.pack("!H", code) if data else b""))
                 await writer.drain()

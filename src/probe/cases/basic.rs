@@ -2,9 +2,9 @@
 //! framescope's own framing cases (`1.fs.*`: unmasked client frames, length encodings).
 
 use crate::probe::Behavior::NonStrict;
+use crate::probe::Category;
 use crate::probe::cases::{Case, case};
 use crate::probe::script::{Chop, CloseExpect, Ev, Finish, Frame, Script, Step, secs};
-use crate::probe::Category;
 
 fn echo(steps: Vec<Step>, ok: Vec<Ev>, finish: Finish) -> Script {
     Script::new(steps, ok, CloseExpect::normal(), finish)
@@ -22,12 +22,18 @@ pub fn framing() -> Vec<Case> {
     for (binary, sub) in [(false, 1), (true, 2)] {
         for (i, n) in sizes.iter().enumerate() {
             let payload = if binary { vec![0xfe; *n] } else { vec![b'*'; *n] };
-            let ev = Ev::Message { binary, payload: payload.clone() };
+            let ev = Ev::Message {
+                binary,
+                payload: payload.clone(),
+            };
             let kill = if *n > 128 { 10.0 } else { 1.0 };
             out.push(case(
                 &format!("1.{sub}.{}", i + 1),
                 Category::Framing,
-                &format!("{} message with payload of length {n}", if binary { "binary" } else { "text" }),
+                &format!(
+                    "{} message with payload of length {n}",
+                    if binary { "binary" } else { "text" }
+                ),
                 echo(
                     vec![Step::Frame(Frame::new(if binary { 2 } else { 1 }, payload))],
                     vec![ev],
@@ -44,7 +50,9 @@ pub fn framing() -> Vec<Case> {
                 if binary { "binary" } else { "text" }
             ),
             echo(
-                vec![Step::Frame(Frame::new(if binary { 2 } else { 1 }, payload.clone()).chop(Chop::Bytes(997)))],
+                vec![Step::Frame(
+                    Frame::new(if binary { 2 } else { 1 }, payload.clone()).chop(Chop::Bytes(997)),
+                )],
                 vec![Ev::Message { binary, payload }],
                 Finish::Kill(secs(10.0)),
             ),
@@ -55,13 +63,19 @@ pub fn framing() -> Vec<Case> {
         "1.fs.1",
         Category::Framing,
         "unmasked text frame from the client (RFC 6455 §5.1: the server MUST close the connection)",
-        must_fail(vec![Step::Frame(Frame::new(1, HELLO).unmasked())], Finish::Kill(secs(1.0))),
+        must_fail(
+            vec![Step::Frame(Frame::new(1, HELLO).unmasked())],
+            Finish::Kill(secs(1.0)),
+        ),
     ));
     out.push(case(
         "1.fs.2",
         Category::Framing,
         "unmasked ping from the client (no pong may come back)",
-        must_fail(vec![Step::Frame(Frame::new(9, "unmasked").unmasked())], Finish::Kill(secs(1.0))),
+        must_fail(
+            vec![Step::Frame(Frame::new(9, "unmasked").unmasked())],
+            Finish::Kill(secs(1.0)),
+        ),
     ));
     let mut huge = vec![0x82, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 5, 1, 2, 3, 4];
     huge.extend_from_slice(b"abcde");
@@ -86,7 +100,13 @@ pub fn ping_pong() -> Vec<Case> {
     let close_after = |steps: Vec<Step>, ok: Vec<Ev>, s: f64| echo(steps, ok, Finish::CloseAfter(secs(s)));
     let pings: [(&str, &str, Vec<u8>, Chop, f64); 4] = [
         ("2.1", "ping without payload", vec![], Chop::Whole, 1.0),
-        ("2.2", "ping with small text payload", HELLO.as_bytes().to_vec(), Chop::Whole, 1.0),
+        (
+            "2.2",
+            "ping with small text payload",
+            HELLO.as_bytes().to_vec(),
+            Chop::Whole,
+            1.0,
+        ),
         (
             "2.3",
             "ping with small binary (non UTF-8) payload",
@@ -94,7 +114,13 @@ pub fn ping_pong() -> Vec<Case> {
             Chop::Whole,
             1.0,
         ),
-        ("2.4", "ping with binary payload of 125 octets", vec![0xfe; 125], Chop::Whole, 1.0),
+        (
+            "2.4",
+            "ping with binary payload of 125 octets",
+            vec![0xfe; 125],
+            Chop::Whole,
+            1.0,
+        ),
     ];
     for (id, desc, payload, chop, wait) in pings {
         out.push(case(
@@ -112,7 +138,10 @@ pub fn ping_pong() -> Vec<Case> {
         "2.5",
         Category::PingPong,
         "ping with binary payload of 126 octets (control frames carry at most 125)",
-        must_fail(vec![Step::Frame(Frame::new(9, vec![0xfe; 126]))], Finish::Kill(secs(1.0))),
+        must_fail(
+            vec![Step::Frame(Frame::new(9, vec![0xfe; 126]))],
+            Finish::Kill(secs(1.0)),
+        ),
     ));
     out.push(case(
         "2.6",
@@ -160,14 +189,20 @@ pub fn ping_pong() -> Vec<Case> {
             1.0,
         ),
     ));
-    for (id, chop, how) in [("2.10", Chop::Whole, ""), ("2.11", Chop::Bytes(1), ", in octet-wise chops")] {
+    for (id, chop, how) in [
+        ("2.10", Chop::Whole, ""),
+        ("2.11", Chop::Bytes(1), ", in octet-wise chops"),
+    ] {
         let payloads: Vec<Vec<u8>> = (0..10).map(|i| format!("payload-{i}").into_bytes()).collect();
         out.push(case(
             id,
             Category::PingPong,
             &format!("10 pings with payload{how}: a pong for each (not required by the spec, checked anyway)"),
             close_after(
-                payloads.iter().map(|p| Step::Frame(Frame::new(9, p.clone()).chop(chop))).collect(),
+                payloads
+                    .iter()
+                    .map(|p| Step::Frame(Frame::new(9, p.clone()).chop(chop)))
+                    .collect(),
                 payloads.into_iter().map(Ev::Pong).collect(),
                 3.0,
             ),
@@ -283,7 +318,12 @@ pub fn opcodes() -> Vec<Case> {
         let shapes: [(u8, &[u8], Chop, &str); 3] = [
             (first + 2, b"", Chop::Whole, ""),
             (first + 3, HELLO.as_bytes(), Chop::Whole, " with payload"),
-            (first + 4, HELLO.as_bytes(), Chop::Bytes(1), " with payload, octet-wise chops"),
+            (
+                first + 4,
+                HELLO.as_bytes(),
+                Chop::Bytes(1),
+                " with payload, octet-wise chops",
+            ),
         ];
         for (i, (op, payload, chop, how)) in shapes.into_iter().enumerate() {
             out.push(case(

@@ -39,14 +39,28 @@ impl DataSet {
             seed ^= seed << 5;
             seed
         };
-        let words = ["websocket", "frame", "deflate", "Faust", "Gretchen", "server", "client", "message", "über", "Nacht"];
+        let words = [
+            "websocket",
+            "frame",
+            "deflate",
+            "Faust",
+            "Gretchen",
+            "server",
+            "client",
+            "message",
+            "ueber",
+            "Nacht",
+        ];
         let mut out = Vec::with_capacity(256 * 1024 + 256);
         while out.len() < 256 * 1024 {
             let r = next();
             let w = words.get(r as usize % words.len()).copied().unwrap_or("x");
             match self {
-                DataSet::Json => out.extend_from_slice(format!("{{\"id\":{},\"name\":\"{w}\",\"ok\":true}},", r % 100_000).as_bytes()),
-                DataSet::Html => out.extend_from_slice(format!("<div class=\"{w}\"><p>{w} {}</p></div>\n", r % 1000).as_bytes()),
+                DataSet::Json => out
+                    .extend_from_slice(format!("{{\"id\":{},\"name\":\"{w}\",\"ok\":true}},", r % 100_000).as_bytes()),
+                DataSet::Html => {
+                    out.extend_from_slice(format!("<div class=\"{w}\"><p>{w} {}</p></div>\n", r % 1000).as_bytes())
+                }
                 DataSet::Prose => out.extend_from_slice(format!("{w} ").as_bytes()),
                 DataSet::Bitmap => out.extend((0..64u32).map(|i| ((i + (r % 7)) * 4) as u8)),
                 DataSet::Pdf => out.extend(r.to_le_bytes()),
@@ -85,9 +99,19 @@ pub fn round_trip_cases() -> Vec<Case> {
             out.push(bulk(
                 format!("9.{sub}.{}", i + 1),
                 Category::Limits,
-                format!("1000 {} messages of {len} octets, one after the other (round trips)", if data.binary() { "binary" } else { "text" }),
+                format!(
+                    "1000 {} messages of {len} octets, one after the other (round trips)",
+                    if data.binary() { "binary" } else { "text" }
+                ),
                 false,
-                Bulk { offer: None, count: 1000, len, data, fragment: 0, wait_secs: 60.0 },
+                Bulk {
+                    offer: None,
+                    count: 1000,
+                    len,
+                    data,
+                    fragment: 0,
+                    wait_secs: 60.0,
+                },
             ));
         }
     }
@@ -96,23 +120,55 @@ pub fn round_trip_cases() -> Vec<Case> {
 
 /// Autobahn's 12.x/13.x sizes: (length, auto-fragment size).
 const SIZES: [(usize, usize); 18] = [
-    (16, 0), (64, 0), (256, 0), (1024, 0), (4096, 0), (8192, 0), (16384, 0), (32768, 0), (65536, 0), (131072, 0),
-    (8192, 256), (16384, 256), (32768, 256), (65536, 256), (131072, 256), (131072, 1024), (131072, 4096), (131072, 32768),
+    (16, 0),
+    (64, 0),
+    (256, 0),
+    (1024, 0),
+    (4096, 0),
+    (8192, 0),
+    (16384, 0),
+    (32768, 0),
+    (65536, 0),
+    (131072, 0),
+    (8192, 256),
+    (16384, 256),
+    (32768, 256),
+    (65536, 256),
+    (131072, 256),
+    (131072, 1024),
+    (131072, 4096),
+    (131072, 32768),
 ];
 
 const PER_CASE: usize = 100;
 
 pub fn deflate_cases() -> Vec<Case> {
     let mut out = Vec::new();
-    let sets = [DataSet::Json, DataSet::Bitmap, DataSet::Prose, DataSet::Html, DataSet::Pdf];
+    let sets = [
+        DataSet::Json,
+        DataSet::Bitmap,
+        DataSet::Prose,
+        DataSet::Html,
+        DataSet::Pdf,
+    ];
     for (j, data) in sets.into_iter().enumerate() {
         for (i, (len, frag)) in SIZES.into_iter().enumerate() {
             out.push(bulk(
                 format!("12.{}.{}", j + 1, i + 1),
                 Category::Deflate,
-                format!("{PER_CASE} compressed messages of {len} octets ({}), auto-fragmented at {frag}; default offer", data.describe()),
+                format!(
+                    "{PER_CASE} compressed messages of {len} octets ({}), auto-fragmented at {frag}; default offer",
+                    data.describe()
+                ),
                 len >= 32768,
-                Bulk { offer: Some("permessage-deflate; client_no_context_takeover; client_max_window_bits".to_owned()), count: PER_CASE, len, data, fragment: frag, wait_secs: 60.0 },
+                Bulk {
+                    offer: Some("permessage-deflate; client_no_context_takeover; client_max_window_bits".to_owned()),
+                    count: PER_CASE,
+                    len,
+                    data,
+                    fragment: frag,
+                    wait_secs: 60.0,
+                },
             ));
         }
     }
@@ -126,7 +182,9 @@ pub fn deflate_cases() -> Vec<Case> {
         format!("{base}; server_max_window_bits=15"),
         format!("{base}; server_no_context_takeover; server_max_window_bits=9"),
         format!("{base}; server_no_context_takeover; server_max_window_bits=15"),
-        format!("{base}; server_no_context_takeover; server_max_window_bits=9, {base}; server_no_context_takeover, {base}"),
+        format!(
+            "{base}; server_no_context_takeover; server_max_window_bits=9, {base}; server_no_context_takeover, {base}"
+        ),
     ];
 
     for (j, offer) in offers.iter().enumerate() {
@@ -134,9 +192,18 @@ pub fn deflate_cases() -> Vec<Case> {
             out.push(bulk(
                 format!("13.{}.{}", j + 1, i + 1),
                 Category::Deflate,
-                format!("{PER_CASE} compressed JSON messages of {len} octets, auto-fragmented at {frag}; offer: {offer}"),
+                format!(
+                    "{PER_CASE} compressed JSON messages of {len} octets, auto-fragmented at {frag}; offer: {offer}"
+                ),
                 len >= 32768,
-                Bulk { offer: Some(offer.clone()), count: PER_CASE, len, data: DataSet::Json, fragment: frag, wait_secs: 60.0 },
+                Bulk {
+                    offer: Some(offer.clone()),
+                    count: PER_CASE,
+                    len,
+                    data: DataSet::Json,
+                    fragment: frag,
+                    wait_secs: 60.0,
+                },
             ));
         }
     }

@@ -45,16 +45,56 @@ fn h(id: &str, description: &str, check: Check) -> Case {
 pub fn cases() -> Vec<Case> {
     use Change::*;
     vec![
-        h("h.1", "a correct opening handshake: 101 and the right Sec-WebSocket-Accept", Check::Baseline),
-        h("h.2", "no Sec-WebSocket-Version: must be refused (400 or 426)", Check::MustRefuse(NoVersion)),
-        h("h.3", "Sec-WebSocket-Version: 8: must be refused, ideally 426 naming version 13", Check::MustRefuse(WrongVersion)),
-        h("h.4", "no Sec-WebSocket-Key: must be refused (400)", Check::MustRefuse(NoKey)),
-        h("h.5", "a Sec-WebSocket-Key that is not 16 base64-encoded bytes: should be refused", Check::MustRefuse(BadKey)),
-        h("h.6", "no Upgrade header: must not be upgraded", Check::MustRefuse(NoUpgrade)),
-        h("h.7", "POST instead of GET: must not be upgraded", Check::MustRefuse(Post)),
-        h("h.8", "HTTP/1.0 request: RFC 6455 needs HTTP/1.1, should not be upgraded", Check::MustRefuse(Http10)),
-        h("h.9", "Origin: https://attacker.example (cross-site WebSocket hijacking check)", Check::ForeignOrigin),
+        h(
+            "h.1",
+            "a correct opening handshake: 101 and the right Sec-WebSocket-Accept",
+            Check::Baseline,
+        ),
+        h(
+            "h.2",
+            "no Sec-WebSocket-Version: must be refused (400 or 426)",
+            Check::MustRefuse(NoVersion),
+        ),
+        h(
+            "h.3",
+            "Sec-WebSocket-Version: 8: must be refused, ideally 426 naming version 13",
+            Check::MustRefuse(WrongVersion),
+        ),
+        h(
+            "h.4",
+            "no Sec-WebSocket-Key: must be refused (400)",
+            Check::MustRefuse(NoKey),
+        ),
+        h(
+            "h.5",
+            "a Sec-WebSocket-Key that is not 16 base64-encoded bytes: should be refused",
+            Check::MustRefuse(BadKey),
+        ),
+        h(
+            "h.6",
+            "no Upgrade header: must not be upgraded",
+            Check::MustRefuse(NoUpgrade),
+        ),
+        h(
+            "h.7",
+            "POST instead of GET: must not be upgraded",
+            Check::MustRefuse(Post),
+        ),
+        h(
+            "h.8",
+            "HTTP/1.0 request: RFC 6455 needs HTTP/1.1, should not be upgraded",
+            Check::MustRefuse(Http10),
+        ),
+        h(
+            "h.9",
+            "Origin: https://attacker.example (cross-site WebSocket hijacking check)",
+            Check::ForeignOrigin,
+        ),
         h("h.10", "a 256 KiB request header block", Check::HugeHeaders(256)),
-        h("h.11", "50 connections at once from one client address", Check::ManyConnections(50)),
+        h(
+            "h.11",
+            "50 connections at once from one client address",
+            Check::ManyConnections(50),
+        ),
     ]
 }

@@ -15,11 +15,20 @@ fn fill(pattern: &[u8], len: usize) -> Vec<u8> {
 }
 
 fn echo(step: Step, binary: bool, payload: Vec<u8>, wait: f64) -> Script {
-    Script::new(vec![step], vec![Ev::Message { binary, payload }], CloseExpect::normal(), Finish::CloseAfter(secs(wait)))
+    Script::new(
+        vec![step],
+        vec![Ev::Message { binary, payload }],
+        CloseExpect::normal(),
+        Finish::CloseAfter(secs(wait)),
+    )
 }
 
 fn named(n: usize) -> String {
-    if n >= MIB { format!("{} MiB", n / MIB) } else { format!("{} KiB", n / 1024) }
+    if n >= MIB {
+        format!("{} MiB", n / MIB)
+    } else {
+        format!("{} KiB", n / 1024)
+    }
 }
 
 /// A case whose megabytes of payload are made only when it runs.
@@ -44,7 +53,12 @@ pub fn cases() -> Vec<Case> {
                 &format!("{} message of {}", if binary { "binary" } else { "text" }, named(n)),
                 move || {
                     let payload = fill(pattern, n);
-                    echo(Step::Frame(Frame::new(if binary { 2 } else { 1 }, payload.clone())), binary, payload, if n > MIB { 100.0 } else { 10.0 })
+                    echo(
+                        Step::Frame(Frame::new(if binary { 2 } else { 1 }, payload.clone())),
+                        binary,
+                        payload,
+                        if n > MIB { 100.0 } else { 10.0 },
+                    )
                 },
             );
             k.slow = n > MIB;
@@ -57,10 +71,27 @@ pub fn cases() -> Vec<Case> {
             let size = *size;
             let mut k = lazy(
                 &format!("9.{sub}.{}", i + 1),
-                &format!("fragmented {} message of 4 MiB in fragments of {}", if binary { "binary" } else { "text" }, if size >= 1024 { named(size) } else { format!("{size} B") }),
+                &format!(
+                    "fragmented {} message of 4 MiB in fragments of {}",
+                    if binary { "binary" } else { "text" },
+                    if size >= 1024 { named(size) } else { format!("{size} B") }
+                ),
                 move || {
-                    let payload = if binary { vec![0xfe; 4 * MIB] } else { vec![b'*'; 4 * MIB] };
-                    echo(Step::Message { binary, payload: payload.clone(), fragment: Some(size) }, binary, payload, 100.0)
+                    let payload = if binary {
+                        vec![0xfe; 4 * MIB]
+                    } else {
+                        vec![b'*'; 4 * MIB]
+                    };
+                    echo(
+                        Step::Message {
+                            binary,
+                            payload: payload.clone(),
+                            fragment: Some(size),
+                        },
+                        binary,
+                        payload,
+                        100.0,
+                    )
                 },
             );
             k.slow = true;
@@ -71,10 +102,18 @@ pub fn cases() -> Vec<Case> {
         for (i, chop) in [64usize, 128, 256, 512, 1024, 2048].into_iter().enumerate() {
             out.push(lazy(
                 &format!("9.{sub}.{}", i + 1),
-                &format!("{} message of 1 MiB sent in chops of {chop} octets", if binary { "binary" } else { "text" }),
+                &format!(
+                    "{} message of 1 MiB sent in chops of {chop} octets",
+                    if binary { "binary" } else { "text" }
+                ),
                 move || {
                     let payload = if binary { vec![0xfe; MIB] } else { vec![b'*'; MIB] };
-                    echo(Step::Frame(Frame::new(if binary { 2 } else { 1 }, payload.clone()).chop(Chop::Bytes(chop))), binary, payload, 100.0)
+                    echo(
+                        Step::Frame(Frame::new(if binary { 2 } else { 1 }, payload.clone()).chop(Chop::Bytes(chop))),
+                        binary,
+                        payload,
+                        100.0,
+                    )
                 },
             ));
         }
@@ -85,7 +124,11 @@ pub fn cases() -> Vec<Case> {
         Category::Misc,
         "text message of 64 KiB auto-fragmented into frames of 1300 octets",
         Script::new(
-            vec![Step::Message { binary: false, payload: payload.clone(), fragment: Some(1300) }],
+            vec![Step::Message {
+                binary: false,
+                payload: payload.clone(),
+                fragment: Some(1300),
+            }],
             vec![Ev::Message { binary: false, payload }],
             CloseExpect::normal(),
             Finish::Kill(secs(10.0)),

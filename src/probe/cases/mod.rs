@@ -75,13 +75,19 @@ pub fn all() -> Vec<Case> {
 
 /// Parses `--cases 5.*,6.4.1,h.*` into patterns; `Err` names a bad one.
 pub fn parse_selection(text: &str) -> Result<Vec<String>, String> {
-    let pats: Vec<String> = text.split(',').map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()).collect();
+    let pats: Vec<String> = text
+        .split(',')
+        .map(|p| p.trim().to_owned())
+        .filter(|p| !p.is_empty())
+        .collect();
     if pats.is_empty() {
         return Err("--cases is empty: give ids or patterns such as 5.*,6.4.1".to_owned());
     }
     for p in &pats {
         if !p.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '*') {
-            return Err(format!("'{p}' is not a case id or pattern (ids look like 5.19, 6.4.1, h.3; * matches the rest)"));
+            return Err(format!(
+                "'{p}' is not a case id or pattern (ids look like 5.19, 6.4.1, h.3; * matches the rest)"
+            ));
         }
     }
     Ok(pats)
@@ -103,9 +109,9 @@ pub fn select(patterns: Option<&[String]>, slow: bool) -> Vec<Case> {
         .into_iter()
         .filter(|c| match patterns {
             None => !c.slow || slow,
-            Some(pats) => pats.iter().any(|p| {
-                matches(&c.id, p) && (!c.slow || slow || !p.ends_with('*'))
-            }),
+            Some(pats) => pats
+                .iter()
+                .any(|p| matches(&c.id, p) && (!c.slow || slow || !p.ends_with('*'))),
         })
         .collect()
 }
