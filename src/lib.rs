@@ -6,6 +6,7 @@ pub mod cli;
 pub mod export;
 pub mod gui;
 pub mod live;
+pub mod load;
 pub mod probe;
 pub mod query;
 pub mod store;

@@ -2,5 +2,6 @@
 
 pub mod analyze;
 pub mod connect;
+pub mod load;
 pub mod probe;
 pub mod summary;
