@@ -161,6 +161,14 @@ fn run_inner(args: &ProbeArgs) -> Result<u8, String> {
         }
         None => None,
     };
+    // A server that cannot be reached at all is a usage problem, not 500 failed cases.
+    let reach = crate::probe::wire::Dial {
+        target: target.clone(),
+        tls: tls.clone(),
+        timeout: Duration::from_secs(10).min(case_timeout),
+        recorder: None,
+    };
+    rt.block_on(crate::probe::wire::dial(&reach, false)).map_err(|e| format!("cannot reach the server: {e}"))?;
     let opts = RunOptions {
         target,
         tls,
