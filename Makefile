@@ -29,7 +29,7 @@ run: deps window-deps
 	cargo run --release -- $(SAMPLE)
 
 test: deps
-	python3 -m pip install -q websockets || python3 -m pip install -q --break-system-packages websockets
+	python3 -m pip install -q websockets kosoku || python3 -m pip install -q --break-system-packages websockets kosoku
 	scripts/check-pure-core
 	cargo test --all-targets
 

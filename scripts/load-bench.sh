@@ -19,7 +19,7 @@ PORT=${PORT:-9400}
 ulimit -n 65536 || ulimit -n "$(ulimit -Hn)"
 ART=${ARTILLERY:-$TARGET/artillery/node_modules/.bin/artillery}
 if [ ! -x "$ART" ]; then
-  mkdir -p "$TARGET/artillery" && npm install --prefix "$TARGET/artillery" --no-audit --no-fund artillery@2 >/dev/null
+  mkdir -p "$TARGET/artillery" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --prefix "$TARGET/artillery" --no-audit --no-fund --ignore-scripts artillery@2 >/dev/null
 fi
 cpu() { # user+sys seconds of a finished process tree, from /usr/bin/time's output file
   awk '/User time/{u=$4} /System time/{s=$4} END{printf "%.1f", u+s}' "$1"

@@ -219,3 +219,239 @@ async fn tokio_tungstenite_passes() {
     assert!(failures(&results).is_empty(), "{:#?}", failures(&results));
     assert!(results.len() > 100);
 }
+
+fn framescope() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_framescope"))
+}
+
+#[test]
+fn the_command_writes_reports_and_a_recording_and_exits_by_verdict() {
+    if !python_ok(None) {
+        common::skip_or_fail_in_ci("python3 is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let good = start("raw_echo.py", &[]);
+    let (json, html, pcap) = (
+        dir.path().join("r.json"),
+        dir.path().join("r.html"),
+        dir.path().join("r.pcapng"),
+    );
+    let st = framescope()
+        .args([
+            "probe",
+            &format!("ws://127.0.0.1:{}/", good.1),
+            "--cases",
+            "2.*",
+            "--quiet",
+        ])
+        .arg("--report")
+        .arg(&json)
+        .arg("--html")
+        .arg(&html)
+        .arg("--record")
+        .arg(&pcap)
+        .status()
+        .unwrap();
+    assert_eq!(st.code(), Some(0));
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(rows.len(), 11);
+    let keys: Vec<&str> = rows[0].as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        ["id", "category", "description", "verdict", "close_code", "detail"]
+    );
+    assert_eq!(rows[4]["id"], "2.5");
+    assert_eq!(rows[4]["verdict"], "pass");
+    assert_eq!(rows[4]["close_code"], 1002);
+    assert!(
+        std::fs::read_to_string(&html)
+            .unwrap()
+            .contains("<td class=\"pass\">pass</td>")
+    );
+    // Every case is one connection of the recording, with its frames, as the window reads it.
+    let (sink, _) = common::analyze_file(&pcap);
+    assert_eq!(sink.connections.len(), 11);
+    let pings = sink
+        .messages
+        .iter()
+        .filter(|m| m.opcode == framescope::analysis::ws::frame::OpCode::Ping)
+        .count();
+    assert!(pings >= 19, "pings recorded: {pings}");
+    // A faulty server: exit 1.
+    let bad = start("raw_echo.py", &["--fault", "wrong-pong"]);
+    let st = framescope()
+        .args([
+            "probe",
+            &format!("ws://127.0.0.1:{}/", bad.1),
+            "--cases",
+            "2.2",
+            "--quiet",
+        ])
+        .status()
+        .unwrap();
+    assert_eq!(st.code(), Some(1));
+    // Usage errors: exit 2.
+    let st = framescope()
+        .args(["probe", &format!("ws://127.0.0.1:{}/", good.1), "--cases", "2;x"])
+        .status()
+        .unwrap();
+    assert_eq!(st.code(), Some(2));
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let st = framescope()
+        .args(["probe", &format!("ws://127.0.0.1:{closed}/")])
+        .status()
+        .unwrap();
+    assert_eq!(st.code(), Some(2));
+}
+
+#[test]
+fn serve_mode_tests_a_tungstenite_client() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("clients.json");
+    let mut server = framescope()
+        .args([
+            "probe",
+            "--serve",
+            &format!("127.0.0.1:{port}"),
+            "--clients",
+            "5",
+            "--total-timeout",
+            "60",
+            "--quiet",
+        ])
+        .arg("--report")
+        .arg(&json)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        use futures_util::{SinkExt, StreamExt};
+        for _ in 0..5 {
+            // Wait for the listener, then behave as a normal client: read until the end.
+            let mut ws = None;
+            for _ in 0..50 {
+                if let Ok((w, _)) = tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{port}/")).await {
+                    ws = Some(w);
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            let mut ws = ws.expect("the probe listens");
+            let _ = ws.send(tungstenite::Message::text("hello")).await;
+            while let Ok(Some(Ok(_))) = tokio::time::timeout(Duration::from_secs(5), ws.next()).await {}
+        }
+    });
+    let st = server.wait().unwrap();
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let verdicts: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| (r["id"].as_str().unwrap(), r["verdict"].as_str().unwrap()))
+        .collect();
+    assert_eq!(verdicts.len(), 5);
+    assert_eq!(verdicts[0], ("c.1", "pass"), "{rows:#?}");
+    // tungstenite fails each broken frame with the right code.
+    assert_eq!(rows[1]["close_code"], 1002, "{rows:#?}");
+    assert_eq!(rows[3]["close_code"], 1007, "{rows:#?}");
+    assert_eq!(
+        st.code(),
+        Some(if verdicts.iter().any(|(_, v)| *v == "fail") {
+            1
+        } else {
+            0
+        })
+    );
+}
+
+/// kosoku's verdict folded as framescope folds Autobahn's two columns (src/probe/mod.rs).
+fn kosoku_fails(id: &str, r: &serde_json::Value) -> bool {
+    let b = r["behavior"].as_str().unwrap_or("");
+    let c = r["behaviorClose"].as_str().unwrap_or("");
+    if b == "UNIMPLEMENTED" || b == "INFORMATIONAL" {
+        return false;
+    }
+    b == "FAILED" || c == "FAILED" || (id.starts_with("7.") && c == "UNCLEAN")
+}
+
+/// kosoku (Autobahn's case files run natively) and framescope agree case by case on the
+/// correct raw server and on one faulty one. The full comparison (every category, every
+/// fault, websockets) is scripts/probe-vs-kosoku.py; its figures are in the README.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kosoku_agrees_case_by_case() {
+    if Command::new("kosoku")
+        .arg("-h")
+        .stdout(Stdio::null())
+        .status()
+        .map(|s| !s.success())
+        .unwrap_or(true)
+    {
+        common::skip_or_fail_in_ci("kosoku is not installed (pip install kosoku)");
+        return;
+    }
+    for (fault, cases) in [
+        (None, "1.*,2.*,3.*,4.*,5.*,6.4.*,7.*"),
+        (Some("accept-rsv"), "3.*,6.4.*"),
+    ] {
+        let server = match fault {
+            Some(f) => start("raw_echo.py", &["--fault", f]),
+            None => start("raw_echo.py", &[]),
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let mut k = Command::new("kosoku");
+        k.arg(format!("127.0.0.1:{}", server.1))
+            .arg("-p")
+            .arg("4")
+            .arg("-o")
+            .arg(dir.path());
+        for c in cases.split(',') {
+            k.arg("-i").arg(c);
+        }
+        let status = tokio::task::spawn_blocking(move || k.stdout(Stdio::null()).stderr(Stdio::null()).status())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(status.code().is_some());
+        let index: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.path().join("index.json")).unwrap()).unwrap();
+        let theirs = index
+            .as_object()
+            .unwrap()
+            .values()
+            .next()
+            .unwrap()
+            .as_object()
+            .unwrap()
+            .clone();
+        let mine = probe(server.1, cases).await;
+        let mut compared = 0;
+        for r in &mine {
+            let Some(k) = theirs.get(&r.id) else { continue };
+            compared += 1;
+            assert_eq!(
+                r.verdict == Verdict::Fail,
+                kosoku_fails(&r.id, k),
+                "{:?} case {}: framescope {:?} ({}), kosoku {k}",
+                fault,
+                r.id,
+                r.verdict,
+                r.detail
+            );
+        }
+        assert_eq!(
+            compared,
+            theirs.len(),
+            "every case kosoku ran was run by framescope too"
+        );
+        assert!(compared > 10);
+    }
+}

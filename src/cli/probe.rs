@@ -168,7 +168,8 @@ fn run_inner(args: &ProbeArgs) -> Result<u8, String> {
         timeout: Duration::from_secs(10).min(case_timeout),
         recorder: None,
     };
-    rt.block_on(crate::probe::wire::dial(&reach, false)).map_err(|e| format!("cannot reach the server: {e}"))?;
+    rt.block_on(crate::probe::wire::dial(&reach, false))
+        .map_err(|e| format!("cannot reach the server: {e}"))?;
     let opts = RunOptions {
         target,
         tls,

@@ -118,8 +118,13 @@ pub fn cases() -> Vec<Case> {
             ));
         }
     }
+    out
+}
+
+/// Category 10.
+pub fn misc() -> Vec<Case> {
     let payload = vec![b'*'; 65536];
-    out.push(case(
+    vec![case(
         "10.1.1",
         Category::Misc,
         "text message of 64 KiB auto-fragmented into frames of 1300 octets",
@@ -133,6 +138,5 @@ pub fn cases() -> Vec<Case> {
             CloseExpect::normal(),
             Finish::Kill(secs(10.0)),
         ),
-    ));
-    out
+    )]
 }

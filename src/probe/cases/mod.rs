@@ -68,6 +68,7 @@ pub fn all() -> Vec<Case> {
     v.extend(close::cases());
     v.extend(limits::cases());
     v.extend(bulk::round_trip_cases());
+    v.extend(limits::misc());
     v.extend(bulk::deflate_cases());
     v.extend(handshake::cases());
     v
