@@ -360,17 +360,14 @@ fn serve_mode_tests_a_tungstenite_client() {
         .collect();
     assert_eq!(verdicts.len(), 5);
     assert_eq!(verdicts[0], ("c.1", "pass"), "{rows:#?}");
-    // tungstenite fails each broken frame with the right code.
-    assert_eq!(rows[1]["close_code"], 1002, "{rows:#?}");
-    assert_eq!(rows[3]["close_code"], 1007, "{rows:#?}");
-    assert_eq!(
-        st.code(),
-        Some(if verdicts.iter().any(|(_, v)| *v == "fail") {
-            1
-        } else {
-            0
-        })
-    );
+    // tokio-tungstenite reports each broken frame as an error and this client then drops the
+    // connection without a close frame: the connection is failed, but not with a close code.
+    for row in rows.iter().skip(1) {
+        assert_eq!(row["verdict"], "non-strict", "{rows:#?}");
+        assert_eq!(row["detail"], "the client dropped TCP without a close frame");
+    }
+    assert_eq!(st.code(), Some(0));
+}
 }
 
 /// kosoku's verdict folded as framescope folds Autobahn's two columns (src/probe/mod.rs).
