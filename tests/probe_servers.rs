@@ -368,7 +368,6 @@ fn serve_mode_tests_a_tungstenite_client() {
     }
     assert_eq!(st.code(), Some(0));
 }
-}
 
 /// kosoku's verdict folded as framescope folds Autobahn's two columns (src/probe/mod.rs).
 fn kosoku_fails(id: &str, r: &serde_json::Value) -> bool {
