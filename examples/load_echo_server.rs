@@ -34,14 +34,11 @@ fn main() -> std::io::Result<()> {
                     }
                 });
                 while let Some(Ok(m)) = rx.next().await {
-                    if m.is_text() || m.is_binary() {
-                        if q.send((tokio::time::Instant::now() + delay, m)).is_err() {
-                            break;
-                        }
-                    } else if m.is_close() {
-                        let _ = q.send((tokio::time::Instant::now(), m));
+                    if (m.is_text() || m.is_binary()) && q.send((tokio::time::Instant::now() + delay, m)).is_err() {
                         break;
                     }
+                    // A close is answered by tungstenite itself, flushed as this loop reads on
+                    // until the stream ends.
                 }
             });
         }

@@ -34,7 +34,7 @@ run_fs() { # name, args...
   local name=$1; shift
   /usr/bin/time -v -o /tmp/fs-$name.time "$FS" load "ws://127.0.0.1:$PORT/" --quiet --report /tmp/fs-$name.json "$@" > /tmp/fs-$name.txt || true
   echo "framescope $name: $(head -1 /tmp/fs-$name.txt)"
-  sed -n '2,4p' /tmp/fs-$name.txt
+  sed -n '2,$p' /tmp/fs-$name.txt
   echo "  CPU $(cpu /tmp/fs-$name.time) s, peak RSS $(awk '/Maximum resident/{print $6}' /tmp/fs-$name.time) KB"
 }
 run_art() { # name, vusers arrival rate, messages per vuser, think seconds
@@ -52,7 +52,10 @@ scenarios:
         count: $count
 YML
   /usr/bin/time -v -o /tmp/art-$name.time "$ART" run /tmp/art-$name.yml > /tmp/art-$name.txt 2>&1 || true
-  echo "artillery $name: $(grep -E 'websocket.messages_sent|vusers.completed|vusers.failed' /tmp/art-$name.txt | tr -s ' ' | tr '\n' ' ')"
+  # The summary report (after "All VUs finished") holds the totals.
+  echo "artillery $name:"
+  sed -n '/All VUs finished/,$p' /tmp/art-$name.txt | grep -E 'messages_sent|vusers.(completed|failed|created)|errors' | sed 's/^/  /'
+  echo "  wall time $(awk '/Elapsed \(wall clock\)/{print $8}' /tmp/art-$name.time)"
   echo "  CPU $(cpu /tmp/art-$name.time) s, peak RSS $(awk '/Maximum resident/{print $6}' /tmp/art-$name.time) KB"
 }
 echo "== 1. $CONNS connections held for $SECS s (1 msg/s each)"

@@ -105,7 +105,16 @@ pub async fn run(
             stats.error("bad URL".to_owned());
             return;
         };
-        let ws = match tokio::time::timeout(o.connect_timeout, tokio_tungstenite::client_async(request, tcp)).await {
+        // Small buffers: tungstenite's default 128 KiB read buffer per connection would take
+        // 1.3 GB at 10 000 connections.
+        let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+            .read_buffer_size((o.size + 64).clamp(4096, 128 * 1024));
+        let ws = match tokio::time::timeout(
+            o.connect_timeout,
+            tokio_tungstenite::client_async_with_config(request, tcp, Some(config)),
+        )
+        .await
+        {
             Err(_) => {
                 stats.error("timeout".to_owned());
                 backoff(&mut stop).await;
