@@ -30,6 +30,7 @@ run: deps window-deps
 
 test: deps
 	python3 -m pip install -q websockets kosoku || python3 -m pip install -q --break-system-packages websockets kosoku
+	npm install --prefix tests/node --no-audit --no-fund >/dev/null || echo 'npm missing: the Node ws probe test will skip'
 	scripts/check-pure-core
 	cargo test --all-targets
 

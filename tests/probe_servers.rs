@@ -190,6 +190,31 @@ async fn python_websockets_passes_and_negotiates_deflate() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_ws_passes() {
+    let dir = format!("{}/tests/node", env!("CARGO_MANIFEST_DIR"));
+    if !std::path::Path::new(&format!("{dir}/node_modules/ws")).is_dir() {
+        common::skip_or_fail_in_ci("Node ws is not installed (npm install --prefix tests/node)");
+        return;
+    }
+    let mut child = Command::new("node")
+        .arg(format!("{dir}/ws_echo.js"))
+        .arg("0")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("node starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let server = Server(child, line.trim().trim_start_matches("listening ").parse().unwrap());
+    let results = probe(server.1, "1.*,2.*,3.*,4.*,5.*,6.1.*,6.3.*,6.4.*,7.*,9.7.*,10.*,h.*").await;
+    assert!(failures(&results).is_empty(), "{:#?}", failures(&results));
+    // ws checks UTF-8 once a message is complete: the fail-fast cases are non-strict.
+    let v641 = results.iter().find(|r| r.id == "6.4.1").unwrap();
+    assert_eq!((v641.verdict, v641.close_code), (Verdict::NonStrict, Some(1007)));
+}
+
 /// A tokio-tungstenite echo server in-process.
 async fn tungstenite_echo() -> u16 {
     use futures_util::{SinkExt, StreamExt};

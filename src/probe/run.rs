@@ -55,7 +55,7 @@ pub fn request(target: &Target, case_id: &str, spec: &RequestSpec) -> Vec<u8> {
     }
     match spec.change {
         Some(Change::NoVersion) => {}
-        Some(Change::WrongVersion) => r.push_str("Sec-WebSocket-Version: 8\r\n"),
+        Some(Change::WrongVersion) => r.push_str("Sec-WebSocket-Version: 99\r\n"),
         _ => r.push_str("Sec-WebSocket-Version: 13\r\n"),
     }
     if let Some(o) = &spec.origin {

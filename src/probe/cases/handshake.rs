@@ -57,7 +57,7 @@ pub fn cases() -> Vec<Case> {
         ),
         h(
             "h.3",
-            "Sec-WebSocket-Version: 8: must be refused, ideally 426 naming version 13",
+            "Sec-WebSocket-Version: 99 (no such version; 8 is hybi-08, which some servers still speak): must be refused, ideally 426 naming 13",
             Check::MustRefuse(WrongVersion),
         ),
         h(
