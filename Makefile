@@ -23,7 +23,9 @@ font-deps:
 # Python websockets: the chat server the scenario tests run (tests/servers/chat_server.py).
 py-deps:
 	@command -v python3 >/dev/null || $(MAKE) --no-print-directory install PACKAGES="python3 python3-pip"
-	@python3 -c 'import websockets.asyncio.server' 2>/dev/null || python3 -m pip install -q websockets 2>/dev/null || python3 -m pip install -q --break-system-packages websockets
+	@python3 -c 'import websockets.asyncio.server, kosoku' 2>/dev/null || python3 -m pip install -q websockets kosoku 2>/dev/null || python3 -m pip install -q --break-system-packages websockets kosoku
+	@command -v npm >/dev/null || $(MAKE) --no-print-directory install PACKAGES="nodejs npm"
+	@npm install --prefix tests/node --no-audit --no-fund >/dev/null || echo 'npm failed: the Node ws probe test will skip'
 
 window-deps:
 	@$(MAKE) --no-print-directory install PACKAGES="$(WINDOW_PACKAGES)"

@@ -6,6 +6,8 @@ pub mod cli;
 pub mod export;
 pub mod gui;
 pub mod live;
+pub mod load;
+pub mod probe;
 pub mod query;
 pub mod scenario;
 pub mod store;

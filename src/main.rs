@@ -48,6 +48,11 @@ enum Command {
     Connect(framescope::cli::connect::ConnectArgs),
     /// Run a scenario (RON) against a server, or turn a captured connection into one (--from).
     Test(framescope::cli::test::TestArgs),
+    /// Probe a WebSocket server's RFC 6455/7692 conformance (Autobahn's case categories), or
+    /// with --serve test the clients that connect.
+    Probe(framescope::cli::probe::ProbeArgs),
+    /// Load-test a WebSocket server: virtual clients, round-trip percentiles, throughput.
+    Load(framescope::cli::load::LoadArgs),
 }
 
 fn main() -> ExitCode {
@@ -56,6 +61,8 @@ fn main() -> ExitCode {
         Some(Command::Analyze(args)) => ExitCode::from(analyze::run(&args)),
         Some(Command::Connect(args)) => ExitCode::from(framescope::cli::connect::run(&args)),
         Some(Command::Test(args)) => ExitCode::from(framescope::cli::test::run(&args)),
+        Some(Command::Probe(args)) => ExitCode::from(framescope::cli::probe::run(&args)),
+        Some(Command::Load(args)) => ExitCode::from(framescope::cli::load::run_cli(&args)),
         None => match framescope::gui::run(framescope::gui::StartOptions {
             file: cli.file,
             goto: cli.goto,

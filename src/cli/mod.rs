@@ -2,5 +2,7 @@
 
 pub mod analyze;
 pub mod connect;
+pub mod load;
+pub mod probe;
 pub mod summary;
 pub mod test;

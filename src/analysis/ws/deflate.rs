@@ -167,16 +167,26 @@ pub struct MessageDeflater {
     compress: Compress,
     level: Compression,
     reset_after_each_message: bool,
+    window_bits: u8,
 }
 
 impl MessageDeflater {
     /// `level` 0-9 (zlib's); `no_context_takeover` resets the window after every message.
     pub fn new(level: u32, no_context_takeover: bool) -> Self {
+        Self::with_window_bits(level, no_context_takeover, 15)
+    }
+
+    /// With a window of 2^`bits` bytes, as a peer's `client_max_window_bits` asks (clamped to
+    /// zlib's 9..=15: 8 is written as 9, which RFC 7692 §7.1.2.2 allows a sender to do only
+    /// when the peer accepts it; no peer in practice asks for 8).
+    pub fn with_window_bits(level: u32, no_context_takeover: bool, bits: u8) -> Self {
         let level = Compression::new(level.min(9));
+        let window_bits = bits.clamp(9, 15);
         MessageDeflater {
-            compress: Compress::new(level, false),
+            compress: Compress::new_with_window_bits(level, false, window_bits),
             level,
             reset_after_each_message: no_context_takeover,
+            window_bits,
         }
     }
 
@@ -199,7 +209,7 @@ impl MessageDeflater {
             out.truncate(out.len() - DEFLATE_TAIL.len());
         }
         if self.reset_after_each_message {
-            self.compress = Compress::new(self.level, false);
+            self.compress = Compress::new_with_window_bits(self.level, false, self.window_bits);
         }
         Ok(out)
     }

@@ -1,0 +1,111 @@
+//! `framescope load` against a tokio-tungstenite echo server on 127.0.0.1 that answers after
+//! an injected delay: the counts are real and the round trips sit just above the delay.
+
+use std::time::Duration;
+
+use framescope::live::target::parse_target;
+use framescope::load::{LoadOptions, Mode, run};
+use futures_util::{SinkExt, StreamExt};
+
+/// Echoes after `delay`; answers `{"id":N,…}` with `{"id":N,"ok":true}` when `reqresp`.
+fn server(delay: Duration, reqresp: bool) -> u16 {
+    let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = std_listener.local_addr().unwrap().port();
+    std_listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(std_listener).unwrap();
+            while let Ok((tcp, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let Ok(ws) = tokio_tungstenite::accept_async(tcp).await else {
+                        return;
+                    };
+                    let (tx, mut rx) = ws.split();
+                    let tx = std::sync::Arc::new(tokio::sync::Mutex::new(tx));
+                    while let Some(Ok(m)) = rx.next().await {
+                        if !m.is_text() {
+                            continue;
+                        }
+                        let tx = tx.clone();
+                        tokio::spawn(async move {
+                            tokio::time::sleep(delay).await;
+                            let reply = if reqresp {
+                                let t = m.to_text().unwrap_or_default();
+                                let id: String = t
+                                    .trim_start_matches("{\"id\":")
+                                    .chars()
+                                    .take_while(|c| c.is_ascii_digit())
+                                    .collect();
+                                tungstenite::Message::text(format!("{{\"id\":{id},\"ok\":true}}"))
+                            } else {
+                                m
+                            };
+                            let _ = tx.lock().await.send(reply).await;
+                        });
+                    }
+                });
+            }
+        });
+    });
+    port
+}
+
+fn opts(port: u16, mode: Mode) -> LoadOptions {
+    LoadOptions {
+        target: parse_target(&format!("ws://127.0.0.1:{port}/")).unwrap(),
+        connections: 4,
+        ramp_up: Duration::from_millis(200),
+        duration: Duration::from_secs(2),
+        rate: 20.0,
+        size: 100,
+        churn: 0.0,
+        mode,
+        connect_timeout: Duration::from_secs(5),
+        live: false,
+    }
+}
+
+#[test]
+fn echo_round_trips_are_the_injected_delay_plus_a_little() {
+    let port = server(Duration::from_millis(20), false);
+    let r = run(opts(port, Mode::Echo)).unwrap();
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    assert_eq!(r.connections_opened, 4);
+    assert_eq!(r.peak_open, 4);
+    // 4 clients × 20 msg/s × ~2.1 s (ramp-up staggering): 150-180 messages.
+    assert!((150..=180).contains(&r.messages_sent), "sent {}", r.messages_sent);
+    // The last replies may still be on their way when the run stops.
+    assert!(r.messages_received + 8 >= r.messages_sent && r.messages_received <= r.messages_sent);
+    assert_eq!(r.rtt_ms.count, r.messages_received);
+    assert!(r.rtt_ms.p50 >= 20.0 && r.rtt_ms.p50 < 25.0, "p50 {}", r.rtt_ms.p50);
+    assert!(r.rtt_ms.p99 < 40.0, "p99 {}", r.rtt_ms.p99);
+    assert_eq!(r.connect_ms.count, 4);
+    assert_eq!(r.handshake_ms.count, 4);
+}
+
+#[test]
+fn reqresp_matches_answers_by_id() {
+    let port = server(Duration::from_millis(10), true);
+    let r = run(opts(port, Mode::Reqresp)).unwrap();
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    assert!(r.messages_received >= 140);
+    assert_eq!(r.rtt_ms.count, r.messages_received);
+    assert!(r.rtt_ms.p50 >= 10.0 && r.rtt_ms.p50 < 15.0, "p50 {}", r.rtt_ms.p50);
+}
+
+#[test]
+fn a_refused_port_is_counted_by_kind() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut o = opts(port, Mode::Echo);
+    o.duration = Duration::from_millis(500);
+    let r = run(o).unwrap();
+    assert_eq!(r.connections_opened, 0);
+    assert!(r.errors.get("refused").copied().unwrap_or(0) >= 4, "{:?}", r.errors);
+}
