@@ -186,3 +186,171 @@ fn a_click_on_a_timeline_point_or_a_throughput_bucket_selects_its_message() {
         "message at {t} s is in bucket {bin}"
     );
 }
+
+/// The client's TCP byte stream of the one connection of a loopback capture (in order, no
+/// loss): the bytes the frames' stream offsets count in.
+fn client_stream(path: &std::path::Path, client_port: u16) -> Vec<u8> {
+    use framescope::analysis::link::{Decoded, LinkType, decode};
+    let data = std::fs::read(path).expect("read capture");
+    let capture = pcap_parser::PcapCapture::from_file(&data).expect("a pcap file");
+    let link = LinkType::from_dlt(capture.header.network.0);
+    let mut stream = Vec::new();
+    let mut next_seq = None;
+    for block in &capture.blocks {
+        if let Decoded::Tcp(tcp) = decode(link, block.data)
+            && tcp.src.port() == client_port
+        {
+            if tcp.syn {
+                next_seq = Some(tcp.seq.wrapping_add(1));
+                continue;
+            }
+            if Some(tcp.seq) == next_seq && !tcp.payload.is_empty() {
+                stream.extend_from_slice(tcp.payload);
+                next_seq = Some(tcp.seq.wrapping_add(tcp.payload.len() as u32));
+            }
+        }
+    }
+    stream
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn the_anatomy_of_a_fragmented_compressed_message_shows_every_frame_on_the_wire() {
+    let path = sample("python-deflate-context-takeover.pcap");
+    let mut harness = common::gui::loaded_in(&path, (1400.0, 1400.0));
+    harness.state_mut().lower_tab = LowerTab::Anatomy;
+    harness
+        .state_mut()
+        .push(framescope::gui::commands::Command::SelectMessage(Some(6)));
+    harness.run_steps(3);
+    let (row, frames, port, start) = {
+        let app = harness.state();
+        let row = app.store.messages[6].clone();
+        let frames: Vec<_> = framescope::gui::panes::anatomy::message_frames(&app.store, &row)
+            .into_iter()
+            .cloned()
+            .collect();
+        let port = app.store.connections[0].info.client.port();
+        (row, frames, port, app.store.capture_start().expect("start"))
+    };
+    assert!(
+        row.compressed && row.frames == 5,
+        "message 6 is compressed, in 5 frames"
+    );
+    assert_eq!(frames.len(), 5);
+    let stream = client_stream(&path, port);
+    harness.get_by_label_contains("Message #6: c2s text in 5 frames, compressed (permessage-deflate)");
+    for (i, frame) in frames.iter().enumerate() {
+        // The heading, the time and the place in the message.
+        harness.get_by_label(&format!(
+            "Frame {} of 5 — {} bytes on the wire at stream offset {}",
+            i + 1,
+            frame.header.wire_len(),
+            frame.stream_offset
+        ));
+        let at = frame.ts.millis_since(start) / 1000.0;
+        harness.get_by_label_contains(&format!("at {at:.6} s since the capture started"));
+        // Every byte of the frame as it was on the wire (all are under 64 payload bytes):
+        // the bytes line is the capture's own bytes at the frame's stream offset.
+        let from = frame.stream_offset as usize;
+        let wire = &stream[from..from + frame.header.wire_len() as usize];
+        let shown: Vec<String> = wire.iter().map(|b| format!("{b:02x}")).collect();
+        let labels: Vec<String> = harness
+            .query_all_by_label_contains("")
+            .filter_map(|n| {
+                let node = egui_kittest::kittest::NodeT::accesskit_node(&n);
+                node.label().or_else(|| node.value())
+            })
+            .collect();
+        let line_at = labels
+            .windows(shown.len())
+            .position(|w| w == shown.as_slice())
+            .unwrap_or_else(|| {
+                let near: Vec<&String> = labels.iter().skip_while(|l| l.as_str() != "bytes:").take(40).collect();
+                panic!("frame {} bytes {} on screen: {near:?}", i + 1, hex(wire))
+            });
+        assert!(line_at > 0);
+        // A continuation frame names itself; only the first frame has RSV1 set.
+        if i > 0 {
+            assert_eq!(frame.header.opcode, OpCode::Continuation);
+            assert!(!frame.header.rsv1);
+        }
+    }
+    assert_eq!(
+        harness
+            .query_all_by_label("continuation of a fragmented message")
+            .count(),
+        4
+    );
+    assert!(harness.query_by_label_contains("not kept").is_none());
+    // The first frame's unmasking walkthrough: the first payload bytes XOR the key give the
+    // compressed bytes as sent (what the deflate walkthrough starts from).
+    let key = frames[0].header.mask.expect("client frames are masked");
+    harness.get_by_label("Unmasking (RFC 6455 §5.3): byte i XOR key[i mod 4]");
+    let compressed = harness.state().store.compressed_payload(&row).to_vec();
+    let header_len = frames[0].header.header_len as usize;
+    let masked0 = stream[frames[0].stream_offset as usize + header_len];
+    assert_eq!(masked0 ^ key[0], compressed[0]);
+    // The other frames' walkthroughs are there too, folded.
+    for i in 2..=5 {
+        harness.get_by_label(&format!("Unmasking frame {i}"));
+    }
+    // The deflate walkthrough joins the five payloads.
+    let parts: Vec<String> = frames.iter().map(|f| f.header.payload_len.to_string()).collect();
+    harness.get_by_label(&format!("{} = {} bytes", parts.join(" + "), compressed.len()));
+}
+
+#[test]
+fn a_ping_between_fragments_is_shown_with_its_time_and_the_pong_unmasking_shows_letters() {
+    // echo-text-binary-ping-close.pcap: message 6 is "frag-mented" in two frames with a
+    // ping sent between them.
+    let path = sample("echo-text-binary-ping-close.pcap");
+    let mut harness = common::gui::loaded_in(&path, (1400.0, 1400.0));
+    harness.state_mut().lower_tab = LowerTab::Anatomy;
+    harness
+        .state_mut()
+        .push(framescope::gui::commands::Command::SelectMessage(Some(6)));
+    harness.run_steps(3);
+    let app = harness.state();
+    let row = app.store.messages[6].clone();
+    let listed = framescope::gui::panes::anatomy::frames_with_interleaved(&app.store, &row);
+    let (ping_frame, ping_message) = listed
+        .iter()
+        .find_map(|f| match f {
+            framescope::gui::panes::anatomy::AnatomyFrame::Between(f, m) => Some(((*f).clone(), *m)),
+            _ => None,
+        })
+        .expect("a control frame between the fragments");
+    let ping_message = ping_message.expect("the ping's message");
+    let ping_row = app.store.messages[ping_message as usize].clone();
+    assert_eq!(ping_row.opcode, OpCode::Ping);
+    let start = app.store.capture_start().expect("start");
+    let at = ping_frame.ts.millis_since(start) / 1000.0;
+    harness.get_by_label(&format!(
+        "Between frames 1 and 2: a ping frame ({} bytes on the wire) at {at:.6} s",
+        ping_frame.header.wire_len()
+    ));
+    // Its button selects the ping; the ping's anatomy has its own unmasking walkthrough.
+    harness
+        .get_by_label(&format!("show message #{ping_message}"))
+        .click_accesskit();
+    harness.run_steps(3);
+    assert_eq!(harness.state().selection.message, Some(ping_message));
+    let payload = harness.state().store.payload(&ping_row).to_vec();
+    assert!(
+        !payload.is_empty() && payload.iter().all(|b| b.is_ascii_graphic()),
+        "{payload:?}"
+    );
+    harness.get_by_label(&format!("gives \"{}\"", String::from_utf8_lossy(&payload)));
+    // The char column shows the letters for a control frame too (it showed "·" on every
+    // row of a ping or pong): the payload is printable, so no row has a dot.
+    let first = (payload[0] as char).to_string();
+    assert!(harness.query_all_by_label(&first).count() >= 1);
+    assert!(
+        harness.query_by_label("·").is_none(),
+        "every char of {payload:?} is shown"
+    );
+}

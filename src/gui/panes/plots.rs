@@ -120,14 +120,14 @@ fn lane<'a>(id: &str, end: f64) -> Plot<'a> {
         .allow_drag([true, false])
         .allow_scroll([true, false])
         .allow_double_click_reset(true)
-        .x_axis_formatter(|mark, _| format_seconds(mark.value, mark.step_size))
+        .x_axis_formatter(|mark, range| format_seconds(mark.value, mark.step_size, range.end() - range.start()))
 }
 
-/// A tick on the time axis: milliseconds when the ticks are less than 10 ms apart, else
-/// seconds; as many decimals as the tick spacing needs.
-pub fn format_seconds(value: f64, step: f64) -> String {
+/// A tick on the time axis: milliseconds when less than half a second is shown (`span`),
+/// else seconds; as many decimals as the tick spacing (`step`) needs.
+pub fn format_seconds(value: f64, step: f64, span: f64) -> String {
     let decimals = |step: f64| decimals_for(step, 9);
-    if step < 0.01 {
+    if span < 0.5 {
         let ms = value * 1000.0;
         format!("{ms:.*} ms", decimals(step * 1000.0))
     } else {

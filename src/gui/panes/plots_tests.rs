@@ -94,11 +94,14 @@ fn byte_axes_read_in_binary_units() {
 
 #[test]
 fn time_ticks_switch_to_milliseconds_for_short_spans() {
-    assert_eq!(format_seconds(10.0, 5.0), "10 s");
-    assert_eq!(format_seconds(0.5, 0.1), "0.5 s");
-    assert_eq!(format_seconds(0.0015, 0.0005), "1.5 ms");
-    assert_eq!(format_seconds(0.002, 0.001), "2 ms");
-    assert_eq!(format_seconds(0.00025, 0.00005), "0.25 ms");
+    assert_eq!(format_seconds(10.0, 5.0, 20.0), "10 s");
+    assert_eq!(format_seconds(0.5, 0.1, 2.0), "0.5 s");
+    assert_eq!(format_seconds(0.0015, 0.0005, 0.003), "1.5 ms");
+    assert_eq!(format_seconds(0.002, 0.001, 0.003), "2 ms");
+    // The tick at 0 has the coarsest step of all; it still reads in the range's unit.
+    assert_eq!(format_seconds(0.0, 0.01, 0.003), "0 ms");
+    assert_eq!(format_seconds(0.00025, 0.00005, 0.001), "0.25 ms");
+    assert_eq!(format_seconds(150.0, 10.0, 0.4), "150000 ms");
 }
 
 #[test]
