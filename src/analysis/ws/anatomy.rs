@@ -131,6 +131,7 @@ pub fn fields(header: &FrameHeader, negotiated_rsv1: bool) -> Vec<Field> {
         meaning: match len7 {
             126 => "the length follows in 16 bits".into(),
             127 => "the length follows in 64 bits".into(),
+            1 => "1 byte of payload".into(),
             n => format!("{n} bytes of payload"),
         },
         violation: (control_too_long && header.length_encoding == LengthEncoding::Short)
@@ -189,7 +190,11 @@ pub fn fields(header: &FrameHeader, negotiated_rsv1: bool) -> Vec<Field> {
         name: "payload",
         bit_start: next_bit,
         bit_len: (header.payload_len.min(1 << 20) as usize) * 8,
-        value: format!("{} bytes", header.payload_len),
+        value: if header.payload_len == 1 {
+            "1 byte".to_owned()
+        } else {
+            format!("{} bytes", header.payload_len)
+        },
         meaning: if header.mask.is_some() {
             "masked application data".into()
         } else {

@@ -252,7 +252,7 @@ pub fn anatomy_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
                 && !p.bytes.is_empty()
             {
                 let steps = &p.bytes[..p.bytes.len().min(UNMASK_STEPS)];
-                let mut walk = |ui: &mut egui::Ui| unmasking_ui(ui, i, steps, key, row.opcode, &mut app.unmask_step);
+                let mut walk = |ui: &mut egui::Ui| unmasking_ui(ui, i, steps, key, &row, &mut app.unmask_step);
                 if i == 0 {
                     walk(ui);
                 } else {
@@ -489,13 +489,14 @@ fn deflate_ui(ui: &mut egui::Ui, row: &MessageRow, compressed: &[u8], frames: &[
 
 /// The unmasking walkthrough of frame `frame`; `step` is how many rows are shown (`None`:
 /// all of them). The char column shows printable ASCII of any opcode (a pong's payload is
-/// letters too); the result line reads the bytes as text unless the message is binary.
+/// letters too); the result line reads the bytes as text unless the message is binary or
+/// compressed (then they are deflate data, inflated by the walkthrough below).
 fn unmasking_ui(
     ui: &mut egui::Ui,
     frame: usize,
     masked: &[u8],
     key: [u8; 4],
-    opcode: OpCode,
+    row: &MessageRow,
     step: &mut Option<usize>,
 ) {
     ui.horizontal(|ui| {
@@ -534,7 +535,9 @@ fn unmasking_ui(
             }
         });
     let plain: Vec<u8> = steps.iter().map(|s| s.plain).collect();
-    if opcode != OpCode::Binary {
+    if row.compressed {
+        ui.label("gives the compressed bytes as sent: permessage-deflate below turns them into the text");
+    } else if row.opcode != OpCode::Binary {
         ui.label(format!("gives \"{}\"", String::from_utf8_lossy(&plain)));
     }
 }

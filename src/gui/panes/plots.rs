@@ -989,10 +989,10 @@ fn throughput_ui(app: &mut FramescopeApp, ui: &mut egui::Ui, origin: Timestamp, 
         cache.key = Some(key);
     }
     ui.horizontal(|ui| {
-        ui.label(format!(
-            "Wire bytes and messages per second, in bins of {}:",
-            format_time(cache.rates.bin_width)
-        ));
+        ui.label(format!("Wire bytes and messages per second, in bins of {}:", {
+            let w = cache.rates.bin_width;
+            format_seconds(w, w, w)
+        }));
         legend_row(
             ui,
             &[
