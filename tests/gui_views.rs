@@ -317,14 +317,15 @@ fn a_ping_between_fragments_is_shown_with_its_time_and_the_pong_unmasking_shows_
     let app = harness.state();
     let row = app.store.messages[6].clone();
     let listed = framescope::gui::panes::anatomy::frames_with_interleaved(&app.store, &row);
-    let (ping_frame, ping_message) = listed
+    let (ping_frame, at) = listed
         .iter()
         .find_map(|f| match f {
-            framescope::gui::panes::anatomy::AnatomyFrame::Between(f, m) => Some(((*f).clone(), *m)),
+            framescope::gui::panes::anatomy::AnatomyFrame::Between(f, at) => Some(((*f).clone(), *at)),
             _ => None,
         })
         .expect("a control frame between the fragments");
-    let ping_message = ping_message.expect("the ping's message");
+    let ping_message =
+        framescope::gui::panes::anatomy::control_message_of(&app.store, 6, at).expect("the ping's message");
     let ping_row = app.store.messages[ping_message as usize].clone();
     assert_eq!(ping_row.opcode, OpCode::Ping);
     let start = app.store.capture_start().expect("start");

@@ -55,11 +55,11 @@ pub fn message_frames<'s>(store: &'s Store, row: &MessageRow) -> Vec<&'s FrameEv
 }
 
 /// A frame of the selected message, or a control frame of the same direction sent between
-/// its fragments (with the index of the control message it was).
+/// its fragments (with its index in `Store::frames`).
 #[derive(Clone, Copy, Debug)]
 pub enum AnatomyFrame<'s> {
     Own(&'s FrameEvent),
-    Between(&'s FrameEvent, Option<u32>),
+    Between(&'s FrameEvent, u32),
 }
 
 /// The message's frames in wire order, with the control frames sent between its fragments.
@@ -77,9 +77,14 @@ pub fn frames_with_interleaved<'s>(store: &'s Store, row: &MessageRow) -> Vec<An
         if f.conn != row.conn || f.dir != row.dir {
             continue;
         }
+        // The next data message of the direction: this one's frames are all listed (or were
+        // not all recorded); stop rather than scan the rest of the capture.
+        if own > 0 && !f.header.opcode.is_control() && f.header.opcode != OpCode::Continuation {
+            break;
+        }
         if data_message && f.header.opcode.is_control() {
             if own > 0 {
-                out.push(AnatomyFrame::Between(f, control_message_of(store, row, i as u32)));
+                out.push(AnatomyFrame::Between(f, i as u32));
             }
             continue;
         }
@@ -89,23 +94,18 @@ pub fn frames_with_interleaved<'s>(store: &'s Store, row: &MessageRow) -> Vec<An
     out
 }
 
-/// The control message whose frame is `frame` (reported before the data message it
-/// interrupted, so it is looked for just before that message).
-fn control_message_of(store: &Store, row: &MessageRow, frame: u32) -> Option<u32> {
-    let end = store
-        .messages
-        .iter()
-        .rposition(|m| m.first_frame == row.first_frame && m.conn == row.conn)
-        .unwrap_or(store.messages.len());
+/// The control message whose frame is `frame` (index in `Store::frames`). It was reported
+/// before the data message it interrupted (`before`), so it is looked for among the 4096
+/// messages just before that one.
+pub fn control_message_of(store: &Store, before: u32, frame: u32) -> Option<u32> {
+    let end = (before as usize).min(store.messages.len());
+    let start = end.saturating_sub(4096);
     store
         .messages
+        .get(start..end)?
         .iter()
-        .enumerate()
-        .take(end)
-        .rev()
-        .take(4096)
-        .find(|(_, m)| m.first_frame == Some(frame))
-        .map(|(i, _)| i as u32)
+        .rposition(|m| m.first_frame == Some(frame))
+        .map(|i| (start + i) as u32)
 }
 
 /// The message's bytes as sent: the frames' payloads unmasked and joined, before inflating
@@ -141,7 +141,9 @@ pub fn anatomy_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
         for f in &listed {
             match f {
                 AnatomyFrame::Own(_) => seen_own += 1,
-                AnatomyFrame::Between(f, m) => out.push((seen_own, (*f).clone(), *m)),
+                AnatomyFrame::Between(f, at) => {
+                    out.push((seen_own, (*f).clone(), control_message_of(&app.store, index, *at)));
+                }
             }
         }
         out
