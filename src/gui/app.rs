@@ -194,6 +194,8 @@ impl FramescopeApp {
         self.selection = Selection::default();
         self.marks.clear();
         self.follow = None;
+        // The plots' caches index the old store's messages.
+        self.plots = Default::default();
         self.first_results_after = None;
         let config = AnalyzerConfig {
             emit_frames: true,
