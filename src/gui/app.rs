@@ -130,8 +130,8 @@ pub struct FramescopeApp {
     pub anatomy_hover: crate::gui::panes::anatomy::AnatomyHover,
     /// Rows of the unmasking walkthrough shown (`None`: all).
     pub unmask_step: Option<usize>,
-    pub timeline_cache: crate::gui::panes::plots::TimelineCache,
-    pub throughput_cache: crate::gui::panes::plots::ThroughputCache,
+    /// The plots' caches and where they drew last (`panes::plots`).
+    pub plots: crate::gui::panes::plots::PlotsState,
     /// The connect window: one tab per live connection.
     pub clients: crate::gui::sessions::ClientTabs,
     fonts_installed: bool,
@@ -175,8 +175,7 @@ impl FramescopeApp {
             lesson: None,
             anatomy_hover: None,
             unmask_step: None,
-            timeline_cache: Default::default(),
-            throughput_cache: Default::default(),
+            plots: Default::default(),
             clients: Default::default(),
             fonts_installed: false,
             guard: Default::default(),
@@ -207,6 +206,8 @@ impl FramescopeApp {
         self.selection = Selection::default();
         self.marks.clear();
         self.follow = None;
+        // The plots' caches index the old store's messages.
+        self.plots = Default::default();
         self.first_results_after = None;
         let config = AnalyzerConfig {
             emit_frames: true,
@@ -279,8 +280,7 @@ impl FramescopeApp {
         self.selection = Selection::default();
         self.marks.clear();
         self.follow = None;
-        self.timeline_cache = Default::default();
-        self.throughput_cache = Default::default();
+        self.plots = Default::default();
         self.first_results_after = None;
         self.source = Some(source);
         self.load_started = Some(Instant::now());

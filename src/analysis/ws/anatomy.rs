@@ -131,6 +131,7 @@ pub fn fields(header: &FrameHeader, negotiated_rsv1: bool) -> Vec<Field> {
         meaning: match len7 {
             126 => "the length follows in 16 bits".into(),
             127 => "the length follows in 64 bits".into(),
+            1 => "1 byte of payload".into(),
             n => format!("{n} bytes of payload"),
         },
         violation: (control_too_long && header.length_encoding == LengthEncoding::Short)
@@ -189,7 +190,11 @@ pub fn fields(header: &FrameHeader, negotiated_rsv1: bool) -> Vec<Field> {
         name: "payload",
         bit_start: next_bit,
         bit_len: (header.payload_len.min(1 << 20) as usize) * 8,
-        value: format!("{} bytes", header.payload_len),
+        value: if header.payload_len == 1 {
+            "1 byte".to_owned()
+        } else {
+            format!("{} bytes", header.payload_len)
+        },
         meaning: if header.mask.is_some() {
             "masked application data".into()
         } else {
@@ -198,6 +203,50 @@ pub fn fields(header: &FrameHeader, negotiated_rsv1: bool) -> Vec<Field> {
         violation: None,
     });
     out
+}
+
+/// One frame's payload as it was on the wire, rebuilt from the message's bytes as sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WirePayload {
+    /// Where the frame's payload starts in the message's bytes as sent.
+    pub offset: u64,
+    /// The payload length the header declares.
+    pub len: u64,
+    /// The first bytes of the payload as they were on the wire (masked again with the
+    /// frame's key), at most what was asked for and what was kept.
+    pub bytes: Vec<u8>,
+    /// How many of the payload's bytes were kept (less than `len` when the message's bytes
+    /// were cut to a prefix).
+    pub kept: u64,
+}
+
+/// Each frame's payload on the wire, from the message's bytes as sent (`sent`: the frames'
+/// payloads unmasked and joined, before any inflating; possibly only a prefix of them).
+/// Masking is an XOR with the frame's key restarting at each frame's first payload byte, so
+/// masking the kept bytes again gives back exactly the bytes that were on the wire. At most
+/// `max_bytes` bytes per frame are rebuilt; memory is not spent on anything kept already.
+pub fn wire_payloads(headers: &[FrameHeader], sent: &[u8], max_bytes: usize) -> Vec<WirePayload> {
+    let mut offset = 0u64;
+    headers
+        .iter()
+        .map(|h| {
+            let start = usize::try_from(offset).unwrap_or(usize::MAX).min(sent.len());
+            let kept = (sent.len() - start).min(usize::try_from(h.payload_len).unwrap_or(usize::MAX));
+            let take = kept.min(max_bytes);
+            let mut bytes = sent.get(start..start + take).unwrap_or(&[]).to_vec();
+            if let Some(key) = h.mask {
+                crate::analysis::ws::mask::apply_mask(&mut bytes, key, 0);
+            }
+            let out = WirePayload {
+                offset,
+                len: h.payload_len,
+                bytes,
+                kept: kept as u64,
+            };
+            offset = offset.saturating_add(h.payload_len);
+            out
+        })
+        .collect()
 }
 
 /// One row of the unmasking walkthrough.
@@ -260,6 +309,29 @@ mod tests {
         let text: Vec<u8> = steps.iter().map(|s| s.plain).collect();
         assert_eq!(text, b"Hello");
         assert_eq!(steps[4].key_index, 0);
+    }
+
+    #[test]
+    fn rebuilds_each_fragments_wire_bytes_from_the_joined_payload() {
+        // "Hello" in two masked fragments with different keys, then an unmasked one.
+        let keys = [[0x37, 0xfa, 0x21, 0x3d], [1, 2, 3, 4]];
+        let sent = b"Hello, world";
+        let h1 = FrameHeader::parse(&[0x01, 0x85, 0x37, 0xfa, 0x21, 0x3d]).expect("first");
+        let h2 = FrameHeader::parse(&[0x00, 0x82, 1, 2, 3, 4]).expect("second");
+        let h3 = FrameHeader::parse(&[0x80, 0x05]).expect("last");
+        let got = wire_payloads(&[h1, h2, h3], sent, 64);
+        // RFC 6455 §5.7's masked "Hello".
+        assert_eq!(got[0].bytes, [0x7f, 0x9f, 0x4d, 0x51, 0x58]);
+        assert_eq!((got[1].offset, got[1].len, got[1].kept), (5, 2, 2));
+        assert_eq!(got[1].bytes, [b',' ^ keys[1][0], b' ' ^ keys[1][1]]);
+        assert_eq!((got[2].offset, got[2].bytes.as_slice()), (7, &b"world"[..]));
+        assert_eq!(keys[0], h1.mask.expect("masked"));
+        // A prefix kept (the arena's budget): the second frame is cut, the third is empty.
+        let got = wire_payloads(&[h1, h2, h3], &sent[..6], 64);
+        assert_eq!((got[1].kept, got[1].bytes.len()), (1, 1));
+        assert_eq!((got[2].kept, got[2].bytes.len()), (0, 0));
+        // At most `max_bytes` per frame.
+        assert_eq!(wire_payloads(&[h1], sent, 3)[0].bytes, [0x7f, 0x9f, 0x4d]);
     }
 
     #[test]

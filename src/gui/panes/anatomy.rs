@@ -1,121 +1,277 @@
-//! Frame anatomy: the selected message's frames in RFC 6455's 32-bits-per-row layout, each
-//! field coloured and labelled with its value and meaning; hovering a field highlights its
-//! bytes in the hex row below and hovering a byte names its field; rules broken are marked.
-//! Then the unmasking walkthrough for the first payload bytes.
+//! Frame anatomy: every frame of the selected message (fragments, and the control frames
+//! sent between them) in RFC 6455's 32-bits-per-row layout, each field in its own colour
+//! (the same in every frame) and labelled with its value and meaning; hovering a field
+//! highlights its bytes in the hex row below and hovering a byte names its field; rules
+//! broken are marked. Each frame's time and place in its message, its bytes on the wire
+//! (rebuilt exactly from the kept message bytes and the frame's masking key), the
+//! unmasking walkthrough of every masked frame, and the deflate walkthrough of a
+//! compressed message (its frames joined, the tail appended, inflated).
 
 use crate::analysis::event::FrameEvent;
-use crate::analysis::ws::anatomy::{fields, unmask_steps};
-use crate::analysis::ws::frame::OpCode;
-use crate::analysis::ws::mask::apply_mask;
+use crate::analysis::ws::anatomy::{WirePayload, fields, unmask_steps, wire_payloads};
+use crate::analysis::ws::frame::{FrameHeader, OpCode};
 use crate::gui::app::FramescopeApp;
+use crate::gui::commands::Command;
 use crate::gui::theme;
 use crate::store::{MessageRow, Store};
 
 const BIT_WIDTH: f32 = 24.0;
 const ROW_HEIGHT: f32 = 34.0;
-/// Payload bytes drawn in the bit layout and the hex row.
+/// Payload bytes drawn in the bit layout.
 const PAYLOAD_BYTES_SHOWN: usize = 8;
+/// Payload bytes written out in a frame's bytes line (then "… N more").
+const PAYLOAD_BYTES_LINE: usize = 64;
 /// Payload bytes the unmasking walkthrough steps through.
 const UNMASK_STEPS: usize = 16;
 
-const FIELD_COLORS: [egui::Color32; 10] = [
-    egui::Color32::from_rgb(94, 129, 172),
-    egui::Color32::from_rgb(136, 192, 208),
-    egui::Color32::from_rgb(129, 161, 193),
-    egui::Color32::from_rgb(143, 188, 187),
-    egui::Color32::from_rgb(180, 142, 173),
-    egui::Color32::from_rgb(208, 135, 112),
-    egui::Color32::from_rgb(235, 203, 139),
-    egui::Color32::from_rgb(163, 190, 140),
-    egui::Color32::from_rgb(191, 97, 106),
-    egui::Color32::from_rgb(120, 120, 120),
-];
+/// Each field's colour, by name: the same field has the same colour in every frame,
+/// whatever fields come before it.
+pub fn field_color(name: &str) -> egui::Color32 {
+    match name {
+        "FIN" => egui::Color32::from_rgb(94, 129, 172),
+        "RSV1" => egui::Color32::from_rgb(136, 192, 208),
+        "RSV2" => egui::Color32::from_rgb(129, 161, 193),
+        "RSV3" => egui::Color32::from_rgb(143, 188, 187),
+        "opcode" => egui::Color32::from_rgb(180, 142, 173),
+        "MASK" => egui::Color32::from_rgb(208, 135, 112),
+        "payload len" => egui::Color32::from_rgb(235, 203, 139),
+        n if n.starts_with("extended payload length") => egui::Color32::from_rgb(222, 170, 110),
+        "masking key" => egui::Color32::from_rgb(163, 190, 140),
+        "payload" => egui::Color32::from_rgb(191, 97, 106),
+        _ => egui::Color32::from_rgb(120, 120, 120),
+    }
+}
 
 /// The frames of message `index`, in order (control frames of the same direction that sat
 /// between its fragments are skipped).
 pub fn message_frames<'s>(store: &'s Store, row: &MessageRow) -> Vec<&'s FrameEvent> {
+    frames_with_interleaved(store, row)
+        .into_iter()
+        .filter_map(|f| match f {
+            AnatomyFrame::Own(f) => Some(f),
+            AnatomyFrame::Between(..) => None,
+        })
+        .collect()
+}
+
+/// A frame of the selected message, or a control frame of the same direction sent between
+/// its fragments (with its index in `Store::frames`).
+#[derive(Clone, Copy, Debug)]
+pub enum AnatomyFrame<'s> {
+    Own(&'s FrameEvent),
+    Between(&'s FrameEvent, u32),
+}
+
+/// The message's frames in wire order, with the control frames sent between its fragments.
+pub fn frames_with_interleaved<'s>(store: &'s Store, row: &MessageRow) -> Vec<AnatomyFrame<'s>> {
     let Some(first) = row.first_frame else {
         return Vec::new();
     };
     let data_message = !row.opcode.is_control();
-    store
-        .frames
-        .iter()
-        .skip(first as usize)
-        .filter(|f| f.conn == row.conn && f.dir == row.dir)
-        .filter(|f| !data_message || !f.header.opcode.is_control())
-        .take(row.frames as usize)
-        .collect()
+    let mut out = Vec::new();
+    let mut own = 0;
+    for (i, f) in store.frames.iter().enumerate().skip(first as usize) {
+        if own >= row.frames {
+            break;
+        }
+        if f.conn != row.conn || f.dir != row.dir {
+            continue;
+        }
+        // The next data message of the direction: this one's frames are all listed (or were
+        // not all recorded); stop rather than scan the rest of the capture.
+        if own > 0 && !f.header.opcode.is_control() && f.header.opcode != OpCode::Continuation {
+            break;
+        }
+        if data_message && f.header.opcode.is_control() {
+            if own > 0 {
+                out.push(AnatomyFrame::Between(f, i as u32));
+            }
+            continue;
+        }
+        out.push(AnatomyFrame::Own(f));
+        own += 1;
+    }
+    out
 }
 
-/// The payload bytes as they were on the wire, when they can be rebuilt exactly: a
-/// single-frame uncompressed message whose payload was kept (masking is undone by masking
-/// again with the same key).
-fn wire_payload_prefix(store: &Store, row: &MessageRow, frame: &FrameEvent) -> Option<Vec<u8>> {
-    if row.frames != 1 || row.compressed || !row.payload_fully_kept() {
-        return None;
+/// The control message whose frame is `frame` (index in `Store::frames`). It was reported
+/// before the data message it interrupted (`before`), so it is looked for among the 4096
+/// messages just before that one.
+pub fn control_message_of(store: &Store, before: u32, frame: u32) -> Option<u32> {
+    let end = (before as usize).min(store.messages.len());
+    let start = end.saturating_sub(4096);
+    store
+        .messages
+        .get(start..end)?
+        .iter()
+        .rposition(|m| m.first_frame == Some(frame))
+        .map(|i| (start + i) as u32)
+}
+
+/// The message's bytes as sent: the frames' payloads unmasked and joined, before inflating
+/// (what is kept of them: a prefix when the arena's budget was spent).
+fn bytes_as_sent<'s>(store: &'s Store, row: &MessageRow) -> &'s [u8] {
+    if row.compressed {
+        store.compressed_payload(row)
+    } else {
+        store.payload(row)
     }
-    let mut bytes = store.payload(row).get(..UNMASK_STEPS.min(row.len as usize))?.to_vec();
-    if let Some(key) = frame.header.mask {
-        apply_mask(&mut bytes, key, 0);
-    }
-    Some(bytes)
 }
 
 pub fn anatomy_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
-    let Some(row) = app
+    let Some((index, row)) = app
         .selection
         .message
-        .and_then(|m| app.store.messages.get(m as usize))
-        .cloned()
+        .and_then(|m| Some((m, app.store.messages.get(m as usize)?.clone())))
     else {
         ui.weak("Select a message to see its frames bit by bit.");
         return;
     };
-    let frames: Vec<FrameEvent> = message_frames(&app.store, &row).into_iter().cloned().collect();
-    if frames.is_empty() {
+    let listed: Vec<AnatomyFrame<'_>> = frames_with_interleaved(&app.store, &row);
+    let own: Vec<FrameEvent> = listed
+        .iter()
+        .filter_map(|f| match f {
+            AnatomyFrame::Own(f) => Some((*f).clone()),
+            AnatomyFrame::Between(..) => None,
+        })
+        .collect();
+    let between: Vec<(usize, FrameEvent, Option<u32>)> = {
+        let mut seen_own = 0;
+        let mut out = Vec::new();
+        for f in &listed {
+            match f {
+                AnatomyFrame::Own(_) => seen_own += 1,
+                AnatomyFrame::Between(f, at) => {
+                    out.push((seen_own, (*f).clone(), control_message_of(&app.store, index, *at)));
+                }
+            }
+        }
+        out
+    };
+    if own.is_empty() {
         ui.weak("The frames of this message were not recorded.");
         return;
     }
+    let headers: Vec<FrameHeader> = own.iter().map(|f| f.header).collect();
+    let sent = bytes_as_sent(&app.store, &row);
+    let wire = wire_payloads(&headers, sent, PAYLOAD_BYTES_LINE.max(UNMASK_STEPS));
+    let declared: u64 = headers.iter().map(|h| h.payload_len).sum();
+    let start = app.store.capture_start();
+    let since = |ts: crate::analysis::Timestamp| start.map_or(0.0, |s| ts.millis_since(s) / 1000.0);
     let negotiated = app
         .store
         .connection(row.conn)
         .and_then(|c| c.info.handshake.as_ref())
         .is_none_or(|h| h.deflate().is_some());
+    let mut select = None;
     egui::ScrollArea::both().id_salt("anatomy").show(ui, |ui| {
-        for (i, frame) in frames.iter().enumerate() {
-            ui.strong(format!(
-                "Frame {} of {} — {} bytes on the wire at stream offset {}",
-                i + 1,
-                frames.len(),
-                frame.header.wire_len(),
-                frame.stream_offset
+        // A summary when there is more than one frame or bytes are missing.
+        if own.len() > 1 || !between.is_empty() || (sent.len() as u64) < declared {
+            ui.label(format!(
+                "Message #{index}: {} {} in {} frame{}{}; {} payload bytes on the wire{}.",
+                row.dir.as_str(),
+                row.opcode.name(),
+                own.len(),
+                if own.len() == 1 { "" } else { "s" },
+                if row.compressed {
+                    ", compressed (permessage-deflate)"
+                } else {
+                    ""
+                },
+                declared,
+                if (sent.len() as u64) < declared {
+                    format!(
+                        ", of which the first {} were kept (the rest was past the payload budget or a cap)",
+                        sent.len()
+                    )
+                } else {
+                    String::new()
+                }
             ));
+        }
+        let mut previous_ts = None;
+        for (i, frame) in own.iter().enumerate() {
+            for (_, f, m) in between.iter().filter(|(after, _, _)| *after == i) {
+                ui.horizontal(|ui| {
+                    ui.colored_label(
+                        theme::opcode_color(f.header.opcode),
+                        format!(
+                            "Between frames {i} and {}: a {} frame ({} bytes on the wire) at {:.6} s",
+                            i + 1,
+                            f.header.opcode.name(),
+                            f.header.wire_len(),
+                            since(f.ts)
+                        ),
+                    );
+                    if let Some(m) = m
+                        && ui.small_button(format!("show message #{m}")).clicked()
+                    {
+                        select = Some(*m);
+                    }
+                });
+            }
+            // The heading and, on the same line, the frame's time.
+            ui.horizontal(|ui| {
+                ui.strong(format!(
+                    "Frame {} of {} — {} bytes on the wire at stream offset {}",
+                    i + 1,
+                    own.len(),
+                    frame.header.wire_len(),
+                    frame.stream_offset
+                ));
+                ui.weak(format!(
+                    "at {:.6} s since the capture started{}",
+                    since(frame.ts),
+                    previous_ts.map_or(String::new(), |p: crate::analysis::Timestamp| format!(
+                        ", {:.3} ms after frame {i}",
+                        frame.ts.millis_since(p)
+                    ))
+                ));
+            });
+            previous_ts = Some(frame.ts);
             let header_bytes = frame.header.to_bytes();
-            let payload = wire_payload_prefix(&app.store, &row, frame);
-            let drawn = payload
-                .as_deref()
-                .map(|p| p.get(..PAYLOAD_BYTES_SHOWN.min(p.len())).unwrap_or(p));
+            let payload = wire.get(i);
+            // A frame whose payload was not kept at all (and is not empty) shows no bytes.
+            let kept = payload.filter(|p| p.kept > 0 || p.len == 0);
             frame_ui(
                 ui,
                 i,
                 &frame.header,
                 &header_bytes,
-                drawn,
+                kept.map(|p| p.bytes.as_slice()),
                 negotiated,
                 &mut app.anatomy_hover,
             );
-            if i == 0
-                && let (Some(key), Some(masked)) = (frame.header.mask, &payload)
+            if let Some(p) = payload
+                && p.kept < p.len
             {
-                unmasking_ui(ui, masked, key, row.opcode == OpCode::Text, &mut app.unmask_step);
+                ui.weak(format!(
+                    "only the first {} of this frame's {} payload bytes were kept",
+                    p.kept, p.len
+                ));
             }
-            if i + 1 == frames.len() && row.compressed {
-                deflate_ui(ui, &row, app.store.compressed_payload(&row));
+            if let (Some(key), Some(p)) = (frame.header.mask, kept)
+                && !p.bytes.is_empty()
+            {
+                let steps = &p.bytes[..p.bytes.len().min(UNMASK_STEPS)];
+                let mut walk = |ui: &mut egui::Ui| unmasking_ui(ui, i, steps, key, &row, &mut app.unmask_step);
+                if i == 0 {
+                    walk(ui);
+                } else {
+                    egui::CollapsingHeader::new(format!("Unmasking frame {}", i + 1))
+                        .id_salt(("unmask", i))
+                        .show(ui, walk);
+                }
+            }
+            if i + 1 == own.len() && row.compressed {
+                deflate_ui(ui, &row, app.store.compressed_payload(&row), &wire);
             }
             ui.add_space(8.0);
         }
     });
+    if let Some(m) = select {
+        app.push(Command::RevealMessage(m));
+    }
 }
 
 /// What the pointer rests on in the anatomy views: (frame index, field index). Kept in the
@@ -133,9 +289,13 @@ pub fn frame_ui(
     hover: &mut AnatomyHover,
 ) {
     let fields = fields(header, negotiated_rsv1);
+    // The bytes line: the header and up to PAYLOAD_BYTES_LINE payload bytes; the bit layout
+    // draws the first PAYLOAD_BYTES_SHOWN of them.
+    let line_payload = payload.map(|p| p.get(..PAYLOAD_BYTES_LINE.min(p.len())).unwrap_or(p));
     let mut bytes = header_bytes.to_vec();
-    bytes.extend_from_slice(payload.unwrap_or(&[]));
-    let shown_bits = (header_bytes.len() + payload.map_or(1, |p| p.len().max(1))) * 8;
+    bytes.extend_from_slice(line_payload.unwrap_or(&[]));
+    let laid_out = payload.map(|p| p.len().min(PAYLOAD_BYTES_SHOWN));
+    let shown_bits = (header_bytes.len() + laid_out.map_or(1, |n| n.max(1))) * 8;
     let hovered_field: Option<usize> = hover.filter(|(f, _)| *f == frame_index).map(|(_, field)| field);
     let mut now_hovered = None;
 
@@ -165,7 +325,7 @@ pub fn frame_ui(
         let color = if field.violation.is_some() {
             theme::ERROR
         } else {
-            FIELD_COLORS[fi % FIELD_COLORS.len()]
+            field_color(field.name)
         };
         // A field may wrap over several 32-bit rows: one box per row piece.
         let mut bit = field.bit_start;
@@ -218,7 +378,11 @@ pub fn frame_ui(
             let mut text = egui::RichText::new(format!("{b:02x}")).monospace();
             if highlighted {
                 text = text
-                    .background_color(FIELD_COLORS[field.unwrap_or(0) % FIELD_COLORS.len()])
+                    .background_color(
+                        field
+                            .and_then(|f| fields.get(f))
+                            .map_or(egui::Color32::GRAY, |f| field_color(f.name)),
+                    )
                     .color(egui::Color32::BLACK);
             }
             let response = ui.label(text);
@@ -231,8 +395,18 @@ pub fn frame_ui(
                 response.on_hover_text(format!("byte {i}: {}", f.name));
             }
         }
-        if payload.is_none() {
-            ui.weak("(payload bytes on the wire not kept for this message)");
+        let written = line_payload.map_or(0, <[u8]>::len) as u64;
+        match payload {
+            None if header.payload_len > 0 => {
+                ui.weak(format!(
+                    "(the {} payload bytes of this frame were not kept)",
+                    header.payload_len
+                ));
+            }
+            _ if header.payload_len > written => {
+                ui.weak(format!("… {} more payload bytes", header.payload_len - written));
+            }
+            _ => {}
         }
     });
     // The legend: every field with its value, meaning and any broken rule.
@@ -241,7 +415,7 @@ pub fn frame_ui(
         .striped(true)
         .show(ui, |ui| {
             for (fi, field) in fields.iter().enumerate() {
-                let color = FIELD_COLORS[fi % FIELD_COLORS.len()];
+                let color = field_color(field.name);
                 let name = ui.colored_label(color, field.name);
                 if name.hovered() {
                     now_hovered = Some(fi);
@@ -266,9 +440,9 @@ fn bit_value(bytes: &[u8], bit: usize) -> u8 {
     bytes.get(bit / 8).map_or(0, |b| (b >> (7 - bit % 8)) & 1)
 }
 
-/// permessage-deflate step by step: the bytes as sent, the tail appended, the inflated size,
-/// and whether earlier messages' window was needed.
-fn deflate_ui(ui: &mut egui::Ui, row: &MessageRow, compressed: &[u8]) {
+/// permessage-deflate step by step: the frames' payloads joined, the tail appended, the
+/// inflated size, and whether earlier messages' window was needed.
+fn deflate_ui(ui: &mut egui::Ui, row: &MessageRow, compressed: &[u8], frames: &[WirePayload]) {
     ui.strong("permessage-deflate (RFC 7692 §7.2.2)");
     if compressed.is_empty() {
         ui.weak("The compressed bytes of this message were not kept.");
@@ -276,11 +450,21 @@ fn deflate_ui(ui: &mut egui::Ui, row: &MessageRow, compressed: &[u8]) {
     }
     let shown: Vec<String> = compressed.iter().take(48).map(|b| format!("{b:02x}")).collect();
     egui::Grid::new("deflate-steps").num_columns(2).show(ui, |ui| {
+        if frames.len() > 1 {
+            ui.label("0. join the frames' payloads (unmasked)");
+            let parts: Vec<String> = frames.iter().map(|f| f.len.to_string()).collect();
+            ui.monospace(format!("{} = {} bytes", parts.join(" + "), compressed.len()));
+            ui.end_row();
+        }
         ui.label("1. payload as sent (RSV1 set on the first frame)");
         ui.monospace(format!(
             "{}{} ({} bytes)",
             shown.join(" "),
-            if compressed.len() > 48 { " …" } else { "" },
+            if compressed.len() > 48 {
+                format!(" … {} more", compressed.len() - 48)
+            } else {
+                String::new()
+            },
             compressed.len()
         ));
         ui.end_row();
@@ -305,8 +489,18 @@ fn deflate_ui(ui: &mut egui::Ui, row: &MessageRow, compressed: &[u8]) {
     });
 }
 
-/// The unmasking walkthrough; `step` is how many rows are shown (`None`: all of them).
-fn unmasking_ui(ui: &mut egui::Ui, masked: &[u8], key: [u8; 4], text: bool, step: &mut Option<usize>) {
+/// The unmasking walkthrough of frame `frame`; `step` is how many rows are shown (`None`:
+/// all of them). The char column shows printable ASCII of any opcode (a pong's payload is
+/// letters too); the result line reads the bytes as text unless the message is binary or
+/// compressed (then they are deflate data, inflated by the walkthrough below).
+fn unmasking_ui(
+    ui: &mut egui::Ui,
+    frame: usize,
+    masked: &[u8],
+    key: [u8; 4],
+    row: &MessageRow,
+    step: &mut Option<usize>,
+) {
     ui.horizontal(|ui| {
         ui.strong("Unmasking (RFC 6455 §5.3): byte i XOR key[i mod 4]");
         if ui.button("Step").clicked() {
@@ -320,7 +514,7 @@ fn unmasking_ui(ui: &mut egui::Ui, masked: &[u8], key: [u8; 4], text: bool, step
         }
     });
     let steps = unmask_steps(masked, key, step.unwrap_or(UNMASK_STEPS));
-    egui::Grid::new("unmask-steps")
+    egui::Grid::new(("unmask-steps", frame))
         .num_columns(6)
         .striped(true)
         .show(ui, |ui| {
@@ -334,7 +528,7 @@ fn unmasking_ui(ui: &mut egui::Ui, masked: &[u8], key: [u8; 4], text: bool, step
                 ui.monospace(s.key_index.to_string());
                 ui.monospace(format!("{:02x}", s.key));
                 ui.monospace(format!("{:02x}", s.plain));
-                ui.monospace(if text && (0x20..0x7f).contains(&s.plain) {
+                ui.monospace(if (0x20..0x7f).contains(&s.plain) {
                     (s.plain as char).to_string()
                 } else {
                     "·".to_owned()
@@ -343,7 +537,9 @@ fn unmasking_ui(ui: &mut egui::Ui, masked: &[u8], key: [u8; 4], text: bool, step
             }
         });
     let plain: Vec<u8> = steps.iter().map(|s| s.plain).collect();
-    if text {
+    if row.compressed {
+        ui.label("gives the compressed bytes as sent: permessage-deflate below turns them into the text");
+    } else if row.opcode != OpCode::Binary {
         ui.label(format!("gives \"{}\"", String::from_utf8_lossy(&plain)));
     }
 }

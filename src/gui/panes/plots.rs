@@ -1,11 +1,21 @@
-//! RTT over time, the two-lane message timeline and throughput. Everything handed to
-//! egui_plot is decimated to at most two points per pixel column and lane, so a million
-//! messages pan and zoom as smoothly as a hundred.
+//! RTT over time, the two-lane message timeline and throughput. Every plot shares one x
+//! axis (linked bounds and cursor, the same y-axis width, time in seconds since the
+//! capture's start, as in the message table), so the same time sits at the same pixel
+//! column in every lane and zooming one zooms them all. Axes carry units (B/KiB/MiB, ms,
+//! msg/s), legends sit above the plots, connection colours follow the connection number,
+//! and a click on a point selects the message it stands for. Everything handed to egui_plot
+//! is decimated to at most two points per pixel column and lane, so a million messages pan
+//! and zoom as smoothly as a hundred.
 
-use egui_plot::{HLine, HoverPosition, Legend, Line, MarkerShape, Plot, PlotPoint, PlotPoints, Points, Span, VLine};
+use std::collections::HashMap;
+
+use egui_plot::{
+    GridInput, GridMark, HLine, HoverPosition, Line, MarkerShape, Plot, PlotPoint, PlotPoints, PlotTransform, Points,
+    Span, VLine,
+};
 
 use crate::analysis::Timestamp;
-use crate::analysis::event::Direction;
+use crate::analysis::event::{Direction, RttSample};
 use crate::analysis::findings::FindingKind;
 use crate::analysis::latency::LatencyRecorder;
 use crate::analysis::ws::frame::OpCode;
@@ -28,21 +38,314 @@ fn hover(pos: &HoverPosition<'_>, text: impl Fn(&str, PlotPoint) -> String) -> O
 /// At most this many gap/close markers are drawn per plot.
 const MAX_MARKERS: usize = 300;
 
+/// Width of every plot's y axis (tick labels and title), so x = 0 lines up in all lanes.
+/// Wide enough for the longest tick label ("1023.9 KiB/s"); egui_plot widens an axis only
+/// when a label does not fit.
+pub const Y_AXIS_WIDTH: f32 = 112.0;
+
+/// The link group of every plot's x axis and cursor.
+fn x_link() -> egui::Id {
+    egui::Id::unique("framescope-plots-x")
+}
+
+/// A click this close (in points) to a point selects it.
+const CLICK_RADIUS: f32 = 12.0;
+
+/// Which plot a lane is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlotLane {
+    ClientToServer,
+    ServerToClient,
+    Rtt,
+    BytesPerSecond,
+    MessagesPerSecond,
+}
+
+/// The plots' caches, and where each lane drew in the last frame (clicks, and tests that
+/// check the lanes line up).
+#[derive(Default)]
+pub struct PlotsState {
+    pub timeline: TimelineCache,
+    pub throughput: ThroughputCache,
+    pings: PingIndex,
+    /// Each lane drawn in the last frame and its plot-to-screen transform.
+    pub drawn: Vec<(PlotLane, PlotTransform)>,
+}
+
+impl PlotsState {
+    /// The transform of a lane drawn in the last frame.
+    pub fn transform(&self, lane: PlotLane) -> Option<&PlotTransform> {
+        self.drawn.iter().find(|(l, _)| *l == lane).map(|(_, t)| t)
+    }
+}
+
+/// A connection's colour: the same for the same connection number in every run and every
+/// plot (golden-ratio hues), so legends and lines agree.
+pub fn conn_color(conn: u32) -> egui::Color32 {
+    let hue = (f64::from(conn) * 0.618_033_988_749_895 + 0.08).fract() as f32;
+    egui::ecolor::Hsva::new(hue, 0.65, 0.92, 1.0).into()
+}
+
 pub fn plots_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
+    app.plots.drawn.clear();
     ui.horizontal(|ui| {
         ui.selectable_value(&mut app.plot_tab, PlotTab::Timeline, "Timeline");
         ui.selectable_value(&mut app.plot_tab, PlotTab::Rtt, "Ping/pong RTT");
         ui.selectable_value(&mut app.plot_tab, PlotTab::Throughput, "Throughput");
+        ui.weak("· scroll or drag to zoom and pan (all plots follow), double-click to reset, click a point to select its message");
     });
-    let Some((origin, _)) = app.store.time_span() else {
+    // The table's origin: the capture's start (its first packet, else its first connection).
+    let (Some(origin), Some((_, last))) = (app.store.capture_start(), app.store.time_span()) else {
         ui.weak("No messages yet.");
         return;
     };
+    let end = secs(last, origin).max(1e-3);
     match app.plot_tab {
-        PlotTab::Timeline => timeline_ui(app, ui, origin),
-        PlotTab::Rtt => rtt_ui(app, ui, origin),
-        PlotTab::Throughput => throughput_ui(app, ui, origin),
+        PlotTab::Timeline => timeline_ui(app, ui, origin, end),
+        PlotTab::Rtt => rtt_ui(app, ui, origin, end),
+        PlotTab::Throughput => throughput_ui(app, ui, origin, end),
     }
+}
+
+/// A lane: linked x axis and cursor, the shared y-axis width, the same initial x range
+/// (`[0, end]` plus a margin) in every lane, zoom and pan along x only.
+fn lane<'a>(id: &str, end: f64) -> Plot<'a> {
+    let margin = end * 0.02;
+    Plot::new(id)
+        .link_axis(x_link(), [true, false])
+        .link_cursor(x_link(), [true, false])
+        .y_axis_min_width(Y_AXIS_WIDTH)
+        .default_x_bounds(-margin, end + margin)
+        .allow_zoom([true, false])
+        .allow_drag([true, false])
+        .allow_scroll([true, false])
+        .allow_double_click_reset(true)
+        .x_axis_formatter(|mark, range| format_seconds(mark.value, mark.step_size, range.end() - range.start()))
+}
+
+/// A tick on the time axis: milliseconds when less than half a second is shown (`span`),
+/// else seconds; as many decimals as the tick spacing (`step`) needs.
+pub fn format_seconds(value: f64, step: f64, span: f64) -> String {
+    let decimals = |step: f64| decimals_for(step, 9);
+    if span < 0.5 {
+        let ms = value * 1000.0;
+        format!("{ms:.*} ms", decimals(step * 1000.0))
+    } else {
+        format!("{value:.*} s", decimals(step))
+    }
+}
+
+/// Decimals that tell apart ticks `step` apart (1 for 0.1 or 0.5, 0 for 1 or 5).
+fn decimals_for(step: f64, max: usize) -> usize {
+    if step.is_nan() || step <= 0.0 || !step.is_finite() {
+        return 0;
+    }
+    ((-step.log10() - 1e-6).ceil().max(0.0) as usize).min(max)
+}
+
+/// A time for hover text: milliseconds below 10 s, else seconds.
+fn format_time(t: f64) -> String {
+    if t.abs() < 10.0 {
+        format!("{:.3} ms", t * 1000.0)
+    } else {
+        format!("{t:.6} s")
+    }
+}
+
+/// A byte count in B, KiB, MiB or GiB (binary units), one decimal past bytes.
+pub fn format_bytes(bytes: f64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if bytes.abs() < 1024.0 {
+        return format!("{bytes:.0} B");
+    }
+    let mut value = bytes / 1024.0;
+    let mut unit = UNITS[0];
+    for next in &UNITS[1..] {
+        if value.abs() < 1024.0 {
+            break;
+        }
+        value /= 1024.0;
+        unit = next;
+    }
+    // Whole numbers without a decimal ("10 KiB"), others with one ("1.5 KiB").
+    if (value - value.round()).abs() < 0.05 {
+        format!("{:.0} {unit}", value.round())
+    } else {
+        format!("{value:.1} {unit}")
+    }
+}
+
+/// A rate tick on the bytes-per-second axis.
+pub fn format_byte_rate(bytes_per_second: f64) -> String {
+    format!("{}/s", format_bytes(bytes_per_second))
+}
+
+/// A tick on the messages-per-second axis, with the decimals its spacing needs.
+pub fn format_message_rate(value: f64, step: f64) -> String {
+    let decimals = decimals_for(step, 6);
+    format!("{value:.decimals$} msg/s")
+}
+
+/// The timeline's y value of a payload size (log scale; empty payloads at 0).
+pub fn size_to_y(bytes: u64) -> f64 {
+    ((bytes as f64) + 1.0).log10()
+}
+
+/// The payload size a timeline y value stands for.
+pub fn y_to_size(y: f64) -> f64 {
+    (10f64.powf(y) - 1.0).max(0.0)
+}
+
+/// Sizes labelled on the timeline's log axis: 0 B, 10 B, 100 B, then 1, 10, 100 in
+/// each binary unit.
+const SIZE_TICKS: [u64; 13] = [
+    0,
+    10,
+    100,
+    1 << 10,
+    10 << 10,
+    100 << 10,
+    1 << 20,
+    10 << 20,
+    100 << 20,
+    1 << 30,
+    10 << 30,
+    100 << 30,
+    1 << 40,
+];
+
+/// Grid marks of the timeline's size axis: exact sizes ([`SIZE_TICKS`]) at their log
+/// position, every one when there is room, else every second or third, so the labels
+/// never crowd (egui_plot hides a label closer than 20 points to the next).
+pub fn size_grid(input: GridInput) -> Vec<GridMark> {
+    // `base_step_size` is the value of 8 points: a label needs about 24.
+    let per_decade = 1.0 / input.base_step_size.max(f64::MIN_POSITIVE) * 8.0;
+    let stride = (1..=4).find(|s| f64::from(*s) * per_decade >= 24.0).unwrap_or(5);
+    SIZE_TICKS
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % stride as usize == 0)
+        .map(|(_, b)| size_to_y(*b))
+        .filter(|y| *y >= input.bounds.0 && *y <= input.bounds.1)
+        .map(|value| GridMark {
+            value,
+            step_size: f64::from(stride),
+        })
+        .collect()
+}
+
+/// Grid marks of a bytes-per-second axis: multiples of 1, 2 or 5 × 10^k of the binary unit
+/// the top of the range is counted in (so ticks read "20 KiB/s", not "19.5 KiB/s").
+pub fn byte_rate_grid(input: GridInput) -> Vec<GridMark> {
+    let top = input.bounds.0.abs().max(input.bounds.1.abs()).max(1.0);
+    let unit = 1024f64.powi((top.log(1024.0).floor() as i32).clamp(0, 4));
+    nice_grid(&input, unit, 1.0)
+}
+
+/// Grid marks of a plain linear axis (ms, msg/s): 1, 2 or 5 × 10^k apart, spaced so that
+/// every label shows (egui_plot's default grid hides labels closer than 20 points, which
+/// on a short lane leaves only "0").
+pub fn number_grid(input: GridInput) -> Vec<GridMark> {
+    nice_grid(&input, 1.0, 0.0)
+}
+
+/// Marks `step` apart, `step` the smallest 1, 2 or 5 × 10^k × `unit` (at least `min_step`)
+/// that leaves about 24 points between labels.
+fn nice_grid(input: &GridInput, unit: f64, min_step: f64) -> Vec<GridMark> {
+    let (lo, hi) = input.bounds;
+    // `base_step_size` is the value of 8 points.
+    let wanted = (input.base_step_size * 3.0 / unit).max(1e-12);
+    let decade = 10f64.powf(wanted.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * decade)
+        .find(|s| *s >= wanted * (1.0 - 1e-9))
+        .unwrap_or(10.0 * decade)
+        * unit;
+    let step = step.max(min_step);
+    if !step.is_finite() || step <= 0.0 || !lo.is_finite() || !hi.is_finite() {
+        return Vec::new();
+    }
+    let first = (lo / step).ceil() as i64;
+    let last = (hi / step).floor() as i64;
+    if last.saturating_sub(first) > 1000 {
+        return Vec::new();
+    }
+    (first..=last)
+        .map(|i| GridMark {
+            value: i as f64 * step,
+            step_size: step,
+        })
+        .collect()
+}
+
+/// A bin width for `span` seconds in at most `bins` bins: 1, 2 or 5 × 10^k seconds, so
+/// bins read "50 ms", not "59.884 ms".
+pub fn bin_width(span: f64, bins: usize) -> f64 {
+    let raw = (span / bins.max(1) as f64).max(1e-6);
+    let decade = 10f64.powf(raw.log10().floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * decade)
+        .find(|w| *w >= raw * (1.0 - 1e-9))
+        .unwrap_or(10.0 * decade)
+}
+
+/// A legend drawn above the plots (never over the data): a swatch and a name per entry.
+fn legend_row(ui: &mut egui::Ui, entries: &[(String, egui::Color32, LegendMark)]) {
+    ui.horizontal_wrapped(|ui| {
+        ui.spacing_mut().item_spacing.x = 4.0;
+        for (name, color, mark) in entries {
+            let (rect, _) = ui.allocate_exact_size(egui::vec2(16.0, 12.0), egui::Sense::hover());
+            let painter = ui.painter_at(rect);
+            let c = rect.center();
+            match mark {
+                LegendMark::Dot => {
+                    painter.circle_filled(c, 4.0, *color);
+                }
+                LegendMark::Diamond => {
+                    let pts = vec![
+                        c + egui::vec2(0.0, -5.0),
+                        c + egui::vec2(5.0, 0.0),
+                        c + egui::vec2(0.0, 5.0),
+                        c + egui::vec2(-5.0, 0.0),
+                    ];
+                    painter.add(egui::Shape::convex_polygon(pts, *color, egui::Stroke::NONE));
+                }
+                LegendMark::Line => {
+                    painter.line_segment(
+                        [c - egui::vec2(7.0, 0.0), c + egui::vec2(7.0, 0.0)],
+                        egui::Stroke::new(2.0, *color),
+                    );
+                }
+                LegendMark::Dashed => {
+                    for dx in [-7.0, -1.0, 5.0] {
+                        painter.line_segment(
+                            [c + egui::vec2(dx, 0.0), c + egui::vec2(dx + 3.0, 0.0)],
+                            egui::Stroke::new(2.0, *color),
+                        );
+                    }
+                }
+                LegendMark::Cross => {
+                    let s = egui::Stroke::new(2.0, *color);
+                    painter.line_segment([c + egui::vec2(-4.0, -4.0), c + egui::vec2(4.0, 4.0)], s);
+                    painter.line_segment([c + egui::vec2(-4.0, 4.0), c + egui::vec2(4.0, -4.0)], s);
+                }
+            }
+            ui.label(name);
+            ui.add_space(8.0);
+        }
+    });
+}
+
+/// How a legend entry is drawn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum LegendMark {
+    Dot,
+    Diamond,
+    Line,
+    Dashed,
+    Cross,
 }
 
 fn secs(ts: Timestamp, origin: Timestamp) -> f64 {
@@ -167,6 +470,8 @@ pub struct TimelineCache {
     rows_seen: usize,
     origin: Option<Timestamp>,
     pub lanes: [Vec<MarkPoint>; 2],
+    /// The highest y of both lanes (the largest payload), for a y range shared by both.
+    pub max_y: f64,
     blocks: [Vec<Block>; 2],
     shown: [DecimatedLane; 2],
 }
@@ -188,9 +493,10 @@ impl TimelineCache {
             let lane = &mut self.lanes[m.dir.index()];
             let p = MarkPoint {
                 x: secs(m.ts, origin),
-                y: ((m.len + 1) as f64).log10(),
+                y: size_to_y(m.len),
                 message: i,
             };
+            self.max_y = self.max_y.max(p.y);
             if lane.last().is_some_and(|last| last.x > p.x) {
                 unsorted[m.dir.index()] = true;
             }
@@ -234,35 +540,77 @@ impl TimelineCache {
     }
 }
 
-fn timeline_ui(app: &mut FramescopeApp, ui: &mut egui::Ui, origin: Timestamp) {
+fn timeline_ui(app: &mut FramescopeApp, ui: &mut egui::Ui, origin: Timestamp, end: f64) {
+    let reconnects = live_reconnect_marks(app, origin);
+    let end = reconnects.gaps.iter().map(|g| g.1).fold(end, f64::max);
+    let state = &mut app.plots;
+    state
+        .timeline
+        .update(&app.view.rows, app.view.generation, &app.store, origin);
+    let store = &app.store;
+    // The legend: the opcodes present, then the markers.
+    let mut present = [false; theme::OPCODES.len()];
+    for lane in &state.timeline.lanes {
+        if present.iter().all(|p| *p) {
+            break;
+        }
+        for p in lane {
+            if let Some(m) = store.messages.get(p.message as usize)
+                && let Some(i) = theme::OPCODES.iter().position(|op| *op == m.opcode)
+                && let Some(slot) = present.get_mut(i)
+            {
+                *slot = true;
+            }
+        }
+    }
+    let gaps: [Vec<f64>; 2] = [Direction::ClientToServer, Direction::ServerToClient]
+        .map(|dir| gap_times(store, dir, app.selection.conn, origin));
+    let mut entries: Vec<(String, egui::Color32, LegendMark)> = theme::OPCODES
+        .iter()
+        .zip(present)
+        .filter(|(_, p)| *p)
+        .map(|(op, _)| {
+            let mark = if *op == OpCode::Close {
+                LegendMark::Diamond
+            } else {
+                LegendMark::Dot
+            };
+            (op.name().into_owned(), theme::opcode_color(*op), mark)
+        })
+        .collect();
+    if gaps.iter().any(|g| !g.is_empty()) {
+        entries.push(("bytes not captured".to_owned(), theme::WARNING, LegendMark::Dashed));
+    }
+    if !reconnects.gaps.is_empty() {
+        entries.push(("reconnecting".to_owned(), theme::WARNING, LegendMark::Line));
+    }
+    ui.horizontal(|ui| {
+        ui.label("Message payload sizes (log scale) over time since the capture's start:");
+        legend_row(ui, &entries);
+    });
     let height = ((ui.available_height() - 8.0) / 2.0).max(60.0);
     let columns = ui.available_width().max(100.0) as usize;
-    let link = egui::Id::unique("timeline-x");
-    // Both lanes start out over the same span, so their times line up.
-    let span_end = app.store.time_span().map_or(1.0, |(a, b)| secs(b, a));
-    let reconnects = live_reconnect_marks(app, origin);
-    let x_max = reconnects.gaps.iter().map(|g| g.1).fold(span_end, f64::max);
+    // One y range for both lanes, so the same size sits at the same height.
+    let y_top = state.timeline.max_y.max(1.0) + 0.3;
     let mut clicked = None;
-    app.timeline_cache
-        .update(&app.view.rows, app.view.generation, &app.store, origin);
     for dir in [Direction::ClientToServer, Direction::ServerToClient] {
-        let cache = &mut app.timeline_cache;
-        let store = &app.store;
-        let gaps = gap_times(&app.store, dir, app.selection.conn, origin);
-        let title = match dir {
-            Direction::ClientToServer => "c2s",
-            Direction::ServerToClient => "s2c",
+        let cache = &mut state.timeline;
+        let (id, title, lane_kind) = match dir {
+            Direction::ClientToServer => ("timeline-c2s", "c2s size", PlotLane::ClientToServer),
+            Direction::ServerToClient => ("timeline-s2c", "s2c size", PlotLane::ServerToClient),
         };
-        let response = Plot::new(("timeline", dir.as_str()))
+        let gaps = gaps.get(dir.index()).map_or(&[][..], Vec::as_slice);
+        let response = lane(id, end)
             .height(height)
-            .link_axis(link, [true, false])
-            .legend(Legend::default())
-            .y_axis_label(format!("{title}: bytes (log)"))
-            .include_x(0.0)
-            .include_x(x_max)
-            .y_axis_formatter(|mark, _| format_size(10f64.powf(mark.value)))
-            .label_formatter(|pos| hover(pos, |name, p| format!("{name}\n{:.6} s\n{}", p.x, format_size_log(p.y))))
-            .allow_double_click_reset(true)
+            .default_y_bounds(-0.15, y_top)
+            .y_axis_label(title)
+            .y_grid_spacer(size_grid)
+            .y_axis_formatter(|mark, _| format_bytes(y_to_size(mark.value).round()))
+            .label_formatter(|pos| {
+                hover(pos, |name, p| {
+                    format!("{name}\n{}\n{}", format_time(p.x), format_bytes(y_to_size(p.y).round()))
+                })
+            })
             .show(ui, |plot_ui| {
                 let bounds = plot_ui.plot_bounds();
                 let (x_min, x_max) = (bounds.min()[0], bounds.max()[0]);
@@ -283,20 +631,20 @@ fn timeline_ui(app: &mut FramescopeApp, ui: &mut egui::Ui, origin: Timestamp) {
                             Points::new(op.name(), PlotPoints::from(series))
                                 .color(theme::opcode_color(op))
                                 .shape(shape)
-                                .radius(if op == OpCode::Close { 5.0 } else { 2.5 }),
+                                .radius(if op == OpCode::Close { 5.0 } else { 3.0 }),
                         );
                     }
                 }
                 for x in gaps.iter().take(MAX_MARKERS) {
                     plot_ui.vline(
-                        VLine::new("gap", *x)
+                        VLine::new("bytes not captured", *x)
                             .color(theme::WARNING)
                             .style(egui_plot::LineStyle::dashed_loose()),
                     );
                 }
                 for &(from, to) in reconnects.gaps.iter().take(MAX_MARKERS) {
                     plot_ui.span(
-                        Span::new("reconnect gap", from..=to)
+                        Span::new("reconnecting", from..=to)
                             .fill(theme::WARNING.gamma_multiply(0.12))
                             .border_color(theme::WARNING),
                     );
@@ -313,12 +661,14 @@ fn timeline_ui(app: &mut FramescopeApp, ui: &mut egui::Ui, origin: Timestamp) {
                             .style(egui_plot::LineStyle::dotted_dense()),
                     );
                 }
-                plot_ui.pointer_coordinate().map(|p| (p, shown))
+                shown
             });
+        state.drawn.push((lane_kind, response.transform));
         if response.response.clicked()
-            && let Some((pointer, shown)) = response.inner
+            && let Some(pointer) = response.response.interact_pointer_pos()
         {
-            clicked = nearest(&shown, pointer.x, pointer.y, &response.transform).or(clicked);
+            let points = response.inner.iter().map(|p| ([p.x, p.y], p.message));
+            clicked = nearest(points, pointer, &response.transform).or(clicked);
         }
     }
     if let Some(message) = clicked {
@@ -326,37 +676,20 @@ fn timeline_ui(app: &mut FramescopeApp, ui: &mut egui::Ui, origin: Timestamp) {
     }
 }
 
-/// The shown point closest to the pointer on screen, within 12 pixels.
-fn nearest(shown: &[MarkPoint], x: f64, y: f64, transform: &egui_plot::PlotTransform) -> Option<u32> {
-    let pointer = transform.position_from_point(&egui_plot::PlotPoint::new(x, y));
-    shown
-        .iter()
-        .map(|p| {
-            (
-                p,
-                transform
-                    .position_from_point(&egui_plot::PlotPoint::new(p.x, p.y))
-                    .distance(pointer),
-            )
+/// The item of the point closest to `pointer` on screen, within [`CLICK_RADIUS`].
+fn nearest<T>(
+    points: impl Iterator<Item = ([f64; 2], T)>,
+    pointer: egui::Pos2,
+    transform: &PlotTransform,
+) -> Option<T> {
+    points
+        .map(|([x, y], item)| {
+            let at = transform.position_from_point(&PlotPoint::new(x, y));
+            (item, at.distance(pointer))
         })
-        .filter(|(_, d)| *d <= 12.0)
+        .filter(|(_, d)| *d <= CLICK_RADIUS)
         .min_by(|a, b| a.1.total_cmp(&b.1))
-        .map(|(p, _)| p.message)
-}
-
-/// The size a timeline y value stands for (y is log10 of size + 1).
-fn format_size_log(y: f64) -> String {
-    format_size(10f64.powf(y) - 1.0)
-}
-
-fn format_size(bytes: f64) -> String {
-    if bytes < 1024.0 {
-        format!("{bytes:.0} B")
-    } else if bytes < 1024.0 * 1024.0 {
-        format!("{:.1} KiB", bytes / 1024.0)
-    } else {
-        format!("{:.1} MiB", bytes / 1024.0 / 1024.0)
-    }
+        .map(|(item, _)| item)
 }
 
 /// Where a live session was between connections, in seconds from the plot's origin.
@@ -427,9 +760,45 @@ fn gap_times(store: &Store, dir: Direction, conn: Option<u32>, origin: Timestamp
         .collect()
 }
 
-fn rtt_ui(app: &mut FramescopeApp, ui: &mut egui::Ui, origin: Timestamp) {
+/// The message index of every ping, by (connection, direction, time), so a click on an RTT
+/// point finds its ping. Filled incrementally as messages arrive.
+#[derive(Default)]
+struct PingIndex {
+    seen: usize,
+    pings: HashMap<(u32, usize, i64), u32>,
+}
+
+impl PingIndex {
+    fn update(&mut self, store: &Store) {
+        if self.seen > store.messages.len() {
+            *self = PingIndex::default();
+        }
+        for (i, m) in store.messages.iter().enumerate().skip(self.seen) {
+            if m.opcode == OpCode::Ping {
+                self.pings
+                    .entry((m.conn, m.dir.index(), m.ts.nanos))
+                    .or_insert(i as u32);
+            }
+        }
+        self.seen = store.messages.len();
+    }
+
+    /// The ping message an RTT sample measured.
+    fn ping_of(&self, r: &RttSample) -> Option<u32> {
+        self.pings.get(&(r.conn, r.ping_dir.index(), r.ping_ts.nanos)).copied()
+    }
+}
+
+/// An RTT point (`[ping time, RTT in ms]`) and its ping's message index.
+type RttPoint = ([f64; 2], Option<u32>);
+
+/// At most this many connections get their own RTT series (the rest are summarised).
+const MAX_RTT_CONNECTIONS: usize = 64;
+
+fn rtt_ui(app: &mut FramescopeApp, ui: &mut egui::Ui, origin: Timestamp, end: f64) {
     let scope = app.selection.conn;
-    let samples: Vec<_> = app
+    app.plots.pings.update(&app.store);
+    let samples: Vec<&RttSample> = app
         .store
         .rtts
         .iter()
@@ -449,14 +818,23 @@ fn rtt_ui(app: &mut FramescopeApp, ui: &mut egui::Ui, origin: Timestamp) {
         recorder.record_ms(r.rtt_ms());
     }
     let summary = recorder.summary();
-    let (p50, p95, p99) = (
-        summary.map(|s| s.p50_ms),
-        summary.map(|s| s.p95_ms),
-        summary.map(|s| s.p99_ms),
-    );
-    ui.horizontal(|ui| {
+    let percentiles = [
+        ("p50", summary.map(|s| s.p50_ms), egui::Color32::from_rgb(150, 150, 150)),
+        ("p95", summary.map(|s| s.p95_ms), theme::WARNING),
+        ("p99", summary.map(|s| s.p99_ms), theme::ERROR),
+    ];
+    // Each ping at its own time (a point and the ping in the timeline share an x).
+    let mut by_conn: std::collections::BTreeMap<u32, Vec<RttPoint>> = Default::default();
+    for r in &samples {
+        by_conn
+            .entry(r.conn)
+            .or_default()
+            .push(([secs(r.ping_ts, origin), r.rtt_ms()], app.plots.pings.ping_of(r)));
+    }
+    let hidden = by_conn.len().saturating_sub(MAX_RTT_CONNECTIONS);
+    ui.horizontal_wrapped(|ui| {
         ui.label(format!("{} samples", samples.len()));
-        for (name, v) in [("p50", p50), ("p95", p95), ("p99", p99)] {
+        for (name, v, _) in &percentiles {
             if let Some(v) = v {
                 ui.label(format!("{name} {v:.3} ms"));
             }
@@ -464,31 +842,61 @@ fn rtt_ui(app: &mut FramescopeApp, ui: &mut egui::Ui, origin: Timestamp) {
         if !missed.is_empty() {
             ui.colored_label(theme::ERROR, format!("{} missed pongs", missed.len()));
         }
+        if hidden > 0 {
+            ui.weak(format!("({hidden} more connections not drawn; select one to see it)"));
+        }
     });
     if samples.is_empty() && missed.is_empty() {
         ui.weak("No ping was answered by a pong in this scope.");
         return;
     }
-    let mut by_conn: std::collections::BTreeMap<u32, Vec<[f64; 2]>> = Default::default();
-    for r in &samples {
-        by_conn
-            .entry(r.conn)
-            .or_default()
-            .push([secs(r.pong_ts, origin), r.rtt_ms()]);
+    let mut entries: Vec<(String, egui::Color32, LegendMark)> = by_conn
+        .keys()
+        .take(MAX_RTT_CONNECTIONS)
+        .map(|c| (format!("connection {c}"), conn_color(*c), LegendMark::Dot))
+        .collect();
+    for (name, v, color) in &percentiles {
+        if v.is_some() {
+            entries.push(((*name).to_owned(), *color, LegendMark::Dashed));
+        }
     }
-    Plot::new("rtt")
-        .legend(Legend::default())
-        .y_axis_label("RTT (ms)")
-        .x_axis_label("time (s)")
-        .label_formatter(|pos| hover(pos, |name, p| format!("{name}\n{:.6} s\n{:.3} ms", p.x, p.y)))
+    if !missed.is_empty() {
+        entries.push(("missed pong".to_owned(), theme::ERROR, LegendMark::Cross));
+    }
+    legend_row(ui, &entries);
+    let top = samples.iter().map(|r| r.rtt_ms()).fold(0.0, f64::max).max(0.001) * 1.15;
+    let response = lane("rtt", end)
+        .default_y_bounds(0.0, top)
+        .y_axis_label("round trip")
+        .y_grid_spacer(number_grid)
+        .y_axis_formatter(|mark, _| {
+            let decimals = decimals_for(mark.step_size, 6);
+            format!("{:.decimals$} ms", mark.value)
+        })
+        .label_formatter(|pos| {
+            hover(pos, |name, p| {
+                format!("{name}\nping at {}\nRTT {:.3} ms", format_time(p.x), p.y)
+            })
+        })
         .show(ui, |plot_ui| {
-            for (conn, pts) in by_conn.iter().take(64) {
-                plot_ui.line(Line::new(format!("connection {conn}"), PlotPoints::from(pts.clone())).width(1.0));
-                plot_ui.points(Points::new(format!("connection {conn}"), PlotPoints::from(pts.clone())).radius(2.5));
+            for (conn, pts) in by_conn.iter().take(MAX_RTT_CONNECTIONS) {
+                let name = format!("connection {conn}");
+                let xy: Vec<[f64; 2]> = pts.iter().map(|(p, _)| *p).collect();
+                let color = conn_color(*conn);
+                plot_ui.line(
+                    Line::new(name.clone(), PlotPoints::from(xy.clone()))
+                        .color(color)
+                        .width(1.0),
+                );
+                plot_ui.points(Points::new(name, PlotPoints::from(xy)).color(color).radius(3.5));
             }
-            for (name, v) in [("p50", p50), ("p95", p95), ("p99", p99)] {
+            for (name, v, color) in percentiles {
                 if let Some(v) = v {
-                    plot_ui.hline(HLine::new(name, v).style(egui_plot::LineStyle::dashed_dense()));
+                    plot_ui.hline(
+                        HLine::new(name, v)
+                            .color(color)
+                            .style(egui_plot::LineStyle::dashed_dense()),
+                    );
                 }
             }
             if !missed.is_empty() {
@@ -500,22 +908,56 @@ fn rtt_ui(app: &mut FramescopeApp, ui: &mut egui::Ui, origin: Timestamp) {
                 );
             }
         });
+    app.plots.drawn.push((PlotLane::Rtt, response.transform));
+    if response.response.clicked()
+        && let Some(pointer) = response.response.interact_pointer_pos()
+    {
+        let points = by_conn
+            .values()
+            .take(MAX_RTT_CONNECTIONS)
+            .flatten()
+            .filter_map(|(p, ping)| ping.map(|m| (*p, m)));
+        if let Some(ping) = nearest(points, pointer, &response.transform) {
+            app.push(Command::RevealMessage(ping));
+        }
+    }
 }
 
-/// One line per direction (client to server, server to client) of `[time, rate]` points.
-pub type RatePerDirection = [Vec<[f64; 2]>; 2];
+/// Rates per time bin and direction (client to server, server to client).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Throughput {
+    /// Width of a bin in seconds; bin `i` covers `[i·width, (i+1)·width)` from the origin.
+    pub bin_width: f64,
+    /// `[bin centre, bytes on the wire per second]` per direction.
+    pub bytes: [Vec<[f64; 2]>; 2],
+    /// `[bin centre, messages per second]` per direction.
+    pub messages: [Vec<[f64; 2]>; 2],
+    /// The first message (of the rows given) in each bin, per direction.
+    pub first: [Vec<Option<u32>>; 2],
+}
 
-/// Bytes and messages per second per direction, in `bins` equal time bins.
-pub fn throughput(store: &Store, rows: &[u32], origin: Timestamp, bins: usize) -> (RatePerDirection, RatePerDirection) {
-    let span = store.time_span().map_or(1.0, |(a, b)| secs(b, a)).max(1e-3);
-    let bins = bins.max(1);
-    let width = span / bins as f64;
+/// Bytes and messages per second per direction, in at most `bins` equal bins of a round
+/// width ([`bin_width`]) over `[0, end]` seconds from `origin`.
+pub fn throughput(store: &Store, rows: &[u32], origin: Timestamp, end: f64, bins: usize) -> Throughput {
+    let span = end.max(1e-3);
+    let width = bin_width(span, bins);
+    let bins = ((span / width).ceil() as usize).clamp(1, bins.max(1));
     let mut bytes = [vec![0.0; bins], vec![0.0; bins]];
     let mut msgs = [vec![0.0; bins], vec![0.0; bins]];
-    for m in rows.iter().filter_map(|&i| store.messages.get(i as usize)) {
-        let bin = ((secs(m.ts, origin) / width) as usize).min(bins - 1);
-        bytes[m.dir.index()][bin] += m.wire_len as f64;
-        msgs[m.dir.index()][bin] += 1.0;
+    let mut first: [Vec<Option<u32>>; 2] = [vec![None; bins], vec![None; bins]];
+    for &i in rows {
+        let Some(m) = store.messages.get(i as usize) else {
+            continue;
+        };
+        let bin = ((secs(m.ts, origin) / width).max(0.0) as usize).min(bins - 1);
+        let d = m.dir.index();
+        if let (Some(b), Some(n), Some(f)) = (bytes[d].get_mut(bin), msgs[d].get_mut(bin), first[d].get_mut(bin)) {
+            *b += m.wire_len as f64;
+            *n += 1.0;
+            if f.is_none_or(|f| store.messages.get(f as usize).is_some_and(|fm| fm.ts > m.ts)) {
+                *f = Some(i);
+            }
+        }
     }
     let to_rate = |v: &Vec<f64>| -> Vec<[f64; 2]> {
         v.iter()
@@ -523,44 +965,106 @@ pub fn throughput(store: &Store, rows: &[u32], origin: Timestamp, bins: usize) -
             .map(|(i, c)| [(i as f64 + 0.5) * width, c / width])
             .collect()
     };
-    (
-        [to_rate(&bytes[0]), to_rate(&bytes[1])],
-        [to_rate(&msgs[0]), to_rate(&msgs[1])],
-    )
+    Throughput {
+        bin_width: width,
+        bytes: [to_rate(&bytes[0]), to_rate(&bytes[1])],
+        messages: [to_rate(&msgs[0]), to_rate(&msgs[1])],
+        first,
+    }
 }
 
-/// The last throughput computed, and for what (filter generation, rows, bins).
+/// The last throughput computed, and for what (filter generation, rows, bins, end).
 #[derive(Default)]
 pub struct ThroughputCache {
-    key: Option<(u64, usize, usize)>,
-    rates: (RatePerDirection, RatePerDirection),
+    key: Option<(u64, usize, usize, u64)>,
+    pub rates: Throughput,
 }
 
-fn throughput_ui(app: &mut FramescopeApp, ui: &mut egui::Ui, origin: Timestamp) {
+fn throughput_ui(app: &mut FramescopeApp, ui: &mut egui::Ui, origin: Timestamp, end: f64) {
     let bins = (ui.available_width() / 4.0).clamp(10.0, 400.0) as usize;
-    let key = (app.view.generation, app.view.rows.len(), bins);
-    if app.throughput_cache.key != Some(key) {
-        app.throughput_cache.rates = throughput(&app.store, &app.view.rows, origin, bins);
-        app.throughput_cache.key = Some(key);
+    let key = (app.view.generation, app.view.rows.len(), bins, end.to_bits());
+    let cache = &mut app.plots.throughput;
+    if cache.key != Some(key) {
+        cache.rates = throughput(&app.store, &app.view.rows, origin, end, bins);
+        cache.key = Some(key);
     }
-    let (bytes, msgs) = &app.throughput_cache.rates;
+    ui.horizontal(|ui| {
+        ui.label(format!("Wire bytes and messages per second, in bins of {}:", {
+            let w = cache.rates.bin_width;
+            format_seconds(w, w, w)
+        }));
+        legend_row(
+            ui,
+            &[
+                ("client to server".to_owned(), theme::CLIENT_TO_SERVER, LegendMark::Line),
+                ("server to client".to_owned(), theme::SERVER_TO_CLIENT, LegendMark::Line),
+            ],
+        );
+    });
     let height = ((ui.available_height() - 10.0) / 2.0).max(60.0);
-    let link = egui::Id::unique("throughput-x");
-    for (title, series, unit) in [("bytes/s", bytes, "B/s"), ("messages/s", msgs, "msg/s")] {
-        Plot::new(("throughput", title))
-            .height(height)
-            .link_axis(link, [true, false])
-            .legend(Legend::default())
-            .y_axis_label(title)
-            .label_formatter(move |pos| hover(pos, |name, p| format!("{name}\n{:.3} s\n{:.1} {unit}", p.x, p.y)))
-            .show(ui, |plot_ui| {
-                plot_ui.line(
-                    Line::new("client to server", PlotPoints::from(series[0].clone())).color(theme::CLIENT_TO_SERVER),
-                );
-                plot_ui.line(
-                    Line::new("server to client", PlotPoints::from(series[1].clone())).color(theme::SERVER_TO_CLIENT),
-                );
+    let mut clicked = None;
+    for lane_kind in [PlotLane::BytesPerSecond, PlotLane::MessagesPerSecond] {
+        let rates = &cache.rates;
+        let series = if lane_kind == PlotLane::BytesPerSecond {
+            &rates.bytes
+        } else {
+            &rates.messages
+        };
+        let top = series.iter().flatten().map(|p| p[1]).fold(0.0, f64::max).max(1.0) * 1.15;
+        let plot = lane(
+            if lane_kind == PlotLane::BytesPerSecond {
+                "throughput-bytes"
+            } else {
+                "throughput-messages"
+            },
+            end,
+        )
+        .height(height)
+        .default_y_bounds(0.0, top);
+        let plot = if lane_kind == PlotLane::BytesPerSecond {
+            plot.y_axis_label("wire bytes")
+                .y_grid_spacer(byte_rate_grid)
+                .y_axis_formatter(|mark, _| format_byte_rate(mark.value))
+                .label_formatter(|pos| {
+                    hover(pos, |name, p| {
+                        format!("{name}\n{}\n{}", format_time(p.x), format_byte_rate(p.y))
+                    })
+                })
+        } else {
+            plot.y_axis_label("messages")
+                .y_grid_spacer(number_grid)
+                .y_axis_formatter(|mark, _| format_message_rate(mark.value, mark.step_size))
+                .label_formatter(|pos| hover(pos, |name, p| format!("{name}\n{}\n{:.1} msg/s", format_time(p.x), p.y)))
+        };
+        let response = plot.show(ui, |plot_ui| {
+            for (d, (name, color)) in [
+                ("client to server", theme::CLIENT_TO_SERVER),
+                ("server to client", theme::SERVER_TO_CLIENT),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                let pts = series.get(d).cloned().unwrap_or_default();
+                plot_ui.line(Line::new(name, PlotPoints::from(pts.clone())).color(color));
+                let busy: Vec<[f64; 2]> = pts.into_iter().filter(|p| p[1] > 0.0).collect();
+                plot_ui.points(Points::new(name, PlotPoints::from(busy)).color(color).radius(2.0));
+            }
+        });
+        app.plots.drawn.push((lane_kind, response.transform));
+        if response.response.clicked()
+            && let Some(pointer) = response.response.interact_pointer_pos()
+        {
+            // The bucket clicked: its first message (in either direction's line).
+            let points = series.iter().enumerate().flat_map(|(d, pts)| {
+                pts.iter()
+                    .enumerate()
+                    .filter_map(move |(bin, p)| rates.first.get(d)?.get(bin).copied().flatten().map(|m| (*p, m)))
             });
+            clicked = nearest(points, pointer, &response.transform).or(clicked);
+        }
+    }
+    if let Some(message) = clicked {
+        app.push(Command::RevealMessage(message));
     }
 }
 

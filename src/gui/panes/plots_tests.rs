@@ -76,3 +76,155 @@ fn reconnect_marks_become_gaps_and_attempts() {
 }
 
 // percentiles_use_nearest_rank moved to analysis::latency with the one definition.
+
+#[test]
+fn byte_axes_read_in_binary_units() {
+    assert_eq!(format_bytes(12.0), "12 B");
+    assert_eq!(format_bytes(1023.0), "1023 B");
+    assert_eq!(format_bytes(1024.0), "1 KiB");
+    assert_eq!(format_bytes(1536.0), "1.5 KiB");
+    assert_eq!(format_bytes(10.0 * 1024.0 * 1024.0), "10 MiB");
+    assert_eq!(format_bytes(3.0 * 1024.0 * 1024.0 * 1024.0), "3 GiB");
+    // Throughput never prints a raw "1000000000": a gigabyte per second reads in GiB/s.
+    assert_eq!(format_byte_rate(1_000_000_000.0), "953.7 MiB/s");
+    assert_eq!(format_byte_rate(20.0 * 1024.0), "20 KiB/s");
+    assert_eq!(format_message_rate(1500.0, 500.0), "1500 msg/s");
+    assert_eq!(format_message_rate(0.25, 0.05), "0.25 msg/s");
+}
+
+#[test]
+fn time_ticks_switch_to_milliseconds_for_short_spans() {
+    assert_eq!(format_seconds(10.0, 5.0, 20.0), "10 s");
+    assert_eq!(format_seconds(0.5, 0.1, 2.0), "0.5 s");
+    assert_eq!(format_seconds(0.0015, 0.0005, 0.003), "1.5 ms");
+    assert_eq!(format_seconds(0.002, 0.001, 0.003), "2 ms");
+    // The tick at 0 has the coarsest step of all; it still reads in the range's unit.
+    assert_eq!(format_seconds(0.0, 0.01, 0.003), "0 ms");
+    assert_eq!(format_seconds(0.00025, 0.00005, 0.001), "0.25 ms");
+    assert_eq!(format_seconds(150.0, 10.0, 0.4), "150000 ms");
+}
+
+#[test]
+fn the_size_axis_labels_exact_sizes_where_the_points_are() {
+    // A 12-byte message sits between the 10 B and 100 B ticks, and every tick's label is
+    // the size at that height (no "9536.7 MiB": that came from labelling 10^y of a decimal
+    // grid on the log axis, with y = log10(size + 1) on the points).
+    let y12 = size_to_y(12);
+    assert!(size_to_y(10) < y12 && y12 < size_to_y(100));
+    assert!((y_to_size(y12) - 12.0).abs() < 1e-9);
+    let input = GridInput {
+        bounds: (-0.15, size_to_y(70_000) + 0.3),
+        // 200 points high: a decade is about 40 points.
+        base_step_size: 8.0 * (size_to_y(70_000) + 0.45) / 200.0,
+    };
+    let marks = size_grid(input);
+    let labels: Vec<String> = marks.iter().map(|m| format_bytes(y_to_size(m.value).round())).collect();
+    assert_eq!(labels, ["0 B", "10 B", "100 B", "1 KiB", "10 KiB", "100 KiB"]);
+    // Squeezed to 100 points (19 per decade), every second tick.
+    let input = GridInput {
+        bounds: (-0.15, size_to_y(70_000) + 0.3),
+        base_step_size: 8.0 * (size_to_y(70_000) + 0.45) / 100.0,
+    };
+    let labels: Vec<String> = size_grid(input)
+        .iter()
+        .map(|m| format_bytes(y_to_size(m.value).round()))
+        .collect();
+    assert_eq!(labels, ["0 B", "100 B", "10 KiB"]);
+}
+
+#[test]
+fn the_byte_rate_grid_steps_in_round_binary_amounts() {
+    // 0 to 50 KiB/s over 100 points: 24 points are 12 KiB/s, so the step is 20 KiB/s.
+    let marks = byte_rate_grid(GridInput {
+        bounds: (0.0, 50.0 * 1024.0),
+        base_step_size: 8.0 * 50.0 * 1024.0 / 100.0,
+    });
+    let labels: Vec<String> = marks.iter().map(|m| format_byte_rate(m.value)).collect();
+    assert_eq!(labels, ["0 B/s", "20 KiB/s", "40 KiB/s"]);
+    // A gigabyte per second: GiB-based steps, never raw digits.
+    let marks = byte_rate_grid(GridInput {
+        bounds: (0.0, 1e9),
+        base_step_size: 8.0 * 1e9 / 200.0,
+    });
+    assert!(marks.len() >= 3);
+    assert!(
+        marks
+            .iter()
+            .all(|m| format_byte_rate(m.value).ends_with("MiB/s") || m.value == 0.0)
+    );
+}
+
+#[test]
+fn connection_colours_depend_on_the_number_only() {
+    assert_eq!(conn_color(3), conn_color(3));
+    let first: Vec<_> = (0..8).map(conn_color).collect();
+    for (i, a) in first.iter().enumerate() {
+        for b in first.iter().skip(i + 1) {
+            assert_ne!(a, b, "eight connections, eight colours");
+        }
+    }
+}
+
+#[test]
+fn short_lanes_still_label_their_axis_and_bins_have_round_widths() {
+    // RTTs up to 62 ms in a 100-point lane: ticks every 20 ms (24 points apart at least).
+    let marks = number_grid(GridInput {
+        bounds: (0.0, 62.0),
+        base_step_size: 8.0 * 62.0 / 100.0,
+    });
+    let values: Vec<f64> = marks.iter().map(|m| m.value).collect();
+    assert_eq!(values, [0.0, 20.0, 40.0, 60.0]);
+    let close = |a: f64, b: f64| (a - b).abs() < b * 1e-9;
+    assert!(close(bin_width(20.7, 345), 0.1));
+    assert!(close(bin_width(0.0028, 400), 0.00001));
+    assert!(close(bin_width(3.0, 2), 2.0));
+}
+
+#[test]
+fn throughput_bins_count_wire_bytes_and_messages_from_the_origin() {
+    use crate::analysis::event::{Event, EventSink, MessageEvent, MessageFacts};
+    let t = |ms: i64| Timestamp::from_nanos(1_000_000_000_000 + ms * 1_000_000);
+    let mut store = Store::default();
+    for (i, (ms, dir, wire)) in [
+        (150, Direction::ClientToServer, 100),
+        (120, Direction::ClientToServer, 50),
+        (1900, Direction::ServerToClient, 2000),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let facts = MessageFacts {
+            conn: 0,
+            dir,
+            ts: t(ms),
+            first_ts: t(ms),
+            opcode: OpCode::Text,
+            frames: 1,
+            compressed: false,
+            wire_len: wire,
+            len: wire - 6,
+            truncated: false,
+            decoded: true,
+            close_code: None,
+            stream_offset: i as u64 * 1000,
+        };
+        store.event(Event::Message(&MessageEvent {
+            facts,
+            payload: b"x",
+            compressed_payload: None,
+        }));
+    }
+    // Two seconds from the origin in at most 10 bins: 0.2 s each.
+    let got = throughput(&store, &[0, 1, 2], t(0), 2.0, 10);
+    assert!((got.bin_width - 0.2).abs() < 1e-12);
+    assert_eq!(got.bytes[0].len(), 10);
+    // Both client messages in bin 0 (0-0.2 s): 150 bytes, 2 messages in 0.2 s.
+    assert!((got.bytes[0][0][1] - 750.0).abs() < 1e-9);
+    assert!((got.messages[0][0][1] - 10.0).abs() < 1e-9);
+    assert!((got.bytes[0][0][0] - 0.1).abs() < 1e-9, "plotted at the bin's centre");
+    // The earlier of the two is the bin's first message.
+    assert_eq!(got.first[0][0], Some(1));
+    assert_eq!(got.first[1][9], Some(2));
+    assert!((got.bytes[1][9][1] - 10_000.0).abs() < 1e-9);
+    assert_eq!(got.first[1][0], None);
+}
