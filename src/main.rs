@@ -18,6 +18,13 @@ struct Cli {
     /// Select this message (its number in the message table) once it is loaded.
     #[arg(short = 'g', long, value_name = "N")]
     goto: Option<u32>,
+    /// Display filter to apply once loaded (the `analyze --filter` language; like
+    /// Wireshark's -Y).
+    #[arg(short = 'Y', long = "display-filter", value_name = "EXPR")]
+    display_filter: Option<String>,
+    /// Open the "Follow WebSocket stream" window on this connection.
+    #[arg(long, value_name = "CONN")]
+    follow: Option<u32>,
     /// Which view of the lower area to show first.
     #[arg(long, value_enum, value_name = "VIEW")]
     view: Option<framescope::gui::app::LowerTab>,
@@ -67,6 +74,8 @@ fn main() -> ExitCode {
             file: cli.file,
             goto: cli.goto,
             view: cli.view,
+            display_filter: cli.display_filter,
+            follow: cli.follow,
             interface: cli.interface,
             capture_filter: cli.capture_filter.unwrap_or_default(),
             start_capture: cli.start,

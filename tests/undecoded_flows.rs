@@ -19,7 +19,13 @@ fn conversation(port: u16, exchange: &[(Sender, &[u8])]) -> Vec<(framescope::ana
 #[test]
 fn flows_without_websocket_are_listed_with_why() {
     let mut packets = Vec::new();
-    packets.extend(conversation(40001, &[(Sender::Client, b"\x00\x01\x02binary protocol"), (Sender::Server, b"\x05ok")]));
+    packets.extend(conversation(
+        40001,
+        &[
+            (Sender::Client, b"\x00\x01\x02binary protocol"),
+            (Sender::Server, b"\x05ok"),
+        ],
+    ));
     packets.extend(conversation(
         40002,
         &[
@@ -37,12 +43,18 @@ fn flows_without_websocket_are_listed_with_why() {
     packets.extend(conversation(40004, &[(Sender::Client, b"GE")]));
     packets.extend(conversation(
         40005,
-        &[(Sender::Client, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")],
+        &[(
+            Sender::Client,
+            b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00",
+        )],
     ));
     // A WebSocket connection: a `connection` record, no `flow` record.
     packets.extend(conversation(
         40006,
-        &[(Sender::Client, &upgrade_request(None)), (Sender::Server, &upgrade_response(None))],
+        &[
+            (Sender::Client, &upgrade_request(None)),
+            (Sender::Server, &upgrade_response(None)),
+        ],
     ));
     // A flow with no payload at all is not listed (a SYN flood must not flood the output).
     let mut syn_only = Conversation::new("10.0.0.2:40007", "10.0.0.1:8080", 1, 2);
@@ -82,13 +94,22 @@ fn flows_without_websocket_are_listed_with_why() {
             .unwrap_or_else(|| panic!("no flow record for port {port}: {flows:?}"))
     };
     assert_eq!(by_port(40001).1, "tcp");
-    assert!(by_port(40001).2.starts_with("not HTTP: the stream starts with \"\\x00\\x01\\x02bin"), "{flows:?}");
+    assert!(
+        by_port(40001)
+            .2
+            .starts_with("not HTTP: the stream starts with \"\\x00\\x01\\x02bin"),
+        "{flows:?}"
+    );
     assert_eq!(by_port(40002).1, "http");
     assert_eq!(by_port(40002).2, "HTTP without an upgrade to WebSocket");
     assert_eq!(by_port(40003).2, "HTTP: the upgrade was refused with status 403");
     assert_eq!(by_port(40004).2, "too short to recognise (2 bytes)");
     assert_eq!(by_port(40005).1, "http2");
-    assert_eq!(flows.len(), 5, "the WebSocket and the empty flow are not flows: {flows:?}");
+    assert_eq!(
+        flows.len(),
+        5,
+        "the WebSocket and the empty flow are not flows: {flows:?}"
+    );
     let connections = records.iter().filter(|r| r["type"] == "connection").count();
     assert_eq!(connections, 1);
 }

@@ -29,6 +29,10 @@ pub struct StartOptions {
     pub goto: Option<u32>,
     /// The lower area's first view.
     pub view: Option<app::LowerTab>,
+    /// Display filter applied at start.
+    pub display_filter: Option<String>,
+    /// Connection whose transcript ("follow WebSocket stream") opens at start.
+    pub follow: Option<u32>,
     /// Interface to open the capture window with.
     pub interface: Option<String>,
     pub capture_filter: String,
@@ -63,6 +67,11 @@ pub fn run(start: StartOptions) -> eframe::Result {
                 app.open(path);
             }
             app.pending_goto = start.goto;
+            if let Some(expr) = start.display_filter {
+                app.display_draft = expr.clone();
+                app.display_filter = expr;
+            }
+            app.follow = start.follow;
             if let Some(view) = start.view {
                 app.lower_tab = view;
             }

@@ -130,8 +130,17 @@ struct FlowNote {
 
 /// The first bytes of a stream, escaped, for a reason line.
 fn preview(bytes: &[u8]) -> String {
-    let head: String = bytes.iter().take(12).flat_map(|&b| std::ascii::escape_default(b)).map(char::from).collect();
-    if bytes.len() > 12 { format!("\"{head}…\"") } else { format!("\"{head}\"") }
+    let head: String = bytes
+        .iter()
+        .take(12)
+        .flat_map(|&b| std::ascii::escape_default(b))
+        .map(char::from)
+        .collect();
+    if bytes.len() > 12 {
+        format!("\"{head}…\"")
+    } else {
+        format!("\"{head}\"")
+    }
 }
 
 impl FlowState {
@@ -295,7 +304,8 @@ impl FlowState {
                         if bytes.starts_with(b"PRI * HTTP/2.0") {
                             note.protocol = "http2";
                             note.reason = Some(
-                                "HTTP/2 with prior knowledge (h2c): WebSockets inside HTTP/2 are not decoded yet".into(),
+                                "HTTP/2 with prior knowledge (h2c): WebSockets inside HTTP/2 are not decoded yet"
+                                    .into(),
                             );
                         } else {
                             note.reason = Some(format!("not HTTP: the stream starts with {}", preview(bytes)));

@@ -582,7 +582,13 @@ fn timeline_ui(app: &mut FramescopeApp, ui: &mut egui::Ui, origin: Timestamp, en
         entries.push(("bytes not captured".to_owned(), theme::WARNING, LegendMark::Dashed));
     }
     if !reconnects.gaps.is_empty() {
-        entries.push(("reconnecting".to_owned(), theme::WARNING, LegendMark::Line));
+        entries.push(("reconnect gap".to_owned(), theme::WARNING, LegendMark::Line));
+    }
+    if reconnects.attempts.iter().any(|&(_, failed)| !failed) {
+        entries.push(("reconnect attempt".to_owned(), theme::OK, LegendMark::Line));
+    }
+    if reconnects.attempts.iter().any(|&(_, failed)| failed) {
+        entries.push(("failed reconnect attempt".to_owned(), theme::ERROR, LegendMark::Line));
     }
     ui.horizontal(|ui| {
         ui.label("Message payload sizes (log scale) over time since the capture's start:");
@@ -644,7 +650,7 @@ fn timeline_ui(app: &mut FramescopeApp, ui: &mut egui::Ui, origin: Timestamp, en
                 }
                 for &(from, to) in reconnects.gaps.iter().take(MAX_MARKERS) {
                     plot_ui.span(
-                        Span::new("reconnecting", from..=to)
+                        Span::new("reconnect gap", from..=to)
                             .fill(theme::WARNING.gamma_multiply(0.12))
                             .border_color(theme::WARNING),
                     );
