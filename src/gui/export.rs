@@ -94,6 +94,11 @@ pub fn transcript(store: &Store, rows: &[u32], conn: ConnId) -> Vec<TranscriptLi
             let body = match m.opcode {
                 OpCode::Close => describe_close(m.close_code, &m.close_reason(payload).unwrap_or_default()),
                 OpCode::Text => String::from_utf8_lossy(payload).into_owned(),
+                // Ping payloads are often short words ("rtt-1", "keepalive").
+                OpCode::Ping | OpCode::Pong => match std::str::from_utf8(payload) {
+                    Ok(text) if !text.chars().any(char::is_control) => format!("\"{text}\""),
+                    _ => crate::export::copy_as::hex(payload),
+                },
                 _ => crate::export::copy_as::hex(payload),
             };
             let mut body = body;
