@@ -505,3 +505,39 @@ fn ctrl_enter_sends_only_from_the_message_field() {
         echoes.count() == 2
     });
 }
+
+#[test]
+fn at_1024_by_700_the_table_and_the_composer_stay_visible() {
+    let port = echo_server();
+    let app = common::gui::new_app(Settings::default());
+    let mut h = Harness::builder()
+        .with_size((1024.0, 700.0))
+        .build_ui_state(|ui, app: &mut FramescopeApp| app.show(ui), app);
+    h.state_mut()
+        .push(framescope::gui::commands::Command::ToggleConnectWindow);
+    h.run_steps(2);
+    h.state_mut().clients.current_mut().url = format!("ws://127.0.0.1:{port}/");
+    h.run_steps(1);
+    h.get_by_label("Connect").click();
+    step_until(&mut h, |app| app.clients.current().state().is_some_and(|s| s.is_open()));
+    for i in 0..12 {
+        send(&mut h, ComposeKind::Text, &format!("message {i}"));
+    }
+    step_until(&mut h, |app| app.store.messages.len() >= 24);
+    h.run_steps(3);
+    let screen = egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(1024.0, 700.0));
+    // The composer and Send are on screen.
+    let send_button = h.get_by_label("Send").rect();
+    assert!(screen.contains_rect(send_button), "Send at {send_button:?}");
+    let field = h.get_by_role_and_label(Role::MultilineTextInput, "Message").rect();
+    assert!(screen.contains_rect(field), "message field at {field:?}");
+    // The table beside it keeps its preview column and shows several rows.
+    let preview = h.get_by_label("preview").rect();
+    assert!(screen.contains_rect(preview), "preview header at {preview:?}");
+    assert!(preview.left() > send_button.right(), "the table is beside the pane");
+    let rows_on_screen = h
+        .get_all_by_label_contains("message ")
+        .filter(|n| n.rect().left() >= preview.left() - 1.0 && screen.contains_rect(n.rect()))
+        .count();
+    assert!(rows_on_screen >= 6, "only {rows_on_screen} table rows on screen");
+}

@@ -128,7 +128,7 @@ pub fn column_chooser_ui(columns: &mut Columns, ui: &mut egui::Ui) {
 pub fn messages_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
     ui.horizontal(|ui| {
         ui.heading("Messages");
-        if ui.available_width() < 560.0 {
+        if ui.available_width() < 640.0 {
             ui.weak("(narrow: some columns hidden)");
         }
     });
@@ -142,14 +142,17 @@ pub fn messages_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
     let mut cols = visible_columns(&app.settings.columns);
     // A narrow table (a small window with the live pane docked) keeps the preview readable:
     // the optional size and frame columns step aside until there is room again.
-    let narrow = ui.available_width() < 640.0;
-    if narrow {
+    let width = ui.available_width();
+    if width < 640.0 {
         cols.retain(|c| {
             !matches!(
                 c,
                 Col::Wire | Col::Frames | Col::Compressed | Col::FinRsv | Col::Mask | Col::Rtt
             )
         });
+    }
+    if width < 480.0 {
+        cols.retain(|c| !matches!(c, Col::Connection | Col::Decoded));
     }
     let sort = app.view.sort();
     let mut clicked = None;
