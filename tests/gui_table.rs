@@ -285,3 +285,24 @@ fn the_connections_strip_sorts_and_lists_flows_that_are_not_websockets() {
     assert!(reason.to_lowercase().contains("key"), "{reason}");
     harness.get_all_by_label(&reason).next().expect("the reason is shown");
 }
+
+#[test]
+fn a_har_from_mitmproxy_opens_in_the_window() {
+    let harness = loaded(&sample("mitmproxy-websockets.har"));
+    let app = harness.state();
+    assert!(!app.store.connections.is_empty());
+    assert!(!app.store.messages.is_empty());
+    assert!(app.store.frames.is_empty(), "a HAR has no packets, so no frames");
+    harness.get_by_label(&format!(
+        "{} of {} messages",
+        app.store.messages.len(),
+        app.store.messages.len()
+    ));
+}
+
+#[test]
+fn a_dialog_that_answers_at_once_was_never_shown() {
+    use framescope::gui::dialogs::was_shown;
+    assert!(!was_shown(std::time::Duration::from_millis(3)));
+    assert!(was_shown(std::time::Duration::from_millis(900)));
+}

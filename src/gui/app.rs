@@ -568,11 +568,11 @@ impl FramescopeApp {
         for command in std::mem::take(&mut self.commands) {
             match command {
                 Command::OpenDialog => {
-                    if let Some(path) = rfd::FileDialog::new()
-                        .add_filter("Packet captures", &["pcap", "pcapng", "cap"])
-                        .add_filter("All files", &["*"])
-                        .pick_file()
-                    {
+                    if let Some(path) = self.pick_file(
+                        rfd::FileDialog::new()
+                            .add_filter("Captures and HAR files", &["pcap", "pcapng", "cap", "har"])
+                            .add_filter("All files", &["*"]),
+                    ) {
                         self.guarded(Pending::Open(path));
                     }
                 }
@@ -624,7 +624,7 @@ impl FramescopeApp {
                 }
                 Command::SaveSessionRecording(i) => self.save_recording(self.session_recording(i)),
                 Command::PickComposeFile => {
-                    if let Some(path) = rfd::FileDialog::new().pick_file() {
+                    if let Some(path) = self.pick_file(rfd::FileDialog::new()) {
                         self.clients.current_mut().text = path.display().to_string();
                     }
                 }
@@ -705,9 +705,8 @@ impl FramescopeApp {
 
     /// File → Export: asks where, then writes the shown messages.
     fn export(&mut self, format: crate::gui::commands::ExportFormat) {
-        let Some(path) = rfd::FileDialog::new()
-            .set_file_name(format!("messages.{}", format.extension()))
-            .save_file()
+        let Some(path) =
+            self.save_file(rfd::FileDialog::new().set_file_name(format!("messages.{}", format.extension())))
         else {
             return;
         };
@@ -727,10 +726,7 @@ impl FramescopeApp {
     }
 
     fn save_transcript(&mut self, conn: ConnId) {
-        let Some(path) = rfd::FileDialog::new()
-            .set_file_name(format!("connection-{conn}.txt"))
-            .save_file()
-        else {
+        let Some(path) = self.save_file(rfd::FileDialog::new().set_file_name(format!("connection-{conn}.txt"))) else {
             return;
         };
         let lines = crate::gui::export::transcript(&self.store, &self.view.rows, conn);
@@ -760,7 +756,7 @@ impl FramescopeApp {
                 "bin"
             }
         );
-        if let Some(path) = rfd::FileDialog::new().set_file_name(name).save_file() {
+        if let Some(path) = self.save_file(rfd::FileDialog::new().set_file_name(name)) {
             self.status = Some(match std::fs::write(&path, &payload) {
                 Ok(()) => StatusLine {
                     text: format!("saved {} bytes to {}", payload.len(), path.display()),

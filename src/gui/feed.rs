@@ -446,6 +446,17 @@ fn read_file(
     progress: Arc<LoadProgress>,
     cancel: Arc<AtomicBool>,
 ) -> FeedEnd {
+    // A HAR (DevTools' "Save all as HAR", mitmproxy): connections and messages, no packets.
+    if crate::capture::har::looks_like_har(path) {
+        let har = match crate::capture::har::HarFile::open(path) {
+            Ok(h) => h,
+            Err(e) => return FeedEnd::Failed(format!("{}: {e}", path.display())),
+        };
+        let mut sink = BatchingSink::new(tx, wake, progress);
+        har.replay(&mut sink);
+        sink.flush();
+        return FeedEnd::Finished(None);
+    }
     let mut reader = match OfflineReader::open(path) {
         Ok(r) => r,
         Err(e) => return FeedEnd::Failed(e.to_string()),

@@ -159,11 +159,11 @@ impl FramescopeApp {
         let name = recording
             .file_name()
             .map_or_else(|| "capture.pcapng".into(), |n| n.to_string_lossy().into_owned());
-        let Some(path) = rfd::FileDialog::new()
-            .add_filter("pcapng", &["pcapng"])
-            .set_file_name(name)
-            .save_file()
-        else {
+        let Some(path) = self.save_file(
+            rfd::FileDialog::new()
+                .add_filter("pcapng", &["pcapng"])
+                .set_file_name(name),
+        ) else {
             return false;
         };
         self.status = Some(match crate::capture::live::save_recording(recording, &path) {

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod client_tab;
 pub mod commands;
+pub mod dialogs;
 pub mod export;
 pub mod feed;
 pub mod fonts;
