@@ -306,3 +306,34 @@ fn a_dialog_that_answers_at_once_was_never_shown() {
     assert!(!was_shown(std::time::Duration::from_millis(3)));
     assert!(was_shown(std::time::Duration::from_millis(900)));
 }
+
+#[test]
+fn application_fields_filter_in_the_window_as_in_analyze() {
+    let mut harness = loaded(&sample("app-mqtt.pcap"));
+    let total = harness.state().store.messages.len();
+    // 9 messages carry a topic; 2 of them carry sensors/t1 (one holds two PUBLISH packets).
+    for (expr, want) in [("mqtt.topic", 9), ("mqtt.topic == \"sensors/t1\"", 2)] {
+        // The same expression through `analyze --filter` gives the oracle count.
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_framescope"))
+            .args([
+                "analyze",
+                sample("app-mqtt.pcap").to_str().expect("utf-8"),
+                "--filter",
+                expr,
+                "--jsonl",
+            ])
+            .output()
+            .expect("run");
+        let cli = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| l.contains("\"type\":\"message\""))
+            .count();
+        assert_eq!(cli, want, "{expr} in analyze");
+        harness.state_mut().push(Command::SetDisplayFilter(expr.to_owned()));
+        harness.run_steps(3);
+        let app = harness.state();
+        assert_eq!(app.view.rows.len(), want, "{expr} in the window");
+        assert!(app.view.display_error.is_none());
+        assert!(want < total);
+    }
+}

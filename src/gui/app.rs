@@ -146,6 +146,8 @@ pub struct FramescopeApp {
 impl FramescopeApp {
     /// `wake` asks the GUI for a repaint (from a feed thread).
     pub fn new(settings: Settings, wake: Arc<dyn Fn() + Send + Sync>) -> Self {
+        // `mqtt.topic` and the other application fields of the filter language.
+        crate::query::register_app_protocol_fields();
         FramescopeApp {
             store: Store::default(),
             feed: None,

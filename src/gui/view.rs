@@ -2,7 +2,9 @@
 //! filter bar's simple fields, the display filter (the query language of `analyze
 //! --filter`), and the table's sort order.
 
-use crate::query::{Filter as DisplayFilter, FilterError};
+use crate::analysis::app::{AppTracker, Decoded};
+use crate::analysis::event::MessageEvent;
+use crate::query::{AppFields, Filter as DisplayFilter, FilterError};
 use crate::store::sort::{self, SortOrder};
 use crate::store::{Annotations, Filter, Store};
 
@@ -25,6 +27,10 @@ pub struct FilteredView {
     built_for: Option<(Filter, String)>,
     sort: SortOrder,
     display: Option<DisplayFilter>,
+    /// The application decoders, when the display filter reads their fields: they see every
+    /// message in order (protocol state spans messages), from the first.
+    app: Option<AppTracker>,
+    app_conns_seen: usize,
     /// Messages of the store already examined.
     scanned: usize,
     /// Why the filter's text could not be used (a bad regular expression).
@@ -46,9 +52,16 @@ impl FilteredView {
         if self.built_for.as_ref() != Some(&wanted) {
             self.display = None;
             self.display_error = None;
+            self.app = None;
+            self.app_conns_seen = 0;
             if !wanted.1.is_empty() {
                 match DisplayFilter::compile(&wanted.1) {
-                    Ok(f) => self.display = Some(f),
+                    Ok(f) => {
+                        if f.reads_app() {
+                            self.app = Some(AppTracker::default());
+                        }
+                        self.display = Some(f);
+                    }
                     // A broken expression filters nothing out; the error is shown under it.
                     Err(e) => self.display_error = Some(e),
                 }
@@ -109,12 +122,43 @@ impl FilteredView {
                 self.rows.extend(self.scanned as u32..upto as u32);
             }
         }
+        // Application fields: decode every message of this slice in order, keep the decoded
+        // ones of the candidate rows.
+        let mut decoded: rustc_hash::FxHashMap<u32, Decoded> = Default::default();
+        if let Some(tracker) = &mut self.app {
+            let candidates: rustc_hash::FxHashSet<u32> =
+                self.rows.get(from..).unwrap_or_default().iter().copied().collect();
+            for (i, m) in store.messages.iter().enumerate().take(upto).skip(self.scanned) {
+                while self.app_conns_seen <= m.conn as usize {
+                    if let Some(c) = store.connections.get(self.app_conns_seen) {
+                        tracker.on_connection(&c.info);
+                    }
+                    self.app_conns_seen += 1;
+                }
+                let event = MessageEvent {
+                    facts: m.facts,
+                    payload: store.payload(m),
+                    compressed_payload: None,
+                };
+                let d = tracker.on_message(&event);
+                tracker.out.clear();
+                if let Some(d) = d
+                    && candidates.contains(&(i as u32))
+                {
+                    decoded.insert(i as u32, d);
+                }
+            }
+        }
         if let Some(display) = &self.display {
             let annotations = &self.annotations;
             let mut kept = from;
             for i in from..self.rows.len() {
                 let Some(&m) = self.rows.get(i) else { break };
-                if annotations.view(store, m).is_some_and(|v| display.matches(&v)) {
+                let matched = annotations.view(store, m).is_some_and(|mut v| {
+                    v.app = decoded.get(&m).map(|d| d as &dyn AppFields);
+                    display.matches(&v)
+                });
+                if matched {
                     if let Some(slot) = self.rows.get_mut(kept) {
                         *slot = m;
                     }

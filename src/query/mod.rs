@@ -85,6 +85,12 @@ impl Filter {
         self.reads(|f| matches!(f, FieldRef::Builtin(Builtin::RttMs | Builtin::Finding)))
     }
 
+    /// True when the filter reads an application protocol's field (`mqtt.topic`): a caller
+    /// must run the application decoders over every message, in order.
+    pub fn reads_app(&self) -> bool {
+        self.reads(|f| matches!(f, FieldRef::App(_)))
+    }
+
     /// True when the filter reads anything of the connection (endpoints, handshake).
     pub fn reads_connection(&self) -> bool {
         self.reads(|f| {
