@@ -11,6 +11,15 @@ use framescope::store::sort::SortColumn;
 
 use common::gui::{loaded, sample};
 
+/// A fact of every row the table shows, in its order.
+fn shown_field<T>(app: &framescope::gui::FramescopeApp, field: impl Fn(&framescope::store::MessageRow) -> T) -> Vec<T> {
+    app.view
+        .shown()
+        .iter()
+        .map(|&i| field(&app.store.messages[i as usize]))
+        .collect()
+}
+
 #[test]
 fn clicking_a_header_sorts_the_table_and_a_second_click_reverses_it() {
     let mut harness = loaded(&sample("synthetic-mixed-json.pcap"));
@@ -19,12 +28,7 @@ fn clicking_a_header_sorts_the_table_and_a_second_click_reverses_it() {
     harness.get_by_label("decoded").click();
     harness.run_steps(3);
     let app = harness.state();
-    let lens: Vec<u64> = app
-        .view
-        .shown()
-        .iter()
-        .map(|&i| app.store.messages[i as usize].len)
-        .collect();
+    let lens = shown_field(app, |m| m.len);
     assert_eq!(lens.len(), total);
     assert!(lens.windows(2).all(|w| w[0] <= w[1]), "ascending by size");
     // Ties keep arrival order.
@@ -38,24 +42,14 @@ fn clicking_a_header_sorts_the_table_and_a_second_click_reverses_it() {
     harness.get_by_label("decoded ▲").click();
     harness.run_steps(3);
     let app = harness.state();
-    let lens: Vec<u64> = app
-        .view
-        .shown()
-        .iter()
-        .map(|&i| app.store.messages[i as usize].len)
-        .collect();
+    let lens = shown_field(app, |m| m.len);
     assert!(lens.windows(2).all(|w| w[0] >= w[1]), "descending by size");
     harness.get_by_label("decoded ▼");
     // Sorting by connection puts each connection's messages together.
     harness.get_by_label("conn").click();
     harness.run_steps(3);
     let app = harness.state();
-    let conns: Vec<u32> = app
-        .view
-        .shown()
-        .iter()
-        .map(|&i| app.store.messages[i as usize].conn)
-        .collect();
+    let conns = shown_field(app, |m| m.conn);
     assert!(conns.windows(2).all(|w| w[0] <= w[1]));
     // Home and End go to the first and last row of the sorted table.
     harness.key_press(egui::Key::End);
@@ -230,7 +224,7 @@ fn exports_write_the_shown_messages_in_table_order() {
         .map(|v| v["len"].as_u64().expect("len"))
         .collect();
     let app = harness.state();
-    let want: Vec<u64> = shown.iter().map(|&i| app.store.messages[i as usize].len).collect();
+    let want = shown_field(app, |m| m.len);
     assert_eq!(lens, want);
     let csv = dir.path().join("shown.csv");
     harness.state_mut().export_to(ExportFormat::Csv, &csv);

@@ -192,15 +192,6 @@ impl ClientTabs {
         self.retiring.retain(|s| !s.done);
         more
     }
-
-    /// Removes the tabs' recordings (temporary files).
-    pub fn remove_recordings(&mut self) {
-        for tab in &mut self.tabs {
-            if let Some(recording) = tab.recording.take() {
-                let _ = std::fs::remove_file(recording);
-            }
-        }
-    }
 }
 
 /// Most entries kept in a tab's send history.

@@ -6,7 +6,7 @@ use crate::analysis::app::{AppTracker, Decoded};
 use crate::analysis::event::MessageEvent;
 use crate::query::{AppFields, Filter as DisplayFilter, FilterError};
 use crate::store::sort::{self, SortOrder};
-use crate::store::{Annotations, Filter, Store};
+use crate::store::{Annotations, CompiledFilter, Filter, Store};
 
 /// Time a frame spends filtering at most: a filter over a million messages runs over
 /// several frames instead of freezing the window.
@@ -79,10 +79,17 @@ impl FilteredView {
             self.sorted_upto = 0;
         }
         self.annotations.refresh(store);
+        if self.scanned >= store.messages.len() {
+            self.update_sort(store);
+            return;
+        }
+        // The text part (a regex) is compiled once per frame, not once per slice.
+        let compiled = filter.compile();
+        self.error = compiled.as_ref().err().cloned();
         let deadline = std::time::Instant::now() + SCAN_BUDGET;
         while self.scanned < store.messages.len() {
             let upto = (self.scanned + SCAN_CHUNK).min(store.messages.len());
-            self.scan(store, filter, upto);
+            self.scan(store, compiled.as_ref().ok(), upto);
             if std::time::Instant::now() >= deadline {
                 break;
             }
@@ -109,18 +116,13 @@ impl FilteredView {
         }
     }
 
-    fn scan(&mut self, store: &Store, filter: &Filter, upto: usize) {
+    /// Examines `store.messages[scanned..upto]`; `compiled` is `None` for a broken regex,
+    /// which filters nothing out (the error is shown next to the field).
+    fn scan(&mut self, store: &Store, compiled: Option<&CompiledFilter<'_>>, upto: usize) {
         let from = self.rows.len();
-        match filter.compile() {
-            Ok(compiled) => {
-                self.error = None;
-                compiled.extend_matches(store, self.scanned, upto, &mut self.rows);
-            }
-            Err(e) => {
-                // A broken regex filters nothing out; the error is shown next to the field.
-                self.error = Some(e);
-                self.rows.extend(self.scanned as u32..upto as u32);
-            }
+        match compiled {
+            Some(compiled) => compiled.extend_matches(store, self.scanned, upto, &mut self.rows),
+            None => self.rows.extend(self.scanned as u32..upto as u32),
         }
         // Application fields: decode every message of this slice in order, keep the decoded
         // ones of the candidate rows.

@@ -10,7 +10,7 @@ pub mod sort;
 pub use annotate::Annotations;
 
 pub use arena::PayloadArena;
-pub use filter::{Filter, OpcodeFilter};
+pub use filter::{CompiledFilter, Filter, OpcodeFilter};
 
 use crate::analysis::Timestamp;
 use crate::analysis::event::{
