@@ -82,6 +82,4 @@ pub enum ExportFormat {
     Csv,
     /// HAR 1.2 with Chrome's `_webSocketMessages`.
     Har,
-    /// The packets of the shown connections.
-    Pcapng,
 }

@@ -21,7 +21,6 @@ impl ExportFormat {
             ExportFormat::JsonLines => "JSON Lines (analyze --jsonl records)…",
             ExportFormat::Csv => "CSV (one row per message)…",
             ExportFormat::Har => "HAR 1.2 (Chrome's _webSocketMessages)…",
-            ExportFormat::Pcapng => "pcapng (packets of the shown connections)…",
         }
     }
 
@@ -30,7 +29,6 @@ impl ExportFormat {
             ExportFormat::JsonLines => "jsonl",
             ExportFormat::Csv => "csv",
             ExportFormat::Har => "har",
-            ExportFormat::Pcapng => "pcapng",
         }
     }
 }
@@ -58,11 +56,6 @@ pub fn export_messages(store: &Store, rows: &[u32], format: ExportFormat, path: 
             let partial = replay(store, rows, &mut w as &mut dyn EventSink);
             w.write(file)?;
             partial
-        }
-        ExportFormat::Pcapng => {
-            return Err(std::io::Error::other(
-                "pcapng export of the shown connections is not available yet: save the capture or recording instead",
-            ));
         }
     };
     let mut text = format!("exported {} messages to {}", rows.len(), path.display());

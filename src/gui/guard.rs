@@ -9,7 +9,6 @@ use std::path::PathBuf;
 use crate::capture::recordings::{self, Orphan};
 use crate::gui::app::{FramescopeApp, StatusLine};
 use crate::gui::commands::Command;
-use crate::gui::feed::Source;
 
 /// An action that would end or replace recordings, waiting for the user's answer.
 #[derive(Clone, Debug, PartialEq)]
@@ -204,11 +203,6 @@ impl FramescopeApp {
                 let _ = std::fs::remove_file(p);
             }
         }
-    }
-
-    /// Whether a live capture is running (its recording grows).
-    pub fn capturing(&self) -> bool {
-        matches!(self.feed.as_ref().map(|f| &f.source), Some(Source::LiveCapture { .. }))
     }
 }
 
