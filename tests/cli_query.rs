@@ -136,7 +136,7 @@ fn close_codes_text_and_pings_filter_on_a_real_session() {
         .iter()
         .map(|r| r["opcode"].as_str().unwrap_or(r["type"].as_str().unwrap_or("")))
         .collect();
-    assert_eq!(kinds, ["connection", "ping", "pong", "rtt"]);
+    assert_eq!(kinds, ["connection", "ping", "pong", "rtt", "end"]);
     assert!(check_filter(&echo, "rtt_ms > 1000", |_| false) == 0);
 }
 

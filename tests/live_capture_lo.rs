@@ -18,52 +18,9 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode as TOpCode};
 
+use framescope::analysis::Direction;
 use framescope::analysis::ws::frame::OpCode;
-use framescope::analysis::{Direction, Timestamp};
 use framescope::export::pcap_writer::PcapWriter;
-
-/// Captures packets on `lo` matching `filter` until `stop` is set (at most `limit`).
-fn capture_on_lo(
-    filter: &str,
-    stop: Arc<AtomicBool>,
-    ready: Arc<AtomicBool>,
-    limit: Duration,
-) -> Result<Vec<(Timestamp, Vec<u8>)>, String> {
-    let mut cap = pcap::Capture::from_device("lo")
-        .map_err(|e| e.to_string())?
-        .snaplen(262_144)
-        .buffer_size(64 << 20)
-        .immediate_mode(true)
-        .precision(pcap::Precision::Nano)
-        .open()
-        .map_err(|e| e.to_string())?;
-    cap.filter(filter, true).map_err(|e| e.to_string())?;
-    // Non-blocking: next_packet() would otherwise block while nothing matches the filter.
-    let mut cap = cap.setnonblock().map_err(|e| e.to_string())?;
-    ready.store(true, Ordering::SeqCst);
-    let started = Instant::now();
-    let mut packets = Vec::new();
-    let mut quiet_since_stop = 0;
-    while started.elapsed() < limit {
-        match cap.next_packet() {
-            Ok(p) => {
-                let ts = Timestamp::from_secs_nanos(p.header.ts.tv_sec, p.header.ts.tv_usec);
-                packets.push((ts, p.data.to_vec()));
-            }
-            Err(pcap::Error::TimeoutExpired) | Err(pcap::Error::NoMorePackets) => {
-                if stop.load(Ordering::SeqCst) {
-                    quiet_since_stop += 1;
-                    if quiet_since_stop > 20 {
-                        break;
-                    }
-                }
-                std::thread::sleep(Duration::from_millis(5));
-            }
-            Err(e) => return Err(e.to_string()),
-        }
-    }
-    Ok(packets)
-}
 
 #[derive(Debug, Default)]
 struct ServerLog {
@@ -82,7 +39,7 @@ async fn a_tokio_tungstenite_session_captured_on_lo_analyses_to_what_was_exchang
         let filter = format!("tcp port {port}");
         std::thread::Builder::new()
             .name("test-capture-lo".into())
-            .spawn(move || capture_on_lo(&filter, stop, ready, Duration::from_secs(20)))
+            .spawn(move || common::lo::capture_on_lo(&filter, stop, ready, Duration::from_secs(20)))
             .expect("spawn")
     };
     let wait_start = Instant::now();

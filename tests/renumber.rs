@@ -71,6 +71,7 @@ fn two_sources_share_one_sink_without_mixing_their_connections() {
         conn: nb + 5,
         ts: framescope::analysis::Timestamp::from_nanos(0),
         how: framescope::analysis::event::ConnectionEnd::Closed,
+        tcp: None,
     });
     assert_eq!(shared.ends.len(), before);
 }

@@ -7,8 +7,9 @@ use crate::analysis::event::{ConnId, ConnectionEnd, Event, EventSink};
 use crate::analysis::findings::{Finding, FindingKind};
 use crate::analysis::link::{self, Decoded, LinkType, TcpPacket};
 use crate::analysis::pool::BufferPool;
+use crate::analysis::tcp::health::direction_health;
 use crate::analysis::tcp::reassembly::Segment;
-use crate::analysis::tcp::{FlowKey, Reassembler, ReassemblyLimits};
+use crate::analysis::tcp::{FlowKey, Reassembler, ReassemblyLimits, Side, ZeroWindowTracker};
 use crate::analysis::time::Timestamp;
 use crate::analysis::tls::{KeyLog, TlsLimits};
 use crate::analysis::ws::stream::StreamLimits;
@@ -77,6 +78,8 @@ struct Flow {
     first_ts: Timestamp,
     last_ts: Timestamp,
     fin: [bool; 2],
+    /// Zero-window periods each side advertised (indexed by `Side`).
+    zero_window: [ZeroWindowTracker; 2],
     /// Set once the flow has ended: later stray packets (duplicates, late ACKs) are ignored
     /// until a new SYN reuses the ports.
     ended: bool,
@@ -120,6 +123,7 @@ impl Shared {
             settings: &self.settings,
             pool: &mut self.pool,
             keys: &self.keys,
+            tcp_by_side: None,
         }
     }
 }
@@ -262,6 +266,7 @@ impl Analyzer {
                     first_ts: ts,
                     last_ts: ts,
                     fin: [false; 2],
+                    zero_window: Default::default(),
                     ended: false,
                 }),
             );
@@ -273,6 +278,7 @@ impl Analyzer {
         if flow.ended {
             return;
         }
+        flow.zero_window[side.index()].on_segment(ts, tcp.window, tcp.syn, tcp.rst);
         if tcp.syn {
             flow.state.syn_client = Some(if tcp.ack.is_none() { side } else { side.other() });
         }
@@ -283,8 +289,8 @@ impl Analyzer {
         } = &mut **flow;
         let [lo, hi] = reassemblers;
         let (this, peer) = match side {
-            crate::analysis::tcp::Side::Lo => (lo, hi),
-            crate::analysis::tcp::Side::Hi => (hi, lo),
+            Side::Lo => (lo, hi),
+            Side::Hi => (hi, lo),
         };
         let segment = Segment {
             ts,
@@ -348,11 +354,19 @@ impl Analyzer {
     fn end_flow(flow: &mut Flow, ts: Timestamp, how: ConnectionEnd, shared: &mut Shared, sink: &mut dyn EventSink) {
         let mut ctx = shared.ctx(ts, sink);
         let Flow {
-            reassemblers, state, ..
+            reassemblers,
+            state,
+            zero_window,
+            ..
         } = flow;
-        for side in [crate::analysis::tcp::Side::Lo, crate::analysis::tcp::Side::Hi] {
+        for side in [Side::Lo, Side::Hi] {
             reassemblers[side.index()].flush(&mut |chunk| state.on_chunk(side, chunk, &mut ctx));
+            zero_window[side.index()].finish(ts);
         }
+        ctx.tcp_by_side = Some(
+            [Side::Lo, Side::Hi]
+                .map(|side| direction_health(&reassemblers[side.index()].stats, &zero_window[side.other().index()])),
+        );
         state.finish(how, &mut ctx);
         flow.ended = true;
         flow.reassemblers = Default::default();

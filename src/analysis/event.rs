@@ -67,6 +67,8 @@ pub struct TlsInfo {
     /// The protocol the server chose (ALPN).
     pub alpn: Option<String>,
     pub decrypted: bool,
+    /// The ClientHello's random: names the connection's lines in a key log.
+    pub client_random: Option<[u8; 32]>,
 }
 
 /// A flow worth listing that carries no WebSocket connection (a TLS connection without a
@@ -108,6 +110,47 @@ impl ConnectionEnd {
             ConnectionEnd::CaptureEnded => "capture-ended",
             ConnectionEnd::Evicted => "evicted",
         }
+    }
+}
+
+/// What TCP did under a connection, one entry per direction (`Direction::index`): the
+/// connection's end event carries it when the source had packets.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TcpHealth {
+    pub dirs: [TcpDirHealth; 2],
+}
+
+/// One direction's TCP counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TcpDirHealth {
+    /// Segments sent this way (with or without payload).
+    pub segments: u64,
+    /// Segments whose every byte had been received already (retransmissions the capture
+    /// saw twice, spurious or not).
+    pub retransmissions: u64,
+    /// Payload bytes received more than once.
+    pub duplicate_bytes: u64,
+    /// Segments that arrived ahead of a hole (reordered, or sent after a lost one).
+    pub out_of_order: u64,
+    /// Holes given up on (never captured, or cut by the snap length) and their bytes.
+    pub gaps: u64,
+    pub gap_bytes: u64,
+    /// Later copies of bytes that differed from the first (`tcp-overlap-conflict`).
+    pub overlap_conflicts: u64,
+    /// Zero-window periods the receiver advertised (this direction's sender had to stop:
+    /// backpressure) and their total length in microseconds.
+    pub zero_windows: u64,
+    pub zero_window_micros: u64,
+}
+
+impl TcpDirHealth {
+    /// True when nothing went wrong this way.
+    pub fn is_clean(&self) -> bool {
+        self.retransmissions == 0
+            && self.out_of_order == 0
+            && self.gaps == 0
+            && self.overlap_conflicts == 0
+            && self.zero_windows == 0
     }
 }
 
@@ -239,6 +282,8 @@ pub enum Event<'a> {
         conn: ConnId,
         ts: Timestamp,
         how: ConnectionEnd,
+        /// The TCP connection's counters, when the source had packets.
+        tcp: Option<&'a TcpHealth>,
     },
     /// A flow that ended without carrying a WebSocket connection but is worth listing.
     Flow(&'a FlowInfo),
@@ -264,6 +309,8 @@ pub struct CollectSink {
     pub rtts: Vec<RttSample>,
     pub findings: Vec<Finding>,
     pub ends: Vec<(ConnId, ConnectionEnd)>,
+    /// The TCP counters of connections whose end carried them.
+    pub tcp: Vec<(ConnId, TcpHealth)>,
     pub flows: Vec<FlowInfo>,
 }
 
@@ -365,9 +412,9 @@ impl<S: EventSink + ?Sized> EventSink for Renumber<'_, S> {
                     }
                 }
             },
-            Event::ConnectionEnded { conn, ts, how } => {
+            Event::ConnectionEnded { conn, ts, how, tcp } => {
                 if let Some(conn) = self.shared(conn) {
-                    self.inner.event(Event::ConnectionEnded { conn, ts, how });
+                    self.inner.event(Event::ConnectionEnded { conn, ts, how, tcp });
                 }
             }
             Event::Flow(f) => self.inner.event(Event::Flow(f)),
@@ -387,7 +434,12 @@ impl EventSink for CollectSink {
             Event::Message(m) => self.messages.push(OwnedMessage::from(m)),
             Event::Rtt(r) => self.rtts.push(r),
             Event::Anomaly(f) => self.findings.push(f.clone()),
-            Event::ConnectionEnded { conn, how, .. } => self.ends.push((conn, how)),
+            Event::ConnectionEnded { conn, how, tcp, .. } => {
+                self.ends.push((conn, how));
+                if let Some(tcp) = tcp {
+                    self.tcp.push((conn, *tcp));
+                }
+            }
             Event::Flow(f) => self.flows.push(f.clone()),
         }
     }

@@ -69,6 +69,8 @@ pub struct TcpPacket<'a> {
     pub syn: bool,
     pub fin: bool,
     pub rst: bool,
+    /// The advertised receive window as sent (unscaled: zero means zero whatever the scale).
+    pub window: u16,
     pub payload: &'a [u8],
     /// TCP payload bytes that the snap length cut off after `payload`.
     pub missing_tail: u64,
@@ -167,6 +169,7 @@ fn fast_path(link: LinkType, data: &[u8]) -> Option<TcpPacket<'_>> {
         syn: flags & 0x02 != 0,
         fin: flags & 0x01 != 0,
         rst: flags & 0x04 != 0,
+        window: port(14)?,
         payload,
         missing_tail: (declared - data_offset).saturating_sub(payload.len()) as u64,
     })
@@ -269,6 +272,7 @@ fn tcp_of<'a>(sliced: &LaxSlicedPacket<'a>, depth: u8) -> Decoded<'a> {
             syn: tcp.syn(),
             fin: tcp.fin(),
             rst: tcp.rst(),
+            window: tcp.window_size(),
             payload: tcp.payload(),
             missing_tail,
         }),

@@ -402,6 +402,7 @@ impl HarFile {
                         } else {
                             ConnectionEnd::CaptureEnded
                         },
+                        tcp: None,
                     });
                 }
             }

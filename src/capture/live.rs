@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::analysis::link::LinkType;
 use crate::analysis::{Analyzer, EventSink, Timestamp};
+use crate::capture::keylog_follow::KeyLogFollower;
 use crate::export::pcapng_writer::PcapNgWriter;
 
 /// An interface libpcap can capture on.
@@ -87,6 +88,9 @@ pub struct LiveOptions {
     pub snaplen: i32,
     /// Every packet is also written here (pcapng), so the capture can be saved afterwards.
     pub record_to: PathBuf,
+    /// A TLS key log file to follow as it grows: new lines decrypt the sessions they name
+    /// and go into the recording as Decryption Secrets Blocks.
+    pub keylog: Option<PathBuf>,
 }
 
 /// Counters of a running capture, shared with the window.
@@ -136,10 +140,17 @@ pub fn run_live<S: EventSink>(
     let iface = writer
         .add_interface(dlt as u16, options.snaplen as u32, &options.interface)
         .map_err(|e| e.to_string())?;
+    let mut keylog = options.keylog.as_deref().map(KeyLogFollower::new);
     let mut last_stats = Instant::now();
     // The recording is flushed at least every second, so a crash or kill loses at most that.
     let mut last_flush = Instant::now();
     while !stop.load(Ordering::Relaxed) {
+        // Before the packet: a key written while its handshake was in flight decrypts it.
+        if let Some(new_keys) = keylog.as_mut().and_then(|k| k.poll_due(analyzer.keylog_mut())) {
+            writer
+                .write_tls_keys(&new_keys)
+                .map_err(|e| format!("recording: {e}"))?;
+        }
         match capture.next_packet() {
             Ok(packet) => {
                 let ts = Timestamp::from_secs_nanos(packet.header.ts.tv_sec, packet.header.ts.tv_usec);

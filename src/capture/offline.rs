@@ -319,6 +319,32 @@ fn run_libpcap(
 /// (for the libpcap reader, which does not expose them); returns how many blocks it read.
 /// Reads the file once more; stops quietly at the first error (the main read reports it).
 fn feed_tls_secrets(path: &Path, analyzer: &mut Analyzer) -> u64 {
+    each_secrets_block(path, &mut |dsb| feed_secrets_block(dsb, analyzer))
+}
+
+/// The TLS key log text of every Decryption Secrets Block in the pcapng at `path`, joined
+/// (empty for classic pcap or a file without secrets).
+pub fn tls_secrets_text(path: &Path) -> Vec<u8> {
+    let mut text = Vec::new();
+    each_secrets_block(path, &mut |dsb| {
+        if dsb.secrets_type != SecretsType::TlsKeyLog {
+            return false;
+        }
+        let len = usize::try_from(dsb.secrets_len)
+            .unwrap_or(usize::MAX)
+            .min(dsb.data.len());
+        text.extend_from_slice(dsb.data.get(..len).unwrap_or(&[]));
+        if !text.ends_with(b"\n") {
+            text.push(b'\n');
+        }
+        true
+    });
+    text
+}
+
+/// Calls `f` with each Decryption Secrets Block of the file; counts the calls that returned
+/// true. Unreadable files and parse errors end the walk quietly: the packet reader reports them.
+fn each_secrets_block(path: &Path, f: &mut dyn FnMut(&pcap_parser::pcapng::DecryptionSecretsBlock<'_>) -> bool) -> u64 {
     let Ok(file) = File::open(path) else { return 0 };
     let Ok(mut reader) = pcap_parser::create_reader(STREAM_BUFFER_BYTES, file) else {
         return 0;
@@ -328,7 +354,7 @@ fn feed_tls_secrets(path: &Path, analyzer: &mut Analyzer) -> u64 {
         match reader.next() {
             Ok((offset, block)) => {
                 if let PcapBlockOwned::NG(Block::DecryptionSecrets(dsb)) = block
-                    && feed_secrets_block(&dsb, analyzer)
+                    && f(&dsb)
                 {
                     blocks += 1;
                 }

@@ -235,10 +235,11 @@ fn copy<'e>(e: &Event<'e>) -> Event<'e> {
         Event::Rtt(r) => Event::Rtt(*r),
         Event::Anomaly(f) => Event::Anomaly(f),
         Event::Flow(f) => Event::Flow(f),
-        Event::ConnectionEnded { conn, ts, how } => Event::ConnectionEnded {
+        Event::ConnectionEnded { conn, ts, how, tcp } => Event::ConnectionEnded {
             conn: *conn,
             ts: *ts,
             how: *how,
+            tcp: *tcp,
         },
     }
 }

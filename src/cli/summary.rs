@@ -6,10 +6,12 @@ use std::fmt::Write as _;
 use crate::analysis::Timestamp;
 use crate::analysis::app::{AppSettings, AppTracker, Protocol};
 use crate::analysis::event::{
-    ConnectionEnd, ConnectionInfo, Direction, Event, EventSink, FlowInfo, MessageEvent, TlsInfo,
+    ConnectionEnd, ConnectionInfo, Direction, Event, EventSink, FlowInfo, MessageEvent, TcpDirHealth, TcpHealth,
+    TlsInfo,
 };
 use crate::analysis::findings::FindingKind;
 use crate::analysis::latency::LatencyRecorder;
+use crate::analysis::tcp::health::describe;
 use crate::analysis::ws::close::close_code_name;
 use crate::analysis::ws::frame::OpCode;
 
@@ -42,6 +44,7 @@ struct ConnSummary {
     findings: BTreeMap<FindingKind, FindingStats>,
     last_ts: Timestamp,
     end: Option<ConnectionEnd>,
+    tcp: Option<TcpHealth>,
     /// Messages decoded per application protocol.
     app_messages: BTreeMap<Protocol, u64>,
     /// Application round trips per (protocol, key); at most `MAX_APP_KEYS` keys, the rest
@@ -108,6 +111,7 @@ impl EventSink for SummarySink {
                     findings: BTreeMap::new(),
                     last_ts: info.first_ts,
                     end: None,
+                    tcp: None,
                     app_messages: BTreeMap::new(),
                     app_rtt: BTreeMap::new(),
                 });
@@ -144,10 +148,11 @@ impl EventSink for SummarySink {
                     None => note_finding(&mut self.global_findings, f.kind, text),
                 }
             }
-            Event::ConnectionEnded { conn, ts, how } => {
+            Event::ConnectionEnded { conn, ts, how, tcp } => {
                 self.app.on_end(conn);
                 if let Some(c) = self.conns.get_mut(conn as usize) {
                     c.end = Some(how);
+                    c.tcp = tcp.copied();
                     c.last_ts = c.last_ts.max(ts);
                 }
             }
@@ -300,6 +305,19 @@ impl SummarySink {
                     },
                     close_text(&d.close)
                 );
+            }
+            if let Some(tcp) = c.tcp.as_ref().filter(|t| t.dirs.iter().all(TcpDirHealth::is_clean)) {
+                let [c2s, s2c] = &tcp.dirs;
+                let _ = writeln!(
+                    s,
+                    "    TCP: clean (c2s {} segments, s2c {} segments)",
+                    c2s.segments, s2c.segments
+                );
+            } else if let Some(tcp) = &c.tcp {
+                for dir in [Direction::ClientToServer, Direction::ServerToClient] {
+                    let h = &tcp.dirs[dir.index()];
+                    let _ = writeln!(s, "    TCP {}: {}", dir.as_str(), describe(h));
+                }
             }
             if let Some(rtt) = c.rtt.clone().summary() {
                 let _ = writeln!(

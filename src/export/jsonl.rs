@@ -8,8 +8,12 @@ use std::io::{self, Write};
 use base64::Engine as _;
 
 use crate::analysis::app::{AppRttSample, AppSettings, AppTracker, Decoded};
-use crate::analysis::event::{ConnectionInfo, Event, EventSink, FlowInfo, MessageEvent, RttSample, TlsInfo};
+use crate::analysis::event::{
+    ConnId, ConnectionEnd, ConnectionInfo, Direction, Event, EventSink, FlowInfo, MessageEvent, RttSample, TcpHealth,
+    TlsInfo,
+};
 use crate::analysis::findings::Finding;
+use crate::analysis::time::Timestamp;
 
 /// Writes events as JSON Lines. IO errors are remembered; the first one is returned by `finish`.
 pub struct JsonlWriter<W: Write> {
@@ -143,6 +147,48 @@ fn write_flow(out: &mut impl Write, f: &FlowInfo) -> io::Result<()> {
     out.write_all(b"}\n")
 }
 
+/// The `end` record: how a connection ended and, from packet sources, what TCP did under it.
+fn write_end(
+    out: &mut impl Write,
+    conn: ConnId,
+    ts: Timestamp,
+    how: ConnectionEnd,
+    tcp: Option<&TcpHealth>,
+) -> io::Result<()> {
+    write!(
+        out,
+        "{{\"type\":\"end\",\"conn\":{conn},\"ts\":{ts},\"how\":\"{}\",\"tcp\":",
+        how.as_str()
+    )?;
+    match tcp {
+        None => out.write_all(b"null")?,
+        Some(tcp) => {
+            for (dir, h) in [Direction::ClientToServer, Direction::ServerToClient]
+                .iter()
+                .zip(&tcp.dirs)
+            {
+                let open = if dir.index() == 0 { "{" } else { "," };
+                write!(
+                    out,
+                    "{open}\"{}\":{{\"segments\":{},\"retransmissions\":{},\"duplicate_bytes\":{},\"out_of_order\":{},\"gaps\":{},\"gap_bytes\":{},\"overlap_conflicts\":{},\"zero_windows\":{},\"zero_window_ms\":{:.3}}}",
+                    dir.as_str(),
+                    h.segments,
+                    h.retransmissions,
+                    h.duplicate_bytes,
+                    h.out_of_order,
+                    h.gaps,
+                    h.gap_bytes,
+                    h.overlap_conflicts,
+                    h.zero_windows,
+                    h.zero_window_micros as f64 / 1000.0
+                )?;
+            }
+            out.write_all(b"}")?;
+        }
+    }
+    out.write_all(b"}\n")
+}
+
 fn write_message(
     out: &mut impl Write,
     b64: &mut Vec<u8>,
@@ -260,7 +306,10 @@ impl<W: Write> EventSink for JsonlWriter<W> {
                     }
                 }
             }
-            Event::ConnectionEnded { conn, .. } => self.app.on_end(conn),
+            Event::ConnectionEnded { conn, ts, how, tcp } => {
+                self.app.on_end(conn);
+                self.write_record(|out, _| write_end(out, conn, ts, how, tcp));
+            }
             Event::Rtt(r) => self.write_record(|out, _| write_rtt(out, &r)),
             Event::Anomaly(f) => self.write_record(|out, _| write_anomaly(out, f)),
             Event::Flow(f) => self.write_record(|out, _| write_flow(out, f)),

@@ -11,6 +11,9 @@ use crate::analysis::Timestamp;
 const SECTION_HEADER: u32 = 0x0a0d_0d0a;
 const INTERFACE_DESCRIPTION: u32 = 1;
 const ENHANCED_PACKET: u32 = 6;
+const DECRYPTION_SECRETS: u32 = 0x0000_000a;
+/// The Decryption Secrets Block type of NSS key log text (`SSLKEYLOGFILE`).
+const SECRETS_TLS_KEY_LOG: u32 = 0x544c_534b;
 const OPT_ENDOFOPT: u16 = 0;
 const OPT_IF_NAME: u16 = 2;
 const OPT_IF_TSRESOL: u16 = 9;
@@ -68,6 +71,22 @@ impl<W: Write> PcapNgWriter<W> {
         epb.extend_from_slice(data);
         epb.resize(epb.len().div_ceil(4) * 4, 0);
         write_block(&mut self.out, ENHANCED_PACKET, &epb)
+    }
+
+    /// Embeds TLS key log lines as a Decryption Secrets Block (as `editcap --inject-secrets`
+    /// does), so the file decrypts with no key log beside it. Readers apply a block to the
+    /// packets after it.
+    pub fn write_tls_keys(&mut self, keylog: &[u8]) -> io::Result<()> {
+        if keylog.is_empty() {
+            return Ok(());
+        }
+        let len = u32::try_from(keylog.len()).map_err(|_| io::Error::other("key log too large for one block"))?;
+        let mut dsb = Vec::with_capacity(8 + keylog.len() + 3);
+        dsb.extend_from_slice(&SECRETS_TLS_KEY_LOG.to_le_bytes());
+        dsb.extend_from_slice(&len.to_le_bytes());
+        dsb.extend_from_slice(keylog);
+        dsb.resize(dsb.len().div_ceil(4) * 4, 0);
+        write_block(&mut self.out, DECRYPTION_SECRETS, &dsb)
     }
 
     pub fn flush(&mut self) -> io::Result<()> {

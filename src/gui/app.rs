@@ -19,6 +19,8 @@ use crate::store::{Filter, Store};
 
 /// Time the GUI thread spends per frame taking in loaded events, so it stays responsive.
 const DRAIN_BUDGET: Duration = Duration::from_millis(8);
+/// Below this width (what is left beside the docked live pane) the detail column folds.
+const DETAIL_FOLD_WIDTH: f32 = 760.0;
 
 /// Tabs of the lower area.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -108,8 +110,12 @@ pub struct FramescopeApp {
     pub connections_view: crate::gui::panes::connections::ConnectionsView,
     /// The connection shown in the follow-stream window.
     pub follow: Option<ConnId>,
+    /// The follow window's transcript, kept between frames.
+    pub follow_cache: panes::follow::FollowCache,
     pub view: FilteredView,
     pub settings: Settings,
+    /// The user's choice for the detail column; `None` follows the width.
+    pub detail_shown: Option<bool>,
     pub lower_tab: LowerTab,
     pub plot_tab: PlotTab,
     pub detail_tab: DetailTab,
@@ -160,9 +166,11 @@ impl FramescopeApp {
             sort: Default::default(),
             marks: Default::default(),
             follow: None,
+            follow_cache: Default::default(),
             connections_view: Default::default(),
             view: FilteredView::default(),
             settings,
+            detail_shown: None,
             lower_tab: LowerTab::default(),
             plot_tab: PlotTab::default(),
             detail_tab: DetailTab::default(),
@@ -215,7 +223,8 @@ impl FramescopeApp {
             emit_frames: true,
             ..AnalyzerConfig::default()
         };
-        match Feed::open_file(&path, config, self.wake.clone()) {
+        let keylog = self.settings.tls_keylog.clone();
+        match Feed::open_file(&path, config, keylog, self.wake.clone()) {
             Ok(feed) => {
                 self.status = Some(StatusLine {
                     text: format!("loading {}", path.display()),
@@ -247,6 +256,7 @@ impl FramescopeApp {
             filter: self.capture.filter.clone(),
             snaplen: 262_144,
             record_to: record_to.clone(),
+            keylog: self.settings.tls_keylog.clone(),
         };
         self.reset_for_live_source(Source::LiveCapture {
             interface: options.interface.clone(),
@@ -422,13 +432,36 @@ impl FramescopeApp {
                 .max_size(live_max)
                 .show(ui, |ui| panes::client::client_panel_ui(self, ui));
         }
-        let detail_max = (ui.available_width() * 0.45).max(200.0);
-        egui::Panel::right("detail")
-            .resizable(true)
-            .default_size((ui.available_width() * 0.3).clamp(200.0, 380.0))
-            .min_size(200.0)
-            .max_size(detail_max)
-            .show(ui, |ui| panes::detail::detail_ui(self, ui));
+        // Too narrow for the table and the detail column side by side (1024 px with the live
+        // pane docked): the detail column folds to a button unless the user opened it.
+        let narrow = ui.available_width() < DETAIL_FOLD_WIDTH;
+        if self.detail_shown.unwrap_or(!narrow) {
+            let detail_max = (ui.available_width() * 0.45).max(200.0);
+            egui::Panel::right("detail")
+                .resizable(true)
+                .default_size((ui.available_width() * 0.3).clamp(200.0, 380.0))
+                .min_size(200.0)
+                .max_size(detail_max)
+                .show(ui, |ui| {
+                    if ui
+                        .small_button("▶ hide")
+                        .on_hover_text("Fold the detail column (the table gets its width)")
+                        .clicked()
+                    {
+                        self.detail_shown = Some(false);
+                    }
+                    panes::detail::detail_ui(self, ui)
+                });
+        } else {
+            egui::Panel::right("detail-folded")
+                .resizable(false)
+                .exact_size(28.0)
+                .show(ui, |ui| {
+                    if ui.button("◀").on_hover_text("Show the message detail column").clicked() {
+                        self.detail_shown = Some(true);
+                    }
+                });
+        }
         egui::CentralPanel::default().show(ui, |ui| panes::messages::messages_ui(self, ui));
         panes::capture::capture_window_ui(self, &ctx);
         panes::client::client_window_ui(self, &ctx);
@@ -625,6 +658,21 @@ impl FramescopeApp {
                     }
                 }
                 Command::SaveSessionRecording(i) => self.save_recording(self.session_recording(i)),
+                Command::PickKeylog => {
+                    if let Some(path) = self.pick_file(
+                        rfd::FileDialog::new()
+                            .add_filter("TLS key logs", &["log", "txt", "keys"])
+                            .add_filter("All files", &["*"]),
+                    ) {
+                        self.set_keylog(Some(path));
+                    }
+                }
+                Command::SetKeylog(path) => self.set_keylog(path),
+                Command::ExportConnectionsPcapng => {
+                    if let Some(path) = self.save_file(rfd::FileDialog::new().set_file_name("connections.pcapng")) {
+                        self.export_connections_to(&path);
+                    }
+                }
                 Command::PickComposeFile => {
                     if let Some(path) = self.pick_file(rfd::FileDialog::new()) {
                         self.clients.current_mut().text = path.display().to_string();
@@ -697,6 +745,49 @@ impl FramescopeApp {
             self.capture.interface = first.name.clone();
         }
         self.capture.interfaces = Some(list);
+    }
+
+    /// The capture file the shown connections came from: the file opened, or a live
+    /// capture's recording.
+    fn packet_source(&self) -> Option<PathBuf> {
+        match self.source.as_ref()? {
+            Source::File(path) if !crate::capture::har::looks_like_har(path) => Some(path.clone()),
+            Source::LiveCapture { recording, .. } => Some(recording.clone()),
+            _ => None,
+        }
+    }
+
+    /// Writes the packets of the shown messages' connections (and their TLS keys) to `path`.
+    pub fn export_connections_to(&mut self, path: &std::path::Path) {
+        let result = match self.packet_source() {
+            None => Err("this source has no packets (a HAR file or live connections)".to_owned()),
+            Some(source) => crate::gui::export::export_connections_pcapng(
+                &self.store,
+                self.view.shown(),
+                &source,
+                self.settings.tls_keylog.as_deref(),
+                path,
+            ),
+        };
+        self.status = Some(match result {
+            Ok(text) => StatusLine { text, is_error: false },
+            Err(e) => StatusLine {
+                text: format!("cannot save connections: {e}"),
+                is_error: true,
+            },
+        });
+    }
+
+    /// Remembers the TLS key log and reads the open capture file again with it, so its
+    /// wss:// connections decrypt (a live capture picks it up at its next start).
+    fn set_keylog(&mut self, path: Option<PathBuf>) {
+        if self.settings.tls_keylog == path {
+            return;
+        }
+        self.settings.tls_keylog = path;
+        if let Some(Source::File(file)) = self.source.clone() {
+            self.guarded(Pending::Open(file));
+        }
     }
 
     fn save_recording(&mut self, recording: Option<PathBuf>) {

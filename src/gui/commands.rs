@@ -72,6 +72,14 @@ pub enum Command {
     DeleteOrphan(PathBuf),
     /// Write the shown messages (or connections) to a file the dialog asks for.
     Export(ExportFormat),
+    /// Save the packets of the shown messages' connections as pcapng, with their TLS keys
+    /// (a file dialog asks where).
+    ExportConnectionsPcapng,
+    /// Choose the TLS key log file (a file dialog asks which).
+    PickKeylog,
+    /// Use this TLS key log file from now on (`None` forgets it); a loaded capture is read
+    /// again with it.
+    SetKeylog(Option<PathBuf>),
 }
 
 /// What File → Export writes.

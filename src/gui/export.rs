@@ -145,3 +145,53 @@ pub fn save_text(path: &Path, text: &str) -> std::io::Result<()> {
     f.write_all(text.as_bytes())?;
     f.flush()
 }
+
+/// Writes the packets of the connections that `rows` belong to, from the capture file
+/// `source`, to `to` as pcapng, with the TLS key log lines that decrypt them (from
+/// `keylog_file` and the source's own Decryption Secrets Blocks). Returns a status line.
+pub fn export_connections_pcapng(
+    store: &Store,
+    rows: &[u32],
+    source: &Path,
+    keylog_file: Option<&Path>,
+    to: &Path,
+) -> Result<String, String> {
+    use crate::capture::subset::{KeptConnection, write_connections};
+    let mut conns: Vec<ConnId> = rows
+        .iter()
+        .filter_map(|&i| store.messages.get(i as usize).map(|m| m.facts.conn))
+        .collect();
+    conns.sort_unstable();
+    conns.dedup();
+    let kept: Vec<KeptConnection> = conns
+        .iter()
+        .filter_map(|&c| store.connections.get(c as usize))
+        .map(|c| KeptConnection {
+            client: c.info.client,
+            server: c.info.server,
+            first_ts: c.info.first_ts,
+            last_ts: c.last_ts,
+            client_random: c.info.tls.as_ref().and_then(|t| t.client_random),
+        })
+        .collect();
+    if kept.is_empty() {
+        return Err("no connection is shown".to_owned());
+    }
+    let mut keylog = crate::capture::offline::tls_secrets_text(source);
+    if let Some(file) = keylog_file {
+        // A key log that cannot be read only means no keys from it: the packets still go.
+        keylog.extend_from_slice(&std::fs::read(file).unwrap_or_default());
+    }
+    let summary = write_connections(source, &kept, &keylog, to)?;
+    let keys = match summary.key_lines {
+        0 => String::new(),
+        n => format!(" and {n} TLS key log line{}", if n == 1 { "" } else { "s" }),
+    };
+    Ok(format!(
+        "saved {} packets of {} connection{}{keys} to {}",
+        summary.packets_written,
+        kept.len(),
+        if kept.len() == 1 { "" } else { "s" },
+        to.display()
+    ))
+}

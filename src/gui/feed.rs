@@ -14,10 +14,11 @@ use std::time::{Duration, Instant};
 
 use crate::analysis::event::{
     ConnId, ConnectionEnd, ConnectionInfo, Event, EventSink, FlowInfo, FrameEvent, MessageEvent, MessageFacts,
-    RttSample,
+    RttSample, TcpHealth,
 };
 use crate::analysis::findings::Finding;
 use crate::analysis::{Analyzer, AnalyzerConfig, Timestamp};
+use crate::capture::keylog_follow::KeyLogFollower;
 use crate::capture::live::{LiveOptions, LiveStats, run_live};
 use crate::capture::{OfflineReader, ReadSummary};
 
@@ -39,6 +40,7 @@ pub enum OwnedEvent {
         conn: ConnId,
         ts: Timestamp,
         how: ConnectionEnd,
+        tcp: Option<Box<TcpHealth>>,
     },
     Flow(Box<FlowInfo>),
 }
@@ -71,10 +73,11 @@ impl Batch {
                 }
                 OwnedEvent::Rtt(r) => sink.event(Event::Rtt(*r)),
                 OwnedEvent::Anomaly(f) => sink.event(Event::Anomaly(f)),
-                OwnedEvent::Ended { conn, ts, how } => sink.event(Event::ConnectionEnded {
+                OwnedEvent::Ended { conn, ts, how, tcp } => sink.event(Event::ConnectionEnded {
                     conn: *conn,
                     ts: *ts,
                     how: *how,
+                    tcp: tcp.as_deref(),
                 }),
                 OwnedEvent::Flow(f) => sink.event(Event::Flow(f)),
             }
@@ -248,7 +251,12 @@ impl EventSink for BatchingSink {
             }
             Event::Rtt(r) => OwnedEvent::Rtt(r),
             Event::Anomaly(f) => OwnedEvent::Anomaly(f.clone()),
-            Event::ConnectionEnded { conn, ts, how } => OwnedEvent::Ended { conn, ts, how },
+            Event::ConnectionEnded { conn, ts, how, tcp } => OwnedEvent::Ended {
+                conn,
+                ts,
+                how,
+                tcp: tcp.map(|t| Box::new(*t)),
+            },
             Event::Flow(f) => OwnedEvent::Flow(Box::new(f.clone())),
         };
         self.batch.events.push(owned);
@@ -307,7 +315,12 @@ impl Feed {
     }
 
     /// Starts reading the capture file at `path` on a thread named `capture-loader`.
-    pub fn open_file(path: &Path, config: AnalyzerConfig, wake: Arc<dyn Fn() + Send + Sync>) -> std::io::Result<Feed> {
+    pub fn open_file(
+        path: &Path,
+        config: AnalyzerConfig,
+        keylog: Option<PathBuf>,
+        wake: Arc<dyn Fn() + Send + Sync>,
+    ) -> std::io::Result<Feed> {
         let (tx, rx) = sync_channel(CHANNEL_BATCHES);
         let progress = Arc::new(LoadProgress::default());
         let cancel = Arc::new(AtomicBool::new(false));
@@ -317,7 +330,15 @@ impl Feed {
             .name("capture-loader".into())
             .spawn(move || {
                 let end_tx = tx.clone();
-                let end = read_file(&thread_path, config, tx, wake.clone(), thread_progress, thread_cancel);
+                let end = read_file(
+                    &thread_path,
+                    config,
+                    keylog.as_deref(),
+                    tx,
+                    wake.clone(),
+                    thread_progress,
+                    thread_cancel,
+                );
                 let _ = end_tx.send(FeedMessage::End(end));
                 wake();
             })?;
@@ -438,9 +459,11 @@ impl Drop for Feed {
     }
 }
 
+#[allow(clippy::too_many_arguments)] // one thread's inputs, passed once
 fn read_file(
     path: &Path,
     config: AnalyzerConfig,
+    keylog: Option<&Path>,
     tx: SyncSender<FeedMessage>,
     wake: Arc<dyn Fn() + Send + Sync>,
     progress: Arc<LoadProgress>,
@@ -463,6 +486,13 @@ fn read_file(
     };
     progress.total_bytes.store(reader.file_len(), Ordering::Relaxed);
     let mut analyzer = Analyzer::new(config);
+    if let Some(keylog) = keylog {
+        let keys = analyzer.keylog_mut();
+        if let Err(e) = KeyLogFollower::new(keylog).poll(keys) {
+            return FeedEnd::Failed(format!("TLS key log {}: {e}", keylog.display()));
+        }
+        keys.end_of_input();
+    }
     let mut sink = BatchingSink::new(tx, wake, progress.clone());
     let summary = reader.run(&mut analyzer, &mut sink, &mut |bytes| {
         progress.bytes_read.store(bytes, Ordering::Relaxed);

@@ -91,6 +91,8 @@ pub struct Settings {
     /// Display filters applied, newest first.
     pub recent_filters: Vec<String>,
     pub saved_filters: Vec<SavedFilter>,
+    /// The TLS key log file (`SSLKEYLOGFILE`) that decrypts wss:// captures, remembered.
+    pub tls_keylog: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -117,6 +119,7 @@ impl Default for Settings {
                     expression: "finding".into(),
                 },
             ],
+            tls_keylog: None,
         }
     }
 }

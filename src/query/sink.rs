@@ -26,6 +26,7 @@ use crate::analysis::Timestamp;
 use crate::analysis::app::{AppSettings, AppTracker, Decoded};
 use crate::analysis::event::{
     ConnId, ConnectionEnd, ConnectionInfo, Direction, Event, EventSink, MessageEvent, OwnedMessage, RttSample,
+    TcpHealth,
 };
 use crate::analysis::findings::{Finding, FindingKind};
 use crate::analysis::ws::frame::OpCode;
@@ -74,6 +75,7 @@ enum Record {
         conn: ConnId,
         ts: Timestamp,
         how: ConnectionEnd,
+        tcp: Option<TcpHealth>,
     },
 }
 
@@ -362,7 +364,7 @@ impl<'s, S: EventSink + ?Sized> FilterSink<'s, S> {
         }
     }
 
-    fn on_ended(&mut self, conn: ConnId, ts: Timestamp, how: ConnectionEnd) {
+    fn on_ended(&mut self, conn: ConnId, ts: Timestamp, how: ConnectionEnd, tcp: Option<TcpHealth>) {
         for record in self.queue.iter_mut() {
             if let Record::Message(held) = record
                 && matches!(held.decision, Decision::Waiting)
@@ -371,7 +373,7 @@ impl<'s, S: EventSink + ?Sized> FilterSink<'s, S> {
                 decide(&self.filter, &self.conns, self.capture_start, held, &mut self.matched);
             }
         }
-        self.queue.push_back(Record::Ended { conn, ts, how });
+        self.queue.push_back(Record::Ended { conn, ts, how, tcp });
     }
 
     /// Passes on the decided records at the front of the queue.
@@ -428,9 +430,14 @@ impl<'s, S: EventSink + ?Sized> FilterSink<'s, S> {
                 }
                 self.inner.event(Event::Anomaly(&f));
             }
-            Record::Ended { conn, ts, how } => {
+            Record::Ended { conn, ts, how, tcp } => {
                 if self.conns.get(conn as usize).is_some_and(|s| s.announced) {
-                    self.inner.event(Event::ConnectionEnded { conn, ts, how });
+                    self.inner.event(Event::ConnectionEnded {
+                        conn,
+                        ts,
+                        how,
+                        tcp: tcp.as_ref(),
+                    });
                 }
             }
         }
@@ -483,9 +490,9 @@ impl<S: EventSink + ?Sized> EventSink for FilterSink<'_, S> {
             Event::Message(m) => self.on_message(m),
             Event::Rtt(r) => self.on_rtt(r),
             Event::Anomaly(f) => self.on_finding(f),
-            Event::ConnectionEnded { conn, ts, how } => {
+            Event::ConnectionEnded { conn, ts, how, tcp } => {
                 self.app.on_end(conn);
-                self.on_ended(conn, ts, how)
+                self.on_ended(conn, ts, how, tcp.copied())
             }
         }
         self.drain();

@@ -62,6 +62,7 @@ fn session(sink: &mut dyn EventSink) {
         conn: 0,
         ts: ts(9),
         how: ConnectionEnd::Reset,
+        tcp: None,
     });
 }
 

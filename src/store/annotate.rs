@@ -16,6 +16,8 @@ pub struct Annotations {
     rtt_at: FxHashMap<(ConnId, u8, i64), f64>,
     rtts_seen: usize,
     findings: FxHashMap<u32, Vec<FindingKind>>,
+    /// The message each placed finding points at, by index into `Store::findings`.
+    finding_message: FxHashMap<usize, u32>,
     findings_seen: usize,
     /// Findings whose message has not arrived yet.
     pending: Vec<usize>,
@@ -62,8 +64,10 @@ impl Annotations {
             let ended = store.connection(conn).is_some_and(|c| c.end.is_some());
             let list = self.by_stream.get(&(conn, dir.index() as u8));
             let at = list.map_or(0, |l| l.partition_point(|&(o, _)| o < offset));
-            // The first message starting at or after the finding, else (once the connection
-            // has ended) the last before it: the rule of `Store::message_for`.
+            // The message a finding points at: the first of its connection and direction
+            // that starts at or after the finding's stream offset (the message a gap cut
+            // into, or the first after it), else (once the connection has ended) the last
+            // one before it.
             let message = match list.and_then(|l| l.get(at)) {
                 Some(&(_, m)) => Some(m),
                 None if ended => list.and_then(|l| l.last()).map(|&(_, m)| m),
@@ -74,6 +78,7 @@ impl Annotations {
             };
             if let Some(m) = message {
                 self.findings.entry(m).or_default().push(f.kind);
+                self.finding_message.insert(index, m);
             }
         }
         self.pending = still;
@@ -92,6 +97,11 @@ impl Annotations {
             return None;
         }
         self.rtt_at.get(&(m.conn, m.dir.index() as u8, m.ts.nanos)).copied()
+    }
+
+    /// The message the finding `index` (into `Store::findings`) points at, once placed.
+    pub fn message_of_finding(&self, index: usize) -> Option<u32> {
+        self.finding_message.get(&index).copied()
     }
 
     pub fn findings(&self, message: u32) -> &[FindingKind] {

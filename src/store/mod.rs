@@ -15,7 +15,7 @@ pub use filter::{CompiledFilter, Filter, OpcodeFilter};
 use crate::analysis::Timestamp;
 use crate::analysis::event::{
     ConnId, ConnectionEnd, ConnectionInfo, Event, EventSink, FlowInfo, FrameEvent, MessageEvent, MessageFacts,
-    RttSample,
+    RttSample, TcpHealth,
 };
 use crate::analysis::findings::Finding;
 use crate::analysis::ws::frame::OpCode;
@@ -63,6 +63,8 @@ pub struct ConnectionEntry {
     pub counters: [DirCounters; 2],
     pub last_ts: Timestamp,
     pub end: Option<ConnectionEnd>,
+    /// What TCP did under the connection (packet sources only).
+    pub tcp: Option<TcpHealth>,
     /// The first close code seen from each side.
     pub close_codes: [Option<u16>; 2],
     pub findings: u32,
@@ -183,24 +185,6 @@ impl Store {
             }
         }
     }
-
-    /// The message a finding points at: the first message of its connection and direction
-    /// that starts at or after the finding's stream offset (the message a gap cut into, or
-    /// the first after it), else the last one before it.
-    pub fn message_for(&self, f: &Finding) -> Option<u32> {
-        let (conn, dir, offset) = (f.conn?, f.dir?, f.stream_offset?);
-        let mut before = None;
-        for (i, m) in self.messages.iter().enumerate() {
-            if m.conn != conn || m.dir != dir {
-                continue;
-            }
-            if m.stream_offset >= offset {
-                return Some(i as u32);
-            }
-            before = Some(i as u32);
-        }
-        before
-    }
 }
 
 impl EventSink for Store {
@@ -213,6 +197,7 @@ impl EventSink for Store {
                         counters: Default::default(),
                         last_ts: info.first_ts,
                         end: None,
+                        tcp: None,
                         close_codes: [None, None],
                         findings: 0,
                     });
@@ -227,9 +212,10 @@ impl EventSink for Store {
                 }
                 self.findings.push(FindingRow { finding: f.clone() });
             }
-            Event::ConnectionEnded { conn, ts, how } => {
+            Event::ConnectionEnded { conn, ts, how, tcp } => {
                 if let Some(c) = self.connections.get_mut(conn as usize) {
                     c.end = Some(how);
+                    c.tcp = tcp.copied();
                     c.last_ts = c.last_ts.max(ts);
                 }
             }

@@ -47,6 +47,7 @@ pub fn replay(store: &Store, rows: &[u32], sink: &mut dyn EventSink) -> u64 {
                 conn: c.info.conn,
                 ts: c.last_ts,
                 how,
+                tcp: c.tcp.as_ref(),
             });
         }
     }

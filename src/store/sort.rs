@@ -274,7 +274,17 @@ pub enum ConnColumn {
     ClientMessages,
     ServerMessages,
     Duration,
+    /// TCP trouble under the connection: retransmissions, reordering, gaps, zero windows.
+    Tcp,
     Findings,
+}
+
+/// How much went wrong in TCP under a connection, both ways: the strip's TCP column sorts by it.
+pub fn tcp_trouble(t: &crate::analysis::event::TcpHealth) -> u64 {
+    t.dirs
+        .iter()
+        .map(|d| d.retransmissions + d.out_of_order + d.gaps + d.overlap_conflicts + d.zero_windows)
+        .sum()
 }
 
 /// The connections' indices in `store.connections`, sorted by `column` (ties by number).
@@ -322,6 +332,7 @@ pub fn connection_order(store: &Store, column: ConnColumn, descending: bool) -> 
                 c.last_ts.nanos.saturating_sub(c.info.first_ts.nanos).max(0) as u128,
                 String::new(),
             ),
+            ConnColumn::Tcp => (c.tcp.map_or(0, |t| u128::from(tcp_trouble(&t))), String::new()),
             ConnColumn::Findings => (u128::from(c.findings), String::new()),
         }
     };

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod gui;
+pub mod lo;
 
 use std::path::{Path, PathBuf};
 
@@ -27,6 +28,16 @@ pub fn corpus_dir() -> Option<PathBuf> {
         skip_or_fail_in_ci("../shared/corpus is not present in this checkout");
         None
     }
+}
+
+/// Whether `python3` can import `module` (say "websockets.asyncio.server").
+pub fn python_has(module: &str) -> bool {
+    std::process::Command::new("python3")
+        .args(["-c", &format!("import {module}")])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 pub fn captures_dir() -> PathBuf {

@@ -10,12 +10,7 @@ use std::time::Duration;
 
 /// True when `python3` with `websockets` is here; otherwise skips (fails in CI).
 pub fn have_python_websockets() -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import websockets.asyncio.server"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
+    let ok = crate::common::python_has("websockets.asyncio.server");
     if !ok {
         crate::common::skip_or_fail_in_ci("python3 with the websockets package (>= 13) is not installed");
     }

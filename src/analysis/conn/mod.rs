@@ -19,6 +19,7 @@ pub use probe::{Probe, ProbeOutcome, StreamStart, classify_start};
 pub use tls_layer::{TlsLayer, tls_info};
 pub use websocket::WsConn;
 
+use crate::analysis::event::TcpDirHealth;
 use crate::analysis::event::{ConnId, ConnectionEnd, Direction, Event, EventSink, FlowInfo, TlsInfo};
 use crate::analysis::findings::{Finding, FindingKind};
 use crate::analysis::http::head::MAX_HEADERS;
@@ -48,6 +49,8 @@ pub struct FlowCtx<'a> {
     pub pool: &'a mut BufferPool,
     /// TLS secrets (key log file, pcapng Decryption Secrets Blocks).
     pub keys: &'a KeyLog,
+    /// Set while a flow ends: its TCP counters by `Side`, for the connection end events.
+    pub tcp_by_side: Option<[TcpDirHealth; 2]>,
 }
 
 /// The state of a flow.

@@ -26,6 +26,7 @@ pub fn tls_info(facts: &TlsFacts) -> TlsInfo {
         sni: facts.sni.clone(),
         alpn: facts.alpn.clone(),
         decrypted: facts.decrypted,
+        client_random: None,
     }
 }
 
@@ -48,7 +49,10 @@ impl TlsLayer {
     }
 
     pub fn info(&self) -> TlsInfo {
-        tls_info(self.session.facts())
+        TlsInfo {
+            client_random: self.session.client_random().copied(),
+            ..tls_info(self.session.facts())
+        }
     }
 
     /// A piece of `side`'s TCP stream: decrypted, the plaintext goes to `flow`'s phase machine.

@@ -4,7 +4,7 @@
 use crate::analysis::conn::FlowCtx;
 use crate::analysis::conn::budget::FindingBudget;
 use crate::analysis::event::{
-    ConnId, ConnectionEnd, ConnectionInfo, Direction, Event, FrameEvent, MessageEvent, RttSample, TlsInfo,
+    ConnId, ConnectionEnd, ConnectionInfo, Direction, Event, FrameEvent, MessageEvent, RttSample, TcpHealth, TlsInfo,
 };
 use crate::analysis::findings::{Finding, FindingKind};
 use crate::analysis::http::{CheckId, Handshake};
@@ -172,10 +172,15 @@ impl WsConn {
         } else {
             how
         };
+        let client = self.client;
+        let tcp = ctx.tcp_by_side.map(|by_side| TcpHealth {
+            dirs: [by_side[client.index()], by_side[client.other().index()]],
+        });
         ctx.sink.event(Event::ConnectionEnded {
             conn: ws.id,
             ts: ctx.ts,
             how,
+            tcp: tcp.as_ref(),
         });
     }
 

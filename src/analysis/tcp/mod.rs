@@ -1,7 +1,9 @@
 //! TCP: flow keys and per-direction stream reassembly.
 
 pub mod flow;
+pub mod health;
 pub mod reassembly;
 
 pub use flow::{FlowKey, Side};
+pub use health::ZeroWindowTracker;
 pub use reassembly::{Chunk, GapReason, Reassembler, ReassemblyLimits, ReassemblyStats};

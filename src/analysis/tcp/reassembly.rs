@@ -80,8 +80,11 @@ const JOIN_COPY_LIMIT: usize = 4096;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ReassemblyStats {
     pub segments: u64,
+    /// Segments whose every byte had already been received (delivered or held).
+    pub retransmitted_segments: u64,
     pub duplicate_bytes: u64,
     pub out_of_order_segments: u64,
+    pub gaps: u64,
     pub gap_bytes: u64,
     /// Later copies of held bytes that differed from the first copy.
     pub overlap_conflicts: u64,
@@ -195,6 +198,7 @@ impl Reassembler {
         let end = start + len as i128;
         let next = self.next_offset as i128;
         if end <= next {
+            self.stats.retransmitted_segments += 1;
             self.stats.duplicate_bytes += len;
             return;
         }
@@ -203,8 +207,12 @@ impl Reassembler {
             self.deliver(seg.payload, seg.missing_tail, skip, out);
             self.drain_pending(out);
         } else {
-            self.stats.out_of_order_segments += 1;
-            self.hold(start as u64, seg.payload, seg.missing_tail, out);
+            if self.hold(start as u64, seg.payload, seg.missing_tail, out) {
+                self.stats.out_of_order_segments += 1;
+            } else {
+                // Every byte was already held: a second copy, not a reordering.
+                self.stats.retransmitted_segments += 1;
+            }
             if self.hole_since.is_none() {
                 self.hole_since = Some(seg.ts);
             }
@@ -265,6 +273,7 @@ impl Reassembler {
             len,
             reason,
         });
+        self.stats.gaps += 1;
         self.stats.gap_bytes += len;
         self.advance(len);
     }
@@ -324,8 +333,9 @@ impl Reassembler {
     }
 
     /// Holds a segment that starts after a hole. Only the parts no held piece covers are
-    /// kept (first copy wins); differing overlaps are reported as conflicts.
-    fn hold(&mut self, start: u64, payload: &[u8], missing_tail: u64, out: &mut impl FnMut(Chunk<'_>)) {
+    /// kept (first copy wins); differing overlaps are reported as conflicts. Returns whether
+    /// any of it was new.
+    fn hold(&mut self, start: u64, payload: &[u8], missing_tail: u64, out: &mut impl FnMut(Chunk<'_>)) -> bool {
         let data_end = start + payload.len() as u64;
         let end = data_end + missing_tail;
         // Held pieces that overlap [start, end): the one starting before it, then the rest.
@@ -375,6 +385,7 @@ impl Reassembler {
         if cursor < end {
             uncovered.push((cursor, end));
         }
+        let any_new = !uncovered.is_empty();
         for (a, b) in uncovered {
             let data = payload
                 .get((a.min(data_end) - start) as usize..(b.min(data_end) - start) as usize)
@@ -382,6 +393,7 @@ impl Reassembler {
             let tail = b - a.max(data_end).min(b);
             self.insert_piece(a, data, tail);
         }
+        any_new
     }
 
     /// Inserts a piece no held piece overlaps, joined to its neighbours when they touch.

@@ -69,6 +69,9 @@ pub fn capture_window_ui(app: &mut FramescopeApp, ctx: &egui::Context) {
                 let verdict = check_filter(&app.capture.filter);
                 app.capture.filter_check = Some((app.capture.filter.clone(), verdict));
             }
+            if let Some(command) = super::tls_keys::keylog_row(ui, app.settings.tls_keylog.as_deref()) {
+                app.push(command);
+            }
             let filter_ok = match app.capture.filter_check.as_ref().map(|(_, v)| v) {
                 Some(Err(e)) => {
                     ui.colored_label(theme::ERROR, format!("filter: {e}"));

@@ -2,7 +2,8 @@
 
 use egui_extras::{Column, TableBuilder};
 
-use crate::analysis::event::ConnectionEnd;
+use crate::analysis::event::{ConnectionEnd, TcpHealth, TlsInfo};
+use crate::analysis::tcp::health::describe;
 use crate::analysis::ws::close::close_code_name;
 use crate::gui::app::FramescopeApp;
 use crate::gui::commands::Command;
@@ -26,6 +27,53 @@ pub fn state_text(c: &ConnectionEntry) -> String {
         Some(ConnectionEnd::TcpClosed) => format!("tcp closed{}", codes(c)),
         Some(ConnectionEnd::Reset) => format!("reset{}", codes(c)),
         Some(ConnectionEnd::Evicted) => "evicted".to_owned(),
+    }
+}
+
+/// "TLS 1.3 · TLS_AES_128_GCM_SHA256 · SNI example.com · ALPN http/1.1 · decrypted": the
+/// lock's tooltip.
+pub fn tls_text(tls: &TlsInfo) -> String {
+    format!(
+        "TLS {} · {} · SNI {} · ALPN {} · {}",
+        tls.version.as_deref().unwrap_or("?"),
+        tls.cipher_suite.as_deref().unwrap_or("cipher suite unknown"),
+        tls.sni.as_deref().unwrap_or("-"),
+        tls.alpn.as_deref().unwrap_or("-"),
+        if tls.decrypted { "decrypted" } else { "not decrypted" }
+    )
+}
+
+/// "clean", or the trouble in short ("3 retx · 1 gap · 2 zero-win"), with both directions'
+/// counters in the tooltip; "-" where the source had no packets (HAR files, live clients).
+fn tcp_cell(ui: &mut egui::Ui, tcp: Option<&TcpHealth>) {
+    let Some(tcp) = tcp else {
+        ui.label("-")
+            .on_hover_text("No TCP counters: the source had no packets");
+        return;
+    };
+    let sum = |f: fn(&crate::analysis::event::TcpDirHealth) -> u64| tcp.dirs.iter().map(f).sum::<u64>();
+    let mut parts = Vec::new();
+    for (n, what) in [
+        (sum(|d| d.retransmissions), "retx"),
+        (sum(|d| d.out_of_order), "ooo"),
+        (sum(|d| d.gaps), "gap"),
+        (sum(|d| d.zero_windows), "zero-win"),
+        (sum(|d| d.overlap_conflicts), "conflict"),
+    ] {
+        if n > 0 {
+            parts.push(format!("{n} {what}"));
+        }
+    }
+    let tip = format!(
+        "c2s: {}\ns2c: {}\n(zero window: the receiver's buffer was full, so that direction's sender had to stop)",
+        describe(&tcp.dirs[0]),
+        describe(&tcp.dirs[1])
+    );
+    if parts.is_empty() {
+        ui.label("clean").on_hover_text(tip);
+    } else {
+        ui.colored_label(crate::gui::theme::WARNING, parts.join(" · "))
+            .on_hover_text(tip);
     }
 }
 
@@ -55,7 +103,7 @@ impl ConnectionsView {
     }
 }
 
-const COLUMNS: [(&str, ConnColumn); 10] = [
+const COLUMNS: [(&str, ConnColumn); 11] = [
     ("#", ConnColumn::Number),
     ("client", ConnColumn::Client),
     ("server", ConnColumn::Server),
@@ -65,6 +113,7 @@ const COLUMNS: [(&str, ConnColumn); 10] = [
     ("c2s msgs / wire / decoded", ConnColumn::ClientMessages),
     ("s2c msgs / wire / decoded", ConnColumn::ServerMessages),
     ("duration", ConnColumn::Duration),
+    ("TCP", ConnColumn::Tcp),
     ("findings", ConnColumn::Findings),
 ];
 
@@ -117,6 +166,7 @@ pub fn connections_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
         .column(Column::initial(190.0).at_least(60.0))
         .column(Column::initial(190.0).at_least(60.0))
         .column(Column::initial(70.0).at_least(50.0))
+        .column(Column::initial(90.0).at_least(40.0).clip(true))
         .column(Column::remainder().at_least(50.0))
         .header(20.0, |mut h| {
             for (title, column) in COLUMNS {
@@ -153,8 +203,13 @@ pub fn connections_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
                 row.col(|ui| {
                     ui.label(c.info.client.to_string());
                 });
-                row.col(|ui| {
-                    ui.label(c.info.server.to_string());
+                row.col(|ui| match &c.info.tls {
+                    Some(tls) => {
+                        ui.label(format!("🔒 {}", c.info.server)).on_hover_text(tls_text(tls));
+                    }
+                    None => {
+                        ui.label(c.info.server.to_string());
+                    }
                 });
                 row.col(|ui| {
                     let text = state_text(c);
@@ -192,6 +247,7 @@ pub fn connections_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
                 row.col(|ui| {
                     ui.label(format!("{:.3} s", c.last_ts.millis_since(c.info.first_ts) / 1000.0));
                 });
+                row.col(|ui| tcp_cell(ui, c.tcp.as_ref()));
                 row.col(|ui| {
                     if c.findings > 0 {
                         ui.colored_label(crate::gui::theme::WARNING, c.findings.to_string());

@@ -45,7 +45,10 @@ pub fn findings_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
         })
         .body(|body| {
             body.rows(18.0, rows.len(), |mut row| {
-                let Some(f) = rows.get(row.index()).and_then(|&i| app.store.findings.get(i)) else {
+                let Some((index, f)) = rows
+                    .get(row.index())
+                    .and_then(|&i| app.store.findings.get(i).map(|f| (i, f)))
+                else {
                     return;
                 };
                 let finding = &f.finding;
@@ -71,7 +74,7 @@ pub fn findings_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
                     ui.label(&finding.detail).on_hover_text(finding.kind.explanation());
                 });
                 if row.response().clicked() {
-                    clicked = Some((app.store.message_for(finding), finding.conn));
+                    clicked = Some((app.view.annotations.message_of_finding(index), finding.conn));
                 }
             });
         });

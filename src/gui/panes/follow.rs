@@ -3,17 +3,38 @@
 
 use crate::gui::app::FramescopeApp;
 use crate::gui::commands::Command;
-use crate::gui::export::{transcript, transcript_text};
+use crate::gui::export::{TranscriptLine, transcript, transcript_text};
 use crate::gui::theme;
 
 /// Lines drawn at most (the saved text has them all).
 const MAX_LINES_DRAWN: usize = 5000;
 
+/// The transcript, built once per connection and view state rather than every frame (a
+/// connection of 100k messages would otherwise format them all 60 times a second).
+#[derive(Default)]
+pub struct FollowCache {
+    /// (connection, view generation, rows in the view)
+    built_for: Option<(crate::analysis::event::ConnId, u64, usize)>,
+    lines: Vec<TranscriptLine>,
+}
+
+impl FollowCache {
+    fn lines(&mut self, app: &FramescopeApp, conn: crate::analysis::event::ConnId) -> &[TranscriptLine] {
+        let key = (conn, app.view.generation, app.view.rows.len());
+        if self.built_for != Some(key) {
+            self.lines = transcript(&app.store, &app.view.rows, conn);
+            self.built_for = Some(key);
+        }
+        &self.lines
+    }
+}
+
 pub fn follow_window_ui(app: &mut FramescopeApp, ctx: &egui::Context) {
     let Some(conn) = app.follow else {
         return;
     };
-    let lines = transcript(&app.store, &app.view.rows, conn);
+    let mut cache = std::mem::take(&mut app.follow_cache);
+    let lines = cache.lines(app, conn);
     let mut open = true;
     let mut commands = Vec::new();
     egui::Window::new(format!("Follow WebSocket stream — connection {conn}"))
@@ -28,7 +49,7 @@ pub fn follow_window_ui(app: &mut FramescopeApp, ctx: &egui::Context) {
                 }
                 ui.label(format!("{} messages (as filtered)", lines.len()));
                 if ui.button("Copy").clicked() {
-                    commands.push(Command::CopyText(transcript_text(&app.store, conn, &lines)));
+                    commands.push(Command::CopyText(transcript_text(&app.store, conn, lines)));
                 }
                 if ui.button("Save as text…").clicked() {
                     commands.push(Command::SaveTranscript(conn));
@@ -59,6 +80,7 @@ pub fn follow_window_ui(app: &mut FramescopeApp, ctx: &egui::Context) {
                 }
             });
         });
+    app.follow_cache = cache;
     if !open {
         app.follow = None;
     }

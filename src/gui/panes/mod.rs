@@ -15,4 +15,5 @@ pub mod messages;
 pub mod plots;
 pub mod reference;
 pub mod status_bar;
+pub mod tls_keys;
 pub mod top_bar;

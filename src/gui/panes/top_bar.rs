@@ -30,6 +30,20 @@ pub fn top_bar_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
                         }
                     }
                 });
+                if ui
+                    .button("Save shown connections as pcapng…")
+                    .on_hover_text("Only their packets, with the TLS keys that decrypt them embedded")
+                    .clicked()
+                {
+                    app.push(Command::ExportConnectionsPcapng);
+                    ui.close();
+                }
+                ui.menu_button("TLS key log", |ui| {
+                    if let Some(command) = super::tls_keys::keylog_row(ui, app.settings.tls_keylog.as_deref()) {
+                        app.push(command);
+                        ui.close();
+                    }
+                });
                 ui.menu_button("Open recent", |ui| {
                     if app.settings.recent_files.is_empty() {
                         ui.label("(none yet)");
