@@ -26,7 +26,11 @@ fn main() {
 /// Runs git in the crate's directory; `None` when git is missing or this is not a checkout.
 fn git(args: &[&str]) -> Option<String> {
     let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")?;
-    let output = Command::new("git").args(args).current_dir(&manifest_dir).output().ok()?;
+    let output = Command::new("git")
+        .args(args)
+        .current_dir(&manifest_dir)
+        .output()
+        .ok()?;
     if !output.status.success() {
         return None;
     }
@@ -47,10 +51,12 @@ fn watched_git_files() -> Vec<PathBuf> {
     if let Some(branch_ref) = git(&["rev-parse", "--symbolic-full-name", "HEAD"]).filter(|r| r.starts_with("refs/")) {
         names.push(branch_ref);
     }
-    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from).unwrap_or_default();
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_default();
     names
         .iter()
-        .filter_map(|name| git(&["rev-parse", "--git-path", name]))
+        .filter_map(|name| git(&["rev-parse", "--git-path", name.as_str()]))
         .map(|path| absolute(&manifest_dir, Path::new(&path)))
         .filter(|path| path.exists())
         .collect()
@@ -58,5 +64,9 @@ fn watched_git_files() -> Vec<PathBuf> {
 
 /// `git rev-parse --git-path` answers relative to the working directory in a plain checkout.
 fn absolute(base: &Path, path: &Path) -> PathBuf {
-    if path.is_absolute() { path.to_path_buf() } else { base.join(path) }
+    if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        base.join(path)
+    }
 }

@@ -31,7 +31,7 @@ cargo_locked() {
     if [ -n "${CARGO_LOCK:-}" ]; then flock "$CARGO_LOCK" cargo "$@"; else cargo "$@"; fi
 }
 
-for tool in rsvg-convert gzip dpkg-shlibdeps desktop-file-validate appstreamcli; do
+for tool in rsvg-convert gzip strip dpkg-shlibdeps desktop-file-validate appstreamcli; do
     command -v "$tool" >/dev/null ||
         { echo "build.sh: $tool not found (apt-get install librsvg2-bin gzip dpkg-dev desktop-file-utils appstream)" >&2; exit 1; }
 done
@@ -52,18 +52,22 @@ gzip -9nf "$assets"/man/*.1
 
 echo "== icons"
 for size in 16 24 32 48 64 128 256 512; do
-    mkdir -p "$assets/icons/${size}x${size}"
-    rsvg-convert -w "$size" -h "$size" assets/icon/framescope.svg -o "$assets/icons/${size}x${size}/framescope.png"
+    mkdir -p "$assets/icons/${size}x${size}/apps"
+    rsvg-convert -w "$size" -h "$size" assets/icon/framescope.svg -o "$assets/icons/${size}x${size}/apps/framescope.png"
 done
 
+# A stripped copy for both packages (the release profile keeps line tables for backtraces;
+# the target directory's binary keeps them).
+strip --strip-debug -o "$assets/framescope" "$target_dir/$profile_dir/framescope"
+
 echo "== desktop entry and metainfo"
-desktop-file-validate packaging/io.github.framescope.Framescope.desktop
+desktop-file-validate packaging/framescope.desktop
 appstreamcli validate --no-net packaging/io.github.framescope.Framescope.metainfo.xml
 
 echo "== packages"
 mkdir -p "$out"
-cargo deb --no-build --profile "$profile" --no-strip --output "$out/" >/dev/null
-[ "$profile" = release ] && strip_note="" || strip_note=" (debug binary)"
-cargo generate-rpm --profile "$profile" --output "$out/" >/dev/null
+rm -f "$out"/*.deb "$out"/*.rpm
+cargo deb --no-build --profile "$profile" --no-strip --output "$out/"
+# cargo-generate-rpm maps target/release/ to target/<the name given>/: the directory's name.
+cargo generate-rpm --profile "$profile_dir" --output "$out/"
 ls -l "$out"/*.deb "$out"/*.rpm
-echo "built$strip_note: $(ls "$out"/*.deb "$out"/*.rpm | tr '\n' ' ')"

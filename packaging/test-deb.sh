@@ -10,7 +10,8 @@
 # Usage (root; run by `make package`, not by .ci/run: it downloads about 150 MB of packages):
 #   packaging/test-deb.sh [PATH.deb]     default: the newest .deb in $CARGO_TARGET_DIR/packages
 # FRAMESCOPE_DEBROOT_CACHE (default /tmp/framescope-debroot-bookworm.tar) keeps the freshly
-# debootstrapped root between runs; delete it to start from the archive again.
+# debootstrapped root between runs, FRAMESCOPE_APT_CACHE (default /tmp/framescope-apt-archives)
+# the downloaded .debs; delete them to start from the archive again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +21,7 @@ deb=${1:-$(ls -t "${CARGO_TARGET_DIR:-target}"/packages/*.deb 2>/dev/null | head
 suite=${DEBIAN_SUITE:-bookworm}
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 cache=${FRAMESCOPE_DEBROOT_CACHE:-/tmp/framescope-debroot-$suite.tar}
+apt_cache=${FRAMESCOPE_APT_CACHE:-/tmp/framescope-apt-archives}
 sample=/usr/share/doc/framescope/examples/python-deflate-context-takeover.pcap
 
 work=$(mktemp -d /tmp/framescope-deb-test.XXXXXX)
@@ -32,8 +34,15 @@ as_user() { local user=$1; shift; in_root runuser -u "$user" -- env HOME="/home/
 
 cleanup() {
     for pid in $(ls "$work"/*.pid 2>/dev/null | xargs -r cat); do kill "$pid" 2>/dev/null || true; done
-    for mount in dev/pts dev proc; do mountpoint -q "$root/$mount" && umount -l "$root/$mount"; done
-    rm -rf "$work"
+    for mount in var/cache/apt/archives dev/pts dev proc; do
+        if mountpoint -q "$root/$mount"; then umount "$root/$mount" || umount -l "$root/$mount" || true; fi
+    done
+    # Never delete through a mount that is still there (it would be the host's /dev).
+    if grep -q " $work/" /proc/mounts; then
+        echo "test-deb.sh: mounts remain under $work; not deleting it" >&2
+    else
+        rm -rf "$work"
+    fi
 }
 trap cleanup EXIT
 
@@ -50,6 +59,8 @@ tar -C "$root" -xf "$cache"
 mount --bind /dev "$root/dev"
 mount --bind /dev/pts "$root/dev/pts"
 mount -t proc proc "$root/proc"
+mkdir -p "$apt_cache/partial"
+mount --bind "$apt_cache" "$root/var/cache/apt/archives"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 cp "$deb" "$root/tmp/framescope.deb"
 
@@ -102,7 +113,7 @@ else
 fi
 
 echo "== desktop entry, metainfo, icons, man pages, completions"
-desktop=/usr/share/applications/io.github.framescope.Framescope.desktop
+desktop=/usr/share/applications/framescope.desktop
 in_root desktop-file-validate "$desktop" && pass "desktop-file-validate $desktop" || fail "desktop-file-validate"
 for file in /usr/share/metainfo/io.github.framescope.Framescope.metainfo.xml \
     /usr/share/icons/hicolor/scalable/apps/framescope.svg \

@@ -77,7 +77,10 @@ mod linux {
 
     /// The permitted set as one 64-bit mask (0 when the process holds nothing).
     pub fn permitted() -> io::Result<u64> {
-        let mut header = Header { version: CAPABILITY_VERSION_3, pid: 0 };
+        let mut header = Header {
+            version: CAPABILITY_VERSION_3,
+            pid: 0,
+        };
         let mut data = [Data::default(); 2];
         // SAFETY: header and a two-element data array are what capget's version 3 expects.
         let rc = unsafe { libc::syscall(libc::SYS_capget, &mut header as *mut Header, data.as_mut_ptr()) };
@@ -89,7 +92,10 @@ mod linux {
 
     /// Empties the effective, permitted and inheritable sets (the ambient set empties with them).
     pub fn drop_all() -> io::Result<()> {
-        let mut header = Header { version: CAPABILITY_VERSION_3, pid: 0 };
+        let mut header = Header {
+            version: CAPABILITY_VERSION_3,
+            pid: 0,
+        };
         let data = [Data::default(); 2];
         // SAFETY: as in `permitted`; capset only reads the data array.
         let rc = unsafe { libc::syscall(libc::SYS_capset, &mut header as *mut Header, data.as_ptr()) };
@@ -128,7 +134,7 @@ mod linux {
         let name = CString::new(name).ok()?;
         let mut size = 4096usize;
         while size <= 1 << 20 {
-            let mut buffer = vec![0 as libc::c_char; size];
+            let mut buffer: Vec<libc::c_char> = vec![0; size];
             // SAFETY: a zeroed `group` is a valid out-parameter for getgrnam_r.
             let mut group: libc::group = unsafe { std::mem::zeroed() };
             let mut found: *mut libc::group = std::ptr::null_mut();
