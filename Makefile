@@ -1,7 +1,7 @@
 # framescope: the two set-up commands of README.md.
 #   make run   - install what is missing, build (release) and open the window on a sample capture
 #   make test  - install what is missing, check the pure core, run every test (debug)
-#   make package - build the .deb and .rpm (release) and test the .deb in a fresh Debian root
+#   make package - build the .deb (and on Fedora the .rpm; release) and test the .deb in a fresh Debian root
 
 SAMPLE ?= captures/python-deflate-context-takeover.pcap
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -49,7 +49,7 @@ test: deps font-deps py-deps
 	scripts/check-pure-core
 	cargo test --all-targets
 
-# Slow (one release build, ~150 MB of Debian packages for the test root): not part of CI.
+# Slow (one release build, ~65 MB of Debian packages for the test root): not part of CI.
 package: deps
 	@$(MAKE) --no-print-directory install PACKAGES="$(PACKAGE_PACKAGES)"
 	packaging/build.sh

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds framescope's packages into $CARGO_TARGET_DIR/packages (default target/packages):
-#   the .deb (cargo-deb) and the .rpm (cargo-generate-rpm), each with the binary, the desktop
+#   the .deb (cargo-deb) and, on an RPM distribution, the .rpm (cargo-generate-rpm), each with the binary, the desktop
 #   entry, the hicolor icons rendered from assets/icon/framescope.svg, the AppStream metainfo,
 #   man pages and bash/zsh/fish completions generated from the clap definitions
 #   (examples/package_docs.rs), and the maintainer scripts that grant capture rights.
@@ -68,6 +68,14 @@ echo "== packages"
 mkdir -p "$out"
 rm -f "$out"/*.deb "$out"/*.rpm
 cargo deb --no-build --profile "$profile" --no-strip --output "$out/"
-# cargo-generate-rpm maps target/release/ to target/<the name given>/: the directory's name.
-cargo generate-rpm --profile "$profile_dir" --output "$out/"
-ls -l "$out"/*.deb "$out"/*.rpm
+# The .rpm only where it can be right: a binary linked on Debian or Ubuntu needs their
+# libpcap.so.0.8, which RPM distributions do not have (theirs is libpcap.so.1), and ldd there
+# would list Debian's library names as requirements. FRAMESCOPE_RPM=1 builds it anyway (to
+# inspect its contents and scripts with `rpm -qlp`/`rpm -qp --scripts`).
+if [ -f /etc/redhat-release ] || [ -n "${FRAMESCOPE_RPM:-}" ]; then
+    # cargo-generate-rpm maps target/release/ to target/<the name given>/: the directory's name.
+    cargo generate-rpm --profile "$profile_dir" --output "$out/"
+else
+    echo "skipping the .rpm on this Debian-family system (libpcap.so.0.8); run build.sh on Fedora, or FRAMESCOPE_RPM=1"
+fi
+ls -l "$out"/*.deb "$out"/*.rpm 2>/dev/null

@@ -7,7 +7,7 @@
 # capabilities kept for a member of the framescope group and dropped for anyone else), and
 # purge leaves no file and no group behind.
 #
-# Usage (root; run by `make package`, not by .ci/run: it downloads about 150 MB of packages):
+# Usage (root; run by `make package`, not by .ci/run: it downloads about 65 MB of packages):
 #   packaging/test-deb.sh [PATH.deb]     default: the newest .deb in $CARGO_TARGET_DIR/packages
 # FRAMESCOPE_DEBROOT_CACHE (default /tmp/framescope-debroot-bookworm.tar) keeps the freshly
 # debootstrapped root between runs, FRAMESCOPE_APT_CACHE (default /tmp/framescope-apt-archives)
