@@ -4,8 +4,8 @@
 # the capture capabilities and no setuid bit, `framescope analyze` works there for an
 # unprivileged user and matches the same binary run outside, the desktop entry validates, the
 # man pages and completions are where the shells look, the window opens under Xvfb (with the
-# capabilities kept for a member of the framescope group and dropped for anyone else), and
-# purge leaves no file and no group behind.
+# capabilities kept for a member of the framescope group and dropped for anyone else, so only
+# the member's `-i lo -k` opens a packet socket), and purge leaves no file and no group behind.
 #
 # Usage (root; run by `make package`, not by .ci/run: it downloads about 65 MB of packages):
 #   packaging/test-deb.sh [PATH.deb]     default: the newest .deb in $CARGO_TARGET_DIR/packages
@@ -128,46 +128,80 @@ zcat "$root/usr/share/man/man1/framescope-analyze.1.gz" | grep -q '^\.TH framesc
 grep -q -- '--display-filter' "$root/usr/share/bash-completion/completions/framescope" &&
     pass "bash completion knows --display-filter" || fail "bash completion lacks --display-filter"
 
-echo "== the window under Xvfb"
-# One window per user: the member keeps the capabilities, the outsider runs without them.
-open_window() {
+echo "== the window under Xvfb, and live capture on lo"
+# Per user, twice: the window on the bundled capture, then `-i lo -k` (capture from lo at
+# once). The member keeps the capabilities and gets a packet socket; the outsider runs
+# without them and gets none.
+open_window() { # user args... (one window at a time per user)
     local user=$1
-    as_user "$user" xvfb-run --auto-servernum framescope "$sample" >"$work/window.$user.log" 2>&1 &
+    shift
+    as_user "$user" xvfb-run --auto-servernum framescope "$@" >"$work/window.$user.log" 2>&1 &
     echo $! >"$work/window.$user.pid"
 }
 window_status() { # user -> "pid capeff" of the framescope process once its window is mapped, or nothing
-    local user=$1 pid
+    local user=$1 pid display auth
     pid=$(pgrep -u "$(in_root id -u "$user")" -x framescope | head -n 1) || return 0
     [ -n "$pid" ] || return 0
-    local display
     display=$(tr '\0' '\n' <"/proc/$pid/environ" | sed -n 's/^DISPLAY=//p')
+    auth=$(tr '\0' '\n' <"/proc/$pid/environ" | sed -n 's/^XAUTHORITY=//p')
     [ -n "$display" ] || return 0
-    as_user "$user" env DISPLAY="$display" XAUTHORITY="$(tr '\0' '\n' <"/proc/$pid/environ" | sed -n 's/^XAUTHORITY=//p')" \
-        xwininfo -root -tree 2>/dev/null | grep -q '"framescope' || return 0
+    as_user "$user" env DISPLAY="$display" XAUTHORITY="$auth" xwininfo -root -tree 2>/dev/null |
+        grep -q '"framescope' || return 0
     echo "$pid $(sed -n 's/^CapEff:\s*//p' "/proc/$pid/status")"
 }
-for user in member outsider; do
-    open_window "$user"
-    status=""
+wait_for_window() { # user -> status line, or nothing after 30 s
+    local status=""
     for _ in $(seq 1 60); do
-        status=$(window_status "$user")
+        status=$(window_status "$1")
         [ -n "$status" ] && break
         sleep 0.5
     done
+    echo "$status"
+}
+packet_sockets() { # pid -> how many AF_PACKET sockets (what libpcap captures with) it holds
+    local pid=$1 inodes
+    inodes=$(awk 'NR > 1 {print $NF}' "/proc/$pid/net/packet")
+    ls -l "/proc/$pid/fd" 2>/dev/null | sed -n 's/.*socket:\[\([0-9]*\)\].*/\1/p' |
+        grep -cxF -f <(echo "$inodes") || true
+}
+close_window() {
+    kill "$1" 2>/dev/null || true
+    wait "$(cat "$work/window.$2.pid")" 2>/dev/null || true
+}
+for user in member outsider; do
+    open_window "$user" "$sample"
+    status=$(wait_for_window "$user")
     if [ -z "$status" ]; then
         cat "$work/window.$user.log"
         fail "window for '$user' did not map within 30 s"
         continue
     fi
-    capeff=${status#* }
-    pass "window mapped for '$user' (pid ${status% *}, CapEff $capeff)"
+    pid=${status% *} capeff=${status#* }
+    pass "window on the sample capture mapped for '$user' (pid $pid, CapEff $capeff)"
     case "$user:$capeff" in
     member:0000000000003000) pass "member keeps cap_net_raw,cap_net_admin" ;;
     outsider:0000000000000000) pass "outsider runs without capabilities" ;;
     *) fail "'$user' has CapEff $capeff" ;;
     esac
-    kill "${status% *}" 2>/dev/null || true
-    wait "$(cat "$work/window.$user.pid")" 2>/dev/null || true
+    close_window "$pid" "$user"
+
+    open_window "$user" -i lo -k
+    status=$(wait_for_window "$user")
+    [ -n "$status" ] || { fail "capture window for '$user' did not map"; continue; }
+    pid=${status% *}
+    sockets=0
+    for _ in $(seq 1 20); do
+        sockets=$(packet_sockets "$pid")
+        [ "$sockets" -gt 0 ] && break
+        sleep 0.5
+    done
+    case "$user:$sockets" in
+    member:0) fail "member's -i lo -k holds no packet socket" ;;
+    member:*) pass "member's -i lo -k captures ($sockets packet socket)" ;;
+    outsider:0) pass "outsider's -i lo -k holds no packet socket (refused)" ;;
+    *) fail "outsider's -i lo -k holds $sockets packet sockets" ;;
+    esac
+    close_window "$pid" "$user"
 done
 
 echo "== purge"
