@@ -1,6 +1,7 @@
 # framescope: the two set-up commands of README.md.
 #   make run   - install what is missing, build (release) and open the window on a sample capture
 #   make test  - install what is missing, check the pure core, run every test (debug)
+#   make package - build the .deb (and on Fedora the .rpm; release) and test the .deb in a fresh Debian root
 
 SAMPLE ?= captures/python-deflate-context-takeover.pcap
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -9,9 +10,12 @@ BUILD_PACKAGES := build-essential pkg-config libpcap-dev
 # Fallback fonts for CJK and Korean, Arabic/Hebrew/symbols, Devanagari and emoji (the window works without them,
 # showing boxes for those scripts; the font test needs them).
 FONT_PACKAGES := fonts-wqy-microhei fonts-dejavu-core fonts-lohit-deva fonts-symbola
+# packaging/build.sh renders icons, reads library dependencies and validates the desktop files;
+# test-deb.sh debootstraps.
+PACKAGE_PACKAGES := librsvg2-bin dpkg-dev appstream desktop-file-utils debootstrap
 WINDOW_PACKAGES := $(FONT_PACKAGES) libx11-6 libx11-xcb1 libxcursor1 libxi6 libxrandr2 libxkbcommon-x11-0 libgl1 libegl1 libegl-mesa0 libgl1-mesa-dri
 
-.PHONY: run test deps py-deps window-deps font-deps install bench clean
+.PHONY: run test package deps py-deps window-deps font-deps install bench clean
 
 deps:
 	@$(MAKE) --no-print-directory install PACKAGES="$(BUILD_PACKAGES)"
@@ -44,6 +48,12 @@ run: deps window-deps
 test: deps font-deps py-deps
 	scripts/check-pure-core
 	cargo test --all-targets
+
+# Slow (one release build, ~65 MB of Debian packages for the test root): not part of CI.
+package: deps
+	@$(MAKE) --no-print-directory install PACKAGES="$(PACKAGE_PACKAGES)"
+	packaging/build.sh
+	$(SUDO) packaging/test-deb.sh "$$(ls -t $${CARGO_TARGET_DIR:-target}/packages/*.deb | head -n 1)"
 
 bench: deps
 	scripts/bench.sh

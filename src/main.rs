@@ -1,68 +1,18 @@
 //! The `framescope` binary: the window by default, or a headless subcommand.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::Parser;
 
-use framescope::cli::analyze::{self, AnalyzeArgs};
-
-/// WebSocket inspector and traffic analyser.
-#[derive(Parser, Debug)]
-#[command(name = "framescope", version, about)]
-struct Cli {
-    #[command(subcommand)]
-    command: Option<Command>,
-    /// A .pcap or .pcapng file to open in the window.
-    file: Option<PathBuf>,
-    /// Select this message (its number in the message table) once it is loaded.
-    #[arg(short = 'g', long, value_name = "N")]
-    goto: Option<u32>,
-    /// Display filter to apply once loaded (the `analyze --filter` language; like
-    /// Wireshark's -Y).
-    #[arg(short = 'Y', long = "display-filter", value_name = "EXPR")]
-    display_filter: Option<String>,
-    /// Open the "Follow WebSocket stream" window on this connection.
-    #[arg(long, value_name = "CONN")]
-    follow: Option<u32>,
-    /// Which view of the lower area to show first.
-    #[arg(long, value_enum, value_name = "VIEW")]
-    view: Option<framescope::gui::app::LowerTab>,
-    /// Open the capture window with this interface chosen (like Wireshark's -i).
-    #[arg(short = 'i', long, value_name = "NAME", conflicts_with = "file")]
-    interface: Option<String>,
-    /// BPF capture filter for the capture window (like Wireshark's -f).
-    #[arg(short = 'f', long = "capture-filter", value_name = "FILTER", requires = "interface")]
-    capture_filter: Option<String>,
-    /// Start capturing right away (like Wireshark's -k).
-    #[arg(short = 'k', long = "start", requires = "interface")]
-    start: bool,
-    /// Open the live connections pane and connect to this ws:// or wss:// URL (repeat for
-    /// several connections, one tab each).
-    #[arg(long, value_name = "URL", conflicts_with_all = ["file", "interface"])]
-    connect: Vec<String>,
-    /// Connect with this saved connection profile (from the live connections pane; repeat
-    /// for several).
-    #[arg(long, value_name = "NAME", conflicts_with_all = ["file", "interface"])]
-    profile: Vec<String>,
-}
-
-#[derive(Subcommand, Debug)]
-enum Command {
-    /// Decode every WebSocket message in a capture and print a report or JSON Lines.
-    Analyze(AnalyzeArgs),
-    /// Open a WebSocket connection, send messages, print what comes back (recorded and analysed).
-    Connect(framescope::cli::connect::ConnectArgs),
-    /// Run a scenario (RON) against a server, or turn a captured connection into one (--from).
-    Test(framescope::cli::test::TestArgs),
-    /// Probe a WebSocket server's RFC 6455/7692 conformance (Autobahn's case categories), or
-    /// with --serve test the clients that connect.
-    Probe(framescope::cli::probe::ProbeArgs),
-    /// Load-test a WebSocket server: virtual clients, round-trip percentiles, throughput.
-    Load(framescope::cli::load::LoadArgs),
-}
+use framescope::cli::analyze;
+use framescope::cli::command_line::{Cli, Command};
 
 fn main() -> ExitCode {
+    // Before anything reads input: only the framescope group keeps the package's capture rights.
+    if let Err(e) = framescope::privileges::keep_capture_rights_for_group_only() {
+        eprintln!("framescope: {e}");
+        return ExitCode::from(1);
+    }
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Analyze(args)) => ExitCode::from(analyze::run(&args)),

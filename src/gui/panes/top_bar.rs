@@ -109,7 +109,10 @@ pub fn top_bar_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
                     ));
                     ui.close();
                 }
-                ui.label("framescope — WebSocket inspector and traffic analyser");
+                ui.label(format!(
+                    "framescope {} — WebSocket inspector and traffic analyser",
+                    crate::build_info::VERSION_WITH_COMMIT
+                ));
                 ui.label("Ctrl+O open, Ctrl+F filter, arrows and PgUp/PgDn move, Esc clears the selection");
                 ui.label("Drop a .pcap or .pcapng file on the window to open it.");
             });
