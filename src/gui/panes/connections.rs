@@ -154,7 +154,18 @@ pub fn connections_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
                     ui.label(c.info.client.to_string());
                 });
                 row.col(|ui| {
-                    ui.label(c.info.server.to_string());
+                    // A WebSocket inside HTTP/2 shares its server with the connection's
+                    // other streams: the stream tells them apart.
+                    match c.info.h2_stream {
+                        Some(stream) => {
+                            ui.label(format!("{} h2 #{stream}", c.info.server)).on_hover_text(format!(
+                                "WebSocket on HTTP/2 stream {stream} (RFC 8441 extended CONNECT)"
+                            ));
+                        }
+                        None => {
+                            ui.label(c.info.server.to_string());
+                        }
+                    }
                 });
                 row.col(|ui| {
                     let text = state_text(c);
