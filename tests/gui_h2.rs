@@ -5,6 +5,7 @@
 mod common;
 
 use common::gui::{loaded, sample};
+use egui_kittest::kittest::Queryable;
 
 #[test]
 fn each_h2_stream_is_a_connection_row_and_its_connect_headers_show() {

@@ -140,10 +140,21 @@ fn rfc_8441_violations_are_findings_and_the_stream_still_decodes() {
     assert_eq!(hs.response.status, 200);
     let mut on_conn = kinds_on(&sink, Some(0));
     on_conn.sort();
-    assert_eq!(on_conn, ["bad-handshake", "h2-connect-not-enabled"], "{:#?}", sink.findings);
+    assert_eq!(
+        on_conn,
+        ["bad-handshake", "h2-connect-not-enabled"],
+        "{:#?}",
+        sink.findings
+    );
     assert_eq!(kinds_on(&sink, None), ["h2-protocol-without-connect"]);
-    assert_eq!(common::data_payloads(&sink, Direction::ClientToServer), [b"hi from 1".to_vec()]);
-    assert_eq!(common::data_payloads(&sink, Direction::ServerToClient), [b"hi back".to_vec()]);
+    assert_eq!(
+        common::data_payloads(&sink, Direction::ClientToServer),
+        [b"hi from 1".to_vec()]
+    );
+    assert_eq!(
+        common::data_payloads(&sink, Direction::ServerToClient),
+        [b"hi back".to_vec()]
+    );
     // The GET is a flow of its own on stream 3.
     let get = sink.flows.iter().find(|f| f.h2_stream == Some(3)).expect("GET flow");
     assert!(get.reason.contains("GET /x answered 404"), "{}", get.reason);
@@ -160,14 +171,24 @@ fn a_continuation_flood_is_cut_at_the_cap_and_reported() {
     assert!(sink.connections.is_empty());
     let s = slugs(&sink);
     assert!(s.contains(&"h2-limit"), "{s:?}");
-    let detail = &sink.findings.iter().find(|f| f.kind.slug() == "h2-limit").expect("limit").detail;
+    let detail = &sink
+        .findings
+        .iter()
+        .find(|f| f.kind.slug() == "h2-limit")
+        .expect("limit")
+        .detail;
     assert!(detail.contains("CONTINUATION flood"), "{detail}");
 }
 
 #[test]
 fn an_hpack_table_size_bomb_is_a_finding_and_later_streams_of_the_other_side_decode() {
     // The server's first block asks for a 4 GiB table; the client's own streams still open.
-    let bomb = frame(HEADERS, FLAG_END_HEADERS, 1, &[0x3f, 0xe0, 0xff, 0xff, 0xff, 0x0f, 0x88]);
+    let bomb = frame(
+        HEADERS,
+        FLAG_END_HEADERS,
+        1,
+        &[0x3f, 0xe0, 0xff, 0xff, 0xff, 0x0f, 0x88],
+    );
     let sink = run(
         settings(true),
         &[

@@ -97,7 +97,12 @@ fn check(records: &[Value], log: &Value, tls: bool, ipv6: bool) {
         } else {
             assert!(conn.get("tls").is_none());
         }
-        let sent: Vec<_> = logged["sent"].as_array().expect("sent").iter().map(logged_message).collect();
+        let sent: Vec<_> = logged["sent"]
+            .as_array()
+            .expect("sent")
+            .iter()
+            .map(logged_message)
+            .collect();
         let received: Vec<_> = logged["received"]
             .as_array()
             .expect("received")
@@ -201,21 +206,25 @@ fn a_live_recording_decodes_as_the_peers_logged() {
         .args(["-c", "import hypercorn, h2, wsproto"])
         .status()
         .is_ok_and(|s| s.success());
-    let dumpcap = Command::new("dumpcap").arg("--version").output().is_ok_and(|o| o.status.success());
+    let dumpcap = Command::new("dumpcap")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
     if !ready || !dumpcap {
         common::skip_or_fail_in_ci("hypercorn/h2/wsproto (make py-deps) or dumpcap (tshark) is missing");
         return;
     }
     let out = tempfile::tempdir().expect("tempdir");
     let name = "h2-tls-hypercorn-two-websockets-and-get";
-    let status = Command::new("timeout")
+    let run = Command::new("timeout")
         .args(["60", "python3"])
         .arg(common::captures_dir().join("make_h2_captures.py"))
         .args(["--out", out.path().to_str().expect("path"), "--only", name])
-        .status()
+        .output()
         .expect("run the recorder");
     let pcap = out.path().join(format!("{name}.pcap"));
-    if !status.success() || !pcap.is_file() {
+    if !run.status.success() || !pcap.is_file() {
+        eprintln!("{}", String::from_utf8_lossy(&run.stderr));
         common::skip_or_fail_in_ci("recording on lo failed (needs root for dumpcap)");
         return;
     }

@@ -3,8 +3,8 @@
 //! each direction is the byte stream the frame decoders read) or a plain HTTP request,
 //! listed as a `flow` record when it ends.
 
-use crate::analysis::conn::report_flow_finding;
 use crate::analysis::conn::FlowCtx;
+use crate::analysis::conn::report_flow_finding;
 use crate::analysis::conn::websocket::WsConn;
 use crate::analysis::event::{ConnectionEnd, Direction, Event, FlowInfo, TlsInfo};
 use crate::analysis::findings::{Finding, FindingKind};
@@ -137,8 +137,17 @@ impl H2Stream {
         let headers = text_fields(fields);
         let status = header_value(&headers, ":status").and_then(|s| s.parse::<u16>().ok());
         let Some(status) = status else {
-            let detail = format!("{}: stream {}: a response without a valid :status", env.endpoints(), self.id);
-            report_flow_finding(ctx, FindingKind::H2ProtocolError, Some(Direction::ServerToClient), detail);
+            let detail = format!(
+                "{}: stream {}: a response without a valid :status",
+                env.endpoints(),
+                self.id
+            );
+            report_flow_finding(
+                ctx,
+                FindingKind::H2ProtocolError,
+                Some(Direction::ServerToClient),
+                detail,
+            );
             return;
         };
         if (100..200).contains(&status) {

@@ -25,11 +25,11 @@ pub use websocket::WsConn;
 
 use crate::analysis::event::{ConnId, ConnectionEnd, Direction, Event, EventSink, FlowInfo, TlsInfo};
 use crate::analysis::findings::{Finding, FindingKind};
+use crate::analysis::h2::frame::PREFACE;
 use crate::analysis::http::head::MAX_HEADERS;
 use crate::analysis::pool::BufferPool;
 use crate::analysis::tcp::{Chunk, FlowKey, Side};
 use crate::analysis::time::Timestamp;
-use crate::analysis::h2::frame::PREFACE;
 use crate::analysis::tls::{KeyLog, TlsLimits, looks_like_client_hello};
 use crate::analysis::ws::stream::StreamLimits;
 

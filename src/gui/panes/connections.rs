@@ -158,9 +158,10 @@ pub fn connections_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
                     // other streams: the stream tells them apart.
                     match c.info.h2_stream {
                         Some(stream) => {
-                            ui.label(format!("{} h2 #{stream}", c.info.server)).on_hover_text(format!(
-                                "WebSocket on HTTP/2 stream {stream} (RFC 8441 extended CONNECT)"
-                            ));
+                            ui.label(format!("{} h2 #{stream}", c.info.server))
+                                .on_hover_text(format!(
+                                    "WebSocket on HTTP/2 stream {stream} (RFC 8441 extended CONNECT)"
+                                ));
                         }
                         None => {
                             ui.label(c.info.server.to_string());
