@@ -4,10 +4,15 @@ ASGI app (a WebSocket echo at /ws and a plain GET at /hello); the client is buil
 `h2` and `wsproto` libraries: one HTTP/2 connection carrying two WebSocket streams
 (extended CONNECT with :protocol websocket) and a plain GET stream beside them.
 
-Two captures: over TLS (ALPN h2, key log beside it) and cleartext h2c with prior knowledge.
-Needs: pip install hypercorn h2 wsproto; Debian's tshark (dumpcap); openssl; root.
-Run from this folder: sudo python3 make_h2_captures.py
+Captures: over TLS (ALPN h2, key log beside it), the same with the keys injected as a pcapng
+Decryption Secrets Block (editcap --inject-secrets), cleartext h2c with prior knowledge, and
+h2c over IPv6. Beside each capture, NAME.peers.json logs what the client sent and received
+on every stream (the tests compare framescope's decoding with it). A third CONNECT, to
+/refuse, is refused by the app (Hypercorn answers 403).
+Needs: pip install hypercorn h2 wsproto; Debian's tshark (dumpcap, editcap); openssl; root.
+Run from this folder: sudo python3 make_h2_captures.py [--out DIR] [--only NAME]
 """
+import json
 import os
 import socket
 import ssl
@@ -26,6 +31,9 @@ async def app(scope, receive, send):
     """The ASGI app Hypercorn serves."""
     if scope["type"] == "websocket":
         await receive()  # websocket.connect
+        if scope["path"] == "/refuse":
+            await send({"type": "websocket.close", "code": 1008})
+            return
         await send({"type": "websocket.accept"})
         while True:
             event = await receive()
@@ -49,14 +57,14 @@ async def app(scope, receive, send):
                 return
 
 
-def serve(port, use_tls):
+def serve(host, port, use_tls):
     import asyncio
 
     from hypercorn.asyncio import serve as hypercorn_serve
     from hypercorn.config import Config
 
     config = Config()
-    config.bind = [f"127.0.0.1:{port}"]
+    config.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
     if use_tls:
         config.certfile = CERT
         config.keyfile = KEY
@@ -64,7 +72,14 @@ def serve(port, use_tls):
     asyncio.run(hypercorn_serve(app, config))
 
 
-def client(port, use_tls, keys):
+def text_entry(text):
+    """A logged text message; one character repeated is logged as the character and a count."""
+    if len(text) > 64 and len(set(text)) == 1:
+        return {"opcode": "text", "repeat": text[0], "times": len(text)}
+    return {"opcode": "text", "text": text}
+
+
+def client(host, port, use_tls, keys, log_path, bench_bytes=0):
     import h2.config
     import h2.connection
     import h2.events
@@ -72,7 +87,7 @@ def client(port, use_tls, keys):
     from wsproto.events import BytesMessage, CloseConnection, TextMessage
     from wsproto.events import Message as WsMessage
 
-    sock = socket.create_connection(("127.0.0.1", port))
+    sock = socket.create_connection((host, port))
     if use_tls:
         ctx = ssl.create_default_context(cafile=CERT)
         ctx.keylog_filename = keys
@@ -115,23 +130,39 @@ def client(port, use_tls, keys):
 
     pump(lambda: conn.remote_settings.get(0x8) == 1)
     streams = []
+    paths = {}
     for path in ("/ws?stream=a", "/ws?stream=b"):
         sid = conn.get_next_available_stream_id()
         conn.send_headers(sid, [(":method", "CONNECT"), (":protocol", "websocket"), (":scheme", scheme),
                                 (":path", path), (":authority", "localhost"), ("sec-websocket-version", "13")])
         ws[sid] = (Connection(ConnectionType.CLIENT), [])
         streams.append(sid)
+        paths[sid] = path
     get_sid = conn.get_next_available_stream_id()
     conn.send_headers(get_sid, [(":method", "GET"), (":scheme", scheme), (":path", "/hello"),
                                 (":authority", "localhost")], end_stream=True)
+    refused_sid = conn.get_next_available_stream_id()
+    conn.send_headers(refused_sid, [(":method", "CONNECT"), (":protocol", "websocket"), (":scheme", scheme),
+                                    (":path", "/refuse"), (":authority", "localhost"),
+                                    ("sec-websocket-version", "13")])
     sock.sendall(conn.data_to_send())
-    pump(lambda: all(s in responses for s in streams) and get_sid in ended)
+    pump(lambda: all(s in responses for s in streams + [refused_sid]) and get_sid in ended)
+    sent = {sid: [] for sid in streams}
 
     def ws_send(sid, event):
+        if isinstance(event, TextMessage):
+            sent[sid].append(text_entry(event.data))
+        elif isinstance(event, BytesMessage):
+            sent[sid].append({"opcode": "binary", "hex": bytes(event.data).hex()})
+        elif isinstance(event, CloseConnection):
+            sent[sid].append({"opcode": "close", "code": event.code, "reason": event.reason})
         data = ws[sid][0].send(event)
         step = conn.max_outbound_frame_size
         for i in range(0, len(data), step):
-            conn.send_data(sid, data[i:i + step])
+            piece = data[i:i + step]
+            # Respect the server's flow-control windows (WINDOW_UPDATEs arrive in pump).
+            pump(lambda: min(conn.local_flow_control_window(sid), conn.outbound_flow_control_window) >= len(piece))
+            conn.send_data(sid, piece)
         sock.sendall(conn.data_to_send())
 
     a, b = streams
@@ -140,6 +171,23 @@ def client(port, use_tls, keys):
     ws_send(a, BytesMessage(data=bytes(range(256))))
     ws_send(b, TextMessage(data="x" * 20000))
     pump(lambda: len(ws[a][1]) >= 2 and len(ws[b][1]) >= 2)
+    if bench_bytes:
+        # The benchmark workload: binary messages of 1-16 KiB on both streams, each echoed.
+        import random
+
+        rng = random.Random(11)
+        payloads = [rng.randbytes(rng.randrange(1024, 16384)) for _ in range(64)]
+        done, i = 0, 0
+        while done < bench_bytes // 2:
+            sid = streams[i % 2]
+            p = payloads[i % len(payloads)]
+            before = len(ws[sid][1])
+            ws_send(sid, BytesMessage(data=p))
+            sent[sid].pop()
+            pump(lambda: any(getattr(e, "message_finished", False) for e in ws[sid][1][before:]), 10.0)
+            del ws[sid][1][before:]
+            done += len(p)
+            i += 1
     for sid in streams:
         ws_send(sid, CloseConnection(code=1000, reason="done"))
     pump(lambda: all(any(isinstance(e, CloseConnection) for e in ws[s][1]) for s in streams))
@@ -148,35 +196,75 @@ def client(port, use_tls, keys):
             conn.end_stream(sid)
     sock.sendall(conn.data_to_send())
     pump(lambda: all(s in ended for s in streams), 1.0)
+    if refused_sid not in ended:
+        conn.reset_stream(refused_sid)
     conn.close_connection()
     sock.sendall(conn.data_to_send())
     sock.close()
+
+    def logged(e):
+        if isinstance(e, TextMessage):
+            return text_entry(e.data)
+        if isinstance(e, BytesMessage):
+            return {"opcode": "binary", "hex": bytes(e.data).hex()}
+        if isinstance(e, CloseConnection):
+            return {"opcode": "close", "code": e.code, "reason": e.reason}
+        return {"event": type(e).__name__}
+
+    def messages(events):
+        # wsproto hands a long message over in parts (message_finished marks the last).
+        out, part = [], None
+        for e in events:
+            if isinstance(e, WsMessage):
+                part = e.data if part is None else part + e.data
+                if e.message_finished:
+                    out.append(logged(type(e)(data=part)))
+                    part = None
+            else:
+                out.append(logged(e))
+        return out
+
+    log = {
+        "websockets": [
+            {"stream": sid, "path": paths[sid], "status": int(responses[sid][b":status"]),
+             "sent": sent[sid], "received": messages(ws[sid][1])}
+            for sid in streams
+        ],
+        "refused": {"stream": refused_sid, "path": "/refuse",
+                    "status": int(responses.get(refused_sid, {}).get(b":status", b"0"))},
+        "get": {"stream": get_sid, "path": "/hello", "status": int(responses[get_sid][b":status"]),
+                "body": responses[("body", get_sid)].decode()},
+    }
+    with open(log_path, "w") as f:
+        json.dump(log, f, indent=1)
+        f.write("\n")
     for sid in streams:
         print(f"  stream {sid}: {responses.get(sid, {}).get(b':status')} "
               f"{[getattr(e, 'data', getattr(e, 'code', None)) if not isinstance(e, WsMessage) or len(e.data) < 40 else len(e.data) for e in ws[sid][1]]}")
     print(f"  GET stream {get_sid}: {responses.get(get_sid, {}).get(b':status')} {responses.get(('body', get_sid))}")
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+def free_port(host):
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.bind((host, 0))
         return s.getsockname()[1]
 
 
-def record(name, use_tls):
-    pcap = os.path.join(HERE, f"{name}.pcap")
-    keys = os.path.join(HERE, f"{name}.keys")
-    for p in (pcap, keys):
+def record(out, name, use_tls, host="127.0.0.1", dsb=None, bench_bytes=0):
+    pcap = os.path.join(out, f"{name}.pcap")
+    keys = os.path.join(out, f"{name}.keys")
+    log = os.path.join(out, f"{name}.peers.json")
+    for p in (pcap, keys, log):
         if os.path.exists(p):
             os.remove(p)
-    port = free_port()
-    cap = subprocess.Popen(["dumpcap", "-q", "-P", "-i", "lo", "-f", f"tcp port {port}", "-w", pcap],
+    port = free_port(host)
+    cap = subprocess.Popen(["dumpcap", "-q", "-P", "-B", "512", "-i", "lo", "-f", f"tcp port {port}", "-w", pcap],
                            stderr=subprocess.DEVNULL)
     time.sleep(1.0)
-    server = subprocess.Popen([sys.executable, __file__, "--serve", str(port), "1" if use_tls else "0"])
+    server = subprocess.Popen([sys.executable, __file__, "--serve", host, str(port), "1" if use_tls else "0"])
     try:
         time.sleep(2.0)
-        client(port, use_tls, keys)
+        client(host, port, use_tls, keys, log, bench_bytes)
     finally:
         time.sleep(0.5)
         server.terminate()
@@ -184,24 +272,59 @@ def record(name, use_tls):
         time.sleep(0.5)
         cap.terminate()
         cap.wait()
-    os.chmod(pcap, 0o644)
-    if use_tls:
-        os.chmod(keys, 0o644)
+    for p in (pcap, keys, log):
+        if os.path.exists(p):
+            os.chmod(p, 0o644)
     print(f"wrote {pcap} ({os.path.getsize(pcap)} bytes)")
+    if dsb:
+        # The same session with the keys inside the file as a Decryption Secrets Block.
+        target = os.path.join(out, f"{dsb}.pcapng")
+        subprocess.run(["editcap", "--inject-secrets", f"tls,{keys}", pcap, target], check=True)
+        os.chmod(target, 0o644)
+        with open(log) as src, open(os.path.join(out, f"{dsb}.peers.json"), "w") as dst:
+            dst.write(src.read())
+        print(f"wrote {target} ({os.path.getsize(target)} bytes)")
 
 
-def main():
-    if len(sys.argv) > 1 and sys.argv[1] == "--serve":
-        serve(int(sys.argv[2]), sys.argv[3] == "1")
-        return
+def make_cert():
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
          "-keyout", KEY, "-out", CERT, "-days", "3650", "-subj", "/CN=localhost",
          "-addext", "subjectAltName=DNS:localhost"],
         check=True, stderr=subprocess.DEVNULL,
     )
-    record("h2-tls-hypercorn-two-websockets-and-get", True)
-    record("h2c-hypercorn-two-websockets-and-get", False)
+
+
+def main():
+    args = sys.argv[1:]
+    if args and args[0] == "--serve":
+        serve(args[1], int(args[2]), args[3] == "1")
+        return
+    if args and args[0] == "--bench":
+        # make_h2_captures.py --bench DIR SIZE_MB: a large h2-over-TLS capture for
+        # scripts/bench.sh (not kept in captures/).
+        make_cert()
+        out, size_mb = args[1], int(args[2])
+        record(out, f"h2-bench-{size_mb}MB", True, bench_bytes=size_mb * 1_000_000)
+        return
+    out = HERE
+    only = None
+    while args:
+        if args[0] == "--out" and len(args) > 1:
+            out, args = args[1], args[2:]
+        elif args[0] == "--only" and len(args) > 1:
+            only, args = args[1], args[2:]
+        else:
+            sys.exit(f"unknown argument {args[0]}")
+    make_cert()
+    runs = [
+        ("h2-tls-hypercorn-two-websockets-and-get", dict(use_tls=True, dsb="h2-tls-hypercorn-dsb")),
+        ("h2c-hypercorn-two-websockets-and-get", dict(use_tls=False)),
+        ("h2c-ipv6-hypercorn-two-websockets-and-get", dict(use_tls=False, host="::1")),
+    ]
+    for name, kw in runs:
+        if only in (None, name):
+            record(out, name, **kw)
 
 
 if __name__ == "__main__":

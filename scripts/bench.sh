@@ -4,7 +4,8 @@
 #   uncompressed - 200 interleaved connections, masked clients, 64 B..64 KiB messages
 #   mixed        - the same, half the connections permessage-deflate (context takeover,
 #                  zlib level 6), a third of their compressed messages in three fragments
-# usage: scripts/bench.sh            (SIZE_MB=1024 by default; TSHARK=0 skips tshark)
+# usage: scripts/bench.sh            (SIZE_MB=1024 by default; TSHARK=0 skips tshark;
+#                                    TLS_MB=0 / H2_MB=0 skip the TLS / HTTP/2 rows)
 # needs: /usr/bin/time (Debian package "time"); tshark for the comparison column.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -79,3 +80,25 @@ if [ "$TLS_MB" != 0 ]; then
   done
 fi
 
+
+# HTTP/2 over TLS: two RFC 8441 WebSocket streams on one connection (Hypercorn; a client on
+# h2 + wsproto), binary messages of 1-16 KiB echoed, TLS 1.3 with a key log. tshark decrypts
+# and reads the HTTP/2 frames but decodes no WebSocket inside them (its column counts
+# HTTP/2 DATA frames). Needs root (dumpcap on lo), pip hypercorn h2 wsproto. H2_MB=0 skips.
+H2_MB=${H2_MB:-100}
+if [ "$H2_MB" != 0 ]; then
+  h2="$DIR/h2-bench-${H2_MB}MB.pcap"
+  [ -f "$h2" ] || python3 captures/make_h2_captures.py --bench "$DIR" "$H2_MB" >/dev/null 2>&1
+  cat "$h2" >/dev/null
+  mb=$(( $(stat -c %s "$h2") / 1000000 ))
+  row() { printf '%-13s %-28s %9.2f %10.0f %11.1f %9s\n' "h2-tls" "$1" "$2" "$(awk "BEGIN{print $mb/$2}")" "$(awk "BEGIN{print $3/1024}")" "$4"; }
+  read -r t m < <(measure "$BIN" analyze "$h2" --quiet --keylog "${h2%.pcap}.keys"); row "framescope analyze" "$t" "$m" "-"
+  /usr/bin/time -f "%e %M" -o "$DIR/time.txt" sh -c "$BIN analyze '$h2' --quiet --jsonl --keylog '${h2%.pcap}.keys' > '$DIR/out.jsonl'"
+  read -r t m <"$DIR/time.txt"
+  row "framescope --jsonl (to file)" "$t" "$m" "$(grep -c '"type":"message"' "$DIR/out.jsonl" || true)"
+  if [ "$TSHARK" = 1 ] && command -v tshark >/dev/null; then
+    /usr/bin/time -f "%e %M" -o "$DIR/time.txt" sh -c "tshark -n -r '$h2' -o 'tls.keylog_file:${h2%.pcap}.keys' -Y 'http2.type == 0' -T fields -e http2.streamid > '$DIR/tshark.out' 2>/dev/null"
+    read -r t m <"$DIR/time.txt"
+    row "tshark -Y http2 DATA" "$t" "$m" "$(wc -l < "$DIR/tshark.out")"
+  fi
+fi

@@ -282,7 +282,7 @@ impl Analyzer {
         if tcp.syn {
             flow.state.syn_client = Some(if tcp.ack.is_none() { side } else { side.other() });
         }
-        let was_ws = flow.state.phase.is_websocket();
+        let ws_before = flow.state.phase.websocket_count();
         let mut ctx = self.shared.ctx(ts, sink);
         let Flow {
             reassemblers, state, ..
@@ -306,9 +306,8 @@ impl Analyzer {
         if let Some(ack) = tcp.ack {
             peer.peer_acked(ack, &mut |chunk| state.on_chunk(side.other(), chunk, &mut ctx));
         }
-        if !was_ws && flow.state.phase.is_websocket() {
-            self.stats.websocket_connections += 1;
-        }
+        // An HTTP/2 flow carries several WebSocket connections.
+        self.stats.websocket_connections += flow.state.phase.websocket_count().saturating_sub(ws_before);
         if tcp.fin {
             flow.fin[side.index()] = true;
         }

@@ -54,6 +54,9 @@ pub struct ConnectionInfo {
     pub first_ts: Timestamp,
     /// Set when the connection ran over TLS (wss://).
     pub tls: Option<TlsInfo>,
+    /// The HTTP/2 stream that carries it (RFC 8441); `client`/`server` are then the TCP
+    /// endpoints of the HTTP/2 connection, which may carry several WebSocket streams.
+    pub h2_stream: Option<u32>,
 }
 
 /// The TLS facts of a connection or flow (`"tls"` in JSON Lines).
@@ -84,6 +87,9 @@ pub struct FlowInfo {
     pub reason: String,
     pub first_ts: Timestamp,
     pub last_ts: Timestamp,
+    /// A plain request on this HTTP/2 stream (the connection's other streams are listed
+    /// on their own).
+    pub h2_stream: Option<u32>,
 }
 
 /// How a connection ended.

@@ -71,6 +71,15 @@ pub enum FindingKind {
     TlsBadRecord,
     TlsUnsupported,
     TlsAlert,
+    // --- HTTP/2 (RFC 8441 WebSockets) ---
+    /// An extended CONNECT before the server allowed it (SETTINGS_ENABLE_CONNECT_PROTOCOL).
+    H2ConnectNotEnabled,
+    /// `:protocol` on a request whose method is not CONNECT.
+    H2ProtocolWithoutConnect,
+    /// A malformed frame, header block or preface (decoding may stop for that direction).
+    H2ProtocolError,
+    /// A header block, HPACK table size or frame past framescope's caps.
+    H2Limit,
     // --- application protocols (issue 16) ---
     EngineIoBadPacket,
     SocketIoBadPacket,
@@ -144,6 +153,10 @@ impl FindingKind {
         FindingKind::TlsBadRecord,
         FindingKind::TlsUnsupported,
         FindingKind::TlsAlert,
+        FindingKind::H2ConnectNotEnabled,
+        FindingKind::H2ProtocolWithoutConnect,
+        FindingKind::H2ProtocolError,
+        FindingKind::H2Limit,
         FindingKind::EngineIoBadPacket,
         FindingKind::SocketIoBadPacket,
         FindingKind::MqttMalformed,
@@ -217,6 +230,10 @@ impl FindingKind {
             TlsBadRecord => "tls-bad-record",
             TlsUnsupported => "tls-unsupported",
             TlsAlert => "tls-alert",
+            H2ConnectNotEnabled => "h2-connect-not-enabled",
+            H2ProtocolWithoutConnect => "h2-protocol-without-connect",
+            H2ProtocolError => "h2-protocol-error",
+            H2Limit => "h2-limit",
             EngineIoBadPacket => "engineio-bad-packet",
             SocketIoBadPacket => "socketio-bad-packet",
             MqttMalformed => "mqtt-malformed",
@@ -305,6 +322,16 @@ impl FindingKind {
             }
             TlsUnsupported => "This TLS version or cipher suite cannot be decrypted by framescope.",
             TlsAlert => "RFC 8446 §6: a TLS alert other than close_notify ended or disturbed the session.",
+            H2ConnectNotEnabled => {
+                "RFC 8441 §3: an extended CONNECT needs the server's SETTINGS_ENABLE_CONNECT_PROTOCOL = 1 first."
+            }
+            H2ProtocolWithoutConnect => "RFC 8441 §4: only a CONNECT request may carry the :protocol pseudo-header.",
+            H2ProtocolError => {
+                "RFC 9113: a malformed HTTP/2 preface, frame or header block; the direction may no longer be decoded."
+            }
+            H2Limit => {
+                "An HTTP/2 header block, HPACK table size, frame or stream count passed framescope's caps (flood or bomb)."
+            }
             EngineIoBadPacket => {
                 "Engine.IO: a packet starts with a type digit 0-6 (open, close, ping, pong, message, upgrade, noop)."
             }

@@ -291,6 +291,7 @@ fn connection(entry: &Value) -> Option<HarConnection> {
             first_ts,
             // A HAR says nothing of TLS parameters (only the wss:// scheme).
             tls: None,
+            h2_stream: None,
         },
         url: url_text.to_owned(),
         messages,

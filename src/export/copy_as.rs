@@ -104,6 +104,7 @@ mod tests {
             handshake: None,
             first_ts: crate::analysis::Timestamp::ZERO,
             tls: None,
+            h2_stream: None,
         }
     }
 

@@ -86,7 +86,12 @@ fn write_connection(out: &mut impl Write, c: &ConnectionInfo) -> io::Result<()> 
         Some(hs) => {
             out.write_all(b"{\"path\":")?;
             json_opt_str(out, hs.path())?;
-            write!(out, ",\"status\":{},\"subprotocol\":", hs.response.status)?;
+            write!(
+                out,
+                ",\"status\":{},\"http_version\":\"{}\",\"subprotocol\":",
+                hs.response.status,
+                hs.http_version()
+            )?;
             json_opt_str(out, hs.subprotocol.as_deref())?;
             out.write_all(b",\"extensions\":[")?;
             for (i, ext) in hs.extensions.iter().enumerate() {
@@ -116,6 +121,9 @@ fn write_connection(out: &mut impl Write, c: &ConnectionInfo) -> io::Result<()> 
         out.write_all(b",\"tls\":")?;
         write_tls(out, tls)?;
     }
+    if let Some(stream) = c.h2_stream {
+        write!(out, ",\"h2_stream\":{stream}")?;
+    }
     out.write_all(b"}\n")
 }
 
@@ -144,6 +152,9 @@ fn write_flow(out: &mut impl Write, f: &FlowInfo) -> io::Result<()> {
     }
     out.write_all(b",\"reason\":")?;
     json_str(out, &f.reason)?;
+    if let Some(stream) = f.h2_stream {
+        write!(out, ",\"h2_stream\":{stream}")?;
+    }
     out.write_all(b"}\n")
 }
 

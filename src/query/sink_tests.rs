@@ -42,6 +42,7 @@ fn session(sink: &mut dyn EventSink) {
         handshake: None,
         first_ts: ts(0),
         tls: None,
+        h2_stream: None,
     };
     sink.event(Event::Connection(&info));
     sink.event(Event::Anomaly(&finding(FindingKind::InvalidUtf8, C2S, 1, Some(10))));

@@ -4,9 +4,12 @@
 //! This module is the phase machine only; each phase's work lives in its own file:
 //! `http_exchange` (requests and responses before the upgrade), `probe` (frame detection
 //! for flows seen mid-stream), `websocket` (the decoders and per-connection state) and
-//! `budget` (the per-connection finding cap).
+//! `budget` (the per-connection finding cap), `tls_layer` (TLS below all of it) and
+//! `http2` + `h2_stream` (an HTTP/2 connection whose RFC 8441 streams are WebSockets).
 
 mod budget;
+mod h2_stream;
+mod http2;
 mod http_exchange;
 mod probe;
 mod tls_layer;
@@ -15,6 +18,7 @@ mod websocket;
 pub use http_exchange::{
     HttpExchange, HttpNote, HttpOutcome, Rejection, Upgrade, looks_like_request, looks_like_response,
 };
+pub use http2::H2Conn;
 pub use probe::{Probe, ProbeOutcome, StreamStart, classify_start};
 pub use tls_layer::{TlsLayer, tls_info};
 pub use websocket::WsConn;
@@ -22,6 +26,7 @@ pub use websocket::WsConn;
 use crate::analysis::event::TcpDirHealth;
 use crate::analysis::event::{ConnId, ConnectionEnd, Direction, Event, EventSink, FlowInfo, TlsInfo};
 use crate::analysis::findings::{Finding, FindingKind};
+use crate::analysis::h2::frame::PREFACE;
 use crate::analysis::http::head::MAX_HEADERS;
 use crate::analysis::pool::BufferPool;
 use crate::analysis::tcp::{Chunk, FlowKey, Side};
@@ -59,6 +64,8 @@ pub enum Phase {
     Unknown(Probe),
     Http(Box<HttpExchange>),
     WebSocket(Box<WsConn>),
+    /// HTTP/2 (ALPN h2 or the h2c preface): each RFC 8441 stream is a WebSocket connection.
+    Http2(Box<H2Conn>),
     /// Not WebSocket (yet): bytes are dropped, but a later request line is still noticed.
     Other,
 }
@@ -75,8 +82,18 @@ impl Phase {
         }
     }
 
+    /// True when the flow carries a WebSocket connection (for HTTP/2: at least one stream).
     pub fn is_websocket(&self) -> bool {
-        matches!(self, Phase::WebSocket(_))
+        self.websocket_count() > 0
+    }
+
+    /// WebSocket connections the flow has carried (HTTP/2 carries several).
+    pub fn websocket_count(&self) -> u64 {
+        match self {
+            Phase::WebSocket(_) => 1,
+            Phase::Http2(h2) => h2.websockets(),
+            _ => 0,
+        }
     }
 
     /// True when both sides sent close frames.
@@ -107,6 +124,8 @@ pub struct FlowState {
     tls: Option<Box<TlsLayer>>,
     /// TLS facts for the WebSocket connection recognised inside, once decryption works.
     tls_info: Option<Box<TlsInfo>>,
+    /// The TLS server chose ALPN `h2`: the plaintext is HTTP/2 and this side is its client.
+    alpn_h2_client: Option<Side>,
     /// TCP overlap conflicts seen (reported up to the per-kind finding cap).
     overlap_conflicts: u32,
     /// Picked up mid-stream: when the frame search began and the bytes it was given (for
@@ -155,6 +174,7 @@ impl FlowState {
             handshake_maybe_lost: false,
             tls: None,
             tls_info: None,
+            alpn_h2_client: None,
             overlap_conflicts: 0,
             searched: None,
             note: None,
@@ -242,6 +262,7 @@ impl FlowState {
                     self.handshake_maybe_lost = true;
                     self.phase = Phase::Unknown(Probe::default());
                 }
+                Phase::Http2(h2) => h2.on_gap(&self.key, side, len, ctx),
                 Phase::Other => {}
             },
         }
@@ -250,6 +271,7 @@ impl FlowState {
     fn on_data(&mut self, side: Side, offset: u64, bytes: &[u8], ctx: &mut FlowCtx<'_>) {
         match &mut self.phase {
             Phase::WebSocket(ws) => ws.on_data(side, offset, bytes, ctx),
+            Phase::Http2(h2) => h2.on_data(&self.key, self.tls_info.as_deref(), side, bytes, ctx),
             _ if !bytes.is_empty() && self.listed => self.on_data_not_websocket(side, offset, bytes, ctx),
             _ if !bytes.is_empty() => {
                 let note = self.note.get_or_insert_with(|| {
@@ -271,6 +293,7 @@ impl FlowState {
     fn on_data_not_websocket(&mut self, side: Side, offset: u64, bytes: &[u8], ctx: &mut FlowCtx<'_>) {
         match &mut self.phase {
             Phase::WebSocket(ws) => ws.on_data(side, offset, bytes, ctx),
+            Phase::Http2(h2) => h2.on_data(&self.key, self.tls_info.as_deref(), side, bytes, ctx),
             Phase::Http(_) => self.http_data(side, bytes, ctx),
             Phase::Other => {
                 if looks_like_request(bytes) {
@@ -288,6 +311,13 @@ impl FlowState {
                     }
                     None => (offset, bytes),
                 };
+                if probe.holds_nothing(side) && probe.holds_nothing(side.other()) {
+                    match http2_start(self.alpn_h2_client, self.syn_client, side, bytes) {
+                        H2Start::Client(client) => return self.start_http2(client, side, bytes, ctx),
+                        H2Start::Undecided => return probe.hold_start(side, offset, bytes),
+                        H2Start::No => {}
+                    }
+                }
                 let start = if probe.holds_nothing(side) {
                     classify_start(bytes)
                 } else {
@@ -304,15 +334,7 @@ impl FlowState {
                     // connection always starts with its handshake, so this is other traffic.
                     self.phase = Phase::Other;
                     if let Some(note) = &mut self.note {
-                        if bytes.starts_with(b"PRI * HTTP/2.0") {
-                            note.protocol = "http2";
-                            note.reason = Some(
-                                "HTTP/2 with prior knowledge (h2c): WebSockets inside HTTP/2 are not decoded yet"
-                                    .into(),
-                            );
-                        } else {
-                            note.reason = Some(format!("not HTTP: the stream starts with {}", preview(bytes)));
-                        }
+                        note.reason = Some(format!("not HTTP: the stream starts with {}", preview(bytes)));
                     }
                 } else {
                     let outcome = probe.push(&self.key, self.syn_client, side, offset, bytes);
@@ -327,12 +349,21 @@ impl FlowState {
                         ProbeOutcome::WebSocket { client, held } => {
                             self.searched = None;
                             let tls = self.tls_info.as_deref().cloned();
-                            self.phase = Phase::WebSocket(WsConn::start(&self.key, client, None, held, tls, ctx));
+                            self.phase = Phase::WebSocket(WsConn::start(&self.key, client, None, held, tls, None, ctx));
                         }
                     }
                 }
             }
         }
+    }
+
+    fn start_http2(&mut self, client: Side, side: Side, bytes: &[u8], ctx: &mut FlowCtx<'_>) {
+        if let Some(note) = &mut self.note {
+            note.protocol = "http2";
+        }
+        let mut h2 = Box::new(H2Conn::new(client));
+        h2.on_data(&self.key, self.tls_info.as_deref(), side, bytes, ctx);
+        self.phase = Phase::Http2(h2);
     }
 
     /// An HTTP exchange starts with `bytes` from `side`; `client` sends the requests.
@@ -405,7 +436,7 @@ impl FlowState {
                     server_rest,
                 } = *upgrade;
                 let tls = self.tls_info.as_deref().cloned();
-                let mut ws = WsConn::start(&self.key, client, Some(handshake), Default::default(), tls, ctx);
+                let mut ws = WsConn::start(&self.key, client, Some(handshake), Default::default(), tls, None, ctx);
                 // Bytes after the header blocks belong to the frame decoders.
                 for (s, rest) in [(client, client_rest), (client.other(), server_rest)] {
                     if !rest.is_empty() {
@@ -458,6 +489,7 @@ impl FlowState {
                 }
             }
             Phase::Unknown(_) => self.list_undecoded("the flow ended before a WebSocket frame boundary was found", ctx),
+            Phase::Http2(h2) => h2.finish(&self.key, self.tls_info.as_deref(), how, ctx),
             Phase::Other => {}
         }
         self.phase = Phase::Other;
@@ -474,6 +506,7 @@ impl FlowState {
             return;
         };
         let reason = match (&self.phase, note.reason, note.refused) {
+            (Phase::Http2(h2), _, _) => h2.summary(),
             (_, Some(reason), _) => reason,
             (Phase::Http(_), None, Some(status)) => format!("HTTP: the upgrade was refused with status {status}"),
             (Phase::Http(http), None, None) if http.waiting_upgrade_path().is_some() => {
@@ -485,6 +518,7 @@ impl FlowState {
         };
         let client = self.syn_client.unwrap_or_else(|| match &self.phase {
             Phase::Http(http) => http.client(),
+            Phase::Http2(h2) => h2.client(),
             _ => self.likely_client(),
         });
         let info = FlowInfo {
@@ -495,6 +529,7 @@ impl FlowState {
             reason,
             first_ts: note.first_ts,
             last_ts: ctx.ts,
+            h2_stream: None,
         };
         self.listed = true;
         ctx.sink.event(Event::Flow(&info));
@@ -527,9 +562,38 @@ impl FlowState {
             reason: format!("picked up mid-stream (its start was not captured): {why} in {bytes} bytes"),
             first_ts,
             last_ts: ctx.ts,
+            h2_stream: None,
         };
         ctx.sink.event(Event::Flow(&info));
     }
+}
+
+/// How a stream's first bytes relate to HTTP/2.
+enum H2Start {
+    /// HTTP/2, with this client.
+    Client(Side),
+    /// A prefix of the preface: wait for more.
+    Undecided,
+    No,
+}
+
+/// Whether `side`'s first bytes start HTTP/2, and who its client is: ALPN h2 said so, the
+/// client preface (h2c with prior knowledge), or an h2c server's SETTINGS sent before the
+/// preface was captured (`syn_client` tells the server apart).
+fn http2_start(alpn_h2_client: Option<Side>, syn_client: Option<Side>, side: Side, bytes: &[u8]) -> H2Start {
+    if let Some(client) = alpn_h2_client {
+        return H2Start::Client(client);
+    }
+    if bytes.starts_with(PREFACE) {
+        return H2Start::Client(side);
+    }
+    if !bytes.is_empty() && PREFACE.starts_with(bytes) {
+        return H2Start::Undecided;
+    }
+    if syn_client == Some(side.other()) && http2::looks_like_server_settings(bytes) {
+        return H2Start::Client(side.other());
+    }
+    H2Start::No
 }
 
 /// A finding about a flow that is not (yet) a WebSocket connection.

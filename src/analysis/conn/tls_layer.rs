@@ -94,10 +94,11 @@ impl TlsLayer {
             return;
         }
         let facts = self.session.facts();
-        let reason = match facts.problem {
-            Some(problem) => problem.reason().to_owned(),
-            None if facts.version.is_none() => "TLS handshake not completed".to_owned(),
-            None => match facts.alpn.as_deref() {
+        let reason = match (facts.problem, &flow.phase) {
+            (Some(problem), _) => problem.reason().to_owned(),
+            (None, Phase::Http2(h2)) => h2.summary(),
+            (None, _) if facts.version.is_none() => "TLS handshake not completed".to_owned(),
+            (None, _) => match facts.alpn.as_deref() {
                 Some(alpn) if alpn != "http/1.1" => format!("no WebSocket upgrade (ALPN {alpn})"),
                 _ => "no WebSocket upgrade".to_owned(),
             },
@@ -110,6 +111,7 @@ impl TlsLayer {
             reason,
             first_ts: self.first_ts,
             last_ts: packet_ts,
+            h2_stream: None,
         };
         ctx.sink.event(Event::Flow(&info));
     }
@@ -185,5 +187,10 @@ impl TlsOutput for Plaintext<'_, '_, '_> {
             detail: if conn.is_some() { detail } else { where_ + &detail },
         };
         self.ctx.sink.event(Event::Anomaly(&finding));
+    }
+
+    fn alpn(&mut self, protocol: &str) {
+        // The plaintext will be HTTP/2 whichever side speaks first.
+        self.flow.alpn_h2_client = (protocol == "h2").then_some(self.client);
     }
 }

@@ -36,12 +36,14 @@ struct WsShared {
 impl WsConn {
     /// Numbers a new connection, announces it to the sink and reports what its handshake
     /// broke. With no handshake (picked up mid-stream), `held` is what the probe found.
+    /// `h2_stream` is the HTTP/2 stream carrying it (RFC 8441), if any.
     pub fn start(
         key: &FlowKey,
         client: Side,
         handshake: Option<Handshake>,
         held: [SearchBuffer; 2],
         tls: Option<TlsInfo>,
+        h2_stream: Option<u32>,
         ctx: &mut FlowCtx<'_>,
     ) -> Box<WsConn> {
         let id = *ctx.next_conn;
@@ -82,6 +84,7 @@ impl WsConn {
             handshake,
             first_ts: ctx.ts,
             tls,
+            h2_stream,
         };
         ctx.sink.event(Event::Connection(&info));
         let mut ws = Box::new(WsConn {
@@ -240,7 +243,8 @@ fn handshake_finding(id: CheckId) -> (FindingKind, Direction) {
 fn report_handshake_findings(ws: &mut WsShared, hs: &Handshake, ctx: &mut FlowCtx<'_>) {
     let ts = hs.response_ts;
     let s2c = Some(Direction::ServerToClient);
-    if hs.request.is_some() {
+    // HTTP/2 has no Sec-WebSocket-Accept (RFC 8441 §5).
+    if hs.request.is_some() && !hs.http2 {
         match (hs.accept.as_deref(), hs.expected_accept()) {
             (None, _) => {
                 let detail = "101 response without Sec-WebSocket-Accept".to_owned();

@@ -53,6 +53,9 @@ pub struct Handshake {
     pub subprotocol: Option<String>,
     pub offered_extensions: Vec<Extension>,
     pub extensions: Vec<Extension>,
+    /// An RFC 8441 extended CONNECT on an HTTP/2 stream: the heads hold the decoded header
+    /// lists (pseudo-headers first, as sent), there is no key and no accept.
+    pub http2: bool,
 }
 
 /// Which rule of RFC 6455 §4 a checklist line is about.
@@ -65,6 +68,8 @@ pub enum CheckId {
     RequestConnection,
     RequestKey,
     RequestWebSocketVersion,
+    /// RFC 8441 §4: an extended CONNECT names the protocol in `:protocol`.
+    RequestProtocol,
     ResponseStatus,
     ResponseUpgrade,
     ResponseConnection,
@@ -84,6 +89,7 @@ impl CheckId {
             CheckId::RequestConnection => "request Connection: Upgrade",
             CheckId::RequestKey => "Sec-WebSocket-Key is 16 random bytes in base64",
             CheckId::RequestWebSocketVersion => "Sec-WebSocket-Version: 13",
+            CheckId::RequestProtocol => "request :protocol is websocket (RFC 8441)",
             CheckId::ResponseStatus => "response status 101",
             CheckId::ResponseUpgrade => "response Upgrade: websocket",
             CheckId::ResponseConnection => "response Connection: Upgrade",
@@ -155,6 +161,33 @@ impl Handshake {
             request_ts,
             response,
             response_ts,
+            http2: false,
+        }
+    }
+
+    /// An RFC 8441 stream's handshake: the CONNECT request's and the response's header
+    /// lists as HPACK decoded them.
+    pub fn http2(
+        request: RequestHead,
+        request_ts: Timestamp,
+        response: ResponseHead,
+        response_ts: Timestamp,
+    ) -> Handshake {
+        let mut hs = Handshake::new(Some(request), Some(request_ts), response, response_ts);
+        hs.http2 = true;
+        hs
+    }
+
+    /// "2" for an HTTP/2 stream, else the HTTP/1.x version of the request (or response).
+    pub fn http_version(&self) -> &'static str {
+        let minor = match &self.request {
+            Some(r) => r.version_minor,
+            None => self.response.version_minor,
+        };
+        match (self.http2, minor) {
+            (true, _) => "2",
+            (false, 0) => "1.0",
+            (false, _) => "1.1",
         }
     }
 
@@ -180,6 +213,9 @@ impl Handshake {
 
     /// Every RFC 6455 §4 requirement on the two heads, passing or failing.
     pub fn checks(&self) -> Vec<HandshakeCheck> {
+        if self.http2 {
+            return self.http2_checks();
+        }
         let mut checks = Vec::new();
         let mut check = |id: CheckId, passed: bool, detail: String| {
             checks.push(HandshakeCheck {
@@ -261,6 +297,69 @@ impl Handshake {
                     ext.name.clone(),
                 );
             }
+        }
+        checks
+    }
+
+    /// RFC 8441 §4-5 on an HTTP/2 stream: CONNECT with `:protocol websocket`,
+    /// `sec-websocket-version: 13`, a 2xx answer, and only offered choices.
+    fn http2_checks(&self) -> Vec<HandshakeCheck> {
+        let mut checks = Vec::new();
+        let mut check = |id: CheckId, rule: &'static str, passed: bool, detail: String| {
+            checks.push(HandshakeCheck {
+                id,
+                rule,
+                passed,
+                detail,
+            })
+        };
+        if let Some(req) = &self.request {
+            let method = req.header(":method").unwrap_or("(missing)");
+            check(
+                CheckId::RequestMethod,
+                "request :method is CONNECT",
+                method == "CONNECT",
+                method.to_owned(),
+            );
+            let protocol = req.header(":protocol").unwrap_or("(missing)");
+            check(
+                CheckId::RequestProtocol,
+                CheckId::RequestProtocol.rule(),
+                protocol.eq_ignore_ascii_case("websocket"),
+                protocol.to_owned(),
+            );
+            let version = req.header("sec-websocket-version").unwrap_or("(missing)");
+            check(
+                CheckId::RequestWebSocketVersion,
+                CheckId::RequestWebSocketVersion.rule(),
+                version == "13",
+                version.to_owned(),
+            );
+        }
+        let status = self.response.status;
+        check(
+            CheckId::ResponseStatus,
+            "response :status is 2xx",
+            (200..300).contains(&status),
+            status.to_string(),
+        );
+        if let Some(chosen) = &self.subprotocol {
+            check(
+                CheckId::SubprotocolOffered,
+                CheckId::SubprotocolOffered.rule(),
+                self.offered_subprotocols.iter().any(|o| o == chosen),
+                chosen.clone(),
+            );
+        }
+        for ext in &self.extensions {
+            check(
+                CheckId::ExtensionOffered,
+                CheckId::ExtensionOffered.rule(),
+                self.offered_extensions
+                    .iter()
+                    .any(|o| o.name.eq_ignore_ascii_case(&ext.name)),
+                ext.name.clone(),
+            );
         }
         checks
     }

@@ -31,6 +31,8 @@ pub trait TlsOutput {
     /// (an estimate when a lost record was not application data or was padded).
     fn plaintext_gap(&mut self, dir: Direction, ts: Timestamp, plain_offset: u64, len: u64);
     fn finding(&mut self, dir: Direction, kind: FindingKind, ts: Timestamp, stream_offset: Option<u64>, detail: String);
+    /// The server chose this application protocol (ALPN), before any application data.
+    fn alpn(&mut self, _protocol: &str) {}
 }
 
 /// Caps of one session.
@@ -713,6 +715,7 @@ impl TlsSession {
                 }
                 handshake::ENCRYPTED_EXTENSIONS => {
                     if let Some(alpn) = handshake::parse_encrypted_extensions_alpn(&body) {
+                        out.alpn(&alpn);
                         self.facts.alpn = Some(alpn);
                     }
                 }
@@ -742,8 +745,9 @@ impl TlsSession {
             return;
         }
         self.server_random = Some(hello.random);
-        if hello.alpn.is_some() {
-            self.facts.alpn = hello.alpn.clone();
+        if let Some(alpn) = &hello.alpn {
+            out.alpn(alpn);
+            self.facts.alpn = Some(alpn.clone());
         }
         let expected = match hello.version() {
             0x0304 => Some(SuiteVersion::Tls13),

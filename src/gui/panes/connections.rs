@@ -203,12 +203,18 @@ pub fn connections_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
                 row.col(|ui| {
                     ui.label(c.info.client.to_string());
                 });
-                row.col(|ui| match &c.info.tls {
-                    Some(tls) => {
-                        ui.label(format!("🔒 {}", c.info.server)).on_hover_text(tls_text(tls));
+                row.col(|ui| {
+                    // A lock for TLS; a WebSocket inside HTTP/2 shares its server with the
+                    // connection's other streams: the stream tells them apart.
+                    let lock = if c.info.tls.is_some() { "🔒 " } else { "" };
+                    let stream = c.info.h2_stream.map(|s| format!(" h2 #{s}")).unwrap_or_default();
+                    let mut tip: Vec<String> = c.info.tls.iter().map(tls_text).collect();
+                    if let Some(s) = c.info.h2_stream {
+                        tip.push(format!("WebSocket on HTTP/2 stream {s} (RFC 8441 extended CONNECT)"));
                     }
-                    None => {
-                        ui.label(c.info.server.to_string());
+                    let r = ui.label(format!("{lock}{}{stream}", c.info.server));
+                    if !tip.is_empty() {
+                        r.on_hover_text(tip.join("\n"));
                     }
                 });
                 row.col(|ui| {

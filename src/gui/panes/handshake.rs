@@ -1,5 +1,7 @@
 //! The selected connection's upgrade: both header blocks, offers against choices, and the
-//! Sec-WebSocket-Accept check with the expected value.
+//! Sec-WebSocket-Accept check with the expected value. For a WebSocket inside HTTP/2
+//! (RFC 8441) the two header lists of the extended CONNECT as HPACK decoded them, and the
+//! RFC 8441 checklist instead of the accept walkthrough.
 
 use crate::gui::app::FramescopeApp;
 use crate::gui::theme;
@@ -29,12 +31,29 @@ pub fn handshake_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
         ));
         return;
     };
+    let stream = c
+        .info
+        .h2_stream
+        .map(|s| format!(", HTTP/2 stream {s}"))
+        .unwrap_or_default();
     ui.weak(format!(
-        "connection {}: {} → {}",
+        "connection {}: {} → {}{stream}",
         c.info.conn, c.info.client, c.info.server
     ));
     egui::ScrollArea::vertical().id_salt("handshake").show(ui, |ui| {
         ui.columns(2, |cols| {
+            if hs.http2 {
+                // HPACK-decoded header lists: pseudo-headers first, in the order sent.
+                cols[0].strong("CONNECT request HEADERS (client to server)");
+                for (k, v) in hs.request.iter().flat_map(|r| &r.headers) {
+                    cols[0].monospace(format!("{k}: {v}"));
+                }
+                cols[1].strong("Response HEADERS (server to client)");
+                for (k, v) in &hs.response.headers {
+                    cols[1].monospace(format!("{k}: {v}"));
+                }
+                return;
+            }
             cols[0].strong("Request (client to server)");
             match &hs.request {
                 Some(req) => {
@@ -85,6 +104,12 @@ pub fn handshake_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
             });
             ui.end_row();
             ui.label("Sec-WebSocket-Accept");
+            if hs.http2 {
+                ui.weak("none over HTTP/2 (RFC 8441 §5)");
+                ui.weak("-");
+                ui.end_row();
+                return;
+            }
             ui.label(format!(
                 "expected {}",
                 hs.expected_accept().unwrap_or_else(|| "(no key)".into())
@@ -127,7 +152,11 @@ pub fn handshake_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
             });
         }
         ui.separator();
-        ui.strong("RFC 6455 §4 checklist");
+        ui.strong(if hs.http2 {
+            "RFC 8441 §4-5 checklist"
+        } else {
+            "RFC 6455 §4 checklist"
+        });
         for check in hs.checks() {
             let (mark, color) = if check.passed {
                 ("pass", theme::OK)

@@ -1,0 +1,244 @@
+//! WebSockets inside HTTP/2 (RFC 8441), end to end through `framescope analyze --jsonl`:
+//! Hypercorn serving two WebSocket streams, a refused CONNECT and a plain GET on one
+//! connection, recorded on `lo` by `captures/make_h2_captures.py` (client on `h2` +
+//! `wsproto`). Every message framescope decodes is compared with what the client logged it
+//! sent and received (`NAME.peers.json` beside each capture): over TLS with a key log,
+//! with the keys as a pcapng Decryption Secrets Block, over h2c, over IPv6; and once live.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use base64::Engine as _;
+use serde_json::Value;
+
+fn framescope(args: &[&str]) -> Vec<Value> {
+    let out = Command::new(env!("CARGO_BIN_EXE_framescope"))
+        .args(args)
+        .output()
+        .expect("run framescope");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout)
+        .expect("utf8")
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+fn of_type<'a>(records: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    records.iter().filter(|r| r["type"] == kind).collect()
+}
+
+/// A peer log entry as the record format would show the message: (opcode, payload).
+fn logged_message(m: &Value) -> (String, Vec<u8>) {
+    let opcode = m["opcode"].as_str().expect("opcode").to_owned();
+    let payload = match opcode.as_str() {
+        "text" => match m["text"].as_str() {
+            Some(text) => text.as_bytes().to_vec(),
+            // A long run of one character is logged as the character and a count.
+            None => m["repeat"]
+                .as_str()
+                .expect("repeat")
+                .repeat(m["times"].as_u64().expect("times") as usize)
+                .into_bytes(),
+        },
+        "binary" => {
+            let hex = m["hex"].as_str().expect("hex");
+            (0..hex.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
+                .collect()
+        }
+        "close" => {
+            let code = m["code"].as_u64().expect("code") as u16;
+            let mut p = code.to_be_bytes().to_vec();
+            p.extend_from_slice(m["reason"].as_str().unwrap_or("").as_bytes());
+            p
+        }
+        other => panic!("unexpected logged opcode {other}"),
+    };
+    (opcode, payload)
+}
+
+fn decoded_messages(records: &[Value], conn: &Value, dir: &str) -> Vec<(String, Vec<u8>)> {
+    of_type(records, "message")
+        .into_iter()
+        .filter(|m| &m["conn"] == conn && m["dir"] == dir)
+        .map(|m| {
+            let b64 = m["payload_b64"].as_str().expect("payload");
+            let payload = base64::engine::general_purpose::STANDARD.decode(b64).expect("base64");
+            (m["opcode"].as_str().expect("opcode").to_owned(), payload)
+        })
+        .collect()
+}
+
+/// Checks one capture's records against the client's log. `tls`: the session ran over TLS.
+fn check(records: &[Value], log: &Value, tls: bool, ipv6: bool) {
+    let connections = of_type(records, "connection");
+    let websockets = log["websockets"].as_array().expect("websockets");
+    assert_eq!(connections.len(), websockets.len(), "{connections:#?}");
+    for (conn, logged) in connections.iter().zip(websockets) {
+        assert_eq!(conn["h2_stream"], logged["stream"]);
+        let hs = &conn["handshake"];
+        assert_eq!(hs["http_version"], "2");
+        assert_eq!(hs["status"], 200);
+        assert_eq!(hs["status"], logged["status"]);
+        assert_eq!(hs["accept_valid"], Value::Null);
+        assert_eq!(hs["path"], logged["path"]);
+        let client = conn["client"].as_str().expect("client");
+        assert_eq!(client.starts_with('['), ipv6, "{client}");
+        assert_eq!(conn["server"], connections[0]["server"], "one TCP connection");
+        assert_eq!(conn["client"], connections[0]["client"], "one TCP connection");
+        if tls {
+            assert_eq!(conn["tls"]["alpn"], "h2");
+            assert_eq!(conn["tls"]["decrypted"], true);
+            assert_eq!(conn["tls"]["version"], "1.3");
+        } else {
+            assert!(conn.get("tls").is_none());
+        }
+        let sent: Vec<_> = logged["sent"]
+            .as_array()
+            .expect("sent")
+            .iter()
+            .map(logged_message)
+            .collect();
+        let received: Vec<_> = logged["received"]
+            .as_array()
+            .expect("received")
+            .iter()
+            .map(logged_message)
+            .collect();
+        assert!(sent.len() >= 3);
+        assert_eq!(decoded_messages(records, &conn["conn"], "c2s"), sent);
+        assert_eq!(decoded_messages(records, &conn["conn"], "s2c"), received);
+    }
+    // The plain GET and the refused CONNECT are flows of their own, never connections.
+    let flows = of_type(records, "flow");
+    let by_stream = |s: &Value| flows.iter().find(|f| &f["h2_stream"] == s).copied();
+    let get = by_stream(&log["get"]["stream"]).unwrap_or_else(|| panic!("GET flow in {flows:#?}"));
+    assert_eq!(get["protocol"], "http2");
+    let reason = get["reason"].as_str().expect("reason");
+    assert!(reason.contains("GET /hello answered 200"), "{reason}");
+    let refused = by_stream(&log["refused"]["stream"]).expect("refused CONNECT flow");
+    let status = log["refused"]["status"].as_u64().expect("status");
+    assert!(
+        refused["reason"]
+            .as_str()
+            .expect("reason")
+            .contains(&format!("refused with status {status}")),
+        "{refused}"
+    );
+    assert_eq!(flows.len(), 2, "no flow record for the connection itself: {flows:#?}");
+    // What the peers did breaks no rule; the refusal is the one finding.
+    let findings: Vec<_> = of_type(records, "anomaly")
+        .into_iter()
+        .map(|a| a["kind"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert_eq!(findings, ["upgrade-rejected"], "{:#?}", of_type(records, "anomaly"));
+}
+
+fn read_log(path: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).expect("peer log")).expect("peer log json")
+}
+
+fn kept(name: &str) -> (PathBuf, Value) {
+    let dir = common::captures_dir();
+    let pcap = ["pcap", "pcapng"]
+        .iter()
+        .map(|ext| dir.join(format!("{name}.{ext}")))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("{name} capture"));
+    (pcap, read_log(&dir.join(format!("{name}.peers.json"))))
+}
+
+#[test]
+fn h2c_prior_knowledge_streams_decode_as_the_client_logged() {
+    let (pcap, log) = kept("h2c-hypercorn-two-websockets-and-get");
+    let records = framescope(&["analyze", pcap.to_str().expect("path"), "--jsonl"]);
+    check(&records, &log, false, false);
+}
+
+#[test]
+fn h2c_over_ipv6_decodes_the_same() {
+    let (pcap, log) = kept("h2c-ipv6-hypercorn-two-websockets-and-get");
+    let records = framescope(&["analyze", pcap.to_str().expect("path"), "--jsonl"]);
+    check(&records, &log, false, true);
+}
+
+#[test]
+fn h2_over_tls_with_a_key_log_decodes_every_stream() {
+    let name = "h2-tls-hypercorn-two-websockets-and-get";
+    let (pcap, log) = kept(name);
+    let keys = common::captures_dir().join(format!("{name}.keys"));
+    let records = framescope(&[
+        "analyze",
+        pcap.to_str().expect("path"),
+        "--jsonl",
+        "--keylog",
+        keys.to_str().expect("path"),
+    ]);
+    check(&records, &log, true, false);
+}
+
+#[test]
+fn h2_over_tls_with_keys_in_a_decryption_secrets_block_needs_no_option() {
+    let (pcap, log) = kept("h2-tls-hypercorn-dsb");
+    let records = framescope(&["analyze", pcap.to_str().expect("path"), "--jsonl"]);
+    check(&records, &log, true, false);
+}
+
+#[test]
+fn without_keys_the_h2_connection_is_one_flow_and_no_connection() {
+    let (pcap, _) = kept("h2-tls-hypercorn-two-websockets-and-get");
+    let records = framescope(&["analyze", pcap.to_str().expect("path"), "--jsonl"]);
+    assert!(of_type(&records, "connection").is_empty());
+    let flows = of_type(&records, "flow");
+    assert_eq!(flows.len(), 1, "{flows:#?}");
+    assert_eq!(flows[0]["protocol"], "tls");
+    assert_eq!(flows[0]["tls"]["decrypted"], false);
+}
+
+/// Records a fresh session with the real peers on `lo` and checks it like the kept ones.
+#[test]
+fn a_live_recording_decodes_as_the_peers_logged() {
+    let ready = Command::new("python3")
+        .args(["-c", "import hypercorn, h2, wsproto"])
+        .status()
+        .is_ok_and(|s| s.success());
+    let dumpcap = Command::new("dumpcap")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ready || !dumpcap {
+        common::skip_or_fail_in_ci("hypercorn/h2/wsproto (make py-deps) or dumpcap (tshark) is missing");
+        return;
+    }
+    let out = tempfile::tempdir().expect("tempdir");
+    let name = "h2-tls-hypercorn-two-websockets-and-get";
+    let run = Command::new("timeout")
+        .args(["60", "python3"])
+        .arg(common::captures_dir().join("make_h2_captures.py"))
+        .args(["--out", out.path().to_str().expect("path"), "--only", name])
+        .output()
+        .expect("run the recorder");
+    let pcap = out.path().join(format!("{name}.pcap"));
+    if !run.status.success() || !pcap.is_file() {
+        eprintln!("{}", String::from_utf8_lossy(&run.stderr));
+        common::skip_or_fail_in_ci("recording on lo failed (needs root for dumpcap)");
+        return;
+    }
+    let log = read_log(&out.path().join(format!("{name}.peers.json")));
+    let keys = out.path().join(format!("{name}.keys"));
+    let records = framescope(&[
+        "analyze",
+        pcap.to_str().expect("path"),
+        "--jsonl",
+        "--keylog",
+        keys.to_str().expect("path"),
+    ]);
+    check(&records, &log, true, false);
+    let dsb = out.path().join("h2-tls-hypercorn-dsb.pcapng");
+    let records = framescope(&["analyze", dsb.to_str().expect("path"), "--jsonl"]);
+    check(&records, &log, true, false);
+}
