@@ -3,6 +3,7 @@
 pub mod har;
 pub mod live;
 pub mod offline;
+pub mod parallel;
 pub mod recordings;
 
 pub use offline::{CaptureError, OfflineReader, ReadSummary, ReaderKind};
