@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 use crate::analysis::app::{AppSettings, DecodeAs, ProtoSchema};
 use crate::analysis::event::{Event, EventSink};
 use crate::analysis::findings::{Finding, FindingKind};
-use crate::analysis::{AnalyzerConfig, PacketInput, Timestamp};
+use crate::analysis::{AnalyzerConfig, Timestamp};
 use crate::capture::har::HarFile;
-use crate::capture::parallel::{CaptureDecoder, available_threads, decoder};
+use crate::capture::parallel::{available_threads, decoder};
 use crate::capture::{OfflineReader, ReaderKind};
 use crate::cli::summary::SummarySink;
 use crate::export::csv::CsvWriter;
@@ -296,7 +296,7 @@ fn open_export(path: &Path) -> io::Result<Box<dyn Write>> {
 
 /// Runs the subcommand; returns the process exit status.
 pub fn run(args: &AnalyzeArgs) -> u8 {
-    let inputs = match crate::cli::inputs::expand(&files) {
+    let inputs = match crate::cli::inputs::expand(&args.files) {
         Ok(inputs) => inputs,
         Err(err) => {
             eprintln!("framescope: {err}");
@@ -471,8 +471,9 @@ pub fn analyze_one(args: &AnalyzeArgs, file: &Path, threads: usize, out: &mut dy
     }
 
     let mut status = 0;
-    if let Some(writer) = jsonl
-        && let Err(err) = writer.finish()
+    // Consumed whole here: the writer borrows `out`, which the report is written to below.
+    let jsonl_written = jsonl.map(|writer| writer.finish().map(drop));
+    if let Some(Err(err)) = jsonl_written
         && err.kind() != io::ErrorKind::BrokenPipe
     {
         eprintln!("framescope: writing output: {err}");

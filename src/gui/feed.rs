@@ -15,7 +15,6 @@ use crate::analysis::event::{Event, EventSink};
 pub use crate::analysis::event_batch::{Batch, OwnedEvent};
 use crate::analysis::{Analyzer, AnalyzerConfig};
 use crate::capture::live::{LiveOptions, LiveStats, run_live};
-use crate::capture::parallel::CaptureDecoder;
 use crate::capture::{OfflineReader, ReadSummary};
 
 /// Where a feed's events come from.
