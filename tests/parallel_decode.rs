@@ -8,7 +8,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use framescope::analysis::{Analyzer, AnalyzerConfig, PacketInput};
+use framescope::analysis::{Analyzer, AnalyzerConfig};
 use framescope::analysis::link::LinkType;
 use framescope::analysis::Timestamp;
 use framescope::capture::parallel::{CaptureDecoder, ParallelAnalyzer};

@@ -22,6 +22,8 @@ use crate::analysis::{Analyzer, AnalyzerConfig, AnalyzerStats, EventSink, Packet
 /// A worker's input batch is sent once it holds this many items or payload bytes.
 const BATCH_ITEMS: usize = 1024;
 const BATCH_BYTES: usize = 1 << 20;
+/// Recycled output buffers keep at most this much capacity.
+const KEPT_BUFFER_BYTES: usize = 8 << 20;
 /// Input batches waiting per worker (a full queue makes the reader wait).
 const QUEUED_BATCHES: usize = 4;
 /// Packets handed out but not yet merged back; past this the reader waits for the merge,
@@ -114,6 +116,8 @@ struct WorkerOut {
     events: Batch,
     units: Vec<Unit>,
     stats: Option<AnalyzerStats>,
+    /// The input batch, emptied, for the reader to fill again.
+    spent: Option<WorkBatch>,
 }
 
 /// What the merge replays next, in capture order.
@@ -140,6 +144,10 @@ struct Worker {
     dead: bool,
     /// Its counters, sent with its last output.
     stats: Option<AnalyzerStats>,
+    /// Emptied input batches to fill again, and replayed output batches going back to the
+    /// worker: fresh megabyte buffers would cost a page fault per 4 KiB every time.
+    spare: Vec<WorkBatch>,
+    recycle: Sender<Batch>,
 }
 
 /// N analyzers behind one reader; see the module comment.
@@ -167,9 +175,10 @@ impl ParallelAnalyzer {
             .map(|i| {
                 let (in_tx, in_rx) = sync_channel(QUEUED_BATCHES);
                 let (out_tx, out_rx) = channel();
+                let (recycle_tx, recycle_rx) = channel();
                 let thread = std::thread::Builder::new()
                     .name(format!("decode-{i}"))
-                    .spawn(move || work(worker_config, in_rx, out_tx))
+                    .spawn(move || work(worker_config, in_rx, out_tx, recycle_rx))
                     .ok();
                 Worker {
                     dead: thread.is_none(),
@@ -181,6 +190,8 @@ impl ParallelAnalyzer {
                     cursor: 0,
                     conn_map: Vec::new(),
                     stats: None,
+                    spare: Vec::new(),
+                    recycle: recycle_tx,
                 }
             })
             .collect();
@@ -199,7 +210,11 @@ impl ParallelAnalyzer {
         let (key, _) = FlowKey::from_packet(src, dst);
         let mut hasher = rustc_hash::FxHasher::default();
         key.hash(&mut hasher);
-        (hasher.finish() % self.workers.len() as u64) as usize
+        // Fx hashes are built for tables that use the high bits; mix before the modulo so
+        // flows differing only in a port spread evenly.
+        let h = hasher.finish();
+        let mixed = (h ^ (h >> 29)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        ((mixed ^ (mixed >> 32)) % self.workers.len() as u64) as usize
     }
 
     /// Moves the reading thread's events into the order.
@@ -214,7 +229,8 @@ impl ParallelAnalyzer {
         if worker.pending.items.is_empty() {
             return;
         }
-        let batch = std::mem::take(&mut worker.pending);
+        let empty = worker.spare.pop().unwrap_or_default();
+        let batch = std::mem::replace(&mut worker.pending, empty);
         let sent = worker.input.as_ref().is_some_and(|tx| tx.send(batch).is_ok());
         if !sent {
             worker.dead = true;
@@ -298,7 +314,13 @@ impl Worker {
                 if self.cursor < first.units.len() {
                     return true;
                 }
-                self.ready.pop_front();
+                if let Some(mut done) = self.ready.pop_front() {
+                    done.events.events.clear();
+                    done.events.payload.clear();
+                    // A huge message's buffer is not kept for the rest of the run.
+                    done.events.payload.shrink_to(KEPT_BUFFER_BYTES);
+                    let _ = self.recycle.send(done.events);
+                }
                 self.cursor = 0;
                 continue;
             }
@@ -315,8 +337,13 @@ impl Worker {
                 }
             };
             match received {
-                Some(out) => {
+                Some(mut out) => {
                     self.stats = out.stats.or(self.stats);
+                    if let Some(spent) = out.spent.take()
+                        && self.spare.len() < QUEUED_BATCHES
+                    {
+                        self.spare.push(spent);
+                    }
                     self.ready.push_back(out);
                 }
                 None => {
@@ -489,11 +516,14 @@ impl Drop for ParallelAnalyzer {
 }
 
 /// A worker: the per-flow part of every packet it is given, one unit of events per packet.
-fn work(config: AnalyzerConfig, input: Receiver<WorkBatch>, output: Sender<WorkerOut>) {
+fn work(config: AnalyzerConfig, input: Receiver<WorkBatch>, output: Sender<WorkerOut>, recycled: Receiver<Batch>) {
     let mut analyzer = Analyzer::new(config);
-    for batch in input {
-        let mut out = WorkerOut::default();
-        for item in batch.items {
+    for mut batch in input {
+        let mut out = WorkerOut {
+            events: recycled.try_recv().unwrap_or_default(),
+            ..WorkerOut::default()
+        };
+        for item in batch.items.drain(..) {
             match item {
                 Work::Packet(ts, seg) => {
                     let start = out.events.events.len();
@@ -527,6 +557,8 @@ fn work(config: AnalyzerConfig, input: Receiver<WorkBatch>, output: Sender<Worke
                 Work::Keys(range) => analyzer.feed_keys(batch.bytes.get(range).unwrap_or(&[])),
             }
         }
+        batch.bytes.clear();
+        out.spent = Some(batch);
         if output.send(out).is_err() {
             return;
         }
