@@ -45,13 +45,23 @@ fn framescope(args: &[&str]) -> std::process::Output {
 
 /// Parses the per-connection lines of `analyze --summary`.
 fn report(capture: &Path) -> Vec<ConnReport> {
-    let out = framescope(&["analyze", capture.to_str().expect("utf-8 path"), "--summary", "--threads", "1"]);
+    let out = framescope(&[
+        "analyze",
+        capture.to_str().expect("utf-8 path"),
+        "--summary",
+        "--threads",
+        "1",
+    ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8(out.stdout).expect("utf-8");
     let mut conns: Vec<ConnReport> = Vec::new();
     for line in text.lines() {
         if let Some(rest) = line.strip_prefix('#') {
-            let server = rest.split(" -> ").nth(1).and_then(|s| s.split_whitespace().next()).expect("server");
+            let server = rest
+                .split(" -> ")
+                .nth(1)
+                .and_then(|s| s.split_whitespace().next())
+                .expect("server");
             conns.push(ConnReport {
                 server: server.to_owned(),
                 ..Default::default()
@@ -146,7 +156,12 @@ fn duckdb_over_the_jsonl_of_several_captures_agrees_with_the_reports() {
     let mut results: BTreeMap<String, Vec<Vec<Value>>> = BTreeMap::new();
     for line in String::from_utf8(out.stdout).expect("utf-8").lines() {
         let v: Value = serde_json::from_str(line).expect("JSON");
-        let rows = v["rows"].as_array().expect("rows").iter().map(|r| r.as_array().expect("row").clone()).collect();
+        let rows = v["rows"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .map(|r| r.as_array().expect("row").clone())
+            .collect();
         results.insert(v["query"].as_str().expect("name").to_owned(), rows);
     }
 
@@ -163,7 +178,10 @@ fn duckdb_over_the_jsonl_of_several_captures_agrees_with_the_reports() {
     let rows = &results["per_connection"];
     assert_eq!(rows.len(), reports.len() * 2);
     for row in rows {
-        let key = (row[0].as_str().expect("capture").to_owned(), row[1].as_u64().expect("conn"));
+        let key = (
+            row[0].as_str().expect("capture").to_owned(),
+            row[1].as_u64().expect("conn"),
+        );
         let dir = reports[&key].dirs[row[2].as_str().expect("dir")].clone();
         assert_eq!(row[3].as_u64(), Some(dir.messages), "{key:?}");
         assert_eq!(bytes_text(row[4].as_u64().expect("bytes")), dir.wire_text, "{key:?}");
@@ -180,7 +198,11 @@ fn duckdb_over_the_jsonl_of_several_captures_agrees_with_the_reports() {
     assert_eq!(rows.len(), by_server.len());
     for row in rows {
         let (conns, messages) = by_server[row[0].as_str().expect("server")];
-        assert_eq!((row[1].as_u64(), row[2].as_u64()), (Some(conns), Some(messages)), "{row:?}");
+        assert_eq!(
+            (row[1].as_u64(), row[2].as_u64()),
+            (Some(conns), Some(messages)),
+            "{row:?}"
+        );
     }
     let wire: Vec<u64> = rows.iter().map(|r| r[3].as_u64().expect("bytes")).collect();
     assert!(wire.windows(2).all(|w| w[0] >= w[1]), "sorted by bytes: {wire:?}");
@@ -198,7 +220,14 @@ fn duckdb_over_the_jsonl_of_several_captures_agrees_with_the_reports() {
         .iter()
         .map(|r| {
             let code = r[2].as_u64().map(|c| c as u16);
-            ((r[0].as_str().unwrap().to_owned(), r[1].as_str().unwrap().to_owned(), code), r[3].as_u64().unwrap())
+            (
+                (
+                    r[0].as_str().unwrap().to_owned(),
+                    r[1].as_str().unwrap().to_owned(),
+                    code,
+                ),
+                r[3].as_u64().unwrap(),
+            )
         })
         .collect();
     assert_eq!(queried, closes);
@@ -210,15 +239,24 @@ fn duckdb_over_the_jsonl_of_several_captures_agrees_with_the_reports() {
     assert_eq!(rows.len(), with_rtt);
     assert!(with_rtt >= 15, "{with_rtt}");
     for row in rows {
-        let key = (row[0].as_str().expect("capture").to_owned(), row[1].as_u64().expect("conn"));
+        let key = (
+            row[0].as_str().expect("capture").to_owned(),
+            row[1].as_u64().expect("conn"),
+        );
         let (samples, p50, p95, p99, max) = reports[&key].rtt.clone().expect("RTT in the report");
         assert_eq!(row[2].as_u64(), Some(samples), "{key:?}");
-        assert_eq!([ms(&row[3]), ms(&row[4]), ms(&row[5]), ms(&row[6])], [p50, p95, p99, max], "{key:?}");
+        assert_eq!(
+            [ms(&row[3]), ms(&row[4]), ms(&row[5]), ms(&row[6])],
+            [p50, p95, p99, max],
+            "{key:?}"
+        );
     }
 
     // Per path: a path with one connection has its numbers; /feed pools three connections.
-    let per_path: BTreeMap<&str, &Vec<Value>> =
-        results["rtt_per_path"].iter().map(|r| (r[0].as_str().expect("path"), r)).collect();
+    let per_path: BTreeMap<&str, &Vec<Value>> = results["rtt_per_path"]
+        .iter()
+        .map(|r| (r[0].as_str().expect("path"), r))
+        .collect();
     for r in reports.values().filter(|r| r.path.starts_with("/room/")) {
         let (samples, p50, ..) = r.rtt.clone().expect("rtt");
         let row = per_path[r.path.as_str()];
@@ -228,8 +266,9 @@ fn duckdb_over_the_jsonl_of_several_captures_agrees_with_the_reports() {
     let row = per_path["/feed"];
     let samples: u64 = feed.iter().map(|r| r.rtt.as_ref().expect("rtt").0).sum();
     assert_eq!(row[1].as_u64(), Some(samples));
-    let max = feed.iter().map(|r| r.rtt.as_ref().expect("rtt").4.clone()).max_by(|a, b| {
-        a.parse::<f64>().unwrap().total_cmp(&b.parse::<f64>().unwrap())
-    });
+    let max = feed
+        .iter()
+        .map(|r| r.rtt.as_ref().expect("rtt").4.clone())
+        .max_by(|a, b| a.parse::<f64>().unwrap().total_cmp(&b.parse::<f64>().unwrap()));
     assert_eq!(Some(ms(&row[5])), max);
 }

@@ -8,11 +8,11 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use framescope::analysis::{Analyzer, AnalyzerConfig};
-use framescope::analysis::link::LinkType;
 use framescope::analysis::Timestamp;
-use framescope::capture::parallel::{CaptureDecoder, ParallelAnalyzer};
 use framescope::analysis::event::{Event, EventSink};
+use framescope::analysis::link::LinkType;
+use framescope::analysis::{Analyzer, AnalyzerConfig};
+use framescope::capture::parallel::{CaptureDecoder, ParallelAnalyzer};
 use framescope::export::pcap_writer::Sender;
 
 fn jsonl(capture: &Path, threads: usize) -> Vec<u8> {
@@ -62,7 +62,10 @@ fn assert_identical(files: &[PathBuf]) -> usize {
                     .split(|b| *b == b'\n')
                     .zip(many.split(|b| *b == b'\n'))
                     .position(|(a, b)| a != b);
-                panic!("{} with {threads} workers differs from one worker (first at line {line:?})", file.display());
+                panic!(
+                    "{} with {threads} workers differs from one worker (first at line {line:?})",
+                    file.display()
+                );
             }
         }
         records += one.iter().filter(|b| **b == b'\n').count();
@@ -129,7 +132,13 @@ fn sweep_traffic() -> Vec<(Timestamp, Vec<u8>)> {
         let mask = Some([1, 2, 3, (i % 250) as u8]);
         conv.send(
             Sender::Client,
-            &common::ws_frame(true, false, framescope::analysis::ws::frame::OpCode::Text, mask, text.as_bytes()),
+            &common::ws_frame(
+                true,
+                false,
+                framescope::analysis::ws::frame::OpCode::Text,
+                mask,
+                text.as_bytes(),
+            ),
         );
         if i % 3 == 0 {
             conv.close();
@@ -149,7 +158,13 @@ fn sweep_traffic() -> Vec<(Timestamp, Vec<u8>)> {
         let mask = (sender == Sender::Client).then_some([9, 8, 7, 6]);
         busy.send(
             sender,
-            &common::ws_frame(true, false, framescope::analysis::ws::frame::OpCode::Binary, mask, &n.to_be_bytes()),
+            &common::ws_frame(
+                true,
+                false,
+                framescope::analysis::ws::frame::OpCode::Binary,
+                mask,
+                &n.to_be_bytes(),
+            ),
         );
     }
     packets.extend(busy.packets());
@@ -168,11 +183,26 @@ fn sweeps_and_the_end_of_input_merge_in_the_one_analyzer_order() {
     // ended by it (before the end of input ended the rest, the busy one last).
     assert_eq!(count("how: TcpClosed"), 40);
     assert_eq!(count("how: CaptureEnded"), 81);
-    let busy_end = one.iter().rposition(|e| e.contains("how: CaptureEnded")).expect("an end");
-    assert!(one.iter().take(busy_end).filter(|e| e.contains("how: CaptureEnded")).count() == 80);
-    let first_end = one.iter().position(|e| e.contains("how: CaptureEnded")).expect("an end");
+    let busy_end = one
+        .iter()
+        .rposition(|e| e.contains("how: CaptureEnded"))
+        .expect("an end");
+    assert!(
+        one.iter()
+            .take(busy_end)
+            .filter(|e| e.contains("how: CaptureEnded"))
+            .count()
+            == 80
+    );
+    let first_end = one
+        .iter()
+        .position(|e| e.contains("how: CaptureEnded"))
+        .expect("an end");
     let messages_after_first_end = one.iter().skip(first_end).filter(|e| e.starts_with("Message(")).count();
-    assert!(messages_after_first_end > 1000, "the sweep ran mid-capture: {messages_after_first_end}");
+    assert!(
+        messages_after_first_end > 1000,
+        "the sweep ran mid-capture: {messages_after_first_end}"
+    );
     for threads in [2, 3, 4] {
         let many = decode(&packets, &mut ParallelAnalyzer::new(AnalyzerConfig::default(), threads));
         assert_eq!(many.len(), one.len(), "{threads} workers");

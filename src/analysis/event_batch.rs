@@ -103,7 +103,6 @@ impl Batch {
     }
 }
 
-
 impl EventSink for Batch {
     fn event(&mut self, event: Event<'_>) {
         self.push(event);

@@ -354,8 +354,8 @@ pub fn analyze_one(args: &AnalyzeArgs, file: &Path, threads: usize, out: &mut dy
         eprintln!("framescope: only one output can go to standard output ('-')");
         return EXIT_UNREADABLE;
     }
-    let source = if crate::capture::har::looks_like_har(&file) {
-        match HarFile::open(&file) {
+    let source = if crate::capture::har::looks_like_har(file) {
+        match HarFile::open(file) {
             Ok(har) => Source::Har(har),
             Err(err) => {
                 eprintln!("framescope: {}: {err}", file.display());
@@ -363,7 +363,7 @@ pub fn analyze_one(args: &AnalyzeArgs, file: &Path, threads: usize, out: &mut dy
             }
         }
     } else {
-        match OfflineReader::open_with(&file, args.reader) {
+        match OfflineReader::open_with(file, args.reader) {
             Ok(r) => Source::Capture(Box::new(r)),
             Err(err) => {
                 eprintln!("framescope: {err}");
@@ -373,7 +373,7 @@ pub fn analyze_one(args: &AnalyzeArgs, file: &Path, threads: usize, out: &mut dy
     };
     // `time` and the CSV's time column count from the capture's first packet.
     let capture_start = match &source {
-        Source::Capture(_) => OfflineReader::first_packet_ts(&file, args.reader),
+        Source::Capture(_) => OfflineReader::first_packet_ts(file, args.reader),
         Source::Har(har) => har.start,
     }
     .unwrap_or(Timestamp::ZERO);

@@ -23,7 +23,10 @@ pub fn expand(args: &[PathBuf]) -> Result<Inputs, String> {
             many = true;
             let found = folder_captures(arg)?;
             if found.is_empty() {
-                return Err(format!("{}: no .pcap, .pcapng, .cap or .har files in this folder", arg.display()));
+                return Err(format!(
+                    "{}: no .pcap, .pcapng, .cap or .har files in this folder",
+                    arg.display()
+                ));
             }
             files.extend(found);
         } else if !arg.exists() && text.contains(['*', '?']) {
@@ -47,7 +50,10 @@ fn folder_captures(dir: &Path) -> Result<Vec<PathBuf>, String> {
         .map(|e| e.path())
         .filter(|p| p.is_file())
         .filter(|p| {
-            let name = p.file_name().map(|n| n.to_string_lossy().to_lowercase()).unwrap_or_default();
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().to_lowercase())
+                .unwrap_or_default();
             CAPTURE_ENDINGS.iter().any(|end| name.ends_with(end))
         })
         .collect();
@@ -57,10 +63,19 @@ fn folder_captures(dir: &Path) -> Result<Vec<PathBuf>, String> {
 
 /// `*` and `?` in the file name (the folder part is taken as written); sorted matches.
 fn glob(pattern: &Path) -> Result<Vec<PathBuf>, String> {
-    let dir = pattern.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = pattern.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let dir = pattern
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = pattern
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     if dir.to_string_lossy().contains(['*', '?']) {
-        return Err(format!("{}: patterns only in the file name are supported", pattern.display()));
+        return Err(format!(
+            "{}: patterns only in the file name are supported",
+            pattern.display()
+        ));
     }
     let mut re = String::from("^");
     for c in name.chars() {

@@ -358,7 +358,9 @@ mod tests {
             assert_eq!(v["capture"], "a \"b\".pcap");
         }
         let mut plain = Vec::new();
-        CaptureTag::new(&mut plain, None).write_all(b"{\"type\":\"x\"}\n").unwrap();
+        CaptureTag::new(&mut plain, None)
+            .write_all(b"{\"type\":\"x\"}\n")
+            .unwrap();
         assert_eq!(plain, b"{\"type\":\"x\"}\n");
     }
 }
