@@ -20,15 +20,15 @@ use crate::analysis::tcp::FlowKey;
 use crate::analysis::{Analyzer, AnalyzerConfig, AnalyzerStats, EventSink, PacketInput, Timestamp};
 
 /// A worker's input batch is sent once it holds this many items or payload bytes.
-const BATCH_ITEMS: usize = 1024;
-const BATCH_BYTES: usize = 1 << 20;
+const BATCH_ITEMS: usize = 4096;
+const BATCH_BYTES: usize = 4 << 20;
 /// Recycled output buffers keep at most this much capacity.
 const KEPT_BUFFER_BYTES: usize = 8 << 20;
 /// Input batches waiting per worker (a full queue makes the reader wait).
 const QUEUED_BATCHES: usize = 4;
 /// Packets handed out but not yet merged back; past this the reader waits for the merge,
 /// so memory stays bounded when one worker lags behind the others.
-const MAX_UNMERGED_PACKETS: usize = 64 * BATCH_ITEMS;
+const MAX_UNMERGED_PACKETS: usize = 32 * BATCH_ITEMS;
 
 /// The decoder a capture is read with: one analyzer on the reading thread, or N workers.
 pub trait CaptureDecoder: PacketInput {
