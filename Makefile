@@ -26,9 +26,10 @@ font-deps:
 
 # Python websockets: the chat server the scenario tests run (tests/servers/chat_server.py);
 # hypercorn, h2 and wsproto: the RFC 8441 peers tests/h2_websockets.rs records live.
+# duckdb: the fleet recipe's test (tests/fleet_duckdb.rs, docs/fleet.md).
 py-deps:
 	@command -v python3 >/dev/null || $(MAKE) --no-print-directory install PACKAGES="python3 python3-pip"
-	@python3 -c 'import websockets.asyncio.server, kosoku' 2>/dev/null || python3 -m pip install -q websockets kosoku 2>/dev/null || python3 -m pip install -q --break-system-packages websockets kosoku
+	@python3 -c 'import websockets.asyncio.server, kosoku, duckdb' 2>/dev/null || python3 -m pip install -q websockets kosoku duckdb 2>/dev/null || python3 -m pip install -q --break-system-packages websockets kosoku duckdb
 	@python3 -c 'import hypercorn, h2, wsproto' 2>/dev/null || python3 -m pip install -q hypercorn h2 wsproto 2>/dev/null || python3 -m pip install -q --break-system-packages hypercorn h2 wsproto
 	@command -v npm >/dev/null || $(MAKE) --no-print-directory install PACKAGES="nodejs npm"
 	@npm install --prefix tests/node --no-audit --no-fund >/dev/null || echo 'npm failed: the Node ws probe test will skip'

@@ -5,18 +5,24 @@
 #   mixed        - the same, half the connections permessage-deflate (context takeover,
 #                  zlib level 6), a third of their compressed messages in three fragments
 # usage: scripts/bench.sh            (SIZE_MB=1024 by default; TSHARK=0 skips tshark;
-#                                    TLS_MB=0 / H2_MB=0 skip the TLS / HTTP/2 rows)
+#                                    TLS_MB=0 / H2_MB=0 skip the TLS / HTTP/2 rows;
+#                                    THREADS=N sets the parallel column, default: all cores)
+# Each capture is decoded with one worker (--threads 1, the reading thread does everything)
+# and with N workers (--threads N); the last lines give each against tshark and libpcap.
 # needs: /usr/bin/time (Debian package "time"); tshark for the comparison column.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZE_MB=${SIZE_MB:-1024}
 DIR=${BENCH_DIR:-/tmp/framescope-bench}
 TSHARK=${TSHARK:-1}
+THREADS=${THREADS:-$(nproc)}
 mkdir -p "$DIR"
 command -v /usr/bin/time >/dev/null || { echo "install GNU time: apt-get install time" >&2; exit 1; }
-cargo build --release --quiet --bin framescope --example gen_bench_capture --example pcap_iterate
-BIN=target/release/framescope
-EX=target/release/examples
+# BUILD=0 uses the binaries already built (a shared machine builds under its own lock).
+[ "${BUILD:-1}" = 0 ] || cargo build --release --quiet --bin framescope --example gen_bench_capture --example pcap_iterate
+TARGET=${CARGO_TARGET_DIR:-target}
+BIN=$TARGET/release/framescope
+EX=$TARGET/release/examples
 
 # best wall time of 3 runs, and the peak RSS of the last: "seconds kilobytes"
 measure() {
@@ -30,6 +36,8 @@ measure() {
   echo "$best $rss"
 }
 
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)  cores: $(nproc)"
+ratios=()
 printf '%-13s %-28s %9s %10s %11s %9s\n' capture tool seconds "MB/s" "peak MB" "text msgs"
 for kind in uncompressed mixed; do
   f="$DIR/$kind-${SIZE_MB}MB.pcap"
@@ -37,21 +45,35 @@ for kind in uncompressed mixed; do
   cat "$f" >/dev/null   # page cache, as in every run below
   mb=$(( $(stat -c %s "$f") / 1000000 ))
   row() { printf '%-13s %-28s %9.2f %10.0f %11.1f %9s\n' "$kind" "$1" "$2" "$(awk "BEGIN{print $mb/$2}")" "$(awk "BEGIN{print $3/1024}")" "$4"; }
-  read -r t m < <(measure "$EX/pcap_iterate" "$f");                 row "libpcap next_packet only" "$t" "$m" "-"
-  read -r t m < <(measure "$BIN" analyze "$f" --quiet);             row "framescope analyze" "$t" "$m" "-"
-  read -r t m < <(measure "$BIN" analyze "$f" --quiet --reader libpcap); row "framescope --reader libpcap" "$t" "$m" "-"
-  /usr/bin/time -f "%e %M" -o "$DIR/time.txt" sh -c "$BIN analyze '$f' --quiet --jsonl > '$DIR/out.jsonl'"
-  read -r t m <"$DIR/time.txt"
-  texts=$(grep -c '"opcode":"text"' "$DIR/out.jsonl" || true)
-  row "framescope --jsonl (to file)" "$t" "$m" "$texts"
+  read -r t m < <(measure "$EX/pcap_iterate" "$f");                 row "libpcap next_packet only" "$t" "$m" "-"; t_pcap=$t
+  read -r t m < <(measure "$BIN" analyze "$f" --quiet --threads 1);  row "framescope analyze, 1 worker" "$t" "$m" "-"; t_one=$t
+  read -r t m < <(measure "$BIN" analyze "$f" --quiet --threads "$THREADS"); row "framescope analyze, $THREADS workers" "$t" "$m" "-"; t_many=$t
+  read -r t m < <(measure "$BIN" analyze "$f" --quiet --reader libpcap --threads 1); row "framescope --reader libpcap" "$t" "$m" "-"
+  for n in 1 "$THREADS"; do
+    /usr/bin/time -f "%e %M" -o "$DIR/time.txt" sh -c "$BIN analyze '$f' --quiet --jsonl --threads $n > '$DIR/out-$n.jsonl'"
+    read -r t m <"$DIR/time.txt"
+    texts=$(grep -c '"opcode":"text"' "$DIR/out-$n.jsonl" || true)
+    row "framescope --jsonl, $n worker(s)" "$t" "$m" "$texts"
+  done
+  cmp -s "$DIR/out-1.jsonl" "$DIR/out-$THREADS.jsonl" || echo "$kind: --jsonl differs between 1 and $THREADS workers!" >&2
+  t_tshark=""
   if [ "$TSHARK" = 1 ] && command -v tshark >/dev/null; then
     /usr/bin/time -f "%e %M" -o "$DIR/time.txt" sh -c "tshark -n -r '$f' -Y websocket -T fields -e websocket.opcode -e websocket.payload.text > '$DIR/tshark.out' 2>/dev/null"
     read -r t m <"$DIR/time.txt"
     # text messages tshark decoded: final frames (text or continuation) that carry text
     texts=$(awk -F'\t' '($1=="1"||$1=="0") && $2!=""' "$DIR/tshark.out" | wc -l)
-    row "tshark -Y websocket" "$t" "$m" "$texts"
+    row "tshark -Y websocket" "$t" "$m" "$texts"; t_tshark=$t
   fi
+  ratios+=("$(awk -v k="$kind" -v p="$t_pcap" -v o="$t_one" -v m="$t_many" -v s="$t_tshark" -v n="$THREADS" 'BEGIN{
+    line=sprintf("%-13s 1 worker: %.2fx libpcap time", k, o/p);
+    if (s!="") line=line sprintf(", %.0fx tshark speed", s/o);
+    line=line sprintf("   %d workers: %.2fx libpcap time", n, m/p);
+    if (s!="") line=line sprintf(", %.0fx tshark speed", s/m);
+    print line sprintf("   (speed-up %.2f)", o/m)}')")
 done
+
+printf '%s\n' "${ratios[@]}"
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # TLS: the same echo workload (binary messages of 1-64 KiB each way, no compression) recorded
 # by real peers on lo over wss:// (TLS 1.3 with OpenSSL's first choice,
@@ -69,7 +91,8 @@ if [ "$TLS_MB" != 0 ]; then
     row() { printf '%-13s %-28s %9.2f %10.0f %11.1f %9s\n' "${kind%%-*}" "$1" "$2" "$(awk "BEGIN{print $mb/$2}")" "$(awk "BEGIN{print $3/1024}")" "$4"; }
     keys=()
     [ "$f" = "$tls" ] && keys=(--keylog "${tls%.pcap}.keys")
-    read -r t m < <(measure "$BIN" analyze "$f" --quiet "${keys[@]}"); row "framescope analyze" "$t" "$m" "-"
+    read -r t m < <(measure "$BIN" analyze "$f" --quiet --threads 1 "${keys[@]}"); row "framescope analyze, 1 worker" "$t" "$m" "-"
+    read -r t m < <(measure "$BIN" analyze "$f" --quiet --threads "$THREADS" "${keys[@]}"); row "framescope, $THREADS workers" "$t" "$m" "-"
     if [ "$TSHARK" = 1 ] && command -v tshark >/dev/null; then
       opt=()
       [ "$f" = "$tls" ] && opt=(-o "tls.keylog_file:${tls%.pcap}.keys")

@@ -172,10 +172,30 @@ impl Analyzer {
 
     /// One captured packet of the given link type. `orig_len` is its length on the wire.
     pub fn push_packet(&mut self, ts: Timestamp, link_type: LinkType, data: &[u8], sink: &mut dyn EventSink) {
+        if let Some((tcp, sweep_due)) = self.count_packet(ts, link_type, data, sink) {
+            if sweep_due {
+                self.sweep_idle(ts, sink);
+            }
+            self.push_flow(ts, &tcp, sink);
+        }
+    }
+
+    /// The capture-wide part of a packet: counters and packet-level findings. The TCP
+    /// segment it carries, if any, with whether idle flows are due to be swept first.
+    pub fn count_packet<'d>(
+        &mut self,
+        ts: Timestamp,
+        link_type: LinkType,
+        data: &'d [u8],
+        sink: &mut dyn EventSink,
+    ) -> Option<(TcpPacket<'d>, bool)> {
         self.stats.packets += 1;
         self.stats.bytes += data.len() as u64;
         match link::decode(link_type, data) {
-            Decoded::Tcp(tcp) => self.push_tcp(ts, &tcp, sink),
+            Decoded::Tcp(tcp) => {
+                let sweep_due = self.count_tcp(ts, sink);
+                return Some((tcp, sweep_due));
+            }
             Decoded::NotTcp => self.stats.not_tcp_packets += 1,
             Decoded::IpFragment => {
                 self.stats.ip_fragments += 1;
@@ -189,6 +209,7 @@ impl Analyzer {
                 self.packet_finding(n, ts, FindingKind::MalformedPacket, &why, sink);
             }
         }
+        None
     }
 
     /// The reader found an impossible sub-second field in the next packet's record (a
@@ -229,6 +250,17 @@ impl Analyzer {
 
     /// One TCP segment (the entry point for sources that are not link-layer packets).
     pub fn push_tcp(&mut self, ts: Timestamp, tcp: &TcpPacket<'_>, sink: &mut dyn EventSink) {
+        if self.count_tcp(ts, sink) {
+            self.sweep_idle(ts, sink);
+        }
+        self.push_flow(ts, tcp, sink);
+    }
+
+    /// The capture-wide part of a TCP packet: counters, the clock-step check and the time
+    /// of the latest packet. True when idle flows are due to be swept before this packet
+    /// (every `SWEEP_INTERVAL_PACKETS` TCP packets). A parallel run does this once, in
+    /// capture order, and tells every worker when to sweep.
+    pub fn count_tcp(&mut self, ts: Timestamp, sink: &mut dyn EventSink) -> bool {
         self.stats.tcp_packets += 1;
         // Small steps back are packets of merged captures or interfaces interleaving; a step
         // of a second or more is a clock jump worth saying (it would skew times and RTTs).
@@ -241,9 +273,12 @@ impl Analyzer {
             self.packet_finding(n, ts, FindingKind::TimestampBackwards, &detail, sink);
         }
         self.last_ts = self.last_ts.max(ts);
-        if self.stats.tcp_packets % SWEEP_INTERVAL_PACKETS == 0 {
-            self.sweep_idle(ts, sink);
-        }
+        self.stats.tcp_packets % SWEEP_INTERVAL_PACKETS == 0
+    }
+
+    /// The per-flow part of a TCP packet: the flow table, reassembly and everything above.
+    /// Flows never share state here, so a parallel run gives each flow to one worker.
+    pub fn push_flow(&mut self, ts: Timestamp, tcp: &TcpPacket<'_>, sink: &mut dyn EventSink) {
         let (key, side) = FlowKey::from_packet(tcp.src, tcp.dst);
         let opening_syn = tcp.syn && tcp.ack.is_none();
         if let Some(flow) = self.flows.get(&key)
@@ -321,6 +356,20 @@ impl Analyzer {
 
     /// End of input: finish every flow, oldest first, so output order is deterministic.
     pub fn finish(&mut self, sink: &mut dyn EventSink) {
+        self.finish_packet_findings(sink);
+        let ts = self.last_ts;
+        for (_, key) in self.flows_oldest_first() {
+            self.end_at_capture_end(key, ts, sink);
+        }
+    }
+
+    /// The time of the latest TCP packet (flows still open end at this time).
+    pub fn last_ts(&self) -> Timestamp {
+        self.last_ts
+    }
+
+    /// At the end of input: one `finding-limit` per packet-level finding kind whose cap bit.
+    pub fn finish_packet_findings(&mut self, sink: &mut dyn EventSink) {
         let ts = self.last_ts;
         let cap = u64::from(self.config.max_findings_per_kind);
         for (kind, n) in [
@@ -341,13 +390,31 @@ impl Analyzer {
                 sink.event(Event::Anomaly(&finding));
             }
         }
-        let mut flows: Vec<(FlowKey, Box<Flow>)> = self.flows.drain().collect();
-        flows.sort_by_key(|(key, flow)| (flow.first_ts, *key));
-        for (_, mut flow) in flows {
-            if !flow.ended {
-                Self::end_flow(&mut flow, ts, ConnectionEnd::CaptureEnded, &mut self.shared, sink);
-            }
+    }
+
+    /// Every flow in the order the end of input finishes them: first packet, then key (a
+    /// total order, so flows spread over workers merge back into the one-worker order).
+    pub fn flows_oldest_first(&self) -> Vec<(Timestamp, FlowKey)> {
+        let mut order: Vec<(Timestamp, FlowKey)> = self.flows.iter().map(|(k, f)| (f.first_ts, *k)).collect();
+        order.sort_unstable();
+        order
+    }
+
+    /// Forgets one flow at the end of input, finishing it first if it is still open.
+    pub fn end_at_capture_end(&mut self, key: FlowKey, ts: Timestamp, sink: &mut dyn EventSink) {
+        if let Some(mut flow) = self.flows.remove(&key)
+            && !flow.ended
+        {
+            Self::end_flow(&mut flow, ts, ConnectionEnd::CaptureEnded, &mut self.shared, sink);
         }
+    }
+
+    /// Counters only the per-flow part keeps (flows created and evicted, WebSocket
+    /// connections), for a parallel run to add up its workers'.
+    pub fn add_flow_stats(&mut self, other: &AnalyzerStats) {
+        self.stats.flows_created += other.flows_created;
+        self.stats.flows_evicted += other.flows_evicted;
+        self.stats.websocket_connections += other.websocket_connections;
     }
 
     fn end_flow(flow: &mut Flow, ts: Timestamp, how: ConnectionEnd, shared: &mut Shared, sink: &mut dyn EventSink) {
@@ -373,22 +440,34 @@ impl Analyzer {
 
     /// Closes flows idle for too long and forgets ended ones.
     fn sweep_idle(&mut self, now: Timestamp, sink: &mut dyn EventSink) {
+        for (_, key) in self.idle_flows(now) {
+            self.end_idle(key, now, sink);
+        }
+    }
+
+    /// The flows a sweep at `now` forgets (idle too long, or ended and lingered long enough),
+    /// oldest first then by key: a total order, so the sweeps of parallel workers merge back
+    /// into the one-worker order.
+    pub fn idle_flows(&self, now: Timestamp) -> Vec<(Timestamp, FlowKey)> {
         let idle_ns = (self.config.idle_timeout_secs as i64).saturating_mul(1_000_000_000);
         let linger_ns = (ENDED_FLOW_LINGER_SECS as i64) * 1_000_000_000;
-        let mut stale: Vec<FlowKey> = Vec::new();
+        let mut stale: Vec<(Timestamp, FlowKey)> = Vec::new();
         for (key, flow) in &self.flows {
             let idle = now.nanos.saturating_sub(flow.last_ts.nanos);
             if (flow.ended && idle > linger_ns) || idle > idle_ns {
-                stale.push(*key);
+                stale.push((flow.first_ts, *key));
             }
         }
-        stale.sort_by_key(|k| self.flows.get(k).map(|f| f.first_ts));
-        for key in stale {
-            if let Some(mut flow) = self.flows.remove(&key)
-                && !flow.ended
-            {
-                Self::end_flow(&mut flow, now, ConnectionEnd::CaptureEnded, &mut self.shared, sink);
-            }
+        stale.sort_unstable();
+        stale
+    }
+
+    /// Forgets one flow found by `idle_flows`, finishing it first if it is still open.
+    pub fn end_idle(&mut self, key: FlowKey, now: Timestamp, sink: &mut dyn EventSink) {
+        if let Some(mut flow) = self.flows.remove(&key)
+            && !flow.ended
+        {
+            Self::end_flow(&mut flow, now, ConnectionEnd::CaptureEnded, &mut self.shared, sink);
         }
     }
 
@@ -427,5 +506,32 @@ impl Analyzer {
             ),
         };
         sink.event(Event::Anomaly(&finding));
+    }
+}
+
+/// What a capture reader feeds: the analyzer itself, or a parallel run of several
+/// (`capture::parallel::ParallelAnalyzer`).
+pub trait PacketInput {
+    /// One captured packet of the given link type.
+    fn push_packet(&mut self, ts: Timestamp, link_type: LinkType, data: &[u8], sink: &mut dyn EventSink);
+    /// The reader found an impossible sub-second field in the next packet's record.
+    fn timestamp_invalid(&mut self, ts: Timestamp, detail: &str, sink: &mut dyn EventSink);
+    /// TLS key log text found in the input (a pcapng Decryption Secrets Block), complete.
+    fn feed_keys(&mut self, text: &[u8]);
+}
+
+impl PacketInput for Analyzer {
+    fn push_packet(&mut self, ts: Timestamp, link_type: LinkType, data: &[u8], sink: &mut dyn EventSink) {
+        Analyzer::push_packet(self, ts, link_type, data, sink);
+    }
+
+    fn timestamp_invalid(&mut self, ts: Timestamp, detail: &str, sink: &mut dyn EventSink) {
+        Analyzer::timestamp_invalid(self, ts, detail, sink);
+    }
+
+    fn feed_keys(&mut self, text: &[u8]) {
+        let keys = self.keylog_mut();
+        keys.feed(text);
+        keys.end_of_input();
     }
 }

@@ -8,6 +8,7 @@ pub mod analyzer;
 pub mod app;
 pub mod conn;
 pub mod event;
+pub mod event_batch;
 pub mod findings;
 pub mod h2;
 pub mod http;
@@ -19,7 +20,7 @@ pub mod time;
 pub mod tls;
 pub mod ws;
 
-pub use analyzer::{Analyzer, AnalyzerConfig, AnalyzerStats};
+pub use analyzer::{Analyzer, AnalyzerConfig, AnalyzerStats, PacketInput};
 pub use event::{ConnId, Direction, Event, EventSink};
 pub use findings::{Finding, FindingKind};
 pub use time::Timestamp;

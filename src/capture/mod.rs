@@ -4,6 +4,7 @@ pub mod har;
 pub mod keylog_follow;
 pub mod live;
 pub mod offline;
+pub mod parallel;
 pub mod recordings;
 pub mod subset;
 

@@ -14,7 +14,7 @@ use pcap_parser::traits::PcapReaderIterator;
 use pcap_parser::{PcapBlockOwned, PcapError};
 
 use crate::analysis::link::LinkType;
-use crate::analysis::{Analyzer, EventSink, Timestamp};
+use crate::analysis::{Analyzer, EventSink, PacketInput, Timestamp};
 
 /// Why a capture could not be read at all.
 #[derive(Debug, thiserror::Error)]
@@ -183,7 +183,7 @@ impl OfflineReader {
     /// bytes read so far; returning false stops reading (cancel).
     pub fn run(
         &mut self,
-        analyzer: &mut Analyzer,
+        analyzer: &mut dyn PacketInput,
         sink: &mut dyn EventSink,
         progress: &mut dyn FnMut(u64) -> bool,
     ) -> ReadSummary {
@@ -206,7 +206,7 @@ impl OfflineReader {
 
     fn run_limited(
         &mut self,
-        analyzer: &mut Analyzer,
+        analyzer: &mut dyn PacketInput,
         sink: &mut dyn EventSink,
         progress: &mut dyn FnMut(u64) -> bool,
         max_packets: u64,
@@ -261,7 +261,7 @@ impl OfflineReader {
 fn run_libpcap(
     capture: &mut pcap::Capture<pcap::Offline>,
     link_type: LinkType,
-    analyzer: &mut Analyzer,
+    analyzer: &mut dyn PacketInput,
     sink: &mut dyn EventSink,
     progress: &mut dyn FnMut(u64) -> bool,
     max_packets: u64,
@@ -318,7 +318,7 @@ fn run_libpcap(
 /// Feeds the TLS key log text of a pcapng file's Decryption Secrets Blocks to the analyzer
 /// (for the libpcap reader, which does not expose them); returns how many blocks it read.
 /// Reads the file once more; stops quietly at the first error (the main read reports it).
-fn feed_tls_secrets(path: &Path, analyzer: &mut Analyzer) -> u64 {
+fn feed_tls_secrets(path: &Path, analyzer: &mut dyn PacketInput) -> u64 {
     each_secrets_block(path, &mut |dsb| feed_secrets_block(dsb, analyzer))
 }
 
@@ -449,16 +449,14 @@ fn timestamp_from_units(units: u64, iface: &Interface) -> Timestamp {
 
 /// Feeds a Decryption Secrets Block's TLS key log text to the analyzer; false for other
 /// kinds of secrets (both readers call this: libpcap itself skips these blocks).
-fn feed_secrets_block(dsb: &pcap_parser::pcapng::DecryptionSecretsBlock<'_>, analyzer: &mut Analyzer) -> bool {
+fn feed_secrets_block(dsb: &pcap_parser::pcapng::DecryptionSecretsBlock<'_>, analyzer: &mut dyn PacketInput) -> bool {
     if dsb.secrets_type != SecretsType::TlsKeyLog {
         return false;
     }
     let len = usize::try_from(dsb.secrets_len)
         .unwrap_or(usize::MAX)
         .min(dsb.data.len());
-    let keys = analyzer.keylog_mut();
-    keys.feed(dsb.data.get(..len).unwrap_or(&[]));
-    keys.end_of_input();
+    analyzer.feed_keys(dsb.data.get(..len).unwrap_or(&[]));
     true
 }
 
@@ -466,7 +464,7 @@ fn run_stream(
     reader: &mut (dyn PcapReaderIterator + Send),
     interfaces: &mut Vec<Interface>,
     nanosecond_pcap: &mut bool,
-    analyzer: &mut Analyzer,
+    analyzer: &mut dyn PacketInput,
     sink: &mut dyn EventSink,
     progress: &mut dyn FnMut(u64) -> bool,
     max_packets: u64,

@@ -9,20 +9,29 @@ use std::time::{Duration, Instant};
 use crate::analysis::app::{AppSettings, DecodeAs, ProtoSchema};
 use crate::analysis::event::{Event, EventSink};
 use crate::analysis::findings::{Finding, FindingKind};
-use crate::analysis::{Analyzer, AnalyzerConfig, Timestamp};
+use crate::analysis::{AnalyzerConfig, Timestamp};
 use crate::capture::har::HarFile;
+use crate::capture::parallel::{available_threads, decoder};
 use crate::capture::{OfflineReader, ReaderKind};
 use crate::cli::summary::SummarySink;
 use crate::export::csv::CsvWriter;
 use crate::export::har::HarWriter;
-use crate::export::jsonl::JsonlWriter;
+use crate::export::jsonl::{CaptureTag, JsonlWriter};
 use crate::query::{Filter, FilterSink};
 
 /// Options of the analyze subcommand.
 #[derive(Clone, Debug, clap::Args)]
 pub struct AnalyzeArgs {
-    /// A .pcap or .pcapng capture, or a .har file (Chrome, Firefox, mitmproxy).
-    pub file: PathBuf,
+    /// A .pcap or .pcapng capture, or a .har file (Chrome, Firefox, mitmproxy); or several,
+    /// folders of them, or glob patterns ('sensors/*/ws-*.pcap'): then the files are analysed
+    /// in parallel, one per thread, and every record names its file ("capture").
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Decoding threads: one capture's connections are spread over this many (default: the
+    /// available cores; 1 decodes on the reading thread). With several files, this many files
+    /// are analysed at once.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
     /// Display filter: only messages it matches are printed or exported, with their
     /// connections (like tshark's -Y). E.g. 'opcode == text && json.type == "order.paid"'.
     #[arg(short = 'Y', long, value_name = "EXPR")]
@@ -288,6 +297,28 @@ fn open_export(path: &Path) -> io::Result<Box<dyn Write>> {
 
 /// Runs the subcommand; returns the process exit status.
 pub fn run(args: &AnalyzeArgs) -> u8 {
+    let inputs = match crate::cli::inputs::expand(&args.files) {
+        Ok(inputs) => inputs,
+        Err(err) => {
+            eprintln!("framescope: {err}");
+            return EXIT_UNREADABLE;
+        }
+    };
+    let threads = args.threads.map_or_else(available_threads, usize::from);
+    if !inputs.many {
+        let Some(file) = inputs.files.first() else {
+            return EXIT_UNREADABLE;
+        };
+        let stdout = io::stdout();
+        let mut out = stdout.lock();
+        return analyze_one(args, file, threads, &mut out, None);
+    }
+    crate::cli::analyze_many::run(args, &inputs.files, threads)
+}
+
+/// Analyses one file, writing records or the report to `out`; `capture` tags every JSON Lines
+/// record with the file's name. Returns the exit status.
+pub fn analyze_one(args: &AnalyzeArgs, file: &Path, threads: usize, out: &mut dyn Write, capture: Option<&str>) -> u8 {
     let app_settings = match args.app_settings() {
         Ok(s) => s,
         Err(err) => {
@@ -324,16 +355,16 @@ pub fn run(args: &AnalyzeArgs) -> u8 {
         eprintln!("framescope: only one output can go to standard output ('-')");
         return EXIT_UNREADABLE;
     }
-    let source = if crate::capture::har::looks_like_har(&args.file) {
-        match HarFile::open(&args.file) {
+    let source = if crate::capture::har::looks_like_har(file) {
+        match HarFile::open(file) {
             Ok(har) => Source::Har(har),
             Err(err) => {
-                eprintln!("framescope: {}: {err}", args.file.display());
+                eprintln!("framescope: {}: {err}", file.display());
                 return EXIT_UNREADABLE;
             }
         }
     } else {
-        match OfflineReader::open_with(&args.file, args.reader) {
+        match OfflineReader::open_with(file, args.reader) {
             Ok(r) => Source::Capture(Box::new(r)),
             Err(err) => {
                 eprintln!("framescope: {err}");
@@ -343,15 +374,17 @@ pub fn run(args: &AnalyzeArgs) -> u8 {
     };
     // `time` and the CSV's time column count from the capture's first packet.
     let capture_start = match &source {
-        Source::Capture(_) => OfflineReader::first_packet_ts(&args.file, args.reader),
+        Source::Capture(_) => OfflineReader::first_packet_ts(file, args.reader),
         Source::Har(har) => har.start,
     }
     .unwrap_or(Timestamp::ZERO);
 
-    let stdout = io::stdout();
-    let mut jsonl = args.jsonl.then(|| {
-        JsonlWriter::new(io::BufWriter::with_capacity(1 << 16, stdout.lock())).with_app_settings(app_settings.clone())
-    });
+    let mut jsonl = if args.jsonl {
+        let tagged = CaptureTag::new(&mut *out, capture);
+        Some(JsonlWriter::new(io::BufWriter::with_capacity(1 << 16, tagged)).with_app_settings(app_settings.clone()))
+    } else {
+        None
+    };
     let report = args.summary || (!args.jsonl && args.csv.is_none() && args.har.is_none());
     let mut summary = report.then(|| SummarySink::with_app_settings(app_settings.clone()));
     let mut csv = match args.csv.as_deref().map(open_export).transpose() {
@@ -379,14 +412,12 @@ pub fn run(args: &AnalyzeArgs) -> u8 {
         };
         let (read, stopped_early) = match source {
             Source::Capture(mut reader) => {
-                let mut analyzer = Analyzer::new(args.config());
+                let mut analyzer = decoder(args.config(), threads);
                 if let Some(text) = &keylog_text {
-                    let keys = analyzer.keylog_mut();
-                    keys.feed(text);
-                    keys.end_of_input();
+                    analyzer.feed_keys(text);
                 }
                 let mut progress = Progress {
-                    enabled: !args.quiet && io::stderr().is_terminal(),
+                    enabled: !args.quiet && capture.is_none() && io::stderr().is_terminal(),
                     total: reader.file_len(),
                     last: Instant::now(),
                     shown: false,
@@ -394,7 +425,7 @@ pub fn run(args: &AnalyzeArgs) -> u8 {
                 let read = {
                     let sink: &mut dyn EventSink = &mut chain;
                     let mut tick = |done| progress.tick(done);
-                    let read = reader.run(&mut analyzer, sink, &mut tick);
+                    let read = reader.run(analyzer.input(), sink, &mut tick);
                     analyzer.finish(sink);
                     read
                 };
@@ -441,8 +472,9 @@ pub fn run(args: &AnalyzeArgs) -> u8 {
     }
 
     let mut status = 0;
-    if let Some(writer) = jsonl
-        && let Err(err) = writer.finish()
+    // Consumed whole here: the writer borrows `out`, which the report is written to below.
+    let jsonl_written = jsonl.map(|writer| writer.finish().map(drop));
+    if let Some(Err(err)) = jsonl_written
         && err.kind() != io::ErrorKind::BrokenPipe
     {
         eprintln!("framescope: writing output: {err}");
@@ -469,7 +501,7 @@ pub fn run(args: &AnalyzeArgs) -> u8 {
                 link_type,
             } => format!(
                 "{}: {} packets ({} TCP), link type {}{}\n",
-                args.file.display(),
+                file.display(),
                 summary.packets,
                 tcp_packets,
                 link_type.map_or("unknown".to_owned(), |l| format!("{l:?}")),
@@ -485,7 +517,7 @@ pub fn run(args: &AnalyzeArgs) -> u8 {
                 creator,
             } => format!(
                 "{}: HAR{}, {entries} entries, {connections} WebSocket connections (no packets: read from the HAR)\n",
-                args.file.display(),
+                file.display(),
                 if creator.is_empty() {
                     String::new()
                 } else {
@@ -496,7 +528,6 @@ pub fn run(args: &AnalyzeArgs) -> u8 {
         if let (Some((hit, seen, _)), Some(expr)) = (matched, &args.filter) {
             header.push_str(&format!("filter {expr}: {hit} of {seen} messages match\n"));
         }
-        let mut out = stdout.lock();
         let written = out
             .write_all(header.as_bytes())
             .and_then(|()| out.write_all(sink.render().as_bytes()))
@@ -515,7 +546,7 @@ pub fn run(args: &AnalyzeArgs) -> u8 {
         };
         eprintln!(
             "framescope: {}: {why}; {packets} packets before it were analysed",
-            args.file.display(),
+            file.display(),
         );
         if status == 0 {
             status = EXIT_PARTIAL;

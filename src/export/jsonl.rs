@@ -328,3 +328,99 @@ impl<W: Write> EventSink for JsonlWriter<W> {
         }
     }
 }
+
+/// Puts `"capture":FILE,` first in every record written through it (records are objects,
+/// one per line), so the records of many captures can share one stream. With no name it
+/// passes bytes through untouched.
+pub struct CaptureTag<W: Write> {
+    out: W,
+    /// `{"capture":"FILE",` — replaces each line's opening brace.
+    prefix: Option<Vec<u8>>,
+    at_line_start: bool,
+}
+
+impl<W: Write> CaptureTag<W> {
+    pub fn new(out: W, capture: Option<&str>) -> Self {
+        let prefix = capture.map(|name| {
+            let mut prefix = b"{\"capture\":".to_vec();
+            // A string always serialises.
+            let _ = serde_json::to_writer(&mut prefix, name);
+            prefix.push(b',');
+            prefix
+        });
+        CaptureTag {
+            out,
+            prefix,
+            at_line_start: true,
+        }
+    }
+}
+
+impl<W: Write> Write for CaptureTag<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let Some(prefix) = &self.prefix else {
+            return self.out.write(buf);
+        };
+        let mut rest = buf;
+        while !rest.is_empty() {
+            if self.at_line_start {
+                if rest.first() == Some(&b'{') {
+                    self.out.write_all(prefix)?;
+                    rest = rest.get(1..).unwrap_or_default();
+                }
+                self.at_line_start = false;
+                continue;
+            }
+            match memchr::memchr(b'\n', rest) {
+                Some(end) => {
+                    let (line, tail) = rest.split_at(end + 1);
+                    self.out.write_all(line)?;
+                    rest = tail;
+                    self.at_line_start = true;
+                }
+                None => {
+                    self.out.write_all(rest)?;
+                    rest = &[];
+                }
+            }
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_capture_tag_opens_every_record_however_the_writes_are_cut() {
+        let mut out = Vec::new();
+        {
+            let mut tag = CaptureTag::new(&mut out, Some("a \"b\".pcap"));
+            // A record cut mid-way, two in one write, then one cut right after its newline.
+            tag.write_all(b"{\"type\":").unwrap();
+            tag.write_all(b"\"x\"}\n{\"type\":\"y\"}\n{").unwrap();
+            tag.write_all(b"\"type\":\"z\"}\n").unwrap();
+        }
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(
+            text,
+            "{\"capture\":\"a \\\"b\\\".pcap\",\"type\":\"x\"}\n\
+             {\"capture\":\"a \\\"b\\\".pcap\",\"type\":\"y\"}\n\
+             {\"capture\":\"a \\\"b\\\".pcap\",\"type\":\"z\"}\n"
+        );
+        for line in text.lines() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            assert_eq!(v["capture"], "a \"b\".pcap");
+        }
+        let mut plain = Vec::new();
+        CaptureTag::new(&mut plain, None)
+            .write_all(b"{\"type\":\"x\"}\n")
+            .unwrap();
+        assert_eq!(plain, b"{\"type\":\"x\"}\n");
+    }
+}

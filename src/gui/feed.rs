@@ -4,7 +4,6 @@
 //! counted and shown), ending with one typed `FeedEnd`. `wake` is called after each batch so
 //! the GUI repaints; this module knows no egui.
 
-use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -12,78 +11,11 @@ use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError, sync_cha
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::analysis::event::{
-    ConnId, ConnectionEnd, ConnectionInfo, Event, EventSink, FlowInfo, FrameEvent, MessageEvent, MessageFacts,
-    RttSample, TcpHealth,
-};
-use crate::analysis::findings::Finding;
-use crate::analysis::{Analyzer, AnalyzerConfig, Timestamp};
-use crate::capture::keylog_follow::KeyLogFollower;
+use crate::analysis::event::{Event, EventSink};
+pub use crate::analysis::event_batch::{Batch, OwnedEvent};
+use crate::analysis::{Analyzer, AnalyzerConfig};
 use crate::capture::live::{LiveOptions, LiveStats, run_live};
 use crate::capture::{OfflineReader, ReadSummary};
-
-/// An owned event.
-#[derive(Clone, Debug)]
-pub enum OwnedEvent {
-    /// Boxed: connections are rare and large; frames and messages are many and small.
-    Connection(Box<ConnectionInfo>),
-    Frame(FrameEvent),
-    /// A message; its payload (and compressed bytes) are ranges of the batch's bytes.
-    Message {
-        facts: MessageFacts,
-        payload: Range<usize>,
-        compressed_payload: Option<Range<usize>>,
-    },
-    Rtt(RttSample),
-    Anomaly(Finding),
-    Ended {
-        conn: ConnId,
-        ts: Timestamp,
-        how: ConnectionEnd,
-        tcp: Option<Box<TcpHealth>>,
-    },
-    Flow(Box<FlowInfo>),
-}
-
-/// Events in arrival order and the payload bytes their messages refer to.
-#[derive(Debug, Default)]
-pub struct Batch {
-    pub events: Vec<OwnedEvent>,
-    pub payload: Vec<u8>,
-}
-
-impl Batch {
-    /// Replays the batch into a sink (the GUI's store).
-    pub fn replay(&self, sink: &mut dyn EventSink) {
-        for event in &self.events {
-            match event {
-                OwnedEvent::Connection(c) => sink.event(Event::Connection(c.as_ref())),
-                OwnedEvent::Frame(f) => sink.event(Event::Frame(f)),
-                OwnedEvent::Message {
-                    facts,
-                    payload,
-                    compressed_payload,
-                } => {
-                    let event = MessageEvent {
-                        facts: *facts,
-                        payload: self.payload.get(payload.clone()).unwrap_or(&[]),
-                        compressed_payload: compressed_payload.clone().and_then(|r| self.payload.get(r)),
-                    };
-                    sink.event(Event::Message(&event));
-                }
-                OwnedEvent::Rtt(r) => sink.event(Event::Rtt(*r)),
-                OwnedEvent::Anomaly(f) => sink.event(Event::Anomaly(f)),
-                OwnedEvent::Ended { conn, ts, how, tcp } => sink.event(Event::ConnectionEnded {
-                    conn: *conn,
-                    ts: *ts,
-                    how: *how,
-                    tcp: tcp.as_deref(),
-                }),
-                OwnedEvent::Flow(f) => sink.event(Event::Flow(f)),
-            }
-        }
-    }
-}
 
 /// Where a feed's events come from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -232,34 +164,7 @@ impl BatchingSink {
 
 impl EventSink for BatchingSink {
     fn event(&mut self, event: Event<'_>) {
-        let owned = match event {
-            Event::Connection(c) => OwnedEvent::Connection(Box::new(c.clone())),
-            Event::Frame(f) => OwnedEvent::Frame(f.clone()),
-            Event::Message(m) => {
-                let start = self.batch.payload.len();
-                self.batch.payload.extend_from_slice(m.payload);
-                let end = self.batch.payload.len();
-                let compressed_payload = m.compressed_payload.map(|raw| {
-                    self.batch.payload.extend_from_slice(raw);
-                    end..self.batch.payload.len()
-                });
-                OwnedEvent::Message {
-                    facts: m.facts,
-                    payload: start..end,
-                    compressed_payload,
-                }
-            }
-            Event::Rtt(r) => OwnedEvent::Rtt(r),
-            Event::Anomaly(f) => OwnedEvent::Anomaly(f.clone()),
-            Event::ConnectionEnded { conn, ts, how, tcp } => OwnedEvent::Ended {
-                conn,
-                ts,
-                how,
-                tcp: tcp.map(|t| Box::new(*t)),
-            },
-            Event::Flow(f) => OwnedEvent::Flow(Box::new(f.clone())),
-        };
-        self.batch.events.push(owned);
+        self.batch.push(event);
         self.maybe_flush();
     }
 
@@ -485,16 +390,16 @@ fn read_file(
         Err(e) => return FeedEnd::Failed(e.to_string()),
     };
     progress.total_bytes.store(reader.file_len(), Ordering::Relaxed);
-    let mut analyzer = Analyzer::new(config);
+    // Connections decoded on every core; the events arrive in the one-analyzer order.
+    let mut analyzer = crate::capture::parallel::decoder(config, crate::capture::parallel::available_threads());
     if let Some(keylog) = keylog {
-        let keys = analyzer.keylog_mut();
-        if let Err(e) = KeyLogFollower::new(keylog).poll(keys) {
-            return FeedEnd::Failed(format!("TLS key log {}: {e}", keylog.display()));
+        match std::fs::read(keylog) {
+            Ok(text) => analyzer.input().feed_keys(&text),
+            Err(e) => return FeedEnd::Failed(format!("TLS key log {}: {e}", keylog.display())),
         }
-        keys.end_of_input();
     }
     let mut sink = BatchingSink::new(tx, wake, progress.clone());
-    let summary = reader.run(&mut analyzer, &mut sink, &mut |bytes| {
+    let summary = reader.run(analyzer.input(), &mut sink, &mut |bytes| {
         progress.bytes_read.store(bytes, Ordering::Relaxed);
         !cancel.load(Ordering::Relaxed)
     });
@@ -513,6 +418,7 @@ fn read_file(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::event::RttSample;
     use crate::analysis::{Direction, Timestamp};
 
     /// Counts what a feed holds: (batches, events), without replaying.
