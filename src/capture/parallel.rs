@@ -77,6 +77,7 @@ struct Segment {
     syn: bool,
     fin: bool,
     rst: bool,
+    window: u16,
     payload: Range<usize>,
     missing_tail: u64,
 }
@@ -418,6 +419,7 @@ impl PacketInput for ParallelAnalyzer {
                 syn: tcp.syn,
                 fin: tcp.fin,
                 rst: tcp.rst,
+                window: tcp.window,
                 payload: start..pending.bytes.len(),
                 missing_tail: tcp.missing_tail,
             },
@@ -535,6 +537,7 @@ fn work(config: AnalyzerConfig, input: Receiver<WorkBatch>, output: Sender<Worke
                         syn: seg.syn,
                         fin: seg.fin,
                         rst: seg.rst,
+                        window: seg.window,
                         payload: batch.bytes.get(seg.payload).unwrap_or(&[]),
                         missing_tail: seg.missing_tail,
                     };
