@@ -7,8 +7,9 @@ use crate::analysis::ws::detect::{Evidence, SearchBuffer};
 
 /// Segments a side may show without a plausible frame before that side is given up on.
 const PROBE_SEGMENTS: usize = 3;
-/// Segments a side may show at most while still searching.
-const PROBE_MAX_SEGMENTS: usize = 48;
+/// Bytes a side may show at most while still searching: enough for the tail of a frame of
+/// several MiB whose start was not captured, and the frames after it.
+const PROBE_MAX_BYTES: u64 = 16 << 20;
 
 /// Bytes of both sides held while deciding what a flow carries.
 /// Allocated only once bytes are held, so a flow that never sends data (a SYN flood, a
@@ -130,7 +131,7 @@ impl Probe {
             };
         }
         if (buf.segments_seen >= PROBE_SEGMENTS && !buf.any_viable(Evidence::Strict))
-            || buf.segments_seen > PROBE_MAX_SEGMENTS
+            || buf.bytes_seen > PROBE_MAX_BYTES
         {
             state.gave_up[side.index()] = true;
             buf.clear_at(offset + bytes.len() as u64);
