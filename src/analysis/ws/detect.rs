@@ -339,7 +339,7 @@ impl SearchBuffer {
             }
         }
         // A huge round (one very large segment) does not keep its table.
-        if seen.capacity() > 1 << 16 {
+        if seen.capacity() > 4096 {
             seen = Seen::new();
         }
         self.seen = seen;
