@@ -55,7 +55,12 @@ fn decoded(sink: &CollectSink, dir: Direction) -> Vec<Sent> {
         .iter()
         .filter(|m| m.facts.dir == dir && matches!(m.facts.opcode, OpCode::Text | OpCode::Binary))
         .map(|m| Sent {
-            kind: if m.facts.opcode == OpCode::Text { "text" } else { "binary" }.to_owned(),
+            kind: if m.facts.opcode == OpCode::Text {
+                "text"
+            } else {
+                "binary"
+            }
+            .to_owned(),
             len: m.payload.len() as u64,
             sha256: hex(&Sha256::digest(&m.payload)),
         })
@@ -81,10 +86,19 @@ fn check(pcap: &Path, log: &Path) {
             .iter()
             .filter(|f| f.kind == FindingKind::BytesSkipped && f.dir == Some(dir))
             .collect();
-        assert_eq!(skipped.len(), 1, "{name}: one bytes-skipped finding: {:?}", sink.findings);
+        assert_eq!(
+            skipped.len(),
+            1,
+            "{name}: one bytes-skipped finding: {:?}",
+            sink.findings
+        );
         let offset = skipped[0].stream_offset.expect("offset of the first boundary");
         assert!(offset > 1000, "{name}: the tail skipped is real: {offset}");
-        assert!(skipped[0].detail.starts_with(&format!("{offset} bytes inside a frame")), "{}", skipped[0].detail);
+        assert!(
+            skipped[0].detail.starts_with(&format!("{offset} bytes inside a frame")),
+            "{}",
+            skipped[0].detail
+        );
     }
 }
 
@@ -110,11 +124,19 @@ fn fresh_recording_in_a_rate_limited_namespace() {
         return skip("not root (network namespaces need CAP_NET_ADMIN)");
     }
     for tool in ["ip", "tc", "tcpdump", "python3"] {
-        if Command::new("sh").args(["-c", &format!("command -v {tool}")]).output().map_or(true, |o| !o.status.success()) {
+        if Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .output()
+            .map_or(true, |o| !o.status.success())
+        {
             return skip(&format!("{tool} is not installed (make deps)"));
         }
     }
-    if !Command::new("python3").args(["-c", "import websockets"]).status().is_ok_and(|s| s.success()) {
+    if !Command::new("python3")
+        .args(["-c", "import websockets"])
+        .status()
+        .is_ok_and(|s| s.success())
+    {
         return skip("Python websockets is not installed (make py-deps)");
     }
     let tmp = tempfile::tempdir().expect("tempdir");
