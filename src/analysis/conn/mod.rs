@@ -324,7 +324,7 @@ impl FlowState {
                         ProbeOutcome::WebSocket { client, held } => {
                             self.searched = None;
                             let tls = self.tls_info.as_deref().cloned();
-                            self.phase = Phase::WebSocket(WsConn::start(&self.key, client, None, held, tls, ctx));
+                            self.phase = Phase::WebSocket(WsConn::start(&self.key, client, None, *held, tls, ctx));
                         }
                     }
                 }

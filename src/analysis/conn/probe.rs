@@ -67,7 +67,7 @@ pub enum ProbeOutcome {
     Pending,
     /// Frames found: `client` is the side that masks (or the best guess); the held bytes
     /// go to the frame decoders.
-    WebSocket { client: Side, held: [SearchBuffer; 2] },
+    WebSocket { client: Side, held: Box<[SearchBuffer; 2]> },
     /// Neither side shows frames: other traffic.
     NotWebSocket,
 }
@@ -127,7 +127,7 @@ impl Probe {
             };
             return ProbeOutcome::WebSocket {
                 client,
-                held: std::mem::take(&mut state.bufs),
+                held: Box::new(std::mem::take(&mut state.bufs)),
             };
         }
         if (buf.segments_seen >= PROBE_SEGMENTS && !buf.any_viable(Evidence::Strict))

@@ -332,10 +332,10 @@ impl SearchBuffer {
             }
             let mut chain = Chain::new(start, h.mask.is_some(), on_segment_start);
             // An inner start an earlier chain reached is that chain's suffix.
-            if chain.claim(&mut seen) || !chain.droppable() {
-                if matches!(chain.advance(buf, starts, &mut seen), Step::Alive) {
-                    self.chains.push(chain);
-                }
+            if (chain.claim(&mut seen) || !chain.droppable())
+                && matches!(chain.advance(buf, starts, &mut seen), Step::Alive)
+            {
+                self.chains.push(chain);
             }
         }
         // A huge round (one very large segment) does not keep its table.
