@@ -6,7 +6,8 @@
 SAMPLE ?= captures/python-deflate-context-takeover.pcap
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Building needs these; running the window also needs the X11/OpenGL libraries.
-BUILD_PACKAGES := build-essential pkg-config libpcap-dev
+# tcpdump and iproute2 (ip, tc): tests/midframe_capture.rs records in a network namespace.
+BUILD_PACKAGES := build-essential pkg-config libpcap-dev tcpdump iproute2
 # Fallback fonts for CJK and Korean, Arabic/Hebrew/symbols, Devanagari and emoji (the window works without them,
 # showing boxes for those scripts; the font test needs them).
 FONT_PACKAGES := fonts-wqy-microhei fonts-dejavu-core fonts-lohit-deva fonts-symbola

@@ -63,6 +63,9 @@ pub enum FindingKind {
     FlowLimit,
     FindingLimit,
     ResyncFailed,
+    /// Bytes before the first frame boundary found (a frame whose start was not captured)
+    /// were not decoded.
+    BytesSkipped,
     CaptureTruncated,
     // --- TLS (wss://) ---
     TlsNoKey,
@@ -146,6 +149,7 @@ impl FindingKind {
         FindingKind::FlowLimit,
         FindingKind::FindingLimit,
         FindingKind::ResyncFailed,
+        FindingKind::BytesSkipped,
         FindingKind::CaptureTruncated,
         FindingKind::TlsNoKey,
         FindingKind::TlsDecryptFailed,
@@ -223,6 +227,7 @@ impl FindingKind {
             FlowLimit => "flow-limit",
             FindingLimit => "finding-limit",
             ResyncFailed => "resync-failed",
+            BytesSkipped => "bytes-skipped",
             CaptureTruncated => "capture-truncated",
             TlsNoKey => "tls-no-key",
             TlsDecryptFailed => "tls-decrypt-failed",
@@ -311,6 +316,10 @@ impl FindingKind {
             FlowLimit => "Too many flows at once; the least recently active were dropped.",
             FindingLimit => "Too many findings of one kind on this connection; the rest were counted.",
             ResyncFailed => "No WebSocket frame boundary could be found after lost bytes; data was skipped.",
+            BytesSkipped => {
+                "Bytes before the first frame boundary found (inside a frame whose start was not captured, or \
+                 after lost bytes) were skipped; everything after was decoded."
+            }
             CaptureTruncated => "The capture file ends in the middle of a record; what came before was read.",
             TlsNoKey => "No key log line or decryption secret matches this TLS session's client random.",
             TlsDecryptFailed => "A TLS record failed its authentication tag check: wrong or mismatched keys.",
@@ -379,6 +388,7 @@ impl FindingKind {
                 | TimestampBackwards
                 | TimestampInvalid
                 | ResyncFailed
+                | BytesSkipped
                 | CaptureTruncated
                 | UpgradeUnanswered
                 | HttpHeadIncomplete

@@ -7,8 +7,9 @@ use crate::analysis::ws::detect::{Evidence, SearchBuffer};
 
 /// Segments a side may show without a plausible frame before that side is given up on.
 const PROBE_SEGMENTS: usize = 3;
-/// Segments a side may show at most while still searching.
-const PROBE_MAX_SEGMENTS: usize = 48;
+/// Bytes a side may show at most while still searching: enough for the tail of a frame of
+/// several MiB whose start was not captured, and the frames after it.
+const PROBE_MAX_BYTES: u64 = 16 << 20;
 
 /// Bytes of both sides held while deciding what a flow carries.
 /// Allocated only once bytes are held, so a flow that never sends data (a SYN flood, a
@@ -66,7 +67,7 @@ pub enum ProbeOutcome {
     Pending,
     /// Frames found: `client` is the side that masks (or the best guess); the held bytes
     /// go to the frame decoders.
-    WebSocket { client: Side, held: [SearchBuffer; 2] },
+    WebSocket { client: Side, held: Box<[SearchBuffer; 2]> },
     /// Neither side shows frames: other traffic.
     NotWebSocket,
 }
@@ -126,11 +127,11 @@ impl Probe {
             };
             return ProbeOutcome::WebSocket {
                 client,
-                held: std::mem::take(&mut state.bufs),
+                held: Box::new(std::mem::take(&mut state.bufs)),
             };
         }
         if (buf.segments_seen >= PROBE_SEGMENTS && !buf.any_viable(Evidence::Strict))
-            || buf.segments_seen > PROBE_MAX_SEGMENTS
+            || buf.bytes_seen > PROBE_MAX_BYTES
         {
             state.gave_up[side.index()] = true;
             buf.clear_at(offset + bytes.len() as u64);

@@ -13,7 +13,7 @@ use crate::analysis::tcp::GapReason;
 use crate::analysis::time::Timestamp;
 use crate::analysis::ws::close::{close_code_allowed_on_wire, close_code_name};
 use crate::analysis::ws::deflate::{InflateOutcome, MessageInflater};
-use crate::analysis::ws::detect::{Evidence, SearchBuffer};
+use crate::analysis::ws::detect::{Evidence, MAX_SEARCH_BYTES, SearchBuffer};
 use crate::analysis::ws::frame::{FrameHeader, HeaderViolation, MAX_HEADER_LEN, OpCode};
 use crate::analysis::ws::mask::extend_unmasked;
 
@@ -188,8 +188,27 @@ impl StreamDecoder {
         {
             let held = std::mem::take(buf);
             self.sync = SyncState::Synced;
-            self.resyncing_since = None;
+            let after_gap = self.resyncing_since.take().is_some();
             let start = held.base_offset + found.start as u64;
+            let skipped = held.dropped.saturating_add(found.start as u64);
+            if skipped > 0 {
+                let why = if after_gap {
+                    "after lost bytes"
+                } else {
+                    "inside a frame whose start was not captured"
+                };
+                let cap = if held.capped {
+                    format!(" (the {} KiB search cap dropped candidates)", MAX_SEARCH_BYTES >> 10)
+                } else {
+                    String::new()
+                };
+                out.finding(
+                    FindingKind::BytesSkipped,
+                    ts,
+                    Some(start),
+                    format!("{skipped} bytes {why} skipped before the first frame boundary found{cap}"),
+                );
+            }
             if let Some(rest) = held.bytes.get(found.start..) {
                 self.decode_synced(ts, start, rest, out);
             }
@@ -276,6 +295,20 @@ impl StreamDecoder {
                     f.header.opcode.name(),
                     f.done,
                     f.header.payload_len
+                ),
+            );
+        }
+        if let (SyncState::Searching(buf), None) = (&self.sync, self.resyncing_since)
+            && buf.bytes_seen > 0
+        {
+            // Picked up mid-stream and never in step: this direction was not decoded.
+            out.finding(
+                FindingKind::BytesSkipped,
+                ts,
+                Some(buf.base_offset),
+                format!(
+                    "{} bytes seen, no WebSocket frame boundary found: this direction was not decoded",
+                    buf.bytes_seen
                 ),
             );
         }
