@@ -6,6 +6,8 @@ SAMPLE ?= captures/python-deflate-context-takeover.pcap
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Building needs these; running the window also needs the X11/OpenGL libraries.
 BUILD_PACKAGES := build-essential pkg-config libpcap-dev
+# Mosquitto (its websockets listener) answers the MQTT messages scenarios build (tests/app_send_servers.rs).
+TEST_PACKAGES := mosquitto
 # Fallback fonts for CJK and Korean, Arabic/Hebrew/symbols, Devanagari and emoji (the window works without them,
 # showing boxes for those scripts; the font test needs them).
 FONT_PACKAGES := fonts-wqy-microhei fonts-dejavu-core fonts-lohit-deva fonts-symbola
@@ -23,6 +25,8 @@ font-deps:
 # Python websockets: the chat server the scenario tests run (tests/servers/chat_server.py).
 py-deps:
 	@command -v python3 >/dev/null || $(MAKE) --no-print-directory install PACKAGES="python3 python3-pip"
+	@command -v mosquitto >/dev/null || $(MAKE) --no-print-directory install PACKAGES="$(TEST_PACKAGES)"
+	@python3 -c 'import socketio, aiohttp' 2>/dev/null || python3 -m pip install -q python-socketio aiohttp 2>/dev/null || python3 -m pip install -q --break-system-packages python-socketio aiohttp
 	@python3 -c 'import websockets.asyncio.server, kosoku' 2>/dev/null || python3 -m pip install -q websockets kosoku 2>/dev/null || python3 -m pip install -q --break-system-packages websockets kosoku
 	@command -v npm >/dev/null || $(MAKE) --no-print-directory install PACKAGES="nodejs npm"
 	@npm install --prefix tests/node --no-audit --no-fund >/dev/null || echo 'npm failed: the Node ws probe test will skip'
