@@ -6,7 +6,7 @@ SAMPLE ?= captures/python-deflate-context-takeover.pcap
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Building needs these; running the window also needs the X11/OpenGL libraries.
 BUILD_PACKAGES := build-essential pkg-config libpcap-dev
-# Mosquitto (its websockets listener) answers the MQTT messages scenarios build (tests/app_send_servers.rs).
+# Mosquitto answers the MQTT messages scenarios build (tests/app_send_servers.rs, through a websockets relay).
 TEST_PACKAGES := mosquitto
 # Fallback fonts for CJK and Korean, Arabic/Hebrew/symbols, Devanagari and emoji (the window works without them,
 # showing boxes for those scripts; the font test needs them).

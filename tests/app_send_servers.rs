@@ -1,7 +1,7 @@
 //! Application messages built by framescope (`live::app_send`), sent by scenario files
 //! (`Send(app: …)`) to real servers on 127.0.0.1: python-socketio (tests/servers/
-//! socketio_server.py, which logs every event it receives) and Mosquitto with a websockets
-//! listener (which answers and delivers only what it parsed). The run's recording is then
+//! socketio_server.py, which logs every event it receives) and Mosquitto behind
+//! tests/servers/mqtt_ws_relay.py (Mosquitto answers and delivers only what it parsed). The run's recording is then
 //! decoded by `analyze --jsonl`, so what was sent is also checked as framescope reads it.
 
 mod common;
@@ -181,12 +181,12 @@ fn mqtt_scenario(publish_qos0_hex: &str) -> String {
 
 #[test]
 fn mqtt_packets_built_by_a_scenario_are_answered_and_delivered_by_mosquitto() {
-    let port = free_port();
+    let broker_port = free_port();
     let dir = tempfile::tempdir().expect("tempdir");
     let conf = dir.path().join("mosquitto.conf");
     std::fs::write(
         &conf,
-        format!("listener {port} 127.0.0.1\nprotocol websockets\nallow_anonymous true\n"),
+        format!("listener {broker_port} 127.0.0.1\nallow_anonymous true\npersistence false\n"),
     )
     .expect("write conf");
     let child = Command::new("mosquitto")
@@ -196,15 +196,29 @@ fn mqtt_packets_built_by_a_scenario_are_answered_and_delivered_by_mosquitto() {
         .stderr(Stdio::null())
         .spawn();
     let Ok(child) = child else {
-        common::skip_or_fail_in_ci("mosquitto is not installed (apt mosquitto; make deps)");
+        common::skip_or_fail_in_ci("mosquitto is not installed (apt mosquitto; make py-deps)");
         return;
     };
-    let _server = Server(child);
+    let _broker = Server(child);
     let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+    while std::net::TcpStream::connect(("127.0.0.1", broker_port)).is_err() {
         assert!(started.elapsed() < Duration::from_secs(10), "mosquitto did not listen");
         std::thread::sleep(Duration::from_millis(50));
     }
+    // Mosquitto's own websockets listener does not start on Debian 12 (see the relay).
+    let relay = Command::new("python3")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/servers/mqtt_ws_relay.py"))
+        .arg(broker_port.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("python3");
+    let mut relay = Server(relay);
+    let mut lines = BufReader::new(relay.0.stdout.take().expect("stdout")).lines();
+    let port = match lines.next() {
+        Some(Ok(l)) if l.starts_with("PORT ") => l[5..].trim().to_owned(),
+        other => panic!("the relay did not start: {other:?}"),
+    };
     let built = framescope::live::app_send::AppSend::MqttPublish {
         topic: "fs/t1".into(),
         payload: "21.5".into(),
@@ -217,11 +231,7 @@ fn mqtt_packets_built_by_a_scenario_are_answered_and_delivered_by_mosquitto() {
         panic!("MQTT is binary");
     };
     let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    let (steps, records) = run_scenario(
-        dir.path(),
-        &mqtt_scenario(&hex),
-        &format!("ws://127.0.0.1:{port}/mqtt"),
-    );
+    let (steps, records) = run_scenario(dir.path(), &mqtt_scenario(&hex), &format!("ws://127.0.0.1:{port}/mqtt"));
     assert!(steps.iter().all(|(_, s)| s == "pass"), "{steps:?}");
     // The recording, decoded: what was sent and what Mosquitto made of it.
     let apps = apps(&records);

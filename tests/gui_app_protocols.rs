@@ -40,7 +40,12 @@ fn window_summaries(app: &FramescopeApp) -> Vec<Option<String>> {
 
 #[test]
 fn the_summary_column_agrees_with_analyze_and_survives_sorting() {
-    for capture in ["app-mqtt.pcap", "app-socketio.pcap", "app-stomp.pcap", "app-graphql-ws.pcap"] {
+    for capture in [
+        "app-mqtt.pcap",
+        "app-socketio.pcap",
+        "app-stomp.pcap",
+        "app-graphql-ws.pcap",
+    ] {
         let mut harness = loaded(&sample(capture));
         harness.run_steps(2);
         // Drawing the table decoded the rows shown; their summaries are in the table.
@@ -133,7 +138,12 @@ fn decode_as_is_remembered_per_server_and_path_and_applies_to_table_and_filter()
             .iter()
             .all(|&i| app.view.apps.borrow_mut().summary(&app.store, i).is_none())
     );
-    assert!(app.view.shown().iter().all(|&i| app.store.messages[i as usize].conn != conn));
+    assert!(
+        app.view
+            .shown()
+            .iter()
+            .all(|&i| app.store.messages[i as usize].conn != conn)
+    );
     // Kept in the settings (RON), so the next window decodes that server and path the same.
     let ron = ron::to_string(&app.settings).expect("ron");
     let back: framescope::gui::settings::Settings = ron::from_str(&ron).expect("parse");
@@ -149,7 +159,11 @@ fn decode_as_is_remembered_per_server_and_path_and_applies_to_table_and_filter()
 fn decode_as_from_the_connections_context_menu() {
     let mut harness = loaded(&sample("app-stomp.pcap"));
     let server = harness.state().store.connections[0].info.server.to_string();
-    harness.query_all_by_label(&server).next().expect("the server's cell").click_secondary();
+    harness
+        .query_all_by_label(&server)
+        .next()
+        .expect("the server's cell")
+        .click_secondary();
     harness.run_steps(2);
     harness.get_by_label("Decode as…").click();
     harness.run_steps(2);
@@ -191,7 +205,13 @@ fn the_application_rtt_plot_has_analyzes_round_trips_with_percentiles() {
     let p50 = t1.p50.expect("p50");
     assert!(cli_t1.iter().any(|v| (v - p50).abs() <= 0.0006), "{p50} in {cli_t1:?}");
     assert!(harness.query_all_by_label("mqtt sensors/t1").next().is_some());
-    assert!(harness.state().plots.transform(framescope::gui::panes::plots::PlotLane::AppRtt).is_some());
+    assert!(
+        harness
+            .state()
+            .plots
+            .transform(framescope::gui::panes::plots::PlotLane::AppRtt)
+            .is_some()
+    );
 }
 
 #[test]

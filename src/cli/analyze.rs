@@ -516,9 +516,7 @@ pub fn load_proto_schema(files: &[PathBuf], includes: &[PathBuf], messages: &[St
     } else {
         let mut compiler = protox::Compiler::new(includes).map_err(|e| format!("--proto: {e}"))?;
         compiler.include_imports(true);
-        compiler
-            .open_files(files)
-            .map_err(|e| format!("--proto: {e}"))?;
+        compiler.open_files(files).map_err(|e| format!("--proto: {e}"))?;
         compiler.descriptor_pool()
     };
     let mut schema = ProtoSchema::default();

@@ -263,6 +263,11 @@ fn estimate_json_bytes(v: &serde_json::Value) -> usize {
         Value::Null | Value::Bool(_) | Value::Number(_) => 16,
         Value::String(s) => 24 + s.len(),
         Value::Array(a) => 24 + a.iter().map(estimate_json_bytes).sum::<usize>(),
-        Value::Object(o) => 48 + o.iter().map(|(k, v)| 24 + k.len() + estimate_json_bytes(v)).sum::<usize>(),
+        Value::Object(o) => {
+            48 + o
+                .iter()
+                .map(|(k, v)| 24 + k.len() + estimate_json_bytes(v))
+                .sum::<usize>()
+        }
     }
 }

@@ -213,55 +213,61 @@ pub fn app_form_ui(form: &mut AppForm, ui: &mut egui::Ui) -> Option<(ComposeKind
         });
     let field = |ui: &mut egui::Ui, label: &str, value: &mut String| {
         ui.label(label);
-        ui.add(egui::TextEdit::singleline(value).desired_width(260.0).id_salt(("app-form", label)));
+        ui.add(
+            egui::TextEdit::singleline(value)
+                .desired_width(260.0)
+                .id_salt(("app-form", label)),
+        );
         ui.end_row();
     };
-    egui::Grid::new("app-form-fields").num_columns(2).show(ui, |ui| match form.kind {
-        AppFormKind::SocketIoConnect => field(ui, "namespace", &mut form.namespace),
-        AppFormKind::SocketIoEmit => {
-            field(ui, "namespace", &mut form.namespace);
-            field(ui, "event", &mut form.event);
-            field(ui, "arguments (JSON array)", &mut form.args);
-            field(ui, "ack id (empty: none)", &mut form.id);
-        }
-        AppFormKind::MqttConnect => {
-            field(ui, "client id", &mut form.client_id);
-            ui.checkbox(&mut form.v5, "MQTT 5");
-            ui.end_row();
-        }
-        AppFormKind::MqttSubscribe | AppFormKind::MqttPublish => {
-            field(ui, "topic", &mut form.topic);
-            if form.kind == AppFormKind::MqttPublish {
-                field(ui, "payload", &mut form.payload);
-                ui.checkbox(&mut form.retain, "retain");
+    egui::Grid::new("app-form-fields")
+        .num_columns(2)
+        .show(ui, |ui| match form.kind {
+            AppFormKind::SocketIoConnect => field(ui, "namespace", &mut form.namespace),
+            AppFormKind::SocketIoEmit => {
+                field(ui, "namespace", &mut form.namespace);
+                field(ui, "event", &mut form.event);
+                field(ui, "arguments (JSON array)", &mut form.args);
+                field(ui, "ack id (empty: none)", &mut form.id);
+            }
+            AppFormKind::MqttConnect => {
+                field(ui, "client id", &mut form.client_id);
+                ui.checkbox(&mut form.v5, "MQTT 5");
                 ui.end_row();
             }
-            ui.label("QoS");
-            ui.horizontal(|ui| {
-                for q in 0..=2 {
-                    ui.radio_value(&mut form.qos, q, q.to_string());
+            AppFormKind::MqttSubscribe | AppFormKind::MqttPublish => {
+                field(ui, "topic", &mut form.topic);
+                if form.kind == AppFormKind::MqttPublish {
+                    field(ui, "payload", &mut form.payload);
+                    ui.checkbox(&mut form.retain, "retain");
+                    ui.end_row();
                 }
-            });
-            ui.end_row();
-            field(ui, "packet id", &mut form.id);
-            ui.checkbox(&mut form.v5, "MQTT 5");
-            ui.end_row();
-        }
-        AppFormKind::StompConnect | AppFormKind::GraphqlInit => {}
-        AppFormKind::StompSend => {
-            field(ui, "destination", &mut form.destination);
-            field(ui, "body", &mut form.payload);
-        }
-        AppFormKind::StompSubscribe => {
-            field(ui, "subscription id", &mut form.id);
-            field(ui, "destination", &mut form.destination);
-        }
-        AppFormKind::GraphqlSubscribe => {
-            field(ui, "id", &mut form.id);
-            field(ui, "query", &mut form.query);
-            field(ui, "variables (JSON)", &mut form.variables);
-        }
-    });
+                ui.label("QoS");
+                ui.horizontal(|ui| {
+                    for q in 0..=2 {
+                        ui.radio_value(&mut form.qos, q, q.to_string());
+                    }
+                });
+                ui.end_row();
+                field(ui, "packet id", &mut form.id);
+                ui.checkbox(&mut form.v5, "MQTT 5");
+                ui.end_row();
+            }
+            AppFormKind::StompConnect | AppFormKind::GraphqlInit => {}
+            AppFormKind::StompSend => {
+                field(ui, "destination", &mut form.destination);
+                field(ui, "body", &mut form.payload);
+            }
+            AppFormKind::StompSubscribe => {
+                field(ui, "subscription id", &mut form.id);
+                field(ui, "destination", &mut form.destination);
+            }
+            AppFormKind::GraphqlSubscribe => {
+                field(ui, "id", &mut form.id);
+                field(ui, "query", &mut form.query);
+                field(ui, "variables (JSON)", &mut form.variables);
+            }
+        });
     let built = form.to_composer();
     ui.horizontal(|ui| {
         if ui

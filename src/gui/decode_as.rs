@@ -188,13 +188,25 @@ pub fn proto_dialog_ui(app: &mut FramescopeApp, ctx: &egui::Context) {
         .collapsible(false)
         .show(ctx, |ui| {
             ui.label(".proto files (one path per line; imports are looked for beside them):");
-            ui.add(egui::TextEdit::multiline(&mut dialog.files).desired_rows(3).id_salt("proto-files"));
+            ui.add(
+                egui::TextEdit::multiline(&mut dialog.files)
+                    .desired_rows(3)
+                    .id_salt("proto-files"),
+            );
             egui::Grid::new("proto-types").num_columns(2).show(ui, |ui| {
                 ui.label("client → server message type");
-                ui.add(egui::TextEdit::singleline(&mut dialog.c2s).hint_text("pkg.Request").id_salt("proto-c2s"));
+                ui.add(
+                    egui::TextEdit::singleline(&mut dialog.c2s)
+                        .hint_text("pkg.Request")
+                        .id_salt("proto-c2s"),
+                );
                 ui.end_row();
                 ui.label("server → client message type");
-                ui.add(egui::TextEdit::singleline(&mut dialog.s2c).hint_text("pkg.Reply").id_salt("proto-s2c"));
+                ui.add(
+                    egui::TextEdit::singleline(&mut dialog.s2c)
+                        .hint_text("pkg.Reply")
+                        .id_salt("proto-s2c"),
+                );
                 ui.end_row();
             });
             if let Some(e) = &dialog.error {

@@ -49,7 +49,11 @@ impl FilteredView {
     /// rescans all messages, new messages are examined once and merged into the sort.
     pub fn refresh(&mut self, store: &Store, filter: &Filter, display: &str, sort: SortOrder) {
         // New "decode as" rules change summaries and app fields: filter again.
-        let wanted = (filter.clone(), display.trim().to_owned(), self.apps.get_mut().generation);
+        let wanted = (
+            filter.clone(),
+            display.trim().to_owned(),
+            self.apps.get_mut().generation,
+        );
         if self.built_for.as_ref() != Some(&wanted) {
             self.display = None;
             self.display_error = None;

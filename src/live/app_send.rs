@@ -139,7 +139,13 @@ impl AppSend {
                 username,
                 password,
                 v5,
-            } => Built::Binary(mqtt_connect(client_id, *keep_alive, username.as_deref(), password.as_deref(), *v5)?),
+            } => Built::Binary(mqtt_connect(
+                client_id,
+                *keep_alive,
+                username.as_deref(),
+                password.as_deref(),
+                *v5,
+            )?),
             AppSend::MqttSubscribe {
                 packet_id,
                 topic,
@@ -284,7 +290,8 @@ fn check_qos(qos: u8) -> Result<(), String> {
 }
 
 fn put_mqtt_str(out: &mut Vec<u8>, s: &str) -> Result<(), String> {
-    let len = u16::try_from(s.len()).map_err(|_| format!("an MQTT string holds at most 65535 bytes, not {}", s.len()))?;
+    let len =
+        u16::try_from(s.len()).map_err(|_| format!("an MQTT string holds at most 65535 bytes, not {}", s.len()))?;
     out.extend_from_slice(&len.to_be_bytes());
     out.extend_from_slice(s.as_bytes());
     Ok(())

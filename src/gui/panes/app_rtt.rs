@@ -76,22 +76,25 @@ pub fn app_rtt_ui(app: &mut FramescopeApp, ui: &mut egui::Ui, origin: Timestamp,
     ui.columns(2, |cols| {
         let [table, plot] = cols else { return };
         egui::ScrollArea::vertical().id_salt("app-rtt-table").show(table, |ui| {
-            egui::Grid::new("app-rtt-grid").striped(true).num_columns(5).show(ui, |ui| {
-                for title in ["request", "n", "p50", "p95", "p99"] {
-                    ui.strong(title);
-                }
-                ui.end_row();
-                let ms = |v: Option<f64>| v.map_or_else(String::new, |v| format!("{v:.3} ms"));
-                for (i, (name, g)) in groups.iter().enumerate() {
-                    let label = egui::RichText::new(name).color(conn_color(i as u32));
-                    ui.label(label);
-                    ui.label(g.points.len().to_string());
-                    ui.label(ms(g.p50));
-                    ui.label(ms(g.p95));
-                    ui.label(ms(g.p99));
+            egui::Grid::new("app-rtt-grid")
+                .striped(true)
+                .num_columns(5)
+                .show(ui, |ui| {
+                    for title in ["request", "n", "p50", "p95", "p99"] {
+                        ui.strong(title);
+                    }
                     ui.end_row();
-                }
-            });
+                    let ms = |v: Option<f64>| v.map_or_else(String::new, |v| format!("{v:.3} ms"));
+                    for (i, (name, g)) in groups.iter().enumerate() {
+                        let label = egui::RichText::new(name).color(conn_color(i as u32));
+                        ui.label(label);
+                        ui.label(g.points.len().to_string());
+                        ui.label(ms(g.p50));
+                        ui.label(ms(g.p95));
+                        ui.label(ms(g.p99));
+                        ui.end_row();
+                    }
+                });
         });
         let top = groups
             .values()
@@ -116,7 +119,11 @@ pub fn app_rtt_ui(app: &mut FramescopeApp, ui: &mut egui::Ui, origin: Timestamp,
                 for (i, (name, g)) in groups.iter().enumerate().take(MAX_SERIES) {
                     let xy: Vec<[f64; 2]> = g.points.iter().map(|(p, _)| *p).collect();
                     let color = conn_color(i as u32);
-                    plot_ui.line(Line::new(name.clone(), PlotPoints::from(xy.clone())).color(color).width(1.0));
+                    plot_ui.line(
+                        Line::new(name.clone(), PlotPoints::from(xy.clone()))
+                            .color(color)
+                            .width(1.0),
+                    );
                     plot_ui.points(Points::new(name.clone(), PlotPoints::from(xy)).color(color).radius(3.5));
                 }
             });

@@ -189,7 +189,10 @@ fn protocol_ui(app: &FramescopeApp, ui: &mut egui::Ui, index: u32) {
         }
         let Some(d) = decoded else {
             ui.weak(match carried {
-                Some(p) => format!("This message carries nothing {} decodes (a control frame or a lost part).", p.id()),
+                Some(p) => format!(
+                    "This message carries nothing {} decodes (a control frame or a lost part).",
+                    p.id()
+                ),
                 None => "No application protocol recognised on this connection. Right-click the \
                          connection in the strip above and choose Decode as… to pick one."
                     .to_owned(),

@@ -156,6 +156,11 @@ pub fn messages_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
             )
         });
     }
+    // The summary column needs room too: below 900 points the frame and wire columns
+    // make way for it, so the preview stays on screen.
+    if width < 900.0 && cols.contains(&Col::Summary) {
+        cols.retain(|c| !matches!(c, Col::Wire | Col::Frames));
+    }
     if width < 480.0 {
         cols.retain(|c| !matches!(c, Col::Connection | Col::Decoded));
     }
