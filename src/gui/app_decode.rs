@@ -131,8 +131,7 @@ impl AppDecodeCache {
         let mut ids: Vec<ConnId> = self.conns.keys().copied().collect();
         ids.sort_unstable();
         for conn in ids {
-            loop {
-                let Some(c) = self.conns.get(&conn) else { break };
+            while let Some(c) = self.conns.get(&conn) {
                 let Some(&next) = c.messages.get(c.done) else { break };
                 let upto = c
                     .messages
