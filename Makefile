@@ -8,6 +8,8 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Building needs these; running the window also needs the X11/OpenGL libraries.
 # tcpdump and iproute2 (ip, tc): tests/midframe_capture.rs records in a network namespace.
 BUILD_PACKAGES := build-essential pkg-config libpcap-dev tcpdump iproute2
+# Mosquitto answers the MQTT messages scenarios build (tests/app_send_servers.rs, through a websockets relay).
+TEST_PACKAGES := mosquitto
 # Fallback fonts for CJK and Korean, Arabic/Hebrew/symbols, Devanagari and emoji (the window works without them,
 # showing boxes for those scripts; the font test needs them).
 FONT_PACKAGES := fonts-wqy-microhei fonts-dejavu-core fonts-lohit-deva fonts-symbola
@@ -32,6 +34,8 @@ py-deps:
 	@command -v python3 >/dev/null || $(MAKE) --no-print-directory install PACKAGES="python3 python3-pip"
 	@python3 -c 'import websockets.asyncio.server, kosoku, duckdb' 2>/dev/null || python3 -m pip install -q websockets kosoku duckdb 2>/dev/null || python3 -m pip install -q --break-system-packages websockets kosoku duckdb
 	@python3 -c 'import hypercorn, h2, wsproto' 2>/dev/null || python3 -m pip install -q hypercorn h2 wsproto 2>/dev/null || python3 -m pip install -q --break-system-packages hypercorn h2 wsproto
+	@command -v mosquitto >/dev/null || $(MAKE) --no-print-directory install PACKAGES="$(TEST_PACKAGES)"
+	@python3 -c 'import socketio, aiohttp' 2>/dev/null || python3 -m pip install -q python-socketio aiohttp 2>/dev/null || python3 -m pip install -q --break-system-packages python-socketio aiohttp
 	@command -v npm >/dev/null || $(MAKE) --no-print-directory install PACKAGES="nodejs npm"
 	@npm install --prefix tests/node --no-audit --no-fund >/dev/null || echo 'npm failed: the Node ws probe test will skip'
 

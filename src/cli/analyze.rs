@@ -116,56 +116,7 @@ impl AnalyzeArgs {
             }
             return Err("--proto needs --proto-message to say which message type to decode".into());
         }
-        let mut includes = self.proto_includes.clone();
-        for file in &self.proto_files {
-            let folder = file
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(Path::new("."));
-            includes.push(folder.to_path_buf());
-        }
-        let pool = if self.proto_files.is_empty() {
-            // Only the well-known types (google.protobuf.*) are known without a file.
-            let mut compiler = protox::Compiler::new(includes).map_err(|e| e.to_string())?;
-            compiler.include_imports(true);
-            compiler
-                .open_files([
-                    "google/protobuf/struct.proto",
-                    "google/protobuf/timestamp.proto",
-                    "google/protobuf/any.proto",
-                    "google/protobuf/wrappers.proto",
-                    "google/protobuf/empty.proto",
-                    "google/protobuf/duration.proto",
-                ])
-                .map_err(|e| e.to_string())?;
-            compiler.descriptor_pool()
-        } else {
-            let mut compiler = protox::Compiler::new(includes).map_err(|e| format!("--proto: {e}"))?;
-            compiler.include_imports(true);
-            compiler
-                .open_files(&self.proto_files)
-                .map_err(|e| format!("--proto: {e}"))?;
-            compiler.descriptor_pool()
-        };
-        let mut schema = ProtoSchema::default();
-        for spec in &self.proto_messages {
-            let (dirs, name) = match spec.split_once('=') {
-                Some(("c2s", name)) => ((true, false), name),
-                Some(("s2c", name)) => ((false, true), name),
-                Some((other, _)) => return Err(format!("--proto-message {spec}: {other:?} is not c2s or s2c")),
-                None => ((true, true), spec.as_str()),
-            };
-            let desc = pool
-                .get_message_by_name(name.trim_start_matches('.'))
-                .ok_or_else(|| format!("--proto-message: no message type {name:?} in the given .proto files"))?;
-            if dirs.0 {
-                schema.c2s = Some(desc.clone());
-            }
-            if dirs.1 {
-                schema.s2c = Some(desc);
-            }
-        }
-        Ok(Some(schema))
+        load_proto_schema(&self.proto_files, &self.proto_includes, &self.proto_messages).map(Some)
     }
 
     pub fn config(&self) -> AnalyzerConfig {
@@ -565,4 +516,58 @@ fn report_truncation(sink: &mut dyn EventSink, why: &str) {
         detail: why.to_owned(),
     };
     sink.event(Event::Anomaly(&finding));
+}
+
+/// Compiles `.proto` files (protox) and picks the message type of each direction:
+/// `NAME` for both, `c2s=NAME` or `s2c=NAME` for one (`analyze --proto`, the window's
+/// Decode as… protobuf).
+pub fn load_proto_schema(files: &[PathBuf], includes: &[PathBuf], messages: &[String]) -> Result<ProtoSchema, String> {
+    let mut includes = includes.to_vec();
+    for file in files {
+        let folder = file
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        includes.push(folder.to_path_buf());
+    }
+    let pool = if files.is_empty() {
+        // Only the well-known types (google.protobuf.*) are known without a file.
+        let mut compiler = protox::Compiler::new(includes).map_err(|e| e.to_string())?;
+        compiler.include_imports(true);
+        compiler
+            .open_files([
+                "google/protobuf/struct.proto",
+                "google/protobuf/timestamp.proto",
+                "google/protobuf/any.proto",
+                "google/protobuf/wrappers.proto",
+                "google/protobuf/empty.proto",
+                "google/protobuf/duration.proto",
+            ])
+            .map_err(|e| e.to_string())?;
+        compiler.descriptor_pool()
+    } else {
+        let mut compiler = protox::Compiler::new(includes).map_err(|e| format!("--proto: {e}"))?;
+        compiler.include_imports(true);
+        compiler.open_files(files).map_err(|e| format!("--proto: {e}"))?;
+        compiler.descriptor_pool()
+    };
+    let mut schema = ProtoSchema::default();
+    for spec in messages {
+        let (dirs, name) = match spec.split_once('=') {
+            Some(("c2s", name)) => ((true, false), name),
+            Some(("s2c", name)) => ((false, true), name),
+            Some((other, _)) => return Err(format!("--proto-message {spec}: {other:?} is not c2s or s2c")),
+            None => ((true, true), spec.as_str()),
+        };
+        let desc = pool
+            .get_message_by_name(name.trim_start_matches('.'))
+            .ok_or_else(|| format!("--proto-message: no message type {name:?} in the given .proto files"))?;
+        if dirs.0 {
+            schema.c2s = Some(desc.clone());
+        }
+        if dirs.1 {
+            schema.s2c = Some(desc);
+        }
+    }
+    Ok(schema)
 }

@@ -36,6 +36,8 @@ pub enum LowerTab {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum PlotTab {
     Rtt,
+    /// Application request → answer round trips.
+    AppRtt,
     #[default]
     Timeline,
     Throughput,
@@ -49,6 +51,8 @@ pub enum DetailTab {
     Json,
     Hex,
     Base64,
+    /// The application protocol's decoded tree (`panes::detail::protocol_ui`).
+    Protocol,
 }
 
 /// What is selected.
@@ -145,6 +149,8 @@ pub struct FramescopeApp {
     pub guard: crate::gui::guard::Guard,
     /// The window was told to close (once).
     pub(crate) quit_sent: bool,
+    /// The protobuf "decode as" window, while open.
+    pub proto_dialog: Option<crate::gui::decode_as::ProtoDialog>,
     pub(crate) commands: Vec<Command>,
     pub(crate) wake: Arc<dyn Fn() + Send + Sync>,
 }
@@ -154,7 +160,7 @@ impl FramescopeApp {
     pub fn new(settings: Settings, wake: Arc<dyn Fn() + Send + Sync>) -> Self {
         // `mqtt.topic` and the other application fields of the filter language.
         crate::query::register_app_protocol_fields();
-        FramescopeApp {
+        let mut app = FramescopeApp {
             store: Store::default(),
             feed: None,
             source: None,
@@ -190,9 +196,12 @@ impl FramescopeApp {
             fonts_installed: false,
             guard: Default::default(),
             quit_sent: false,
+            proto_dialog: None,
             commands: Vec::new(),
             wake,
-        }
+        };
+        app.apply_decode_rules();
+        app
     }
 
     /// Queues a command for the end of the frame.
@@ -213,6 +222,7 @@ impl FramescopeApp {
         self.store.first_packet =
             crate::capture::OfflineReader::first_packet_ts(&path, crate::capture::ReaderKind::Auto);
         self.view = FilteredView::default();
+        self.apply_decode_rules();
         self.selection = Selection::default();
         self.marks.clear();
         self.follow = None;
@@ -289,6 +299,7 @@ impl FramescopeApp {
     pub fn reset_for_live_source(&mut self, source: Source) {
         self.store = Store::with_payload_budget(1 << 30);
         self.view = FilteredView::default();
+        self.apply_decode_rules();
         self.selection = Selection::default();
         self.marks.clear();
         self.follow = None;
@@ -469,6 +480,7 @@ impl FramescopeApp {
         panes::reference::reference_window_ui(self, &ctx);
         panes::follow::follow_window_ui(self, &ctx);
         lesson_window_ui(self, &ctx);
+        crate::gui::decode_as::proto_dialog_ui(self, &ctx);
         crate::gui::guard::guard_windows_ui(self, &ctx);
 
         self.apply_commands(&ctx);
@@ -714,6 +726,9 @@ impl FramescopeApp {
                     }
                 }
                 Command::FollowStream(conn) => self.follow = Some(conn),
+                Command::DecodeAs(conn, protocol) => self.set_decode_as(conn, protocol),
+                Command::SetDecodeRule(rule) => self.set_decode_rule(rule),
+                Command::OpenProtoDialog(conn) => self.open_proto_dialog(conn),
                 Command::SaveTranscript(conn) => self.save_transcript(conn),
                 Command::Export(format) => self.export(format),
                 Command::ShowReference(topic, highlight) => {

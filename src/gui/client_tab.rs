@@ -44,6 +44,10 @@ pub struct ClientPanel {
     pub text: String,
     pub close_code: u16,
     pub close_reason: String,
+    /// The "Application message" form (Socket.IO, MQTT, STOMP, GraphQL).
+    pub app_form: crate::gui::app_form::AppForm,
+    /// The form is shown.
+    pub app_form_open: bool,
     /// Why the last connect or send could not be done.
     pub error: Option<String>,
     /// Keep-alive pings: on, interval and pong timeout in seconds, close at a missed pong.
@@ -89,6 +93,8 @@ impl Default for ClientPanel {
             text: String::new(),
             close_code: 1000,
             close_reason: String::new(),
+            app_form: Default::default(),
+            app_form_open: false,
             error: None,
             history: Vec::new(),
             templates: Vec::new(),

@@ -70,6 +70,13 @@ pub enum Command {
     /// Open or delete a recording left by a crashed run.
     OpenOrphan(PathBuf),
     DeleteOrphan(PathBuf),
+    /// Decode a connection's server and path as a protocol id (or `none`); `None` goes back
+    /// to automatic recognition (`gui::decode_as`).
+    DecodeAs(ConnId, Option<String>),
+    /// Keep a complete "decode as" rule (the protobuf window's).
+    SetDecodeRule(crate::gui::settings::DecodeRule),
+    /// Open the protobuf "decode as" window for a connection.
+    OpenProtoDialog(ConnId),
     /// Write the shown messages (or connections) to a file the dialog asks for.
     Export(ExportFormat),
     /// Save the packets of the shown messages' connections as pcapng, with their TLS keys

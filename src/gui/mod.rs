@@ -2,8 +2,11 @@
 //! commands run once, at the end of the frame; loading runs on a background thread.
 
 pub mod app;
+pub mod app_decode;
+pub mod app_form;
 pub mod client_tab;
 pub mod commands;
+pub mod decode_as;
 pub mod dialogs;
 pub mod export;
 pub mod feed;

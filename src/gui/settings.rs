@@ -53,6 +53,8 @@ pub struct Columns {
     pub rtt: bool,
     pub fin_rsv: bool,
     pub mask: bool,
+    /// The application summary (`PUBLISH sensors/t1 q1 #12`).
+    pub summary: bool,
 }
 
 impl Default for Columns {
@@ -65,8 +67,26 @@ impl Default for Columns {
             rtt: false,
             fin_rsv: false,
             mask: false,
+            summary: true,
         }
     }
+}
+
+/// "Decode as…" for one server and path (the connections strip's context menu): the
+/// protocol its connections carry, or `none` to leave them undecoded.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct DecodeRule {
+    /// `ip:port` of the server, as the connections strip shows it.
+    pub server: String,
+    /// The request path with its query string (empty when the handshake was not seen).
+    pub path: String,
+    /// A protocol id (`mqtt`, `socketio`, `protobuf`…) or `none`.
+    pub protocol: String,
+    /// For protobuf: the user's `.proto` files and the message type of each direction.
+    pub proto_files: Vec<PathBuf>,
+    pub proto_c2s: String,
+    pub proto_s2c: String,
 }
 
 /// A display filter kept as a button (Wireshark's filter buttons).
@@ -93,6 +113,8 @@ pub struct Settings {
     pub saved_filters: Vec<SavedFilter>,
     /// The TLS key log file (`SSLKEYLOGFILE`) that decrypts wss:// captures, remembered.
     pub tls_keylog: Option<PathBuf>,
+    /// "Decode as…" choices, remembered per server and path.
+    pub decode_rules: Vec<DecodeRule>,
 }
 
 impl Default for Settings {
@@ -120,6 +142,7 @@ impl Default for Settings {
                 },
             ],
             tls_keylog: None,
+            decode_rules: Vec::new(),
         }
     }
 }

@@ -2,8 +2,7 @@
 //! filter bar's simple fields, the display filter (the query language of `analyze
 //! --filter`), and the table's sort order.
 
-use crate::analysis::app::{AppTracker, Decoded};
-use crate::analysis::event::MessageEvent;
+use crate::gui::app_decode::AppDecodeCache;
 use crate::query::{AppFields, Filter as DisplayFilter, FilterError};
 use crate::store::sort::{self, SortOrder};
 use crate::store::{Annotations, CompiledFilter, Filter, Store};
@@ -24,13 +23,14 @@ pub struct FilteredView {
     /// `rows[..sorted_upto]` are in `sorted`.
     sorted_upto: usize,
     /// The filters and sort `rows` was built for.
-    built_for: Option<(Filter, String)>,
+    built_for: Option<(Filter, String, u64)>,
     sort: SortOrder,
     display: Option<DisplayFilter>,
-    /// The application decoders, when the display filter reads their fields: they see every
-    /// message in order (protocol state spans messages), from the first.
-    app: Option<AppTracker>,
-    app_conns_seen: usize,
+    /// The display filter reads application fields (`mqtt.topic`…).
+    reads_app: bool,
+    /// Application decoding (summaries, trees, round trips), lazy and cached; a `RefCell`
+    /// because panes decode the rows they draw while reading the rest of the app.
+    pub apps: std::cell::RefCell<AppDecodeCache>,
     /// Messages of the store already examined.
     scanned: usize,
     /// Why the filter's text could not be used (a bad regular expression).
@@ -48,18 +48,20 @@ impl FilteredView {
     /// Brings `rows` up to date with the filters, the sort and the store: a changed filter
     /// rescans all messages, new messages are examined once and merged into the sort.
     pub fn refresh(&mut self, store: &Store, filter: &Filter, display: &str, sort: SortOrder) {
-        let wanted = (filter.clone(), display.trim().to_owned());
+        // New "decode as" rules change summaries and app fields: filter again.
+        let wanted = (
+            filter.clone(),
+            display.trim().to_owned(),
+            self.apps.get_mut().generation,
+        );
         if self.built_for.as_ref() != Some(&wanted) {
             self.display = None;
             self.display_error = None;
-            self.app = None;
-            self.app_conns_seen = 0;
+            self.reads_app = false;
             if !wanted.1.is_empty() {
                 match DisplayFilter::compile(&wanted.1) {
                     Ok(f) => {
-                        if f.reads_app() {
-                            self.app = Some(AppTracker::default());
-                        }
+                        self.reads_app = f.reads_app();
                         self.display = Some(f);
                     }
                     // A broken expression filters nothing out; the error is shown under it.
@@ -120,44 +122,32 @@ impl FilteredView {
     /// which filters nothing out (the error is shown next to the field).
     fn scan(&mut self, store: &Store, compiled: Option<&CompiledFilter<'_>>, upto: usize) {
         let from = self.rows.len();
+        let apps = self.apps.get_mut();
         match compiled {
-            Some(compiled) => compiled.extend_matches(store, self.scanned, upto, &mut self.rows),
-            None => self.rows.extend(self.scanned as u32..upto as u32),
-        }
-        // Application fields: decode every message of this slice in order, keep the decoded
-        // ones of the candidate rows.
-        let mut decoded: rustc_hash::FxHashMap<u32, Decoded> = Default::default();
-        if let Some(tracker) = &mut self.app {
-            let candidates: rustc_hash::FxHashSet<u32> =
-                self.rows.get(from..).unwrap_or_default().iter().copied().collect();
-            for (i, m) in store.messages.iter().enumerate().take(upto).skip(self.scanned) {
-                while self.app_conns_seen <= m.conn as usize {
-                    if let Some(c) = store.connections.get(self.app_conns_seen) {
-                        tracker.on_connection(&c.info);
+            // The text is also looked for in the application summary (`PUBLISH sensors/t1`).
+            Some(compiled) if compiled.has_text() => {
+                for (i, row) in store.messages.iter().enumerate().take(upto).skip(self.scanned) {
+                    let matched = compiled.matches(row, store.payload(row))
+                        || (compiled.matches_besides_text(row)
+                            && apps.summary(store, i as u32).is_some_and(|s| compiled.text_in(s)));
+                    if matched {
+                        self.rows.push(i as u32);
                     }
-                    self.app_conns_seen += 1;
-                }
-                let event = MessageEvent {
-                    facts: m.facts,
-                    payload: store.payload(m),
-                    compressed_payload: None,
-                };
-                let d = tracker.on_message(&event);
-                tracker.out.clear();
-                if let Some(d) = d
-                    && candidates.contains(&(i as u32))
-                {
-                    decoded.insert(i as u32, d);
                 }
             }
+            Some(compiled) => compiled.extend_matches(store, self.scanned, upto, &mut self.rows),
+            None => self.rows.extend(self.scanned as u32..upto as u32),
         }
         if let Some(display) = &self.display {
             let annotations = &self.annotations;
             let mut kept = from;
             for i in from..self.rows.len() {
                 let Some(&m) = self.rows.get(i) else { break };
+                // Each connection decodes in its own order, so asking for the candidates in
+                // arrival order gives what `analyze --filter` sees.
+                let decoded = if self.reads_app { apps.get(store, m) } else { None };
                 let matched = annotations.view(store, m).is_some_and(|mut v| {
-                    v.app = decoded.get(&m).map(|d| d as &dyn AppFields);
+                    v.app = decoded.map(|d| d as &dyn AppFields);
                     display.matches(&v)
                 });
                 if matched {

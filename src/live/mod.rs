@@ -2,6 +2,7 @@
 //! tap between the transport and the WebSocket layer so the analysis engine sees the exact
 //! handshake and frames, masks included, and the session can be saved as a capture.
 
+pub mod app_send;
 pub mod client;
 pub mod compose;
 pub mod options;

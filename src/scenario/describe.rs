@@ -59,6 +59,8 @@ pub fn title(step: &Step) -> String {
                 short(&j.to_string())
             } else if let Some(p) = &s.ping {
                 format!("ping {}", short(p))
+            } else if let Some(app) = &s.app {
+                app.describe()
             } else {
                 "binary".to_owned()
             };

@@ -182,14 +182,18 @@ impl Cx<'_> {
                     s.binary_hex.is_some(),
                     s.binary_base64.is_some(),
                     s.ping.is_some(),
+                    s.app.is_some(),
                 ]
                 .iter()
                 .filter(|g| **g)
                 .count();
                 if given != 1 {
                     return Err(format!(
-                        "{at}: give exactly one of text, json, binary_hex, binary_base64, ping (found {given})"
+                        "{at}: give exactly one of text, json, binary_hex, binary_base64, ping, app (found {given})"
                     ));
+                }
+                if let Some(app) = &s.app {
+                    app.build().map_err(|e| format!("{at}: {e}"))?;
                 }
                 for t in s
                     .text

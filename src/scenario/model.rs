@@ -118,6 +118,10 @@ pub struct SendStep {
     /// A ping with this payload (text, ≤ 125 bytes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ping: Option<String>,
+    /// An application message built by framescope: `app: MqttPublish(topic: "t", qos: 1,
+    /// packet_id: 1)`, `app: SocketIoEmit(event: "chat", args: ["hi"])` (`live::app_send`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app: Option<crate::live::app_send::AppSend>,
     /// Start (or restart) the named timer when the message has been sent; an `Expect` with
     /// `measure` of the same name records the time from here to its message's arrival.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -104,22 +104,39 @@ impl Filter {
 
 impl CompiledFilter<'_> {
     pub fn matches(&self, row: &MessageRow, payload: &[u8]) -> bool {
+        self.matches_besides_text(row) && self.text_matches(row, payload)
+    }
+
+    /// Direction, opcode, connection and size: everything but the text.
+    pub fn matches_besides_text(&self, row: &MessageRow) -> bool {
         let f = self.filter;
         f.dir.is_none_or(|d| d == row.dir)
             && f.opcode.matches(row.opcode)
             && f.conn.is_none_or(|c| c == row.conn)
             && f.min_len.is_none_or(|m| row.len >= m)
             && f.max_len.is_none_or(|m| row.len <= m)
-            && self.text_matches(row, payload)
+    }
+
+    /// True when there is text to look for.
+    pub fn has_text(&self) -> bool {
+        self.needle.is_some() || self.regex.is_some()
+    }
+
+    /// The text looked for in something the window shows beside the payload (the
+    /// application summary).
+    pub fn text_in(&self, shown: &str) -> bool {
+        self.has_text() && self.found(shown.as_bytes())
+    }
+
+    fn found(&self, hay: &[u8]) -> bool {
+        self.needle.as_ref().is_none_or(|n| n.find(hay).is_some())
+            && self.regex.as_ref().is_none_or(|r| r.is_match(hay))
     }
 
     /// The text is looked for in the payload and, for a close, in what the table shows for
     /// it ("1000 Normal Closure — bye"), so `1000` and `Normal` find close frames.
     fn text_matches(&self, row: &MessageRow, payload: &[u8]) -> bool {
-        let found = |hay: &[u8]| {
-            self.needle.as_ref().is_none_or(|n| n.find(hay).is_some())
-                && self.regex.as_ref().is_none_or(|r| r.is_match(hay))
-        };
+        let found = |hay: &[u8]| self.found(hay);
         found(payload)
             || (row.opcode == OpCode::Close && {
                 let reason = row.close_reason(payload).unwrap_or_default();

@@ -476,6 +476,17 @@ fn composer_ui(tab: &mut ClientPanel, ui: &mut egui::Ui, open: bool, cx: &mut Ct
             ui.selectable_value(&mut tab.kind, kind, kind.label());
         }
     });
+    let form = egui::CollapsingHeader::new("Application message (Socket.IO, MQTT, STOMP, GraphQL)")
+        .id_salt("app-form")
+        .open(Some(tab.app_form_open))
+        .show(ui, |ui| crate::gui::app_form::app_form_ui(&mut tab.app_form, ui));
+    if form.header_response.clicked() {
+        tab.app_form_open = !tab.app_form_open;
+    }
+    if let Some(Some((kind, text))) = form.body_returned {
+        tab.kind = kind;
+        tab.text = text;
+    }
     let mut composing = false;
     match tab.kind {
         ComposeKind::Close => close_fields_ui(tab, ui),

@@ -146,6 +146,7 @@ pub fn connections_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
     let mut clicked = None;
     let sort = app.connections_view.sort;
     let mut sort_clicked = None;
+    let mut menu_commands = Vec::new();
     let order = app.connections_view.order(&app.store).to_vec();
     // Selectable labels would take the clicks meant for the row.
     ui.style_mut().interaction.selectable_labels = false;
@@ -261,14 +262,21 @@ pub fn connections_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
                         ui.label("0");
                     }
                 });
-                if row.response().clicked() {
+                let response = row.response();
+                if response.clicked() {
                     clicked = Some(c.info.conn);
                 }
+                response.context_menu(|ui| {
+                    crate::gui::decode_as::decode_as_menu_ui(app, ui, c.info.conn, &mut menu_commands);
+                });
             });
         });
     if let Some(conn) = clicked {
         let toggle = if selected == Some(conn) { None } else { Some(conn) };
         app.push(Command::SelectConnection(toggle));
+    }
+    for command in menu_commands {
+        app.push(command);
     }
     if let Some(column) = sort_clicked {
         let (current, descending) = app.connections_view.sort;

@@ -114,6 +114,8 @@ pub fn detail_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
         ui.selectable_value(&mut app.detail_tab, DetailTab::Json, "JSON");
         ui.selectable_value(&mut app.detail_tab, DetailTab::Hex, "Hex");
         ui.selectable_value(&mut app.detail_tab, DetailTab::Base64, "Base64");
+        ui.selectable_value(&mut app.detail_tab, DetailTab::Protocol, "Protocol")
+            .on_hover_text("What the application protocol (MQTT, Socket.IO, STOMP…) carries");
         ui.separator();
         if ui.button("Copy").clicked() {
             let text = match app.detail_tab {
@@ -151,6 +153,7 @@ pub fn detail_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
         }
         DetailTab::Json => json_ui(ui, shown),
         DetailTab::Hex => hex_ui(ui, &payload),
+        DetailTab::Protocol => protocol_ui(app, ui, index),
         DetailTab::Base64 => {
             let text = base64::engine::general_purpose::STANDARD.encode(shown);
             egui::ScrollArea::vertical().id_salt("detail-b64").show(ui, |ui| {
@@ -158,6 +161,62 @@ pub fn detail_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
             });
         }
     }
+}
+
+/// The message as its application protocol sees it: the summary, the decoded tree (nested
+/// MessagePack/CBOR/protobuf values included) and the findings about its data.
+fn protocol_ui(app: &FramescopeApp, ui: &mut egui::Ui, index: u32) {
+    let mut apps = app.view.apps.borrow_mut();
+    let decoded = apps.full(&app.store, index);
+    let findings = apps.findings(&app.store, index).to_vec();
+    let conn = app.store.messages.get(index as usize).map(|m| m.conn);
+    let carried = conn.and_then(|c| apps.protocol_of(c));
+    let not_kept = apps.trees_not_kept;
+    drop(apps);
+    egui::ScrollArea::vertical().id_salt("detail-protocol").show(ui, |ui| {
+        if not_kept > 0 {
+            ui.colored_label(
+                theme::WARNING,
+                format!(
+                    "{not_kept} decoded trees were not kept (over {} MiB); they are decoded again when selected",
+                    crate::gui::app_decode::MAX_KEPT_FIELD_BYTES >> 20
+                ),
+            );
+        }
+        for f in &findings {
+            ui.colored_label(theme::ERROR, format!("{}: {}", f.kind.slug(), f.detail))
+                .on_hover_text(f.kind.explanation());
+        }
+        let Some(d) = decoded else {
+            ui.weak(match carried {
+                Some(p) => format!(
+                    "This message carries nothing {} decodes (a control frame or a lost part).",
+                    p.id()
+                ),
+                None => "No application protocol recognised on this connection. Right-click the \
+                         connection in the strip above and choose Decode as… to pick one."
+                    .to_owned(),
+            });
+            return;
+        };
+        ui.horizontal(|ui| {
+            ui.label(egui::RichText::new(d.protocol.id()).strong());
+            ui.label(egui::RichText::new(&d.summary).monospace());
+        });
+        ui.separator();
+        let mut budget = MAX_JSON_NODES;
+        match &d.fields {
+            serde_json::Value::Object(map) => {
+                for (k, v) in map {
+                    json_tree_ui(ui, k, v, &mut budget);
+                }
+            }
+            other => json_tree_ui(ui, "(value)", other, &mut budget),
+        }
+        if budget == 0 {
+            ui.weak("… (tree cut at 5000 nodes)");
+        }
+    });
 }
 
 /// A close frame's payload as what it means: the two status bytes as a code with its name,

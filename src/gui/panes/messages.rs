@@ -31,6 +31,7 @@ enum Col {
     Rtt,
     FinRsv,
     Mask,
+    Summary,
     Preview,
 }
 
@@ -49,6 +50,7 @@ impl Col {
             Col::Rtt => "RTT",
             Col::FinRsv => "FIN RSV",
             Col::Mask => "mask key",
+            Col::Summary => "summary",
             Col::Preview => "preview",
         }
     }
@@ -66,7 +68,7 @@ impl Col {
             Col::Compressed => SortColumn::Compressed,
             Col::Rtt => SortColumn::Rtt,
             Col::Preview => SortColumn::Preview,
-            Col::FinRsv | Col::Mask => return None,
+            Col::FinRsv | Col::Mask | Col::Summary => return None,
         })
     }
 
@@ -88,6 +90,7 @@ impl Col {
             Col::Rtt => Column::initial(64.0).at_least(40.0),
             Col::FinRsv => Column::initial(60.0).at_least(40.0),
             Col::Mask => Column::initial(72.0).at_least(40.0),
+            Col::Summary => Column::initial(240.0).at_least(80.0).clip(true),
             Col::Preview => Column::remainder().at_least(100.0).clip(true),
         }
     }
@@ -107,6 +110,7 @@ fn visible_columns(c: &Columns) -> Vec<Col> {
         (Col::Rtt, c.rtt),
         (Col::FinRsv, c.fin_rsv),
         (Col::Mask, c.mask),
+        (Col::Summary, c.summary),
     ];
     let mut cols = vec![Col::Number];
     cols.extend(optional.into_iter().filter(|&(_, on)| on).map(|(col, _)| col));
@@ -123,6 +127,7 @@ pub fn column_chooser_ui(columns: &mut Columns, ui: &mut egui::Ui) {
     ui.checkbox(&mut columns.rtt, "Ping/pong RTT");
     ui.checkbox(&mut columns.fin_rsv, "FIN and RSV bits (first frame)");
     ui.checkbox(&mut columns.mask, "Masking key (first frame)");
+    ui.checkbox(&mut columns.summary, "Application summary (MQTT, Socket.IO…)");
 }
 
 pub fn messages_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
@@ -150,6 +155,11 @@ pub fn messages_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
                 Col::Wire | Col::Frames | Col::Compressed | Col::FinRsv | Col::Mask | Col::Rtt
             )
         });
+    }
+    // The summary column needs room too: below 900 points the frame and wire columns
+    // make way for it, so the preview stays on screen.
+    if width < 900.0 && cols.contains(&Col::Summary) {
+        cols.retain(|c| !matches!(c, Col::Wire | Col::Frames));
     }
     if width < 480.0 {
         cols.retain(|c| !matches!(c, Col::Connection | Col::Decoded));
@@ -317,6 +327,14 @@ fn cell_ui(app: &FramescopeApp, ui: &mut egui::Ui, col: Col, index: u32, m: &Mes
                 ui.monospace(format!("{} {}{}{}", bit(h.fin), bit(h.rsv1), bit(h.rsv2), bit(h.rsv3)));
             } else if let Some(key) = h.mask {
                 ui.monospace(copy_as::hex(&key));
+            }
+        }
+        Col::Summary => {
+            // Decoded when first drawn (its connection up to this message), then cached.
+            let mut apps = app.view.apps.borrow_mut();
+            if let Some(d) = apps.get(&app.store, index) {
+                ui.label(format::preview(d.summary.as_bytes(), 160))
+                    .on_hover_text(d.protocol.id());
             }
         }
         Col::Preview => {

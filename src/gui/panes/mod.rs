@@ -2,6 +2,7 @@
 //! opens files.
 
 pub mod anatomy;
+pub mod app_rtt;
 pub mod builder;
 pub mod capture;
 pub mod client;

@@ -26,7 +26,7 @@ use crate::live::client::{SessionMark, SessionMarkKind};
 use crate::store::Store;
 
 /// Hover text from the series name and the point under the pointer.
-fn hover(pos: &HoverPosition<'_>, text: impl Fn(&str, PlotPoint) -> String) -> Option<String> {
+pub(super) fn hover(pos: &HoverPosition<'_>, text: impl Fn(&str, PlotPoint) -> String) -> Option<String> {
     Some(match pos {
         HoverPosition::NearDataPoint {
             plot_name, position, ..
@@ -57,6 +57,8 @@ pub enum PlotLane {
     ClientToServer,
     ServerToClient,
     Rtt,
+    /// Application request → answer latency (`panes::app_rtt`).
+    AppRtt,
     BytesPerSecond,
     MessagesPerSecond,
 }
@@ -91,6 +93,8 @@ pub fn plots_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
     ui.horizontal(|ui| {
         ui.selectable_value(&mut app.plot_tab, PlotTab::Timeline, "Timeline");
         ui.selectable_value(&mut app.plot_tab, PlotTab::Rtt, "Ping/pong RTT");
+        ui.selectable_value(&mut app.plot_tab, PlotTab::AppRtt, "Application RTT")
+            .on_hover_text("Request → answer latency of MQTT, Socket.IO, JSON-RPC, STOMP, GraphQL");
         ui.selectable_value(&mut app.plot_tab, PlotTab::Throughput, "Throughput");
         ui.weak("· scroll or drag to zoom and pan (all plots follow), double-click to reset, click a point to select its message");
     });
@@ -103,13 +107,14 @@ pub fn plots_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
     match app.plot_tab {
         PlotTab::Timeline => timeline_ui(app, ui, origin, end),
         PlotTab::Rtt => rtt_ui(app, ui, origin, end),
+        PlotTab::AppRtt => super::app_rtt::app_rtt_ui(app, ui, origin, end),
         PlotTab::Throughput => throughput_ui(app, ui, origin, end),
     }
 }
 
 /// A lane: linked x axis and cursor, the shared y-axis width, the same initial x range
 /// (`[0, end]` plus a margin) in every lane, zoom and pan along x only.
-fn lane<'a>(id: &str, end: f64) -> Plot<'a> {
+pub(super) fn lane<'a>(id: &str, end: f64) -> Plot<'a> {
     let margin = end * 0.02;
     Plot::new(id)
         .link_axis(x_link(), [true, false])
@@ -136,7 +141,7 @@ pub fn format_seconds(value: f64, step: f64, span: f64) -> String {
 }
 
 /// Decimals that tell apart ticks `step` apart (1 for 0.1 or 0.5, 0 for 1 or 5).
-fn decimals_for(step: f64, max: usize) -> usize {
+pub(super) fn decimals_for(step: f64, max: usize) -> usize {
     if step.is_nan() || step <= 0.0 || !step.is_finite() {
         return 0;
     }
@@ -144,7 +149,7 @@ fn decimals_for(step: f64, max: usize) -> usize {
 }
 
 /// A time for hover text: milliseconds below 10 s, else seconds.
-fn format_time(t: f64) -> String {
+pub(super) fn format_time(t: f64) -> String {
     if t.abs() < 10.0 {
         format!("{:.3} ms", t * 1000.0)
     } else {
@@ -348,7 +353,7 @@ enum LegendMark {
     Cross,
 }
 
-fn secs(ts: Timestamp, origin: Timestamp) -> f64 {
+pub(super) fn secs(ts: Timestamp, origin: Timestamp) -> f64 {
     ts.millis_since(origin) / 1000.0
 }
 
@@ -683,7 +688,7 @@ fn timeline_ui(app: &mut FramescopeApp, ui: &mut egui::Ui, origin: Timestamp, en
 }
 
 /// The item of the point closest to `pointer` on screen, within [`CLICK_RADIUS`].
-fn nearest<T>(
+pub(super) fn nearest<T>(
     points: impl Iterator<Item = ([f64; 2], T)>,
     pointer: egui::Pos2,
     transform: &PlotTransform,

@@ -118,6 +118,13 @@ impl Run<'_> {
             let t = vars.resolve(j)?.to_string();
             let shown = crate::scenario::matcher::cut(&t);
             (Message::Text(t.into()), shown)
+        } else if let Some(app) = &s.app {
+            use crate::live::app_send::Built;
+            let shown = app.describe();
+            match app.build()? {
+                Built::Text(t) => (Message::Text(t.into()), shown),
+                Built::Binary(b) => (Message::Binary(b.into()), shown),
+            }
         } else if let Some(p) = &s.ping {
             let p = vars.interpolate(p)?;
             if p.len() > 125 {
