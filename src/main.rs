@@ -45,6 +45,18 @@ struct Cli {
     /// for several).
     #[arg(long, value_name = "NAME", conflicts_with_all = ["file", "interface"])]
     profile: Vec<String>,
+    /// Open the Scenarios pane with this scenario (RON).
+    #[arg(long, value_name = "SCENARIO.ron")]
+    scenario: Option<PathBuf>,
+    /// With --scenario: the server to run it against (replaces the file's URL).
+    #[arg(long, value_name = "URL", requires = "scenario")]
+    scenario_url: Option<String>,
+    /// With --scenario: run it at once.
+    #[arg(long, requires = "scenario")]
+    run: bool,
+    /// Open the Probe pane and probe this ws:// or wss:// URL at once.
+    #[arg(long, value_name = "URL")]
+    probe: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -81,6 +93,10 @@ fn main() -> ExitCode {
             start_capture: cli.start,
             connect: cli.connect,
             profiles: cli.profile,
+            scenario: cli.scenario,
+            scenario_url: cli.scenario_url,
+            run_scenario: cli.run,
+            probe: cli.probe,
         }) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

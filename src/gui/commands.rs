@@ -72,6 +72,8 @@ pub enum Command {
     DeleteOrphan(PathBuf),
     /// Write the shown messages (or connections) to a file the dialog asks for.
     Export(ExportFormat),
+    /// The Scenarios and Probe panes, and "Replay against…".
+    Test(crate::gui::testing::TestCommand),
 }
 
 /// What File → Export writes.

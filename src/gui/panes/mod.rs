@@ -13,6 +13,8 @@ pub mod handshake;
 pub mod lower;
 pub mod messages;
 pub mod plots;
+pub mod probe;
 pub mod reference;
+pub mod scenarios;
 pub mod status_bar;
 pub mod top_bar;
