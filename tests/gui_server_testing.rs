@@ -92,9 +92,7 @@ fn temp_dir(tag: &str) -> std::path::PathBuf {
 /// Opens the scenario in the pane (through Tools → Scenarios… and the command the dialog
 /// gives), types the URL and presses Run.
 fn open_and_run(h: &mut Harness<'static, FramescopeApp>, path: &Path, url: &str) {
-    h.get_by_label("Tools").click();
-    h.run_steps(2);
-    h.get_by_label("Scenarios…").click();
+    tools_item(&mut h, "Scenarios…");
     h.run_steps(2);
     h.state_mut()
         .push(Command::Test(TestCommand::LoadScenario(path.to_owned())));
@@ -105,6 +103,20 @@ fn open_and_run(h: &mut Harness<'static, FramescopeApp>, path: &Path, url: &str)
     h.run_steps(2);
     h.get_by_label("Run").click();
     h.run_steps(1);
+}
+
+/// Clicks an entry of the Tools menu (opening the menu again if a click only closed it).
+fn tools_item(h: &mut Harness<'static, FramescopeApp>, item: &str) {
+    for _ in 0..3 {
+        h.get_by_label("Tools").click();
+        h.run_steps(3);
+        if h.query_by_label(item).is_some() {
+            h.get_by_label(item).click();
+            h.run_steps(2);
+            return;
+        }
+    }
+    panic!("the Tools menu shows no {item:?}");
 }
 
 fn row(app: &FramescopeApp, title: &str) -> framescope::gui::scenario_run::StepRow {
@@ -188,10 +200,15 @@ fn a_failing_step_is_red_with_what_arrived_instead() {
         app.testing.scenarios.rows
     );
     // The red step's detail is on screen, and clicking it selects what arrived.
-    h.get_by_label_contains(r#""user": "A""#);
+    h.get_by_label(&detail);
     h.get_by_label_contains("auth.ok for B").click();
     h.run_steps(3);
     assert!(selected_text(h.state()).contains(r#""user": "A""#));
+    // "Failures only" leaves the red step alone in the list.
+    h.get_by_label("Failures only").click();
+    h.run_steps(3);
+    h.get_by_label_contains("auth.ok for B");
+    assert!(h.query_by_label_contains("connect alice").is_none());
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -209,9 +226,7 @@ fn replay_against_turns_a_recorded_connection_into_a_test() {
     // Select the recorded connection; Tools → Replay the selected connection against…
     h.state_mut().push(Command::SelectConnection(Some(0)));
     h.run_steps(2);
-    h.get_by_label("Tools").click();
-    h.run_steps(2);
-    h.get_by_label("Replay the selected connection against…").click();
+    tools_item(&mut h, "Replay the selected connection against…");
     h.run_steps(3);
     assert_eq!(h.state().testing.replay.conn, Some(0));
     h.state_mut().testing.replay.url = good.url();
@@ -270,9 +285,7 @@ fn raw_echo(fault: Option<&str>) -> ListeningScript {
 /// Runs the probe from the pane: Tools → Conformance probe…, URL and cases typed, Run probe.
 fn probe_in_window(port: u16, cases: &str) -> Harness<'static, FramescopeApp> {
     let mut h = harness();
-    h.get_by_label("Tools").click();
-    h.run_steps(2);
-    h.get_by_label("Conformance probe…").click();
+    tools_item(&mut h, "Conformance probe…");
     h.run_steps(3);
     h.state_mut().testing.probe.cases = cases.to_owned();
     let field = h.get_by_label("URL");

@@ -43,6 +43,8 @@ pub struct ProbePanel {
     pub recording: Option<PathBuf>,
     /// The case last clicked.
     pub selected: Option<String>,
+    /// List only the failed cases.
+    pub failures_only: bool,
 }
 
 impl Default for ProbePanel {
@@ -57,6 +59,7 @@ impl Default for ProbePanel {
             error: None,
             recording: None,
             selected: None,
+            failures_only: false,
         }
     }
 }

@@ -82,6 +82,8 @@ pub struct ScenarioPanel {
     pub recording: Option<PathBuf>,
     /// The step last clicked.
     pub selected: Option<String>,
+    /// List only the failed steps (a long run's red lines without scrolling).
+    pub failures_only: bool,
 }
 
 impl Drop for ScenarioPanel {

@@ -58,6 +58,7 @@ pub fn probe_window_ui(app: &mut FramescopeApp, ctx: &egui::Context) {
                 )
                 .labelled_by(label.id)
                 .on_hover_text("ids or prefixes with *, comma-separated: 5.*,6.4.1,h.*");
+                ui.checkbox(&mut panel.failures_only, "Failures only");
             });
             if let Some(run) = &panel.run {
                 ui.horizontal(|ui| {
@@ -84,7 +85,17 @@ pub fn probe_window_ui(app: &mut FramescopeApp, ctx: &egui::Context) {
                 ui.label(line);
             }
             ui.separator();
-            cases_ui(&panel.results, panel.selected.as_deref(), ui, &mut commands);
+            let shown: Vec<CaseResult> = if panel.failures_only {
+                panel
+                    .results
+                    .iter()
+                    .filter(|r| r.verdict == Verdict::Fail)
+                    .cloned()
+                    .collect()
+            } else {
+                panel.results.clone()
+            };
+            cases_ui(&shown, panel.selected.as_deref(), ui, &mut commands);
         });
     for c in commands {
         app.push(Command::Test(c));

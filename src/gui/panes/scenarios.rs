@@ -77,6 +77,7 @@ fn header_ui(app: &mut FramescopeApp, ui: &mut egui::Ui, commands: &mut Vec<Test
         if ui.add_enabled(can_run, egui::Button::new("Run")).clicked() {
             commands.push(TestCommand::RunScenario);
         }
+        ui.checkbox(&mut panel.failures_only, "Failures only");
         if let Some(run) = &panel.run {
             ui.spinner();
             ui.label(format!("running {:.1} s", run.started.elapsed().as_secs_f64()));
@@ -114,7 +115,11 @@ fn steps_ui(app: &mut FramescopeApp, ui: &mut egui::Ui, commands: &mut Vec<TestC
         return;
     }
     egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
-        for row in &panel.rows {
+        for row in panel
+            .rows
+            .iter()
+            .filter(|r| !panel.failures_only || r.state == StepState::Fail)
+        {
             if row_ui(ui, row, panel.selected.as_deref() == Some(row.path.as_str())) {
                 commands.push(TestCommand::RevealStep(row.path.clone()));
             }
