@@ -92,7 +92,7 @@ fn temp_dir(tag: &str) -> std::path::PathBuf {
 /// Opens the scenario in the pane (through Tools → Scenarios… and the command the dialog
 /// gives), types the URL and presses Run.
 fn open_and_run(h: &mut Harness<'static, FramescopeApp>, path: &Path, url: &str) {
-    tools_item(&mut h, "Scenarios…");
+    tools_item(h, "Scenarios…");
     h.run_steps(2);
     h.state_mut()
         .push(Command::Test(TestCommand::LoadScenario(path.to_owned())));

@@ -117,7 +117,9 @@ pub fn scenario_from_store(
 ) -> Result<Scenario, String> {
     let rows: Vec<u32> = (0..store.messages.len() as u32)
         .filter(|&i| {
-            options.conn.is_none_or(|c| store.messages.get(i as usize).is_some_and(|m| m.conn == c))
+            options
+                .conn
+                .is_none_or(|c| store.messages.get(i as usize).is_some_and(|m| m.conn == c))
         })
         .collect();
     let mut sink = CollectSink::default();
