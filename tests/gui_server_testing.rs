@@ -226,6 +226,9 @@ fn replay_against_turns_a_recorded_connection_into_a_test() {
     // Select the recorded connection; Tools → Replay the selected connection against…
     h.state_mut().push(Command::SelectConnection(Some(0)));
     h.run_steps(2);
+    // The pane's window sits over the menu bar: hide it (Replay shows it again).
+    h.state_mut().testing.scenarios.open = false;
+    h.run_steps(2);
     tools_item(&mut h, "Replay the selected connection against…");
     h.run_steps(3);
     assert_eq!(h.state().testing.replay.conn, Some(0));
