@@ -31,6 +31,10 @@ fn main() -> ExitCode {
             start_capture: cli.start,
             connect: cli.connect,
             profiles: cli.profile,
+            scenario: cli.scenario,
+            scenario_url: cli.scenario_url,
+            run_scenario: cli.run,
+            probe: cli.probe,
         }) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

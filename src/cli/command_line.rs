@@ -45,6 +45,18 @@ pub struct Cli {
     /// for several).
     #[arg(long, value_name = "NAME", conflicts_with_all = ["file", "interface"])]
     pub profile: Vec<String>,
+    /// Open the Scenarios pane with this scenario (RON).
+    #[arg(long, value_name = "SCENARIO.ron")]
+    pub scenario: Option<PathBuf>,
+    /// With --scenario: the server to run it against (replaces the file's URL).
+    #[arg(long, value_name = "URL", requires = "scenario")]
+    pub scenario_url: Option<String>,
+    /// With --scenario: run it at once.
+    #[arg(long, requires = "scenario")]
+    pub run: bool,
+    /// Open the Probe pane and probe this ws:// or wss:// URL at once.
+    #[arg(long, value_name = "URL")]
+    pub probe: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]

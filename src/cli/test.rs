@@ -146,6 +146,7 @@ fn scenario(args: &TestArgs) -> Result<u8, String> {
             vars,
             recording,
             file: path.clone(),
+            progress: None,
         },
     )?;
     if args.quiet {

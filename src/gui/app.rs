@@ -147,6 +147,8 @@ pub struct FramescopeApp {
     fonts_installed: bool,
     /// Unsaved-recording prompts and crash recovery.
     pub guard: crate::gui::guard::Guard,
+    /// The Scenarios and Probe panes and the "Replay against…" form.
+    pub testing: crate::gui::testing::Testing,
     /// The window was told to close (once).
     pub(crate) quit_sent: bool,
     /// The protobuf "decode as" window, while open.
@@ -195,6 +197,7 @@ impl FramescopeApp {
             clients: Default::default(),
             fonts_installed: false,
             guard: Default::default(),
+            testing: Default::default(),
             quit_sent: false,
             proto_dialog: None,
             commands: Vec::new(),
@@ -398,6 +401,7 @@ impl FramescopeApp {
             egui::Visuals::light()
         });
         self.check_orphans();
+        self.poll_testing();
         let deadline = Instant::now() + DRAIN_BUDGET;
         let more = self.drain_feed(DRAIN_BUDGET) | self.clients.drain(&mut self.store, deadline);
         if let Some(goto) = self.pending_goto
@@ -479,6 +483,8 @@ impl FramescopeApp {
         panes::builder::builder_window_ui(self, &ctx);
         panes::reference::reference_window_ui(self, &ctx);
         panes::follow::follow_window_ui(self, &ctx);
+        panes::scenarios::scenarios_window_ui(self, &ctx);
+        panes::probe::probe_window_ui(self, &ctx);
         lesson_window_ui(self, &ctx);
         crate::gui::decode_as::proto_dialog_ui(self, &ctx);
         crate::gui::guard::guard_windows_ui(self, &ctx);
@@ -731,6 +737,7 @@ impl FramescopeApp {
                 Command::OpenProtoDialog(conn) => self.open_proto_dialog(conn),
                 Command::SaveTranscript(conn) => self.save_transcript(conn),
                 Command::Export(format) => self.export(format),
+                Command::Test(command) => self.test_command(command),
                 Command::ShowReference(topic, highlight) => {
                     self.reference.open = true;
                     self.reference.topic = topic;

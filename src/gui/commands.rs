@@ -87,6 +87,8 @@ pub enum Command {
     /// Use this TLS key log file from now on (`None` forgets it); a loaded capture is read
     /// again with it.
     SetKeylog(Option<PathBuf>),
+    /// The Scenarios and Probe panes, and "Replay against…".
+    Test(crate::gui::testing::TestCommand),
 }
 
 /// What File → Export writes.

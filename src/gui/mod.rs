@@ -16,8 +16,11 @@ pub mod guard;
 pub mod json_layout;
 pub mod lessons;
 pub mod panes;
+pub mod probe_run;
+pub mod scenario_run;
 pub mod sessions;
 pub mod settings;
+pub mod testing;
 pub mod theme;
 pub mod view;
 
@@ -45,6 +48,13 @@ pub struct StartOptions {
     pub connect: Vec<String>,
     /// Saved connection profiles to connect with, one tab each.
     pub profiles: Vec<String>,
+    /// A scenario to open in the Scenarios pane, the URL to run it against, and whether to
+    /// run it at once.
+    pub scenario: Option<PathBuf>,
+    pub scenario_url: Option<String>,
+    pub run_scenario: bool,
+    /// A server to probe at once in the Probe pane.
+    pub probe: Option<String>,
 }
 
 /// Opens the window.
@@ -97,6 +107,7 @@ pub fn run(start: StartOptions) -> eframe::Result {
                     });
                 }
             }
+            app.start_testing(start.scenario, start.scenario_url, start.run_scenario, start.probe);
             Ok(Box::new(app))
         }),
     )

@@ -74,18 +74,19 @@ fn frame(opcode: u8, payload: &[u8], mask: Option<[u8; 4]>) -> Vec<u8> {
     .to_bytes()
 }
 
-/// Reads what the client sends for up to `wait`, decoding as we go; stops early when `done`.
+/// Reads what the client sends for up to `wait`, decoding as we go; stops early once a
+/// message with `until_opcode` has come (or the client has gone).
 async fn watch(
     tcp: &mut TcpStream,
     dec: &mut StreamDecoder,
     offset: &mut u64,
     seen: &mut Seen,
     wait: Duration,
-    done: impl Fn(&Seen) -> bool,
+    until_opcode: OpCode,
 ) {
     let until = tokio::time::Instant::now() + wait;
     let mut buf = vec![0u8; 64 * 1024];
-    while !seen.ended && !done(seen) {
+    while !seen.ended && !seen.messages.iter().any(|m| m.opcode == until_opcode) {
         match tokio::time::timeout_at(until, tcp.read(&mut buf)).await {
             Err(_) => return,
             Ok(Ok(0)) | Ok(Err(_)) => seen.ended = true,
@@ -205,7 +206,7 @@ async fn one(mut tcp: TcpStream, test: usize) -> CaseResult {
                 &mut offset,
                 &mut seen,
                 Duration::from_secs(3),
-                |s| s.messages.iter().any(|m| m.opcode == OpCode::Pong),
+                OpCode::Pong,
             )
             .await;
             let pong = seen
@@ -220,7 +221,7 @@ async fn one(mut tcp: TcpStream, test: usize) -> CaseResult {
                 &mut offset,
                 &mut seen,
                 Duration::from_secs(3),
-                |s| s.messages.iter().any(|m| m.opcode == OpCode::Close),
+                OpCode::Close,
             )
             .await;
             let unmasked = seen
@@ -277,7 +278,7 @@ async fn one(mut tcp: TcpStream, test: usize) -> CaseResult {
         &mut offset,
         &mut seen,
         Duration::from_secs(2),
-        |s| s.messages.iter().any(|m| m.opcode == OpCode::Close),
+        OpCode::Close,
     )
     .await;
     let closed = close_of(&seen);

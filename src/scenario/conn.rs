@@ -19,6 +19,7 @@ use crate::live::session::{ConnectError, ConnectOptions, connect};
 use crate::live::talk::WsWrite;
 use crate::live::tap::TapObserver;
 use crate::scenario::matcher::Msg;
+use crate::scenario::report::MessageRef;
 
 /// Messages held for a script that has not asked for them yet; past this the reader stops
 /// reading (TCP pushes back on the server) instead of growing without bound.
@@ -54,6 +55,11 @@ pub struct ScriptConn {
     pub subprotocol: Option<String>,
     /// The connection has ended (what the reader said last).
     pub ended: Option<(bool, String)>,
+    /// Messages handed out by `next` so far.
+    read: u32,
+    /// The last message `next` handed out (shared with the runner's client slot, which
+    /// tells each step's result which message it read last).
+    pub seen: Arc<Mutex<Option<MessageRef>>>,
 }
 
 /// Connects as `options` says, recording into `out` (blanking `secrets` in the request).
@@ -142,6 +148,8 @@ pub async fn open(
         peer: connected.peer,
         subprotocol: connected.subprotocol,
         ended: None,
+        read: 0,
+        seen: Arc::default(),
     })
 }
 
@@ -210,8 +218,17 @@ impl ScriptConn {
             },
             Err(_) => return None,
         };
-        if let Received::Ended { clean, why } = &got.what {
-            self.ended = Some((*clean, why.clone()));
+        match &got.what {
+            Received::Ended { clean, why } => self.ended = Some((*clean, why.clone())),
+            Received::Msg(_) => {
+                if let Ok(mut seen) = self.seen.lock() {
+                    *seen = Some(MessageRef {
+                        client_port: self.local.port(),
+                        index: self.read,
+                    });
+                }
+                self.read += 1;
+            }
         }
         Some(got)
     }

@@ -114,6 +114,13 @@ pub fn title(step: &Step) -> String {
         Step::Repeat(r) => named(&r.name, format!("repeat {} times", r.times)),
         Step::Parallel(p) => named(&p.name, format!("parallel ({} steps)", p.steps.len())),
         Step::Group(g) => g.name.clone(),
+        Step::Load(l) => named(
+            &l.name,
+            format!(
+                "load: {} connections, {} msg/s each for {} ms",
+                l.connections, l.rate, l.duration_ms
+            ),
+        ),
         Step::Timing(t) => {
             let mut what = format!("{} of {}", t.stat.label(), t.measure);
             if let Some(b) = t.below_ms {

@@ -299,6 +299,7 @@ impl Cx<'_> {
             }
             Step::Parallel(p) => self.steps(&p.steps, path, measured)?,
             Step::Group(g) => self.steps(&g.steps, path, measured)?,
+            Step::Load(l) => crate::scenario::load_step::check(l).map_err(|e| format!("{at}: {e}"))?,
             Step::Timing(t) => {
                 if !measured.contains(&t.measure) {
                     return Err(format!(
@@ -337,6 +338,7 @@ fn variant(step: &Step) -> &'static str {
         Step::Parallel(_) => "Parallel",
         Step::Group(_) => "Group",
         Step::Timing(_) => "Timing",
+        Step::Load(_) => "Load",
     }
 }
 

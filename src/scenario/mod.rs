@@ -6,6 +6,7 @@
 pub mod conn;
 pub mod describe;
 pub mod load;
+pub mod load_step;
 pub mod matcher;
 pub mod model;
 pub mod replay;

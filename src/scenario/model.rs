@@ -83,6 +83,9 @@ pub enum Step {
     Group(GroupStep),
     /// A named measurement's statistic against a limit.
     Timing(TimingStep),
+    /// Virtual clients putting load on the server (`framescope load`'s engine), with
+    /// thresholds on its latency percentiles, error count and throughput.
+    Load(LoadStep),
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -355,4 +358,73 @@ impl Stat {
             Stat::Max => "max",
         }
     }
+}
+
+/// A load test inside a scenario: `connections` virtual clients (opened over `ramp_up_ms`)
+/// each sending `rate` messages a second for `duration_ms`, replies matched as `mode` says.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoadStep {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Absolute, or relative to the scenario's URL (`/echo`); the scenario's URL if absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    pub connections: usize,
+    #[serde(default)]
+    pub ramp_up_ms: u64,
+    pub duration_ms: u64,
+    /// Messages per second per connection (0: connect and hold only).
+    #[serde(default)]
+    pub rate: f64,
+    /// Bytes per message.
+    #[serde(default = "default_load_size")]
+    pub size: usize,
+    /// Connections closed and reopened per second over the whole run.
+    #[serde(default)]
+    pub churn: f64,
+    #[serde(default)]
+    pub mode: LoadMode,
+    /// Each must hold, or the step fails.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub thresholds: Vec<LoadThreshold>,
+    /// More errors (refused, timeouts, closes) than this fail the step.
+    #[serde(default)]
+    pub max_errors: u64,
+    /// Fewer replies a second than this fail the step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_messages_per_second: Option<f64>,
+}
+
+pub fn default_load_size() -> usize {
+    64
+}
+
+/// How a load step matches replies (see `load::Mode`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub enum LoadMode {
+    #[default]
+    Echo,
+    Reqresp,
+}
+
+/// What a load threshold measures.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub enum LoadMeasure {
+    /// Message round trips.
+    #[default]
+    RoundTrip,
+    Connect,
+    Handshake,
+}
+
+/// `stat` of `measure` must be below `below_ms`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoadThreshold {
+    #[serde(default)]
+    pub measure: LoadMeasure,
+    /// One of P50, P90, P95, P99, Max (what the load histograms give).
+    pub stat: Stat,
+    pub below_ms: f64,
 }

@@ -105,8 +105,36 @@ fn listing(c: &Captured) -> String {
 /// The scenario for one connection of the capture at `path`.
 pub fn scenario_from_capture(path: &Path, options: &ReplayOptions) -> Result<Scenario, String> {
     let captured = read(path)?;
+    scenario_from(&captured, &file_name(path), options)
+}
+
+/// The scenario for one connection of what the window holds (`source` names it in the
+/// scenario's name): the store's messages replayed as events, as the exporters read them.
+pub fn scenario_from_store(
+    store: &crate::store::Store,
+    source: &str,
+    options: &ReplayOptions,
+) -> Result<Scenario, String> {
+    let rows: Vec<u32> = (0..store.messages.len() as u32)
+        .filter(|&i| {
+            options
+                .conn
+                .is_none_or(|c| store.messages.get(i as usize).is_some_and(|m| m.conn == c))
+        })
+        .collect();
+    let mut sink = CollectSink::default();
+    crate::store::replay::replay(store, &rows, &mut sink);
+    let captured = Captured {
+        connections: sink.connections,
+        messages: sink.messages,
+        urls: BTreeMap::new(),
+    };
+    scenario_from(&captured, source, options)
+}
+
+fn scenario_from(captured: &Captured, source: &str, options: &ReplayOptions) -> Result<Scenario, String> {
     if captured.connections.is_empty() {
-        return Err(format!("{} has no WebSocket connection", path.display()));
+        return Err(format!("{source} has no WebSocket connection"));
     }
     let info = match options.conn {
         None => captured.connections.first(),
@@ -114,10 +142,9 @@ pub fn scenario_from_capture(path: &Path, options: &ReplayOptions) -> Result<Sce
     }
     .ok_or_else(|| {
         format!(
-            "{} has no connection {}; it has:\n{}",
-            path.display(),
+            "{source} has no connection {}; it has:\n{}",
             options.conn.unwrap_or_default(),
-            listing(&captured)
+            listing(captured)
         )
     })?;
     for v in &options.vary {
@@ -193,7 +220,7 @@ pub fn scenario_from_capture(path: &Path, options: &ReplayOptions) -> Result<Sce
         }
     }
     Ok(Scenario {
-        name: format!("replay of connection {} of {}", info.conn, file_name(path)),
+        name: format!("replay of connection {} of {source}", info.conn),
         url: Some(url),
         vars: BTreeMap::new(),
         timeout_ms: default_timeout_ms(),

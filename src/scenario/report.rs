@@ -41,6 +41,19 @@ pub struct StepResult {
     pub client: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub steps: Vec<StepResult>,
+    /// The message the step matched or, on failure, the one that arrived instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<MessageRef>,
+}
+
+/// A received message in the run's recording: the connection by its client port, the
+/// message by its place among what the server sent on it (control frames included, as the
+/// analyzer counts them), so the window can find it in the recording it opens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct MessageRef {
+    pub client_port: u16,
+    /// 0 for the server's first message on the connection.
+    pub index: u32,
 }
 
 /// A named measurement's statistics, in milliseconds (nearest-rank percentiles, as

@@ -119,3 +119,41 @@ pub fn first_failure(report: &serde_json::Value) -> Option<(String, String, Stri
     }
     walk(&report["steps"])
 }
+
+/// A test server script of `tests/servers/` that prints "listening PORT" (raw_echo.py,
+/// websockets_echo.py); killed when dropped.
+pub struct ListeningScript {
+    child: Child,
+    pub port: u16,
+}
+
+impl ListeningScript {
+    /// Starts `script` on a free port (port 0) with `args` after the port.
+    pub fn start(script: &str, args: &[&str]) -> ListeningScript {
+        let mut child = Command::new("python3")
+            .arg(repo().join("tests/servers").join(script))
+            .arg("0")
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3 starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("the server prints its port");
+        let port = line.trim().trim_start_matches("listening ").parse().expect("a port");
+        ListeningScript { child, port }
+    }
+
+    pub fn url(&self) -> String {
+        format!("ws://127.0.0.1:{}/", self.port)
+    }
+}
+
+impl Drop for ListeningScript {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -92,6 +92,7 @@ pub fn top_bar_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
                     app.builder.open = !app.builder.open;
                     ui.close();
                 }
+                crate::gui::panes::scenarios::tools_menu_ui(app, ui);
             });
             ui.menu_button("Help", |ui| {
                 ui.menu_button("Samples", |ui| {

@@ -42,59 +42,56 @@ fn h(id: &str, description: &str, check: Check) -> Case {
     }
 }
 
-pub fn cases() -> Vec<Case> {
+/// The cases: id, description, check.
+const CASES: [(&str, &str, Check); 11] = {
     use Change::*;
-    vec![
-        h(
+    use Check::*;
+    [
+        (
             "h.1",
             "a correct opening handshake: 101 and the right Sec-WebSocket-Accept",
-            Check::Baseline,
+            Baseline,
         ),
-        h(
+        (
             "h.2",
             "no Sec-WebSocket-Version: must be refused (400 or 426)",
-            Check::MustRefuse(NoVersion),
+            MustRefuse(NoVersion),
         ),
-        h(
+        (
             "h.3",
             "Sec-WebSocket-Version: 99 (no such version; 8 is hybi-08, which some servers still speak): must be refused, ideally 426 naming 13",
-            Check::MustRefuse(WrongVersion),
+            MustRefuse(WrongVersion),
         ),
-        h(
-            "h.4",
-            "no Sec-WebSocket-Key: must be refused (400)",
-            Check::MustRefuse(NoKey),
-        ),
-        h(
+        ("h.4", "no Sec-WebSocket-Key: must be refused (400)", MustRefuse(NoKey)),
+        (
             "h.5",
             "a Sec-WebSocket-Key that is not 16 base64-encoded bytes: should be refused",
-            Check::MustRefuse(BadKey),
+            MustRefuse(BadKey),
         ),
-        h(
-            "h.6",
-            "no Upgrade header: must not be upgraded",
-            Check::MustRefuse(NoUpgrade),
-        ),
-        h(
-            "h.7",
-            "POST instead of GET: must not be upgraded",
-            Check::MustRefuse(Post),
-        ),
-        h(
+        ("h.6", "no Upgrade header: must not be upgraded", MustRefuse(NoUpgrade)),
+        ("h.7", "POST instead of GET: must not be upgraded", MustRefuse(Post)),
+        (
             "h.8",
             "HTTP/1.0 request: RFC 6455 needs HTTP/1.1, should not be upgraded",
-            Check::MustRefuse(Http10),
+            MustRefuse(Http10),
         ),
-        h(
+        (
             "h.9",
             "Origin: https://attacker.example (cross-site WebSocket hijacking check)",
-            Check::ForeignOrigin,
+            ForeignOrigin,
         ),
-        h("h.10", "a 256 KiB request header block", Check::HugeHeaders(256)),
-        h(
+        ("h.10", "a 256 KiB request header block", HugeHeaders(256)),
+        (
             "h.11",
             "50 connections at once from one client address",
-            Check::ManyConnections(50),
+            ManyConnections(50),
         ),
     ]
+};
+
+pub fn cases() -> Vec<Case> {
+    CASES
+        .iter()
+        .map(|(id, description, check)| h(id, description, check.clone()))
+        .collect()
 }

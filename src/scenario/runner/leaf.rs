@@ -78,7 +78,8 @@ impl Run<'_> {
         let (options, secrets) = self.connect_options(&c.client, c.within_ms)?;
         let started = Instant::now();
         match conn::open(&options, &secrets, &self.out).await {
-            Ok(open) => {
+            Ok(mut open) => {
+                open.seen = slot.seen.clone();
                 self.connections.fetch_add(1, Ordering::Relaxed);
                 let elapsed = ms(started.elapsed());
                 if let Some(name) = &c.measure {

@@ -16,7 +16,7 @@ use crate::live::recorder::{PacketOut, Recording};
 use crate::scenario::conn::{Incoming, Received, ScriptConn};
 use crate::scenario::describe::{client_of, title};
 use crate::scenario::model::*;
-use crate::scenario::report::{Counts, MeasureSummary, RunReport, Status, StepResult, count};
+use crate::scenario::report::{Counts, MeasureSummary, MessageRef, RunReport, Status, StepResult, count};
 use crate::scenario::vars::Vars;
 
 mod leaf;
@@ -54,7 +54,19 @@ pub struct RunOptions {
     pub recording: Option<(Recording, PathBuf)>,
     /// The scenario file's path, for the report and for relative CA files.
     pub file: PathBuf,
+    /// Told when each step starts and ends (the window's Scenarios pane, live).
+    pub progress: Option<Progress>,
 }
+
+/// A step starting or ending, as the run goes.
+pub enum StepEvent<'a> {
+    /// The step's path and title.
+    Started(&'a str, &'a str),
+    Done(&'a StepResult),
+}
+
+/// Where `StepEvent`s go; called on the run's thread.
+pub type Progress = Arc<dyn Fn(StepEvent) + Send + Sync>;
 
 /// One named measurement's samples.
 #[derive(Default)]
@@ -66,6 +78,8 @@ struct Measure {
 /// A client: its connection slot (steps on one client take turns).
 struct Slot {
     conn: tokio::sync::Mutex<Option<ScriptConn>>,
+    /// The last message its connection handed to a step (see `ScriptConn::seen`).
+    seen: Arc<Mutex<Option<MessageRef>>>,
 }
 
 struct Run<'s> {
@@ -80,6 +94,7 @@ struct Run<'s> {
     /// Secret values met so far (headers, URL passwords): blanked in the report.
     secrets: Mutex<Vec<String>>,
     connections: AtomicU32,
+    progress: Option<Progress>,
 }
 
 type StepFuture<'a> = Pin<Box<dyn Future<Output = StepResult> + 'a>>;
@@ -117,6 +132,7 @@ pub fn run(scenario: &Scenario, options: RunOptions) -> Result<RunReport, String
                     k.clone(),
                     Slot {
                         conn: tokio::sync::Mutex::new(None),
+                        seen: Arc::default(),
                     },
                 )
             })
@@ -127,6 +143,7 @@ pub fn run(scenario: &Scenario, options: RunOptions) -> Result<RunReport, String
         out: out.clone(),
         secrets: Mutex::new(Vec::new()),
         connections: AtomicU32::new(0),
+        progress: options.progress,
     };
     let started = Instant::now();
     let (mut steps, failed) = runtime.block_on(async {
@@ -236,9 +253,22 @@ impl Run<'_> {
 
     fn step<'a>(&'a self, step: &'a Step, path: String) -> StepFuture<'a> {
         Box::pin(async move {
-            let started = Instant::now();
             // Titles show variables as they are now (a repeat's iteration number, a room).
             let title = self.vars().interpolate(&title(step)).unwrap_or_else(|_| title(step));
+            if let Some(p) = &self.progress {
+                p(StepEvent::Started(&path, &title));
+            }
+            let result = self.step_inner(step, path, title).await;
+            if let Some(p) = &self.progress {
+                p(StepEvent::Done(&result));
+            }
+            result
+        })
+    }
+
+    fn step_inner<'a>(&'a self, step: &'a Step, path: String, title: String) -> StepFuture<'a> {
+        Box::pin(async move {
+            let started = Instant::now();
             let container = |steps: Vec<StepResult>, failed: bool, detail: Option<String>| StepResult {
                 path: path.clone(),
                 title: title.clone(),
@@ -247,6 +277,7 @@ impl Run<'_> {
                 detail,
                 client: None,
                 steps,
+                message: None,
             };
             match step {
                 Step::Group(g) => {
@@ -284,6 +315,7 @@ impl Run<'_> {
                             detail: None,
                             client: None,
                             steps,
+                            message: None,
                         });
                         if f {
                             failed = true;
@@ -306,7 +338,15 @@ impl Run<'_> {
                     container(iterations, failed, detail)
                 }
                 leaf => {
+                    let seen = client_of(leaf).and_then(|c| self.slots.get(c)).map(|s| s.seen.clone());
+                    if let Some(Ok(mut s)) = seen.as_ref().map(|s| s.lock()) {
+                        *s = None;
+                    }
                     let outcome = self.leaf(leaf).await;
+                    let message = match &seen {
+                        Some(s) => s.lock().map(|g| *g).unwrap_or(None),
+                        None => None,
+                    };
                     let (status, detail) = match outcome {
                         Ok(note) => (Status::Pass, note),
                         Err(why) => (Status::Fail, Some(why)),
@@ -319,6 +359,7 @@ impl Run<'_> {
                         detail,
                         client: client_of(leaf).map(str::to_owned),
                         steps: Vec::new(),
+                        message,
                     }
                 }
             }
@@ -388,6 +429,15 @@ impl Run<'_> {
                 Ok(None)
             }
             Step::Timing(t) => self.timing(t),
+            Step::Load(l) => {
+                let url = resolve_url(l.url.as_deref(), self.default_url.as_deref(), "the load step")?;
+                let url = self.vars().interpolate(&url)?;
+                let step = l.clone();
+                // `load` runs its own multi-threaded runtime: off this one's thread.
+                tokio::task::spawn_blocking(move || crate::scenario::load_step::run(&step, &url))
+                    .await
+                    .map_err(|e| format!("the load run stopped: {e}"))?
+            }
             Step::Group(_) | Step::Parallel(_) | Step::Repeat(_) => Err("not a single step".into()),
         }
     }
@@ -478,5 +528,6 @@ fn skipped(step: &Step, path: String) -> StepResult {
         detail: None,
         client: client_of(step).map(str::to_owned),
         steps: Vec::new(),
+        message: None,
     }
 }
