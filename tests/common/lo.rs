@@ -49,9 +49,12 @@ pub fn capture_on_lo(
     Ok(packets)
 }
 
+/// Captured packets: time and bytes from the link layer up.
+pub type Packets = Vec<(Timestamp, Vec<u8>)>;
+
 /// Runs `work` while capturing on `lo` with `filter`; returns what `work` returned and the
 /// packets. `None` (after `skip_or_fail_in_ci`) when this machine cannot capture.
-pub fn capture_lo_while<T>(filter: &str, work: impl FnOnce() -> T) -> Option<(T, Vec<(Timestamp, Vec<u8>)>)> {
+pub fn capture_lo_while<T>(filter: &str, work: impl FnOnce() -> T) -> Option<(T, Packets)> {
     if let Err(e) = pcap::Capture::from_device("lo").and_then(|c| c.open()) {
         crate::common::skip_or_fail_in_ci(&format!("cannot capture on lo ({e})"));
         return None;

@@ -349,7 +349,8 @@ impl FlowState {
                         ProbeOutcome::WebSocket { client, held } => {
                             self.searched = None;
                             let tls = self.tls_info.as_deref().cloned();
-                            self.phase = Phase::WebSocket(WsConn::start(&self.key, client, None, *held, tls, None, ctx));
+                            self.phase =
+                                Phase::WebSocket(WsConn::start(&self.key, client, None, *held, tls, None, ctx));
                         }
                     }
                 }
