@@ -72,29 +72,59 @@ impl Col {
         })
     }
 
-    /// Width, fitted to what the column holds (times depend on the time mode).
-    fn column(self, time_mode: TimeMode) -> Column {
+    /// Initial width, fitted to what the column holds (times depend on the time mode); the
+    /// preview takes what is left.
+    fn width(self, time_mode: TimeMode) -> f32 {
         match self {
-            Col::Number => Column::initial(64.0).at_least(40.0),
-            Col::Connection => Column::initial(44.0).at_least(34.0),
-            Col::Time => Column::initial(match time_mode {
+            Col::Number | Col::Wire | Col::Decoded | Col::Rtt => 64.0,
+            Col::Connection => 44.0,
+            Col::Time => match time_mode {
                 TimeMode::Local | TimeMode::Absolute => 112.0,
                 _ => 92.0,
-            })
-            .at_least(60.0),
-            Col::Dir => Column::initial(36.0).at_least(30.0),
-            Col::Opcode => Column::initial(72.0).at_least(50.0),
-            Col::Wire | Col::Decoded => Column::initial(64.0).at_least(40.0),
-            Col::Frames => Column::initial(46.0).at_least(30.0),
-            Col::Compressed => Column::initial(24.0).at_least(20.0),
-            Col::Rtt => Column::initial(64.0).at_least(40.0),
-            Col::FinRsv => Column::initial(60.0).at_least(40.0),
-            Col::Mask => Column::initial(72.0).at_least(40.0),
-            Col::Summary => Column::initial(240.0).at_least(80.0).clip(true),
+            },
+            Col::Dir => 36.0,
+            Col::Opcode | Col::Mask => 72.0,
+            Col::Frames => 46.0,
+            Col::Compressed => 24.0,
+            Col::FinRsv => 60.0,
+            Col::Summary => 180.0,
+            Col::Preview => PREVIEW_ROOM,
+        }
+    }
+
+    fn column(self, time_mode: TimeMode) -> Column {
+        let initial = Column::initial(self.width(time_mode));
+        match self {
+            Col::Number | Col::Wire | Col::Decoded | Col::Rtt => initial.at_least(40.0),
+            Col::Connection => initial.at_least(34.0),
+            Col::Time => initial.at_least(60.0),
+            Col::Dir => initial.at_least(30.0),
+            Col::Opcode => initial.at_least(50.0),
+            Col::Frames => initial.at_least(30.0),
+            Col::Compressed => initial.at_least(20.0),
+            Col::FinRsv | Col::Mask => initial.at_least(40.0),
+            Col::Summary => initial.at_least(80.0).clip(true),
             Col::Preview => Column::remainder().at_least(100.0).clip(true),
         }
     }
 }
+
+/// What the preview column needs before optional columns make way for it.
+const PREVIEW_ROOM: f32 = 160.0;
+
+/// The optional columns a narrow table drops, first to last (the preview, the time, the
+/// direction and the opcode always stay).
+const NARROW_DROP_ORDER: [Col; 9] = [
+    Col::Mask,
+    Col::FinRsv,
+    Col::Rtt,
+    Col::Compressed,
+    Col::Frames,
+    Col::Wire,
+    Col::Summary,
+    Col::Connection,
+    Col::Decoded,
+];
 
 /// The columns shown, in order.
 fn visible_columns(c: &Columns) -> Vec<Col> {
@@ -146,23 +176,16 @@ pub fn messages_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
     };
     let mut cols = visible_columns(&app.settings.columns);
     // A narrow table (a small window with the live pane docked) keeps the preview readable:
-    // the optional size and frame columns step aside until there is room again.
+    // optional columns step aside, least useful first, until the preview has its room.
     let width = ui.available_width();
-    if width < 640.0 {
-        cols.retain(|c| {
-            !matches!(
-                c,
-                Col::Wire | Col::Frames | Col::Compressed | Col::FinRsv | Col::Mask | Col::Rtt
-            )
-        });
-    }
-    // The summary column needs room too: below 900 points the frame and wire columns
-    // make way for it, so the preview stays on screen.
-    if width < 900.0 && cols.contains(&Col::Summary) {
-        cols.retain(|c| !matches!(c, Col::Wire | Col::Frames));
-    }
-    if width < 480.0 {
-        cols.retain(|c| !matches!(c, Col::Connection | Col::Decoded));
+    let spacing = ui.spacing().item_spacing.x;
+    let time_mode = app.settings.time_mode;
+    let needed = |cols: &[Col]| -> f32 { cols.iter().map(|c| c.width(time_mode) + spacing).sum() };
+    for drop in NARROW_DROP_ORDER {
+        if needed(&cols) <= width {
+            break;
+        }
+        cols.retain(|c| *c != drop);
     }
     let sort = app.view.sort();
     let mut clicked = None;
