@@ -7,11 +7,25 @@ use crate::analysis::time::Timestamp;
 
 /// Zero-window periods advertised by one side: the side's receive buffer was full, so its
 /// peer had to stop sending.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub struct ZeroWindowTracker {
-    since: Option<Timestamp>,
-    pub periods: u64,
+    /// When the open period began, in nanoseconds; `NOT_ZERO` while the window is open (a
+    /// plain integer, not an `Option`: every flow has two of these).
+    since_nanos: i64,
+    pub periods: u32,
     pub micros: u64,
+}
+
+const NOT_ZERO: i64 = i64::MIN;
+
+impl Default for ZeroWindowTracker {
+    fn default() -> Self {
+        ZeroWindowTracker {
+            since_nanos: NOT_ZERO,
+            periods: 0,
+            micros: 0,
+        }
+    }
 }
 
 impl ZeroWindowTracker {
@@ -21,30 +35,26 @@ impl ZeroWindowTracker {
         if syn || rst {
             return;
         }
-        match (window, self.since) {
-            (0, None) => {
-                self.since = Some(ts);
-                self.periods += 1;
-            }
-            (0, Some(_)) => {}
-            (_, Some(since)) => {
-                self.close(since, ts);
-                self.since = None;
-            }
-            (_, None) => {}
+        let open = self.since_nanos == NOT_ZERO;
+        if window == 0 && open {
+            self.since_nanos = ts.nanos;
+            self.periods = self.periods.saturating_add(1);
+        } else if window != 0 && !open {
+            self.close(ts);
         }
     }
 
     /// The flow ended: a period still open lasts until `ts`.
     pub fn finish(&mut self, ts: Timestamp) {
-        if let Some(since) = self.since.take() {
-            self.close(since, ts);
+        if self.since_nanos != NOT_ZERO {
+            self.close(ts);
         }
     }
 
-    fn close(&mut self, since: Timestamp, until: Timestamp) {
-        let micros = until.nanos.saturating_sub(since.nanos).max(0) / 1000;
+    fn close(&mut self, until: Timestamp) {
+        let micros = until.nanos.saturating_sub(self.since_nanos).max(0) / 1000;
         self.micros = self.micros.saturating_add(micros as u64);
+        self.since_nanos = NOT_ZERO;
     }
 }
 
@@ -52,14 +62,14 @@ impl ZeroWindowTracker {
 /// periods its receiver advertised (`receiver_zero_window`, tracked on the other side).
 pub fn direction_health(sent: &ReassemblyStats, receiver_zero_window: &ZeroWindowTracker) -> TcpDirHealth {
     TcpDirHealth {
-        segments: sent.segments,
-        retransmissions: sent.retransmitted_segments,
+        segments: u64::from(sent.segments),
+        retransmissions: u64::from(sent.retransmitted_segments),
         duplicate_bytes: sent.duplicate_bytes,
-        out_of_order: sent.out_of_order_segments,
-        gaps: sent.gaps,
+        out_of_order: u64::from(sent.out_of_order_segments),
+        gaps: u64::from(sent.gaps),
         gap_bytes: sent.gap_bytes,
-        overlap_conflicts: sent.overlap_conflicts,
-        zero_windows: receiver_zero_window.periods,
+        overlap_conflicts: u64::from(sent.overlap_conflicts),
+        zero_windows: u64::from(receiver_zero_window.periods),
         zero_window_micros: receiver_zero_window.micros,
     }
 }

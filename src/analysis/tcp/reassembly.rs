@@ -79,15 +79,17 @@ const JOIN_COPY_LIMIT: usize = 4096;
 /// Counters for one direction.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ReassemblyStats {
-    pub segments: u64,
+    // Counts are u32 (saturating): they live in every flow, and 4 billion segments of one
+    // flow is terabytes.
+    pub segments: u32,
     /// Segments whose every byte had already been received (delivered or held).
-    pub retransmitted_segments: u64,
-    pub duplicate_bytes: u64,
-    pub out_of_order_segments: u64,
-    pub gaps: u64,
-    pub gap_bytes: u64,
+    pub retransmitted_segments: u32,
+    pub out_of_order_segments: u32,
+    pub gaps: u32,
     /// Later copies of held bytes that differed from the first copy.
-    pub overlap_conflicts: u64,
+    pub overlap_conflicts: u32,
+    pub duplicate_bytes: u64,
+    pub gap_bytes: u64,
 }
 
 #[derive(Debug)]
@@ -162,7 +164,7 @@ impl Reassembler {
 
     /// Takes one segment; calls `out` with every piece of stream that became ordered.
     pub fn push(&mut self, seg: Segment<'_>, limits: &ReassemblyLimits, out: &mut impl FnMut(Chunk<'_>)) {
-        self.stats.segments += 1;
+        self.stats.segments = self.stats.segments.saturating_add(1);
         let mut seq = seg.seq;
         if seg.syn {
             if !self.started {
@@ -198,7 +200,7 @@ impl Reassembler {
         let end = start + len as i128;
         let next = self.next_offset as i128;
         if end <= next {
-            self.stats.retransmitted_segments += 1;
+            self.stats.retransmitted_segments = self.stats.retransmitted_segments.saturating_add(1);
             self.stats.duplicate_bytes += len;
             return;
         }
@@ -208,10 +210,10 @@ impl Reassembler {
             self.drain_pending(out);
         } else {
             if self.hold(start as u64, seg.payload, seg.missing_tail, out) {
-                self.stats.out_of_order_segments += 1;
+                self.stats.out_of_order_segments = self.stats.out_of_order_segments.saturating_add(1);
             } else {
                 // Every byte was already held: a second copy, not a reordering.
-                self.stats.retransmitted_segments += 1;
+                self.stats.retransmitted_segments = self.stats.retransmitted_segments.saturating_add(1);
             }
             if self.hole_since.is_none() {
                 self.hole_since = Some(seg.ts);
@@ -273,7 +275,7 @@ impl Reassembler {
             len,
             reason,
         });
-        self.stats.gaps += 1;
+        self.stats.gaps = self.stats.gaps.saturating_add(1);
         self.stats.gap_bytes += len;
         self.advance(len);
     }
@@ -369,7 +371,7 @@ impl Reassembler {
                 if let (Some(first), Some(kept)) = (first, kept)
                     && let Some(at) = first.iter().zip(kept).position(|(a, b)| a != b)
                 {
-                    self.stats.overlap_conflicts += 1;
+                    self.stats.overlap_conflicts = self.stats.overlap_conflicts.saturating_add(1);
                     out(Chunk::Conflict {
                         offset: from,
                         len: known_to - from,
