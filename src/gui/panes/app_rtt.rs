@@ -11,7 +11,7 @@ use crate::analysis::Timestamp;
 use crate::analysis::latency::LatencyRecorder;
 use crate::gui::app::FramescopeApp;
 use crate::gui::commands::Command;
-use crate::gui::panes::plots::{PlotLane, conn_color, decimals_for, format_time, hover, lane, number_grid, secs};
+use crate::gui::panes::plots::{PlotLane, conn_color, format_time, latency_lane, secs};
 
 /// Time a frame spends decoding for this tab at most (a large capture decodes over frames).
 const DECODE_BUDGET: std::time::Duration = std::time::Duration::from_millis(8);
@@ -102,31 +102,21 @@ pub fn app_rtt_ui(app: &mut FramescopeApp, ui: &mut egui::Ui, origin: Timestamp,
             .fold(0.0, f64::max)
             .max(0.001)
             * 1.15;
-        let response = lane("app-rtt", end)
-            .default_y_bounds(0.0, top)
-            .y_axis_label("request → answer")
-            .y_grid_spacer(number_grid)
-            .y_axis_formatter(|mark, _| {
-                let decimals = decimals_for(mark.step_size, 6);
-                format!("{:.decimals$} ms", mark.value)
-            })
-            .label_formatter(|pos| {
-                hover(pos, |name, p| {
-                    format!("{name}\nrequest at {}\nanswered after {:.3} ms", format_time(p.x), p.y)
-                })
-            })
-            .show(plot, |plot_ui| {
-                for (i, (name, g)) in groups.iter().enumerate().take(MAX_SERIES) {
-                    let xy: Vec<[f64; 2]> = g.points.iter().map(|(p, _)| *p).collect();
-                    let color = conn_color(i as u32);
-                    plot_ui.line(
-                        Line::new(name.clone(), PlotPoints::from(xy.clone()))
-                            .color(color)
-                            .width(1.0),
-                    );
-                    plot_ui.points(Points::new(name.clone(), PlotPoints::from(xy)).color(color).radius(3.5));
-                }
-            });
+        let response = latency_lane("app-rtt", end, top, "request → answer", |name, p| {
+            format!("{name}\nrequest at {}\nanswered after {:.3} ms", format_time(p.x), p.y)
+        })
+        .show(plot, |plot_ui| {
+            for (i, (name, g)) in groups.iter().enumerate().take(MAX_SERIES) {
+                let xy: Vec<[f64; 2]> = g.points.iter().map(|(p, _)| *p).collect();
+                let color = conn_color(i as u32);
+                plot_ui.line(
+                    Line::new(name.clone(), PlotPoints::from(xy.clone()))
+                        .color(color)
+                        .width(1.0),
+                );
+                plot_ui.points(Points::new(name.clone(), PlotPoints::from(xy)).color(color).radius(3.5));
+            }
+        });
         app.plots.drawn.push((PlotLane::AppRtt, response.transform));
         if response.response.clicked()
             && let Some(pointer) = response.response.interact_pointer_pos()

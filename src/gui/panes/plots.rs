@@ -687,6 +687,26 @@ fn timeline_ui(app: &mut FramescopeApp, ui: &mut egui::Ui, origin: Timestamp, en
     }
 }
 
+/// A lane of latencies in ms from 0 to `top` (ping/pong RTT, application round trips), with
+/// `text` as the hover text of a point.
+pub(super) fn latency_lane<'a>(
+    id: &str,
+    end: f64,
+    top: f64,
+    axis_label: &str,
+    text: impl Fn(&str, PlotPoint) -> String + 'a,
+) -> Plot<'a> {
+    lane(id, end)
+        .default_y_bounds(0.0, top)
+        .y_axis_label(axis_label)
+        .y_grid_spacer(number_grid)
+        .y_axis_formatter(|mark, _| {
+            let decimals = decimals_for(mark.step_size, 6);
+            format!("{:.decimals$} ms", mark.value)
+        })
+        .label_formatter(move |pos| hover(pos, &text))
+}
+
 /// The item of the point closest to `pointer` on screen, within [`CLICK_RADIUS`].
 pub(super) fn nearest<T>(
     points: impl Iterator<Item = ([f64; 2], T)>,
@@ -876,49 +896,39 @@ fn rtt_ui(app: &mut FramescopeApp, ui: &mut egui::Ui, origin: Timestamp, end: f6
     }
     legend_row(ui, &entries);
     let top = samples.iter().map(|r| r.rtt_ms()).fold(0.0, f64::max).max(0.001) * 1.15;
-    let response = lane("rtt", end)
-        .default_y_bounds(0.0, top)
-        .y_axis_label("round trip")
-        .y_grid_spacer(number_grid)
-        .y_axis_formatter(|mark, _| {
-            let decimals = decimals_for(mark.step_size, 6);
-            format!("{:.decimals$} ms", mark.value)
-        })
-        .label_formatter(|pos| {
-            hover(pos, |name, p| {
-                format!("{name}\nping at {}\nRTT {:.3} ms", format_time(p.x), p.y)
-            })
-        })
-        .show(ui, |plot_ui| {
-            for (conn, pts) in by_conn.iter().take(MAX_RTT_CONNECTIONS) {
-                let name = format!("connection {conn}");
-                let xy: Vec<[f64; 2]> = pts.iter().map(|(p, _)| *p).collect();
-                let color = conn_color(*conn);
-                plot_ui.line(
-                    Line::new(name.clone(), PlotPoints::from(xy.clone()))
+    let response = latency_lane("rtt", end, top, "round trip", |name, p| {
+        format!("{name}\nping at {}\nRTT {:.3} ms", format_time(p.x), p.y)
+    })
+    .show(ui, |plot_ui| {
+        for (conn, pts) in by_conn.iter().take(MAX_RTT_CONNECTIONS) {
+            let name = format!("connection {conn}");
+            let xy: Vec<[f64; 2]> = pts.iter().map(|(p, _)| *p).collect();
+            let color = conn_color(*conn);
+            plot_ui.line(
+                Line::new(name.clone(), PlotPoints::from(xy.clone()))
+                    .color(color)
+                    .width(1.0),
+            );
+            plot_ui.points(Points::new(name, PlotPoints::from(xy)).color(color).radius(3.5));
+        }
+        for (name, v, color) in percentiles {
+            if let Some(v) = v {
+                plot_ui.hline(
+                    HLine::new(name, v)
                         .color(color)
-                        .width(1.0),
-                );
-                plot_ui.points(Points::new(name, PlotPoints::from(xy)).color(color).radius(3.5));
-            }
-            for (name, v, color) in percentiles {
-                if let Some(v) = v {
-                    plot_ui.hline(
-                        HLine::new(name, v)
-                            .color(color)
-                            .style(egui_plot::LineStyle::dashed_dense()),
-                    );
-                }
-            }
-            if !missed.is_empty() {
-                plot_ui.points(
-                    Points::new("missed pong", PlotPoints::from(missed.clone()))
-                        .shape(MarkerShape::Cross)
-                        .color(theme::ERROR)
-                        .radius(6.0),
+                        .style(egui_plot::LineStyle::dashed_dense()),
                 );
             }
-        });
+        }
+        if !missed.is_empty() {
+            plot_ui.points(
+                Points::new("missed pong", PlotPoints::from(missed.clone()))
+                    .shape(MarkerShape::Cross)
+                    .color(theme::ERROR)
+                    .radius(6.0),
+            );
+        }
+    });
     app.plots.drawn.push((PlotLane::Rtt, response.transform));
     if response.response.clicked()
         && let Some(pointer) = response.response.interact_pointer_pos()
