@@ -74,6 +74,21 @@ pub struct TlsInfo {
     pub client_random: Option<[u8; 32]>,
 }
 
+impl TlsInfo {
+    /// "TLS 1.3 TLS_AES_128_GCM_SHA256  SNI host  ALPN -  decrypted": for the report and the
+    /// window's tooltips.
+    pub fn describe(&self) -> String {
+        format!(
+            "TLS {} {}  SNI {}  ALPN {}  {}",
+            self.version.as_deref().unwrap_or("?"),
+            self.cipher_suite.as_deref().unwrap_or("?"),
+            self.sni.as_deref().unwrap_or("-"),
+            self.alpn.as_deref().unwrap_or("-"),
+            if self.decrypted { "decrypted" } else { "not decrypted" }
+        )
+    }
+}
+
 /// A flow worth listing that carries no WebSocket connection (a TLS connection without a
 /// key, an HTTPS page load, …): a `flow` record in JSON Lines.
 #[derive(Clone, Debug, PartialEq)]

@@ -29,10 +29,6 @@ impl KeyLogFollower {
         }
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Feeds what was appended since the last poll to `keys` and returns it (for a
     /// recording's Decryption Secrets Block). A file that shrank was rewritten: it is read
     /// again from the start (lines already known are harmless to feed twice).

@@ -23,7 +23,6 @@ pub struct KeptConnection {
 /// What was written.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SubsetSummary {
-    pub packets_read: u64,
     pub packets_written: u64,
     pub key_lines: usize,
 }
@@ -139,7 +138,7 @@ pub fn write_connections(
     };
     writer.write_tls_keys(&keys).map_err(|e| e.to_string())?;
     let mut interface: Option<(i32, u32)> = None;
-    summary.packets_read = each_packet(source, &mut |ts, dlt, data, orig_len| {
+    each_packet(source, &mut |ts, dlt, data, orig_len| {
         let Some((src, dst, _)) = endpoints(dlt, data) else {
             return Ok(());
         };

@@ -52,17 +52,6 @@ struct ConnSummary {
     app_rtt: BTreeMap<(Protocol, String), LatencyRecorder>,
 }
 
-/// "TLS 1.3 TLS_AES_128_GCM_SHA256  SNI host  ALPN -  decrypted"
-fn tls_text(tls: &TlsInfo) -> String {
-    format!(
-        "TLS {} {}  SNI {}  ALPN {}  {}",
-        tls.version.as_deref().unwrap_or("?"),
-        tls.cipher_suite.as_deref().unwrap_or("?"),
-        tls.sni.as_deref().unwrap_or("-"),
-        tls.alpn.as_deref().unwrap_or("-"),
-        if tls.decrypted { "decrypted" } else { "not decrypted" }
-    )
-}
 /// Round-trip keys (methods, events, topics) listed per connection in the report.
 const MAX_APP_KEYS: usize = 64;
 
@@ -256,7 +245,7 @@ impl SummarySink {
                 c.last_ts.millis_since(c.info.first_ts) / 1000.0
             );
             if let Some(tls) = &c.info.tls {
-                let _ = writeln!(s, "    {}", tls_text(tls));
+                let _ = writeln!(s, "    {}", tls.describe());
             }
             match &c.info.handshake {
                 None => {
@@ -353,7 +342,7 @@ impl SummarySink {
         if !self.flows.is_empty() {
             let _ = writeln!(s, "\nTLS flows without a WebSocket connection: {}", self.flows.len());
             for f in &self.flows {
-                let tls = f.tls.as_ref().map(tls_text).unwrap_or_default();
+                let tls = f.tls.as_ref().map(TlsInfo::describe).unwrap_or_default();
                 let _ = writeln!(s, "    {} -> {}   {}   {tls}", f.client, f.server, f.reason);
             }
         }

@@ -30,19 +30,6 @@ pub fn state_text(c: &ConnectionEntry) -> String {
     }
 }
 
-/// "TLS 1.3 · TLS_AES_128_GCM_SHA256 · SNI example.com · ALPN http/1.1 · decrypted": the
-/// lock's tooltip.
-pub fn tls_text(tls: &TlsInfo) -> String {
-    format!(
-        "TLS {} · {} · SNI {} · ALPN {} · {}",
-        tls.version.as_deref().unwrap_or("?"),
-        tls.cipher_suite.as_deref().unwrap_or("cipher suite unknown"),
-        tls.sni.as_deref().unwrap_or("-"),
-        tls.alpn.as_deref().unwrap_or("-"),
-        if tls.decrypted { "decrypted" } else { "not decrypted" }
-    )
-}
-
 /// "clean", or the trouble in short ("3 retx · 1 gap · 2 zero-win"), with both directions'
 /// counters in the tooltip; "-" where the source had no packets (HAR files, live clients).
 fn tcp_cell(ui: &mut egui::Ui, tcp: Option<&TcpHealth>) {
@@ -209,7 +196,7 @@ pub fn connections_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
                     // connection's other streams: the stream tells them apart.
                     let lock = if c.info.tls.is_some() { "🔒 " } else { "" };
                     let stream = c.info.h2_stream.map(|s| format!(" h2 #{s}")).unwrap_or_default();
-                    let mut tip: Vec<String> = c.info.tls.iter().map(tls_text).collect();
+                    let mut tip: Vec<String> = c.info.tls.iter().map(TlsInfo::describe).collect();
                     if let Some(s) = c.info.h2_stream {
                         tip.push(format!("WebSocket on HTTP/2 stream {s} (RFC 8441 extended CONNECT)"));
                     }
