@@ -106,7 +106,7 @@ fn the_protocol_tab_shows_the_decoded_tree_of_the_selected_message() {
             .expect("a PUBLISH to sensors/t1")
     };
     harness.state_mut().push(Command::RevealMessage(target));
-    harness.state_mut().detail_tab = DetailTab::Protocol;
+    harness.state_mut().panes.detail_tab = DetailTab::Protocol;
     harness.run_steps(4);
     for label in ["topic: \"sensors/t1\"", "qos: 1", "mqtt"] {
         assert!(harness.query_all_by_label(label).next().is_some(), "{label}");
@@ -176,8 +176,8 @@ fn decode_as_from_the_connections_context_menu() {
 #[test]
 fn the_application_rtt_plot_has_analyzes_round_trips_with_percentiles() {
     let mut harness = loaded(&sample("app-mqtt.pcap"));
-    harness.state_mut().lower_tab = LowerTab::Plots;
-    harness.state_mut().plot_tab = PlotTab::AppRtt;
+    harness.state_mut().panes.lower.tab = LowerTab::Plots;
+    harness.state_mut().panes.lower.plot_tab = PlotTab::AppRtt;
     harness.run_steps(4);
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_framescope"))
         .arg("analyze")
@@ -208,6 +208,8 @@ fn the_application_rtt_plot_has_analyzes_round_trips_with_percentiles() {
     assert!(
         harness
             .state()
+            .panes
+            .lower
             .plots
             .transform(framescope::gui::panes::plots::PlotLane::AppRtt)
             .is_some()

@@ -62,7 +62,7 @@ fn the_json_view_keeps_the_key_order_and_number_spelling_of_the_payload() {
     harness
         .state_mut()
         .push(framescope::gui::commands::Command::RevealMessage(0));
-    harness.state_mut().detail_tab = framescope::gui::app::DetailTab::Json;
+    harness.state_mut().panes.detail_tab = framescope::gui::app::DetailTab::Json;
     harness.run_steps(3);
     let app = harness.state();
     let payload = String::from_utf8(app.store.payload(&app.store.messages[0]).to_vec()).expect("text");
@@ -300,7 +300,7 @@ fn the_frame_builder_builds_bytes_and_decodes_them_back() {
     harness.get_by_label("81 85 37 fa 21 3d 7f 9f 4d 51 58");
     harness.get_by_label("valid: no rule of RFC 6455 is broken");
     // A fragmented ping: the real decoder's finding appears.
-    harness.state_mut().builder.spec.opcode = 9;
+    harness.state_mut().panes.builder.spec.opcode = 9;
     harness.get_by_role_and_label(Role::CheckBox, "FIN").click();
     harness.run_steps(3);
     harness.get_by_label_contains("fragmented-control:");
@@ -347,8 +347,8 @@ fn the_reference_opens_from_a_close_message_at_its_code() {
     harness.run_steps(2);
     harness.get_all_by_label("?").last().expect("close code link").click();
     harness.run_steps(3);
-    assert!(harness.state().reference.open);
-    assert_eq!(harness.state().reference.highlight, Some(4001));
+    assert!(harness.state().panes.reference.open);
+    assert_eq!(harness.state().panes.reference.highlight, Some(4001));
     harness.get_by_label("the connection closed without a close frame; reported locally, MUST NOT be sent");
     // The code's own row and its range's row.
     assert_eq!(
@@ -410,7 +410,7 @@ fn hovering_links_fields_and_bytes_and_the_unmasking_steps_one_by_one() {
     let first_row_y = heading.max.y + 4.0 + 0.6 * 34.0 + 17.0;
     harness.hover_at(egui::pos2(heading.min.x + 24.0 * 24.0, first_row_y));
     harness.run_steps(2);
-    assert_eq!(harness.state().anatomy_hover, Some((0, key_field)));
+    assert_eq!(harness.state().panes.lower.anatomy.hover, Some((0, key_field)));
     assert_eq!(fields_of_frame[key_field].byte_range(), (2, 5));
     // The walkthrough steps one byte at a time.
     // Drag the lower area's splitter up, as a user would, to see the legend and walkthrough.
@@ -433,13 +433,19 @@ fn hovering_links_fields_and_bytes_and_the_unmasking_steps_one_by_one() {
     harness.get_by_label("81").hover();
     harness.run_steps(2);
     assert_eq!(
-        harness.state().anatomy_hover.map(|(_, f)| fields_of_frame[f].name),
+        harness
+            .state()
+            .panes
+            .lower
+            .anatomy
+            .hover
+            .map(|(_, f)| fields_of_frame[f].name),
         Some("FIN")
     );
     harness.get_by_label("masking key").hover();
     harness.run_steps(2);
     assert_eq!(
-        harness.state().anatomy_hover,
+        harness.state().panes.lower.anatomy.hover,
         Some((0, key_field)),
         "the legend's names link too"
     );

@@ -78,13 +78,20 @@ fn a_bad_capture_filter_is_refused_with_libpcaps_message() {
     h.run_steps(2);
     h.get_by_label("Capture from an interface…").click();
     h.run_steps(3);
-    assert!(h.state().capture.open);
+    assert!(h.state().panes.capture.open);
     let field = h.get_by_role_and_label(Role::TextInput, "Capture filter (BPF)");
     field.focus();
     field.type_text("tcp port banana");
     h.run_steps(3);
     h.get_by_label_contains("filter:");
-    assert!(h.state().capture.filter_check.as_ref().is_some_and(|(_, v)| v.is_err()));
+    assert!(
+        h.state()
+            .panes
+            .capture
+            .filter_check
+            .as_ref()
+            .is_some_and(|(_, v)| v.is_err())
+    );
     // Start stays disabled while the filter does not compile.
     h.get_by_label("Start").click();
     h.run_steps(2);
@@ -106,13 +113,14 @@ fn capturing_on_lo_fills_the_tables_and_saves_a_pcapng() {
     h.run_steps(2);
     let lo = h
         .state()
+        .panes
         .capture
         .interfaces
         .clone()
         .and_then(|r| r.ok())
         .and_then(|l| l.into_iter().find(|i| i.loopback))
         .expect("loopback listed");
-    h.state_mut().capture.interface = lo.name.clone();
+    h.state_mut().panes.capture.interface = lo.name.clone();
     h.run_steps(2);
     let picked = h
         .get_by_role_and_label(Role::ComboBox, "Interface")
@@ -161,7 +169,7 @@ fn capturing_on_lo_fills_the_tables_and_saves_a_pcapng() {
     h.get_by_label_contains("packets");
 
     // The recording re-reads to the same messages.
-    let recording = app.capture.recording.clone().expect("recorded");
+    let recording = app.panes.capture.recording.clone().expect("recorded");
     let dir = tempfile::tempdir().expect("tmp");
     let saved = dir.path().join("saved.pcapng");
     framescope::capture::live::save_recording(&recording, &saved).expect("save");

@@ -347,8 +347,8 @@ fn a_drop_and_its_reconnect_show_on_the_timeline() {
     h.get_by_label_contains("Reconnect attempts: 1 (2 connections");
     // The timeline shades the gap from the drop to the reconnection and marks the attempt
     // (their names are in the plot's legend).
-    h.state_mut().lower_tab = framescope::gui::app::LowerTab::Plots;
-    h.state_mut().plot_tab = framescope::gui::app::PlotTab::Timeline;
+    h.state_mut().panes.lower.tab = framescope::gui::app::LowerTab::Plots;
+    h.state_mut().panes.lower.plot_tab = framescope::gui::app::PlotTab::Timeline;
     h.run_steps(3);
     assert!(h.query_all_by_label("reconnect gap").count() >= 1);
     assert!(h.query_all_by_label("reconnect attempt").count() >= 1);

@@ -37,7 +37,7 @@ fn quitting_with_an_unsaved_recording_asks_and_cancel_keeps_everything() {
     let dir = tempfile::tempdir().expect("tempdir");
     let recording = dir.path().join(format!("capture-{}-77.pcapng", std::process::id()));
     std::fs::copy(sample("echo-text-binary-ping-close.pcap"), &recording).expect("copy");
-    let mut harness = harness_with(dir.path(), |app| app.capture.recording = Some(recording.clone()));
+    let mut harness = harness_with(dir.path(), |app| app.panes.capture.recording = Some(recording.clone()));
     harness.get_by_label("File").click();
     harness.run_steps(2);
     harness.get_by_label_contains("Quit").click();
@@ -69,7 +69,7 @@ fn opening_a_file_over_an_unsaved_recording_asks_first() {
     let dir = tempfile::tempdir().expect("tempdir");
     let recording = dir.path().join(format!("session-{}-78.pcapng", std::process::id()));
     std::fs::copy(sample("echo-text-binary-ping-close.pcap"), &recording).expect("copy");
-    let mut harness = harness_with(dir.path(), |app| app.capture.recording = Some(recording.clone()));
+    let mut harness = harness_with(dir.path(), |app| app.panes.capture.recording = Some(recording.clone()));
     harness
         .state_mut()
         .push(framescope::gui::commands::Command::Open(sample(

@@ -104,7 +104,7 @@ fn the_display_filter_completes_field_names_as_you_type() {
     harness.run_steps(3);
     harness.get_by_label("close.code").click();
     harness.run_steps(2);
-    assert_eq!(harness.state().display_draft, "close.code");
+    assert_eq!(harness.state().panes.top_bar.display_draft, "close.code");
 }
 
 #[test]
@@ -252,7 +252,7 @@ fn the_connections_strip_sorts_and_lists_flows_that_are_not_websockets() {
     harness.run_steps(3);
     let counts = |h: &mut egui_kittest::Harness<'_, framescope::gui::FramescopeApp>| -> Vec<u64> {
         let app = h.state_mut();
-        let order = app.connections_view.order(&app.store).to_vec();
+        let order = app.panes.connections_view.order(&app.model.store).to_vec();
         order
             .iter()
             .map(|&i| app.store.connections[i].counters[1].messages)

@@ -17,14 +17,16 @@ use common::gui::{loaded, sample};
 type Harness = egui_kittest::Harness<'static, FramescopeApp>;
 
 fn show_plot(harness: &mut Harness, tab: PlotTab) {
-    harness.state_mut().lower_tab = LowerTab::Plots;
-    harness.state_mut().plot_tab = tab;
+    harness.state_mut().panes.lower.tab = LowerTab::Plots;
+    harness.state_mut().panes.lower.plot_tab = tab;
     harness.run_steps(3);
 }
 
 fn transform(harness: &Harness, lane: PlotLane) -> PlotTransform {
     *harness
         .state()
+        .panes
+        .lower
         .plots
         .transform(lane)
         .unwrap_or_else(|| panic!("{lane:?} was drawn"))
@@ -61,7 +63,7 @@ fn every_lane_puts_the_same_time_at_the_same_x_and_zooms_together() {
     let first = harness.state().store.messages[0].clone();
     let t_first = since_start(&harness, first.ts);
     assert!((t_first - 1.0).abs() < 1e-6, "{t_first}");
-    assert_eq!(harness.state().plots.timeline.lanes[0][0].x, t_first);
+    assert_eq!(harness.state().panes.lower.plots.timeline.lanes[0][0].x, t_first);
     let last = harness.state().store.messages.last().expect("messages").ts;
     let t_last = since_start(&harness, last);
     for t in [0.0, t_first, 10.0, t_last] {
@@ -165,7 +167,7 @@ fn a_click_on_a_timeline_point_or_a_throughput_bucket_selects_its_message() {
     assert_eq!(harness.state().selection.message, Some(index));
     // A throughput bucket: its first message.
     show_plot(&mut harness, PlotTab::Throughput);
-    let rates = harness.state().plots.throughput.rates.clone();
+    let rates = harness.state().panes.lower.plots.throughput.rates.clone();
     let (bin, point) = rates.messages[0]
         .iter()
         .enumerate()
@@ -221,7 +223,7 @@ fn hex(bytes: &[u8]) -> String {
 fn the_anatomy_of_a_fragmented_compressed_message_shows_every_frame_on_the_wire() {
     let path = sample("python-deflate-context-takeover.pcap");
     let mut harness = common::gui::loaded_in(&path, (1400.0, 1400.0));
-    harness.state_mut().lower_tab = LowerTab::Anatomy;
+    harness.state_mut().panes.lower.tab = LowerTab::Anatomy;
     harness
         .state_mut()
         .push(framescope::gui::commands::Command::SelectMessage(Some(6)));
@@ -309,7 +311,7 @@ fn a_ping_between_fragments_is_shown_with_its_time_and_the_pong_unmasking_shows_
     // ping sent between them.
     let path = sample("echo-text-binary-ping-close.pcap");
     let mut harness = common::gui::loaded_in(&path, (1400.0, 1400.0));
-    harness.state_mut().lower_tab = LowerTab::Anatomy;
+    harness.state_mut().panes.lower.tab = LowerTab::Anatomy;
     harness
         .state_mut()
         .push(framescope::gui::commands::Command::SelectMessage(Some(6)));

@@ -12,10 +12,12 @@ use crate::analysis::event::ConnId;
 use crate::gui::commands::Command;
 use crate::gui::feed::{Drained, Feed, FeedEnd, Source};
 use crate::gui::guard::Pending;
+pub use crate::gui::model::CapturePanel;
+use crate::gui::model::{Cx, Model, PaneStates};
 use crate::gui::panes;
 use crate::gui::settings::{SETTINGS_KEY, Settings};
 use crate::gui::view::FilteredView;
-use crate::store::{Filter, Store};
+use crate::store::Store;
 
 /// Time the GUI thread spends per frame taking in loaded events, so it stays responsive.
 const DRAIN_BUDGET: Duration = Duration::from_millis(8);
@@ -62,20 +64,6 @@ pub struct Selection {
     pub message: Option<u32>,
 }
 
-/// The capture window's state.
-#[derive(Default)]
-pub struct CapturePanel {
-    pub open: bool,
-    /// Listed when the window opens (and on Refresh).
-    pub interfaces: Option<Result<Vec<crate::capture::live::InterfaceInfo>, String>>,
-    pub interface: String,
-    pub filter: String,
-    /// libpcap's verdict on `filter`, for the filter it was computed for.
-    pub filter_check: Option<(String, Result<(), String>)>,
-    /// The pcapng written by the last live capture, to save.
-    pub recording: Option<PathBuf>,
-}
-
 /// A key that moves the table's selection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum TableKey {
@@ -95,66 +83,42 @@ pub struct StatusLine {
 }
 
 pub struct FramescopeApp {
-    pub store: Store,
-    /// The file or live capture feeding the store (client sessions have their own feeds).
-    pub feed: Option<Feed>,
-    /// What the store holds: the last file, capture or the live connections.
-    pub source: Option<Source>,
-    pub status: Option<StatusLine>,
-    pub selection: Selection,
-    pub filter: Filter,
-    /// The display filter's text (the query language of `analyze --filter`).
-    pub display_filter: String,
-    /// The display filter field's text while it is edited (applied with Enter).
-    pub display_draft: String,
-    pub sort: crate::store::sort::SortOrder,
-    /// Marked (bookmarked) messages.
-    pub marks: std::collections::BTreeSet<u32>,
-    /// The connections strip's sort and flows toggle.
-    pub connections_view: crate::gui::panes::connections::ConnectionsView,
-    /// The connection shown in the follow-stream window.
-    pub follow: Option<ConnId>,
-    /// The follow window's transcript, kept between frames.
-    pub follow_cache: panes::follow::FollowCache,
-    pub view: FilteredView,
-    pub settings: Settings,
+    /// What every pane reads (`Deref` makes `app.store` and the like read as before).
+    pub model: Model,
+    /// Each pane's own state.
+    pub panes: PaneStates,
     /// The user's choice for the detail column; `None` follows the width.
     pub detail_shown: Option<bool>,
-    pub lower_tab: LowerTab,
-    pub plot_tab: PlotTab,
-    pub detail_tab: DetailTab,
-    /// Set for one frame when the table should scroll to the selected message.
-    pub scroll_to_selected: bool,
-    /// Set for one frame to move keyboard focus to the filter's text field.
-    pub focus_filter: bool,
-    /// How long the current file took to show its first messages.
-    pub first_results_after: Option<Duration>,
     load_started: Option<Instant>,
     /// A message to select as soon as it has been loaded (`--goto`).
     pub pending_goto: Option<u32>,
-    pub capture: CapturePanel,
-    pub builder: crate::gui::panes::builder::BuilderPanel,
-    pub reference: crate::gui::panes::reference::ReferencePanel,
-    /// The lesson shown in the lesson window.
-    pub lesson: Option<usize>,
-    pub anatomy_hover: crate::gui::panes::anatomy::AnatomyHover,
-    /// Rows of the unmasking walkthrough shown (`None`: all).
-    pub unmask_step: Option<usize>,
-    /// The plots' caches and where they drew last (`panes::plots`).
-    pub plots: crate::gui::panes::plots::PlotsState,
     /// The connect window: one tab per live connection.
     pub clients: crate::gui::sessions::ClientTabs,
     fonts_installed: bool,
+    /// When the TLS key log's presence was last checked.
+    keylog_checked: Option<Instant>,
     /// Unsaved-recording prompts and crash recovery.
     pub guard: crate::gui::guard::Guard,
     /// The Scenarios and Probe panes and the "Replay against…" form.
     pub testing: crate::gui::testing::Testing,
     /// The window was told to close (once).
     pub(crate) quit_sent: bool,
-    /// The protobuf "decode as" window, while open.
-    pub proto_dialog: Option<crate::gui::decode_as::ProtoDialog>,
     pub(crate) commands: Vec<Command>,
     pub(crate) wake: Arc<dyn Fn() + Send + Sync>,
+}
+
+impl std::ops::Deref for FramescopeApp {
+    type Target = Model;
+
+    fn deref(&self) -> &Model {
+        &self.model
+    }
+}
+
+impl std::ops::DerefMut for FramescopeApp {
+    fn deref_mut(&mut self) -> &mut Model {
+        &mut self.model
+    }
 }
 
 impl FramescopeApp {
@@ -163,43 +127,17 @@ impl FramescopeApp {
         // `mqtt.topic` and the other application fields of the filter language.
         crate::query::register_app_protocol_fields();
         let mut app = FramescopeApp {
-            store: Store::default(),
-            feed: None,
-            source: None,
-            status: None,
-            selection: Selection::default(),
-            filter: Filter::default(),
-            display_filter: String::new(),
-            display_draft: String::new(),
-            sort: Default::default(),
-            marks: Default::default(),
-            follow: None,
-            follow_cache: Default::default(),
-            connections_view: Default::default(),
-            view: FilteredView::default(),
-            settings,
+            model: Model::new(settings),
+            panes: PaneStates::default(),
             detail_shown: None,
-            lower_tab: LowerTab::default(),
-            plot_tab: PlotTab::default(),
-            detail_tab: DetailTab::default(),
-            scroll_to_selected: false,
-            focus_filter: false,
-            first_results_after: None,
             load_started: None,
             pending_goto: None,
-            capture: CapturePanel::default(),
-            builder: Default::default(),
-            reference: Default::default(),
-            lesson: None,
-            anatomy_hover: None,
-            unmask_step: None,
-            plots: Default::default(),
             clients: Default::default(),
             fonts_installed: false,
+            keylog_checked: None,
             guard: Default::default(),
             testing: Default::default(),
             quit_sent: false,
-            proto_dialog: None,
             commands: Vec::new(),
             wake,
         };
@@ -230,7 +168,7 @@ impl FramescopeApp {
         self.marks.clear();
         self.follow = None;
         // The plots' caches index the old store's messages.
-        self.plots = Default::default();
+        self.panes.lower.plots = Default::default();
         self.first_results_after = None;
         let config = AnalyzerConfig {
             emit_frames: true,
@@ -260,13 +198,13 @@ impl FramescopeApp {
     pub fn start_capture(&mut self) {
         self.feed = None;
         self.clients.end_all();
-        if let Some(old) = self.capture.recording.take() {
+        if let Some(old) = self.panes.capture.recording.take() {
             let _ = std::fs::remove_file(old);
         }
         let record_to = crate::capture::recordings::new_path(&self.guard.dir, "capture");
         let options = crate::capture::live::LiveOptions {
-            interface: self.capture.interface.clone(),
-            filter: self.capture.filter.clone(),
+            interface: self.panes.capture.interface.clone(),
+            filter: self.panes.capture.filter.clone(),
             snaplen: 262_144,
             record_to: record_to.clone(),
             keylog: self.settings.tls_keylog.clone(),
@@ -282,10 +220,10 @@ impl FramescopeApp {
         match Feed::capture_live(options, config, self.wake.clone()) {
             Ok(feed) => {
                 self.status = Some(StatusLine {
-                    text: format!("capturing on {}", self.capture.interface),
+                    text: format!("capturing on {}", self.panes.capture.interface),
                     is_error: false,
                 });
-                self.capture.recording = Some(record_to);
+                self.panes.capture.recording = Some(record_to);
                 self.feed = Some(feed);
                 self.load_started = Some(Instant::now());
             }
@@ -306,7 +244,7 @@ impl FramescopeApp {
         self.selection = Selection::default();
         self.marks.clear();
         self.follow = None;
-        self.plots = Default::default();
+        self.panes.lower.plots = Default::default();
         self.first_results_after = None;
         self.source = Some(source);
         self.load_started = Some(Instant::now());
@@ -320,10 +258,10 @@ impl FramescopeApp {
     /// Takes in the file's or capture's events for at most `budget`. Returns true if more may
     /// be waiting.
     pub fn drain_feed(&mut self, budget: Duration) -> bool {
-        let Some(feed) = &mut self.feed else {
+        let Some(feed) = &mut self.model.feed else {
             return false;
         };
-        let drained = feed.drain(&mut self.store, Instant::now() + budget);
+        let drained = feed.drain(&mut self.model.store, Instant::now() + budget);
         if self.first_results_after.is_none()
             && !self.store.connections.is_empty()
             && let Some(t) = self.load_started
@@ -374,16 +312,6 @@ impl FramescopeApp {
         false
     }
 
-    /// The filter with the selected connection applied (selecting a connection scopes the
-    /// tables and plots).
-    pub fn effective_filter(&self) -> Filter {
-        let mut f = self.filter.clone();
-        if f.conn.is_none() {
-            f.conn = self.selection.conn;
-        }
-        f
-    }
-
     /// One frame: everything the window shows.
     pub fn show(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
@@ -403,7 +331,17 @@ impl FramescopeApp {
         self.check_orphans();
         self.poll_testing();
         let deadline = Instant::now() + DRAIN_BUDGET;
-        let more = self.drain_feed(DRAIN_BUDGET) | self.clients.drain(&mut self.store, deadline);
+        let more = self.drain_feed(DRAIN_BUDGET) | self.clients.drain(&mut self.model.store, deadline);
+        self.model.loading = self.is_loading();
+        // Panes never touch files: the key log's presence is looked up here, once a second.
+        if self
+            .keylog_checked
+            .is_none_or(|t| t.elapsed() >= Duration::from_secs(1))
+        {
+            self.keylog_checked = Some(Instant::now());
+            self.model.keylog_present = self.settings.tls_keylog.as_deref().is_some_and(std::path::Path::exists);
+        }
+        self.report_client_states();
         if let Some(goto) = self.pending_goto
             && (goto as usize) < self.store.messages.len()
         {
@@ -411,14 +349,20 @@ impl FramescopeApp {
             self.push(Command::RevealMessage(goto));
         }
         let filter = self.effective_filter();
-        self.view.refresh(&self.store, &filter, &self.display_filter, self.sort);
+        let model = &mut self.model;
+        model
+            .view
+            .refresh(&model.store, &filter, &model.display_filter, model.sort);
         self.handle_input(&ctx);
 
         // Panels added first take the full width: bars, then the connection strip and the
         // lower area, then the live connections pane (when docked) and the detail column;
         // the message table gets the rest.
-        panes::top_bar::top_bar_ui(self, ui);
-        panes::status_bar::status_bar_ui(self, ui);
+        // Each pane reads the model and its own state; what it wants done it pushes.
+        let (model, panes, commands) = (&self.model, &mut self.panes, &mut self.commands);
+        let mut cx = Cx::new(model, commands);
+        panes::top_bar::top_bar_ui(&mut cx, &mut panes.top_bar, ui);
+        panes::status_bar::status_bar_ui(&mut cx, &self.clients, ui);
         // Sizes follow the window: at 1024×700 the table keeps room for its rows, and no
         // pane can be dragged so big that the table disappears.
         let height = ui.available_height();
@@ -428,7 +372,9 @@ impl FramescopeApp {
             .default_size((height * 0.2).clamp(80.0, 150.0))
             .min_size(60.0)
             .max_size((height * 0.4).max(80.0))
-            .show(ui, |ui| panes::connections::connections_ui(self, ui));
+            .show(ui, |ui| {
+                panes::connections::connections_ui(&mut cx, &mut panes.connections_view, ui)
+            });
         let lower_max = (ui.available_height() - table_room).max(160.0);
         let lower_default = (ui.available_height() * 0.4).clamp(160.0, 420.0).min(lower_max);
         egui::Panel::bottom("lower")
@@ -436,8 +382,10 @@ impl FramescopeApp {
             .default_size(lower_default)
             .min_size(160.0)
             .max_size(lower_max)
-            .show(ui, |ui| panes::lower::lower_ui(self, ui));
-        if self.clients.open && !self.settings.live_pane_floating {
+            .show(ui, |ui| {
+                panes::lower::lower_ui(&mut cx, &mut panes.lower, &self.clients, ui)
+            });
+        if self.clients.open && !cx.settings.live_pane_floating {
             // Never more than half the window: the table beside it keeps its columns.
             let live_max = (ui.available_width() * 0.5).max(300.0);
             egui::Panel::left("live")
@@ -445,12 +393,13 @@ impl FramescopeApp {
                 .default_size(470.0_f32.min(ui.available_width() * 0.42).max(300.0))
                 .min_size(300.0)
                 .max_size(live_max)
-                .show(ui, |ui| panes::client::client_panel_ui(self, ui));
+                .show(ui, |ui| panes::client::client_panel_ui(&mut cx, &mut self.clients, ui));
         }
         // Too narrow for the table and the detail column side by side (1024 px with the live
         // pane docked): the detail column folds to a button unless the user opened it.
         let narrow = ui.available_width() < DETAIL_FOLD_WIDTH;
-        if self.detail_shown.unwrap_or(!narrow) {
+        let detail_shown = &mut self.detail_shown;
+        if detail_shown.unwrap_or(!narrow) {
             let detail_max = (ui.available_width() * 0.45).max(200.0);
             egui::Panel::right("detail")
                 .resizable(true)
@@ -463,9 +412,9 @@ impl FramescopeApp {
                         .on_hover_text("Fold the detail column (the table gets its width)")
                         .clicked()
                     {
-                        self.detail_shown = Some(false);
+                        *detail_shown = Some(false);
                     }
-                    panes::detail::detail_ui(self, ui)
+                    panes::detail::detail_ui(&mut cx, &mut panes.detail_tab, ui)
                 });
         } else {
             egui::Panel::right("detail-folded")
@@ -473,21 +422,23 @@ impl FramescopeApp {
                 .exact_size(28.0)
                 .show(ui, |ui| {
                     if ui.button("◀").on_hover_text("Show the message detail column").clicked() {
-                        self.detail_shown = Some(true);
+                        *detail_shown = Some(true);
                     }
                 });
         }
-        egui::CentralPanel::default().show(ui, |ui| panes::messages::messages_ui(self, ui));
-        panes::capture::capture_window_ui(self, &ctx);
-        panes::client::client_window_ui(self, &ctx);
-        panes::builder::builder_window_ui(self, &ctx);
-        panes::reference::reference_window_ui(self, &ctx);
-        panes::follow::follow_window_ui(self, &ctx);
-        panes::scenarios::scenarios_window_ui(self, &ctx);
-        panes::probe::probe_window_ui(self, &ctx);
-        lesson_window_ui(self, &ctx);
-        crate::gui::decode_as::proto_dialog_ui(self, &ctx);
-        crate::gui::guard::guard_windows_ui(self, &ctx);
+        egui::CentralPanel::default().show(ui, |ui| {
+            panes::messages::messages_ui(&mut cx, &mut panes.scroll_to_selected, ui)
+        });
+        panes::capture::capture_window_ui(&mut cx, &mut panes.capture, &ctx);
+        panes::client::client_window_ui(&mut cx, &mut self.clients, &ctx);
+        panes::builder::builder_window_ui(&mut cx, &mut panes.builder, &ctx);
+        panes::reference::reference_window_ui(&mut panes.reference, &ctx);
+        panes::follow::follow_window_ui(&mut cx, &mut panes.follow_cache, &ctx);
+        panes::scenarios::scenarios_window_ui(&mut cx, &mut self.testing, &ctx);
+        panes::probe::probe_window_ui(&mut cx, &mut self.testing, &ctx);
+        lesson_window_ui(&mut cx, &ctx);
+        crate::gui::decode_as::proto_dialog_ui(&mut cx, &mut panes.proto_dialog, &ctx);
+        crate::gui::guard::guard_windows_ui(&mut cx, &self.guard, &ctx);
 
         self.apply_commands(&ctx);
         self.handle_close_request(&ctx);
@@ -519,7 +470,7 @@ impl FramescopeApp {
             self.push(Command::OpenDialog);
         }
         if find {
-            self.focus_filter = true;
+            self.panes.top_bar.focus_filter = true;
         }
         if escape {
             self.push(Command::SelectMessage(None));
@@ -643,14 +594,14 @@ impl FramescopeApp {
                 Command::SelectMessage(message) => self.selection.message = message,
                 Command::RevealMessage(message) => {
                     self.selection.message = Some(message);
-                    self.scroll_to_selected = true;
+                    self.panes.scroll_to_selected = true;
                 }
                 Command::SavePayload(index) => self.save_payload(index),
                 Command::CopyText(text) => ctx.copy_text(text),
                 Command::ToggleTheme => self.settings.dark_mode = !self.settings.dark_mode,
                 Command::ToggleCaptureWindow => {
-                    self.capture.open = !self.capture.open;
-                    if self.capture.open && self.capture.interfaces.is_none() {
+                    self.panes.capture.open = !self.panes.capture.open;
+                    if self.panes.capture.open && self.panes.capture.interfaces.is_none() {
                         self.refresh_interfaces();
                     }
                 }
@@ -661,6 +612,13 @@ impl FramescopeApp {
                 Command::Disconnect(i) => {
                     if let Some(s) = self.clients.tabs.get(i).and_then(|t| t.session.as_ref()) {
                         s.client.abort();
+                    }
+                }
+                Command::DisconnectAll => {
+                    for tab in self.clients.running() {
+                        if let Some(s) = &tab.session {
+                            s.client.abort();
+                        }
                     }
                 }
                 Command::NewClientTab => self.clients.add(),
@@ -696,12 +654,12 @@ impl FramescopeApp {
                         self.clients.current_mut().text = path.display().to_string();
                     }
                 }
-                Command::SaveRecording => self.save_recording(self.capture.recording.clone()),
+                Command::SaveRecording => self.save_recording(self.panes.capture.recording.clone()),
                 Command::OpenLesson(i) => {
                     if let Some(lesson) = crate::gui::lessons::LESSONS.get(i) {
                         self.guarded(Pending::Open(crate::gui::lessons::samples_dir().join(lesson.file)));
                         self.pending_goto = Some(lesson.message);
-                        self.lower_tab = lesson.tab;
+                        self.panes.lower.tab = lesson.tab;
                         self.lesson = Some(i);
                     }
                 }
@@ -728,7 +686,7 @@ impl FramescopeApp {
                 Command::JumpToMark(forward) => {
                     if let Some(m) = self.mark_target(forward) {
                         self.selection.message = Some(m);
-                        self.scroll_to_selected = true;
+                        self.panes.scroll_to_selected = true;
                     }
                 }
                 Command::FollowStream(conn) => self.follow = Some(conn),
@@ -738,12 +696,32 @@ impl FramescopeApp {
                 Command::SaveTranscript(conn) => self.save_transcript(conn),
                 Command::Export(format) => self.export(format),
                 Command::Test(command) => self.test_command(command),
+                Command::SetFilter(filter) => self.filter = filter,
+                Command::Settings(change) => self.change_settings(change),
+                Command::ToggleBuilder => self.panes.builder.open = !self.panes.builder.open,
+                Command::RefreshInterfaces => self.refresh_interfaces(),
+                Command::CloseFollow => self.follow = None,
+                Command::CloseLesson => self.lesson = None,
+                Command::DismissOrphans => self.guard.orphans.clear(),
                 Command::ShowReference(topic, highlight) => {
-                    self.reference.open = true;
-                    self.reference.topic = topic;
-                    self.reference.highlight = highlight;
+                    self.panes.reference.open = true;
+                    self.panes.reference.topic = topic;
+                    self.panes.reference.highlight = highlight;
                 }
             }
+        }
+    }
+
+    fn change_settings(&mut self, change: crate::gui::commands::SettingsChange) {
+        use crate::gui::commands::SettingsChange;
+        let settings = &mut self.model.settings;
+        match change {
+            SettingsChange::DarkMode(on) => settings.dark_mode = on,
+            SettingsChange::TimeMode(mode) => settings.time_mode = mode,
+            SettingsChange::Columns(columns) => settings.columns = columns,
+            SettingsChange::LivePaneFloating(on) => settings.live_pane_floating = on,
+            SettingsChange::SavedFilters(filters) => settings.saved_filters = filters,
+            SettingsChange::Profiles(profiles) => settings.profiles = profiles,
         }
     }
 
@@ -761,22 +739,12 @@ impl FramescopeApp {
     /// Lists interfaces (and picks the first when none is chosen yet).
     pub fn refresh_interfaces(&mut self) {
         let list = crate::capture::live::list_interfaces();
-        if self.capture.interface.is_empty()
+        if self.panes.capture.interface.is_empty()
             && let Ok(Some(first)) = list.as_ref().map(|l| l.first())
         {
-            self.capture.interface = first.name.clone();
+            self.panes.capture.interface = first.name.clone();
         }
-        self.capture.interfaces = Some(list);
-    }
-
-    /// The capture file the shown connections came from: the file opened, or a live
-    /// capture's recording.
-    fn packet_source(&self) -> Option<PathBuf> {
-        match self.source.as_ref()? {
-            Source::File(path) if !crate::capture::har::looks_like_har(path) => Some(path.clone()),
-            Source::LiveCapture { recording, .. } => Some(recording.clone()),
-            _ => None,
-        }
+        self.panes.capture.interfaces = Some(list);
     }
 
     /// Writes the packets of the shown messages' connections (and their TLS keys) to `path`.
@@ -807,6 +775,7 @@ impl FramescopeApp {
             return;
         }
         self.settings.tls_keylog = path;
+        self.keylog_checked = None;
         if let Some(Source::File(file)) = self.source.clone() {
             self.guarded(Pending::Open(file));
         }
@@ -887,8 +856,8 @@ impl FramescopeApp {
 }
 
 /// The open lesson's explanation, beside the views it talks about.
-fn lesson_window_ui(app: &mut FramescopeApp, ctx: &egui::Context) {
-    let Some(lesson) = app.lesson.and_then(|i| crate::gui::lessons::LESSONS.get(i)) else {
+fn lesson_window_ui(cx: &mut Cx<'_>, ctx: &egui::Context) {
+    let Some(lesson) = cx.lesson.and_then(|i| crate::gui::lessons::LESSONS.get(i)) else {
         return;
     };
     let mut open = true;
@@ -900,7 +869,7 @@ fn lesson_window_ui(app: &mut FramescopeApp, ctx: &egui::Context) {
             ui.label(lesson.text);
         });
     if !open {
-        app.lesson = None;
+        cx.push(Command::CloseLesson);
     }
 }
 

@@ -22,6 +22,9 @@ use crate::store::{MessageRow, Store};
 /// selected, and the protocol tab says the cap bit.
 pub const MAX_KEPT_FIELD_BYTES: usize = 128 << 20;
 
+/// Messages of each connection decoded to find out what it carries (`any_protocol`).
+const SNIFF_MESSAGES: usize = 4;
+
 /// One connection's decoder and how far it got.
 struct ConnDecode {
     app: ConnApp,
@@ -49,6 +52,8 @@ pub struct AppDecodeCache {
     pub trees_not_kept: u64,
     /// Changes whenever the rules change (everything decoded is forgotten).
     pub generation: u64,
+    /// Some connection was found to carry a recognised protocol.
+    found_protocol: bool,
 }
 
 impl AppDecodeCache {
@@ -146,6 +151,30 @@ impl AppDecodeCache {
             }
         }
         self.all_done()
+    }
+
+    /// Whether some connection carries a recognised protocol. Decodes the first few messages
+    /// of connections not looked at yet, until `deadline`, so the answer comes without
+    /// decoding whole captures (the summary column is shown only then).
+    pub fn any_protocol(&mut self, store: &Store, deadline: std::time::Instant) -> bool {
+        if self.found_protocol {
+            return true;
+        }
+        self.list(store);
+        let unsniffed: Vec<u32> = self
+            .conns
+            .values()
+            .filter(|c| c.done < c.messages.len().min(SNIFF_MESSAGES))
+            .filter_map(|c| c.messages.get(SNIFF_MESSAGES - 1).or(c.messages.last()).copied())
+            .collect();
+        for upto in unsniffed {
+            self.decode_upto(store, upto);
+            if std::time::Instant::now() >= deadline {
+                break;
+            }
+        }
+        self.found_protocol = self.conns.values().any(|c| c.app.protocol().is_some());
+        self.found_protocol
     }
 
     fn all_done(&self) -> bool {

@@ -29,6 +29,8 @@ pub enum Command {
     ConnectClient,
     /// End a tab's session (a close handshake, or at once while connecting).
     Disconnect(usize),
+    /// End every running live session.
+    DisconnectAll,
     /// Send what the connect window's composer holds.
     SendComposed,
     /// Open a new connection tab (with the current tab's settings).
@@ -89,6 +91,33 @@ pub enum Command {
     SetKeylog(Option<PathBuf>),
     /// The Scenarios and Probe panes, and "Replay against…".
     Test(crate::gui::testing::TestCommand),
+    /// Replace the plain-text filter bar's state.
+    SetFilter(crate::store::Filter),
+    /// Change a remembered setting (panes never write the settings themselves).
+    Settings(SettingsChange),
+    /// Show or hide the frame builder.
+    ToggleBuilder,
+    /// List the capture interfaces again.
+    RefreshInterfaces,
+    /// Close the follow-stream window.
+    CloseFollow,
+    /// Close the lesson window.
+    CloseLesson,
+    /// Close the recovery window (the files stay for the next start).
+    DismissOrphans,
+}
+
+/// A change to the remembered settings, asked for by a pane.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SettingsChange {
+    DarkMode(bool),
+    TimeMode(crate::gui::settings::TimeMode),
+    Columns(crate::gui::settings::Columns),
+    LivePaneFloating(bool),
+    /// The display filter buttons, in order.
+    SavedFilters(Vec<crate::gui::settings::SavedFilter>),
+    /// The saved connection profiles, in order.
+    Profiles(Vec<crate::gui::settings::ConnectionProfile>),
 }
 
 /// What File → Export writes.

@@ -9,6 +9,7 @@ use crate::analysis::app::{ProtoSchema, Protocol};
 use crate::analysis::event::ConnId;
 use crate::gui::app::{FramescopeApp, StatusLine};
 use crate::gui::commands::Command;
+use crate::gui::model::{Cx, Model};
 use crate::gui::settings::DecodeRule;
 
 /// The rule's protocol id that turns decoding off for a server and path.
@@ -26,12 +27,12 @@ pub struct ProtoDialog {
 }
 
 /// The "Decode as" submenu of a connection's context menu.
-pub fn decode_as_menu_ui(app: &FramescopeApp, ui: &mut egui::Ui, conn: ConnId, commands: &mut Vec<Command>) {
-    let Some(c) = app.store.connection(conn) else {
+pub fn decode_as_menu_ui(model: &Model, ui: &mut egui::Ui, conn: ConnId, commands: &mut Vec<Command>) {
+    let Some(c) = model.store.connection(conn) else {
         return;
     };
-    let current = app.view.apps.borrow().rule_for(&c.info).map(|r| r.protocol.clone());
-    let detected = app.view.apps.borrow().protocol_of(conn);
+    let current = model.view.apps.borrow().rule_for(&c.info).map(|r| r.protocol.clone());
+    let detected = model.view.apps.borrow().protocol_of(conn);
     ui.menu_button("Decode as…", |ui| {
         let auto = match detected {
             Some(p) if current.is_none() => format!("Automatic ({})", p.id()),
@@ -115,16 +116,6 @@ impl FramescopeApp {
         self.apply_decode_rules();
     }
 
-    /// A rule naming the connection's server and path, protocol still empty.
-    fn rule_skeleton(&self, conn: ConnId) -> Option<DecodeRule> {
-        let info = &self.store.connection(conn)?.info;
-        Some(DecodeRule {
-            server: info.server.to_string(),
-            path: info.handshake.as_ref().and_then(|h| h.path()).unwrap_or("").to_owned(),
-            ..DecodeRule::default()
-        })
-    }
-
     /// Opens the protobuf window for a connection, filled from its rule when it has one.
     pub fn open_proto_dialog(&mut self, conn: ConnId) {
         let existing = self
@@ -137,7 +128,7 @@ impl FramescopeApp {
                     .cloned()
             })
             .filter(|r| r.protocol == Protocol::Protobuf.id());
-        self.proto_dialog = Some(match existing {
+        self.panes.proto_dialog = Some(match existing {
             Some(r) => ProtoDialog {
                 conn,
                 files: r
@@ -177,8 +168,20 @@ fn proto_schema(rule: &DecodeRule) -> Result<Option<ProtoSchema>, String> {
 
 /// The protobuf window: `.proto` files and a message type per direction, checked by
 /// compiling them before the rule is kept.
-pub fn proto_dialog_ui(app: &mut FramescopeApp, ctx: &egui::Context) {
-    let Some(mut dialog) = app.proto_dialog.take() else {
+impl Model {
+    /// A rule naming the connection's server and path, protocol still empty.
+    pub fn rule_skeleton(&self, conn: ConnId) -> Option<DecodeRule> {
+        let info = &self.store.connection(conn)?.info;
+        Some(DecodeRule {
+            server: info.server.to_string(),
+            path: info.handshake.as_ref().and_then(|h| h.path()).unwrap_or("").to_owned(),
+            ..DecodeRule::default()
+        })
+    }
+}
+
+pub fn proto_dialog_ui(cx: &mut Cx<'_>, slot: &mut Option<ProtoDialog>, ctx: &egui::Context) {
+    let Some(mut dialog) = slot.take() else {
         return;
     };
     let mut open = true;
@@ -213,7 +216,7 @@ pub fn proto_dialog_ui(app: &mut FramescopeApp, ctx: &egui::Context) {
                 ui.colored_label(crate::gui::theme::ERROR, e);
             }
             if ui.button("Decode").clicked() {
-                let Some(skeleton) = app.rule_skeleton(dialog.conn) else {
+                let Some(skeleton) = cx.rule_skeleton(dialog.conn) else {
                     done = true;
                     return;
                 };
@@ -232,7 +235,7 @@ pub fn proto_dialog_ui(app: &mut FramescopeApp, ctx: &egui::Context) {
                 };
                 match proto_schema(&rule) {
                     Ok(_) => {
-                        app.push(Command::SetDecodeRule(rule));
+                        cx.push(Command::SetDecodeRule(rule));
                         done = true;
                     }
                     Err(e) => dialog.error = Some(e),
@@ -240,6 +243,6 @@ pub fn proto_dialog_ui(app: &mut FramescopeApp, ctx: &egui::Context) {
             }
         });
     if open && !done {
-        app.proto_dialog = Some(dialog);
+        *slot = Some(dialog);
     }
 }

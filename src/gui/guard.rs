@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use crate::capture::recordings::{self, Orphan};
 use crate::gui::app::{FramescopeApp, StatusLine};
 use crate::gui::commands::Command;
+use crate::gui::model::Cx;
 
 /// An action that would end or replace recordings, waiting for the user's answer.
 #[derive(Clone, Debug, PartialEq)]
@@ -38,6 +39,8 @@ pub struct Guard {
     pub dir: PathBuf,
     /// The action waiting for Save / Discard / Cancel.
     pub prompt: Option<Pending>,
+    /// The recordings the prompt lists, with their sizes when it was raised.
+    pub prompt_files: Vec<(PathBuf, u64)>,
     /// Recordings the user saved (or chose to discard) since they were made.
     pub settled: HashSet<PathBuf>,
     /// Recordings of an earlier run that ended without cleaning up.
@@ -52,6 +55,7 @@ impl Default for Guard {
         Guard {
             dir: recordings::default_dir(),
             prompt: None,
+            prompt_files: Vec::new(),
             settled: HashSet::new(),
             orphans: Vec::new(),
             orphans_checked: false,
@@ -69,7 +73,7 @@ impl FramescopeApp {
     /// Recordings that `action` would lose: all of them for quitting, opening or capturing;
     /// the capture's and the current tab's for a connect; the tab's own for closing it.
     pub fn recordings_at_risk(&self, action: &Pending) -> Vec<PathBuf> {
-        let capture = self.capture.recording.iter();
+        let capture = self.panes.capture.recording.iter();
         let mut paths: Vec<PathBuf> = match action {
             Pending::Quit | Pending::Open(_) | Pending::StartCapture => capture
                 .chain(self.clients.tabs.iter().filter_map(|t| t.recording.as_ref()))
@@ -93,9 +97,17 @@ impl FramescopeApp {
 
     /// Runs `action` now, or asks first when it would lose a recording.
     pub fn guarded(&mut self, action: Pending) {
-        if self.recordings_at_risk(&action).is_empty() {
+        let at_risk = self.recordings_at_risk(&action);
+        if at_risk.is_empty() {
             self.run_pending(action);
         } else {
+            self.guard.prompt_files = at_risk
+                .into_iter()
+                .map(|p| {
+                    let bytes = std::fs::metadata(&p).map_or(0, |m| m.len());
+                    (p, bytes)
+                })
+                .collect();
             self.guard.prompt = Some(action);
         }
     }
@@ -185,7 +197,7 @@ impl FramescopeApp {
     pub fn open_orphan(&mut self, path: PathBuf) {
         self.guard.orphans.retain(|o| o.path != path);
         self.open(path.clone());
-        self.capture.recording = Some(path);
+        self.panes.capture.recording = Some(path);
     }
 
     pub fn delete_orphan(&mut self, path: &PathBuf) {
@@ -196,7 +208,7 @@ impl FramescopeApp {
     /// Removes recordings nobody needs any more at exit: saved or discarded ones. An unsaved
     /// one (the window was killed before asking) stays for recovery.
     pub fn remove_settled_recordings(&mut self) {
-        let mut paths: Vec<PathBuf> = self.capture.recording.take().into_iter().collect();
+        let mut paths: Vec<PathBuf> = self.panes.capture.recording.take().into_iter().collect();
         paths.extend(self.clients.tabs.iter_mut().filter_map(|t| t.recording.take()));
         for p in paths {
             if self.guard.settled.contains(&p) || !has_data(&p) || self.guard.quit_confirmed {
@@ -215,9 +227,9 @@ pub enum Answer {
 }
 
 /// The prompt and the recovery window.
-pub fn guard_windows_ui(app: &mut FramescopeApp, ctx: &egui::Context) {
-    if let Some(action) = app.guard.prompt.clone() {
-        let at_risk = app.recordings_at_risk(&action);
+pub fn guard_windows_ui(cx: &mut Cx<'_>, guard: &Guard, ctx: &egui::Context) {
+    if let Some(action) = &guard.prompt {
+        let at_risk = &guard.prompt_files;
         let mut answer = None;
         egui::Modal::new(egui::Id::unique("unsaved-recordings")).show(ctx, |ui| {
             ui.heading("Unsaved recordings");
@@ -226,8 +238,8 @@ pub fn guard_windows_ui(app: &mut FramescopeApp, ctx: &egui::Context) {
                 action.verb(),
                 at_risk.len()
             ));
-            for p in &at_risk {
-                let bytes = std::fs::metadata(p).map_or(0, |m| m.len());
+            for (p, bytes) in at_risk {
+                let bytes = *bytes;
                 ui.monospace(format!("{}  ({})", p.display(), crate::gui::format::bytes(bytes)));
             }
             ui.horizontal(|ui| {
@@ -243,17 +255,17 @@ pub fn guard_windows_ui(app: &mut FramescopeApp, ctx: &egui::Context) {
             });
         });
         if let Some(a) = answer {
-            app.push(Command::AnswerPrompt(a));
+            cx.push(Command::AnswerPrompt(a));
         }
     }
-    if !app.guard.orphans.is_empty() {
+    if !guard.orphans.is_empty() {
         let mut open = true;
         egui::Window::new("Recover recordings")
             .id(egui::Id::unique("recover-recordings"))
             .open(&mut open)
             .show(ctx, |ui| {
                 ui.label("framescope ended without saving these recordings (a crash or a kill):");
-                for o in app.guard.orphans.clone() {
+                for o in guard.orphans.clone() {
                     ui.horizontal(|ui| {
                         let name = o
                             .path
@@ -261,17 +273,17 @@ pub fn guard_windows_ui(app: &mut FramescopeApp, ctx: &egui::Context) {
                             .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
                         ui.monospace(format!("{name}  {}", crate::gui::format::bytes(o.bytes)));
                         if ui.button("Open").clicked() {
-                            app.push(Command::OpenOrphan(o.path.clone()));
+                            cx.push(Command::OpenOrphan(o.path.clone()));
                         }
                         if ui.button("Delete").clicked() {
-                            app.push(Command::DeleteOrphan(o.path.clone()));
+                            cx.push(Command::DeleteOrphan(o.path.clone()));
                         }
                     });
                 }
             });
         if !open {
             // Closing the window keeps the files for the next start.
-            app.guard.orphans.clear();
+            cx.push(Command::DismissOrphans);
         }
     }
 }

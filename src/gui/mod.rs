@@ -15,6 +15,7 @@ pub mod format;
 pub mod guard;
 pub mod json_layout;
 pub mod lessons;
+pub mod model;
 pub mod panes;
 pub mod probe_run;
 pub mod scenario_run;
@@ -82,18 +83,18 @@ pub fn run(start: StartOptions) -> eframe::Result {
             }
             app.pending_goto = start.goto;
             if let Some(expr) = start.display_filter {
-                app.display_draft = expr.clone();
+                app.panes.top_bar.display_draft = expr.clone();
                 app.display_filter = expr;
             }
             app.follow = start.follow;
             if let Some(view) = start.view {
-                app.lower_tab = view;
+                app.panes.lower.tab = view;
             }
             if let Some(interface) = start.interface {
                 app.refresh_interfaces();
-                app.capture.open = true;
-                app.capture.interface = interface;
-                app.capture.filter = start.capture_filter;
+                app.panes.capture.open = true;
+                app.panes.capture.interface = interface;
+                app.panes.capture.filter = start.capture_filter;
                 if start.start_capture {
                     app.start_capture();
                 }

@@ -337,18 +337,19 @@ impl FramescopeApp {
             match state {
                 ClientState::Open { peer, .. }
                     if self
+                        .model
                         .status
                         .as_ref()
                         .is_some_and(|s| s.text == format!("connecting to {}", tab.shown_url())) =>
                 {
-                    self.status = Some(StatusLine {
+                    self.model.status = Some(StatusLine {
                         text: format!("connected to {} ({peer})", tab.shown_url()),
                         is_error: false,
                     });
                 }
                 ClientState::Closed(why) | ClientState::Failed(why) => {
                     tab.end_reported = true;
-                    self.status = Some(StatusLine {
+                    self.model.status = Some(StatusLine {
                         text: format!("Tab {}: {}: {why}", tab.number, tab.shown_url()),
                         is_error: matches!(tab.state(), Some(ClientState::Failed(_))),
                     });

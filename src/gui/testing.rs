@@ -156,7 +156,7 @@ impl FramescopeApp {
             vary: Vec::new(),
         };
         let panel = &mut self.testing.scenarios;
-        match scenario_from_store(&self.store, &source, &options) {
+        match scenario_from_store(&self.model.store, &source, &options) {
             Ok(s) => {
                 panel.set(s, None);
                 panel.url = self.testing.replay.url.trim().to_owned();

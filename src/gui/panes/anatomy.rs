@@ -10,8 +10,8 @@
 use crate::analysis::event::FrameEvent;
 use crate::analysis::ws::anatomy::{WirePayload, fields, unmask_steps, wire_payloads};
 use crate::analysis::ws::frame::{FrameHeader, OpCode};
-use crate::gui::app::FramescopeApp;
 use crate::gui::commands::Command;
+use crate::gui::model::Cx;
 use crate::gui::theme;
 use crate::store::{MessageRow, Store};
 
@@ -118,16 +118,16 @@ fn bytes_as_sent<'s>(store: &'s Store, row: &MessageRow) -> &'s [u8] {
     }
 }
 
-pub fn anatomy_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
-    let Some((index, row)) = app
+pub fn anatomy_ui(cx: &mut Cx<'_>, state: &mut AnatomyState, ui: &mut egui::Ui) {
+    let Some((index, row)) = cx
         .selection
         .message
-        .and_then(|m| Some((m, app.store.messages.get(m as usize)?.clone())))
+        .and_then(|m| Some((m, cx.store.messages.get(m as usize)?.clone())))
     else {
         ui.weak("Select a message to see its frames bit by bit.");
         return;
     };
-    let listed: Vec<AnatomyFrame<'_>> = frames_with_interleaved(&app.store, &row);
+    let listed: Vec<AnatomyFrame<'_>> = frames_with_interleaved(&cx.store, &row);
     let own: Vec<FrameEvent> = listed
         .iter()
         .filter_map(|f| match f {
@@ -142,7 +142,7 @@ pub fn anatomy_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
             match f {
                 AnatomyFrame::Own(_) => seen_own += 1,
                 AnatomyFrame::Between(f, at) => {
-                    out.push((seen_own, (*f).clone(), control_message_of(&app.store, index, *at)));
+                    out.push((seen_own, (*f).clone(), control_message_of(&cx.store, index, *at)));
                 }
             }
         }
@@ -153,12 +153,12 @@ pub fn anatomy_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
         return;
     }
     let headers: Vec<FrameHeader> = own.iter().map(|f| f.header).collect();
-    let sent = bytes_as_sent(&app.store, &row);
+    let sent = bytes_as_sent(&cx.store, &row);
     let wire = wire_payloads(&headers, sent, PAYLOAD_BYTES_LINE.max(UNMASK_STEPS));
     let declared: u64 = headers.iter().map(|h| h.payload_len).sum();
-    let start = app.store.capture_start();
+    let start = cx.store.capture_start();
     let since = |ts: crate::analysis::Timestamp| start.map_or(0.0, |s| ts.millis_since(s) / 1000.0);
-    let negotiated = app
+    let negotiated = cx
         .store
         .connection(row.conn)
         .and_then(|c| c.info.handshake.as_ref())
@@ -240,7 +240,7 @@ pub fn anatomy_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
                 &header_bytes,
                 kept.map(|p| p.bytes.as_slice()),
                 negotiated,
-                &mut app.anatomy_hover,
+                &mut state.hover,
             );
             if let Some(p) = payload
                 && p.kept < p.len
@@ -254,7 +254,7 @@ pub fn anatomy_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
                 && !p.bytes.is_empty()
             {
                 let steps = &p.bytes[..p.bytes.len().min(UNMASK_STEPS)];
-                let mut walk = |ui: &mut egui::Ui| unmasking_ui(ui, i, steps, key, &row, &mut app.unmask_step);
+                let mut walk = |ui: &mut egui::Ui| unmasking_ui(ui, i, steps, key, &row, &mut state.unmask_step);
                 if i == 0 {
                     walk(ui);
                 } else {
@@ -264,19 +264,27 @@ pub fn anatomy_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
                 }
             }
             if i + 1 == own.len() && row.compressed {
-                deflate_ui(ui, &row, app.store.compressed_payload(&row), &wire);
+                deflate_ui(ui, &row, cx.store.compressed_payload(&row), &wire);
             }
             ui.add_space(8.0);
         }
     });
     if let Some(m) = select {
-        app.push(Command::RevealMessage(m));
+        cx.push(Command::RevealMessage(m));
     }
 }
 
 /// What the pointer rests on in the anatomy views: (frame index, field index). Kept in the
 /// app so the next frame highlights the field's bytes (and tests can see it).
 pub type AnatomyHover = Option<(usize, usize)>;
+
+/// The anatomy view's state: the field hovered, and how far the unmasking walkthrough went.
+#[derive(Default)]
+pub struct AnatomyState {
+    pub hover: AnatomyHover,
+    /// Rows of the unmasking walkthrough shown (`None`: all).
+    pub unmask_step: Option<usize>,
+}
 
 /// One frame: bit layout, bytes, legend. `frame_index` keeps hover state apart per frame.
 pub fn frame_ui(

@@ -9,8 +9,8 @@ use egui_plot::{Line, PlotPoints, Points};
 
 use crate::analysis::Timestamp;
 use crate::analysis::latency::LatencyRecorder;
-use crate::gui::app::FramescopeApp;
 use crate::gui::commands::Command;
+use crate::gui::model::{Cx, LowerState, Model};
 use crate::gui::panes::plots::{PlotLane, conn_color, format_time, latency_lane, secs};
 
 /// Time a frame spends decoding for this tab at most (a large capture decodes over frames).
@@ -30,9 +30,9 @@ pub struct KeyStats {
 
 /// Round trips in scope (one connection or all), grouped by `protocol key`, with their
 /// percentiles. Only what is decoded so far is counted.
-pub fn app_rtt_stats(app: &FramescopeApp, origin: Timestamp) -> BTreeMap<String, KeyStats> {
-    let scope = app.selection.conn;
-    let apps = app.view.apps.borrow();
+pub fn app_rtt_stats(model: &Model, origin: Timestamp) -> BTreeMap<String, KeyStats> {
+    let scope = model.selection.conn;
+    let apps = model.view.apps.borrow();
     let mut groups: BTreeMap<String, (KeyStats, LatencyRecorder)> = BTreeMap::new();
     for (answer, r) in apps.rtts.iter().filter(|(_, r)| scope.is_none_or(|c| c == r.conn)) {
         let name = format!("{} {}", r.protocol.id(), r.key);
@@ -51,13 +51,13 @@ pub fn app_rtt_stats(app: &FramescopeApp, origin: Timestamp) -> BTreeMap<String,
         .collect()
 }
 
-pub fn app_rtt_ui(app: &mut FramescopeApp, ui: &mut egui::Ui, origin: Timestamp, end: f64) {
+pub fn app_rtt_ui(cx: &mut Cx<'_>, lower: &mut LowerState, ui: &mut egui::Ui, origin: Timestamp, end: f64) {
     let deadline = std::time::Instant::now() + DECODE_BUDGET;
-    let done = app.view.apps.get_mut().decode_all(&app.store, deadline);
+    let done = cx.view.apps.borrow_mut().decode_all(&cx.store, deadline);
     if !done {
         ui.ctx().request_repaint();
     }
-    let groups = app_rtt_stats(app, origin);
+    let groups = app_rtt_stats(cx, origin);
     let total: usize = groups.values().map(|g| g.points.len()).sum();
     ui.horizontal(|ui| {
         ui.label(format!("{total} application round trips in {} groups", groups.len()));
@@ -117,13 +117,13 @@ pub fn app_rtt_ui(app: &mut FramescopeApp, ui: &mut egui::Ui, origin: Timestamp,
                 plot_ui.points(Points::new(name.clone(), PlotPoints::from(xy)).color(color).radius(3.5));
             }
         });
-        app.plots.drawn.push((PlotLane::AppRtt, response.transform));
+        lower.plots.drawn.push((PlotLane::AppRtt, response.transform));
         if response.response.clicked()
             && let Some(pointer) = response.response.interact_pointer_pos()
         {
             let points = groups.values().take(MAX_SERIES).flat_map(|g| g.points.iter().copied());
             if let Some(answer) = crate::gui::panes::plots::nearest(points, pointer, &response.transform) {
-                app.push(Command::RevealMessage(answer));
+                cx.push(Command::RevealMessage(answer));
             }
         }
     });

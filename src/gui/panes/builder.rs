@@ -4,8 +4,8 @@
 
 use crate::analysis::ws::builder::{FrameSpec, LengthForm, as_byte_array, inspect, parse_hex};
 use crate::analysis::ws::frame::OpCode;
-use crate::gui::app::FramescopeApp;
 use crate::gui::commands::Command;
+use crate::gui::model::Cx;
 use crate::gui::theme;
 
 /// The builder window's state.
@@ -16,6 +16,8 @@ pub struct BuilderPanel {
     pub payload_is_hex: bool,
     pub key_text: String,
     pub decode_text: String,
+    /// The field hovered in the built frame's anatomy.
+    pub hover: super::anatomy::AnatomyHover,
 }
 
 impl Default for BuilderPanel {
@@ -27,12 +29,13 @@ impl Default for BuilderPanel {
             payload_is_hex: false,
             key_text: "37 fa 21 3d".to_owned(),
             decode_text: String::new(),
+            hover: None,
         }
     }
 }
 
-pub fn builder_window_ui(app: &mut FramescopeApp, ctx: &egui::Context) {
-    if !app.builder.open {
+pub fn builder_window_ui(cx: &mut Cx<'_>, b: &mut BuilderPanel, ctx: &egui::Context) {
+    if !b.open {
         return;
     }
     let mut open = true;
@@ -41,18 +44,17 @@ pub fn builder_window_ui(app: &mut FramescopeApp, ctx: &egui::Context) {
         .default_width(820.0)
         .show(ctx, |ui| {
             egui::ScrollArea::vertical().id_salt("builder").show(ui, |ui| {
-                build_ui(app, ui);
+                build_ui(cx, b, ui);
                 ui.separator();
-                decode_ui(app, ui);
+                decode_ui(b, ui);
             });
         });
     if !open {
-        app.builder.open = false;
+        b.open = false;
     }
 }
 
-fn build_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
-    let b = &mut app.builder;
+fn build_ui(cx: &mut Cx<'_>, b: &mut BuilderPanel, ui: &mut egui::Ui) {
     ui.strong("Build a frame");
     ui.horizontal(|ui| {
         ui.checkbox(&mut b.spec.fin, "FIN");
@@ -136,34 +138,26 @@ fn build_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
     let shown = bytes
         .get(header_bytes.len()..)
         .map(|p| p.get(..8.min(p.len())).unwrap_or(p));
-    super::anatomy::frame_ui(
-        ui,
-        10_000,
-        &header,
-        &header_bytes,
-        shown,
-        b.spec.rsv1,
-        &mut app.anatomy_hover,
-    );
+    super::anatomy::frame_ui(ui, 10_000, &header, &header_bytes, shown, b.spec.rsv1, &mut b.hover);
     if let Some(text) = copy {
-        app.push(Command::CopyText(text));
+        cx.push(Command::CopyText(text));
     }
 }
 
-fn decode_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
+fn decode_ui(b: &mut BuilderPanel, ui: &mut egui::Ui) {
     ui.strong("Decode bytes");
     let label = ui.label("Hex bytes of one direction");
     ui.add(
-        egui::TextEdit::multiline(&mut app.builder.decode_text)
+        egui::TextEdit::multiline(&mut b.decode_text)
             .hint_text("81 85 37 fa 21 3d 7f 9f 4d 51 58")
             .desired_rows(3)
             .desired_width(f32::INFINITY),
     )
     .labelled_by(label.id);
-    if app.builder.decode_text.trim().is_empty() {
+    if b.decode_text.trim().is_empty() {
         return;
     }
-    match parse_hex(&app.builder.decode_text) {
+    match parse_hex(&b.decode_text) {
         Err(e) => {
             ui.colored_label(theme::ERROR, e);
         }

@@ -4,12 +4,12 @@
 use std::sync::atomic::Ordering;
 
 use crate::capture::live::check_filter;
-use crate::gui::app::FramescopeApp;
 use crate::gui::commands::Command;
+use crate::gui::model::{CapturePanel, Cx};
 use crate::gui::{format, theme};
 
-pub fn capture_window_ui(app: &mut FramescopeApp, ctx: &egui::Context) {
-    if !app.capture.open {
+pub fn capture_window_ui(cx: &mut Cx<'_>, capture: &mut CapturePanel, ctx: &egui::Context) {
+    if !capture.open {
         return;
     }
     let mut open = true;
@@ -17,11 +17,11 @@ pub fn capture_window_ui(app: &mut FramescopeApp, ctx: &egui::Context) {
         .open(&mut open)
         .default_width(520.0)
         .show(ctx, |ui| {
-            let capturing = app.feed.as_ref().is_some_and(|j| j.live.is_some());
+            let capturing = cx.feed.as_ref().is_some_and(|j| j.live.is_some());
             ui.horizontal(|ui| {
                 let label = ui.label("Interface");
-                let selected = app.capture.interface.clone();
-                let interfaces = app.capture.interfaces.clone();
+                let selected = capture.interface.clone();
+                let interfaces = capture.interfaces.clone();
                 let shown = match &interfaces {
                     Some(Ok(list)) => list.iter().find(|i| i.name == selected).map(|i| i.label()),
                     _ => None,
@@ -38,41 +38,37 @@ pub fn capture_window_ui(app: &mut FramescopeApp, ctx: &egui::Context) {
                     .show_ui(ui, |ui| {
                         if let Some(Ok(list)) = &interfaces {
                             for iface in list {
-                                ui.selectable_value(&mut app.capture.interface, iface.name.clone(), iface.label());
+                                ui.selectable_value(&mut capture.interface, iface.name.clone(), iface.label());
                             }
                         }
                     })
                     .response
                     .labelled_by(label.id);
                 if ui.button("Refresh").clicked() {
-                    app.refresh_interfaces();
+                    cx.push(Command::RefreshInterfaces);
                 }
             });
-            if let Some(Err(e)) = &app.capture.interfaces {
+            if let Some(Err(e)) = &capture.interfaces {
                 ui.colored_label(theme::ERROR, format!("cannot list interfaces: {e}"));
             }
             ui.horizontal(|ui| {
                 let label = ui.label("Capture filter (BPF)");
                 ui.add(
-                    egui::TextEdit::singleline(&mut app.capture.filter)
+                    egui::TextEdit::singleline(&mut capture.filter)
                         .hint_text("e.g. tcp port 8080")
                         .desired_width(300.0),
                 )
                 .labelled_by(label.id);
             });
-            if app
-                .capture
-                .filter_check
-                .as_ref()
-                .is_none_or(|(f, _)| *f != app.capture.filter)
+            if capture.filter_check.as_ref().is_none_or(|(f, _)| *f != capture.filter) {
+                let verdict = check_filter(&capture.filter);
+                capture.filter_check = Some((capture.filter.clone(), verdict));
+            }
+            if let Some(command) = super::tls_keys::keylog_row(ui, cx.settings.tls_keylog.as_deref(), cx.keylog_present)
             {
-                let verdict = check_filter(&app.capture.filter);
-                app.capture.filter_check = Some((app.capture.filter.clone(), verdict));
+                cx.push(command);
             }
-            if let Some(command) = super::tls_keys::keylog_row(ui, app.settings.tls_keylog.as_deref()) {
-                app.push(command);
-            }
-            let filter_ok = match app.capture.filter_check.as_ref().map(|(_, v)| v) {
+            let filter_ok = match capture.filter_check.as_ref().map(|(_, v)| v) {
                 Some(Err(e)) => {
                     ui.colored_label(theme::ERROR, format!("filter: {e}"));
                     false
@@ -82,23 +78,23 @@ pub fn capture_window_ui(app: &mut FramescopeApp, ctx: &egui::Context) {
             ui.horizontal(|ui| {
                 if capturing {
                     if ui.button("Stop").clicked() {
-                        app.push(Command::StopFeed);
+                        cx.push(Command::StopFeed);
                     }
                 } else {
-                    let can_start = filter_ok && !app.capture.interface.is_empty();
+                    let can_start = filter_ok && !capture.interface.is_empty();
                     if ui.add_enabled(can_start, egui::Button::new("Start")).clicked() {
-                        app.push(Command::StartCapture);
+                        cx.push(Command::StartCapture);
                     }
                 }
-                let can_save = !capturing && app.capture.recording.as_ref().is_some_and(|p| p.exists());
+                let can_save = !capturing && capture.recording.is_some();
                 if ui
                     .add_enabled(can_save, egui::Button::new("Save capture as .pcapng…"))
                     .clicked()
                 {
-                    app.push(Command::SaveRecording);
+                    cx.push(Command::SaveRecording);
                 }
             });
-            if let Some(stats) = app.feed.as_ref().and_then(|j| j.live.clone()) {
+            if let Some(stats) = cx.feed.as_ref().and_then(|j| j.live.clone()) {
                 egui::Grid::new("capture-counters").num_columns(2).show(ui, |ui| {
                     ui.label("packets");
                     ui.label(stats.packets.load(Ordering::Relaxed).to_string());
@@ -114,7 +110,7 @@ pub fn capture_window_ui(app: &mut FramescopeApp, ctx: &egui::Context) {
                     ui.end_row();
                 });
             }
-            if let Some(status) = &app.status
+            if let Some(status) = &cx.status
                 && status.is_error
                 && status.text.contains("not allowed to capture")
             {
@@ -123,6 +119,6 @@ pub fn capture_window_ui(app: &mut FramescopeApp, ctx: &egui::Context) {
             }
         });
     if !open {
-        app.capture.open = false;
+        capture.open = false;
     }
 }

@@ -8,9 +8,11 @@
 //! the pane's context; the tab's state and logic are in `client_tab.rs`.
 
 use crate::analysis::ws::close::{REGISTERED_CLOSE_CODES, close_code_allowed_on_wire, close_code_name};
-use crate::gui::app::FramescopeApp;
 use crate::gui::commands::Command;
+use crate::gui::commands::SettingsChange;
 use crate::gui::json_layout::Layout;
+use crate::gui::model::Cx;
+use crate::gui::sessions::ClientTabs;
 use crate::gui::settings::Settings;
 use crate::gui::theme;
 use crate::live::client::ClientState;
@@ -33,33 +35,24 @@ fn count_of(n: u64, thing: &str) -> String {
     }
 }
 
-/// What the window's parts need besides the tab: read-only data, settings, and the command
-/// queue.
-struct Ctx<'a> {
-    store: &'a Store,
-    settings: &'a mut Settings,
-    out: &'a mut Vec<Command>,
-}
-
 /// The live connections pane as a floating window (when the user undocked it).
-pub fn client_window_ui(app: &mut FramescopeApp, ctx: &egui::Context) {
-    app.report_client_states();
-    if !app.clients.open || !app.settings.live_pane_floating {
+pub fn client_window_ui(cx: &mut Cx<'_>, clients: &mut ClientTabs, ctx: &egui::Context) {
+    if !clients.open || !cx.settings.live_pane_floating {
         return;
     }
     let mut open = true;
     egui::Window::new("Live connections")
         .open(&mut open)
         .default_width(580.0)
-        .show(ctx, |ui| live_pane_ui(app, ui));
+        .show(ctx, |ui| live_pane_ui(cx, clients, ui));
     if !open {
-        app.clients.open = false;
+        clients.open = false;
     }
 }
 
 /// The live connections pane docked left of the message table (the default): the tables stay
 /// visible while composing, as in Postman.
-pub fn client_panel_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
+pub fn client_panel_ui(cx: &mut Cx<'_>, clients: &mut ClientTabs, ui: &mut egui::Ui) {
     ui.horizontal(|ui| {
         ui.heading("Live connections");
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
@@ -68,28 +61,16 @@ pub fn client_panel_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
                 .on_hover_text("File > Connect to a WebSocket shows it again")
                 .clicked()
             {
-                app.clients.open = false;
+                clients.open = false;
             }
         });
     });
-    live_pane_ui(app, ui);
+    live_pane_ui(cx, clients, ui);
 }
 
 /// What the pane holds, docked or floating: the tabs, then the current tab.
-fn live_pane_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
-    let FramescopeApp {
-        clients,
-        store,
-        settings,
-        commands,
-        ..
-    } = app;
-    let mut cx = Ctx {
-        store,
-        settings,
-        out: commands,
-    };
-    tabs_ui(clients, &mut cx.settings.live_pane_floating, ui, cx.out);
+fn live_pane_ui(cx: &mut Cx<'_>, clients: &mut ClientTabs, ui: &mut egui::Ui) {
+    tabs_ui(clients, cx, ui);
     ui.separator();
     let current = clients.current;
     let tab = clients.current_mut();
@@ -99,22 +80,22 @@ fn live_pane_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
         .resizable(false)
         .show(ui, |ui| {
             let open = tab.state().as_ref().is_some_and(ClientState::is_open);
-            composer_ui(tab, ui, open, &mut cx);
+            composer_ui(tab, ui, open, cx);
             if let Some(e) = &tab.error {
                 ui.colored_label(theme::ERROR, e);
             }
         });
     egui::ScrollArea::vertical()
         .auto_shrink([false, false])
-        .show(ui, |ui| tab_ui(tab, current, ui, &mut cx));
+        .show(ui, |ui| tab_ui(tab, current, ui, cx));
 }
 
 /// One button per tab, "New tab", "Close tab" and "Float"/"Dock".
-fn tabs_ui(clients: &crate::gui::sessions::ClientTabs, floating: &mut bool, ui: &mut egui::Ui, out: &mut Vec<Command>) {
+fn tabs_ui(clients: &ClientTabs, cx: &mut Cx<'_>, ui: &mut egui::Ui) {
     ui.horizontal_wrapped(|ui| {
         for (i, tab) in clients.tabs.iter().enumerate() {
             if ui.selectable_label(i == clients.current, tab.title()).clicked() && i != clients.current {
-                out.push(Command::SelectClientTab(i));
+                cx.push(Command::SelectClientTab(i));
             }
         }
         if ui
@@ -122,27 +103,28 @@ fn tabs_ui(clients: &crate::gui::sessions::ClientTabs, floating: &mut bool, ui: 
             .on_hover_text("another connection, with this tab's settings")
             .clicked()
         {
-            out.push(Command::NewClientTab);
+            cx.push(Command::NewClientTab);
         }
         if ui
             .button("Close tab")
             .on_hover_text("ends this tab's connection")
             .clicked()
         {
-            out.push(Command::CloseClientTab(clients.current));
+            cx.push(Command::CloseClientTab(clients.current));
         }
-        let label = if *floating { "Dock" } else { "Float" };
+        let floating = cx.settings.live_pane_floating;
+        let label = if floating { "Dock" } else { "Float" };
         if ui
             .button(label)
             .on_hover_text("docked left of the messages, or a window of its own")
             .clicked()
         {
-            *floating = !*floating;
+            cx.push(Command::Settings(SettingsChange::LivePaneFloating(!floating)));
         }
     });
 }
 
-fn tab_ui(tab: &mut ClientPanel, index: usize, ui: &mut egui::Ui, cx: &mut Ctx<'_>) {
+fn tab_ui(tab: &mut ClientPanel, index: usize, ui: &mut egui::Ui, cx: &mut Cx<'_>) {
     let state = tab.state();
     let active = state.as_ref().is_some_and(|s| !s.is_finished());
     ui.horizontal(|ui| {
@@ -156,28 +138,28 @@ fn tab_ui(tab: &mut ClientPanel, index: usize, ui: &mut egui::Ui, cx: &mut Ctx<'
         .labelled_by(label.id);
         if active {
             if ui.button("Disconnect").clicked() {
-                cx.out.push(Command::Disconnect(index));
+                cx.push(Command::Disconnect(index));
             }
         } else if ui.button("Connect").clicked() {
-            cx.out.push(Command::ConnectClient);
+            cx.push(Command::ConnectClient);
         }
     });
-    profiles_ui(tab, ui, cx.settings);
+    profiles_ui(tab, ui, cx);
     ui.collapsing("Request options", |ui| request_options_ui(tab, ui));
     if tab.insecure {
         ui.colored_label(theme::WARNING, "TLS certificates are NOT checked on this connection");
     }
     state_ui(state.as_ref(), ui);
-    counters_ui(tab, cx.store, ui);
+    counters_ui(tab, &cx.store, ui);
     if !tab.conns.is_empty() {
         ui.horizontal(|ui| {
             let conns: Vec<String> = tab.conns.iter().map(|c| format!("#{c}")).collect();
             ui.label(format!("In the tables as connection {}", conns.join(", ")));
             if ui.small_button("Show only this tab").clicked() {
-                cx.out.push(Command::SelectConnection(tab.conns.last().copied()));
+                cx.push(Command::SelectConnection(tab.conns.last().copied()));
             }
             if ui.small_button("Show all").clicked() {
-                cx.out.push(Command::SelectConnection(None));
+                cx.push(Command::SelectConnection(None));
             }
         });
     }
@@ -189,12 +171,8 @@ fn tab_ui(tab: &mut ClientPanel, index: usize, ui: &mut egui::Ui, cx: &mut Ctx<'
             .load(std::sync::atomic::Ordering::Relaxed)
             > 0
     });
-    if finished
-        && recorded
-        && tab.recording.as_ref().is_some_and(|p| p.exists())
-        && ui.button("Save session as .pcapng…").clicked()
-    {
-        cx.out.push(Command::SaveSessionRecording(index));
+    if finished && recorded && tab.recording.is_some() && ui.button("Save session as .pcapng…").clicked() {
+        cx.push(Command::SaveSessionRecording(index));
     }
 }
 
@@ -362,7 +340,8 @@ fn path_field_ui(ui: &mut egui::Ui, label: &str, path: &mut String, hint: &str) 
 }
 
 /// Saved set-ups: pick one to fill the form, save the form under a name, delete.
-fn profiles_ui(tab: &mut ClientPanel, ui: &mut egui::Ui, settings: &mut Settings) {
+fn profiles_ui(tab: &mut ClientPanel, ui: &mut egui::Ui, cx: &mut Cx<'_>) {
+    let settings = &cx.model.settings;
     ui.horizontal_wrapped(|ui| {
         let l = ui.label("Profile");
         let mut picked = None;
@@ -392,21 +371,28 @@ fn profiles_ui(tab: &mut ClientPanel, ui: &mut egui::Ui, settings: &mut Settings
             .add_enabled(!name.is_empty(), egui::Button::new("Save profile"))
             .clicked()
         {
-            save_profile(tab, settings, &name);
+            cx.push(Command::Settings(SettingsChange::Profiles(saved_profile(
+                tab, settings, &name,
+            ))));
         }
         let exists = settings.profiles.iter().any(|p| p.name == name);
         if ui.add_enabled(exists, egui::Button::new("Delete profile")).clicked() {
-            settings.profiles.retain(|p| p.name != name);
+            let mut profiles = settings.profiles.clone();
+            profiles.retain(|p| p.name != name);
+            cx.push(Command::Settings(SettingsChange::Profiles(profiles)));
         }
     });
 }
 
-fn save_profile(tab: &ClientPanel, settings: &mut Settings, name: &str) {
+/// The saved profiles with the tab's form saved under `name` (replacing one of that name).
+fn saved_profile(tab: &ClientPanel, settings: &Settings, name: &str) -> Vec<crate::gui::settings::ConnectionProfile> {
     let profile = tab.to_profile(name);
-    match settings.profiles.iter_mut().find(|p| p.name == profile.name) {
+    let mut profiles = settings.profiles.clone();
+    match profiles.iter_mut().find(|p| p.name == profile.name) {
         Some(existing) => *existing = profile,
-        None => settings.profiles.push(profile),
+        None => profiles.push(profile),
     }
+    profiles
 }
 
 /// Messages and bytes each way over the tab's connections, the latest ping RTT, uptime,
@@ -470,7 +456,7 @@ fn counters_ui(tab: &ClientPanel, store: &Store, ui: &mut egui::Ui) {
     }
 }
 
-fn composer_ui(tab: &mut ClientPanel, ui: &mut egui::Ui, open: bool, cx: &mut Ctx<'_>) {
+fn composer_ui(tab: &mut ClientPanel, ui: &mut egui::Ui, open: bool, cx: &mut Cx<'_>) {
     ui.horizontal_wrapped(|ui| {
         for kind in ComposeKind::ALL {
             ui.selectable_value(&mut tab.kind, kind, kind.label());
@@ -500,7 +486,7 @@ fn composer_ui(tab: &mut ClientPanel, ui: &mut egui::Ui, open: bool, cx: &mut Ct
                 )
                 .labelled_by(l.id);
                 if ui.button("Choose…").clicked() {
-                    cx.out.push(Command::PickComposeFile);
+                    cx.push(Command::PickComposeFile);
                 }
             });
             if let Some(len) = tab.file_size() {
@@ -562,7 +548,7 @@ fn composer_ui(tab: &mut ClientPanel, ui: &mut egui::Ui, open: bool, cx: &mut Ct
             .add_enabled(open, egui::Button::new("Send"))
             .on_hover_text("Ctrl+Enter");
         if send.clicked() || (open && ctrl_enter) {
-            cx.out.push(Command::SendComposed);
+            cx.push(Command::SendComposed);
         }
         // What is wrong with the message, next to Send, gone as soon as it is fixed.
         if let Some(problem) = compose_problem(tab) {
@@ -586,7 +572,7 @@ fn composer_ui(tab: &mut ClientPanel, ui: &mut egui::Ui, open: bool, cx: &mut Ct
                 });
         }
     });
-    templates_ui(tab, ui, cx.settings);
+    templates_ui(tab, ui, cx);
 }
 
 /// Why the composer's message cannot be sent as typed (checked as you type; a file is only
@@ -637,7 +623,7 @@ fn close_fields_ui(tab: &mut ClientPanel, ui: &mut egui::Ui) {
 /// Saved messages: pick one to fill the composer, save the composer under a name, delete.
 /// Templates belong to the tab and are saved with its profile (at once when the profile
 /// already exists).
-fn templates_ui(tab: &mut ClientPanel, ui: &mut egui::Ui, settings: &mut Settings) {
+fn templates_ui(tab: &mut ClientPanel, ui: &mut egui::Ui, cx: &mut Cx<'_>) {
     ui.horizontal_wrapped(|ui| {
         let l = ui.label("Template");
         let mut picked = None;
@@ -678,10 +664,12 @@ fn templates_ui(tab: &mut ClientPanel, ui: &mut egui::Ui, settings: &mut Setting
             changed = true;
         }
         let profile = tab.profile_name.trim().to_owned();
-        if changed && settings.profiles.iter().any(|p| p.name == profile) {
-            if let Some(p) = settings.profiles.iter_mut().find(|p| p.name == profile) {
+        if changed && cx.settings.profiles.iter().any(|p| p.name == profile) {
+            let mut profiles = cx.settings.profiles.clone();
+            if let Some(p) = profiles.iter_mut().find(|p| p.name == profile) {
                 p.templates = tab.templates.clone();
             }
+            cx.push(Command::Settings(SettingsChange::Profiles(profiles)));
         }
     });
 }

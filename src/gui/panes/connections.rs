@@ -5,9 +5,9 @@ use egui_extras::{Column, TableBuilder};
 use crate::analysis::event::{ConnectionEnd, TcpHealth, TlsInfo};
 use crate::analysis::tcp::health::describe;
 use crate::analysis::ws::close::close_code_name;
-use crate::gui::app::FramescopeApp;
 use crate::gui::commands::Command;
 use crate::gui::format;
+use crate::gui::model::Cx;
 use crate::store::ConnectionEntry;
 use crate::store::sort::{ConnColumn, connection_order};
 
@@ -104,37 +104,34 @@ const COLUMNS: [(&str, ConnColumn); 11] = [
     ("findings", ConnColumn::Findings),
 ];
 
-pub fn connections_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
+pub fn connections_ui(cx: &mut Cx<'_>, view: &mut ConnectionsView, ui: &mut egui::Ui) {
     ui.horizontal(|ui| {
         ui.heading("Connections");
         let all = ui.selectable_label(
-            app.selection.conn.is_none() && !app.connections_view.show_flows,
-            format!("All ({})", app.store.connections.len()),
+            cx.selection.conn.is_none() && !view.show_flows,
+            format!("All ({})", cx.store.connections.len()),
         );
         if all.clicked() {
-            app.connections_view.show_flows = false;
-            app.push(Command::SelectConnection(None));
+            view.show_flows = false;
+            cx.push(Command::SelectConnection(None));
         }
         let flows = ui
-            .selectable_label(
-                app.connections_view.show_flows,
-                format!("Other TCP flows ({})", app.store.flows.len()),
-            )
+            .selectable_label(view.show_flows, format!("Other TCP flows ({})", cx.store.flows.len()))
             .on_hover_text("TCP flows that carried no WebSocket connection, and why");
         if flows.clicked() {
-            app.connections_view.show_flows = !app.connections_view.show_flows;
+            view.show_flows = !view.show_flows;
         }
     });
-    if app.connections_view.show_flows {
-        flows_ui(app, ui);
+    if view.show_flows {
+        flows_ui(cx, ui);
         return;
     }
-    let selected = app.selection.conn;
+    let selected = cx.selection.conn;
     let mut clicked = None;
-    let sort = app.connections_view.sort;
+    let sort = view.sort;
     let mut sort_clicked = None;
     let mut menu_commands = Vec::new();
-    let order = app.connections_view.order(&app.store).to_vec();
+    let order = view.order(&cx.store).to_vec();
     // Selectable labels would take the clicks meant for the row.
     ui.style_mut().interaction.selectable_labels = false;
     TableBuilder::new(ui)
@@ -181,7 +178,7 @@ pub fn connections_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
                 let Some(&i) = order.get(row.index()) else {
                     return;
                 };
-                let Some(c) = app.store.connections.get(i) else {
+                let Some(c) = cx.store.connections.get(i) else {
                     return;
                 };
                 row.set_selected(selected == Some(c.info.conn));
@@ -254,26 +251,26 @@ pub fn connections_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
                     clicked = Some(c.info.conn);
                 }
                 response.context_menu(|ui| {
-                    crate::gui::decode_as::decode_as_menu_ui(app, ui, c.info.conn, &mut menu_commands);
+                    crate::gui::decode_as::decode_as_menu_ui(cx.model, ui, c.info.conn, &mut menu_commands);
                 });
             });
         });
     if let Some(conn) = clicked {
         let toggle = if selected == Some(conn) { None } else { Some(conn) };
-        app.push(Command::SelectConnection(toggle));
+        cx.push(Command::SelectConnection(toggle));
     }
     for command in menu_commands {
-        app.push(command);
+        cx.push(command);
     }
     if let Some(column) = sort_clicked {
-        let (current, descending) = app.connections_view.sort;
-        app.connections_view.sort = (column, current == column && !descending);
+        let (current, descending) = view.sort;
+        view.sort = (column, current == column && !descending);
     }
 }
 
 /// The TCP flows that carried no WebSocket, each with why.
-fn flows_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
-    if app.store.flows.is_empty() {
+fn flows_ui(cx: &mut Cx<'_>, ui: &mut egui::Ui) {
+    if cx.store.flows.is_empty() {
         ui.weak("Every TCP flow listed so far carried a WebSocket connection.");
         return;
     }
@@ -302,8 +299,8 @@ fn flows_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
             }
         })
         .body(|body| {
-            body.rows(20.0, app.store.flows.len(), |mut row| {
-                let Some(f) = app.store.flows.get(row.index()) else {
+            body.rows(20.0, cx.store.flows.len(), |mut row| {
+                let Some(f) = cx.store.flows.get(row.index()) else {
                     return;
                 };
                 row.col(|ui| {

@@ -5,8 +5,9 @@ use base64::Engine as _;
 
 use crate::analysis::ws::close::close_code_name;
 use crate::analysis::ws::frame::OpCode;
-use crate::gui::app::{DetailTab, FramescopeApp};
+use crate::gui::app::DetailTab;
 use crate::gui::commands::Command;
+use crate::gui::model::{Cx, Model};
 use crate::gui::panes::reference::ReferenceTopic;
 use crate::gui::settings::TimeMode;
 use crate::gui::{format, theme};
@@ -16,16 +17,16 @@ const MAX_TEXT_VIEW_BYTES: usize = 256 << 10;
 /// JSON tree nodes drawn at most (a huge document stays responsive).
 const MAX_JSON_NODES: usize = 5000;
 
-pub fn detail_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
+pub fn detail_ui(cx: &mut Cx<'_>, tab: &mut DetailTab, ui: &mut egui::Ui) {
     ui.heading("Message");
-    let Some(index) = app.selection.message else {
+    let Some(index) = cx.selection.message else {
         ui.weak("Select a message to see its payload.");
         return;
     };
-    let Some(m) = app.store.messages.get(index as usize).cloned() else {
+    let Some(m) = cx.store.messages.get(index as usize).cloned() else {
         return;
     };
-    let payload = app.store.payload(&m).to_vec();
+    let payload = cx.store.payload(&m).to_vec();
     egui::Grid::new("message-facts").num_columns(2).show(ui, |ui| {
         ui.label("message");
         ui.label(format!("#{index} on connection {} ({})", m.conn, m.dir.as_str()));
@@ -37,7 +38,7 @@ pub fn detail_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
                 format!("{} (0x{:x})", m.opcode.name(), m.opcode.as_u4()),
             );
             if ui.small_button("?").on_hover_text("Opcode reference").clicked() {
-                app.push(Command::ShowReference(
+                cx.push(Command::ShowReference(
                     ReferenceTopic::Opcodes,
                     Some(u16::from(m.opcode.as_u4())),
                 ));
@@ -50,13 +51,13 @@ pub fn detail_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
         };
         ui.label(format!(
             "{} since the capture started, {} since the connection started",
-            since(app.store.capture_start()),
-            since(app.store.connection(m.conn).map(|c| c.info.first_ts))
+            since(cx.store.capture_start()),
+            since(cx.store.connection(m.conn).map(|c| c.info.first_ts))
         ))
         .on_hover_text(format::time_tooltip(m.ts));
         ui.end_row();
         ui.label("");
-        ui.label(match app.settings.time_mode {
+        ui.label(match cx.settings.time_mode {
             TimeMode::Local => format::local(m.ts).unwrap_or_else(|| format::utc(m.ts)),
             _ => format::utc(m.ts),
         });
@@ -83,7 +84,7 @@ pub fn detail_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
                         };
                         ui.label(format!("{code} {}{reason}", close_code_name(code)));
                         if ui.small_button("?").on_hover_text("Close code reference").clicked() {
-                            app.push(Command::ShowReference(ReferenceTopic::CloseCodes, Some(code)));
+                            cx.push(Command::ShowReference(ReferenceTopic::CloseCodes, Some(code)));
                         }
                     });
                 }
@@ -110,15 +111,15 @@ pub fn detail_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
         );
     }
     ui.horizontal(|ui| {
-        ui.selectable_value(&mut app.detail_tab, DetailTab::Text, "Text");
-        ui.selectable_value(&mut app.detail_tab, DetailTab::Json, "JSON");
-        ui.selectable_value(&mut app.detail_tab, DetailTab::Hex, "Hex");
-        ui.selectable_value(&mut app.detail_tab, DetailTab::Base64, "Base64");
-        ui.selectable_value(&mut app.detail_tab, DetailTab::Protocol, "Protocol")
+        ui.selectable_value(&mut *tab, DetailTab::Text, "Text");
+        ui.selectable_value(&mut *tab, DetailTab::Json, "JSON");
+        ui.selectable_value(&mut *tab, DetailTab::Hex, "Hex");
+        ui.selectable_value(&mut *tab, DetailTab::Base64, "Base64");
+        ui.selectable_value(&mut *tab, DetailTab::Protocol, "Protocol")
             .on_hover_text("What the application protocol (MQTT, Socket.IO, STOMP…) carries");
         ui.separator();
         if ui.button("Copy").clicked() {
-            let text = match app.detail_tab {
+            let text = match *tab {
                 DetailTab::Hex => payload
                     .chunks(16)
                     .enumerate()
@@ -128,17 +129,17 @@ pub fn detail_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
                 DetailTab::Base64 => base64::engine::general_purpose::STANDARD.encode(&payload),
                 _ => String::from_utf8_lossy(&payload).into_owned(),
             };
-            app.push(Command::CopyText(text));
+            cx.push(Command::CopyText(text));
         }
         if ui.button("Save payload as…").clicked() {
-            app.push(Command::SavePayload(index));
+            cx.push(Command::SavePayload(index));
         }
     });
     ui.separator();
     let shown = payload
         .get(..payload.len().min(MAX_TEXT_VIEW_BYTES))
         .unwrap_or(&payload);
-    match app.detail_tab {
+    match *tab {
         DetailTab::Text if m.opcode == OpCode::Close => close_text_ui(ui, m.close_code, &payload),
         DetailTab::Text => {
             egui::ScrollArea::vertical().id_salt("detail-text").show(ui, |ui| {
@@ -153,7 +154,7 @@ pub fn detail_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
         }
         DetailTab::Json => json_ui(ui, shown),
         DetailTab::Hex => hex_ui(ui, &payload),
-        DetailTab::Protocol => protocol_ui(app, ui, index),
+        DetailTab::Protocol => protocol_ui(cx.model, ui, index),
         DetailTab::Base64 => {
             let text = base64::engine::general_purpose::STANDARD.encode(shown);
             egui::ScrollArea::vertical().id_salt("detail-b64").show(ui, |ui| {
@@ -165,11 +166,11 @@ pub fn detail_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
 
 /// The message as its application protocol sees it: the summary, the decoded tree (nested
 /// MessagePack/CBOR/protobuf values included) and the findings about its data.
-fn protocol_ui(app: &FramescopeApp, ui: &mut egui::Ui, index: u32) {
-    let mut apps = app.view.apps.borrow_mut();
-    let decoded = apps.full(&app.store, index);
-    let findings = apps.findings(&app.store, index).to_vec();
-    let conn = app.store.messages.get(index as usize).map(|m| m.conn);
+fn protocol_ui(model: &Model, ui: &mut egui::Ui, index: u32) {
+    let mut apps = model.view.apps.borrow_mut();
+    let decoded = apps.full(&model.store, index);
+    let findings = apps.findings(&model.store, index).to_vec();
+    let conn = model.store.messages.get(index as usize).map(|m| m.conn);
     let carried = conn.and_then(|c| apps.protocol_of(c));
     let not_kept = apps.trees_not_kept;
     drop(apps);

@@ -2,13 +2,13 @@
 
 use egui_extras::{Column, TableBuilder};
 
-use crate::gui::app::FramescopeApp;
 use crate::gui::commands::Command;
+use crate::gui::model::Cx;
 use crate::gui::{format, theme};
 
-pub fn findings_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
-    let scope = app.selection.conn;
-    let rows: Vec<usize> = app
+pub fn findings_ui(cx: &mut Cx<'_>, ui: &mut egui::Ui) {
+    let scope = cx.selection.conn;
+    let rows: Vec<usize> = cx
         .store
         .findings
         .iter()
@@ -47,7 +47,7 @@ pub fn findings_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
             body.rows(18.0, rows.len(), |mut row| {
                 let Some((index, f)) = rows
                     .get(row.index())
-                    .and_then(|&i| app.store.findings.get(i).map(|f| (i, f)))
+                    .and_then(|&i| cx.store.findings.get(i).map(|f| (i, f)))
                 else {
                     return;
                 };
@@ -74,13 +74,13 @@ pub fn findings_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
                     ui.label(&finding.detail).on_hover_text(finding.kind.explanation());
                 });
                 if row.response().clicked() {
-                    clicked = Some((app.view.annotations.message_of_finding(index), finding.conn));
+                    clicked = Some((cx.view.annotations.message_of_finding(index), finding.conn));
                 }
             });
         });
     match clicked {
-        Some((Some(message), _)) => app.push(Command::RevealMessage(message)),
-        Some((None, Some(conn))) => app.push(Command::SelectConnection(Some(conn))),
+        Some((Some(message), _)) => cx.push(Command::RevealMessage(message)),
+        Some((None, Some(conn))) => cx.push(Command::SelectConnection(Some(conn))),
         _ => {}
     }
 }

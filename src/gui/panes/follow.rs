@@ -1,9 +1,9 @@
 //! "Follow WebSocket stream": one connection's messages as a transcript, both directions
 //! interleaved and coloured, with times; a click selects the message, Save writes the text.
 
-use crate::gui::app::FramescopeApp;
 use crate::gui::commands::Command;
 use crate::gui::export::{TranscriptLine, transcript, transcript_text};
+use crate::gui::model::{Cx, Model};
 use crate::gui::theme;
 
 /// Lines drawn at most (the saved text has them all).
@@ -19,22 +19,21 @@ pub struct FollowCache {
 }
 
 impl FollowCache {
-    fn lines(&mut self, app: &FramescopeApp, conn: crate::analysis::event::ConnId) -> &[TranscriptLine] {
-        let key = (conn, app.view.generation, app.view.rows.len());
+    fn lines(&mut self, model: &Model, conn: crate::analysis::event::ConnId) -> &[TranscriptLine] {
+        let key = (conn, model.view.generation, model.view.rows.len());
         if self.built_for != Some(key) {
-            self.lines = transcript(&app.store, &app.view.rows, conn);
+            self.lines = transcript(&model.store, &model.view.rows, conn);
             self.built_for = Some(key);
         }
         &self.lines
     }
 }
 
-pub fn follow_window_ui(app: &mut FramescopeApp, ctx: &egui::Context) {
-    let Some(conn) = app.follow else {
+pub fn follow_window_ui(cx: &mut Cx<'_>, cache: &mut FollowCache, ctx: &egui::Context) {
+    let Some(conn) = cx.follow else {
         return;
     };
-    let mut cache = std::mem::take(&mut app.follow_cache);
-    let lines = cache.lines(app, conn);
+    let lines = cache.lines(cx.model, conn);
     let mut open = true;
     let mut commands = Vec::new();
     egui::Window::new(format!("Follow WebSocket stream — connection {conn}"))
@@ -43,13 +42,13 @@ pub fn follow_window_ui(app: &mut FramescopeApp, ctx: &egui::Context) {
         .default_size([640.0, 480.0])
         .show(ctx, |ui| {
             ui.horizontal(|ui| {
-                if let Some(c) = app.store.connection(conn) {
+                if let Some(c) = cx.store.connection(conn) {
                     ui.colored_label(theme::CLIENT_TO_SERVER, format!("client {}", c.info.client));
                     ui.colored_label(theme::SERVER_TO_CLIENT, format!("server {}", c.info.server));
                 }
                 ui.label(format!("{} messages (as filtered)", lines.len()));
                 if ui.button("Copy").clicked() {
-                    commands.push(Command::CopyText(transcript_text(&app.store, conn, lines)));
+                    commands.push(Command::CopyText(transcript_text(&cx.store, conn, lines)));
                 }
                 if ui.button("Save as text…").clicked() {
                     commands.push(Command::SaveTranscript(conn));
@@ -63,7 +62,7 @@ pub fn follow_window_ui(app: &mut FramescopeApp, ctx: &egui::Context) {
                     } else {
                         theme::SERVER_TO_CLIENT
                     };
-                    let selected = app.selection.message == Some(line.message);
+                    let selected = cx.selection.message == Some(line.message);
                     let head = ui.add(egui::Button::selectable(
                         selected,
                         egui::RichText::new(&line.head).monospace().color(color),
@@ -80,11 +79,10 @@ pub fn follow_window_ui(app: &mut FramescopeApp, ctx: &egui::Context) {
                 }
             });
         });
-    app.follow_cache = cache;
     if !open {
-        app.follow = None;
+        commands.push(Command::CloseFollow);
     }
     for c in commands {
-        app.push(c);
+        cx.push(c);
     }
 }

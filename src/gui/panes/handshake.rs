@@ -3,24 +3,20 @@
 //! (RFC 8441) the two header lists of the extended CONNECT as HPACK decoded them, and the
 //! RFC 8441 checklist instead of the accept walkthrough.
 
-use crate::gui::app::FramescopeApp;
+use crate::gui::model::Cx;
 use crate::gui::theme;
 
-pub fn handshake_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
+pub fn handshake_ui(cx: &mut Cx<'_>, ui: &mut egui::Ui) {
     // The selected message's connection first (the table may show many connections), then
     // the selected connection, then the only one.
-    let conn = app
+    let conn = cx
         .selection
         .message
-        .and_then(|m| app.store.messages.get(m as usize))
+        .and_then(|m| cx.store.messages.get(m as usize))
         .map(|m| m.conn)
-        .or(app.selection.conn)
-        .or(if app.store.connections.len() == 1 {
-            Some(0)
-        } else {
-            None
-        });
-    let Some(c) = conn.and_then(|c| app.store.connection(c)) else {
+        .or(cx.selection.conn)
+        .or(if cx.store.connections.len() == 1 { Some(0) } else { None });
+    let Some(c) = conn.and_then(|c| cx.store.connection(c)) else {
         ui.weak("Select a connection or a message to see its handshake.");
         return;
     };

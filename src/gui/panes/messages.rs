@@ -9,8 +9,8 @@ use crate::analysis::event::Direction;
 use crate::analysis::ws::close::describe_close;
 use crate::analysis::ws::frame::OpCode;
 use crate::export::copy_as;
-use crate::gui::app::FramescopeApp;
 use crate::gui::commands::Command;
+use crate::gui::model::{Cx, Model};
 use crate::gui::settings::{Columns, TimeMode};
 use crate::gui::{format, theme};
 use crate::store::MessageRow;
@@ -127,6 +127,9 @@ const NARROW_DROP_ORDER: [Col; 9] = [
 ];
 
 /// The columns shown, in order.
+/// Time per frame spent finding out whether connections carry an application protocol.
+const SNIFF_BUDGET: std::time::Duration = std::time::Duration::from_millis(2);
+
 fn visible_columns(c: &Columns) -> Vec<Col> {
     let optional = [
         (Col::Connection, c.connection),
@@ -160,26 +163,33 @@ pub fn column_chooser_ui(columns: &mut Columns, ui: &mut egui::Ui) {
     ui.checkbox(&mut columns.summary, "Application summary (MQTT, Socket.IO…)");
 }
 
-pub fn messages_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
+pub fn messages_ui(cx: &mut Cx<'_>, scroll_to_selected: &mut bool, ui: &mut egui::Ui) {
     ui.horizontal(|ui| {
         ui.heading("Messages");
         if ui.available_width() < 640.0 {
             ui.weak("(narrow: some columns hidden)");
         }
     });
-    let selected = app.selection.message;
-    let scroll_to = if app.scroll_to_selected {
-        app.scroll_to_selected = false;
-        selected.and_then(|m| app.view.position_of(m))
+    let selected = cx.selection.message;
+    let scroll_to = if *scroll_to_selected {
+        *scroll_to_selected = false;
+        selected.and_then(|m| cx.view.position_of(m))
     } else {
         None
     };
-    let mut cols = visible_columns(&app.settings.columns);
+    let mut cols = visible_columns(&cx.settings.columns);
+    // The summary column only once some connection carries a protocol it can summarise.
+    if cols.contains(&Col::Summary) {
+        let deadline = std::time::Instant::now() + SNIFF_BUDGET;
+        if !cx.view.apps.borrow_mut().any_protocol(&cx.store, deadline) {
+            cols.retain(|c| *c != Col::Summary);
+        }
+    }
     // A narrow table (a small window with the live pane docked) keeps the preview readable:
     // optional columns step aside, least useful first, until the preview has its room.
     let width = ui.available_width();
     let spacing = ui.spacing().item_spacing.x;
-    let time_mode = app.settings.time_mode;
+    let time_mode = cx.settings.time_mode;
     let needed = |cols: &[Col]| -> f32 { cols.iter().map(|c| c.width(time_mode) + spacing).sum() };
     for drop in NARROW_DROP_ORDER {
         if needed(&cols) <= width {
@@ -187,7 +197,7 @@ pub fn messages_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
         }
         cols.retain(|c| *c != drop);
     }
-    let sort = app.view.sort();
+    let sort = cx.view.sort();
     let mut clicked = None;
     let mut commands = Vec::new();
     // Selectable labels would take the clicks meant for the row.
@@ -200,14 +210,15 @@ pub fn messages_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
         .auto_shrink([false, false])
         .resizable(true)
         .sense(egui::Sense::click())
-        .stick_to_bottom(app.is_loading() && sort.is_arrival());
+        .stick_to_bottom(cx.is_loading() && sort.is_arrival());
     for col in &cols {
-        table = table.column(col.column(app.settings.time_mode));
+        table = table.column(col.column(cx.settings.time_mode));
     }
     if let Some(pos) = scroll_to {
         table = table.scroll_to_row(pos, Some(egui::Align::Center));
     }
-    let columns = &mut app.settings.columns;
+    let mut columns = cx.settings.columns;
+    let chooser = &mut columns;
     table
         .header(20.0, |mut h| {
             for col in &cols {
@@ -233,43 +244,48 @@ pub fn messages_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
                     {
                         commands.push(Command::SortBy(c));
                     }
-                    response.context_menu(|ui| column_chooser_ui(columns, ui));
+                    response.context_menu(|ui| column_chooser_ui(chooser, ui));
                 });
             }
         })
         .body(|body| {
-            let shown = app.view.shown();
+            let shown = cx.view.shown();
             body.rows(18.0, shown.len(), |mut row| {
                 let position = row.index();
                 let Some(&index) = shown.get(position) else {
                     return;
                 };
-                let Some(m) = app.store.messages.get(index as usize) else {
+                let Some(m) = cx.store.messages.get(index as usize) else {
                     return;
                 };
                 row.set_selected(selected == Some(index));
                 for col in &cols {
-                    row.col(|ui| cell_ui(app, ui, *col, index, m, position));
+                    row.col(|ui| cell_ui(cx.model, ui, *col, index, m, position));
                 }
                 let response = row.response();
                 if response.clicked() {
                     clicked = Some(index);
                 }
-                response.context_menu(|ui| row_menu_ui(app, ui, index, m, &mut commands));
+                response.context_menu(|ui| row_menu_ui(cx.model, ui, index, m, &mut commands));
             });
         });
     if let Some(index) = clicked {
-        app.push(Command::SelectMessage(Some(index)));
+        cx.push(Command::SelectMessage(Some(index)));
+    }
+    if columns != cx.settings.columns {
+        commands.push(Command::Settings(crate::gui::commands::SettingsChange::Columns(
+            columns,
+        )));
     }
     for c in commands {
-        app.push(c);
+        cx.push(c);
     }
 }
 
-fn cell_ui(app: &FramescopeApp, ui: &mut egui::Ui, col: Col, index: u32, m: &MessageRow, position: usize) {
+fn cell_ui(model: &Model, ui: &mut egui::Ui, col: Col, index: u32, m: &MessageRow, position: usize) {
     match col {
         Col::Number => {
-            if app.marks.contains(&index) {
+            if model.marks.contains(&index) {
                 ui.colored_label(theme::WARNING, format!("★{index}"))
                     .on_hover_text("marked");
             } else {
@@ -277,7 +293,7 @@ fn cell_ui(app: &FramescopeApp, ui: &mut egui::Ui, col: Col, index: u32, m: &Mes
             }
         }
         Col::Connection => {
-            let tip = app
+            let tip = model
                 .store
                 .connection(m.conn)
                 .map_or_else(String::new, |c| format!("{} → {}", c.info.client, c.info.server));
@@ -286,14 +302,14 @@ fn cell_ui(app: &FramescopeApp, ui: &mut egui::Ui, col: Col, index: u32, m: &Mes
         Col::Time => {
             let previous = position
                 .checked_sub(1)
-                .and_then(|p| app.view.shown().get(p))
-                .and_then(|&i| app.store.messages.get(i as usize))
+                .and_then(|p| model.view.shown().get(p))
+                .and_then(|&i| model.store.messages.get(i as usize))
                 .map(|r| r.ts);
             let text = format::table_time(
-                app.settings.time_mode,
+                model.settings.time_mode,
                 m.ts,
-                app.store.capture_start(),
-                app.store.connection(m.conn).map(|c| c.info.first_ts),
+                model.store.capture_start(),
+                model.store.connection(m.conn).map(|c| c.info.first_ts),
                 previous,
             );
             ui.label(text).on_hover_text(format::time_tooltip(m.ts));
@@ -321,7 +337,7 @@ fn cell_ui(app: &FramescopeApp, ui: &mut egui::Ui, col: Col, index: u32, m: &Mes
         }
         Col::Decoded => {
             let mut text = format::bytes(m.len);
-            if m.compressed && !app.settings.columns.compressed {
+            if m.compressed && !model.settings.columns.compressed {
                 text.push_str(" z");
             }
             let response = ui.label(text);
@@ -336,12 +352,12 @@ fn cell_ui(app: &FramescopeApp, ui: &mut egui::Ui, col: Col, index: u32, m: &Mes
             ui.label(if m.compressed { "z" } else { "" });
         }
         Col::Rtt => {
-            if let Some(ms) = app.view.annotations.rtt_ms(&app.store, index) {
+            if let Some(ms) = model.view.annotations.rtt_ms(&model.store, index) {
                 ui.label(format!("{ms:.2} ms"));
             }
         }
         Col::FinRsv | Col::Mask => {
-            let Some(frame) = m.first_frame.and_then(|f| app.store.frames.get(f as usize)) else {
+            let Some(frame) = m.first_frame.and_then(|f| model.store.frames.get(f as usize)) else {
                 return;
             };
             let h = &frame.header;
@@ -354,14 +370,14 @@ fn cell_ui(app: &FramescopeApp, ui: &mut egui::Ui, col: Col, index: u32, m: &Mes
         }
         Col::Summary => {
             // Decoded when first drawn (its connection up to this message), then cached.
-            let mut apps = app.view.apps.borrow_mut();
-            if let Some(d) = apps.get(&app.store, index) {
+            let mut apps = model.view.apps.borrow_mut();
+            if let Some(d) = apps.get(&model.store, index) {
                 ui.label(format::preview(d.summary.as_bytes(), 160))
                     .on_hover_text(d.protocol.id());
             }
         }
         Col::Preview => {
-            let payload = app.store.payload(m);
+            let payload = model.store.payload(m);
             if !m.decoded {
                 ui.colored_label(theme::WARNING, "(not inflated) ");
             }
@@ -378,8 +394,8 @@ fn cell_ui(app: &FramescopeApp, ui: &mut egui::Ui, col: Col, index: u32, m: &Mes
 }
 
 /// The right-click menu of a row.
-fn row_menu_ui(app: &FramescopeApp, ui: &mut egui::Ui, index: u32, m: &MessageRow, out: &mut Vec<Command>) {
-    let payload = app.store.payload(m);
+fn row_menu_ui(model: &Model, ui: &mut egui::Ui, index: u32, m: &MessageRow, out: &mut Vec<Command>) {
+    let payload = model.store.payload(m);
     let mut act = |ui: &mut egui::Ui, label: &str, command: Command| {
         if ui.button(label).clicked() {
             out.push(command);
@@ -420,9 +436,12 @@ fn row_menu_ui(app: &FramescopeApp, ui: &mut egui::Ui, index: u32, m: &MessageRo
         }
         act(ui, "Hex", Command::CopyText(copy_as::hex(payload)));
         act(ui, "Base64", Command::CopyText(copy_as::base64(payload)));
-        let time = app.store.capture_start().map_or(0.0, |s| m.ts.millis_since(s) / 1000.0);
+        let time = model
+            .store
+            .capture_start()
+            .map_or(0.0, |s| m.ts.millis_since(s) / 1000.0);
         act(ui, "JSON", Command::CopyText(copy_as::json(m, payload, time)));
-        if let Some(c) = app.store.connection(m.conn) {
+        if let Some(c) = model.store.connection(m.conn) {
             if !m.opcode.is_control() {
                 act(
                     ui,
@@ -436,9 +455,9 @@ fn row_menu_ui(app: &FramescopeApp, ui: &mut egui::Ui, index: u32, m: &MessageRo
         }
     });
     ui.separator();
-    let mark = if app.marks.contains(&index) { "Unmark" } else { "Mark" };
+    let mark = if model.marks.contains(&index) { "Unmark" } else { "Mark" };
     act(ui, mark, Command::ToggleMark(index));
-    if !app.marks.is_empty() {
+    if !model.marks.is_empty() {
         act(ui, "Next mark", Command::JumpToMark(true));
         act(ui, "Previous mark", Command::JumpToMark(false));
     }

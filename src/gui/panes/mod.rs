@@ -1,5 +1,6 @@
-//! One file per pane. Each `*_ui` function draws and pushes commands; none starts threads or
-//! opens files.
+//! One file per pane. Each `*_ui` function gets a `model::Cx` (read access to the shared
+//! `Model` and the command queue) and `&mut` only to its own state; it draws and pushes
+//! commands, and never starts threads, opens files or acts on a live session.
 
 pub mod anatomy;
 pub mod app_rtt;

@@ -15,12 +15,15 @@ use egui_plot::{
 };
 
 use crate::analysis::Timestamp;
+use crate::analysis::event::ConnId;
 use crate::analysis::event::{Direction, RttSample};
 use crate::analysis::findings::FindingKind;
 use crate::analysis::latency::LatencyRecorder;
 use crate::analysis::ws::frame::OpCode;
-use crate::gui::app::{FramescopeApp, PlotTab};
+use crate::gui::app::PlotTab;
 use crate::gui::commands::Command;
+use crate::gui::model::{Cx, LowerState};
+use crate::gui::sessions::ClientTabs;
 use crate::gui::theme;
 use crate::live::client::{SessionMark, SessionMarkKind};
 use crate::store::Store;
@@ -88,27 +91,27 @@ pub fn conn_color(conn: u32) -> egui::Color32 {
     egui::ecolor::Hsva::new(hue, 0.65, 0.92, 1.0).into()
 }
 
-pub fn plots_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
-    app.plots.drawn.clear();
+pub fn plots_ui(cx: &mut Cx<'_>, lower: &mut LowerState, clients: &ClientTabs, ui: &mut egui::Ui) {
+    lower.plots.drawn.clear();
     ui.horizontal(|ui| {
-        ui.selectable_value(&mut app.plot_tab, PlotTab::Timeline, "Timeline");
-        ui.selectable_value(&mut app.plot_tab, PlotTab::Rtt, "Ping/pong RTT");
-        ui.selectable_value(&mut app.plot_tab, PlotTab::AppRtt, "Application RTT")
+        ui.selectable_value(&mut lower.plot_tab, PlotTab::Timeline, "Timeline");
+        ui.selectable_value(&mut lower.plot_tab, PlotTab::Rtt, "Ping/pong RTT");
+        ui.selectable_value(&mut lower.plot_tab, PlotTab::AppRtt, "Application RTT")
             .on_hover_text("Request → answer latency of MQTT, Socket.IO, JSON-RPC, STOMP, GraphQL");
-        ui.selectable_value(&mut app.plot_tab, PlotTab::Throughput, "Throughput");
+        ui.selectable_value(&mut lower.plot_tab, PlotTab::Throughput, "Throughput");
         ui.weak("· scroll or drag to zoom and pan (all plots follow), double-click to reset, click a point to select its message");
     });
     // The table's origin: the capture's start (its first packet, else its first connection).
-    let (Some(origin), Some((_, last))) = (app.store.capture_start(), app.store.time_span()) else {
+    let (Some(origin), Some((_, last))) = (cx.store.capture_start(), cx.store.time_span()) else {
         ui.weak("No messages yet.");
         return;
     };
     let end = secs(last, origin).max(1e-3);
-    match app.plot_tab {
-        PlotTab::Timeline => timeline_ui(app, ui, origin, end),
-        PlotTab::Rtt => rtt_ui(app, ui, origin, end),
-        PlotTab::AppRtt => super::app_rtt::app_rtt_ui(app, ui, origin, end),
-        PlotTab::Throughput => throughput_ui(app, ui, origin, end),
+    match lower.plot_tab {
+        PlotTab::Timeline => timeline_ui(cx, lower, clients, ui, origin, end),
+        PlotTab::Rtt => rtt_ui(cx, lower, ui, origin, end),
+        PlotTab::AppRtt => super::app_rtt::app_rtt_ui(cx, lower, ui, origin, end),
+        PlotTab::Throughput => throughput_ui(cx, lower, ui, origin, end),
     }
 }
 
@@ -479,6 +482,12 @@ pub struct TimelineCache {
     pub max_y: f64,
     blocks: [Vec<Block>; 2],
     shown: [DecimatedLane; 2],
+    /// Which of `theme::OPCODES` the lanes hold (for the legend), kept up to date with them:
+    /// scanning a million points every frame to find out cost more than drawing.
+    pub present: [bool; theme::OPCODES.len()],
+    /// The TCP gaps' times per direction, and the findings count and scope they were taken at.
+    gaps: [Vec<f64>; 2],
+    gaps_key: Option<(usize, Option<u32>)>,
 }
 
 impl TimelineCache {
@@ -502,6 +511,13 @@ impl TimelineCache {
                 message: i,
             };
             self.max_y = self.max_y.max(p.y);
+            if let Some(slot) = theme::OPCODES
+                .iter()
+                .position(|op| *op == m.opcode)
+                .and_then(|i| self.present.get_mut(i))
+            {
+                *slot = true;
+            }
             if lane.last().is_some_and(|last| last.x > p.x) {
                 unsorted[m.dir.index()] = true;
             }
@@ -521,6 +537,18 @@ impl TimelineCache {
             }
         }
         self.rows_seen = app_rows.len();
+    }
+
+    /// The times of TCP gaps per direction (of `conn` when set), found again only when the
+    /// findings or the scope change.
+    pub fn gaps(&mut self, store: &Store, conn: Option<u32>, origin: Timestamp) -> &[Vec<f64>; 2] {
+        let key = (store.findings.len(), conn);
+        if self.gaps_key != Some(key) {
+            self.gaps =
+                [Direction::ClientToServer, Direction::ServerToClient].map(|dir| gap_times(store, dir, conn, origin));
+            self.gaps_key = Some(key);
+        }
+        &self.gaps
     }
 
     /// The points to draw for one lane over `[x_min, x_max]`, reused while nothing changed.
@@ -545,31 +573,24 @@ impl TimelineCache {
     }
 }
 
-fn timeline_ui(app: &mut FramescopeApp, ui: &mut egui::Ui, origin: Timestamp, end: f64) {
-    let reconnects = live_reconnect_marks(app, origin);
+fn timeline_ui(
+    cx: &mut Cx<'_>,
+    lower: &mut LowerState,
+    clients: &ClientTabs,
+    ui: &mut egui::Ui,
+    origin: Timestamp,
+    end: f64,
+) {
+    let reconnects = live_reconnect_marks(cx.selection.conn, clients, origin);
     let end = reconnects.gaps.iter().map(|g| g.1).fold(end, f64::max);
-    let state = &mut app.plots;
+    let state = &mut lower.plots;
     state
         .timeline
-        .update(&app.view.rows, app.view.generation, &app.store, origin);
-    let store = &app.store;
+        .update(&cx.view.rows, cx.view.generation, &cx.store, origin);
+    let store = &cx.store;
     // The legend: the opcodes present, then the markers.
-    let mut present = [false; theme::OPCODES.len()];
-    for lane in &state.timeline.lanes {
-        if present.iter().all(|p| *p) {
-            break;
-        }
-        for p in lane {
-            if let Some(m) = store.messages.get(p.message as usize)
-                && let Some(i) = theme::OPCODES.iter().position(|op| *op == m.opcode)
-                && let Some(slot) = present.get_mut(i)
-            {
-                *slot = true;
-            }
-        }
-    }
-    let gaps: [Vec<f64>; 2] = [Direction::ClientToServer, Direction::ServerToClient]
-        .map(|dir| gap_times(store, dir, app.selection.conn, origin));
+    let present = state.timeline.present;
+    let gaps = state.timeline.gaps(store, cx.selection.conn, origin).clone();
     let mut entries: Vec<(String, egui::Color32, LegendMark)> = theme::OPCODES
         .iter()
         .zip(present)
@@ -683,7 +704,7 @@ fn timeline_ui(app: &mut FramescopeApp, ui: &mut egui::Ui, origin: Timestamp, en
         }
     }
     if let Some(message) = clicked {
-        app.push(Command::RevealMessage(message));
+        cx.push(Command::RevealMessage(message));
     }
 }
 
@@ -763,11 +784,11 @@ pub fn reconnect_marks(marks: &[SessionMark], origin: Timestamp, now: Timestamp)
 
 /// The reconnect marks of the live sessions shown (the selected connection's tab only, when
 /// one is selected).
-fn live_reconnect_marks(app: &FramescopeApp, origin: Timestamp) -> ReconnectMarks {
+fn live_reconnect_marks(scope: Option<ConnId>, clients: &ClientTabs, origin: Timestamp) -> ReconnectMarks {
     let mut all = ReconnectMarks::default();
     let now = crate::live::tap::now();
-    for tab in &app.clients.tabs {
-        if app.selection.conn.is_some_and(|c| !tab.conns.contains(&c)) {
+    for tab in &clients.tabs {
+        if scope.is_some_and(|c| !tab.conns.contains(&c)) {
             continue;
         }
         if let Some(session) = &tab.session {
@@ -826,16 +847,16 @@ type RttPoint = ([f64; 2], Option<u32>);
 /// At most this many connections get their own RTT series (the rest are summarised).
 const MAX_RTT_CONNECTIONS: usize = 64;
 
-fn rtt_ui(app: &mut FramescopeApp, ui: &mut egui::Ui, origin: Timestamp, end: f64) {
-    let scope = app.selection.conn;
-    app.plots.pings.update(&app.store);
-    let samples: Vec<&RttSample> = app
+fn rtt_ui(cx: &mut Cx<'_>, lower: &mut LowerState, ui: &mut egui::Ui, origin: Timestamp, end: f64) {
+    let scope = cx.selection.conn;
+    lower.plots.pings.update(&cx.store);
+    let samples: Vec<&RttSample> = cx
         .store
         .rtts
         .iter()
         .filter(|r| scope.is_none_or(|c| c == r.conn))
         .collect();
-    let missed: Vec<[f64; 2]> = app
+    let missed: Vec<[f64; 2]> = cx
         .store
         .findings
         .iter()
@@ -860,7 +881,7 @@ fn rtt_ui(app: &mut FramescopeApp, ui: &mut egui::Ui, origin: Timestamp, end: f6
         by_conn
             .entry(r.conn)
             .or_default()
-            .push(([secs(r.ping_ts, origin), r.rtt_ms()], app.plots.pings.ping_of(r)));
+            .push(([secs(r.ping_ts, origin), r.rtt_ms()], lower.plots.pings.ping_of(r)));
     }
     let hidden = by_conn.len().saturating_sub(MAX_RTT_CONNECTIONS);
     ui.horizontal_wrapped(|ui| {
@@ -929,7 +950,7 @@ fn rtt_ui(app: &mut FramescopeApp, ui: &mut egui::Ui, origin: Timestamp, end: f6
             );
         }
     });
-    app.plots.drawn.push((PlotLane::Rtt, response.transform));
+    lower.plots.drawn.push((PlotLane::Rtt, response.transform));
     if response.response.clicked()
         && let Some(pointer) = response.response.interact_pointer_pos()
     {
@@ -939,7 +960,7 @@ fn rtt_ui(app: &mut FramescopeApp, ui: &mut egui::Ui, origin: Timestamp, end: f6
             .flatten()
             .filter_map(|(p, ping)| ping.map(|m| (*p, m)));
         if let Some(ping) = nearest(points, pointer, &response.transform) {
-            app.push(Command::RevealMessage(ping));
+            cx.push(Command::RevealMessage(ping));
         }
     }
 }
@@ -1001,12 +1022,12 @@ pub struct ThroughputCache {
     pub rates: Throughput,
 }
 
-fn throughput_ui(app: &mut FramescopeApp, ui: &mut egui::Ui, origin: Timestamp, end: f64) {
+fn throughput_ui(cx: &mut Cx<'_>, lower: &mut LowerState, ui: &mut egui::Ui, origin: Timestamp, end: f64) {
     let bins = (ui.available_width() / 4.0).clamp(10.0, 400.0) as usize;
-    let key = (app.view.generation, app.view.rows.len(), bins, end.to_bits());
-    let cache = &mut app.plots.throughput;
+    let key = (cx.view.generation, cx.view.rows.len(), bins, end.to_bits());
+    let cache = &mut lower.plots.throughput;
     if cache.key != Some(key) {
-        cache.rates = throughput(&app.store, &app.view.rows, origin, end, bins);
+        cache.rates = throughput(&cx.store, &cx.view.rows, origin, end, bins);
         cache.key = Some(key);
     }
     ui.horizontal(|ui| {
@@ -1071,7 +1092,7 @@ fn throughput_ui(app: &mut FramescopeApp, ui: &mut egui::Ui, origin: Timestamp, 
                 plot_ui.points(Points::new(name, PlotPoints::from(busy)).color(color).radius(2.0));
             }
         });
-        app.plots.drawn.push((lane_kind, response.transform));
+        lower.plots.drawn.push((lane_kind, response.transform));
         if response.response.clicked()
             && let Some(pointer) = response.response.interact_pointer_pos()
         {
@@ -1085,7 +1106,7 @@ fn throughput_ui(app: &mut FramescopeApp, ui: &mut egui::Ui, origin: Timestamp, 
         }
     }
     if let Some(message) = clicked {
-        app.push(Command::RevealMessage(message));
+        cx.push(Command::RevealMessage(message));
     }
 }
 

@@ -2,9 +2,9 @@
 //! category as they come (pass / non-strict / fail / info / unimplemented, with the close
 //! code), and a clicked case's connection selected with its transcript shown.
 
-use crate::gui::app::FramescopeApp;
 use crate::gui::commands::Command;
-use crate::gui::testing::TestCommand;
+use crate::gui::model::Cx;
+use crate::gui::testing::{TestCommand, Testing};
 use crate::gui::theme;
 use crate::probe::{CaseResult, Verdict};
 
@@ -17,8 +17,8 @@ fn verdict_color(v: Verdict) -> egui::Color32 {
     }
 }
 
-pub fn probe_window_ui(app: &mut FramescopeApp, ctx: &egui::Context) {
-    if !app.testing.probe.open {
+pub fn probe_window_ui(cx: &mut Cx<'_>, testing: &mut Testing, ctx: &egui::Context) {
+    if !testing.probe.open {
         return;
     }
     let mut open = true;
@@ -30,7 +30,7 @@ pub fn probe_window_ui(app: &mut FramescopeApp, ctx: &egui::Context) {
         .default_height(480.0_f32.min(max.y))
         .max_height(max.y)
         .show(ctx, |ui| {
-            let panel = &mut app.testing.probe;
+            let panel = &mut testing.probe;
             let running = panel.running();
             ui.horizontal(|ui| {
                 let label = ui.label("URL");
@@ -98,10 +98,10 @@ pub fn probe_window_ui(app: &mut FramescopeApp, ctx: &egui::Context) {
             cases_ui(&shown, panel.selected.as_deref(), ui, &mut commands);
         });
     for c in commands {
-        app.push(Command::Test(c));
+        cx.push(Command::Test(c));
     }
     if !open {
-        app.testing.probe.open = false;
+        testing.probe.open = false;
     }
 }
 

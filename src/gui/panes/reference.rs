@@ -5,7 +5,6 @@ use crate::analysis::ws::close::{
     REGISTERED_CLOSE_CODES, close_code_allowed_on_wire, close_code_description, close_code_name,
 };
 use crate::analysis::ws::frame::OpCode;
-use crate::gui::app::FramescopeApp;
 use crate::gui::theme;
 
 /// What the reference window points at.
@@ -38,8 +37,8 @@ fn opcode_notes(op: OpCode) -> &'static str {
     }
 }
 
-pub fn reference_window_ui(app: &mut FramescopeApp, ctx: &egui::Context) {
-    if !app.reference.open {
+pub fn reference_window_ui(reference: &mut ReferencePanel, ctx: &egui::Context) {
+    if !reference.open {
         return;
     }
     let mut open = true;
@@ -49,21 +48,21 @@ pub fn reference_window_ui(app: &mut FramescopeApp, ctx: &egui::Context) {
         .show(ctx, |ui| {
             ui.horizontal(|ui| {
                 ui.selectable_value(
-                    &mut app.reference.topic,
+                    &mut reference.topic,
                     ReferenceTopic::Opcodes,
                     "Opcodes (RFC 6455 §5.2, §11.8)",
                 );
                 ui.selectable_value(
-                    &mut app.reference.topic,
+                    &mut reference.topic,
                     ReferenceTopic::CloseCodes,
                     "Close codes (§7.4, IANA registry)",
                 );
             });
             ui.separator();
-            let highlight = app.reference.highlight;
+            let highlight = reference.highlight;
             egui::ScrollArea::vertical()
                 .id_salt("reference")
-                .show(ui, |ui| match app.reference.topic {
+                .show(ui, |ui| match reference.topic {
                     ReferenceTopic::Opcodes => {
                         egui::Grid::new("opcodes").num_columns(4).striped(true).show(ui, |ui| {
                             for title in ["value", "name", "kind", "meaning"] {
@@ -137,7 +136,7 @@ pub fn reference_window_ui(app: &mut FramescopeApp, ctx: &egui::Context) {
                 });
         });
     if !open {
-        app.reference.open = false;
+        reference.open = false;
     }
 }
 

@@ -3,10 +3,10 @@
 //! instead; clicking a step selects its message in the table. Also the "Replay against…"
 //! form, which turns a stored connection into a scenario for this pane.
 
-use crate::gui::app::FramescopeApp;
 use crate::gui::commands::Command;
+use crate::gui::model::Cx;
 use crate::gui::scenario_run::{StepRow, StepState};
-use crate::gui::testing::TestCommand;
+use crate::gui::testing::{TestCommand, Testing};
 use crate::gui::theme;
 
 fn state_label(s: StepState) -> (&'static str, egui::Color32) {
@@ -19,9 +19,9 @@ fn state_label(s: StepState) -> (&'static str, egui::Color32) {
     }
 }
 
-pub fn scenarios_window_ui(app: &mut FramescopeApp, ctx: &egui::Context) {
-    replay_form_ui(app, ctx);
-    if !app.testing.scenarios.open {
+pub fn scenarios_window_ui(cx: &mut Cx<'_>, testing: &mut Testing, ctx: &egui::Context) {
+    replay_form_ui(cx, testing, ctx);
+    if !testing.scenarios.open {
         return;
     }
     let mut open = true;
@@ -33,20 +33,20 @@ pub fn scenarios_window_ui(app: &mut FramescopeApp, ctx: &egui::Context) {
         .max_height(max.y)
         .show(ctx, |ui| {
             let mut commands = Vec::new();
-            header_ui(app, ui, &mut commands);
+            header_ui(testing, ui, &mut commands);
             ui.separator();
-            steps_ui(app, ui, &mut commands);
+            steps_ui(testing, ui, &mut commands);
             for c in commands {
-                app.push(Command::Test(c));
+                cx.push(Command::Test(c));
             }
         });
     if !open {
-        app.testing.scenarios.open = false;
+        testing.scenarios.open = false;
     }
 }
 
-fn header_ui(app: &mut FramescopeApp, ui: &mut egui::Ui, commands: &mut Vec<TestCommand>) {
-    let panel = &mut app.testing.scenarios;
+fn header_ui(testing: &mut Testing, ui: &mut egui::Ui, commands: &mut Vec<TestCommand>) {
+    let panel = &mut testing.scenarios;
     let running = panel.running();
     ui.horizontal(|ui| {
         if ui.add_enabled(!running, egui::Button::new("Open scenario…")).clicked() {
@@ -108,8 +108,8 @@ fn header_ui(app: &mut FramescopeApp, ui: &mut egui::Ui, commands: &mut Vec<Test
     }
 }
 
-fn steps_ui(app: &mut FramescopeApp, ui: &mut egui::Ui, commands: &mut Vec<TestCommand>) {
-    let panel = &app.testing.scenarios;
+fn steps_ui(testing: &mut Testing, ui: &mut egui::Ui, commands: &mut Vec<TestCommand>) {
+    let panel = &testing.scenarios;
     if panel.rows.is_empty() {
         ui.weak("Open a .ron scenario (README: \"Testing servers: scenarios\"), then Run.");
         return;
@@ -164,8 +164,8 @@ fn row_ui(ui: &mut egui::Ui, row: &StepRow, selected: bool) -> bool {
 }
 
 /// "Replay against…": which connection, which URL, how fast.
-fn replay_form_ui(app: &mut FramescopeApp, ctx: &egui::Context) {
-    let Some(conn) = app.testing.replay.conn else { return };
+fn replay_form_ui(cx: &mut Cx<'_>, testing: &mut Testing, ctx: &egui::Context) {
+    let Some(conn) = testing.replay.conn else { return };
     let mut open = true;
     let mut run = false;
     egui::Window::new("Replay against…")
@@ -175,7 +175,7 @@ fn replay_form_ui(app: &mut FramescopeApp, ctx: &egui::Context) {
             ui.label(format!(
                 "Re-send connection {conn}'s client messages and expect its server's answers."
             ));
-            let form = &mut app.testing.replay;
+            let form = &mut testing.replay;
             ui.horizontal(|ui| {
                 let label = ui.label("URL");
                 ui.add(
@@ -189,26 +189,26 @@ fn replay_form_ui(app: &mut FramescopeApp, ctx: &egui::Context) {
             run = ui.button("Replay").clicked();
         });
     if run {
-        app.push(Command::Test(TestCommand::RunReplay));
+        cx.push(Command::Test(TestCommand::RunReplay));
     }
     if !open {
-        app.testing.replay.conn = None;
+        testing.replay.conn = None;
     }
 }
 
 /// The Tools menu's testing entries.
-pub fn tools_menu_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
+pub fn tools_menu_ui(cx: &mut Cx<'_>, ui: &mut egui::Ui) {
     ui.separator();
     for (label, command) in [
         ("Scenarios…", TestCommand::ToggleScenarios),
         ("Conformance probe…", TestCommand::ToggleProbe),
     ] {
         if ui.button(label).clicked() {
-            app.push(Command::Test(command));
+            cx.push(Command::Test(command));
             ui.close();
         }
     }
-    let conn = app.selection.conn;
+    let conn = cx.selection.conn;
     let replay = ui
         .add_enabled(
             conn.is_some(),
@@ -218,7 +218,7 @@ pub fn tools_menu_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
     if let Some(conn) = conn
         && replay.clicked()
     {
-        app.push(Command::Test(TestCommand::ReplayAgainst(conn)));
+        cx.push(Command::Test(TestCommand::ReplayAgainst(conn)));
         ui.close();
     }
 }

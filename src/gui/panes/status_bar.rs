@@ -2,14 +2,15 @@
 
 use std::sync::atomic::Ordering;
 
-use crate::gui::app::FramescopeApp;
 use crate::gui::commands::Command;
+use crate::gui::model::Cx;
+use crate::gui::sessions::ClientTabs;
 use crate::gui::theme;
 
-pub fn status_bar_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
+pub fn status_bar_ui(cx: &mut Cx<'_>, clients: &ClientTabs, ui: &mut egui::Ui) {
     egui::Panel::bottom("status").show(ui, |ui| {
         ui.horizontal(|ui| {
-            if let Some(stats) = app.feed.as_ref().and_then(|j| j.live.clone()) {
+            if let Some(stats) = cx.feed.as_ref().and_then(|j| j.live.clone()) {
                 ui.colored_label(theme::ERROR, "capturing");
                 ui.label(format!(
                     "{} packets, {}, {} dropped by the kernel, {} by the interface",
@@ -19,10 +20,10 @@ pub fn status_bar_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
                     stats.interface_dropped.load(Ordering::Relaxed)
                 ));
                 if ui.button("Stop").clicked() {
-                    app.push(Command::StopFeed);
+                    cx.push(Command::StopFeed);
                 }
-            } else if app.clients.running().next().is_some() {
-                let n = app.clients.running().count();
+            } else if clients.running().next().is_some() {
+                let n = clients.running().count();
                 ui.colored_label(
                     theme::OK,
                     if n == 1 {
@@ -35,13 +36,9 @@ pub fn status_bar_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
                     .button(if n == 1 { "Disconnect" } else { "Disconnect all" })
                     .clicked()
                 {
-                    for tab in app.clients.running() {
-                        if let Some(s) = &tab.session {
-                            s.client.abort();
-                        }
-                    }
+                    cx.push(Command::DisconnectAll);
                 }
-            } else if let Some((fraction, waits)) = app
+            } else if let Some((fraction, waits)) = cx
                 .feed
                 .as_ref()
                 .map(|j| (j.fraction(), j.progress.full_channel_waits.load(Ordering::Relaxed)))
@@ -52,13 +49,13 @@ pub fn status_bar_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
                         .text(format!("{:.0}%", fraction * 100.0)),
                 );
                 if ui.button("Cancel").clicked() {
-                    app.push(Command::StopFeed);
+                    cx.push(Command::StopFeed);
                 }
                 if waits > 0 {
                     ui.weak(format!("loader waited for the window {waits}×"));
                 }
             }
-            match &app.status {
+            match &cx.status {
                 Some(s) if s.is_error => {
                     ui.colored_label(theme::ERROR, &s.text);
                 }

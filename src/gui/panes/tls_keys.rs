@@ -6,7 +6,7 @@ use std::path::Path;
 use crate::gui::commands::Command;
 
 /// "TLS key log: /path [Choose…] [Forget]": returns what the user asked for.
-pub fn keylog_row(ui: &mut egui::Ui, current: Option<&Path>) -> Option<Command> {
+pub fn keylog_row(ui: &mut egui::Ui, current: Option<&Path>, present: bool) -> Option<Command> {
     let mut asked = None;
     ui.horizontal(|ui| {
         ui.label("TLS key log");
@@ -14,7 +14,7 @@ pub fn keylog_row(ui: &mut egui::Ui, current: Option<&Path>) -> Option<Command> 
             Some(path) => {
                 let shown = path.display().to_string();
                 let r = ui.monospace(&shown);
-                if !path.exists() {
+                if !present {
                     r.on_hover_text("Not there yet: a browser creates it with its first TLS connection");
                     ui.colored_label(crate::gui::theme::WARNING, "(missing)");
                 }

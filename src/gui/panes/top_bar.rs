@@ -1,31 +1,31 @@
 //! Menu bar and filter bar.
 
 use crate::analysis::event::Direction;
-use crate::gui::app::FramescopeApp;
-use crate::gui::commands::{Command, ExportFormat};
+use crate::gui::commands::{Command, ExportFormat, SettingsChange};
+use crate::gui::model::{Cx, TopBarState};
 use crate::gui::settings::TimeMode;
 use crate::store::OpcodeFilter;
 
-pub fn top_bar_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
+pub fn top_bar_ui(cx: &mut Cx<'_>, state: &mut TopBarState, ui: &mut egui::Ui) {
     egui::Panel::top("menu").show(ui, |ui| {
         egui::MenuBar::new().ui(ui, |ui| {
             ui.menu_button("File", |ui| {
                 if ui.add(egui::Button::new("Open…").shortcut_text("Ctrl+O")).clicked() {
-                    app.push(Command::OpenDialog);
+                    cx.push(Command::OpenDialog);
                     ui.close();
                 }
                 if ui.button("Capture from an interface…").clicked() {
-                    app.push(Command::ToggleCaptureWindow);
+                    cx.push(Command::ToggleCaptureWindow);
                     ui.close();
                 }
                 if ui.button("Connect to a WebSocket…").clicked() {
-                    app.push(Command::ToggleConnectWindow);
+                    cx.push(Command::ToggleConnectWindow);
                     ui.close();
                 }
                 ui.menu_button("Export shown messages", |ui| {
                     for format in [ExportFormat::JsonLines, ExportFormat::Csv, ExportFormat::Har] {
                         if ui.button(format.label()).clicked() {
-                            app.push(Command::Export(format));
+                            cx.push(Command::Export(format));
                             ui.close();
                         }
                     }
@@ -35,44 +35,56 @@ pub fn top_bar_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
                     .on_hover_text("Only their packets, with the TLS keys that decrypt them embedded")
                     .clicked()
                 {
-                    app.push(Command::ExportConnectionsPcapng);
+                    cx.push(Command::ExportConnectionsPcapng);
                     ui.close();
                 }
                 ui.menu_button("TLS key log", |ui| {
-                    if let Some(command) = super::tls_keys::keylog_row(ui, app.settings.tls_keylog.as_deref()) {
-                        app.push(command);
+                    if let Some(command) =
+                        super::tls_keys::keylog_row(ui, cx.settings.tls_keylog.as_deref(), cx.keylog_present)
+                    {
+                        cx.push(command);
                         ui.close();
                     }
                 });
                 ui.menu_button("Open recent", |ui| {
-                    if app.settings.recent_files.is_empty() {
+                    if cx.settings.recent_files.is_empty() {
                         ui.label("(none yet)");
                     }
-                    for path in app.settings.recent_files.clone() {
+                    for path in cx.settings.recent_files.clone() {
                         if ui.button(path.display().to_string()).clicked() {
-                            app.push(Command::Open(path));
+                            cx.push(Command::Open(path));
                             ui.close();
                         }
                     }
                 });
                 ui.separator();
                 if ui.add(egui::Button::new("Quit").shortcut_text("Ctrl+Q")).clicked() {
-                    app.push(Command::Quit);
+                    cx.push(Command::Quit);
                     ui.close();
                 }
             });
             ui.menu_button("View", |ui| {
-                if ui.checkbox(&mut app.settings.dark_mode, "Dark theme").changed() {
+                let mut dark = cx.settings.dark_mode;
+                if ui.checkbox(&mut dark, "Dark theme").changed() {
+                    cx.push(Command::Settings(SettingsChange::DarkMode(dark)));
                     ui.close();
                 }
                 ui.separator();
                 ui.label("Time");
+                let mut time_mode = cx.settings.time_mode;
                 for mode in TimeMode::ALL {
-                    ui.radio_value(&mut app.settings.time_mode, mode, mode.label());
+                    ui.radio_value(&mut time_mode, mode, mode.label());
+                }
+                if time_mode != cx.settings.time_mode {
+                    cx.push(Command::Settings(SettingsChange::TimeMode(time_mode)));
                 }
                 ui.separator();
                 ui.menu_button("Columns", |ui| {
-                    crate::gui::panes::messages::column_chooser_ui(&mut app.settings.columns, ui);
+                    let mut columns = cx.settings.columns;
+                    crate::gui::panes::messages::column_chooser_ui(&mut columns, ui);
+                    if columns != cx.settings.columns {
+                        cx.push(Command::Settings(SettingsChange::Columns(columns)));
+                    }
                 });
             });
             ui.menu_button("Go", |ui| {
@@ -81,7 +93,7 @@ pub fn top_bar_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
                     ("Previous mark", "Ctrl+Shift+B", Command::JumpToMark(false)),
                 ] {
                     if ui.add(egui::Button::new(label).shortcut_text(shortcut)).clicked() {
-                        app.push(command);
+                        cx.push(command);
                         ui.close();
                     }
                 }
@@ -89,22 +101,22 @@ pub fn top_bar_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
             });
             ui.menu_button("Tools", |ui| {
                 if ui.button("Frame builder").clicked() {
-                    app.builder.open = !app.builder.open;
+                    cx.push(Command::ToggleBuilder);
                     ui.close();
                 }
-                crate::gui::panes::scenarios::tools_menu_ui(app, ui);
+                crate::gui::panes::scenarios::tools_menu_ui(cx, ui);
             });
             ui.menu_button("Help", |ui| {
                 ui.menu_button("Samples", |ui| {
                     for (i, lesson) in crate::gui::lessons::LESSONS.iter().enumerate() {
                         if ui.button(lesson.title).clicked() {
-                            app.push(Command::OpenLesson(i));
+                            cx.push(Command::OpenLesson(i));
                             ui.close();
                         }
                     }
                 });
                 if ui.button("Reference: opcodes and close codes").clicked() {
-                    app.push(Command::ShowReference(
+                    cx.push(Command::ShowReference(
                         crate::gui::panes::reference::ReferenceTopic::Opcodes,
                         None,
                     ));
@@ -117,40 +129,40 @@ pub fn top_bar_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
                 ui.label("Ctrl+O open, Ctrl+F filter, arrows and PgUp/PgDn move, Esc clears the selection");
                 ui.label("Drop a .pcap or .pcapng file on the window to open it.");
             });
-            if let Some(source) = &app.source {
+            if let Some(source) = &cx.source {
                 ui.separator();
                 ui.weak(source.label());
             }
         });
     });
     egui::Panel::top("filter").show(ui, |ui| {
-        display_filter_ui(app, ui);
-        filter_bar_ui(app, ui);
+        display_filter_ui(cx, state, ui);
+        filter_bar_ui(cx, state, ui);
     });
 }
 
 /// The display filter: the query language of `analyze --filter`, checked as you type (the
 /// mistake's column shown under the field), applied with Enter, with completions, recent
 /// filters and saved filter buttons.
-fn display_filter_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
-    let draft_check = if app.display_draft.trim().is_empty() {
+fn display_filter_ui(cx: &mut Cx<'_>, state: &mut TopBarState, ui: &mut egui::Ui) {
+    let draft_check = if state.display_draft.trim().is_empty() {
         Ok(())
     } else {
-        crate::query::Filter::compile(&app.display_draft).map(|_| ())
+        crate::query::Filter::compile(&state.display_draft).map(|_| ())
     };
     let mut apply = None;
     let mut completion = None;
     ui.horizontal_wrapped(|ui| {
         let label = ui.label("Display filter");
-        let fill = match (&draft_check, app.display_draft.trim().is_empty()) {
+        let fill = match (&draft_check, state.display_draft.trim().is_empty()) {
             (_, true) => None,
             (Ok(()), false) => Some(egui::Color32::from_rgba_unmultiplied(70, 180, 90, 40)),
             (Err(_), false) => Some(egui::Color32::from_rgba_unmultiplied(225, 70, 60, 50)),
         };
-        let mut edit = egui::TextEdit::singleline(&mut app.display_draft)
+        let mut edit = egui::TextEdit::singleline(&mut state.display_draft)
             .id(egui::Id::unique("display-filter"))
             .hint_text("e.g. opcode == close || json.type == \"order.paid\"  (Enter applies)")
-            .desired_width((ui.available_width() - 330.0 - 95.0 * app.settings.saved_filters.len() as f32).max(220.0));
+            .desired_width((ui.available_width() - 330.0 - 95.0 * cx.settings.saved_filters.len() as f32).max(220.0));
         if let Some(fill) = fill {
             edit = edit.background_color(fill);
         }
@@ -159,28 +171,28 @@ fn display_filter_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
         let cursor = output
             .cursor_range
             .map(|r| r.primary.index)
-            .and_then(|chars| app.display_draft.char_indices().nth(chars.0).map(|(b, _)| b))
-            .unwrap_or(app.display_draft.len());
+            .and_then(|chars| state.display_draft.char_indices().nth(chars.0).map(|(b, _)| b))
+            .unwrap_or(state.display_draft.len());
         if response.has_focus() || response.lost_focus() {
-            completion = Some(crate::query::suggest(&app.display_draft, cursor));
+            completion = Some(crate::query::suggest(&state.display_draft, cursor));
         }
         if response.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
-            apply = Some(app.display_draft.clone());
+            apply = Some(state.display_draft.clone());
         }
         if ui
             .add_enabled(draft_check.is_ok(), egui::Button::new("Apply"))
             .clicked()
         {
-            apply = Some(app.display_draft.clone());
+            apply = Some(state.display_draft.clone());
         }
-        if !app.display_filter.is_empty() && ui.button("Clear").clicked() {
+        if !cx.display_filter.is_empty() && ui.button("Clear").clicked() {
             apply = Some(String::new());
         }
         ui.menu_button("Recent", |ui| {
-            if app.settings.recent_filters.is_empty() {
+            if cx.settings.recent_filters.is_empty() {
                 ui.label("(none yet)");
             }
-            for f in app.settings.recent_filters.clone() {
+            for f in cx.settings.recent_filters.clone() {
                 if ui.button(&f).clicked() {
                     apply = Some(f);
                     ui.close();
@@ -188,23 +200,23 @@ fn display_filter_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
             }
         });
         if draft_check.is_ok()
-            && !app.display_draft.trim().is_empty()
+            && !state.display_draft.trim().is_empty()
             && ui
                 .button("Save")
                 .on_hover_text("Keep this filter as a button")
                 .clicked()
         {
-            let expression = app.display_draft.trim().to_owned();
+            let expression = state.display_draft.trim().to_owned();
             let name: String = expression.chars().take(24).collect();
-            app.settings.saved_filters.retain(|f| f.expression != expression);
-            app.settings
-                .saved_filters
-                .push(crate::gui::settings::SavedFilter { name, expression });
+            let mut saved = cx.settings.saved_filters.clone();
+            saved.retain(|f| f.expression != expression);
+            saved.push(crate::gui::settings::SavedFilter { name, expression });
+            cx.push(Command::Settings(SettingsChange::SavedFilters(saved)));
         }
         ui.separator();
         let mut remove = None;
-        for (i, f) in app.settings.saved_filters.iter().enumerate() {
-            let on = app.display_filter.trim() == f.expression;
+        for (i, f) in cx.settings.saved_filters.iter().enumerate() {
+            let on = cx.display_filter.trim() == f.expression;
             let response = ui
                 .add(egui::Button::selectable(on, &f.name))
                 .on_hover_text(format!("{}\n(right-click to remove)", f.expression));
@@ -219,13 +231,15 @@ fn display_filter_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
             });
         }
         if let Some(i) = remove {
-            app.settings.saved_filters.remove(i);
+            let mut saved = cx.settings.saved_filters.clone();
+            saved.remove(i);
+            cx.push(Command::Settings(SettingsChange::SavedFilters(saved)));
         }
         ui.separator();
         ui.label(format!(
             "{} of {} messages",
-            app.view.rows.len(),
-            app.store.messages.len()
+            cx.view.rows.len(),
+            cx.store.messages.len()
         ));
     });
     // Under the field: the mistake, or the completions for the word at the cursor.
@@ -235,7 +249,7 @@ fn display_filter_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
                 crate::gui::theme::ERROR,
                 format!("column {}: {}", e.column + 1, e.message),
             )
-            .on_hover_text(egui::RichText::new(e.render(&app.display_draft)).monospace());
+            .on_hover_text(egui::RichText::new(e.render(&state.display_draft)).monospace());
         });
     }
     if let Some(c) = completion.filter(|c| !c.candidates.is_empty()) {
@@ -244,23 +258,24 @@ fn display_filter_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
             ui.weak("complete:");
             for (k, candidate) in c.candidates.iter().take(12).enumerate() {
                 if ui.small_button(candidate).clicked() || (take_first && k == 0) {
-                    let mut next = app.display_draft.clone();
+                    let mut next = state.display_draft.clone();
                     next.replace_range(c.replace.clone(), candidate);
-                    app.display_draft = next;
+                    state.display_draft = next;
                     ui.memory_mut(|m| m.request_focus(egui::Id::unique("display-filter")));
                 }
             }
         });
     }
     if let Some(expr) = apply {
-        app.display_draft = expr.clone();
-        app.push(Command::SetDisplayFilter(expr));
+        state.display_draft = expr.clone();
+        cx.push(Command::SetDisplayFilter(expr));
     }
 }
 
-fn filter_bar_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
+fn filter_bar_ui(cx: &mut Cx<'_>, state: &mut TopBarState, ui: &mut egui::Ui) {
     ui.horizontal_wrapped(|ui| {
-        let f = &mut app.filter;
+        let mut filter = cx.filter.clone();
+        let f = &mut filter;
         egui::ComboBox::from_label("Direction")
             .selected_text(match f.dir {
                 None => "both",
@@ -290,16 +305,19 @@ fn filter_bar_ui(app: &mut FramescopeApp, ui: &mut egui::Ui) {
             })
             .desired_width(260.0);
         let response = ui.add(edit).labelled_by(label.id);
-        if app.focus_filter {
+        if state.focus_filter {
             response.request_focus();
-            app.focus_filter = false;
+            state.focus_filter = false;
         }
         ui.checkbox(&mut f.regex, "Regex");
         if !f.is_empty() && ui.button("Clear filter").clicked() {
             *f = Default::default();
         }
-        if let Some(err) = &app.view.error {
+        if let Some(err) = &cx.view.error {
             ui.colored_label(crate::gui::theme::ERROR, format!("regex: {err}"));
+        }
+        if filter != cx.filter {
+            cx.push(Command::SetFilter(filter));
         }
     });
 }
