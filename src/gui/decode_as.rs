@@ -186,7 +186,7 @@ pub fn proto_dialog_ui(cx: &mut Cx<'_>, slot: &mut Option<ProtoDialog>, ctx: &eg
     };
     let mut open = true;
     let mut done = false;
-    egui::Window::new("Decode as protobuf")
+    crate::gui::panes::window(ctx, "Decode as protobuf")
         .open(&mut open)
         .collapsible(false)
         .show(ctx, |ui| {

@@ -260,7 +260,7 @@ pub fn guard_windows_ui(cx: &mut Cx<'_>, guard: &Guard, ctx: &egui::Context) {
     }
     if !guard.orphans.is_empty() {
         let mut open = true;
-        egui::Window::new("Recover recordings")
+        crate::gui::panes::window(ctx, "Recover recordings")
             .id(egui::Id::unique("recover-recordings"))
             .open(&mut open)
             .show(ctx, |ui| {

@@ -2,6 +2,7 @@
 //! commands run once, at the end of the frame; loading runs on a background thread.
 
 pub mod app;
+mod app_commands;
 pub mod app_decode;
 pub mod app_form;
 pub mod client_tab;

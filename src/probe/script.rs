@@ -1,6 +1,9 @@
 //! A case as the Autobahn testsuite writes one — what to send (frames, chops, waits), which
 //! lists of received events count as OK or NON-STRICT, how the connection should end — and
 //! the runner that plays it over a `wire::Conn` and judges the outcome with Autobahn's rules.
+//!
+//! About 640 lines on purpose: the case model, the player and the judge share the event list
+//! they are written against; split apart, each would need the others to be read.
 
 use std::time::Duration;
 

@@ -1,5 +1,7 @@
 //! The HTTP/1.x requests and responses a flow carries before (and instead of) a WebSocket
 //! upgrade: heads parsed as they complete, bodies skipped by their declared length.
+//!
+//! About 390 lines of code; the rest is its unit tests.
 
 use std::collections::VecDeque;
 

@@ -39,7 +39,7 @@ pub fn builder_window_ui(cx: &mut Cx<'_>, b: &mut BuilderPanel, ctx: &egui::Cont
         return;
     }
     let mut open = true;
-    egui::Window::new("Frame builder")
+    super::window(ctx, "Frame builder")
         .open(&mut open)
         .default_width(820.0)
         .show(ctx, |ui| {

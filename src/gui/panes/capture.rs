@@ -13,7 +13,7 @@ pub fn capture_window_ui(cx: &mut Cx<'_>, capture: &mut CapturePanel, ctx: &egui
         return;
     }
     let mut open = true;
-    egui::Window::new("Capture")
+    super::window(ctx, "Capture")
         .open(&mut open)
         .default_width(520.0)
         .show(ctx, |ui| {

@@ -41,7 +41,7 @@ pub fn client_window_ui(cx: &mut Cx<'_>, clients: &mut ClientTabs, ctx: &egui::C
         return;
     }
     let mut open = true;
-    egui::Window::new("Live connections")
+    super::window(ctx, "Live connections")
         .open(&mut open)
         .default_width(580.0)
         .show(ctx, |ui| live_pane_ui(cx, clients, ui));

@@ -36,7 +36,7 @@ pub fn follow_window_ui(cx: &mut Cx<'_>, cache: &mut FollowCache, ctx: &egui::Co
     let lines = cache.lines(cx.model, conn);
     let mut open = true;
     let mut commands = Vec::new();
-    egui::Window::new(format!("Follow WebSocket stream — connection {conn}"))
+    super::window(ctx, format!("Follow WebSocket stream — connection {conn}"))
         .id(egui::Id::unique("follow-stream"))
         .open(&mut open)
         .default_size([640.0, 480.0])

@@ -1,5 +1,8 @@
 //! Tests of `plots`.
 use super::*;
+use crate::analysis::event::Direction;
+use crate::live::client::{SessionMark, SessionMarkKind};
+use egui_plot::GridInput;
 
 fn pts(n: u32) -> Vec<MarkPoint> {
     (0..n)

@@ -24,7 +24,7 @@ pub fn probe_window_ui(cx: &mut Cx<'_>, testing: &mut Testing, ctx: &egui::Conte
     let mut open = true;
     let mut commands = Vec::new();
     let max = ctx.content_rect().size() * egui::vec2(0.6, 0.8);
-    egui::Window::new("Probe")
+    super::window(ctx, "Probe")
         .open(&mut open)
         .default_width(620.0_f32.min(max.x))
         .default_height(480.0_f32.min(max.y))

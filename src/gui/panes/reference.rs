@@ -42,7 +42,7 @@ pub fn reference_window_ui(reference: &mut ReferencePanel, ctx: &egui::Context) 
         return;
     }
     let mut open = true;
-    egui::Window::new("Reference")
+    super::window(ctx, "Reference")
         .open(&mut open)
         .default_width(720.0)
         .show(ctx, |ui| {

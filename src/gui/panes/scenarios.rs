@@ -26,7 +26,7 @@ pub fn scenarios_window_ui(cx: &mut Cx<'_>, testing: &mut Testing, ctx: &egui::C
     }
     let mut open = true;
     let max = ctx.content_rect().size() * egui::vec2(0.6, 0.8);
-    egui::Window::new("Scenarios")
+    super::window(ctx, "Scenarios")
         .open(&mut open)
         .default_width(620.0_f32.min(max.x))
         .default_height(480.0_f32.min(max.y))
@@ -168,7 +168,7 @@ fn replay_form_ui(cx: &mut Cx<'_>, testing: &mut Testing, ctx: &egui::Context) {
     let Some(conn) = testing.replay.conn else { return };
     let mut open = true;
     let mut run = false;
-    egui::Window::new("Replay against…")
+    super::window(ctx, "Replay against…")
         .open(&mut open)
         .collapsible(false)
         .show(ctx, |ui| {
