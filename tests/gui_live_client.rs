@@ -420,7 +420,8 @@ fn the_live_pane_is_docked_beside_the_messages_and_can_float() {
         "URL field {url:?} overlaps the table {table:?}"
     );
     h.get_by_label("Float").click();
-    h.run_steps(2);
+    // The setting changes at the end of the frame; a new window shows a frame later.
+    h.run_steps(4);
     assert!(h.state().settings.live_pane_floating);
     h.get_by_label("Dock").click();
     h.run_steps(2);

@@ -60,7 +60,7 @@ const SIGN_IN: &str = r#"Scenario(
         Connect(client: "alice"),
         Send(client: "alice", json: {"type": "auth", "token": "alice-token"}),
         Expect(client: "alice", json: {"type": "auth.ok", "user": "A"}, name: "auth.ok for A"),
-        Send(client: "alice", json: {"type": "subscribe", "room": "room:lobby"}),
+        Send(client: "alice", json: {"type": "subscribe", "room": "room:lobby"}, name: "alice subscribes to the lobby"),
         Expect(client: "alice", json: {"type": "subscribed", "room": "room:lobby"}, name: "lobby subscription confirmed"),
         Close(client: "alice"),
     ],
@@ -129,10 +129,16 @@ fn row(app: &FramescopeApp, title: &str) -> framescope::gui::scenario_run::StepR
         .unwrap_or_else(|| panic!("no step {title:?} in {:?}", app.testing.scenarios.rows))
 }
 
+/// The selected message's payload, a message the server sent.
 fn selected_text(app: &FramescopeApp) -> String {
+    selected_from(app, Direction::ServerToClient)
+}
+
+/// The selected message's payload, after checking who sent it.
+fn selected_from(app: &FramescopeApp, dir: Direction) -> String {
     let m = app.selection.message.expect("a message is selected");
     let row = &app.store.messages[m as usize];
-    assert_eq!(row.facts.dir, Direction::ServerToClient);
+    assert_eq!(row.facts.dir, dir);
     String::from_utf8_lossy(app.store.payload(row)).into_owned()
 }
 
@@ -172,6 +178,14 @@ fn a_scenario_runs_green_and_its_steps_select_their_messages() {
     h.get_by_label_contains("lobby subscription confirmed").click();
     h.run_steps(3);
     assert!(selected_text(h.state()).contains("\"subscribed\""));
+    // A step that sent selects what it sent: the client's second message.
+    h.get_by_label_contains("alice subscribes to the lobby").click();
+    h.run_steps(3);
+    let sent = selected_from(h.state(), Direction::ClientToServer);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&sent).unwrap(),
+        serde_json::json!({"type": "subscribe", "room": "room:lobby"})
+    );
     let _ = std::fs::remove_dir_all(dir);
 }
 

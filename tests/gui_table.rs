@@ -331,3 +331,29 @@ fn application_fields_filter_in_the_window_as_in_analyze() {
         assert!(want < total);
     }
 }
+
+#[test]
+fn the_summary_column_appears_only_when_a_connection_carries_a_known_protocol() {
+    // Plain JSON chat: no protocol to summarise, so the column would be 180 px of nothing.
+    let harness = loaded(&sample("synthetic-mixed-json.pcap"));
+    assert!(harness.state().settings.columns.summary, "on by default");
+    assert!(harness.query_by_label("summary").is_none());
+    assert!(harness.query_by_label("preview").is_some());
+    // MQTT: the column is there and shows the packets' summaries.
+    let harness = loaded(&sample("app-mqtt.pcap"));
+    assert!(harness.query_by_label("summary").is_some());
+}
+
+#[test]
+fn windows_never_cover_the_menu_bar() {
+    let mut harness = loaded(&sample("synthetic-mixed-json.pcap"));
+    let menu_bottom = harness.get_by_label("File").rect().max.y;
+    for command in [Command::ToggleBuilder, Command::ToggleCaptureWindow] {
+        harness.state_mut().push(command);
+    }
+    harness.run_steps(4);
+    for title in ["Frame builder", "Capture"] {
+        let top = harness.get_by_label(title).rect().min.y;
+        assert!(top > menu_bottom, "{title} at y {top}, the menu ends at {menu_bottom}");
+    }
+}

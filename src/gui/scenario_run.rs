@@ -292,7 +292,7 @@ impl ScenarioPanel {
 }
 
 /// The store's index of a message a step names, with its connection: the connection by
-/// the client port the run used, the message by its place among the server's messages.
+/// the client port the run used, the message by its place among that side's messages.
 pub fn find_message(store: &Store, r: MessageRef) -> Option<(ConnId, u32)> {
     let conn = store
         .connections
@@ -301,11 +301,20 @@ pub fn find_message(store: &Store, r: MessageRef) -> Option<(ConnId, u32)> {
         .find(|c| c.info.client.port() == r.client_port)?
         .info
         .conn;
+    // A sent message is counted among the steps' sends: the pongs tungstenite answers pings
+    // with are the client's only other messages.
+    let side = |m: &crate::store::MessageRow| {
+        if r.sent {
+            m.facts.dir == Direction::ClientToServer && m.facts.opcode != crate::analysis::ws::frame::OpCode::Pong
+        } else {
+            m.facts.dir == Direction::ServerToClient
+        }
+    };
     store
         .messages
         .iter()
         .enumerate()
-        .filter(|(_, m)| m.facts.conn == conn && m.facts.dir == Direction::ServerToClient)
+        .filter(|(_, m)| m.facts.conn == conn && side(m))
         .nth(r.index as usize)
         .map(|(i, _)| (conn, i as u32))
 }

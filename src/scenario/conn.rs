@@ -57,6 +57,8 @@ pub struct ScriptConn {
     pub ended: Option<(bool, String)>,
     /// Messages handed out by `next` so far.
     read: u32,
+    /// Messages sent by `send` so far.
+    sent: u32,
     /// The last message `next` handed out (shared with the runner's client slot, which
     /// tells each step's result which message it read last).
     pub seen: Arc<Mutex<Option<MessageRef>>>,
@@ -149,6 +151,7 @@ pub async fn open(
         subprotocol: connected.subprotocol,
         ended: None,
         read: 0,
+        sent: 0,
         seen: Arc::default(),
     })
 }
@@ -177,6 +180,14 @@ impl ScriptConn {
             return Err(format!("the connection has ended ({why})"));
         }
         self.write.send(msg).await.map_err(|e| format!("cannot send: {e}"))?;
+        if let Ok(mut seen) = self.seen.lock() {
+            *seen = Some(MessageRef {
+                client_port: self.local.port(),
+                index: self.sent,
+                sent: true,
+            });
+        }
+        self.sent += 1;
         Ok(Instant::now())
     }
 
@@ -225,6 +236,7 @@ impl ScriptConn {
                     *seen = Some(MessageRef {
                         client_port: self.local.port(),
                         index: self.read,
+                        sent: false,
                     });
                 }
                 self.read += 1;

@@ -46,14 +46,19 @@ pub struct StepResult {
     pub message: Option<MessageRef>,
 }
 
-/// A received message in the run's recording: the connection by its client port, the
-/// message by its place among what the server sent on it (control frames included, as the
-/// analyzer counts them), so the window can find it in the recording it opens.
+/// A message in the run's recording: the connection by its client port, the message by its
+/// place among what one side sent on it, so the window can find it in the recording it
+/// opens. Received: among everything the server sent (control frames included, as the
+/// analyzer counts them). Sent (`sent`): among what the scenario's steps sent, which is
+/// every client message but the pongs the WebSocket library answers pings with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct MessageRef {
     pub client_port: u16,
-    /// 0 for the server's first message on the connection.
+    /// 0 for the first message of that side on the connection.
     pub index: u32,
+    /// The step sent this message (else it read it).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub sent: bool,
 }
 
 /// A named measurement's statistics, in milliseconds (nearest-rank percentiles, as
