@@ -147,17 +147,9 @@ impl FramescopeApp {
         let budget = std::fs::metadata(&path)
             .map(|m| m.len().saturating_mul(3) / 2)
             .unwrap_or(u64::MAX);
-        self.store = Store::with_payload_budget(budget.max(64 << 20));
-        self.store.first_packet =
-            crate::capture::OfflineReader::first_packet_ts(&path, crate::capture::ReaderKind::Auto);
-        self.view = FilteredView::default();
-        self.apply_decode_rules();
-        self.selection = Selection::default();
-        self.marks.clear();
-        self.follow = None;
-        // The plots' caches index the old store's messages.
-        self.panes.lower.plots = Default::default();
-        self.first_results_after = None;
+        let mut store = Store::with_payload_budget(budget.max(64 << 20));
+        store.first_packet = crate::capture::OfflineReader::first_packet_ts(&path, crate::capture::ReaderKind::Auto);
+        self.replace_store(store);
         let config = AnalyzerConfig {
             emit_frames: true,
             ..AnalyzerConfig::default()
@@ -226,7 +218,15 @@ impl FramescopeApp {
 
     /// Empties the tables for a live source (a capture or the live connections).
     pub fn reset_for_live_source(&mut self, source: Source) {
-        self.store = Store::with_payload_budget(1 << 30);
+        self.replace_store(Store::with_payload_budget(1 << 30));
+        self.source = Some(source);
+        self.load_started = Some(Instant::now());
+    }
+
+    /// Shows `store` instead of what was loaded: the view, selection, marks and the plots'
+    /// caches (which index the old store's messages) start over.
+    fn replace_store(&mut self, store: Store) {
+        self.store = store;
         self.view = FilteredView::default();
         self.apply_decode_rules();
         self.selection = Selection::default();
@@ -234,8 +234,6 @@ impl FramescopeApp {
         self.follow = None;
         self.panes.lower.plots = Default::default();
         self.first_results_after = None;
-        self.source = Some(source);
-        self.load_started = Some(Instant::now());
     }
 
     /// True while a file is being read, a capture runs, or a live session may send events.
