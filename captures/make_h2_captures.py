@@ -5,8 +5,9 @@ ASGI app (a WebSocket echo at /ws and a plain GET at /hello); the client is buil
 (extended CONNECT with :protocol websocket) and a plain GET stream beside them.
 
 Captures: over TLS (ALPN h2, key log beside it), the same with the keys injected as a pcapng
-Decryption Secrets Block (editcap --inject-secrets), cleartext h2c with prior knowledge, and
-h2c over IPv6. Beside each capture, NAME.peers.json logs what the client sent and received
+Decryption Secrets Block (editcap --inject-secrets), cleartext h2c with prior knowledge,
+h2c over IPv6, and h2c reached by an HTTP/1.1 `Upgrade: h2c` (the upgraded GET /hello is
+stream 1). Beside each capture, NAME.peers.json logs what the client sent and received
 on every stream (the tests compare framescope's decoding with it). A third CONNECT, to
 /refuse, is refused by the app (Hypercorn answers 403).
 Needs: pip install hypercorn h2 wsproto; Debian's tshark (dumpcap, editcap); openssl; root.
@@ -79,7 +80,7 @@ def text_entry(text):
     return {"opcode": "text", "text": text}
 
 
-def client(host, port, use_tls, keys, log_path, bench_bytes=0):
+def client(host, port, use_tls, keys, log_path, bench_bytes=0, upgrade=False):
     import h2.config
     import h2.connection
     import h2.events
@@ -95,7 +96,23 @@ def client(host, port, use_tls, keys, log_path, bench_bytes=0):
         sock = ctx.wrap_socket(sock, server_hostname="localhost")
         assert sock.selected_alpn_protocol() == "h2"
     conn = h2.connection.H2Connection(config=h2.config.H2Configuration(client_side=True))
-    conn.initiate_connection()
+    early = b""
+    if upgrade:
+        # HTTP/1.1 Upgrade: h2c (RFC 7540 section 3.2): GET /hello becomes stream 1, answered
+        # in HTTP/2 after the 101; the client's preface follows the 101.
+        settings = conn.initiate_upgrade_connection()
+        sock.sendall(b"GET /hello HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+                     b"Upgrade: h2c\r\nHTTP2-Settings: " + settings + b"\r\n\r\n")
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise SystemExit("the server closed before answering the upgrade")
+            head += chunk
+        head, early = head.split(b"\r\n\r\n", 1)
+        assert head.startswith(b"HTTP/1.1 101"), head
+    else:
+        conn.initiate_connection()
     sock.sendall(conn.data_to_send())
     scheme = "https" if use_tls else "http"
     ws = {}
@@ -128,6 +145,17 @@ def client(host, port, use_tls, keys, log_path, bench_bytes=0):
                     ended.add(event.stream_id)
             sock.sendall(conn.data_to_send())
 
+    if early:
+        for event in conn.receive_data(early):
+            if isinstance(event, h2.events.ResponseReceived):
+                responses[event.stream_id] = dict(event.headers)
+            elif isinstance(event, h2.events.DataReceived):
+                conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+                responses.setdefault(("body", event.stream_id), b"")
+                responses[("body", event.stream_id)] += event.data
+            elif isinstance(event, h2.events.StreamEnded):
+                ended.add(event.stream_id)
+        sock.sendall(conn.data_to_send())
     pump(lambda: conn.remote_settings.get(0x8) == 1)
     streams = []
     paths = {}
@@ -138,9 +166,12 @@ def client(host, port, use_tls, keys, log_path, bench_bytes=0):
         ws[sid] = (Connection(ConnectionType.CLIENT), [])
         streams.append(sid)
         paths[sid] = path
-    get_sid = conn.get_next_available_stream_id()
-    conn.send_headers(get_sid, [(":method", "GET"), (":scheme", scheme), (":path", "/hello"),
-                                (":authority", "localhost")], end_stream=True)
+    if upgrade:
+        get_sid = 1  # the upgraded request
+    else:
+        get_sid = conn.get_next_available_stream_id()
+        conn.send_headers(get_sid, [(":method", "GET"), (":scheme", scheme), (":path", "/hello"),
+                                    (":authority", "localhost")], end_stream=True)
     refused_sid = conn.get_next_available_stream_id()
     conn.send_headers(refused_sid, [(":method", "CONNECT"), (":protocol", "websocket"), (":scheme", scheme),
                                     (":path", "/refuse"), (":authority", "localhost"),
@@ -250,7 +281,7 @@ def free_port(host):
         return s.getsockname()[1]
 
 
-def record(out, name, use_tls, host="127.0.0.1", dsb=None, bench_bytes=0):
+def record(out, name, use_tls, host="127.0.0.1", dsb=None, bench_bytes=0, upgrade=False):
     pcap = os.path.join(out, f"{name}.pcap")
     keys = os.path.join(out, f"{name}.keys")
     log = os.path.join(out, f"{name}.peers.json")
@@ -264,7 +295,7 @@ def record(out, name, use_tls, host="127.0.0.1", dsb=None, bench_bytes=0):
     server = subprocess.Popen([sys.executable, __file__, "--serve", host, str(port), "1" if use_tls else "0"])
     try:
         time.sleep(2.0)
-        client(host, port, use_tls, keys, log, bench_bytes)
+        client(host, port, use_tls, keys, log, bench_bytes, upgrade)
     finally:
         time.sleep(0.5)
         server.terminate()
@@ -321,6 +352,7 @@ def main():
         ("h2-tls-hypercorn-two-websockets-and-get", dict(use_tls=True, dsb="h2-tls-hypercorn-dsb")),
         ("h2c-hypercorn-two-websockets-and-get", dict(use_tls=False)),
         ("h2c-ipv6-hypercorn-two-websockets-and-get", dict(use_tls=False, host="::1")),
+        ("h2c-upgrade-hypercorn-two-websockets-and-get", dict(use_tls=False, upgrade=True)),
     ]
     for name, kw in runs:
         if only in (None, name):

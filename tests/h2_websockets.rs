@@ -160,6 +160,15 @@ fn h2c_prior_knowledge_streams_decode_as_the_client_logged() {
 }
 
 #[test]
+fn h2c_reached_by_an_http1_upgrade_decodes_every_stream() {
+    // GET /hello with `Upgrade: h2c`, a 101, then HTTP/2: the GET's answer comes on stream 1.
+    let (pcap, log) = kept("h2c-upgrade-hypercorn-two-websockets-and-get");
+    assert_eq!(log["get"]["stream"], 1);
+    let records = framescope(&["analyze", pcap.to_str().expect("path"), "--jsonl"]);
+    check(&records, &log, false, false);
+}
+
+#[test]
 fn h2c_over_ipv6_decodes_the_same() {
     let (pcap, log) = kept("h2c-ipv6-hypercorn-two-websockets-and-get");
     let records = framescope(&["analyze", pcap.to_str().expect("path"), "--jsonl"]);

@@ -65,6 +65,37 @@ struct ConnEnv<'a> {
 }
 
 impl H2Conn {
+    /// An HTTP/1.1 connection upgraded with `Upgrade: h2c` (RFC 7540 §3.2): the request
+    /// that asked for it is stream 1's, half closed by the client; its response comes as
+    /// HTTP/2 on stream 1. The client still sends the preface first.
+    pub fn upgraded(
+        key: &FlowKey,
+        tls: Option<&TlsInfo>,
+        client: Side,
+        request: Option<crate::analysis::http::head::RequestHead>,
+        ctx: &mut FlowCtx<'_>,
+    ) -> H2Conn {
+        let mut conn = H2Conn::new(client);
+        if let Some(request) = request {
+            let host = request.header("host").unwrap_or("").to_owned();
+            let fields: Vec<hpack::Field> = [
+                (":method", request.method.as_str()),
+                (":scheme", "http"),
+                (":path", request.path.as_str()),
+                (":authority", host.as_str()),
+            ]
+            .into_iter()
+            .map(|(n, v)| (n.as_bytes().to_vec(), v.as_bytes().to_vec()))
+            .collect();
+            let env = ConnEnv { key, tls };
+            let senv = conn.state.stream_env(&env);
+            conn.state.requests += 1;
+            let stream = H2Stream::request(1, fields, true, false, &senv, ctx);
+            conn.state.streams.insert(1, stream);
+        }
+        conn
+    }
+
     /// `client` sends the preface (first, before its frames).
     pub fn new(client: Side) -> H2Conn {
         H2Conn {

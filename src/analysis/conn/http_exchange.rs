@@ -1,7 +1,7 @@
 //! The HTTP/1.x requests and responses a flow carries before (and instead of) a WebSocket
 //! upgrade: heads parsed as they complete, bodies skipped by their declared length.
 //!
-//! About 390 lines of code; the rest is its unit tests.
+//! About 420 lines of code; the rest is its unit tests.
 
 use std::collections::VecDeque;
 
@@ -43,6 +43,9 @@ pub struct HttpExchange {
     /// Requests waiting for a response: (method, is_upgrade).
     pending: VecDeque<(String, bool)>,
     upgrade: Option<(RequestHead, Timestamp)>,
+    /// A request asking to switch to cleartext HTTP/2 (`Upgrade: h2c`, RFC 7540 §3.2),
+    /// waiting for its response.
+    h2c: Option<RequestHead>,
     /// A side whose framing was lost (chunked or until-close body, unparsable head).
     broken: [bool; 2],
     /// Bytes of each buffer already searched for the end of a head (so a head arriving a
@@ -74,6 +77,9 @@ pub enum HttpOutcome {
     Pending,
     /// A 101 answered the upgrade: the flow is WebSocket from here on.
     Upgraded(Box<Upgrade>),
+    /// A 101 answered an `Upgrade: h2c` request: the flow is HTTP/2 from here on, and the
+    /// request is stream 1's.
+    UpgradedH2c(Box<H2cUpgrade>),
     /// A head grew past the cap: the flow is set aside (the reason is for a finding).
     GaveUp(&'static str),
 }
@@ -82,6 +88,15 @@ pub enum HttpOutcome {
 #[derive(Debug)]
 pub struct Upgrade {
     pub handshake: Handshake,
+    pub client_rest: Vec<u8>,
+    pub server_rest: Vec<u8>,
+}
+
+/// An HTTP/1.1 request upgraded to cleartext HTTP/2, and the bytes after the heads.
+#[derive(Debug)]
+pub struct H2cUpgrade {
+    /// The request, when it was captured; its response comes on stream 1.
+    pub request: Option<RequestHead>,
     pub client_rest: Vec<u8>,
     pub server_rest: Vec<u8>,
 }
@@ -119,6 +134,7 @@ impl HttpExchange {
             skip: [0; 2],
             pending: VecDeque::new(),
             upgrade: None,
+            h2c: None,
             broken: [false; 2],
             scanned: [0; 2],
             declared_body: None,
@@ -193,8 +209,8 @@ impl HttpExchange {
                 return HttpOutcome::Pending;
             }
             // While an upgrade request waits for its response, later client bytes are
-            // early WebSocket frames: hold them.
-            if is_client && self.upgrade.is_some() {
+            // early WebSocket frames (or, for h2c, the HTTP/2 preface): hold them.
+            if is_client && (self.upgrade.is_some() || self.h2c.is_some()) {
                 if self.bufs[i].len() > max_head_bytes {
                     return HttpOutcome::GaveUp("client sent too much before the upgrade response");
                 }
@@ -282,6 +298,9 @@ impl HttpExchange {
                 self.pending.push_back((head.method.clone(), is_upgrade));
                 if is_upgrade {
                     self.upgrade = Some((head, ts));
+                } else if header_has_token(&head.headers, "upgrade", "h2c") {
+                    self.skip_body(i, request_body_length(&head));
+                    self.h2c = Some(head);
                 } else {
                     self.skip_body(i, request_body_length(&head));
                 }
@@ -335,10 +354,22 @@ impl HttpExchange {
                 server_rest,
             })));
         }
+        if head.status == 101 && header_has_token(&head.headers, "upgrade", "h2c") {
+            self.pending.pop_front();
+            return Step::Done(HttpOutcome::UpgradedH2c(Box::new(H2cUpgrade {
+                request: self.h2c.take(),
+                server_rest: std::mem::take(&mut self.bufs[i]),
+                client_rest: std::mem::take(&mut self.bufs[self.client.index()]),
+            })));
+        }
         if (100..200).contains(&head.status) {
             return Step::Continue;
         }
         let (method, was_upgrade) = self.pending.pop_front().unwrap_or_default();
+        if self.pending.is_empty() {
+            // The h2c request, if any, was answered without switching: HTTP/1.1 goes on.
+            self.h2c = None;
+        }
         if was_upgrade || self.upgrade.is_some() {
             let request = self.upgrade.take();
             notes(HttpNote::Rejected(Rejection {
@@ -406,6 +437,53 @@ Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
                 rejections.push(r)
             }
         })
+    }
+
+    const H2C: &[u8] = b"GET /hello HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\n\
+Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n";
+
+    #[test]
+    fn an_h2c_upgrade_hands_the_request_and_the_http2_bytes_over() {
+        let mut x = HttpExchange::new(Side::Lo);
+        let mut rej = Vec::new();
+        assert!(matches!(push(&mut x, Side::Lo, H2C, &mut rej), HttpOutcome::Pending));
+        // The preface sent right after the request is held, not parsed as a request head.
+        let preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+        assert!(matches!(
+            push(&mut x, Side::Lo, preface, &mut rej),
+            HttpOutcome::Pending
+        ));
+        let settings = [0u8, 0, 0, 4, 0, 0, 0, 0, 0];
+        let mut answer = b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n".to_vec();
+        answer.extend_from_slice(&settings);
+        match push(&mut x, Side::Hi, &answer, &mut rej) {
+            HttpOutcome::UpgradedH2c(u) => {
+                assert_eq!(u.request.as_ref().map(|r| r.path.as_str()), Some("/hello"));
+                assert_eq!(u.server_rest, settings);
+                assert_eq!(u.client_rest, preface);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(rej.is_empty());
+    }
+
+    #[test]
+    fn an_h2c_upgrade_answered_in_http1_goes_on_as_http1() {
+        let mut x = HttpExchange::new(Side::Lo);
+        let mut rej = Vec::new();
+        assert!(matches!(push(&mut x, Side::Lo, H2C, &mut rej), HttpOutcome::Pending));
+        let ok = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi";
+        assert!(matches!(push(&mut x, Side::Hi, ok, &mut rej), HttpOutcome::Pending));
+        // The next request is a WebSocket upgrade, as on any keep-alive connection.
+        assert!(matches!(
+            push(&mut x, Side::Lo, UPGRADE, &mut rej),
+            HttpOutcome::Pending
+        ));
+        assert!(matches!(
+            push(&mut x, Side::Hi, SWITCHING, &mut rej),
+            HttpOutcome::Upgraded(_)
+        ));
+        assert!(rej.is_empty());
     }
 
     #[test]

@@ -446,6 +446,25 @@ impl FlowState {
                 }
                 self.phase = Phase::WebSocket(ws);
             }
+            HttpOutcome::UpgradedH2c(upgrade) => {
+                if let Some(note) = &mut self.note {
+                    note.protocol = "http2";
+                }
+                let mut h2 = Box::new(H2Conn::upgraded(
+                    &self.key,
+                    self.tls_info.as_deref(),
+                    client,
+                    upgrade.request,
+                    ctx,
+                ));
+                // The server's SETTINGS and stream 1's response, then the client's preface.
+                for (s, rest) in [(client.other(), upgrade.server_rest), (client, upgrade.client_rest)] {
+                    if !rest.is_empty() {
+                        h2.on_data(&self.key, self.tls_info.as_deref(), s, &rest, ctx);
+                    }
+                }
+                self.phase = Phase::Http2(h2);
+            }
         }
     }
 
