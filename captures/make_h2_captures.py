@@ -6,8 +6,8 @@ ASGI app (a WebSocket echo at /ws and a plain GET at /hello); the client is buil
 
 Captures: over TLS (ALPN h2, key log beside it), the same with the keys injected as a pcapng
 Decryption Secrets Block (editcap --inject-secrets), cleartext h2c with prior knowledge,
-h2c over IPv6, and h2c reached by an HTTP/1.1 `Upgrade: h2c` (the upgraded GET /hello is
-stream 1). Beside each capture, NAME.peers.json logs what the client sent and received
+h2c over IPv6, h2c reached by an HTTP/1.1 `Upgrade: h2c` (the upgraded GET /hello is
+stream 1), and TLS with permessage-deflate negotiated on both WebSocket streams. Beside each capture, NAME.peers.json logs what the client sent and received
 on every stream (the tests compare framescope's decoding with it). A third CONNECT, to
 /refuse, is refused by the app (Hypercorn answers 403).
 Needs: pip install hypercorn h2 wsproto; Debian's tshark (dumpcap, editcap); openssl; root.
@@ -80,7 +80,7 @@ def text_entry(text):
     return {"opcode": "text", "text": text}
 
 
-def client(host, port, use_tls, keys, log_path, bench_bytes=0, upgrade=False):
+def client(host, port, use_tls, keys, log_path, bench_bytes=0, upgrade=False, deflate=False):
     import h2.config
     import h2.connection
     import h2.events
@@ -161,8 +161,10 @@ def client(host, port, use_tls, keys, log_path, bench_bytes=0, upgrade=False):
     paths = {}
     for path in ("/ws?stream=a", "/ws?stream=b"):
         sid = conn.get_next_available_stream_id()
+        offer = [("sec-websocket-extensions", "permessage-deflate; client_max_window_bits")] if deflate else []
         conn.send_headers(sid, [(":method", "CONNECT"), (":protocol", "websocket"), (":scheme", scheme),
-                                (":path", path), (":authority", "localhost"), ("sec-websocket-version", "13")])
+                                (":path", path), (":authority", "localhost"), ("sec-websocket-version", "13")]
+                          + offer)
         ws[sid] = (Connection(ConnectionType.CLIENT), [])
         streams.append(sid)
         paths[sid] = path
@@ -178,6 +180,16 @@ def client(host, port, use_tls, keys, log_path, bench_bytes=0, upgrade=False):
                                     ("sec-websocket-version", "13")])
     sock.sendall(conn.data_to_send())
     pump(lambda: all(s in responses for s in streams + [refused_sid]) and get_sid in ended)
+    if deflate:
+        # The server's answer to the offer sets up each stream's permessage-deflate.
+        from wsproto.extensions import PerMessageDeflate
+
+        for sid in streams:
+            answer = responses[sid].get(b"sec-websocket-extensions", b"").decode()
+            assert answer.startswith("permessage-deflate"), responses[sid]
+            ext = PerMessageDeflate()
+            ext.finalize(answer)
+            ws[sid] = (Connection(ConnectionType.CLIENT, extensions=[ext]), ws[sid][1])
     sent = {sid: [] for sid in streams}
 
     def ws_send(sid, event):
@@ -258,6 +270,7 @@ def client(host, port, use_tls, keys, log_path, bench_bytes=0, upgrade=False):
     log = {
         "websockets": [
             {"stream": sid, "path": paths[sid], "status": int(responses[sid][b":status"]),
+             "extensions": responses[sid].get(b"sec-websocket-extensions", b"").decode(),
              "sent": sent[sid], "received": messages(ws[sid][1])}
             for sid in streams
         ],
@@ -281,7 +294,7 @@ def free_port(host):
         return s.getsockname()[1]
 
 
-def record(out, name, use_tls, host="127.0.0.1", dsb=None, bench_bytes=0, upgrade=False):
+def record(out, name, use_tls, host="127.0.0.1", dsb=None, bench_bytes=0, upgrade=False, deflate=False):
     pcap = os.path.join(out, f"{name}.pcap")
     keys = os.path.join(out, f"{name}.keys")
     log = os.path.join(out, f"{name}.peers.json")
@@ -295,7 +308,7 @@ def record(out, name, use_tls, host="127.0.0.1", dsb=None, bench_bytes=0, upgrad
     server = subprocess.Popen([sys.executable, __file__, "--serve", host, str(port), "1" if use_tls else "0"])
     try:
         time.sleep(2.0)
-        client(host, port, use_tls, keys, log, bench_bytes, upgrade)
+        client(host, port, use_tls, keys, log, bench_bytes, upgrade, deflate)
     finally:
         time.sleep(0.5)
         server.terminate()
@@ -353,6 +366,7 @@ def main():
         ("h2c-hypercorn-two-websockets-and-get", dict(use_tls=False)),
         ("h2c-ipv6-hypercorn-two-websockets-and-get", dict(use_tls=False, host="::1")),
         ("h2c-upgrade-hypercorn-two-websockets-and-get", dict(use_tls=False, upgrade=True)),
+        ("h2-tls-deflate-hypercorn-two-websockets-and-get", dict(use_tls=True, deflate=True)),
     ]
     for name, kw in runs:
         if only in (None, name):

@@ -191,6 +191,39 @@ fn h2_over_tls_with_a_key_log_decodes_every_stream() {
 }
 
 #[test]
+fn permessage_deflate_inside_http2_inside_tls_inflates_as_the_client_logged() {
+    let name = "h2-tls-deflate-hypercorn-two-websockets-and-get";
+    let (pcap, log) = kept(name);
+    let keys = common::captures_dir().join(format!("{name}.keys"));
+    let records = framescope(&[
+        "analyze",
+        pcap.to_str().expect("path"),
+        "--jsonl",
+        "--keylog",
+        keys.to_str().expect("path"),
+    ]);
+    // Every message equals what the client sent and received, after inflating.
+    check(&records, &log, true, false);
+    for (conn, logged) in of_type(&records, "connection")
+        .iter()
+        .zip(log["websockets"].as_array().expect("ws"))
+    {
+        let agreed = logged["extensions"].as_str().expect("extensions");
+        assert!(agreed.starts_with("permessage-deflate"), "{agreed}");
+        assert_eq!(conn["handshake"]["extensions"][0], agreed);
+    }
+    // The data messages really were compressed (RSV1) and smaller on the wire.
+    let data: Vec<_> = of_type(&records, "message")
+        .into_iter()
+        .filter(|m| m["opcode"] == "text" || m["opcode"] == "binary")
+        .collect();
+    assert_eq!(data.len(), 8);
+    assert!(data.iter().all(|m| m["compressed"] == true), "{data:#?}");
+    let big = data.iter().find(|m| m["len"] == 20000).expect("the 20000-byte message");
+    assert!(big["wire_len"].as_u64().expect("wire_len") < 100, "{big}");
+}
+
+#[test]
 fn h2_over_tls_with_keys_in_a_decryption_secrets_block_needs_no_option() {
     let (pcap, log) = kept("h2-tls-hypercorn-dsb");
     let records = framescope(&["analyze", pcap.to_str().expect("path"), "--jsonl"]);
