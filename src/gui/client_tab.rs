@@ -67,6 +67,9 @@ pub struct ClientPanel {
     pub template_name: String,
     /// The end of the current session has been reported in the status bar.
     pub(crate) end_reported: bool,
+    /// The status line shown when this tab's session started connecting, until it opens or
+    /// ends (then replaced, if nothing else took the status bar meanwhile).
+    pub(crate) connecting_line: Option<crate::gui::app::StatusLine>,
     /// The composer's file path and its size, looked up once per path typed (not every frame).
     pub(crate) file_size: std::cell::RefCell<Option<(String, Option<u64>)>>,
 }
@@ -108,6 +111,7 @@ impl Default for ClientPanel {
             reconnect_max: 30.0,
             reconnect_attempts: 5,
             end_reported: false,
+            connecting_line: None,
             file_size: Default::default(),
         }
     }

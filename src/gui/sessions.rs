@@ -251,10 +251,12 @@ impl FramescopeApp {
             Ok(client) => {
                 tab.recording = recorded.then_some(record_to);
                 tab.session = Some(Session::new(client, feed));
-                self.status = Some(StatusLine {
+                let line = StatusLine {
                     text: format!("connecting to {url}"),
                     is_error: false,
-                });
+                };
+                tab.connecting_line = Some(line.clone());
+                self.status = Some(line);
             }
             Err(e) => tab.error = Some(format!("cannot start the connection: {e}")),
         }
@@ -336,12 +338,9 @@ impl FramescopeApp {
             };
             match state {
                 ClientState::Open { peer, .. }
-                    if self
-                        .model
-                        .status
-                        .as_ref()
-                        .is_some_and(|s| s.text == format!("connecting to {}", tab.shown_url())) =>
+                    if tab.connecting_line.is_some() && self.model.status == tab.connecting_line =>
                 {
+                    tab.connecting_line = None;
                     self.model.status = Some(StatusLine {
                         text: format!("connected to {} ({peer})", tab.shown_url()),
                         is_error: false,
