@@ -154,17 +154,18 @@ fn probe_serve_over_tls_tests_the_python_websockets_client() {
         .stdout(Stdio::null())
         .spawn()
         .expect("probe starts");
-    let client = Command::new("python3")
+    let mut client = Command::new("python3")
         .arg(repo().join("tests/servers/wss_client.py"))
         .arg(format!("wss://localhost:{port}/"))
         .args([path_str(&cert), "localhost", "5"])
         .stdout(Stdio::piped())
         .spawn()
         .expect("python3 starts");
-    let lines: Vec<String> = BufReader::new(client.stdout.expect("stdout"))
+    let lines: Vec<String> = BufReader::new(client.stdout.take().expect("stdout"))
         .lines()
         .map_while(Result::ok)
         .collect();
+    assert!(client.wait().expect("python3 ends").success());
     let status = probe.wait().expect("probe ends");
     // What the client itself says it sent, connection by connection.
     assert_eq!(
