@@ -180,3 +180,63 @@ fn a_scenario_run_stops_early_when_cancelled() {
     assert_eq!(report.steps[3].detail.as_deref(), Some(STOPPED));
     assert!(framescope::scenario::report::text(&report).contains("STOPPED"));
 }
+
+#[test]
+fn a_cancelled_repeat_ends_at_the_iteration_that_was_running() {
+    use framescope::scenario::report::Status;
+    use framescope::scenario::runner::{RunOptions, STOPPED, run_until};
+    let port = server(Duration::ZERO, false);
+    let scenario = framescope::scenario::load::parse(
+        r#"Scenario(
+    name: "many",
+    clients: { "c": () },
+    steps: [
+        Connect(client: "c"),
+        Repeat(times: 1000000, steps: [
+            Send(client: "c", text: "n${i}"),
+            Expect(client: "c", text: "n${i}"),
+            Sleep(ms: 20),
+        ]),
+        Send(client: "c", text: "never"),
+    ],
+)"#,
+    )
+    .unwrap();
+    let cancel = framescope::load::Cancel::new();
+    let stopper = cancel.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(700));
+        stopper.cancel();
+    });
+    let started = std::time::Instant::now();
+    let report = run_until(
+        &scenario,
+        RunOptions {
+            url: Some(format!("ws://127.0.0.1:{port}/")),
+            ..Default::default()
+        },
+        &cancel,
+    )
+    .unwrap();
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    let repeat = &report.steps[1];
+    assert_eq!(repeat.status, Status::Fail);
+    // Some iterations passed before the stop; the last one listed is the one it cut short:
+    // failed, with its running step stopped or (stopped between two steps) the rest skipped.
+    let last = repeat.steps.last().expect("iterations");
+    assert!(
+        repeat.steps.len() >= 2 && repeat.steps.len() < 1000,
+        "{}",
+        repeat.steps.len()
+    );
+    assert!(repeat.steps.iter().rev().skip(1).all(|it| it.status == Status::Pass));
+    assert_eq!(last.status, Status::Fail);
+    assert!(
+        last.steps
+            .iter()
+            .any(|s| s.detail.as_deref() == Some(STOPPED) || s.status == Status::Skipped),
+        "{last:#?}"
+    );
+    assert_eq!(report.steps[2].status, Status::Skipped);
+    assert!(report.stopped_early && !report.passed);
+}

@@ -248,7 +248,12 @@ impl Run<'_> {
                 } else {
                     format!("{prefix}.{}", i + 1)
                 };
-                if failed || self.cancel.is_cancelled() {
+                if self.cancel.is_cancelled() {
+                    // A list cut short by a stop did not pass (its container says so too).
+                    any_failed = true;
+                    failed = true;
+                }
+                if failed {
                     results.push(skipped(step, path));
                     continue;
                 }
@@ -315,6 +320,12 @@ impl Run<'_> {
                     let mut iterations = Vec::new();
                     let mut failed = false;
                     for i in 1..=r.times {
+                        // Stopped: no more iterations (each would only list skipped steps),
+                        // and the repeat did not pass.
+                        if self.cancel.is_cancelled() {
+                            failed = true;
+                            break;
+                        }
                         self.set_var(&r.var, serde_json::json!(i));
                         let it_path = format!("{path}.{i}");
                         let it_started = Instant::now();
@@ -342,7 +353,9 @@ impl Run<'_> {
                     let done = iterations
                         .last()
                         .and_then(|it| it.path.rsplit('.').next()?.parse::<u32>().ok());
-                    let detail = if failed {
+                    let detail = if self.cancel.is_cancelled() {
+                        Some(format!("{STOPPED} (iteration {} of {})", done.unwrap_or(0), r.times))
+                    } else if failed {
                         Some(format!("failed in iteration {} of {}", done.unwrap_or(0), r.times))
                     } else if r.times as usize > LISTED_ITERATIONS {
                         Some(format!(
