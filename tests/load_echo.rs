@@ -66,6 +66,8 @@ fn opts(port: u16, mode: Mode) -> LoadOptions {
         mode,
         connect_timeout: Duration::from_secs(5),
         live: false,
+        tls: None,
+        threads: 0,
     }
 }
 
@@ -108,4 +110,133 @@ fn a_refused_port_is_counted_by_kind() {
     let r = run(o).unwrap();
     assert_eq!(r.connections_opened, 0);
     assert!(r.errors.get("refused").copied().unwrap_or(0) >= 4, "{:?}", r.errors);
+}
+
+#[test]
+fn a_load_run_stops_early_when_cancelled_and_still_reports() {
+    let port = server(Duration::ZERO, false);
+    let mut o = opts(port, Mode::Echo);
+    o.duration = Duration::from_secs(60);
+    let cancel = framescope::load::Cancel::new();
+    let stopper = cancel.clone();
+    let started = std::time::Instant::now();
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(1200));
+        stopper.cancel();
+    });
+    let r = framescope::load::run_until(o, &cancel).unwrap();
+    let took = started.elapsed();
+    assert!(r.stopped_early);
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    assert!(r.seconds < 5.0, "{}", r.seconds);
+    // About a second at 4 × 20 msg/s was measured before the stop.
+    assert!((50..=130).contains(&r.messages_sent), "sent {}", r.messages_sent);
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    assert!(r.text().contains("stopped before its end"));
+}
+
+#[test]
+fn a_scenario_run_stops_early_when_cancelled() {
+    use framescope::scenario::report::Status;
+    use framescope::scenario::runner::{RunOptions, STOPPED, run_until};
+    let port = server(Duration::ZERO, false);
+    let scenario = framescope::scenario::load::parse(
+        r#"Scenario(
+    name: "long",
+    clients: { "c": () },
+    steps: [
+        Connect(client: "c"),
+        Send(client: "c", text: "hi"),
+        Expect(client: "c", text: "hi"),
+        Sleep(ms: 60000),
+        Send(client: "c", text: "never"),
+    ],
+)"#,
+    )
+    .unwrap();
+    let cancel = framescope::load::Cancel::new();
+    let stopper = cancel.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(800));
+        stopper.cancel();
+    });
+    let started = std::time::Instant::now();
+    let report = run_until(
+        &scenario,
+        RunOptions {
+            url: Some(format!("ws://127.0.0.1:{port}/")),
+            ..Default::default()
+        },
+        &cancel,
+    )
+    .unwrap();
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert!(report.stopped_early && !report.passed);
+    let statuses: Vec<Status> = report.steps.iter().map(|s| s.status).collect();
+    assert_eq!(
+        statuses,
+        [Status::Pass, Status::Pass, Status::Pass, Status::Fail, Status::Skipped]
+    );
+    assert_eq!(report.steps[3].detail.as_deref(), Some(STOPPED));
+    assert!(framescope::scenario::report::text(&report).contains("STOPPED"));
+}
+
+#[test]
+fn a_cancelled_repeat_ends_at_the_iteration_that_was_running() {
+    use framescope::scenario::report::Status;
+    use framescope::scenario::runner::{RunOptions, STOPPED, run_until};
+    let port = server(Duration::ZERO, false);
+    let scenario = framescope::scenario::load::parse(
+        r#"Scenario(
+    name: "many",
+    clients: { "c": () },
+    steps: [
+        Connect(client: "c"),
+        Repeat(times: 1000000, steps: [
+            Send(client: "c", text: "n${i}"),
+            Expect(client: "c", text: "n${i}"),
+            Sleep(ms: 20),
+        ]),
+        Send(client: "c", text: "never"),
+    ],
+)"#,
+    )
+    .unwrap();
+    let cancel = framescope::load::Cancel::new();
+    let stopper = cancel.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(700));
+        stopper.cancel();
+    });
+    let started = std::time::Instant::now();
+    let report = run_until(
+        &scenario,
+        RunOptions {
+            url: Some(format!("ws://127.0.0.1:{port}/")),
+            ..Default::default()
+        },
+        &cancel,
+    )
+    .unwrap();
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    let repeat = &report.steps[1];
+    assert_eq!(repeat.status, Status::Fail);
+    // Some iterations passed before the stop; the last one listed is the one it cut short:
+    // failed, with its running step stopped or (stopped between two steps) the rest skipped.
+    let last = repeat.steps.last().expect("iterations");
+    assert!(
+        repeat.steps.len() >= 2 && repeat.steps.len() < 1000,
+        "{}",
+        repeat.steps.len()
+    );
+    assert!(repeat.steps.iter().rev().skip(1).all(|it| it.status == Status::Pass));
+    assert_eq!(last.status, Status::Fail);
+    assert!(
+        last.steps
+            .iter()
+            .any(|s| s.detail.as_deref() == Some(STOPPED) || s.status == Status::Skipped),
+        "{last:#?}"
+    );
+    assert_eq!(report.steps[2].status, Status::Skipped);
+    assert!(report.stopped_early && !report.passed);
 }

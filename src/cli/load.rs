@@ -5,11 +5,12 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::live::target::parse_target;
-use crate::load::{LoadOptions, Mode, run};
+use crate::live::tls::TlsOptions;
+use crate::load::{LoadOptions, LoadTls, Mode, run};
 
 #[derive(Clone, Debug, clap::Args)]
 pub struct LoadArgs {
-    /// ws:// URL of the server (wss:// is not supported by the load generator yet).
+    /// ws:// or wss:// URL of the server.
     pub url: String,
     /// Connections to hold open.
     #[arg(long, default_value_t = 10)]
@@ -38,6 +39,21 @@ pub struct LoadArgs {
     /// No live lines on stderr.
     #[arg(long)]
     pub quiet: bool,
+    /// wss://: trust this PEM CA file (or the server's own self-signed certificate) besides
+    /// the usual roots.
+    #[arg(long, value_name = "FILE.pem")]
+    pub ca_file: Option<PathBuf>,
+    /// Worker threads of the client (0: one per core). With the server on the same machine,
+    /// fewer can be faster.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
+    /// wss://: accept any certificate (testing only).
+    #[arg(long)]
+    pub insecure: bool,
+    /// wss://: the server name to send (SNI) and check the certificate against, instead of
+    /// the URL's host.
+    #[arg(long, value_name = "NAME")]
+    pub sni: Option<String>,
 }
 
 fn check(v: f64, lo: f64, hi: f64, what: &str) -> Result<f64, String> {
@@ -51,9 +67,15 @@ fn check(v: f64, lo: f64, hi: f64, what: &str) -> Result<f64, String> {
 pub fn run_cli(args: &LoadArgs) -> u8 {
     let opts = (|| -> Result<LoadOptions, String> {
         let target = parse_target(&args.url)?;
-        if target.secure {
-            return Err("the load generator speaks ws:// only for now".to_owned());
+        if !target.secure && (args.ca_file.is_some() || args.insecure || args.sni.is_some()) {
+            return Err("--ca-file, --insecure and --sni are for wss:// URLs".to_owned());
         }
+        let tls_options = TlsOptions {
+            extra_ca_file: args.ca_file.clone(),
+            accept_invalid_certs: args.insecure,
+            key_log_file: None,
+        };
+        let tls = LoadTls::for_target(&target, &tls_options, args.sni.as_deref())?;
         if args.connections == 0 || args.connections > 200_000 {
             return Err("--connections must be between 1 and 200000".to_owned());
         }
@@ -71,6 +93,8 @@ pub fn run_cli(args: &LoadArgs) -> u8 {
             mode: args.mode,
             connect_timeout: Duration::from_secs(10),
             live: !args.quiet,
+            tls,
+            threads: args.threads.min(1024),
         })
     })();
     let opts = match opts {

@@ -53,6 +53,12 @@ pub struct ProbeArgs {
     /// With --serve: how many connections to test before stopping.
     #[arg(long, value_name = "N", default_value_t = 5)]
     pub clients: usize,
+    /// With --serve: serve wss:// with this PEM certificate chain (needs --tls-key).
+    #[arg(long, value_name = "CERT.pem", requires = "tls_key", requires = "serve")]
+    pub tls_cert: Option<PathBuf>,
+    /// With --serve: the PEM private key of --tls-cert.
+    #[arg(long, value_name = "KEY.pem", requires = "tls_cert", requires = "serve")]
+    pub tls_key: Option<PathBuf>,
 }
 
 fn secs(v: f64, what: &str) -> Result<Duration, String> {
@@ -114,14 +120,25 @@ fn run_inner(args: &ProbeArgs) -> Result<u8, String> {
         if args.clients == 0 || args.clients > 10_000 {
             return Err("--clients must be between 1 and 10000".to_owned());
         }
+        let tls = match (&args.tls_cert, &args.tls_key) {
+            (Some(cert), Some(key)) => Some(crate::live::tls::server_config(cert, key)?),
+            _ => None,
+        };
+        let scheme = if tls.is_some() { "wss" } else { "ws" };
         eprintln!(
-            "framescope probe: serving client tests on ws://{addr}/ ({} connections at most, {} s)",
+            "framescope probe: serving client tests on {scheme}://{addr}/ ({} connections at most, {} s)",
             args.clients,
             total.as_secs()
         );
-        let results = rt.block_on(crate::probe::serve::serve(addr, args.clients, total, &mut progress))?;
+        let results = rt.block_on(crate::probe::serve::serve_tls(
+            addr,
+            tls,
+            args.clients,
+            total,
+            &mut progress,
+        ))?;
         print!("{}", report::summary(&results, 0));
-        write_reports(args, &results, &format!("clients of ws://{addr}/"))?;
+        write_reports(args, &results, &format!("clients of {scheme}://{addr}/"))?;
         return Ok(
             if results.iter().any(|r| r.verdict == Verdict::Fail) || results.is_empty() {
                 1

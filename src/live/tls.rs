@@ -208,3 +208,27 @@ pub fn describe_tls_error(error: &std::io::Error, host: &str) -> ConnectError {
     };
     ConnectError::Certificate(why)
 }
+
+/// The name a `wss://` client sends as SNI and checks the certificate against: `sni` when
+/// the user gave one (a server reached by IP address or through a tunnel), else the URL's host.
+pub fn server_name(host: &str, sni: Option<&str>) -> Result<ServerName<'static>, String> {
+    let name = sni.unwrap_or(host).trim_start_matches('[').trim_end_matches(']');
+    ServerName::try_from(name.to_owned()).map_err(|e| format!("'{name}' is not a valid TLS server name: {e}"))
+}
+
+/// A rustls server configuration (ring) from a PEM certificate chain and a PEM private key
+/// (PKCS#8, PKCS#1 or SEC1): for `probe --serve` over TLS.
+pub fn server_config(cert: &std::path::Path, key: &std::path::Path) -> Result<Arc<rustls::ServerConfig>, String> {
+    use rustls_pki_types::PrivateKeyDer;
+    let chain = read_certificates(cert).map_err(|e| e.to_string())?;
+    let key = PrivateKeyDer::from_pem_file(key)
+        .map_err(|e| format!("cannot read a PEM private key from {}: {e}", key.display()))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(|e| format!("the certificate and key do not make a TLS server: {e}"))?;
+    Ok(Arc::new(config))
+}

@@ -1,19 +1,21 @@
-//! One virtual client: connect (timed), upgrade (timed), then send at its rate while a reader
-//! matches replies — echo: the send time travels in the payload; reqresp: a JSON id looked up
-//! in a small table — until the run stops or its churn lifetime ends, then close and (with
-//! churn) connect again.
+//! One virtual client: connect (timed), TLS for `wss://` (timed), upgrade (timed), then send
+//! at its rate (`pace.rs`: everything due in one write) while a reader task matches replies —
+//! echo: the send time travels in the payload; reqresp: a JSON id looked up in a small table —
+//! until the run stops or its churn lifetime ends, then close and (with churn) connect again.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
+use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-use crate::load::stats::Stats;
+use crate::load::pace::Pace;
+use crate::load::stats::{Stats, Tally};
 use crate::load::{LoadOptions, Mode};
 
 /// Why a connection attempt failed, in the report's words.
@@ -44,30 +46,55 @@ fn ws_error(e: &tokio_tungstenite::tungstenite::Error) -> String {
     }
 }
 
+/// A failed TLS handshake as an error kind, in the command line's words.
+fn tls_error(e: &std::io::Error, name: &str) -> String {
+    use crate::live::session::ConnectError;
+    match crate::live::tls::describe_tls_error(e, name) {
+        // The live client's hint names its form's options; here they are flags.
+        ConnectError::Certificate(why) => format!("tls certificate: {why} (--ca-file, --insecure, --sni)"),
+        ConnectError::Tls(why) => format!("tls: {why}"),
+        other => format!("tls: {other}"),
+    }
+}
+
 /// The payload of message `seq`: its send time (µs since the run started) first, so an echo
 /// carries it back.
 fn payload(mode: Mode, seq: u64, sent_us: u64, size: usize) -> String {
-    let mut s = match mode {
-        Mode::Echo => format!("{sent_us};"),
-        Mode::Reqresp => format!("{{\"id\":{seq},\"pad\":\""),
+    use std::fmt::Write as _;
+    const FILL: &str = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
+    let mut s = String::with_capacity(size.max(32));
+    let close = match mode {
+        Mode::Echo => {
+            let _ = write!(s, "{sent_us};");
+            ""
+        }
+        Mode::Reqresp => {
+            let _ = write!(s, "{{\"id\":{seq},\"pad\":\"");
+            "\"}"
+        }
     };
-    let close = if mode == Mode::Reqresp { "\"}" } else { "" };
-    let fill = size.saturating_sub(s.len() + close.len());
-    s.extend(std::iter::repeat_n('x', fill));
+    let mut fill = size.saturating_sub(s.len() + close.len());
+    while fill > 0 {
+        let n = fill.min(FILL.len());
+        s.push_str(FILL.get(..n).unwrap_or_default());
+        fill -= n;
+    }
     s.push_str(close);
     s
+}
+
+/// The send time an echo carries: the digits before the first `;`, in µs since the start.
+fn echoed_send_us(text: &str) -> Option<u64> {
+    let end = text.find(';')?;
+    text.get(..end)?.parse().ok()
 }
 
 /// The id of a reqresp answer: the number after `"id":`.
 fn answer_id(text: &str) -> Option<u64> {
     let at = text.find("\"id\":")? + 5;
-    let digits: String = text
-        .get(at..)?
-        .trim_start()
-        .chars()
-        .take_while(|c| c.is_ascii_digit())
-        .collect();
-    digits.parse().ok()
+    let rest = text.get(at..)?.trim_start();
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    rest.get(..digits)?.parse().ok()
 }
 
 pub async fn run(
@@ -100,35 +127,6 @@ pub async fn run(
             };
         let _ = tcp.set_nodelay(true);
         Stats::record(&stats.connect, t0.elapsed());
-        let t1 = Instant::now();
-        let Ok(request) = o.target.url.as_str().into_client_request() else {
-            stats.error("bad URL".to_owned());
-            return;
-        };
-        // Small buffers: tungstenite's default 128 KiB read buffer per connection would take
-        // 1.3 GB at 10 000 connections.
-        let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
-            .read_buffer_size((o.size + 64).clamp(4096, 128 * 1024));
-        let ws = match tokio::time::timeout(
-            o.connect_timeout,
-            tokio_tungstenite::client_async_with_config(request, tcp, Some(config)),
-        )
-        .await
-        {
-            Err(_) => {
-                stats.error("timeout".to_owned());
-                backoff(&mut stop).await;
-                continue;
-            }
-            Ok(Err(e)) => {
-                stats.error(ws_error(&e));
-                backoff(&mut stop).await;
-                continue;
-            }
-            Ok(Ok((ws, _))) => ws,
-        };
-        Stats::record(&stats.handshake, t1.elapsed());
-        stats.opened();
         let until = lifetime.map(|l| {
             let l = if first {
                 l.mul_f64(((index % 97) as f64 + 1.0) / 97.0)
@@ -138,9 +136,67 @@ pub async fn run(
             Instant::now() + l
         });
         first = false;
-        talk(ws, o, stats, &mut stop, started, until).await;
-        stats.closed();
+        let talked = match &o.tls {
+            None => upgrade_and_talk(tcp, o, stats, &mut stop, started, until).await,
+            Some(tls) => {
+                let t1 = Instant::now();
+                let connector = tokio_rustls::TlsConnector::from(tls.config.clone());
+                match tokio::time::timeout(o.connect_timeout, connector.connect(tls.server_name.clone(), tcp)).await {
+                    Err(_) => Err("tls: timeout".to_owned()),
+                    Ok(Err(e)) => Err(tls_error(&e, &tls.name)),
+                    Ok(Ok(stream)) => {
+                        Stats::record(&stats.tls, t1.elapsed());
+                        upgrade_and_talk(stream, o, stats, &mut stop, started, until).await
+                    }
+                }
+            }
+        };
+        if let Err(kind) = talked {
+            stats.error(kind);
+            backoff(&mut stop).await;
+        }
     }
+}
+
+/// The upgrade (timed) over `stream`, then the talk; `Err` is the error kind when the
+/// upgrade failed.
+async fn upgrade_and_talk<S>(
+    stream: S,
+    o: &LoadOptions,
+    stats: &Arc<Stats>,
+    stop: &mut tokio::sync::watch::Receiver<bool>,
+    started: Instant,
+    until: Option<Instant>,
+) -> Result<(), String>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let t1 = Instant::now();
+    let request = o
+        .target
+        .url
+        .as_str()
+        .into_client_request()
+        .map_err(|_| "bad URL".to_owned())?;
+    // Small buffers: tungstenite's default 128 KiB read buffer per connection would take
+    // 1.3 GB at 10 000 connections.
+    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .read_buffer_size((o.size + 64).clamp(4096, 128 * 1024));
+    let ws = match tokio::time::timeout(
+        o.connect_timeout,
+        tokio_tungstenite::client_async_with_config(request, stream, Some(config)),
+    )
+    .await
+    {
+        Err(_) => return Err("timeout".to_owned()),
+        Ok(Err(e)) => return Err(ws_error(&e)),
+        Ok(Ok((ws, _))) => ws,
+    };
+    Stats::record(&stats.handshake, t1.elapsed());
+    stats.opened();
+    talk(ws, o, stats, stop, started, until).await;
+    stats.closed();
+    Ok(())
 }
 
 async fn backoff(stop: &mut tokio::sync::watch::Receiver<bool>) {
@@ -150,94 +206,116 @@ async fn backoff(stop: &mut tokio::sync::watch::Receiver<bool>) {
     }
 }
 
-async fn talk(
-    ws: tokio_tungstenite::WebSocketStream<TcpStream>,
+type Pending = Arc<std::sync::Mutex<HashMap<u64, Instant>>>;
+
+/// Reads until the connection ends: counts every message and times the replies. True when
+/// the server closed with a close frame.
+async fn read_replies<S>(
+    mut rx: futures_util::stream::SplitStream<WebSocketStream<S>>,
+    mode: Mode,
+    stats: Arc<Stats>,
+    pending: Pending,
+    started: Instant,
+) -> bool
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut tally = Tally::new(stats);
+    while let Some(m) = rx.next().await {
+        match m {
+            Ok(Message::Text(t)) => {
+                let now = Instant::now();
+                let sent = match mode {
+                    Mode::Echo => echoed_send_us(&t).map(|us| started + Duration::from_micros(us)),
+                    Mode::Reqresp => answer_id(&t).and_then(|id| pending.lock().ok().and_then(|mut p| p.remove(&id))),
+                };
+                tally.received(t.len() as u64, sent.map(|s| now.saturating_duration_since(s)), now);
+            }
+            Ok(Message::Binary(b)) => tally.received(b.len() as u64, None, Instant::now()),
+            Ok(Message::Close(frame)) => {
+                if let Some(f) = frame {
+                    let code = u16::from(f.code);
+                    if code != 1000 {
+                        tally.stats().error(format!("closed with code {code}"));
+                    }
+                }
+                return true;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tally.stats().error(ws_error(&e));
+                return false;
+            }
+        }
+    }
+    tally.stats().error("dropped without a close".to_owned());
+    false
+}
+
+async fn talk<S>(
+    ws: WebSocketStream<S>,
     o: &LoadOptions,
     stats: &Arc<Stats>,
     stop: &mut tokio::sync::watch::Receiver<bool>,
     started: Instant,
     until: Option<Instant>,
-) {
-    let (mut tx, mut rx) = ws.split();
-    let pending: Arc<std::sync::Mutex<HashMap<u64, Instant>>> = Arc::default();
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut tx, rx) = ws.split();
+    let pending: Pending = Arc::default();
     let mode = o.mode;
-    let reader_stats = stats.clone();
-    let reader_pending = pending.clone();
-    let mut reader = tokio::spawn(async move {
-        while let Some(m) = rx.next().await {
-            match m {
-                Ok(Message::Text(t)) => {
-                    reader_stats.received.fetch_add(1, Ordering::Relaxed);
-                    reader_stats.bytes_received.fetch_add(t.len() as u64, Ordering::Relaxed);
-                    let sent = match mode {
-                        Mode::Echo => t
-                            .split(';')
-                            .next()
-                            .and_then(|n| n.parse::<u64>().ok())
-                            .map(|us| started + Duration::from_micros(us)),
-                        Mode::Reqresp => {
-                            answer_id(&t).and_then(|id| reader_pending.lock().ok().and_then(|mut p| p.remove(&id)))
-                        }
-                    };
-                    if let Some(sent) = sent {
-                        Stats::record(&reader_stats.rtt, sent.elapsed());
-                    }
-                }
-                Ok(Message::Binary(b)) => {
-                    reader_stats.received.fetch_add(1, Ordering::Relaxed);
-                    reader_stats.bytes_received.fetch_add(b.len() as u64, Ordering::Relaxed);
-                }
-                Ok(Message::Close(frame)) => {
-                    if let Some(f) = frame {
-                        let code = u16::from(f.code);
-                        if code != 1000 {
-                            reader_stats.error(format!("closed with code {code}"));
-                        }
-                    }
-                    return true;
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    reader_stats.error(ws_error(&e));
-                    return false;
-                }
-            }
-        }
-        reader_stats.error("dropped without a close".to_owned());
-        false
+    let mut reader = tokio::spawn(read_replies(rx, mode, stats.clone(), pending.clone(), started));
+    let mut tally = Tally::new(stats.clone());
+    let mut pace = Pace::new(Instant::now(), o.rate);
+    let far = tokio::time::Instant::now() + Duration::from_secs(86_400 * 365);
+    // Pinned once and reset: a new timer per loop turn would cost a timer-wheel entry each.
+    let wake = tokio::time::sleep_until(if pace.is_some() {
+        tokio::time::Instant::now()
+    } else {
+        far
     });
-    let mut seq = 0u64;
-    let mut tick = (o.rate > 0.0).then(|| {
-        let mut i = tokio::time::interval(Duration::from_secs_f64(1.0 / o.rate));
-        i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        i
-    });
-    let deadline = until.map(tokio::time::Instant::from_std);
+    tokio::pin!(wake);
+    let end = tokio::time::sleep_until(until.map_or(far, tokio::time::Instant::from_std));
+    tokio::pin!(end);
     let mut closed_by_server = false;
-    loop {
+    'run: loop {
         tokio::select! {
             _ = stop.changed() => break,
-            _ = async { match deadline { Some(d) => tokio::time::sleep_until(d).await, None => std::future::pending().await } } => break,
+            _ = &mut end => break,
             r = &mut reader => { closed_by_server = true; let _ = r; break; }
-            _ = async { match tick.as_mut() { Some(t) => { t.tick().await; } None => std::future::pending().await } } => {
-                seq += 1;
+            _ = &mut wake => {
+                let Some(p) = pace.as_mut() else { continue };
                 let now = Instant::now();
-                let text = payload(mode, seq, now.duration_since(started).as_micros() as u64, o.size);
-                if mode == Mode::Reqresp && let Ok(mut p) = pending.lock() {
-                    // Bounded: answers that never come must not grow the table for ever.
-                    if p.len() < 10_000 {
-                        p.insert(seq, now);
+                let due = p.due(now);
+                let mut bytes = 0u64;
+                for _ in 0..due {
+                    let seq = p.total_sent() + 1;
+                    let text = payload(mode, seq, now.duration_since(started).as_micros() as u64, o.size);
+                    if mode == Mode::Reqresp && let Ok(mut table) = pending.lock() {
+                        // Bounded: answers that never come must not grow the table for ever.
+                        if table.len() < 10_000 {
+                            table.insert(seq, now);
+                        }
                     }
+                    bytes += text.len() as u64;
+                    // Into tungstenite's write buffer; one flush below writes the batch.
+                    if tx.feed(Message::text(text)).await.is_err() {
+                        break 'run;
+                    }
+                    p.sent(1);
                 }
-                let len = text.len() as u64;
-                if tx.send(Message::text(text)).await.is_err() {
+                if due > 0 && tx.flush().await.is_err() {
                     break;
                 }
-                stats.sent.fetch_add(1, Ordering::Relaxed);
-                stats.bytes_sent.fetch_add(len, Ordering::Relaxed);
+                let now = Instant::now();
+                tally.sent(due, bytes);
+                tally.flush_if_due(now);
+                wake.as_mut().reset(tokio::time::Instant::from_std(p.next_wake(now)));
             }
         }
     }
+    drop(tally);
     if !closed_by_server {
         let _ = tokio::time::timeout(Duration::from_secs(1), tx.send(Message::Close(None))).await;
         let _ = tokio::time::timeout(Duration::from_secs(1), &mut reader).await;
@@ -259,6 +337,11 @@ mod tests {
         assert_eq!(answer_id(&r), Some(42));
         assert_eq!(answer_id("{\"ok\":1, \"id\": 7}"), Some(7));
         assert_eq!(answer_id("no id"), None);
+        assert_eq!(echoed_send_us(&e), Some(123_456));
+        assert_eq!(echoed_send_us("x;"), None);
+        let big = payload(Mode::Echo, 1, 5, 1000);
+        assert_eq!(big.len(), 1000);
+        assert!(big.ends_with('x'));
         // Smaller than the header: never shorter than what must be carried.
         assert!(payload(Mode::Echo, 1, 99, 1).starts_with("99;"));
     }

@@ -1,14 +1,16 @@
 //! `framescope probe --serve ADDR`: the mirror image, testing a client that connects. Each
 //! connection gets the next test: its handshake is checked, then the server sends what the
 //! test needs (a ping, a broken frame, a close) and judges the client's reaction through the
-//! engine's decoder for the client's direction (which flags unmasked frames). Bounded by a
+//! engine's decoder for the client's direction (which flags unmasked frames). Over plain TCP
+//! or, with a certificate and key, TLS (rustls) for clients of `wss://`. Bounded by a
 //! connection count and a time limit; a summary at the end.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
 
 use crate::analysis::event::{Direction, MessageEvent, OwnedMessage};
 use crate::analysis::findings::FindingKind;
@@ -76,8 +78,8 @@ fn frame(opcode: u8, payload: &[u8], mask: Option<[u8; 4]>) -> Vec<u8> {
 
 /// Reads what the client sends for up to `wait`, decoding as we go; stops early once a
 /// message with `until_opcode` has come (or the client has gone).
-async fn watch(
-    tcp: &mut TcpStream,
+async fn watch<S: AsyncRead + Unpin>(
+    tcp: &mut S,
     dec: &mut StreamDecoder,
     offset: &mut u64,
     seen: &mut Seen,
@@ -138,9 +140,10 @@ fn check_request(head: &[u8]) -> Result<(String, Vec<String>), String> {
     Ok((key, notes))
 }
 
-async fn one(mut tcp: TcpStream, test: usize) -> CaseResult {
+/// The result row of test number `test`.
+fn result(test: usize, verdict: Verdict, close_code: Option<u16>, detail: String) -> CaseResult {
     let (id, desc) = TESTS.get(test).copied().unwrap_or(("c.?", ""));
-    let mk = |verdict: Verdict, close_code: Option<u16>, detail: String| CaseResult {
+    CaseResult {
         id: id.to_owned(),
         category: "c client".to_owned(),
         description: desc.to_owned(),
@@ -149,7 +152,11 @@ async fn one(mut tcp: TcpStream, test: usize) -> CaseResult {
         detail,
         behavior: None,
         millis: 0,
-    };
+    }
+}
+
+async fn one<S: AsyncRead + AsyncWrite + Unpin>(mut tcp: S, test: usize) -> CaseResult {
+    let mk = |verdict: Verdict, close_code: Option<u16>, detail: String| result(test, verdict, close_code, detail);
     // The request head.
     let mut head = Vec::new();
     let mut buf = [0u8; 4096];
@@ -305,6 +312,23 @@ pub async fn serve(
     limit: Duration,
     progress: &mut (dyn FnMut(&CaseResult) + Send),
 ) -> Result<Vec<CaseResult>, String> {
+    serve_tls(addr, None, max_clients, limit, progress).await
+}
+
+/// How long a client gets for its TLS handshake.
+const TLS_HANDSHAKE_LIMIT: Duration = Duration::from_secs(5);
+
+/// `serve` over TLS when `tls` is given (see `live::tls::server_config`). A client whose TLS
+/// handshake fails (it refused the certificate, or spoke plain HTTP) fails that test, with
+/// rustls's reason.
+pub async fn serve_tls(
+    addr: SocketAddr,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    max_clients: usize,
+    limit: Duration,
+    progress: &mut (dyn FnMut(&CaseResult) + Send),
+) -> Result<Vec<CaseResult>, String> {
+    let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
@@ -317,7 +341,20 @@ pub async fn serve(
             Ok(Ok(c)) => c,
         };
         let _ = tcp.set_nodelay(true);
-        let r = one(tcp, n % TESTS.len()).await;
+        let test = n % TESTS.len();
+        let r = match &acceptor {
+            None => one(tcp, test).await,
+            Some(a) => match tokio::time::timeout(TLS_HANDSHAKE_LIMIT, a.accept(tcp)).await {
+                Ok(Ok(stream)) => one(stream, test).await,
+                Ok(Err(e)) => result(test, Verdict::Fail, None, format!("the TLS handshake failed: {e}")),
+                Err(_) => result(
+                    test,
+                    Verdict::Fail,
+                    None,
+                    format!("no TLS handshake within {} s", TLS_HANDSHAKE_LIMIT.as_secs()),
+                ),
+            },
+        };
         progress(&r);
         out.push(r);
     }

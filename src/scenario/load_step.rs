@@ -50,27 +50,38 @@ pub fn check(l: &LoadStep) -> Result<(), String> {
     Ok(())
 }
 
-/// Runs the load against `url` and judges it; `Ok` carries the report as the step's note.
-pub fn run(l: &LoadStep, url: &str) -> Result<Option<String>, String> {
+/// Runs the load against `url` (until its end or `cancel`) and judges it; `Ok` carries the
+/// report as the step's note. A cancelled run fails with the report so far.
+pub fn run(l: &LoadStep, url: &str, cancel: &crate::load::Cancel) -> Result<Option<String>, String> {
     check(l)?;
     let target = crate::live::target::parse_target(url)?;
-    let report = crate::load::run(LoadOptions {
-        target,
-        connections: l.connections,
-        ramp_up: Duration::from_millis(l.ramp_up_ms),
-        duration: Duration::from_millis(l.duration_ms),
-        rate: l.rate,
-        size: l.size,
-        churn: l.churn,
-        mode: match l.mode {
-            LoadMode::Echo => Mode::Echo,
-            LoadMode::Reqresp => Mode::Reqresp,
+    // wss:// with the usual roots: a scenario's load step has no TLS options of its own.
+    let tls = crate::load::LoadTls::for_target(&target, &Default::default(), None)?;
+    let report = crate::load::run_until(
+        LoadOptions {
+            target,
+            connections: l.connections,
+            ramp_up: Duration::from_millis(l.ramp_up_ms),
+            duration: Duration::from_millis(l.duration_ms),
+            rate: l.rate,
+            size: l.size,
+            churn: l.churn,
+            mode: match l.mode {
+                LoadMode::Echo => Mode::Echo,
+                LoadMode::Reqresp => Mode::Reqresp,
+            },
+            connect_timeout: Duration::from_secs(10),
+            live: false,
+            tls,
+            threads: 0,
         },
-        connect_timeout: Duration::from_secs(10),
-        live: false,
-    })?;
-    let missed = judge(l, &report);
+        cancel,
+    )?;
     let text = report.text().trim_end().to_owned();
+    if report.stopped_early {
+        return Err(format!("{}\n{text}", crate::scenario::runner::STOPPED));
+    }
+    let missed = judge(l, &report);
     if missed.is_empty() {
         Ok(Some(text))
     } else {
@@ -159,9 +170,11 @@ mod tests {
             messages_sent: 20,
             messages_received: 20,
             messages_per_second: 20.0,
+            steady_messages_per_second: None,
             bytes_per_second: 1280.0,
             connect_ms: Percentiles::default(),
             handshake_ms: Percentiles::default(),
+            tls_ms: Percentiles::default(),
             rtt_ms: Percentiles {
                 count: 20,
                 p50: 1.0,
@@ -171,6 +184,7 @@ mod tests {
                 max: 12.0,
             },
             errors: Default::default(),
+            stopped_early: false,
         };
         let l = step(vec![
             LoadThreshold {

@@ -91,6 +91,9 @@ pub struct RunReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     pub passed: bool,
+    /// Cancelled before its end (see `runner::run_until`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub stopped_early: bool,
     pub duration_ms: f64,
     /// Leaf steps (not groups, repeats or parallel blocks) by status.
     pub counts: Counts,
@@ -152,7 +155,13 @@ pub fn text(r: &RunReport) -> String {
     let _ = writeln!(
         out,
         "{}: {} steps passed, {} failed, {} skipped in {:.2} s; {} connection{}{}",
-        if r.passed { "PASSED" } else { "FAILED" },
+        if r.stopped_early {
+            "STOPPED"
+        } else if r.passed {
+            "PASSED"
+        } else {
+            "FAILED"
+        },
         r.counts.passed,
         r.counts.failed,
         r.counts.skipped,

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use crate::analysis::latency::LatencyRecorder;
 use crate::live::recorder::{PacketOut, Recording};
+use crate::load::Cancel;
 use crate::scenario::conn::{Incoming, Received, ScriptConn};
 use crate::scenario::describe::{client_of, title};
 use crate::scenario::model::*;
@@ -95,6 +96,8 @@ struct Run<'s> {
     secrets: Mutex<Vec<String>>,
     connections: AtomicU32,
     progress: Option<Progress>,
+    /// Stops the run early: steps not yet started are skipped, the running ones fail.
+    cancel: Cancel,
 }
 
 type StepFuture<'a> = Pin<Box<dyn Future<Output = StepResult> + 'a>>;
@@ -103,6 +106,17 @@ type StepsFuture<'a> = Pin<Box<dyn Future<Output = (Vec<StepResult>, bool)> + 'a
 /// Runs `scenario` to the end; never fails as a whole (a connection that cannot be made
 /// fails its step).
 pub fn run(scenario: &Scenario, options: RunOptions) -> Result<RunReport, String> {
+    run_until(scenario, options, &Cancel::new())
+}
+
+/// Why a step that was running when the run was cancelled failed.
+pub const STOPPED: &str = "stopped before its end";
+
+/// `run`, stopped early when `cancel` is cancelled (from any thread, e.g. the window's Stop
+/// button): the running steps fail with `STOPPED` (a load step with its report so far), the
+/// rest are skipped, open connections are closed as at the end, and the report — marked
+/// `stopped_early`, not passed — and the recording are still written.
+pub fn run_until(scenario: &Scenario, options: RunOptions, cancel: &Cancel) -> Result<RunReport, String> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -144,6 +158,7 @@ pub fn run(scenario: &Scenario, options: RunOptions) -> Result<RunReport, String
         secrets: Mutex::new(Vec::new()),
         connections: AtomicU32::new(0),
         progress: options.progress,
+        cancel: cancel.clone(),
     };
     let started = Instant::now();
     let (mut steps, failed) = runtime.block_on(async {
@@ -168,11 +183,13 @@ pub fn run(scenario: &Scenario, options: RunOptions) -> Result<RunReport, String
                 .collect()
         })
         .unwrap_or_default();
+    let stopped_early = cancel.is_cancelled();
     Ok(RunReport {
         scenario: scenario.name.clone(),
         file: options.file.display().to_string(),
         url: run.default_url.clone().map(|u| crate::live::target::hide_password(&u)),
-        passed: !failed,
+        passed: !failed && !stopped_early,
+        stopped_early,
         duration_ms: ms(started.elapsed()),
         counts,
         steps,
@@ -231,6 +248,11 @@ impl Run<'_> {
                 } else {
                     format!("{prefix}.{}", i + 1)
                 };
+                if self.cancel.is_cancelled() {
+                    // A list cut short by a stop did not pass (its container says so too).
+                    any_failed = true;
+                    failed = true;
+                }
                 if failed {
                     results.push(skipped(step, path));
                     continue;
@@ -298,6 +320,12 @@ impl Run<'_> {
                     let mut iterations = Vec::new();
                     let mut failed = false;
                     for i in 1..=r.times {
+                        // Stopped: no more iterations (each would only list skipped steps),
+                        // and the repeat did not pass.
+                        if self.cancel.is_cancelled() {
+                            failed = true;
+                            break;
+                        }
                         self.set_var(&r.var, serde_json::json!(i));
                         let it_path = format!("{path}.{i}");
                         let it_started = Instant::now();
@@ -325,7 +353,9 @@ impl Run<'_> {
                     let done = iterations
                         .last()
                         .and_then(|it| it.path.rsplit('.').next()?.parse::<u32>().ok());
-                    let detail = if failed {
+                    let detail = if self.cancel.is_cancelled() {
+                        Some(format!("{STOPPED} (iteration {} of {})", done.unwrap_or(0), r.times))
+                    } else if failed {
                         Some(format!("failed in iteration {} of {}", done.unwrap_or(0), r.times))
                     } else if r.times as usize > LISTED_ITERATIONS {
                         Some(format!(
@@ -342,7 +372,15 @@ impl Run<'_> {
                     if let Some(Ok(mut s)) = seen.as_ref().map(|s| s.lock()) {
                         *s = None;
                     }
-                    let outcome = self.leaf(leaf).await;
+                    let outcome = if matches!(leaf, Step::Load(_)) {
+                        // A load run watches the handle itself and reports what it measured.
+                        self.leaf(leaf).await
+                    } else {
+                        tokio::select! {
+                            o = self.leaf(leaf) => o,
+                            _ = self.cancel.cancelled() => Err(STOPPED.to_owned()),
+                        }
+                    };
                     let message = match &seen {
                         Some(s) => s.lock().map(|g| *g).unwrap_or(None),
                         None => None,
@@ -432,9 +470,9 @@ impl Run<'_> {
             Step::Load(l) => {
                 let url = resolve_url(l.url.as_deref(), self.default_url.as_deref(), "the load step")?;
                 let url = self.vars().interpolate(&url)?;
-                let step = l.clone();
+                let (step, cancel) = (l.clone(), self.cancel.clone());
                 // `load` runs its own multi-threaded runtime: off this one's thread.
-                tokio::task::spawn_blocking(move || crate::scenario::load_step::run(&step, &url))
+                tokio::task::spawn_blocking(move || crate::scenario::load_step::run(&step, &url, &cancel))
                     .await
                     .map_err(|e| format!("the load run stopped: {e}"))?
             }
