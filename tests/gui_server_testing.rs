@@ -363,3 +363,57 @@ fn the_probe_pane_judges_a_correct_and_a_faulty_server() {
     assert!(failed.iter().all(|c| c.starts_with("2 ")), "{failed:?}");
     h.get_by_label_contains("2 ping/pong —");
 }
+
+/// Alice signs in, then waits a minute: only Stop ends this run in time.
+const LONG_WAIT: &str = r#"Scenario(
+    name: "alice waits",
+    clients: { "alice": () },
+    steps: [
+        Connect(client: "alice"),
+        Send(client: "alice", json: {"type": "auth", "token": "alice-token"}),
+        Expect(client: "alice", json: {"type": "auth.ok", "user": "A"}, name: "auth.ok for A"),
+        Sleep(ms: 60000),
+        Close(client: "alice"),
+    ],
+)"#;
+
+#[test]
+fn stop_ends_a_running_scenario_and_keeps_its_report_and_recording() {
+    if !have_python_websockets() {
+        return;
+    }
+    let server = ChatServer::start(None);
+    let dir = temp_dir("stop");
+    let path = write_scenario(&dir, "long-wait.ron", LONG_WAIT);
+    let mut h = harness();
+    open_and_run(&mut h, &path, &server.url());
+    // Stop once the sign-in has passed and the minute's wait has begun.
+    step_until(&mut h, 20, |app| {
+        app.testing
+            .scenarios
+            .rows
+            .iter()
+            .any(|r| r.title == "auth.ok for A" && r.state == StepState::Pass)
+    });
+    let asked = Instant::now();
+    h.get_by_label("Stop").click();
+    step_until(&mut h, 20, scenario_done);
+    assert!(
+        asked.elapsed() < Duration::from_secs(15),
+        "stopped after {:?}",
+        asked.elapsed()
+    );
+    let app = h.state();
+    let report = app.testing.scenarios.report.as_ref().unwrap();
+    assert!(!report.passed && report.stopped_early);
+    assert_eq!(row(app, "auth.ok for A").state, StepState::Pass);
+    // The sign-in was recorded and opened: the server's auth.ok is in the table.
+    assert_eq!(app.store.connections.len(), 1);
+    assert!(
+        app.store
+            .messages
+            .iter()
+            .any(|m| String::from_utf8_lossy(app.store.payload(m)).contains("auth.ok"))
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

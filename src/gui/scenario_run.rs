@@ -60,6 +60,8 @@ impl StepRow {
 pub struct RunningScenario {
     rows: Arc<Mutex<Vec<StepRow>>>,
     worker: JoinHandle<Result<RunReport, String>>,
+    /// Stops the run (the Stop button): it winds down and still reports and records.
+    cancel: crate::load::Cancel,
     pub recording: PathBuf,
     pub started: Instant,
 }
@@ -202,6 +204,14 @@ impl ScenarioPanel {
         self.run.is_some()
     }
 
+    /// Asks the running scenario to stop: running steps fail as stopped, the rest are
+    /// skipped, and the report and recording still arrive.
+    pub fn stop(&self) {
+        if let Some(run) = &self.run {
+            run.cancel.cancel();
+        }
+    }
+
     /// Starts the run, recording to `recording`; `wake` repaints the window after each step.
     pub fn start(&mut self, recording: PathBuf, wake: Arc<dyn Fn() + Send + Sync>) {
         if self.run.is_some() {
@@ -219,6 +229,8 @@ impl ScenarioPanel {
             return;
         }
         let file = self.file.clone().unwrap_or_default();
+        let cancel = crate::load::Cancel::new();
+        let stop = cancel.clone();
         let rows = Arc::new(Mutex::new(Vec::new()));
         let live = rows.clone();
         let record_to = recording.clone();
@@ -238,7 +250,7 @@ impl ScenarioPanel {
                     file,
                     progress: Some(progress),
                 };
-                runner::run(&scenario, options)
+                runner::run_until(&scenario, options, &stop)
             });
         match spawned {
             Ok(worker) => {
@@ -252,6 +264,7 @@ impl ScenarioPanel {
                 self.run = Some(RunningScenario {
                     rows,
                     worker,
+                    cancel,
                     recording,
                     started: Instant::now(),
                 });

@@ -21,6 +21,8 @@ pub enum TestCommand {
     OpenScenarioDialog,
     LoadScenario(PathBuf),
     RunScenario,
+    /// Stop the running scenario (it still reports what it did).
+    StopScenario,
     /// Select the message a step (by path) read, in the run's recording.
     RevealStep(String),
     /// Show or hide the Probe pane.
@@ -78,6 +80,7 @@ impl FramescopeApp {
                 let to = crate::capture::recordings::new_path(&self.guard.dir, "scenario");
                 self.testing.scenarios.start(to, self.wake.clone());
             }
+            TestCommand::StopScenario => self.testing.scenarios.stop(),
             TestCommand::RevealStep(path) => {
                 let message = self
                     .testing

@@ -79,6 +79,13 @@ fn header_ui(testing: &mut Testing, ui: &mut egui::Ui, commands: &mut Vec<TestCo
         }
         ui.checkbox(&mut panel.failures_only, "Failures only");
         if let Some(run) = &panel.run {
+            if ui
+                .button("Stop")
+                .on_hover_text("End the run now: running steps fail as stopped, the rest are skipped")
+                .clicked()
+            {
+                commands.push(TestCommand::StopScenario);
+            }
             ui.spinner();
             ui.label(format!("running {:.1} s", run.started.elapsed().as_secs_f64()));
         }
