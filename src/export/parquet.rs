@@ -801,8 +801,22 @@ mod tests {
     #[test]
     fn a_row_with_nulls_keeps_the_columns_aligned() {
         let mut buffer = RowBuffer::new(Table::Anomalies);
-        buffer.push([Cell::Null, Cell::Null, Cell::I64(5), Cell::str("k"), Cell::str("detail"), Cell::Null]);
-        buffer.push([Cell::I64(1), Cell::str("c2s"), Cell::I64(6), Cell::str("k"), Cell::str("d"), Cell::I64(9)]);
+        buffer.push([
+            Cell::Null,
+            Cell::Null,
+            Cell::I64(5),
+            Cell::str("k"),
+            Cell::str("detail"),
+            Cell::Null,
+        ]);
+        buffer.push([
+            Cell::I64(1),
+            Cell::str("c2s"),
+            Cell::I64(6),
+            Cell::str("k"),
+            Cell::str("d"),
+            Cell::I64(9),
+        ]);
         assert_eq!((buffer.rows, buffer.bytes), (2, 1 + 6 + 3 + 1 + 1));
         let defs: Vec<Option<Vec<i16>>> = buffer.columns.iter().map(|c| c.defs.clone()).collect();
         assert_eq!(defs[0], Some(vec![0, 1]));
