@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""Runs docs/fleet/queries.sql with DuckDB (pip install duckdb) over the JSON Lines output of
-`framescope analyze DIR... --jsonl`, and prints every named query's rows: as tables, or with
---json as one JSON object per query ({"query": NAME, "columns": [...], "rows": [[...]]}).
+"""Runs docs/fleet/queries.sql with DuckDB (pip install duckdb) over the output of
+`framescope analyze DIR... --jsonl` (a file) or `--parquet OUT` (the folder OUT), and prints
+every named query's rows: as tables, or with --json as one JSON object per query
+({"query": NAME, "columns": [...], "rows": [[...]]}).
 
-usage: scripts/fleet-query.py FLEET.jsonl [--json]
+usage: scripts/fleet-query.py FLEET.jsonl|PARQUET_DIR [--json]
 """
 import json
 import os
@@ -11,7 +12,12 @@ import sys
 
 import duckdb
 
-QUERIES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs", "fleet", "queries.sql")
+FLEET = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs", "fleet")
+
+
+def quoted(path):
+    """A path inside a SQL string literal."""
+    return path.replace("'", "''")
 
 
 def statements(sql):
@@ -36,8 +42,14 @@ def main():
         sys.exit(__doc__)
     as_json = "--json" in sys.argv
     path = os.path.abspath(args[0])
-    with open(QUERIES, encoding="utf-8") as f:
-        sql = f.read().replace("'fleet.jsonl'", "'" + path.replace("'", "''") + "'")
+    if os.path.isdir(path):
+        with open(os.path.join(FLEET, "parquet-views.sql"), encoding="utf-8") as f:
+            views = f.read().replace("'fleet/", "'" + quoted(path) + "/")
+    else:
+        with open(os.path.join(FLEET, "jsonl-views.sql"), encoding="utf-8") as f:
+            views = f.read().replace("'fleet.jsonl'", "'" + quoted(path) + "'")
+    with open(os.path.join(FLEET, "queries.sql"), encoding="utf-8") as f:
+        sql = views + "\n" + f.read()
     db = duckdb.connect()
     for name, statement in statements(sql):
         result = db.execute(statement)

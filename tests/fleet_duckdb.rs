@@ -1,7 +1,9 @@
 //! The fleet recipe (docs/fleet.md, issue 17) run for real: `analyze` over several captures
-//! with `--jsonl` (records tagged with their capture), DuckDB running docs/fleet/queries.sql
-//! through scripts/fleet-query.py, and every number checked against `analyze --summary` of
-//! each capture. Needs Python's duckdb (`make py-deps`): skipped without it, failed in CI.
+//! with `--jsonl` (records tagged with their capture) and with `--parquet` (one table per
+//! record type), DuckDB running docs/fleet/queries.sql over each through
+//! scripts/fleet-query.py, and every number checked against `analyze --summary` of each
+//! capture; the Parquet tables also against the JSON Lines record by record. Needs Python's
+//! duckdb (`make py-deps`): skipped without it, failed in CI.
 
 mod common;
 
@@ -116,44 +118,44 @@ fn ms(v: &Value) -> String {
     format!("{:.3}", v.as_f64().expect("a number"))
 }
 
-#[test]
-fn duckdb_over_the_jsonl_of_several_captures_agrees_with_the_reports() {
-    let has_duckdb = Command::new("python3")
-        .args(["-c", "import duckdb"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !has_duckdb {
+type Results = BTreeMap<String, Vec<Vec<Value>>>;
+
+fn has_duckdb() -> bool {
+    let found = common::python_has("duckdb");
+    if !found {
         common::skip_or_fail_in_ci("Python's duckdb is not installed (make py-deps)");
-        return;
     }
-    let dir = tempfile::tempdir().expect("temp dir");
-    let captures: Vec<_> = CAPTURES.iter().map(|c| common::captures_dir().join(c)).collect();
-    let mut args = vec!["analyze".to_owned(), "--jsonl".to_owned()];
-    args.extend(captures.iter().map(|p| p.display().to_string()));
+    found
+}
+
+fn capture_paths() -> Vec<std::path::PathBuf> {
+    CAPTURES.iter().map(|c| common::captures_dir().join(c)).collect()
+}
+
+/// `analyze ARGS… CAPTURES…`, which must succeed; its standard output.
+fn analyze_all(args: &[&str], captures: &[std::path::PathBuf]) -> String {
+    let mut all: Vec<String> = vec!["analyze".to_owned()];
+    all.extend(args.iter().map(|a| (*a).to_owned()));
+    all.extend(captures.iter().map(|p| p.display().to_string()));
     let out = Command::new(env!("CARGO_BIN_EXE_framescope"))
-        .args(&args)
+        .args(&all)
         .output()
         .expect("run framescope");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    // Every record names its capture.
-    let text = String::from_utf8(out.stdout).expect("utf-8");
-    for line in text.lines() {
-        let record: Value = serde_json::from_str(line).expect("a JSON record");
-        let capture = record["capture"].as_str().expect("capture on every record");
-        assert!(captures.iter().any(|p| p.display().to_string() == capture), "{capture}");
-    }
-    let fleet = dir.path().join("fleet.jsonl");
-    std::fs::write(&fleet, &text).expect("write jsonl");
+    String::from_utf8(out.stdout).expect("utf-8")
+}
 
+/// Runs scripts/fleet-query.py on a JSON Lines file or a Parquet folder.
+fn fleet_query(input: &Path) -> Results {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/fleet-query.py");
     let out = Command::new("python3")
         .arg(&script)
-        .arg(&fleet)
+        .arg(input)
         .arg("--json")
         .output()
         .expect("run the fleet queries");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let mut results: BTreeMap<String, Vec<Vec<Value>>> = BTreeMap::new();
+    let mut results = Results::new();
     for line in String::from_utf8(out.stdout).expect("utf-8").lines() {
         let v: Value = serde_json::from_str(line).expect("JSON");
         let rows = v["rows"]
@@ -164,16 +166,233 @@ fn duckdb_over_the_jsonl_of_several_captures_agrees_with_the_reports() {
             .collect();
         results.insert(v["query"].as_str().expect("name").to_owned(), rows);
     }
+    results
+}
 
-    // The reports, keyed like the queries' rows.
-    let mut reports: BTreeMap<(String, u64), ConnReport> = BTreeMap::new();
-    for capture in &captures {
+/// DuckDB's rows of one SQL query (through Python, as JSON).
+fn duckdb_rows(sql: &str) -> Vec<Vec<Value>> {
+    let script =
+        "import duckdb, json, sys\nprint(json.dumps(duckdb.connect().execute(sys.argv[1]).fetchall(), default=str))";
+    let out = Command::new("python3")
+        .args(["-c", script, sql])
+        .output()
+        .expect("run duckdb");
+    assert!(out.status.success(), "{sql}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("JSON rows")
+}
+
+/// Floats as the report prints them (the JSON Lines round `rtt_ms` to three decimals; the
+/// Parquet tables keep the exact value), everything else as is.
+fn normalised(results: &Results) -> Results {
+    results
+        .iter()
+        .map(|(name, rows)| {
+            let rows = rows
+                .iter()
+                .map(|row| {
+                    row.iter()
+                        .map(|v| match v {
+                            Value::Number(n) if n.is_f64() => Value::String(ms(v)),
+                            other => other.clone(),
+                        })
+                        .collect()
+                })
+                .collect();
+            (name.clone(), rows)
+        })
+        .collect()
+}
+
+/// The reports of every capture, keyed like the queries' rows.
+fn reports(captures: &[std::path::PathBuf]) -> BTreeMap<(String, u64), ConnReport> {
+    let mut reports = BTreeMap::new();
+    for capture in captures {
         for (conn, r) in report(capture).into_iter().enumerate() {
             reports.insert((capture.display().to_string(), conn as u64), r);
         }
     }
     assert_eq!(reports.len(), 3 + 12 + 1 + 1);
+    reports
+}
 
+#[test]
+fn duckdb_over_the_jsonl_of_several_captures_agrees_with_the_reports() {
+    if !has_duckdb() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let captures = capture_paths();
+    let text = analyze_all(&["--jsonl"], &captures);
+    // Every record names its capture.
+    for line in text.lines() {
+        let record: Value = serde_json::from_str(line).expect("a JSON record");
+        let capture = record["capture"].as_str().expect("capture on every record");
+        assert!(captures.iter().any(|p| p.display().to_string() == capture), "{capture}");
+    }
+    let fleet = dir.path().join("fleet.jsonl");
+    std::fs::write(&fleet, &text).expect("write jsonl");
+    check_against_reports(&fleet_query(&fleet), &reports(&captures));
+}
+
+#[test]
+fn duckdb_over_the_parquet_of_several_captures_agrees_with_the_reports_and_the_jsonl() {
+    if !has_duckdb() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let captures = capture_paths();
+    let out = dir.path().join("fleet");
+    let printed = analyze_all(&["--parquet", out.to_str().expect("utf-8")], &captures);
+    assert_eq!(printed, "", "--parquet alone prints nothing");
+    let mut tables: Vec<String> = std::fs::read_dir(&out)
+        .expect("the Parquet folder")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    tables.sort();
+    assert_eq!(
+        tables,
+        [
+            "anomalies.parquet",
+            "app_rtts.parquet",
+            "connections.parquet",
+            "ends.parquet",
+            "flows.parquet",
+            "messages.parquet",
+            "rtts.parquet"
+        ]
+    );
+    let parquet = fleet_query(&out);
+    check_against_reports(&parquet, &reports(&captures));
+
+    // The same query results as over the JSON Lines of the same captures.
+    let fleet = dir.path().join("fleet.jsonl");
+    std::fs::write(&fleet, analyze_all(&["--jsonl"], &captures)).expect("write jsonl");
+    let jsonl = fleet_query(&fleet);
+    assert_eq!(normalised(&parquet), normalised(&jsonl));
+
+    // Record by record: every message's typed columns equal its JSON Lines record, in the
+    // same order within each capture (payloads as the bytes the JSON Lines carry in base64).
+    let table = |name: &str| format!("'{}'", out.join(name).display());
+    let parquet_messages = duckdb_rows(&format!(
+        "SELECT capture, conn, dir, epoch_us(ts), epoch_us(first_ts), opcode, frames, compressed, wire_len, len, \
+         base64(payload), close_code, close_reason, truncated, decoded FROM read_parquet({}) ",
+        table("messages.parquet")
+    ));
+    let jsonl_messages = duckdb_rows(&format!(
+        "SELECT capture, conn, dir, CAST(round(ts * 1e6) AS BIGINT), CAST(round(first_ts * 1e6) AS BIGINT), opcode, \
+         frames, compressed, wire_len, len, payload_b64, close_code, close_reason, coalesce(truncated, false), \
+         coalesce(decoded, true) FROM read_json('{}', format = 'newline_delimited', columns = {{capture: 'VARCHAR', \
+         type: 'VARCHAR', conn: 'BIGINT', dir: 'VARCHAR', ts: 'DECIMAL(18,6)', first_ts: 'DECIMAL(18,6)', \
+         opcode: 'VARCHAR', frames: 'BIGINT', compressed: 'BOOLEAN', wire_len: 'BIGINT', len: 'BIGINT', \
+         payload_b64: 'VARCHAR', close_code: 'INTEGER', close_reason: 'VARCHAR', truncated: 'BOOLEAN', \
+         decoded: 'BOOLEAN'}}) WHERE type = 'message'",
+        fleet.display()
+    ));
+    let by_capture = |rows: Vec<Vec<Value>>| {
+        let mut grouped: BTreeMap<String, Vec<Vec<Value>>> = BTreeMap::new();
+        for row in rows {
+            grouped
+                .entry(row[0].as_str().expect("capture").to_owned())
+                .or_default()
+                .push(row);
+        }
+        grouped
+    };
+    let (parquet_messages, jsonl_messages) = (by_capture(parquet_messages), by_capture(jsonl_messages));
+    assert_eq!(parquet_messages.len(), CAPTURES.len());
+    assert!(parquet_messages.values().map(Vec::len).sum::<usize>() > 100);
+    assert_eq!(parquet_messages, jsonl_messages);
+
+    // Every other table has one row per record of its type.
+    let counts = duckdb_rows(&format!(
+        "SELECT type, count(*) FROM read_json('{}', format = 'newline_delimited', columns = {{type: 'VARCHAR'}}) \
+         GROUP BY type ORDER BY type",
+        fleet.display()
+    ));
+    for row in counts {
+        let (kind, count) = (row[0].as_str().expect("type"), row[1].as_u64().expect("count"));
+        let file = match kind {
+            "connection" => "connections.parquet",
+            "message" => "messages.parquet",
+            "rtt" => "rtts.parquet",
+            "anomaly" => "anomalies.parquet",
+            "end" => "ends.parquet",
+            "flow" => "flows.parquet",
+            "app_rtt" => "app_rtts.parquet",
+            other => panic!("a record type without a table: {other}"),
+        };
+        let rows = duckdb_rows(&format!("SELECT count(*) FROM read_parquet({})", table(file)));
+        assert_eq!(rows[0][0].as_u64(), Some(count), "{file}");
+    }
+}
+
+#[test]
+fn one_capture_has_no_capture_column_and_write_errors_exit_2() {
+    if !has_duckdb() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let capture = common::captures_dir().join("python-deflate-context-takeover.pcap");
+    let out = dir.path().join("one");
+    analyze_all(
+        &["--parquet", out.to_str().expect("utf-8")],
+        std::slice::from_ref(&capture),
+    );
+    let columns = duckdb_rows(&format!(
+        "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet('{}'))",
+        out.join("messages.parquet").display()
+    ));
+    let names: Vec<&str> = columns.iter().map(|c| c[0].as_str().expect("name")).collect();
+    assert_eq!(names.first(), Some(&"conn"), "{names:?}");
+    let types: BTreeMap<&str, &str> = columns
+        .iter()
+        .map(|c| (c[0].as_str().expect("name"), c[1].as_str().expect("type")))
+        .collect();
+    assert_eq!(types["ts"], "TIMESTAMP WITH TIME ZONE");
+    assert_eq!(types["payload"], "BLOB");
+    assert_eq!(types["compressed"], "BOOLEAN");
+    assert_eq!(types["close_code"], "INTEGER");
+    let compressed = duckdb_rows(&format!(
+        "SELECT count(*) FILTER (WHERE compressed), count(*) FROM read_parquet('{}')",
+        out.join("messages.parquet").display()
+    ));
+    let (compressed, all) = (
+        compressed[0][0].as_u64().expect("n"),
+        compressed[0][1].as_u64().expect("n"),
+    );
+    assert!(compressed > 0 && compressed < all, "{compressed} of {all}");
+
+    // OUT is a file: nothing can be created in it.
+    let blocked = dir.path().join("blocked");
+    std::fs::write(&blocked, b"x").expect("a file");
+    let run = |out: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_framescope"))
+            .args(["analyze", "--parquet", out.to_str().expect("utf-8"), "--quiet"])
+            .arg(&capture)
+            .output()
+            .expect("run framescope")
+    };
+    let failed = run(&blocked);
+    assert_eq!(failed.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&failed.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("cannot create the Parquet folder"), "{err}");
+
+    // A table whose writes fail (the disk is full): one line naming it, exit 2.
+    let full = dir.path().join("full");
+    std::fs::create_dir(&full).expect("dir");
+    std::os::unix::fs::symlink("/dev/full", full.join("messages.parquet")).expect("symlink");
+    let failed = run(&full);
+    assert_eq!(failed.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&failed.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("messages.parquet") && err.contains("No space left"),
+        "{err}"
+    );
+}
+
+fn check_against_reports(results: &Results, reports: &BTreeMap<(String, u64), ConnReport>) {
     // Per connection and direction: messages exactly, bytes as the report rounds them.
     let rows = &results["per_connection"];
     assert_eq!(rows.len(), reports.len() * 2);

@@ -211,3 +211,43 @@ fn sweeps_and_the_end_of_input_merge_in_the_one_analyzer_order() {
         }
     }
 }
+
+/// The default worker count (issue 17): one unless the capture is large, costly to decode by
+/// what its start shows, and the machine has a core for the reader besides the workers.
+#[test]
+fn the_default_worker_count_follows_the_probe_of_the_capture_start() {
+    use framescope::capture::ReaderKind;
+    use framescope::capture::parallel::{PARALLEL_MIN_FILE_BYTES, default_threads, probe_capture};
+
+    let dir = common::captures_dir();
+    let probe = |name: &str, keys: Option<&str>| {
+        let keys = keys.map(|k| std::fs::read(dir.join(k)).expect("key log"));
+        probe_capture(
+            &dir.join(name),
+            ReaderKind::Auto,
+            AnalyzerConfig::default(),
+            keys.as_deref(),
+        )
+    };
+    // Context takeover: most bytes on the wire inflate.
+    let deflate = probe("python-deflate-context-takeover.pcap", None);
+    assert!(deflate.packet_bytes > 0 && deflate.expensive_bytes > 0, "{deflate:?}");
+    assert!(deflate.expensive(), "{deflate:?}");
+    // Decrypted TLS: every message's bytes were decrypted; without the key log none were.
+    let tls = probe("tls13-aes128gcm.pcap", Some("tls13-aes128gcm.keys"));
+    assert!(tls.expensive(), "{tls:?}");
+    let locked = probe("tls13-aes128gcm.pcap", None);
+    assert_eq!(locked.expensive_bytes, 0, "{locked:?}");
+    // Plain text and binary messages: nothing costly.
+    let plain = probe("echo-text-binary-ping-close.pcap", None);
+    assert!(plain.packet_bytes > 0 && plain.expensive_bytes == 0, "{plain:?}");
+
+    let big = PARALLEL_MIN_FILE_BYTES;
+    assert_eq!(default_threads(big, 8, || deflate), 7);
+    assert_eq!(default_threads(big, 8, || tls), 7);
+    assert_eq!(default_threads(big, 8, || plain), 1);
+    assert_eq!(default_threads(big - 1, 8, || deflate), 1, "small captures");
+    assert_eq!(default_threads(big, 2, || deflate), 1, "no core for the reader");
+    // The probe is not run when the size already decides.
+    assert_eq!(default_threads(big - 1, 8, || panic!("probed a small capture")), 1);
+}

@@ -1,23 +1,6 @@
--- framescope fleet queries (docs/fleet.md): DuckDB over the JSON Lines of many captures,
---   framescope analyze sensors/ --jsonl > fleet.jsonl
--- Run from the folder holding fleet.jsonl:  duckdb < queries.sql
--- (or python3 scripts/fleet-query.py fleet.jsonl). Each query is named by a "-- name:" line.
-
--- Only the fields these queries read; DuckDB ignores the rest of each record.
-CREATE OR REPLACE TABLE records AS
-SELECT * FROM read_json('fleet.jsonl', format = 'newline_delimited', columns = {
-    capture: 'VARCHAR', type: 'VARCHAR', conn: 'BIGINT', client: 'VARCHAR', server: 'VARCHAR',
-    handshake: 'JSON', dir: 'VARCHAR', opcode: 'VARCHAR', wire_len: 'BIGINT', len: 'BIGINT',
-    close_code: 'INTEGER', rtt_ms: 'DOUBLE', kind: 'VARCHAR'});
-
--- A connection is (capture, conn): numbers start from 0 in every capture.
-CREATE OR REPLACE VIEW connections AS
-SELECT capture, conn, client, server, json_extract_string(handshake, '$.path') AS path
-FROM records WHERE type = 'connection';
-
-CREATE OR REPLACE VIEW messages AS
-SELECT m.capture, m.conn, m.dir, m.opcode, m.wire_len, m.len, m.close_code, c.client, c.server, c.path
-FROM records m JOIN connections c USING (capture, conn) WHERE m.type = 'message';
+-- framescope fleet queries (docs/fleet.md) over the views of jsonl-views.sql or
+-- parquet-views.sql: connections, messages, rtts, anomalies. Each query is named by a
+-- "-- name:" line (scripts/fleet-query.py prints each one's rows).
 
 -- name: top_talkers
 -- Servers by bytes on the wire (both directions), with their connections and messages.
@@ -39,8 +22,8 @@ SELECT c.path, count(*) AS samples,
        list_sort(list(r.rtt_ms))[greatest(1, ceil(0.95 * count(*)))::BIGINT] AS p95_ms,
        list_sort(list(r.rtt_ms))[greatest(1, ceil(0.99 * count(*)))::BIGINT] AS p99_ms,
        max(r.rtt_ms) AS max_ms
-FROM records r JOIN connections c USING (capture, conn)
-WHERE r.type = 'rtt' GROUP BY c.path ORDER BY c.path;
+FROM rtts r JOIN connections c USING (capture, conn)
+GROUP BY c.path ORDER BY c.path;
 
 -- name: per_connection
 -- One row per connection and direction: what `analyze --summary` shows per connection.
@@ -53,8 +36,8 @@ SELECT capture, conn, count(*) AS samples,
        list_sort(list(rtt_ms))[greatest(1, ceil(0.95 * count(*)))::BIGINT] AS p95_ms,
        list_sort(list(rtt_ms))[greatest(1, ceil(0.99 * count(*)))::BIGINT] AS p99_ms,
        max(rtt_ms) AS max_ms
-FROM records WHERE type = 'rtt' GROUP BY capture, conn ORDER BY capture, conn;
+FROM rtts GROUP BY capture, conn ORDER BY capture, conn;
 
 -- name: findings
 SELECT kind, count(*) AS findings, count(DISTINCT capture) AS captures
-FROM records WHERE type = 'anomaly' GROUP BY kind ORDER BY findings DESC, kind;
+FROM anomalies GROUP BY kind ORDER BY findings DESC, kind;

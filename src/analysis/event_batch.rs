@@ -38,6 +38,9 @@ pub enum OwnedEvent {
 pub struct Batch {
     pub events: Vec<OwnedEvent>,
     pub payload: Vec<u8>,
+    /// Leave out messages' compressed bytes: only the window's deflate view shows them, and
+    /// copying them costs a parallel export a second copy of every compressed payload.
+    pub without_compressed: bool,
 }
 
 impl Batch {
@@ -55,7 +58,7 @@ impl Batch {
                 let start = self.payload.len();
                 self.payload.extend_from_slice(m.payload);
                 let end = self.payload.len();
-                let compressed_payload = m.compressed_payload.map(|raw| {
+                let compressed_payload = m.compressed_payload.filter(|_| !self.without_compressed).map(|raw| {
                     self.payload.extend_from_slice(raw);
                     end..self.payload.len()
                 });

@@ -204,7 +204,8 @@ impl OfflineReader {
             .first_ts
     }
 
-    fn run_limited(
+    /// `run`, stopping after `max_packets` packets.
+    pub(crate) fn run_limited(
         &mut self,
         analyzer: &mut dyn PacketInput,
         sink: &mut dyn EventSink,

@@ -10,6 +10,7 @@ use std::collections::VecDeque;
 use std::hash::{Hash, Hasher};
 use std::net::SocketAddr;
 use std::ops::Range;
+use std::path::Path;
 use std::sync::mpsc::{Receiver, Sender, SyncSender, TryRecvError, channel, sync_channel};
 use std::thread::JoinHandle;
 
@@ -18,6 +19,7 @@ use crate::analysis::event_batch::Batch;
 use crate::analysis::link::{LinkType, TcpPacket};
 use crate::analysis::tcp::FlowKey;
 use crate::analysis::{Analyzer, AnalyzerConfig, AnalyzerStats, EventSink, PacketInput, Timestamp};
+use crate::capture::{OfflineReader, ReaderKind};
 
 /// A worker's input batch is sent once it holds this many items or payload bytes.
 const BATCH_ITEMS: usize = 4096;
@@ -63,9 +65,85 @@ pub fn decoder(config: AnalyzerConfig, threads: usize) -> Box<dyn CaptureDecoder
     }
 }
 
-/// The default worker count: the cores this process may use.
+/// The cores this process may use.
 pub fn available_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Captures smaller than this are decoded by one worker: they take well under a second,
+/// and starting workers and handing packets over would only add to that.
+pub const PARALLEL_MIN_FILE_BYTES: u64 = 128 << 20;
+/// How much of the capture's start the probe decodes to judge its cost.
+const PROBE_PACKETS: u64 = 50_000;
+/// Workers pay off only when decoding costs well more than reading: when at least this
+/// share of the probed capture's bytes are inflated (permessage-deflate output) or decrypted
+/// (TLS), per mille (measured, README "Benchmark": an uncompressed capture decodes at the
+/// reading thread's speed, so workers only add the hand-off).
+const EXPENSIVE_PER_MILLE: u64 = 100;
+
+/// What decoding the start of a capture found.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DecodeProbe {
+    /// Bytes of the packets probed.
+    pub packet_bytes: u64,
+    /// Bytes that cost far more than reading: inflated message payloads and the payloads of
+    /// messages on decrypted TLS connections.
+    pub expensive_bytes: u64,
+}
+
+impl DecodeProbe {
+    /// Whether the expensive share is large enough for workers to pay off.
+    pub fn expensive(&self) -> bool {
+        self.packet_bytes > 0 && self.expensive_bytes.saturating_mul(1000) >= self.packet_bytes * EXPENSIVE_PER_MILLE
+    }
+}
+
+/// Counts what the probe's events say about the cost of decoding.
+#[derive(Default)]
+struct ProbeSink {
+    probe: DecodeProbe,
+    /// Connections over decrypted TLS (their messages cost a decryption each).
+    decrypted: rustc_hash::FxHashSet<ConnId>,
+}
+
+impl EventSink for ProbeSink {
+    fn event(&mut self, event: crate::analysis::Event<'_>) {
+        match event {
+            crate::analysis::Event::Connection(c) if c.tls.as_ref().is_some_and(|t| t.decrypted) => {
+                self.decrypted.insert(c.conn);
+            }
+            crate::analysis::Event::Message(m) if m.compressed || self.decrypted.contains(&m.conn) => {
+                self.probe.expensive_bytes += m.payload.len() as u64;
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Decodes the first packets of a capture with one analyzer (`keys`: a TLS key log) and
+/// says how expensive its decode is.
+pub fn probe_capture(path: &Path, kind: ReaderKind, config: AnalyzerConfig, keys: Option<&[u8]>) -> DecodeProbe {
+    let Ok(mut reader) = OfflineReader::open_with(path, kind) else {
+        return DecodeProbe::default();
+    };
+    let mut analyzer = Analyzer::new(config);
+    if let Some(keys) = keys {
+        analyzer.feed_keys(keys);
+    }
+    let mut sink = ProbeSink::default();
+    reader.run_limited(&mut analyzer, &mut sink, &mut |_| true, PROBE_PACKETS);
+    sink.probe.packet_bytes = analyzer.stats().bytes;
+    sink.probe
+}
+
+/// The worker count when `--threads` is not given: one, unless the capture is large, its
+/// decode is expensive (`probe_capture`) and the machine has a core for the reading thread
+/// besides the workers; then one worker per remaining core.
+pub fn default_threads(file_bytes: u64, cores: usize, probe: impl FnOnce() -> DecodeProbe) -> usize {
+    if cores < 3 || file_bytes < PARALLEL_MIN_FILE_BYTES || !probe().expensive() {
+        return 1;
+    }
+    cores - 1
 }
 
 /// A TCP segment without the packet around it; its payload is a range of the batch's bytes.
@@ -525,6 +603,8 @@ fn work(config: AnalyzerConfig, input: Receiver<WorkBatch>, output: Sender<Worke
             events: recycled.try_recv().unwrap_or_default(),
             ..WorkerOut::default()
         };
+        // Exports (no frame events) have no use for the compressed bytes either.
+        out.events.without_compressed = !config.emit_frames;
         for item in batch.items.drain(..) {
             match item {
                 Work::Packet(ts, seg) => {

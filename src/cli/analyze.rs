@@ -11,12 +11,13 @@ use crate::analysis::event::{Event, EventSink};
 use crate::analysis::findings::{Finding, FindingKind};
 use crate::analysis::{AnalyzerConfig, Timestamp};
 use crate::capture::har::HarFile;
-use crate::capture::parallel::{available_threads, decoder};
+use crate::capture::parallel::{available_threads, decoder, default_threads, probe_capture};
 use crate::capture::{OfflineReader, ReaderKind};
 use crate::cli::summary::SummarySink;
 use crate::export::csv::CsvWriter;
 use crate::export::har::HarWriter;
 use crate::export::jsonl::{CaptureTag, JsonlWriter};
+use crate::export::parquet::ParquetFiles;
 use crate::query::{Filter, FilterSink};
 
 /// Options of the analyze subcommand.
@@ -27,9 +28,10 @@ pub struct AnalyzeArgs {
     /// in parallel, one per thread, and every record names its file ("capture").
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
-    /// Decoding threads: one capture's connections are spread over this many (default: the
-    /// available cores; 1 decodes on the reading thread). With several files, this many files
-    /// are analysed at once.
+    /// Decoding threads: one capture's connections are spread over this many (default: one,
+    /// or a worker per core but one when the capture is large and its start shows costly
+    /// decoding — deflate, TLS; 1 decodes on the reading thread). With several files, this
+    /// many files are analysed at once (default: the available cores).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub threads: Option<u16>,
     /// Display filter: only messages it matches are printed or exported, with their
@@ -43,6 +45,10 @@ pub struct AnalyzeArgs {
     /// ('-' for standard output).
     #[arg(long, value_name = "OUT")]
     pub har: Option<PathBuf>,
+    /// Also write every record as Parquet: one file per record type (connections.parquet,
+    /// messages.parquet, …) in the folder OUT, created if missing (docs/parquet.md).
+    #[arg(long, value_name = "OUT")]
+    pub parquet: Option<PathBuf>,
     /// Print JSON Lines records (connection, message, rtt, anomaly) instead of a report.
     #[arg(long, conflicts_with = "summary")]
     pub jsonl: bool,
@@ -162,14 +168,15 @@ impl Progress {
 }
 
 /// Where the decoded events go: stdout (JSON Lines or the report) and the export files.
-struct Outputs<'a, J: EventSink, C: EventSink> {
+struct Outputs<'a, J: EventSink, C: EventSink, P: EventSink> {
     jsonl: Option<&'a mut J>,
     summary: Option<&'a mut SummarySink>,
     csv: Option<&'a mut C>,
     har: Option<&'a mut HarWriter>,
+    parquet: Option<&'a mut P>,
 }
 
-impl<J: EventSink, C: EventSink> EventSink for Outputs<'_, J, C> {
+impl<J: EventSink, C: EventSink, P: EventSink> EventSink for Outputs<'_, J, C, P> {
     fn event(&mut self, event: Event<'_>) {
         if let Some(s) = self.jsonl.as_deref_mut() {
             s.event(copy(&event));
@@ -178,6 +185,9 @@ impl<J: EventSink, C: EventSink> EventSink for Outputs<'_, J, C> {
             s.event(copy(&event));
         }
         if let Some(s) = self.csv.as_deref_mut() {
+            s.event(copy(&event));
+        }
+        if let Some(s) = self.parquet.as_deref_mut() {
             s.event(copy(&event));
         }
         if let Some(s) = self.har.as_deref_mut() {
@@ -256,20 +266,57 @@ pub fn run(args: &AnalyzeArgs) -> u8 {
         }
     };
     let threads = args.threads.map_or_else(available_threads, usize::from);
-    if !inputs.many {
+    let parquet = match args
+        .parquet
+        .as_deref()
+        .map(|dir| ParquetFiles::create(dir, inputs.many))
+    {
+        None => None,
+        Some(Ok(files)) => Some(files),
+        Some(Err(err)) => {
+            eprintln!("framescope: {err}");
+            return EXIT_UNREADABLE;
+        }
+    };
+    let status = if inputs.many {
+        crate::cli::analyze_many::run(args, &inputs.files, threads, parquet.as_ref())
+    } else {
         let Some(file) = inputs.files.first() else {
             return EXIT_UNREADABLE;
         };
         let stdout = io::stdout();
         let mut out = stdout.lock();
-        return analyze_one(args, file, threads, &mut out, None);
+        analyze_one(
+            args,
+            file,
+            args.threads.map(usize::from),
+            &mut out,
+            None,
+            parquet.as_ref(),
+        )
+    };
+    match parquet.map(ParquetFiles::close) {
+        // A table that could not be written is as bad as an unreadable input: exit 2.
+        Some(Err(err)) => {
+            eprintln!("framescope: Parquet output: {err}");
+            EXIT_UNREADABLE
+        }
+        _ => status,
     }
-    crate::cli::analyze_many::run(args, &inputs.files, threads)
 }
 
-/// Analyses one file, writing records or the report to `out`; `capture` tags every JSON Lines
-/// record with the file's name. Returns the exit status.
-pub fn analyze_one(args: &AnalyzeArgs, file: &Path, threads: usize, out: &mut dyn Write, capture: Option<&str>) -> u8 {
+/// Analyses one file with `threads` decoding workers (`None`: `parallel::default_threads`
+/// decides), writing records or the report to `out`; `capture` tags every JSON Lines
+/// record with the file's name; `parquet`, the shared `--parquet` files this capture's rows
+/// go to. Returns the exit status.
+pub fn analyze_one(
+    args: &AnalyzeArgs,
+    file: &Path,
+    threads: Option<usize>,
+    out: &mut dyn Write,
+    capture: Option<&str>,
+    parquet: Option<&ParquetFiles>,
+) -> u8 {
     let app_settings = match args.app_settings() {
         Ok(s) => s,
         Err(err) => {
@@ -336,7 +383,7 @@ pub fn analyze_one(args: &AnalyzeArgs, file: &Path, threads: usize, out: &mut dy
     } else {
         None
     };
-    let report = args.summary || (!args.jsonl && args.csv.is_none() && args.har.is_none());
+    let report = args.summary || (!args.jsonl && args.csv.is_none() && args.har.is_none() && args.parquet.is_none());
     let mut summary = report.then(|| SummarySink::with_app_settings(app_settings.clone()));
     let mut csv = match args.csv.as_deref().map(open_export).transpose() {
         Ok(out) => out.map(|out| CsvWriter::new(out, capture_start)),
@@ -346,11 +393,13 @@ pub fn analyze_one(args: &AnalyzeArgs, file: &Path, threads: usize, out: &mut dy
         }
     };
     let mut har = args.har.as_ref().map(|_| HarWriter::new());
+    let mut columns = parquet.map(|files| files.sink(capture, app_settings.clone()));
     let mut outputs = Outputs {
         jsonl: jsonl.as_mut(),
         summary: summary.as_mut(),
         csv: csv.as_mut(),
         har: har.as_mut(),
+        parquet: columns.as_mut(),
     };
 
     let mut matched = None;
@@ -363,6 +412,11 @@ pub fn analyze_one(args: &AnalyzeArgs, file: &Path, threads: usize, out: &mut dy
         };
         let (read, stopped_early) = match source {
             Source::Capture(mut reader) => {
+                let threads = threads.unwrap_or_else(|| {
+                    default_threads(reader.file_len(), available_threads(), || {
+                        probe_capture(file, args.reader, args.config(), keylog_text.as_deref())
+                    })
+                });
                 let mut analyzer = decoder(args.config(), threads);
                 if let Some(text) = &keylog_text {
                     analyzer.feed_keys(text);
@@ -423,6 +477,10 @@ pub fn analyze_one(args: &AnalyzeArgs, file: &Path, threads: usize, out: &mut dy
     }
 
     let mut status = 0;
+    if let Some(sink) = columns {
+        // The rows still buffered; a write error is reported once all files are done.
+        sink.finish();
+    }
     // Consumed whole here: the writer borrows `out`, which the report is written to below.
     let jsonl_written = jsonl.map(|writer| writer.finish().map(drop));
     if let Some(Err(err)) = jsonl_written

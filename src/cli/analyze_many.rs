@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{SyncSender, sync_channel};
 
 use crate::cli::analyze::{AnalyzeArgs, EXIT_UNREADABLE, analyze_one};
+use crate::export::parquet::ParquetFiles;
 
 /// Output is handed to the writing thread in chunks of about this many bytes (whole lines).
 const CHUNK_BYTES: usize = 1 << 20;
@@ -18,7 +19,7 @@ const QUEUED_CHUNKS: usize = 32;
 
 /// Runs `analyze` on every file with `threads` files at a time; returns the exit status of
 /// the first file (in the order given) that did not succeed, else 0.
-pub fn run(args: &AnalyzeArgs, files: &[PathBuf], threads: usize) -> u8 {
+pub fn run(args: &AnalyzeArgs, files: &[PathBuf], threads: usize, parquet: Option<&ParquetFiles>) -> u8 {
     if args.csv.is_some() || args.har.is_some() {
         eprintln!(
             "framescope: --csv and --har take one capture; with several, use --jsonl (every record names its capture)"
@@ -40,7 +41,7 @@ pub fn run(args: &AnalyzeArgs, files: &[PathBuf], threads: usize) -> u8 {
                         let Some(file) = files.get(index) else { break };
                         let mut out = Chunks::new(tx.clone(), args.jsonl);
                         let name = file.display().to_string();
-                        let status = analyze_one(args, file, 1, &mut out, Some(&name));
+                        let status = analyze_one(args, file, Some(1), &mut out, Some(&name), parquet);
                         let _ = out.flush_all();
                         if let Ok(mut all) = statuses.lock()
                             && let Some(slot) = all.get_mut(index)
