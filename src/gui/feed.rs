@@ -390,13 +390,23 @@ fn read_file(
         Err(e) => return FeedEnd::Failed(e.to_string()),
     };
     progress.total_bytes.store(reader.file_len(), Ordering::Relaxed);
-    // Connections decoded on every core; the events arrive in the one-analyzer order.
-    let mut analyzer = crate::capture::parallel::decoder(config, crate::capture::parallel::available_threads());
-    if let Some(keylog) = keylog {
-        match std::fs::read(keylog) {
-            Ok(text) => analyzer.input().feed_keys(&text),
-            Err(e) => return FeedEnd::Failed(format!("TLS key log {}: {e}", keylog.display())),
+    let keys = match keylog.map(std::fs::read).transpose() {
+        Ok(keys) => keys,
+        Err(e) => {
+            let shown = keylog.map(|k| k.display().to_string()).unwrap_or_default();
+            return FeedEnd::Failed(format!("TLS key log {shown}: {e}"));
         }
+    };
+    // Workers only where they pay (`analyze`'s default rule: a large capture whose decode
+    // is expensive, on three or more cores); the events arrive in the one-analyzer order.
+    let threads = crate::capture::parallel::default_threads(
+        reader.file_len(),
+        crate::capture::parallel::available_threads(),
+        || crate::capture::parallel::probe_capture(path, crate::capture::ReaderKind::Auto, config, keys.as_deref()),
+    );
+    let mut analyzer = crate::capture::parallel::decoder(config, threads);
+    if let Some(text) = &keys {
+        analyzer.input().feed_keys(text);
     }
     let mut sink = BatchingSink::new(tx, wake, progress.clone());
     let summary = reader.run(analyzer.input(), &mut sink, &mut |bytes| {
