@@ -362,3 +362,51 @@ pub fn closing_server(log: ServerLog) -> u16 {
         }
     })
 }
+
+/// A tokio-tungstenite server on 127.0.0.1 (its own thread) that echoes after `delay`; answers `{"id":N,…}` with `{"id":N,"ok":true}` when `reqresp`.
+pub fn tokio_echo_server(delay: std::time::Duration, reqresp: bool) -> u16 {
+    use futures_util::{SinkExt, StreamExt};
+    let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = std_listener.local_addr().unwrap().port();
+    std_listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(std_listener).unwrap();
+            while let Ok((tcp, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let Ok(ws) = tokio_tungstenite::accept_async(tcp).await else {
+                        return;
+                    };
+                    let (tx, mut rx) = ws.split();
+                    let tx = std::sync::Arc::new(tokio::sync::Mutex::new(tx));
+                    while let Some(Ok(m)) = rx.next().await {
+                        if !m.is_text() {
+                            continue;
+                        }
+                        let tx = tx.clone();
+                        tokio::spawn(async move {
+                            tokio::time::sleep(delay).await;
+                            let reply = if reqresp {
+                                let t = m.to_text().unwrap_or_default();
+                                let id: String = t
+                                    .trim_start_matches("{\"id\":")
+                                    .chars()
+                                    .take_while(|c| c.is_ascii_digit())
+                                    .collect();
+                                tungstenite::Message::text(format!("{{\"id\":{id},\"ok\":true}}"))
+                            } else {
+                                m
+                            };
+                            let _ = tx.lock().await.send(reply).await;
+                        });
+                    }
+                });
+            }
+        });
+    });
+    port
+}
