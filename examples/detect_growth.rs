@@ -81,8 +81,16 @@ fn main() {
         ("noise", |n| noise(n, 99), 1448),
         ("zeros", |n| vec![0; n], 1448),
         ("empty binary frames 82 00", |n| repeat(&[0x82, 0x00], n), 1448),
-        ("text headers of 32 KiB ASCII, every 4 bytes", |n| repeat(&[0x01, 0x7e, 0x7f, 0x7f], n), 1448),
-        ("masked zero-length continuations 80 80 ..", |n| repeat(&[0x80], n), 1448),
+        (
+            "text headers of 32 KiB ASCII, every 4 bytes",
+            |n| repeat(&[0x01, 0x7e, 0x7f, 0x7f], n),
+            1448,
+        ),
+        (
+            "masked zero-length continuations 80 80 ..",
+            |n| repeat(&[0x80], n),
+            1448,
+        ),
         ("frame soup", frame_soup, 1448),
         ("frames ending 1 byte short of segment ends", near_misses, 1448),
         ("zeros in 64-byte segments", |n| vec![0; n], 64),

@@ -82,7 +82,9 @@ fn permission_help_for(error: &str, packaged: bool) -> Option<String> {
         let join = format!("`sudo usermod -aG {group} $USER`, then log out and in again (groups are read at login)");
         let setcap = format!("`sudo setcap cap_net_raw,cap_net_admin=eip {exe}`");
         let linux = if packaged {
-            format!("on Linux, with the package installed, join its group: {join}; for a binary built by hand, {setcap}")
+            format!(
+                "on Linux, with the package installed, join its group: {join}; for a binary built by hand, {setcap}"
+            )
         } else {
             format!("on Linux {setcap}; with the package installed, join its group instead: {join}")
         };

@@ -675,7 +675,9 @@ mod tests {
             ("noise", |n| noise(n, 99)),
             ("zeros", |n| vec![0; n]),
             ("empty binary frames", |n| repeat(&[0x82, 0x00], n)),
-            ("long ASCII text headers every 4 bytes", |n| repeat(&[0x01, 0x7e, 0x7f, 0x7f], n)),
+            ("long ASCII text headers every 4 bytes", |n| {
+                repeat(&[0x01, 0x7e, 0x7f, 0x7f], n)
+            }),
             ("masked empty continuations", |n| repeat(&[0x80], n)),
             ("headers of every length", |n| (0..n).map(|i| (i % 251) as u8).collect()),
         ];
@@ -689,7 +691,10 @@ mod tests {
                 assert!(buf.bytes.len() <= MAX_SEARCH_BYTES, "{name}: {} held", buf.bytes.len());
             }
             assert!(per_byte.iter().all(|&w| w < 8.0), "{name}: work per byte {per_byte:?}");
-            assert!(per_byte[1] < per_byte[0] * 1.2 + 0.1, "{name}: grows with size {per_byte:?}");
+            assert!(
+                per_byte[1] < per_byte[0] * 1.2 + 0.1,
+                "{name}: grows with size {per_byte:?}"
+            );
         }
     }
 
