@@ -34,7 +34,7 @@ fn frame_soup(len: usize) -> Vec<u8> {
         let fin = opcode >= 8 || pick(1) & 1 == 1;
         let masked = pick(2) & 1 == 1;
         let n = usize::from(pick(3)) % if opcode >= 8 { 126 } else { 300 };
-        out.push(u8::from(fin) << 7 | opcode);
+        out.push((u8::from(fin) << 7) | opcode);
         let m = if masked { 0x80 } else { 0 };
         if n < 126 {
             out.push(m | n as u8);

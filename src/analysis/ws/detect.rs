@@ -671,7 +671,8 @@ mod tests {
     /// shows hundreds of units per byte at 1 MiB.
     #[test]
     fn work_per_byte_is_bounded_on_hostile_input() {
-        let inputs: [(&str, fn(usize) -> Vec<u8>); 6] = [
+        type Maker = fn(usize) -> Vec<u8>;
+        let inputs: [(&str, Maker); 6] = [
             ("noise", |n| noise(n, 99)),
             ("zeros", |n| vec![0; n]),
             ("empty binary frames", |n| repeat(&[0x82, 0x00], n)),
