@@ -47,6 +47,19 @@ pub fn keep_capture_rights_for_group_only() -> Result<CaptureRights, String> {
     Ok(CaptureRights::Dropped)
 }
 
+/// True if the package's capture group exists (the package is installed), so capture
+/// rights come from joining it.
+#[cfg(target_os = "linux")]
+pub fn capture_group_exists() -> bool {
+    linux::group_id(CAPTURE_GROUP).is_some()
+}
+
+/// No package creates the group elsewhere.
+#[cfg(not(target_os = "linux"))]
+pub fn capture_group_exists() -> bool {
+    false
+}
+
 /// Elsewhere the package grants nothing, so there is nothing to gate.
 #[cfg(not(target_os = "linux"))]
 pub fn keep_capture_rights_for_group_only() -> Result<CaptureRights, String> {

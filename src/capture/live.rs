@@ -67,13 +67,30 @@ pub fn check_filter(filter: &str) -> Result<(), String> {
 
 /// How to grant capture rights, when `error` says they are missing. Never "run as root".
 pub fn permission_help(error: &str) -> Option<String> {
+    permission_help_for(error, crate::privileges::capture_group_exists())
+}
+
+/// `permission_help`, told whether the package's `framescope` group exists: then the
+/// package already gave the binary its capabilities and only group members keep them
+/// (src/privileges.rs), so joining the group is the fix, not setcap.
+fn permission_help_for(error: &str, packaged: bool) -> Option<String> {
     let lower = error.to_lowercase();
     let denied = lower.contains("permission") || lower.contains("not permitted") || lower.contains("eperm");
     denied.then(|| {
         let exe = std::env::current_exe().map_or_else(|_| "framescope".to_owned(), |p| p.display().to_string());
+        let group = crate::privileges::CAPTURE_GROUP;
+        let join = format!("`sudo usermod -aG {group} $USER`, then log out and in again (groups are read at login)");
+        let setcap = format!("`sudo setcap cap_net_raw,cap_net_admin=eip {exe}`");
+        let linux = if packaged {
+            format!(
+                "on Linux, with the package installed, join its group: {join}; for a binary built by hand, {setcap}"
+            )
+        } else {
+            format!("on Linux {setcap}; with the package installed, join its group instead: {join}")
+        };
         format!(
             "framescope is not allowed to capture packets ({error}). Grant the right to the program, \
-not root to the whole window: on Linux `sudo setcap cap_net_raw,cap_net_admin=eip {exe}`; \
+not root to the whole window: {linux}; \
 on macOS give your user read access to /dev/bpf* (Wireshark's ChmodBPF package does this); \
 on Windows install Npcap."
         )
@@ -216,6 +233,16 @@ mod tests {
         assert!(help.contains("ChmodBPF") && help.contains("Npcap"));
         assert!(!help.contains("sudo framescope") && !help.contains("run as root"));
         assert_eq!(permission_help("No such device exists"), None);
+    }
+
+    #[test]
+    fn permission_errors_name_the_packaged_group_first_when_it_exists() {
+        let packaged = permission_help_for("socket: Operation not permitted", true).expect("recognised");
+        let join = packaged.find("sudo usermod -aG framescope $USER").expect("usermod");
+        assert!(packaged.contains("log out and in again"));
+        assert!(join < packaged.find("setcap").expect("setcap for hand-built binaries"));
+        let by_hand = permission_help_for("socket: Operation not permitted", false).expect("recognised");
+        assert!(by_hand.find("setcap") < by_hand.find("usermod"), "{by_hand}");
     }
 
     #[test]
