@@ -32,7 +32,7 @@ fn decimation_keeps_two_points_per_column_with_the_extremes() {
 #[test]
 fn block_decimation_keeps_the_same_extremes_as_point_decimation() {
     let points = pts(1_000_000);
-    let blocks = blocks_of(&points);
+    let blocks = Summaries::of(&points);
     let exact = decimate(&points, 0.0, 1000.0, 400);
     let fast = decimate_with_blocks(&points, &blocks, 0.0, 1000.0, 400);
     assert!(fast.len() <= 800);
@@ -41,6 +41,38 @@ fn block_decimation_keeps_the_same_extremes_as_point_decimation() {
     assert_eq!((max(&fast), min(&fast)), (max(&exact), min(&exact)));
     // Every point shown is a real message point.
     assert!(fast.iter().all(|p| points[p.message as usize] == *p));
+}
+
+#[test]
+fn fine_blocks_serve_tens_of_points_per_column_with_the_same_extremes() {
+    // 100 000 points over 400 columns: 250 per column, under the coarse blocks' threshold.
+    let points = pts(100_000);
+    let blocks = Summaries::of(&points);
+    assert_eq!(blocks.fine.len(), 100_000 / FINE_POINTS);
+    let exact = decimate(&points, 0.0, 100.0, 400);
+    let fast = decimate_with_blocks(&points, &blocks, 0.0, 100.0, 400);
+    assert!(fast.len() <= 800);
+    // Per column, the same lowest and highest value as decimating every point.
+    let column = |p: &MarkPoint| ((p.x / 100.0) * 400.0).clamp(0.0, 399.0) as usize;
+    let extremes = |v: &[MarkPoint]| {
+        let mut out = vec![(f64::MAX, f64::MIN); 400];
+        for p in v {
+            let e = &mut out[column(p)];
+            *e = (e.0.min(p.y), e.1.max(p.y));
+        }
+        out
+    };
+    assert_eq!(extremes(&fast), extremes(&exact));
+    assert!(fast.iter().all(|p| points[p.message as usize] == *p));
+    // Appending keeps the summaries equal to ones built from scratch.
+    let mut grown = Summaries::of(&points[..99_990]);
+    grown.refresh(&points);
+    assert_eq!(
+        (grown.fine.len(), grown.coarse.len()),
+        (blocks.fine.len(), blocks.coarse.len())
+    );
+    assert_eq!(grown.fine.last(), blocks.fine.last());
+    assert_eq!(grown.coarse.last(), blocks.coarse.last());
 }
 
 #[test]

@@ -70,20 +70,22 @@ pub fn decimate(points: &[MarkPoint], x_min: f64, x_max: f64, columns: usize) ->
     out
 }
 
-/// Points per summary block: a block keeps its lowest and highest point.
+/// Points per coarse summary block: a block keeps its lowest and highest point.
 pub const BLOCK_POINTS: usize = 256;
+/// Points per fine summary block, for views with tens of points per pixel column.
+pub const FINE_POINTS: usize = 16;
 
-/// The extremes of up to `BLOCK_POINTS` consecutive points (sorted by x), in x order.
+/// The extremes of up to a block's worth of consecutive points (sorted by x), in x order.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Block {
     pub first: MarkPoint,
     pub second: MarkPoint,
 }
 
-/// Summaries of every whole or partial block of `points`.
-pub fn blocks_of(points: &[MarkPoint]) -> Vec<Block> {
+/// Summaries of every whole or partial block of `size` points of `points`.
+pub fn blocks_of(points: &[MarkPoint], size: usize) -> Vec<Block> {
     points
-        .chunks(BLOCK_POINTS)
+        .chunks(size.max(1))
         .filter_map(|chunk| {
             let low = *chunk.iter().min_by(|a, b| a.y.total_cmp(&b.y))?;
             let high = *chunk.iter().max_by(|a, b| a.y.total_cmp(&b.y))?;
@@ -93,23 +95,58 @@ pub fn blocks_of(points: &[MarkPoint]) -> Vec<Block> {
         .collect()
 }
 
-/// Like [`decimate`], but when columns would span many points it decimates the block
-/// summaries instead: the cost follows the number of blocks, not points. Blocks are runs of
+/// A lane's block summaries at two sizes, kept up to date as points are appended.
+#[derive(Clone, Debug, Default)]
+pub struct Summaries {
+    pub fine: Vec<Block>,
+    pub coarse: Vec<Block>,
+}
+
+impl Summaries {
+    pub fn of(points: &[MarkPoint]) -> Summaries {
+        let mut s = Summaries::default();
+        s.refresh(points);
+        s
+    }
+
+    /// Redoes only the last (partial) block of each size and the new ones.
+    pub fn refresh(&mut self, points: &[MarkPoint]) {
+        for (blocks, size) in [(&mut self.fine, FINE_POINTS), (&mut self.coarse, BLOCK_POINTS)] {
+            let keep = (points.len() / size).min(blocks.len().saturating_sub(1));
+            blocks.truncate(keep);
+            blocks.extend(blocks_of(points.get(keep * size..).unwrap_or(&[]), size));
+        }
+    }
+
+    fn clear(&mut self) {
+        self.fine.clear();
+        self.coarse.clear();
+    }
+}
+
+/// Like [`decimate`], but when columns would span many points it decimates block summaries
+/// instead — coarse ones when a column spans hundreds of points, fine ones when it spans
+/// tens — so the cost follows the number of blocks, not points. Blocks are runs of
 /// consecutive sorted points, so their extremes are still sorted by x and no extreme of the
 /// range is lost.
 pub fn decimate_with_blocks(
     points: &[MarkPoint],
-    blocks: &[Block],
+    summaries: &Summaries,
     x_min: f64,
     x_max: f64,
     columns: usize,
 ) -> Vec<MarkPoint> {
     let start = points.partition_point(|p| p.x < x_min);
     let end = points.partition_point(|p| p.x <= x_max);
-    if end.saturating_sub(start) <= columns.max(1) * BLOCK_POINTS * 2 {
+    let n = end.saturating_sub(start);
+    let (blocks, size) = if n > columns.max(1) * BLOCK_POINTS * 2 {
+        (&summaries.coarse, BLOCK_POINTS)
+    } else if n > columns.max(1) * FINE_POINTS * 2 {
+        (&summaries.fine, FINE_POINTS)
+    } else {
         return decimate(points, x_min, x_max, columns);
-    }
-    let range = start / BLOCK_POINTS..end.div_ceil(BLOCK_POINTS).min(blocks.len());
+    };
+    let range = start / size..end.div_ceil(size).min(blocks.len());
     let summary: Vec<MarkPoint> = blocks
         .get(range)
         .unwrap_or(&[])
@@ -138,7 +175,7 @@ pub struct TimelineCache {
     pub lanes: [Vec<MarkPoint>; 2],
     /// The highest y of both lanes (the largest payload), for a y range shared by both.
     pub max_y: f64,
-    blocks: [Vec<Block>; 2],
+    blocks: [Summaries; 2],
     shown: [DecimatedLane; 2],
     /// Which of `theme::OPCODES` the lanes hold (for the legend), kept up to date with them:
     /// scanning a million points every frame to find out cost more than drawing.
@@ -188,10 +225,7 @@ impl TimelineCache {
                 blocks.clear();
             }
             if grew || unsorted {
-                // Redo only the last (partial) block and the new ones.
-                let keep = (lane.len() / BLOCK_POINTS).min(blocks.len().saturating_sub(1));
-                blocks.truncate(keep);
-                blocks.extend(blocks_of(lane.get(keep * BLOCK_POINTS..).unwrap_or(&[])));
+                blocks.refresh(lane);
             }
         }
         self.rows_seen = app_rows.len();
