@@ -142,6 +142,20 @@ fn read_log(path: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(path).expect("peer log")).expect("peer log json")
 }
 
+/// The records of a kept TLS capture analysed with its key log beside it, and its peer log.
+fn analyzed_with_key_log(name: &str) -> (Vec<Value>, Value) {
+    let (pcap, log) = kept(name);
+    let keys = common::captures_dir().join(format!("{name}.keys"));
+    let records = framescope(&[
+        "analyze",
+        pcap.to_str().expect("path"),
+        "--jsonl",
+        "--keylog",
+        keys.to_str().expect("path"),
+    ]);
+    (records, log)
+}
+
 fn kept(name: &str) -> (PathBuf, Value) {
     let dir = common::captures_dir();
     let pcap = ["pcap", "pcapng"]
@@ -177,31 +191,13 @@ fn h2c_over_ipv6_decodes_the_same() {
 
 #[test]
 fn h2_over_tls_with_a_key_log_decodes_every_stream() {
-    let name = "h2-tls-hypercorn-two-websockets-and-get";
-    let (pcap, log) = kept(name);
-    let keys = common::captures_dir().join(format!("{name}.keys"));
-    let records = framescope(&[
-        "analyze",
-        pcap.to_str().expect("path"),
-        "--jsonl",
-        "--keylog",
-        keys.to_str().expect("path"),
-    ]);
+    let (records, log) = analyzed_with_key_log("h2-tls-hypercorn-two-websockets-and-get");
     check(&records, &log, true, false);
 }
 
 #[test]
 fn permessage_deflate_inside_http2_inside_tls_inflates_as_the_client_logged() {
-    let name = "h2-tls-deflate-hypercorn-two-websockets-and-get";
-    let (pcap, log) = kept(name);
-    let keys = common::captures_dir().join(format!("{name}.keys"));
-    let records = framescope(&[
-        "analyze",
-        pcap.to_str().expect("path"),
-        "--jsonl",
-        "--keylog",
-        keys.to_str().expect("path"),
-    ]);
+    let (records, log) = analyzed_with_key_log("h2-tls-deflate-hypercorn-two-websockets-and-get");
     // Every message equals what the client sent and received, after inflating.
     check(&records, &log, true, false);
     for (conn, logged) in of_type(&records, "connection")

@@ -53,7 +53,7 @@ fn a_load_run_stops_early_when_cancelled_and_still_reports() {
 #[test]
 fn a_scenario_run_stops_early_when_cancelled() {
     use framescope::scenario::report::Status;
-    use framescope::scenario::runner::{RunOptions, STOPPED, run_until};
+    use framescope::scenario::runner::STOPPED;
     let port = server(Duration::ZERO, false);
     let scenario = framescope::scenario::load::parse(
         r#"Scenario(
@@ -69,23 +69,7 @@ fn a_scenario_run_stops_early_when_cancelled() {
 )"#,
     )
     .unwrap();
-    let cancel = framescope::load::Cancel::new();
-    let stopper = cancel.clone();
-    std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(800));
-        stopper.cancel();
-    });
-    let started = std::time::Instant::now();
-    let report = run_until(
-        &scenario,
-        RunOptions {
-            url: Some(format!("ws://127.0.0.1:{port}/")),
-            ..Default::default()
-        },
-        &cancel,
-    )
-    .unwrap();
-    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    let report = stopped_after(&scenario, port, Duration::from_millis(800));
     assert!(report.stopped_early && !report.passed);
     let statuses: Vec<Status> = report.steps.iter().map(|s| s.status).collect();
     assert_eq!(
@@ -99,7 +83,7 @@ fn a_scenario_run_stops_early_when_cancelled() {
 #[test]
 fn a_cancelled_repeat_ends_at_the_iteration_that_was_running() {
     use framescope::scenario::report::Status;
-    use framescope::scenario::runner::{RunOptions, STOPPED, run_until};
+    use framescope::scenario::runner::STOPPED;
     let port = server(Duration::ZERO, false);
     let scenario = framescope::scenario::load::parse(
         r#"Scenario(
@@ -117,23 +101,7 @@ fn a_cancelled_repeat_ends_at_the_iteration_that_was_running() {
 )"#,
     )
     .unwrap();
-    let cancel = framescope::load::Cancel::new();
-    let stopper = cancel.clone();
-    std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(700));
-        stopper.cancel();
-    });
-    let started = std::time::Instant::now();
-    let report = run_until(
-        &scenario,
-        RunOptions {
-            url: Some(format!("ws://127.0.0.1:{port}/")),
-            ..Default::default()
-        },
-        &cancel,
-    )
-    .unwrap();
-    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    let report = stopped_after(&scenario, port, Duration::from_millis(700));
     let repeat = &report.steps[1];
     assert_eq!(repeat.status, Status::Fail);
     // Some iterations passed before the stop; the last one listed is the one it cut short:
@@ -154,4 +122,32 @@ fn a_cancelled_repeat_ends_at_the_iteration_that_was_running() {
     );
     assert_eq!(report.steps[2].status, Status::Skipped);
     assert!(report.stopped_early && !report.passed);
+}
+
+/// Runs `scenario` against the echo server on `port`, stopping it after `after`; the run
+/// must end within 5 s of its start.
+fn stopped_after(
+    scenario: &framescope::scenario::model::Scenario,
+    port: u16,
+    after: Duration,
+) -> framescope::scenario::report::RunReport {
+    use framescope::scenario::runner::{RunOptions, run_until};
+    let cancel = framescope::load::Cancel::new();
+    let stopper = cancel.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(after);
+        stopper.cancel();
+    });
+    let started = std::time::Instant::now();
+    let report = run_until(
+        scenario,
+        RunOptions {
+            url: Some(format!("ws://127.0.0.1:{port}/")),
+            ..Default::default()
+        },
+        &cancel,
+    )
+    .unwrap();
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    report
 }
