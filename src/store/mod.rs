@@ -95,6 +95,9 @@ pub struct Store {
     span: Option<(Timestamp, Timestamp)>,
     /// The capture's first packet, when the source knows it (the origin of `time`).
     pub first_packet: Option<Timestamp>,
+    /// The earliest connection start, kept as connections arrive (`capture_start` is asked
+    /// for every message a display filter examines).
+    first_connection: Option<Timestamp>,
 }
 
 impl Store {
@@ -123,7 +126,7 @@ impl Store {
     /// first connection's start or the first message.
     pub fn capture_start(&self) -> Option<Timestamp> {
         self.first_packet
-            .or_else(|| self.connections.iter().map(|c| c.info.first_ts).min())
+            .or(self.first_connection)
             .or(self.span.map(|(a, _)| a))
     }
 
@@ -192,6 +195,7 @@ impl EventSink for Store {
         match event {
             Event::Connection(info) => {
                 if info.conn as usize == self.connections.len() {
+                    self.first_connection = Some(self.first_connection.map_or(info.first_ts, |t| t.min(info.first_ts)));
                     self.connections.push(ConnectionEntry {
                         info: info.clone(),
                         counters: Default::default(),
