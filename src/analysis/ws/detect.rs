@@ -96,6 +96,13 @@ fn meaningful(h: &FrameHeader, strict: bool) -> bool {
     !(empty_data || (strict && h.opcode == OpCode::Continuation))
 }
 
+/// Frames whose payload was checked and passed (text that is UTF-8, a close with a valid
+/// code): random bytes rarely pass, so a chain of such frames is more likely real than one of
+/// binary, continuation or ping frames, whose payloads prove nothing.
+fn verified(h: &FrameHeader) -> bool {
+    h.payload_len >= 2 && (h.opcode == OpCode::Close || (h.opcode == OpCode::Text && !h.rsv1))
+}
+
 /// How much evidence a boundary needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Evidence {
@@ -133,6 +140,8 @@ struct Chain {
     frames: u32,
     strict: u32,
     lenient: u32,
+    /// Frames whose payload passed a check (see `verified`).
+    verified: u32,
     /// Segment ends the chain's frames ended on (plus one for a start on a segment start).
     edges: u32,
     at_edge: Option<AtEdge>,
@@ -176,6 +185,7 @@ impl Chain {
             frames: 0,
             strict: 0,
             lenient: 0,
+            verified: 0,
             edges: u32::from(on_segment_start),
             at_edge: None,
             in_message: None,
@@ -208,11 +218,16 @@ impl Chain {
     }
 
     /// Of chains that share a future, the one kept: the most segment ends hit (evidence that
-    /// the frames are real), then the most frames (what `find` prefers), then the earliest.
+    /// the frames are real), then the most payloads checked and passed, then the most frames
+    /// (what `find` prefers), then the earliest. Payloads come before frames because a
+    /// random start in the unknown tail whose one frame swallows a real short frame (a
+    /// binary or ping "frame" that ends where the real text frame after it ends) would
+    /// otherwise tie with the real chain and win as the earlier one, losing that message.
     fn better_past(&self, other: &Chain) -> std::cmp::Ordering {
         other
             .edges
             .cmp(&self.edges)
+            .then(other.verified.cmp(&self.verified))
             .then(other.frames.cmp(&self.frames))
             .then(self.start.cmp(&other.start))
     }
@@ -247,6 +262,7 @@ impl Chain {
         self.frames = self.frames.saturating_add(1);
         self.strict = self.strict.saturating_add(u32::from(meaningful(&h, true)));
         self.lenient = self.lenient.saturating_add(u32::from(meaningful(&h, false)));
+        self.verified = self.verified.saturating_add(u32::from(verified(&h)));
         if end == buf.len() || segment_starts.binary_search(&end).is_ok() {
             self.edges = self.edges.saturating_add(1);
             self.at_edge = Some(AtEdge {
@@ -637,6 +653,35 @@ mod tests {
             assert_eq!(found.masked, masked.is_some());
             assert_eq!(found.frames, 3);
             assert!(buf.bytes.len() < 200 << 10, "the tail is not held: {}", buf.bytes.len());
+        }
+    }
+
+    /// A random start near the tail's end whose one "frame" swallows a real short frame and
+    /// ends where it ends (found once in a fresh mid-frame recording: a bogus frame hid the
+    /// client's 5-byte text message).
+    #[test]
+    fn a_bogus_frame_that_swallows_a_real_one_does_not_win() {
+        let key = Some([3, 1, 4, 1]);
+        let ack = frame(1, key, b"ack 0".to_vec());
+        let text = frame(1, key, "mid-stream ✓ ".repeat(300).into_bytes());
+        let done = frame(1, key, b"client done".to_vec());
+        for bogus_first_byte in [0x80u8, 0x82, 0x89] {
+            let mut tail = noise(100 << 10, 21);
+            let at = tail.len() - 20;
+            // A masked header (6 bytes) whose payload covers the rest of the tail and the ack.
+            tail[at] = bogus_first_byte;
+            tail[at + 1] = 0x80 | (14 + ack.len()) as u8;
+            let stream = [tail.clone(), ack.clone(), text.clone(), done.clone()].concat();
+            let pauses = [tail.len() + ack.len(), tail.len() + ack.len() + text.len()];
+            let mut buf = SearchBuffer::default();
+            push_segments(&mut buf, &stream, &pauses);
+            let found = buf.find(Evidence::Strict).expect("boundary after the tail");
+            assert_eq!(
+                buf.base_offset + found.start as u64,
+                tail.len() as u64,
+                "bogus {bogus_first_byte:#x}"
+            );
+            assert_eq!(found.frames, 3);
         }
     }
 
