@@ -327,7 +327,7 @@ fn duckdb_over_the_parquet_of_several_captures_agrees_with_the_reports_and_the_j
 }
 
 #[test]
-fn one_capture_has_no_capture_column_and_write_errors_exit_2() {
+fn one_capture_names_itself_first_and_write_errors_exit_2() {
     if !has_duckdb() {
         return;
     }
@@ -343,7 +343,12 @@ fn one_capture_has_no_capture_column_and_write_errors_exit_2() {
         out.join("messages.parquet").display()
     ));
     let names: Vec<&str> = columns.iter().map(|c| c[0].as_str().expect("name")).collect();
-    assert_eq!(names.first(), Some(&"conn"), "{names:?}");
+    assert_eq!(names.get(..2), Some(&["capture", "conn"][..]), "{names:?}");
+    let named = duckdb_rows(&format!(
+        "SELECT DISTINCT capture FROM read_parquet('{}')",
+        out.join("messages.parquet").display()
+    ));
+    assert_eq!(named, vec![vec![Value::String(capture.display().to_string())]]);
     let types: BTreeMap<&str, &str> = columns
         .iter()
         .map(|c| (c[0].as_str().expect("name"), c[1].as_str().expect("type")))
@@ -490,4 +495,47 @@ fn check_against_reports(results: &Results, reports: &BTreeMap<(String, u64), Co
         .map(|r| r.rtt.as_ref().expect("rtt").4.clone())
         .max_by(|a, b| a.parse::<f64>().unwrap().total_cmp(&b.parse::<f64>().unwrap()));
     assert_eq!(Some(ms(&row[5])), max);
+}
+
+/// One capture per run still names its capture, so the folders of separate runs (a
+/// scheduler's map step, one run per file) read as one table.
+#[test]
+fn parquet_folders_of_separate_runs_read_as_one_table() {
+    if !has_duckdb() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let captures = capture_paths();
+    for (i, capture) in captures.iter().enumerate() {
+        let out = dir.path().join(i.to_string());
+        analyze_all(
+            &["--parquet", out.to_str().expect("utf-8")],
+            std::slice::from_ref(capture),
+        );
+    }
+    let pattern = dir.path().join("*").join("messages.parquet");
+    let counted = duckdb_rows(&format!(
+        "SELECT capture, count(*) FROM read_parquet('{}') GROUP BY capture ORDER BY capture",
+        pattern.display()
+    ));
+    let mut expected: BTreeMap<String, u64> = BTreeMap::new();
+    for line in analyze_all(&["--jsonl"], &captures).lines() {
+        let record: Value = serde_json::from_str(line).expect("a JSON record");
+        if record["type"] == "message" {
+            *expected
+                .entry(record["capture"].as_str().expect("capture").to_owned())
+                .or_default() += 1;
+        }
+    }
+    assert_eq!(expected.len(), captures.len());
+    let counted: BTreeMap<String, u64> = counted
+        .iter()
+        .map(|row| {
+            (
+                row[0].as_str().expect("capture").to_owned(),
+                row[1].as_u64().expect("count"),
+            )
+        })
+        .collect();
+    assert_eq!(counted, expected);
 }

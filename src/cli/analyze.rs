@@ -266,11 +266,7 @@ pub fn run(args: &AnalyzeArgs) -> u8 {
         }
     };
     let threads = args.threads.map_or_else(available_threads, usize::from);
-    let parquet = match args
-        .parquet
-        .as_deref()
-        .map(|dir| ParquetFiles::create(dir, inputs.many))
-    {
+    let parquet = match args.parquet.as_deref().map(ParquetFiles::create) {
         None => None,
         Some(Ok(files)) => Some(files),
         Some(Err(err)) => {
@@ -393,7 +389,10 @@ pub fn analyze_one(
         }
     };
     let mut har = args.har.as_ref().map(|_| HarWriter::new());
-    let mut columns = parquet.map(|files| files.sink(capture, app_settings.clone()));
+    // Parquet rows always name their capture (one file too), so the outputs of separate
+    // runs can be read as one table.
+    let file_name = file.display().to_string();
+    let mut columns = parquet.map(|files| files.sink(capture.unwrap_or(&file_name), app_settings.clone()));
     let mut outputs = Outputs {
         jsonl: jsonl.as_mut(),
         summary: summary.as_mut(),

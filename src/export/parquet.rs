@@ -255,12 +255,10 @@ impl Table {
         }
     }
 
-    /// The Parquet schema; `capture` (the file the record came from) first when asked.
-    fn schema(self, with_capture: bool) -> String {
+    /// The Parquet schema; `capture` (the file the record came from) first.
+    fn schema(self) -> String {
         let mut schema = String::from("message framescope {\n");
-        if with_capture {
-            schema.push_str("  REQUIRED BYTE_ARRAY capture (UTF8);\n");
-        }
+        schema.push_str("  REQUIRED BYTE_ARRAY capture (UTF8);\n");
         for c in self.columns() {
             let repetition = if c.optional { "OPTIONAL" } else { "REQUIRED" };
             schema.push_str(&format!(
@@ -286,7 +284,6 @@ struct TableFile {
 /// The open Parquet files of one `--parquet OUT`, shared by every capture being analysed.
 pub struct ParquetFiles {
     tables: Vec<Mutex<TableFile>>,
-    with_capture: bool,
     /// The first write error, as one line naming the file.
     error: Mutex<Option<String>>,
 }
@@ -298,13 +295,13 @@ fn describe(path: &Path, err: impl std::fmt::Display) -> String {
 
 impl ParquetFiles {
     /// Creates OUT (if missing) and one file per table in it, replacing files of the same
-    /// names. `with_capture` adds the `capture` column (several captures analysed).
-    pub fn create(dir: &Path, with_capture: bool) -> Result<ParquetFiles, String> {
+    /// names.
+    pub fn create(dir: &Path) -> Result<ParquetFiles, String> {
         std::fs::create_dir_all(dir).map_err(|e| format!("cannot create the Parquet folder {}: {e}", dir.display()))?;
         let mut tables = Vec::with_capacity(Table::ALL.len());
         for table in Table::ALL {
             let path = dir.join(table.file_name());
-            let schema = parse_message_type(&table.schema(with_capture)).map_err(|e| describe(&path, e))?;
+            let schema = parse_message_type(&table.schema()).map_err(|e| describe(&path, e))?;
             let file = File::create(&path).map_err(|e| describe(&path, e))?;
             let writer = SerializedFileWriter::new(
                 BufWriter::with_capacity(1 << 20, file),
@@ -319,16 +316,15 @@ impl ParquetFiles {
         }
         Ok(ParquetFiles {
             tables,
-            with_capture,
             error: Mutex::new(None),
         })
     }
 
     /// A sink for one capture's events (`capture` names it in the `capture` column).
-    pub fn sink(&self, capture: Option<&str>, app: AppSettings) -> ParquetSink<'_> {
+    pub fn sink(&self, capture: &str, app: AppSettings) -> ParquetSink<'_> {
         ParquetSink {
             files: self,
-            capture: ByteArray::from(capture.unwrap_or_default().as_bytes()),
+            capture: ByteArray::from(capture.as_bytes()),
             app: AppTracker::new(app),
             buffers: Table::ALL.map(RowBuffer::new),
         }
@@ -369,7 +365,7 @@ impl ParquetFiles {
             buffer.clear();
             return;
         };
-        let written = write_columns(writer, buffer, self.with_capture.then_some(capture));
+        let written = write_columns(writer, buffer, capture);
         buffer.clear();
         if let Err(err) = written {
             // A failed file gets no more rows (its footer will be missing): said once.
@@ -396,20 +392,14 @@ fn properties(table: Table) -> WriterProperties {
     props.build()
 }
 
-fn write_columns(
-    writer: &mut FileWriter,
-    buffer: &RowBuffer,
-    capture: Option<&ByteArray>,
-) -> parquet::errors::Result<()> {
+fn write_columns(writer: &mut FileWriter, buffer: &RowBuffer, capture: &ByteArray) -> parquet::errors::Result<()> {
     let mut group = writer.next_row_group()?;
-    if let Some(capture) = capture {
-        let values = vec![capture.clone(); buffer.rows];
-        let Some(mut column) = group.next_column()? else {
-            return Err(schema_mismatch());
-        };
-        column.typed::<ByteArrayType>().write_batch(&values, None, None)?;
-        column.close()?;
-    }
+    let values = vec![capture.clone(); buffer.rows];
+    let Some(mut column) = group.next_column()? else {
+        return Err(schema_mismatch());
+    };
+    column.typed::<ByteArrayType>().write_batch(&values, None, None)?;
+    column.close()?;
     for data in &buffer.columns {
         let Some(mut column) = group.next_column()? else {
             return Err(schema_mismatch());
@@ -792,11 +782,9 @@ mod tests {
     #[test]
     fn every_table_schema_parses_with_one_leaf_per_column() {
         for table in Table::ALL {
-            for with_capture in [false, true] {
-                let schema = parse_message_type(&table.schema(with_capture)).expect("a valid schema");
-                let leaves = schema.get_fields().len();
-                assert_eq!(leaves, table.columns().len() + usize::from(with_capture), "{table:?}");
-            }
+            let schema = parse_message_type(&table.schema()).expect("a valid schema");
+            let leaves = schema.get_fields().len();
+            assert_eq!(leaves, table.columns().len() + 1, "{table:?}");
             assert_eq!(RowBuffer::new(table).columns.len(), table.columns().len());
         }
     }
