@@ -8,22 +8,7 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
-fn jsonl(capture: &str, extra: &[&str]) -> Vec<Value> {
-    let path = common::captures_dir().join(capture);
-    let out = Command::new(env!("CARGO_BIN_EXE_framescope"))
-        .arg("analyze")
-        .arg(&path)
-        .arg("--jsonl")
-        .args(extra)
-        .output()
-        .expect("run framescope");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout)
-        .expect("utf8")
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect()
-}
+use common::cli::jsonl;
 
 /// The `app` objects of message records, in order, with the message's direction.
 fn apps(records: &[Value]) -> Vec<(String, Value)> {

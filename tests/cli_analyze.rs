@@ -3,33 +3,12 @@
 
 mod common;
 
-use std::process::{Command, Output};
-
-use base64::Engine as _;
 use serde_json::Value;
 
-fn framescope(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_framescope"))
-        .args(args)
-        .output()
-        .expect("run framescope")
-}
+use common::cli::{framescope, payload};
 
 fn jsonl(capture: &str) -> Vec<Value> {
-    let path = common::captures_dir().join(capture);
-    let out = framescope(&["analyze", path.to_str().expect("utf8 path"), "--jsonl"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout)
-        .expect("utf8")
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect()
-}
-
-fn payload(record: &Value) -> Vec<u8> {
-    base64::engine::general_purpose::STANDARD
-        .decode(record["payload_b64"].as_str().expect("payload_b64"))
-        .expect("base64")
+    common::cli::jsonl(capture, &[])
 }
 
 fn messages<'a>(records: &'a [Value], dir: &str, opcode: &str) -> Vec<&'a Value> {

@@ -5,17 +5,11 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::{Command, Output};
 
 use base64::Engine as _;
 use serde_json::Value;
 
-fn framescope(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_framescope"))
-        .args(args)
-        .output()
-        .expect("run framescope")
-}
+use common::cli::{framescope, of_type, payload, records};
 
 fn capture(name: &str) -> String {
     common::captures_dir()
@@ -23,30 +17,6 @@ fn capture(name: &str) -> String {
         .to_str()
         .expect("utf8 path")
         .to_owned()
-}
-
-fn records(args: &[&str]) -> Vec<Value> {
-    let out = framescope(args);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .expect("utf8")
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect()
-}
-
-fn of_type<'a>(records: &'a [Value], kind: &str) -> Vec<&'a Value> {
-    records.iter().filter(|r| r["type"] == kind).collect()
-}
-
-fn payload(record: &Value) -> Vec<u8> {
-    base64::engine::general_purpose::STANDARD
-        .decode(record["payload_b64"].as_str().expect("payload_b64"))
-        .expect("base64")
 }
 
 fn json_payload(record: &Value) -> Option<Value> {

@@ -13,22 +13,7 @@ use std::process::Command;
 use base64::Engine as _;
 use serde_json::Value;
 
-fn framescope(args: &[&str]) -> Vec<Value> {
-    let out = Command::new(env!("CARGO_BIN_EXE_framescope"))
-        .args(args)
-        .output()
-        .expect("run framescope");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout)
-        .expect("utf8")
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect()
-}
-
-fn of_type<'a>(records: &'a [Value], kind: &str) -> Vec<&'a Value> {
-    records.iter().filter(|r| r["type"] == kind).collect()
-}
+use common::cli::{of_type, records as framescope};
 
 /// A peer log entry as the record format would show the message: (opcode, payload).
 fn logged_message(m: &Value) -> (String, Vec<u8>) {

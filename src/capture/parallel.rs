@@ -146,6 +146,21 @@ pub fn default_threads(file_bytes: u64, cores: usize, probe: impl FnOnce() -> De
     cores - 1
 }
 
+/// The default worker count for one capture file on this machine (`default_threads` with
+/// the cores available and a probe of the file's first packets), for `analyze` and the
+/// window's loader alike.
+pub fn threads_for(
+    path: &Path,
+    file_bytes: u64,
+    kind: ReaderKind,
+    config: AnalyzerConfig,
+    keys: Option<&[u8]>,
+) -> usize {
+    default_threads(file_bytes, available_threads(), || {
+        probe_capture(path, kind, config, keys)
+    })
+}
+
 /// A TCP segment without the packet around it; its payload is a range of the batch's bytes.
 struct Segment {
     src: SocketAddr,

@@ -11,7 +11,7 @@ use crate::analysis::event::{Event, EventSink};
 use crate::analysis::findings::{Finding, FindingKind};
 use crate::analysis::{AnalyzerConfig, Timestamp};
 use crate::capture::har::HarFile;
-use crate::capture::parallel::{available_threads, decoder, default_threads, probe_capture};
+use crate::capture::parallel::{available_threads, decoder, threads_for};
 use crate::capture::{OfflineReader, ReaderKind};
 use crate::cli::summary::SummarySink;
 use crate::export::csv::CsvWriter;
@@ -412,9 +412,13 @@ pub fn analyze_one(
         let (read, stopped_early) = match source {
             Source::Capture(mut reader) => {
                 let threads = threads.unwrap_or_else(|| {
-                    default_threads(reader.file_len(), available_threads(), || {
-                        probe_capture(file, args.reader, args.config(), keylog_text.as_deref())
-                    })
+                    threads_for(
+                        file,
+                        reader.file_len(),
+                        args.reader,
+                        args.config(),
+                        keylog_text.as_deref(),
+                    )
                 });
                 let mut analyzer = decoder(args.config(), threads);
                 if let Some(text) = &keylog_text {

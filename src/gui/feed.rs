@@ -399,10 +399,12 @@ fn read_file(
     };
     // Workers only where they pay (`analyze`'s default rule: a large capture whose decode
     // is expensive, on three or more cores); the events arrive in the one-analyzer order.
-    let threads = crate::capture::parallel::default_threads(
+    let threads = crate::capture::parallel::threads_for(
+        path,
         reader.file_len(),
-        crate::capture::parallel::available_threads(),
-        || crate::capture::parallel::probe_capture(path, crate::capture::ReaderKind::Auto, config, keys.as_deref()),
+        crate::capture::ReaderKind::Auto,
+        config,
+        keys.as_deref(),
     );
     let mut analyzer = crate::capture::parallel::decoder(config, threads);
     if let Some(text) = &keys {

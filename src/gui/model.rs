@@ -80,11 +80,6 @@ impl Model {
         f
     }
 
-    /// True while a file is being read, a capture runs, or a live session may send events.
-    pub fn is_loading(&self) -> bool {
-        self.loading
-    }
-
     /// The capture file the shown connections came from: the file opened, or a live
     /// capture's recording.
     pub fn packet_source(&self) -> Option<PathBuf> {

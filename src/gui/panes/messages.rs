@@ -210,7 +210,7 @@ pub fn messages_ui(cx: &mut Cx<'_>, scroll_to_selected: &mut bool, ui: &mut egui
         .auto_shrink([false, false])
         .resizable(true)
         .sense(egui::Sense::click())
-        .stick_to_bottom(cx.is_loading() && sort.is_arrival());
+        .stick_to_bottom(cx.loading && sort.is_arrival());
     for col in &cols {
         table = table.column(col.column(cx.settings.time_mode));
     }
