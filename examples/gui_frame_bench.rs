@@ -1,23 +1,28 @@
 //! Frame times of the window with a big capture loaded, and the process's memory.
 //!
-//! usage: gui_frame_bench CAPTURE [FRAMES]
+//! usage: gui_frame_bench [--accesskit] CAPTURE [FRAMES]
 //!        gui_frame_bench --first-results CAPTURE
 //!
 //! `--first-results` opens the file as the window does (loader thread) and reports how long
 //! until the first connection and the first message are on screen.
 //!
 //! Loads the capture into the store (as the loader thread would), then drives the real app
-//! through egui_kittest at 1600×1000 with the message table and the timeline visible: each
-//! frame presses PageDown (selection and table scroll move) and every fourth frame zooms or
-//! pans the timeline. A frame is the egui pass (all panes laid out) plus tessellation; the
-//! GPU upload is not included. Prints p50/p95/p99/max and peak memory against the file size.
-//! Then sorts the table by size (a header click), applies a display filter, and scrolls the
-//! sorted, filtered table again: the time of each of those frames and the scrolling p99.
+//! at 1600×1000 with the message table and the timeline visible, through a bare
+//! `egui::Context` fed input events as eframe feeds it: each frame presses PageDown
+//! (selection and table scroll move) and every fourth frame zooms or pans the timeline. A
+//! frame is the egui pass (all panes laid out) plus tessellation; the GPU upload is not
+//! included. Prints p50/p95/p99/max and peak memory against the file size. Then sorts the
+//! table by size (a header click), applies a display filter, and scrolls the sorted,
+//! filtered table again: the time of each of those frames and the scrolling p99.
+//!
+//! AccessKit (the accessibility tree) is off, as in the window until a screen reader asks
+//! for it (eframe enables it on the reader's first request); `--accesskit` turns it on to
+//! measure what a screen reader's user pays. (egui_kittest always turns it on, which is why
+//! this bench does not use it.)
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use egui_kittest::Harness;
 use framescope::analysis::{Analyzer, AnalyzerConfig};
 use framescope::capture::OfflineReader;
 use framescope::gui::FramescopeApp;
@@ -40,13 +45,11 @@ fn first_results(path: &std::path::Path) {
     let mut app = FramescopeApp::new(Settings::default(), Arc::new(|| {}));
     let started = Instant::now();
     app.open(path.to_owned());
-    let mut harness = Harness::builder()
-        .with_size((1600.0, 1000.0))
-        .build_ui_state(|ui, app: &mut FramescopeApp| app.show(ui), app);
+    let mut window = Window::new(app, false);
     let (mut first_conn, mut first_msg) = (None, None);
     while (first_conn.is_none() || first_msg.is_none()) && started.elapsed().as_secs() < 30 {
-        harness.step();
-        let app = harness.state();
+        window.step(Vec::new());
+        let app = &window.app;
         if first_conn.is_none() && !app.store.connections.is_empty() {
             first_conn = Some(started.elapsed());
         }
@@ -64,38 +67,76 @@ fn first_results(path: &std::path::Path) {
     );
 }
 
+/// The app in a bare egui context of 1600×1000 points, stepped as eframe steps it.
+struct Window {
+    ctx: egui::Context,
+    app: FramescopeApp,
+    started: Instant,
+}
+
+impl Window {
+    fn new(app: FramescopeApp, accesskit: bool) -> Self {
+        let ctx = egui::Context::default();
+        if accesskit {
+            ctx.enable_accesskit();
+        }
+        Window {
+            ctx,
+            app,
+            started: Instant::now(),
+        }
+    }
+
+    /// One frame with these input events: the egui pass and tessellation; its time in ms.
+    fn step(&mut self, events: Vec<egui::Event>) -> f64 {
+        let input = egui::RawInput {
+            screen_rect: Some(egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(1600.0, 1000.0))),
+            time: Some(self.started.elapsed().as_secs_f64()),
+            events,
+            ..Default::default()
+        };
+        let t = Instant::now();
+        let app = &mut self.app;
+        let output = self.ctx.run_ui(input, |ui| app.show(ui));
+        let primitives = self.ctx.tessellate(output.shapes, output.pixels_per_point);
+        std::hint::black_box(primitives.len());
+        t.elapsed().as_secs_f64() * 1000.0
+    }
+}
+
+fn key(key: egui::Key, pressed: bool) -> egui::Event {
+    egui::Event::Key {
+        key,
+        physical_key: None,
+        pressed,
+        repeat: false,
+        modifiers: egui::Modifiers::NONE,
+    }
+}
+
 /// Steps `frames` frames pressing PageDown, zooming or panning the timeline every fourth;
 /// returns each frame's time in ms.
-fn scroll_frames(harness: &mut Harness<'_, FramescopeApp>, frames: usize) -> Vec<f64> {
+fn scroll_frames(window: &mut Window, frames: usize) -> Vec<f64> {
     let plot_at = egui::pos2(600.0, 900.0);
     let mut times = Vec::with_capacity(frames);
     for i in 0..frames {
-        harness.key_press(egui::Key::PageDown);
+        let mut events = vec![key(egui::Key::PageDown, true), key(egui::Key::PageDown, false)];
         if i % 4 == 0 {
-            harness.hover_at(plot_at);
-            let delta = if i % 8 == 0 {
-                egui::vec2(0.0, 40.0)
+            events.push(egui::Event::PointerMoved(plot_at));
+            let (delta, modifiers) = if i % 8 == 0 {
+                (egui::vec2(0.0, 40.0), egui::Modifiers::CTRL)
             } else {
-                egui::vec2(25.0, 0.0)
+                (egui::vec2(25.0, 0.0), egui::Modifiers::NONE)
             };
-            harness.event(egui::Event::MouseWheel {
+            events.push(egui::Event::MouseWheel {
                 unit: egui::MouseWheelUnit::Point,
                 delta,
                 phase: egui::TouchPhase::Move,
-                modifiers: if i % 8 == 0 {
-                    egui::Modifiers::CTRL
-                } else {
-                    egui::Modifiers::NONE
-                },
+                modifiers,
                 source: egui::MouseWheelSource::Wheel,
             });
         }
-        let t = Instant::now();
-        harness.step();
-        let output = harness.output().clone();
-        let primitives = harness.ctx.tessellate(output.shapes, output.pixels_per_point);
-        std::hint::black_box(primitives.len());
-        times.push(t.elapsed().as_secs_f64() * 1000.0);
+        times.push(window.step(events));
     }
     times
 }
@@ -119,8 +160,13 @@ fn main() {
         first_results(std::path::Path::new(args.get(2).expect("capture")));
         return;
     }
-    let path = std::path::PathBuf::from(args.get(1).expect("usage: gui_frame_bench CAPTURE [FRAMES]"));
-    let frames: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(300);
+    let accesskit = args.iter().any(|a| a == "--accesskit");
+    let rest: Vec<&String> = args.iter().skip(1).filter(|a| *a != "--accesskit").collect();
+    let path = std::path::PathBuf::from(
+        rest.first()
+            .expect("usage: gui_frame_bench [--accesskit] CAPTURE [FRAMES]"),
+    );
+    let frames: usize = rest.get(1).and_then(|s| s.parse().ok()).unwrap_or(300);
     let file_len = std::fs::metadata(&path).expect("capture").len();
 
     let started = Instant::now();
@@ -143,61 +189,65 @@ fn main() {
     let mut app = FramescopeApp::new(Settings::default(), Arc::new(|| {}));
     app.store = store;
     app.source = Some(framescope::gui::feed::Source::File(path));
-    let mut harness = Harness::builder()
-        .with_size((1600.0, 1000.0))
-        .build_ui_state(|ui, app: &mut FramescopeApp| app.show(ui), app);
+    let mut window = Window::new(app, accesskit);
     // Warm-up: the first frames build the filtered view and the plot caches.
     let warm = Instant::now();
-    harness.run_steps(2);
+    window.step(Vec::new());
+    window.step(Vec::new());
     println!(
         "first frames (filtered view and plot caches built): {:.1} ms",
         warm.elapsed().as_secs_f64() * 1000.0
     );
+    let tree = if accesskit { ", AccessKit on" } else { "" };
 
-    let all = scroll_frames(&mut harness, frames);
-    println!("{frames} frames: {}", summary(all));
+    let before = window.app.selection.message;
+    let all = scroll_frames(&mut window, frames);
+    println!(
+        "{frames} frames{tree}: {} (selection moved from message {before:?} to {:?})",
+        summary(all),
+        window.app.selection.message
+    );
 
-    // A header click sorts every row; the next frame pays for it.
-    harness.state_mut().push(framescope::gui::commands::Command::SortBy(
+    // A header click sorts every row; the click's frame queues the sort and the next
+    // frame's refresh sorts.
+    window.app.push(framescope::gui::commands::Command::SortBy(
         framescope::store::sort::SortColumn::DecodedBytes,
     ));
-    // The click's frame queues the sort; the next frame's refresh sorts.
-    harness.step();
-    let t = Instant::now();
-    harness.step();
+    window.step(Vec::new());
+    let sorting = window.step(Vec::new());
     println!(
-        "sort {} rows by size: {:.1} ms (the frame that sorts)",
-        harness.state().view.shown().len(),
-        t.elapsed().as_secs_f64() * 1000.0
+        "sort {} rows by size: {sorting:.1} ms (the frame that sorts)",
+        window.app.view.shown().len(),
     );
-    harness
-        .state_mut()
-        .push(framescope::gui::commands::Command::SetDisplayFilter(
-            "dir == s2c && len > 64".to_owned(),
-        ));
-    harness.step();
+    window.app.push(framescope::gui::commands::Command::SetDisplayFilter(
+        "dir == s2c && len > 64".to_owned(),
+    ));
+    window.step(Vec::new());
     // The filter runs a budget per frame (the window stays responsive); count the frames and
     // the slowest one until every message is examined and the rows are sorted.
     let t = Instant::now();
     let (mut frames_filtering, mut slowest) = (0, 0.0f64);
     loop {
-        let f = Instant::now();
-        harness.step();
-        slowest = slowest.max(f.elapsed().as_secs_f64() * 1000.0);
+        slowest = slowest.max(window.step(Vec::new()));
         frames_filtering += 1;
-        let app = harness.state();
+        let app = &window.app;
         if !app.view.scanning(&app.store) || frames_filtering > 10_000 {
             break;
         }
     }
     println!(
         "display filter `dir == s2c && len > 64` over {} messages: {:.1} ms in {frames_filtering} frames (slowest {slowest:.1} ms), {} shown, sorted",
-        harness.state().store.messages.len(),
+        window.app.store.messages.len(),
         t.elapsed().as_secs_f64() * 1000.0,
-        harness.state().view.shown().len()
+        window.app.view.shown().len()
     );
-    let sorted = scroll_frames(&mut harness, frames);
-    println!("{frames} frames, sorted and filtered: {}", summary(sorted));
+    let before = window.app.selection.message;
+    let sorted = scroll_frames(&mut window, frames);
+    println!(
+        "{frames} frames, sorted and filtered{tree}: {} (selection moved from message {before:?} to {:?})",
+        summary(sorted),
+        window.app.selection.message
+    );
     let peak_kb = status_kb("VmHWM:");
     println!(
         "peak memory {:.0} MB for a {:.0} MB capture ({:.2}x)",
