@@ -165,6 +165,8 @@ pub struct TlsSession {
     client_random: Option<[u8; 32]>,
     server_random: Option<[u8; 32]>,
     suite: Option<&'static Suite>,
+    /// The ServerHello negotiated RFC 7366 encrypt-then-MAC (TLS 1.2 CBC suites).
+    encrypt_then_mac: bool,
     /// The keys were found and installed.
     keys_ready: bool,
     /// TLS 1.3 application secrets, installed when each side's Finished is seen.
@@ -194,6 +196,7 @@ impl TlsSession {
             client_random: None,
             server_random: None,
             suite: None,
+            encrypt_then_mac: false,
             keys_ready: false,
             app_secrets: [None, None],
             keylog_generation: None,
@@ -480,8 +483,13 @@ impl TlsSession {
         else {
             return false;
         };
-        let Some((client, server)) = RecordKey::tls12_pair(suite, master.as_bytes(), &client_random, &server_random)
-        else {
+        let Some((client, server)) = RecordKey::tls12_pair(
+            suite,
+            master.as_bytes(),
+            &client_random,
+            &server_random,
+            self.encrypt_then_mac,
+        ) else {
             return false;
         };
         self.dirs[0].key = Some(client);
@@ -547,7 +555,7 @@ impl TlsSession {
                 .get(..8)
                 .and_then(|b| b.try_into().ok())
                 .map(u64::from_be_bytes)
-                .filter(|h| lost_unknown && self.is_tls12() && *h >= seq && *h - seq < tries);
+                .filter(|h| lost_unknown && key.carries_sequence_number() && *h >= seq && *h - seq < tries);
             let seqs = hint.into_iter().chain(seq..seq + tries);
             opened = Self::try_open(&mut scratch, key, &rec.header, rec.body, seqs).map(|(s, r)| (Used::Current, s, r));
         }
@@ -587,10 +595,11 @@ impl TlsSession {
         d.seq += 1;
         d.failures_in_row += 1;
         if d.failures_in_row == 1 || d.failures_in_row >= max {
+            let check = d.key.as_ref().map_or("tag check", RecordKey::check_name);
             let why = if d.lost_unknown {
-                "after lost records no sequence number opened it"
+                "after lost records no sequence number opened it".to_owned()
             } else {
-                "tag check failed: wrong or mismatched keys"
+                format!("{check} failed: wrong or mismatched keys, or damaged bytes")
             };
             let mut detail = format!("{}-byte record (sequence {seq}): {why}", rec.header.len);
             if d.failures_in_row >= max {
@@ -745,6 +754,7 @@ impl TlsSession {
             return;
         }
         self.server_random = Some(hello.random);
+        self.encrypt_then_mac = hello.encrypt_then_mac;
         if let Some(alpn) = &hello.alpn {
             out.alpn(alpn);
             self.facts.alpn = Some(alpn.clone());
@@ -772,7 +782,7 @@ impl TlsSession {
                     ts,
                     None,
                     format!(
-                        "TLS {} with {} cannot be decrypted (framescope decrypts TLS 1.2 and 1.3 AEAD suites)",
+                        "TLS {} with {} cannot be decrypted (framescope decrypts TLS 1.3 AEAD suites and TLS 1.2 AEAD and AES-CBC suites)",
                         handshake::version_name(hello.version()),
                         suites::name(hello.cipher_suite)
                     ),

@@ -1,0 +1,149 @@
+//! TLS 1.2 AES-CBC record protection (RFC 5246 §6.2.3.2): the explicit per-record IV, the
+//! padding and the HMAC, either MAC-then-encrypt (the MAC covers the plaintext and is
+//! encrypted with it) or encrypt-then-MAC (RFC 7366: the MAC covers IV and ciphertext and is
+//! checked before anything is decrypted).
+//!
+//! AES-CBC is RustCrypto's (`aes`, which uses the CPU's AES instructions when present, and
+//! the `cbc` block mode; ring has no CBC); the HMACs are ring's. Not constant-time, and that
+//! is deliberate: framescope is a passive analyser opening records of a capture with keys
+//! its user holds, so there is no padding oracle to protect — checks simply return early.
+
+use core::ops::Range;
+
+use aes::cipher::{BlockModeDecrypt, InOutBuf, InnerIvInit, KeyInit};
+use ring::hmac;
+
+use crate::analysis::tls::crypto::tls12_aad;
+use crate::analysis::tls::suites::{CbcAes, Mac};
+
+/// AES block size: the explicit IV's length and the ciphertext's granularity.
+pub const BLOCK_BYTES: usize = 16;
+
+enum Aes {
+    Aes128(aes::Aes128),
+    Aes256(aes::Aes256),
+}
+
+/// One direction's CBC record key: the AES key, the HMAC key, and whether the session
+/// negotiated encrypt-then-MAC.
+pub struct CbcKey {
+    aes: Aes,
+    mac: hmac::Key,
+    mac_len: usize,
+    encrypt_then_mac: bool,
+}
+
+impl core::fmt::Debug for CbcKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("CbcKey")
+            .field("mac_len", &self.mac_len)
+            .field("encrypt_then_mac", &self.encrypt_then_mac)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Decrypts `buf` (whole blocks) in place with AES-CBC under `iv`; false when `buf` is not
+/// a whole number of blocks or `iv` is not one block.
+fn cbc_decrypt<C: aes::cipher::BlockCipherDecrypt>(cipher: &C, iv: &[u8], buf: &mut [u8]) -> bool {
+    let Ok(mut mode) = cbc::Decryptor::<&C>::inner_iv_slice_init(cipher, iv) else {
+        return false;
+    };
+    let (blocks, tail) = InOutBuf::from(buf).into_chunks();
+    if !tail.is_empty() {
+        return false;
+    }
+    mode.decrypt_blocks_inout(blocks);
+    true
+}
+
+/// The length of `plain` without its TLS padding (`padding_length + 1` bytes, each equal to
+/// `padding_length`), or `None` when the padding is malformed.
+fn unpadded_len(plain: &[u8]) -> Option<usize> {
+    let pad = usize::from(*plain.last()?);
+    let start = plain.len().checked_sub(pad + 1)?;
+    let padding = plain.get(start..)?;
+    padding.iter().all(|b| usize::from(*b) == pad).then_some(start)
+}
+
+impl CbcKey {
+    /// A key from its key block parts; `None` when a length does not fit the suite.
+    pub fn new(aes: CbcAes, enc_key: &[u8], mac: Mac, mac_key: &[u8], encrypt_then_mac: bool) -> Option<CbcKey> {
+        let aes = match aes {
+            CbcAes::Aes128 => Aes::Aes128(aes::Aes128::new_from_slice(enc_key).ok()?),
+            CbcAes::Aes256 => Aes::Aes256(aes::Aes256::new_from_slice(enc_key).ok()?),
+        };
+        if mac_key.len() != mac.len_bytes() {
+            return None;
+        }
+        Some(CbcKey {
+            aes,
+            mac: hmac::Key::new(mac.ring_algorithm(), mac_key),
+            mac_len: mac.len_bytes(),
+            encrypt_then_mac,
+        })
+    }
+
+    pub fn encrypt_then_mac(&self) -> bool {
+        self.encrypt_then_mac
+    }
+
+    fn decrypt(&self, iv: &[u8], buf: &mut [u8]) -> bool {
+        match &self.aes {
+            Aes::Aes128(c) => cbc_decrypt(c, iv, buf),
+            Aes::Aes256(c) => cbc_decrypt(c, iv, buf),
+        }
+    }
+
+    /// True when `tag` is the HMAC of seq_num ‖ type ‖ version ‖ length(`data`) ‖ `data`.
+    fn mac_ok(&self, seq: u64, header: &[u8; 5], data: &[u8], tag: &[u8]) -> bool {
+        let Some(aad) = tls12_aad(seq, header, data.len()) else {
+            return false;
+        };
+        let mut ctx = hmac::Context::with_key(&self.mac);
+        ctx.update(&aad);
+        ctx.update(data);
+        ctx.sign().as_ref() == tag
+    }
+
+    /// Opens one record in place (`header` the 5-byte record header, `body` what follows).
+    /// Returns where the plaintext lies in `body`, or `None` when the record is malformed
+    /// or its MAC or padding check fails (wrong key or sequence number, damaged bytes).
+    pub fn open(&self, seq: u64, header: &[u8; 5], body: &mut [u8]) -> Option<Range<usize>> {
+        let mac_len = self.mac_len;
+        if self.encrypt_then_mac {
+            // IV ‖ ENC(content ‖ padding) ‖ MAC, the MAC over everything before it.
+            let sealed_len = body.len().checked_sub(mac_len)?;
+            let (sealed, tag) = body.split_at_mut(sealed_len);
+            if sealed_len < 2 * BLOCK_BYTES || !self.mac_ok(seq, header, sealed, tag) {
+                return None;
+            }
+            let (iv, enc) = sealed.split_at_mut(BLOCK_BYTES);
+            if !self.decrypt(iv, enc) {
+                return None;
+            }
+            let content_len = unpadded_len(enc)?;
+            Some(BLOCK_BYTES..BLOCK_BYTES + content_len)
+        } else {
+            // IV ‖ ENC(content ‖ MAC ‖ padding), the MAC over the content.
+            if body.len() < 2 * BLOCK_BYTES {
+                return None;
+            }
+            let (iv, enc) = body.split_at_mut(BLOCK_BYTES);
+            if !self.decrypt(iv, enc) {
+                return None;
+            }
+            let content_len = unpadded_len(enc)?.checked_sub(mac_len)?;
+            let (content, rest) = enc.split_at(content_len);
+            let tag = rest.get(..mac_len)?;
+            self.mac_ok(seq, header, content, tag)
+                .then_some(BLOCK_BYTES..BLOCK_BYTES + content_len)
+        }
+    }
+
+    /// Bytes a record adds around its plaintext: IV, MAC and at least one padding byte
+    /// (more padding is unknowable for a lost record, so a lost record's plaintext is an
+    /// estimate that may be up to 15 bytes long).
+    pub fn overhead_bytes(&self) -> usize {
+        BLOCK_BYTES + self.mac_len + 1
+    }
+}
