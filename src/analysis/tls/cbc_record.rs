@@ -147,3 +147,94 @@ impl CbcKey {
         BLOCK_BYTES + self.mac_len + 1
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hx(s: &str) -> Vec<u8> {
+        crate::analysis::ws::builder::parse_hex(s).expect("hex")
+    }
+
+    fn range(start: u8, end: u8) -> Vec<u8> {
+        (start..end).collect()
+    }
+
+    fn open(key: &CbcKey, seq: u64, record: &[u8]) -> Option<Vec<u8>> {
+        let header: [u8; 5] = record[..5].try_into().unwrap();
+        let mut body = record[5..].to_vec();
+        let plain = key.open(seq, &header, &mut body)?;
+        Some(body[plain].to_vec())
+    }
+
+    // Records built with pyca/cryptography (OpenSSL's AES-CBC) and Python's hmac, by the
+    // rules of RFC 5246 §6.2.3.2 and RFC 7366 §3, independent of this code.
+    // MAC-then-encrypt, AES-128, HMAC-SHA1, sequence 1, 27 padding bytes (more than the
+    // minimum: TLS allows up to 255).
+    const MTE_RECORD: &str = "1703030050c8c9cacbcccdcecfd0d1d2d3d4d5d6d7b07690681a1b20f2f73e6cbc7e8e39b0139d60831345e3cf4dd1b10adf03b05551805f6c904cd24144841be4d4daf174ec480e6107c945e399c740f3f8d7d7ab";
+    // Encrypt-then-MAC, AES-256, HMAC-SHA384, sequence 7, 16 padding bytes.
+    const ETM_RECORD: &str = "1703030070101112131415161718191a1b1c1d1e1f1d6453a8762a5575054bfda2647bf64d5189efe97f0bc675b28232eb689c95346e71a410b92b19c7febfef4aa434b980d6d69f01b66f5cc85dc5954f41097f89a10ebd3da2be1accd582aa80aed3e45a47c19b0722a3aa2259f11f24a91b14cc";
+
+    fn mte_key() -> CbcKey {
+        CbcKey::new(CbcAes::Aes128, &range(0, 16), Mac::Sha1, &range(100, 120), false).unwrap()
+    }
+
+    fn etm_key() -> CbcKey {
+        CbcKey::new(CbcAes::Aes256, &range(32, 64), Mac::Sha384, &range(0, 48), true).unwrap()
+    }
+
+    #[test]
+    fn mac_then_encrypt_records_open_and_check_mac_and_padding() {
+        let record = hx(MTE_RECORD);
+        assert_eq!(open(&mte_key(), 1, &record).unwrap(), b"hello, CBC record");
+        // The wrong sequence number fails the MAC.
+        assert!(open(&mte_key(), 2, &record).is_none());
+        // A flipped byte in the last block garbles the padding; one in the first block the
+        // content (and so the MAC).
+        for at in [record.len() - 1, 5 + BLOCK_BYTES + 3, 5] {
+            let mut bad = record.clone();
+            bad[at] ^= 0x01;
+            assert!(open(&mte_key(), 1, &bad).is_none(), "flip at {at}");
+        }
+        // Not a whole number of blocks, or too short: no panic, no plaintext.
+        assert!(open(&mte_key(), 1, &record[..record.len() - 1]).is_none());
+        assert!(open(&mte_key(), 1, &record[..5 + BLOCK_BYTES]).is_none());
+        assert!(open(&mte_key(), 1, &record[..5]).is_none());
+        // The same record read as encrypt-then-MAC fails.
+        let etm = CbcKey::new(CbcAes::Aes128, &range(0, 16), Mac::Sha1, &range(100, 120), true).unwrap();
+        assert!(open(&etm, 1, &record).is_none());
+    }
+
+    #[test]
+    fn encrypt_then_mac_records_check_the_mac_over_the_ciphertext() {
+        let record = hx(ETM_RECORD);
+        assert_eq!(
+            open(&etm_key(), 7, &record).unwrap(),
+            b"encrypt-then-MAC record, SHA-384"
+        );
+        assert!(open(&etm_key(), 6, &record).is_none());
+        for at in [5, 5 + BLOCK_BYTES, record.len() - 1] {
+            let mut bad = record.clone();
+            bad[at] ^= 0x80;
+            assert!(open(&etm_key(), 7, &bad).is_none(), "flip at {at}");
+        }
+        for end in 5..record.len() {
+            let _ = open(&etm_key(), 7, &record[..end]);
+        }
+    }
+
+    #[test]
+    fn padding_is_checked_byte_by_byte() {
+        assert_eq!(unpadded_len(&[9, 9, 2, 2, 2]), Some(2));
+        assert_eq!(unpadded_len(&[9, 0]), Some(1));
+        assert_eq!(unpadded_len(&[9, 1, 2, 2]), None);
+        assert_eq!(unpadded_len(&[3, 3]), None);
+        assert_eq!(unpadded_len(&[]), None);
+    }
+
+    #[test]
+    fn keys_of_the_wrong_length_are_refused() {
+        assert!(CbcKey::new(CbcAes::Aes256, &range(0, 16), Mac::Sha1, &range(0, 20), false).is_none());
+        assert!(CbcKey::new(CbcAes::Aes128, &range(0, 16), Mac::Sha256, &range(0, 20), false).is_none());
+    }
+}

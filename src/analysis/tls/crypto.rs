@@ -386,6 +386,33 @@ mod tests {
     }
 
     #[test]
+    fn the_sha384_key_block_equals_wiresharks() {
+        // captures/tls12-ecdhe-rsa-aes256-sha384: its master secret and server ‖ client
+        // random, and the key block Wireshark 4.0 derived from them (`-o tls.debug_file:`).
+        let master =
+            hx("864dc736565acf0c243861034e6237f7222b0684da6922aeadadf9f2c8540b9e7fc91c16dc54737e337b23753a139847");
+        let seed = hx(
+            "626517f0010705f334df14a4cf49827d64f019dfefe1ee056b0bc62c2ba5e02ba8d9d7f74dede2a558fbfc278198b75bd0ca65aafe12e3edaf12debe5af25872",
+        );
+        let mut block = vec![0u8; 192];
+        tls12_prf(Hash::Sha384, &master, b"key expansion", &seed, &mut block);
+        assert_eq!(
+            block,
+            hx(
+                "aefebd530aed27c8ea66b2b12625ea4cef43b842882fc64f596978fbf3651fc427ed8223bf20fdb96e379507db728fb13f8c9be9d001a409b59bf6ca6aa4d85d97b2546d114d43ea93f02957109805139983a256d09ed293a12b0244dd2ee02ddc52fceda50f874fa9f254f2a90afa3b7cbbfa702416200e6cdc135d090a6abd3247ee2927a34febfab22ddb7847f20672a0cc4230114cb6476cc4c583685feff5903f862c4af5b5e88f097c2bc26a0cc94f6a33072a52597203e4fb3029490d"
+            )
+        );
+        // Both directions' CBC keys come out of it.
+        let suite = decryptable(0xC028).unwrap();
+        let client_random: [u8; 32] = seed[32..].try_into().unwrap();
+        let server_random: [u8; 32] = seed[..32].try_into().unwrap();
+        let (client, server) = RecordKey::tls12_pair(suite, &master, &client_random, &server_random, true).unwrap();
+        assert_eq!(client.check_name(), "MAC check (encrypt-then-MAC) or padding check");
+        assert_eq!(server.overhead_bytes(), 16 + 48 + 1);
+        assert!(!client.carries_sequence_number());
+    }
+
+    #[test]
     fn key_update_derives_a_different_secret_of_the_same_length() {
         let secret = hx(CLIENT_AP_SECRET);
         let next = next_traffic_secret(Hash::Sha256, &secret).unwrap();
