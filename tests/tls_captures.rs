@@ -1,11 +1,15 @@
 //! The TLS captures of `captures/` (real Python `websockets` and OpenSSL `s_client` peers on
 //! `lo`, key logs written by the peers): framescope decrypts them and its WebSocket frames
-//! equal tshark's (`-o tls.keylog_file:`), the oracle for the TLS part.
+//! equal tshark's (`-o tls.keylog_file:`), the oracle for the TLS part; the TLS 1.2 AES-CBC
+//! ones also equal what the client logged (`NAME.peers.json`), and survive damaged records.
 
 mod common;
 
 use std::path::Path;
 use std::process::Command;
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 use framescope::analysis::event::CollectSink;
 use framescope::analysis::link::LinkType;
@@ -35,6 +39,35 @@ const ECHO_CAPTURES: &[(&str, &str, &str)] = &[
         "1.2",
         "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
     ),
+    (
+        "tls12-ecdhe-rsa-aes128-sha",
+        "1.2",
+        "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
+    ),
+    (
+        "tls12-ecdhe-rsa-aes256-sha384",
+        "1.2",
+        "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384",
+    ),
+    (
+        "tls12-rsa-aes128-sha256-no-etm",
+        "1.2",
+        "TLS_RSA_WITH_AES_128_CBC_SHA256",
+    ),
+    (
+        "tls12-ecdhe-ecdsa-aes256-sha-no-etm",
+        "1.2",
+        "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA",
+    ),
+];
+
+/// The TLS 1.2 AES-CBC captures: (capture, OpenSSL's name of the suite, whether the
+/// ServerHello negotiated RFC 7366 encrypt-then-MAC).
+const CBC_CAPTURES: &[(&str, &str, bool)] = &[
+    ("tls12-ecdhe-rsa-aes128-sha", "ECDHE-RSA-AES128-SHA", true),
+    ("tls12-ecdhe-rsa-aes256-sha384", "ECDHE-RSA-AES256-SHA384", true),
+    ("tls12-rsa-aes128-sha256-no-etm", "AES128-SHA256", false),
+    ("tls12-ecdhe-ecdsa-aes256-sha-no-etm", "ECDHE-ECDSA-AES256-SHA", false),
 ];
 
 fn analyze(pcap: &Path, keys: Option<&Path>, config: AnalyzerConfig) -> CollectSink {
@@ -404,4 +437,200 @@ fn a_lost_segment_of_three_records_is_reported_and_decryption_resumes_after_it()
     assert!(!sent.iter().any(|(o, p)| *o == OpCode::Binary && p.len() == 40_000));
     assert!(sent.contains(&(OpCode::Ping, b"tls-rtt".to_vec())), "{sent:?}");
     assert_eq!(sent.last().map(|m| m.0), Some(OpCode::Close));
+}
+
+/// (opcode, length, SHA-256) of every data message `dir`'s peer sent.
+fn data_digests(sink: &CollectSink, dir: Direction) -> Vec<(String, u64, String)> {
+    sink.messages
+        .iter()
+        .filter(|m| m.dir == dir && matches!(m.opcode, OpCode::Text | OpCode::Binary))
+        .map(|m| {
+            let opcode = if m.opcode == OpCode::Text { "text" } else { "binary" };
+            (
+                opcode.to_owned(),
+                m.payload.len() as u64,
+                hex::encode(Sha256::digest(&m.payload)),
+            )
+        })
+        .collect()
+}
+
+fn logged_digests(log: &Value, side: &str) -> Vec<(String, u64, String)> {
+    log[side]
+        .as_array()
+        .unwrap_or_else(|| panic!("peer log has no {side}"))
+        .iter()
+        .map(|m| {
+            (
+                m["opcode"].as_str().unwrap().to_owned(),
+                m["length"].as_u64().unwrap(),
+                m["sha256"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// The extension types of the capture's ServerHello, by tshark (None when it is missing).
+fn server_hello_extensions(pcap: &Path) -> Option<Vec<u16>> {
+    let out = Command::new("tshark")
+        .arg("-r")
+        .arg(pcap)
+        .args([
+            "-Y",
+            "tls.handshake.type == 2",
+            "-T",
+            "fields",
+            "-e",
+            "tls.handshake.extension.type",
+        ])
+        .output()
+        .ok()?;
+    assert!(out.status.success(), "tshark failed");
+    let text = String::from_utf8(out.stdout).unwrap();
+    Some(text.trim().split(',').map(|t| t.parse().unwrap()).collect())
+}
+
+#[test]
+fn cbc_captures_decode_to_what_the_client_logged() {
+    for (name, openssl_suite, etm) in CBC_CAPTURES {
+        let (pcap, keys) = capture(name);
+        let log: Value =
+            serde_json::from_slice(&std::fs::read(common::captures_dir().join(format!("{name}.peers.json"))).unwrap())
+                .unwrap();
+        // The server negotiated what the script asked for.
+        assert_eq!(log["cipher"], *openssl_suite, "{name}");
+        assert_eq!(log["tls_version"], "TLSv1.2", "{name}");
+        match server_hello_extensions(&pcap) {
+            Some(exts) => assert_eq!(exts.contains(&22), *etm, "{name}: encrypt_then_mac in {exts:?}"),
+            None => common::skip_or_fail_in_ci("tshark is not installed"),
+        }
+        let sink = analyze(&pcap, Some(&keys), AnalyzerConfig::default());
+        assert!(sink.findings.is_empty(), "{name}: {:?}", sink.findings);
+        assert_eq!(
+            data_digests(&sink, Direction::ClientToServer),
+            logged_digests(&log, "sent"),
+            "{name}"
+        );
+        assert_eq!(
+            data_digests(&sink, Direction::ServerToClient),
+            logged_digests(&log, "received"),
+            "{name}"
+        );
+        // permessage-deflate inside TLS: the 104 400-byte text travels compressed; the
+        // 40 000 incompressible bytes span three records.
+        let large = sink.messages.iter().find(|m| m.payload.len() == 104_400).unwrap();
+        assert!(
+            large.compressed && large.wire_len < 10_000,
+            "{name}: {}",
+            large.wire_len
+        );
+        let binary = sink.messages.iter().find(|m| m.payload.len() == 40_000).unwrap();
+        assert!(binary.wire_len > 2 * 16_384, "{name}");
+        let sent = payloads(&sink, Direction::ClientToServer);
+        assert!(sent.contains(&(OpCode::Ping, log["ping"].as_str().unwrap().as_bytes().to_vec())));
+        let close = sink
+            .messages
+            .iter()
+            .find(|m| m.dir == Direction::ClientToServer && m.opcode == OpCode::Close)
+            .unwrap();
+        assert_eq!(close.close_code, Some(log["close"]["code"].as_u64().unwrap() as u16));
+        assert_eq!(close.close_reason().as_deref(), log["close"]["reason"].as_str());
+    }
+}
+
+/// The key log with the last hex digit of every secret changed.
+fn wrong_keys(keys: &Path) -> tempfile::NamedTempFile {
+    let text = std::fs::read_to_string(keys).unwrap();
+    let wrong: String = text
+        .lines()
+        .map(|l| {
+            let mut l = l.to_owned();
+            if !l.starts_with('#') {
+                let last = l.pop().unwrap();
+                l.push(if last == '0' { '1' } else { '0' });
+            }
+            l + "\n"
+        })
+        .collect();
+    let tmp = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(tmp.path(), wrong).unwrap();
+    tmp
+}
+
+#[test]
+fn a_wrong_key_fails_the_cbc_mac_or_padding_check() {
+    for (name, _, etm) in CBC_CAPTURES {
+        let (pcap, keys) = capture(name);
+        let wrong = wrong_keys(&keys);
+        let sink = analyze(&pcap, Some(wrong.path()), AnalyzerConfig::default());
+        assert!(sink.connections.is_empty(), "{name}");
+        let failures = sink.findings_of("tls-decrypt-failed");
+        // First failure and the give-up notice, per direction.
+        assert_eq!(failures.len(), 4, "{name}: {failures:?}");
+        let check = if *etm {
+            "MAC check (encrypt-then-MAC) or padding check failed"
+        } else {
+            "MAC or padding check failed"
+        };
+        assert!(
+            failures.iter().all(|f| f.detail.contains(check)),
+            "{name}: {failures:?}"
+        );
+        assert_eq!(sink.flows[0].reason, "TLS decryption failed", "{name}");
+        assert_eq!(
+            sink.flows[0].tls.as_ref().unwrap().cipher_suite.as_deref(),
+            ECHO_CAPTURES.iter().find(|c| c.0 == *name).map(|c| c.2)
+        );
+    }
+}
+
+#[test]
+fn a_flipped_ciphertext_byte_fails_that_cbc_record_and_later_records_decrypt() {
+    for (name, _, _) in CBC_CAPTURES {
+        let (pcap, keys) = capture(name);
+        let mut packets = packets_of(&pcap);
+        // The segment carrying the 40 000-byte binary message (three records) one way or
+        // the other is the largest of the capture; its middle byte lies inside the second
+        // record.
+        let biggest = (0..packets.len()).max_by_key(|i| packets[*i].1.len()).unwrap();
+        let damaged = &mut packets[biggest].1;
+        let middle = damaged.len() / 2;
+        assert!(middle > 16_384 + 100, "{name}");
+        damaged[middle] ^= 0x20;
+        // Ethernet, then IPv4 (its header length in the low nibble), then the TCP source port.
+        let tcp = 14 + usize::from(damaged[14] & 0x0f) * 4;
+        let sender_port = u16::from_be_bytes([damaged[tcp], damaged[tcp + 1]]);
+        let mut analyzer = Analyzer::new(AnalyzerConfig::default());
+        analyzer.keylog_mut().feed(&std::fs::read(&keys).unwrap());
+        let mut sink = CollectSink::default();
+        for (ts, data) in &packets {
+            analyzer.push_packet(*ts, LinkType::Ethernet, data, &mut sink);
+        }
+        analyzer.finish(&mut sink);
+        let conn = &sink.connections[0];
+        let (dir, other, control) = if sender_port == conn.client.port() {
+            (Direction::ClientToServer, Direction::ServerToClient, OpCode::Ping)
+        } else {
+            (Direction::ServerToClient, Direction::ClientToServer, OpCode::Pong)
+        };
+        let failed = sink.findings_of("tls-decrypt-failed");
+        assert_eq!(failed.len(), 1, "{name}: {:?}", sink.findings);
+        assert_eq!(failed[0].dir, Some(dir), "{name}");
+        assert!(sink.findings_of("tls-record-lost").is_empty(), "{name}");
+        assert!(conn.tls.as_ref().unwrap().decrypted);
+        let is_big = |(o, p): &(OpCode, Vec<u8>)| *o == OpCode::Binary && p.len() == 40_000;
+        // The other direction's copy is intact …
+        assert!(payloads(&sink, other).iter().any(is_big), "{name}");
+        // … the damaged one lost a record, and the records after it decrypt again: the
+        // ping (or its pong) and the close arrive.
+        let after = payloads(&sink, dir);
+        assert!(!after.iter().any(is_big), "{name}");
+        assert!(
+            after.contains(&(control, b"tls-rtt".to_vec())),
+            "{name}: {:?} {:?}",
+            after.iter().map(|m| (m.0, m.1.len())).collect::<Vec<_>>(),
+            sink.findings
+        );
+        assert_eq!(after.last().map(|m| m.0), Some(OpCode::Close), "{name}");
+    }
 }

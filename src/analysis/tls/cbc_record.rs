@@ -140,6 +140,36 @@ impl CbcKey {
         }
     }
 
+    /// The plaintext length of a record that failed its checks, read from its padding
+    /// without authenticating anything (CBC decrypts the last block from the block before it
+    /// alone), so that the plaintext lost with a damaged record is counted exactly. `None`
+    /// when the last block does not end in TLS padding (or the padding is 16 bytes or more).
+    pub fn unverified_plaintext_len(&self, body: &[u8]) -> Option<usize> {
+        let enc_end = if self.encrypt_then_mac {
+            body.len().checked_sub(self.mac_len)?
+        } else {
+            body.len()
+        };
+        let enc_len = enc_end.checked_sub(BLOCK_BYTES)?;
+        if enc_len == 0 || enc_len % BLOCK_BYTES != 0 {
+            return None;
+        }
+        let last_start = enc_end - BLOCK_BYTES;
+        let previous = body.get(last_start.checked_sub(BLOCK_BYTES)?..last_start)?;
+        let mut last = [0u8; BLOCK_BYTES];
+        last.copy_from_slice(body.get(last_start..enc_end)?);
+        if !self.decrypt(previous, &mut last) {
+            return None;
+        }
+        let pad = usize::from(last[BLOCK_BYTES - 1]);
+        let padding = last.get(BLOCK_BYTES.checked_sub(pad + 1)?..)?;
+        if padding.iter().any(|b| usize::from(*b) != pad) {
+            return None;
+        }
+        let mac_inside = if self.encrypt_then_mac { 0 } else { self.mac_len };
+        enc_len.checked_sub(pad + 1 + mac_inside)
+    }
+
     /// Bytes a record adds around its plaintext: IV, MAC and at least one padding byte
     /// (more padding is unknowable for a lost record, so a lost record's plaintext is an
     /// estimate that may be up to 15 bytes long).
@@ -221,6 +251,21 @@ mod tests {
         for end in 5..record.len() {
             let _ = open(&etm_key(), 7, &record[..end]);
         }
+    }
+
+    #[test]
+    fn a_damaged_record_still_tells_its_plaintext_length_from_its_last_block() {
+        let mut mte = hx(MTE_RECORD);
+        mte[5 + BLOCK_BYTES] ^= 1; // inside the first ciphertext block
+        assert!(open(&mte_key(), 1, &mte).is_none());
+        // 27 padding bytes reach past the last block: not read as padding.
+        assert_eq!(mte_key().unverified_plaintext_len(&mte[5..]), None);
+        let mut etm = hx(ETM_RECORD);
+        etm[5] ^= 1; // inside the explicit IV
+        assert!(open(&etm_key(), 7, &etm).is_none());
+        assert_eq!(etm_key().unverified_plaintext_len(&etm[5..]), Some(32));
+        assert_eq!(etm_key().unverified_plaintext_len(&etm[5..40]), None);
+        assert_eq!(etm_key().unverified_plaintext_len(&[]), None);
     }
 
     #[test]

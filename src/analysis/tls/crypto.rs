@@ -242,6 +242,16 @@ impl RecordKey {
         )
     }
 
+    /// The plaintext length of a record that failed to open, when the protection tells it
+    /// without authentication (CBC: from the padding); `None` for AEADs, whose overhead is
+    /// fixed (`overhead_bytes`).
+    pub fn unverified_plaintext_len(&self, body: &[u8]) -> Option<usize> {
+        match &self.kind {
+            KeyKind::Aead { .. } => None,
+            KeyKind::Cbc(k) => k.unverified_plaintext_len(body),
+        }
+    }
+
     /// Bytes a record of this key adds around its plaintext (explicit nonce or IV, tag or
     /// MAC and padding, and for TLS 1.3 the inner content type), to estimate what a lost
     /// record carried.

@@ -145,6 +145,9 @@ struct Dir {
     seq: u64,
     /// Records were lost in a gap: the next record's sequence number is unsure.
     lost_unknown: bool,
+    /// Records that failed to open since the last good one but told their plaintext
+    /// length anyway (CBC padding): their wire bytes and plaintext bytes, for an exact gap.
+    failed_known: (u64, u64),
     /// Where the last decrypted record ended, and the sequence number after it.
     last_good_end: Option<u64>,
     seq_after_last_good: u64,
@@ -592,6 +595,10 @@ impl TlsSession {
         }
         let max = self.limits.max_failures_in_row;
         let d = &mut self.dirs[rec.dir.index()];
+        if let Some(plain) = d.key.as_ref().and_then(|k| k.unverified_plaintext_len(rec.body)) {
+            d.failed_known.0 += HEADER_BYTES as u64 + u64::from(rec.header.len);
+            d.failed_known.1 += plain as u64;
+        }
         d.seq += 1;
         d.failures_in_row += 1;
         if d.failures_in_row == 1 || d.failures_in_row >= max {
@@ -633,13 +640,20 @@ impl TlsSession {
         if let Some(last_end) = d.last_good_end
             && rec.offset > last_end
         {
-            let records_lost = used_seq.saturating_sub(d.seq_after_last_good);
-            let plain_lost = (rec.offset - last_end).saturating_sub(records_lost * overhead);
+            let lost_bytes = rec.offset - last_end;
+            let plain_lost = if lost_bytes == d.failed_known.0 {
+                // Only records that failed in place, each of known plaintext length.
+                d.failed_known.1
+            } else {
+                let records_lost = used_seq.saturating_sub(d.seq_after_last_good);
+                lost_bytes.saturating_sub(records_lost * overhead)
+            };
             if plain_lost > 0 {
                 out.plaintext_gap(rec.dir, rec.ts, d.plain_offset, plain_lost);
                 d.plain_offset += plain_lost;
             }
         }
+        d.failed_known = (0, 0);
         d.seq = used_seq + 1;
         d.seq_after_last_good = d.seq;
         d.last_good_end = Some(rec.offset + HEADER_BYTES as u64 + u64::from(rec.header.len));
