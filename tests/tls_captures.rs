@@ -584,53 +584,61 @@ fn a_wrong_key_fails_the_cbc_mac_or_padding_check() {
     }
 }
 
+/// The TCP source port of an Ethernet + IPv4 packet.
+fn source_port(packet: &[u8]) -> u16 {
+    let tcp = 14 + usize::from(packet[14] & 0x0f) * 4;
+    u16::from_be_bytes([packet[tcp], packet[tcp + 1]])
+}
+
 #[test]
 fn a_flipped_ciphertext_byte_fails_that_cbc_record_and_later_records_decrypt() {
     for (name, _, _) in CBC_CAPTURES {
         let (pcap, keys) = capture(name);
-        let mut packets = packets_of(&pcap);
-        // The segment carrying the 40 000-byte binary message (three records) one way or
-        // the other is the largest of the capture; its middle byte lies inside the second
-        // record.
-        let biggest = (0..packets.len()).max_by_key(|i| packets[*i].1.len()).unwrap();
-        let damaged = &mut packets[biggest].1;
-        let middle = damaged.len() / 2;
-        assert!(middle > 16_384 + 100, "{name}");
-        damaged[middle] ^= 0x20;
-        // Ethernet, then IPv4 (its header length in the low nibble), then the TCP source port.
-        let tcp = 14 + usize::from(damaged[14] & 0x0f) * 4;
-        let sender_port = u16::from_be_bytes([damaged[tcp], damaged[tcp + 1]]);
-        let mut analyzer = Analyzer::new(AnalyzerConfig::default());
-        analyzer.keylog_mut().feed(&std::fs::read(&keys).unwrap());
-        let mut sink = CollectSink::default();
-        for (ts, data) in &packets {
-            analyzer.push_packet(*ts, LinkType::Ethernet, data, &mut sink);
+        let original = packets_of(&pcap);
+        // The capture starts with the client's SYN.
+        let client_port = source_port(&original[0].1);
+        for (dir, other, control) in [
+            (Direction::ClientToServer, Direction::ServerToClient, OpCode::Ping),
+            (Direction::ServerToClient, Direction::ClientToServer, OpCode::Pong),
+        ] {
+            let mut packets = original.clone();
+            // This side's segment carrying the 40 000-byte binary message (three records)
+            // is its largest; the middle byte lies inside the second record.
+            let biggest = (0..packets.len())
+                .filter(|i| (source_port(&packets[*i].1) == client_port) == (dir == Direction::ClientToServer))
+                .max_by_key(|i| packets[*i].1.len())
+                .unwrap();
+            let damaged = &mut packets[biggest].1;
+            let middle = damaged.len() / 2;
+            assert!(middle > 16_384 + 100, "{name}");
+            damaged[middle] ^= 0x20;
+            let mut analyzer = Analyzer::new(AnalyzerConfig::default());
+            analyzer.keylog_mut().feed(&std::fs::read(&keys).unwrap());
+            let mut sink = CollectSink::default();
+            for (ts, data) in &packets {
+                analyzer.push_packet(*ts, LinkType::Ethernet, data, &mut sink);
+            }
+            analyzer.finish(&mut sink);
+            let failed = sink.findings_of("tls-decrypt-failed");
+            assert_eq!(failed.len(), 1, "{name} {dir:?}: {:?}", sink.findings);
+            assert_eq!(failed[0].dir, Some(dir), "{name}");
+            assert!(sink.findings_of("tls-record-lost").is_empty(), "{name}");
+            assert!(sink.connections[0].tls.as_ref().unwrap().decrypted);
+            let is_big = |(o, p): &(OpCode, Vec<u8>)| *o == OpCode::Binary && p.len() == 40_000;
+            // The other direction's copy is intact …
+            assert!(payloads(&sink, other).iter().any(is_big), "{name} {dir:?}");
+            // … the damaged one lost a record, and the records after it decrypt again and
+            // stay aligned: the ping (or its pong) and the close arrive.
+            let after = payloads(&sink, dir);
+            assert!(!after.iter().any(is_big), "{name} {dir:?}");
+            assert!(
+                after.contains(&(control, b"tls-rtt".to_vec())),
+                "{name} {dir:?}: {:?} {:?}",
+                after.iter().map(|m| (m.0, m.1.len())).collect::<Vec<_>>(),
+                sink.findings
+            );
+            assert_eq!(after.last().map(|m| m.0), Some(OpCode::Close), "{name} {dir:?}");
+            assert_eq!(after.len(), 5, "{name} {dir:?}");
         }
-        analyzer.finish(&mut sink);
-        let conn = &sink.connections[0];
-        let (dir, other, control) = if sender_port == conn.client.port() {
-            (Direction::ClientToServer, Direction::ServerToClient, OpCode::Ping)
-        } else {
-            (Direction::ServerToClient, Direction::ClientToServer, OpCode::Pong)
-        };
-        let failed = sink.findings_of("tls-decrypt-failed");
-        assert_eq!(failed.len(), 1, "{name}: {:?}", sink.findings);
-        assert_eq!(failed[0].dir, Some(dir), "{name}");
-        assert!(sink.findings_of("tls-record-lost").is_empty(), "{name}");
-        assert!(conn.tls.as_ref().unwrap().decrypted);
-        let is_big = |(o, p): &(OpCode, Vec<u8>)| *o == OpCode::Binary && p.len() == 40_000;
-        // The other direction's copy is intact …
-        assert!(payloads(&sink, other).iter().any(is_big), "{name}");
-        // … the damaged one lost a record, and the records after it decrypt again: the
-        // ping (or its pong) and the close arrive.
-        let after = payloads(&sink, dir);
-        assert!(!after.iter().any(is_big), "{name}");
-        assert!(
-            after.contains(&(control, b"tls-rtt".to_vec())),
-            "{name}: {:?} {:?}",
-            after.iter().map(|m| (m.0, m.1.len())).collect::<Vec<_>>(),
-            sink.findings
-        );
-        assert_eq!(after.last().map(|m| m.0), Some(OpCode::Close), "{name}");
     }
 }
