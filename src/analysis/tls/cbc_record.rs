@@ -19,9 +19,11 @@ use crate::analysis::tls::suites::{CbcAes, Mac};
 /// AES block size: the explicit IV's length and the ciphertext's granularity.
 pub const BLOCK_BYTES: usize = 16;
 
+/// Boxed: the expanded AES-256 key schedule (with the software fallback's beside it) is
+/// several hundred bytes.
 enum Aes {
-    Aes128(aes::Aes128),
-    Aes256(aes::Aes256),
+    Aes128(Box<aes::Aes128>),
+    Aes256(Box<aes::Aes256>),
 }
 
 /// One direction's CBC record key: the AES key, the HMAC key, and whether the session
@@ -69,8 +71,8 @@ impl CbcKey {
     /// A key from its key block parts; `None` when a length does not fit the suite.
     pub fn new(aes: CbcAes, enc_key: &[u8], mac: Mac, mac_key: &[u8], encrypt_then_mac: bool) -> Option<CbcKey> {
         let aes = match aes {
-            CbcAes::Aes128 => Aes::Aes128(aes::Aes128::new_from_slice(enc_key).ok()?),
-            CbcAes::Aes256 => Aes::Aes256(aes::Aes256::new_from_slice(enc_key).ok()?),
+            CbcAes::Aes128 => Aes::Aes128(Box::new(aes::Aes128::new_from_slice(enc_key).ok()?)),
+            CbcAes::Aes256 => Aes::Aes256(Box::new(aes::Aes256::new_from_slice(enc_key).ok()?)),
         };
         if mac_key.len() != mac.len_bytes() {
             return None;
@@ -89,8 +91,8 @@ impl CbcKey {
 
     fn decrypt(&self, iv: &[u8], buf: &mut [u8]) -> bool {
         match &self.aes {
-            Aes::Aes128(c) => cbc_decrypt(c, iv, buf),
-            Aes::Aes256(c) => cbc_decrypt(c, iv, buf),
+            Aes::Aes128(c) => cbc_decrypt(c.as_ref(), iv, buf),
+            Aes::Aes256(c) => cbc_decrypt(c.as_ref(), iv, buf),
         }
     }
 

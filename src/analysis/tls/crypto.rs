@@ -109,7 +109,8 @@ pub struct RecordKey {
 
 enum KeyKind {
     Aead {
-        key: LessSafeKey,
+        /// Boxed: ring's expanded key is several hundred bytes, the CBC variant a few words.
+        key: Box<LessSafeKey>,
         iv: [u8; 12],
         protection: Protection,
     },
@@ -129,8 +130,10 @@ impl core::fmt::Debug for RecordKey {
     }
 }
 
-fn aead_key(aead: Aead, key: &[u8]) -> Option<LessSafeKey> {
-    UnboundKey::new(aead.ring_algorithm(), key).ok().map(LessSafeKey::new)
+fn aead_key(aead: Aead, key: &[u8]) -> Option<Box<LessSafeKey>> {
+    UnboundKey::new(aead.ring_algorithm(), key)
+        .ok()
+        .map(|k| Box::new(LessSafeKey::new(k)))
 }
 
 impl RecordKey {
