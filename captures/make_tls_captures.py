@@ -220,8 +220,9 @@ def keyupdate_capture():
     print(f"wrote {pcap} ({os.path.getsize(pcap)} bytes) and {keys}")
 
 
-def bench_server_main(port, keys, use_tls):
-    """An echo server without compression for the benchmark captures."""
+def bench_server_main(port, keys, use_tls, ciphers=""):
+    """An echo server without compression for the benchmark captures (`ciphers`: TLS 1.2
+    with that OpenSSL cipher list)."""
     from websockets.asyncio.server import serve
 
     async def echo(ws):
@@ -234,18 +235,23 @@ def bench_server_main(port, keys, use_tls):
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             ctx.load_cert_chain(CERT, KEY)
             ctx.keylog_filename = keys
+            if ciphers:
+                ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+                ctx.set_ciphers(ciphers)
         async with serve(echo, "127.0.0.1", port, ssl=ctx, compression=None, max_size=None):
             await asyncio.sleep(3600)
 
     asyncio.run(run())
 
 
-def bench_capture(out_dir, size_mb, use_tls):
+def bench_capture(out_dir, size_mb, use_tls, ciphers=""):
     """The same echo workload (binary messages of 1 to 64 KiB, each way) over wss:// or
-    ws://, about `size_mb` MB of capture: scripts/bench.sh compares their decode times."""
+    ws://, about `size_mb` MB of capture: scripts/bench.sh compares their decode times.
+    `ciphers` (an OpenSSL TLS 1.2 cipher list, e.g. ECDHE-ECDSA-AES128-SHA) names the file
+    `tls12-CIPHERS-bench-…`."""
     from websockets.asyncio.client import connect
 
-    name = "tls-bench" if use_tls else "clear-bench"
+    name = (f"tls12-{ciphers.lower()}-bench" if ciphers else "tls-bench") if use_tls else "clear-bench"
     pcap = os.path.join(out_dir, f"{name}-{size_mb}MB.pcap")
     keys = os.path.join(out_dir, f"{name}-{size_mb}MB.keys")
     port = free_port()
@@ -254,13 +260,15 @@ def bench_capture(out_dir, size_mb, use_tls):
         stderr=subprocess.DEVNULL,
     )
     time.sleep(1.0)
-    server = subprocess.Popen([sys.executable, __file__, "--bench-serve", str(port), keys, "1" if use_tls else "0"])
+    server = subprocess.Popen(
+        [sys.executable, __file__, "--bench-serve", str(port), keys, "1" if use_tls else "0", ciphers]
+    )
     rng = random.Random(11)
     payloads = [rng.randbytes(rng.randrange(1024, 65536)) for _ in range(64)]
 
     async def session():
         uri = f"{'wss' if use_tls else 'ws'}://localhost:{port}/bench"
-        kwargs = {"ssl": client_ctx(keys)} if use_tls else {}
+        kwargs = {"ssl": client_ctx(keys, ciphers or None)} if use_tls else {}
         async with connect(uri, compression=None, max_size=None, **kwargs) as ws:
             sent = 0
             i = 0
@@ -288,13 +296,17 @@ def main():
         server_main(int(sys.argv[2]), *sys.argv[3:7])
         return
     if len(sys.argv) > 1 and sys.argv[1] == "--bench-serve":
-        bench_server_main(int(sys.argv[2]), sys.argv[3], sys.argv[4] == "1")
+        bench_server_main(int(sys.argv[2]), sys.argv[3], sys.argv[4] == "1", *sys.argv[5:6])
         return
     make_certificate()
     if len(sys.argv) > 1 and sys.argv[1] == "--bench":
         # make_tls_captures.py --bench DIR SIZE_MB: the benchmark pair (not kept in captures/).
+        # --bench-cbc DIR SIZE_MB CIPHERS: the TLS one only, TLS 1.2 with that CBC suite.
         bench_capture(sys.argv[2], int(sys.argv[3]), True)
         bench_capture(sys.argv[2], int(sys.argv[3]), False)
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "--bench-cbc":
+        bench_capture(sys.argv[2], int(sys.argv[3]), True, sys.argv[4])
         return
     if len(sys.argv) > 1 and sys.argv[1] == "--cbc":
         cbc_recordings()
