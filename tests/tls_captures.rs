@@ -584,14 +584,39 @@ fn a_wrong_key_fails_the_cbc_mac_or_padding_check() {
     }
 }
 
-/// The TCP source port of an Ethernet + IPv4 packet.
-fn source_port(packet: &[u8]) -> u16 {
+/// Where an Ethernet + IPv4 packet's TCP header and payload start.
+fn tcp_offsets(packet: &[u8]) -> (usize, usize) {
     let tcp = 14 + usize::from(packet[14] & 0x0f) * 4;
+    (tcp, tcp + usize::from(packet[tcp + 12] >> 4) * 4)
+}
+
+fn source_port(packet: &[u8]) -> u16 {
+    let (tcp, _) = tcp_offsets(packet);
     u16::from_be_bytes([packet[tcp], packet[tcp + 1]])
 }
 
-#[test]
-fn a_flipped_ciphertext_byte_fails_that_cbc_record_and_later_records_decrypt() {
+/// The packet with only `range` of its TCP payload (sequence number and IP length fixed),
+/// as if the rest had been sent in segments the capture lost.
+fn tcp_slice(packet: &[u8], range: std::ops::Range<usize>) -> Vec<u8> {
+    let (tcp, payload) = tcp_offsets(packet);
+    let mut out = packet[..payload].to_vec();
+    out.extend_from_slice(&packet[payload + range.start..payload + range.end]);
+    let seq = u32::from_be_bytes(packet[tcp + 4..tcp + 8].try_into().unwrap()).wrapping_add(range.start as u32);
+    out[tcp + 4..tcp + 8].copy_from_slice(&seq.to_be_bytes());
+    let ip_len = u16::try_from(out.len() - 14).unwrap();
+    out[16..18].copy_from_slice(&ip_len.to_be_bytes());
+    out
+}
+
+/// Damages, in each CBC capture and each direction in turn, that side's largest segment
+/// (the one carrying the 40 000-byte binary message in three records: two full 2^14-byte
+/// fragments and the rest), decodes, and checks that the damage costs that message only:
+/// the other side's copy is intact and the damaged side's ping (or pong) and close after it
+/// decrypt and stay aligned. Returns the findings of every run.
+fn damage_each_direction(
+    damage: impl Fn(&mut Vec<(Timestamp, Vec<u8>)>, usize),
+) -> Vec<(String, Direction, CollectSink)> {
+    let mut runs = Vec::new();
     for (name, _, _) in CBC_CAPTURES {
         let (pcap, keys) = capture(name);
         let original = packets_of(&pcap);
@@ -602,16 +627,11 @@ fn a_flipped_ciphertext_byte_fails_that_cbc_record_and_later_records_decrypt() {
             (Direction::ServerToClient, Direction::ClientToServer, OpCode::Pong),
         ] {
             let mut packets = original.clone();
-            // This side's segment carrying the 40 000-byte binary message (three records)
-            // is its largest; the middle byte lies inside the second record.
             let biggest = (0..packets.len())
                 .filter(|i| (source_port(&packets[*i].1) == client_port) == (dir == Direction::ClientToServer))
                 .max_by_key(|i| packets[*i].1.len())
                 .unwrap();
-            let damaged = &mut packets[biggest].1;
-            let middle = damaged.len() / 2;
-            assert!(middle > 16_384 + 100, "{name}");
-            damaged[middle] ^= 0x20;
+            damage(&mut packets, biggest);
             let mut analyzer = Analyzer::new(AnalyzerConfig::default());
             analyzer.keylog_mut().feed(&std::fs::read(&keys).unwrap());
             let mut sink = CollectSink::default();
@@ -619,16 +639,9 @@ fn a_flipped_ciphertext_byte_fails_that_cbc_record_and_later_records_decrypt() {
                 analyzer.push_packet(*ts, LinkType::Ethernet, data, &mut sink);
             }
             analyzer.finish(&mut sink);
-            let failed = sink.findings_of("tls-decrypt-failed");
-            assert_eq!(failed.len(), 1, "{name} {dir:?}: {:?}", sink.findings);
-            assert_eq!(failed[0].dir, Some(dir), "{name}");
-            assert!(sink.findings_of("tls-record-lost").is_empty(), "{name}");
             assert!(sink.connections[0].tls.as_ref().unwrap().decrypted);
             let is_big = |(o, p): &(OpCode, Vec<u8>)| *o == OpCode::Binary && p.len() == 40_000;
-            // The other direction's copy is intact …
             assert!(payloads(&sink, other).iter().any(is_big), "{name} {dir:?}");
-            // … the damaged one lost a record, and the records after it decrypt again and
-            // stay aligned: the ping (or its pong) and the close arrive.
             let after = payloads(&sink, dir);
             assert!(!after.iter().any(is_big), "{name} {dir:?}");
             assert!(
@@ -639,6 +652,54 @@ fn a_flipped_ciphertext_byte_fails_that_cbc_record_and_later_records_decrypt() {
             );
             assert_eq!(after.last().map(|m| m.0), Some(OpCode::Close), "{name} {dir:?}");
             assert_eq!(after.len(), 5, "{name} {dir:?}");
+            runs.push(((*name).to_owned(), dir, sink));
         }
+    }
+    runs
+}
+
+#[test]
+fn a_flipped_ciphertext_byte_fails_that_cbc_record_and_later_records_decrypt() {
+    let runs = damage_each_direction(|packets, biggest| {
+        // The segment's middle byte lies inside the second record.
+        let damaged = &mut packets[biggest].1;
+        let middle = damaged.len() / 2;
+        assert!(middle > 16_384 + 100);
+        damaged[middle] ^= 0x20;
+    });
+    for (name, dir, sink) in runs {
+        let failed = sink.findings_of("tls-decrypt-failed");
+        assert_eq!(failed.len(), 1, "{name} {dir:?}: {:?}", sink.findings);
+        assert_eq!(failed[0].dir, Some(dir), "{name}");
+        assert!(sink.findings_of("tls-record-lost").is_empty(), "{name}");
+    }
+}
+
+#[test]
+fn a_segment_lost_inside_a_full_cbc_record_costs_that_record_only() {
+    // As on a network, where a 16 KiB record spans a dozen TCP segments: 8000 bytes from
+    // inside the second record are missing. Its plaintext is known to be 2^14 bytes (a full
+    // fragment, by its length), so the WebSocket frames after it stay aligned although CBC
+    // padding hides the plaintext length of a record that cannot be decrypted.
+    let runs = damage_each_direction(|packets, biggest| {
+        let packet = packets[biggest].1.clone();
+        let (_, payload) = tcp_offsets(&packet);
+        let records = &packet[payload..];
+        let first_len = usize::from(u16::from_be_bytes([records[3], records[4]]));
+        let second = 5 + first_len;
+        assert_eq!((records[0], records[second]), (23, 23), "two application data records");
+        let ts = packets[biggest].0;
+        packets[biggest].1 = tcp_slice(&packet, 0..second + 1000);
+        packets.insert(biggest + 1, (ts, tcp_slice(&packet, second + 9000..records.len())));
+    });
+    for (name, dir, sink) in runs {
+        let lost = sink.findings_of("tls-record-lost");
+        assert_eq!(lost.len(), 1, "{name} {dir:?}: {:?}", sink.findings);
+        assert!(
+            lost[0].detail.starts_with("8000 bytes not captured"),
+            "{}",
+            lost[0].detail
+        );
+        assert!(sink.findings_of("tls-decrypt-failed").is_empty(), "{name} {dir:?}");
     }
 }

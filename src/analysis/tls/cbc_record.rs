@@ -172,6 +172,17 @@ impl CbcKey {
         enc_len.checked_sub(pad + 1 + mac_inside)
     }
 
+    /// The record body length a sender padding minimally gives `plain_len` bytes of
+    /// plaintext (IV, ciphertext of content, inner MAC and padding, outer MAC).
+    pub fn body_len_for(&self, plain_len: usize) -> usize {
+        let (inner_mac, outer_mac) = if self.encrypt_then_mac {
+            (0, self.mac_len)
+        } else {
+            (self.mac_len, 0)
+        };
+        BLOCK_BYTES + (plain_len + inner_mac + 1).next_multiple_of(BLOCK_BYTES) + outer_mac
+    }
+
     /// Bytes a record adds around its plaintext: IV, MAC and at least one padding byte
     /// (more padding is unknowable for a lost record, so a lost record's plaintext is an
     /// estimate that may be up to 15 bytes long).
@@ -268,6 +279,15 @@ mod tests {
         assert_eq!(etm_key().unverified_plaintext_len(&etm[5..]), Some(32));
         assert_eq!(etm_key().unverified_plaintext_len(&etm[5..40]), None);
         assert_eq!(etm_key().unverified_plaintext_len(&[]), None);
+    }
+
+    #[test]
+    fn a_full_fragment_record_has_the_size_openssl_gives_it() {
+        // 2^14 bytes + 20-byte MAC + 1 → 16 416 bytes of ciphertext after a 16-byte IV.
+        assert_eq!(mte_key().body_len_for(16_384), 16 + 16_416);
+        // Encrypt-then-MAC: 2^14 + 1 → 16 400, then IV and MAC around it.
+        assert_eq!(etm_key().body_len_for(16_384), 16 + 16_400 + 48);
+        assert_eq!(etm_key().body_len_for(32), hx(ETM_RECORD).len() - 5);
     }
 
     #[test]

@@ -13,8 +13,11 @@ use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey};
 use ring::{hkdf, hmac};
 
 use crate::analysis::tls::cbc_record::CbcKey;
+use crate::analysis::tls::record::HEADER_BYTES;
 use crate::analysis::tls::suites::{Aead, Cipher, Hash, Suite};
 
+/// The largest plaintext fragment of a record (RFC 5246 §6.2.1).
+const MAX_FRAGMENT_BYTES: usize = 16384;
 /// Bytes of the authentication tag of every AEAD suite framescope decrypts.
 pub const TAG_LEN_BYTES: usize = 16;
 /// Bytes of the explicit per-record nonce of TLS 1.2 AES-GCM (RFC 5288 §3).
@@ -255,6 +258,26 @@ impl RecordKey {
         }
     }
 
+    /// The plaintext that `records` lost records carried, from the `lost_bytes` they spanned
+    /// on the wire (record headers included). Exact for the AEADs (fixed overhead; TLS 1.3
+    /// padding aside). CBC padding hides each record's length: records holding a full
+    /// 2^14-byte fragment are recognised by their size (senders fill them when they split a
+    /// large message, and a TCP segment lost on a network mostly falls inside one), the
+    /// others are assumed to carry one padding byte (up to 15 bytes too many each).
+    pub fn lost_plaintext_estimate(&self, lost_bytes: u64, records: u64) -> u64 {
+        let per_record = (HEADER_BYTES + self.overhead_bytes()) as u64;
+        let KeyKind::Cbc(cbc) = &self.kind else {
+            return lost_bytes.saturating_sub(records * per_record);
+        };
+        let full_wire = (HEADER_BYTES + cbc.body_len_for(MAX_FRAGMENT_BYTES)) as u64;
+        let full = if lost_bytes == records * full_wire {
+            records
+        } else {
+            records.saturating_sub(1).min(lost_bytes / full_wire)
+        };
+        full * MAX_FRAGMENT_BYTES as u64 + (lost_bytes - full * full_wire).saturating_sub((records - full) * per_record)
+    }
+
     /// Bytes a record of this key adds around its plaintext (explicit nonce or IV, tag or
     /// MAC and padding, and for TLS 1.3 the inner content type), to estimate what a lost
     /// record carried.
@@ -422,6 +445,13 @@ mod tests {
         let (client, server) = RecordKey::tls12_pair(suite, &master, &client_random, &server_random, true).unwrap();
         assert_eq!(client.check_name(), "MAC check (encrypt-then-MAC) or padding check");
         assert_eq!(server.overhead_bytes(), 16 + 48 + 1);
+        // A lost full record (2^14 + 1 → 16 400 bytes of ciphertext, IV, MAC, header) and a
+        // lost one of 100 bytes beside it.
+        let full = 5 + 16 + 16_400 + 48;
+        assert_eq!(server.lost_plaintext_estimate(full, 1), 16_384);
+        assert_eq!(server.lost_plaintext_estimate(2 * full, 2), 2 * 16_384);
+        let small = 5 + 16 + 112 + 48;
+        assert_eq!(server.lost_plaintext_estimate(full + small, 2), 16_384 + 112 - 1);
         assert!(!client.carries_sequence_number());
     }
 

@@ -636,7 +636,6 @@ impl TlsSession {
             self.facts.problem = None;
         }
         // Bytes lost since the last good record: estimate the plaintext they carried.
-        let overhead = HEADER_BYTES as u64 + d.key.as_ref().map_or(0, |k| k.overhead_bytes() as u64);
         if let Some(last_end) = d.last_good_end
             && rec.offset > last_end
         {
@@ -646,7 +645,9 @@ impl TlsSession {
                 d.failed_known.1
             } else {
                 let records_lost = used_seq.saturating_sub(d.seq_after_last_good);
-                lost_bytes.saturating_sub(records_lost * overhead)
+                d.key
+                    .as_ref()
+                    .map_or(lost_bytes, |k| k.lost_plaintext_estimate(lost_bytes, records_lost))
             };
             if plain_lost > 0 {
                 out.plaintext_gap(rec.dir, rec.ts, d.plain_offset, plain_lost);
