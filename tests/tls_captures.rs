@@ -1,11 +1,15 @@
 //! The TLS captures of `captures/` (real Python `websockets` and OpenSSL `s_client` peers on
 //! `lo`, key logs written by the peers): framescope decrypts them and its WebSocket frames
-//! equal tshark's (`-o tls.keylog_file:`), the oracle for the TLS part.
+//! equal tshark's (`-o tls.keylog_file:`), the oracle for the TLS part; the TLS 1.2 AES-CBC
+//! ones also equal what the client logged (`NAME.peers.json`), and survive damaged records.
 
 mod common;
 
 use std::path::Path;
 use std::process::Command;
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 use framescope::analysis::event::CollectSink;
 use framescope::analysis::link::LinkType;
@@ -35,6 +39,35 @@ const ECHO_CAPTURES: &[(&str, &str, &str)] = &[
         "1.2",
         "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
     ),
+    (
+        "tls12-ecdhe-rsa-aes128-sha",
+        "1.2",
+        "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
+    ),
+    (
+        "tls12-ecdhe-rsa-aes256-sha384",
+        "1.2",
+        "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384",
+    ),
+    (
+        "tls12-rsa-aes128-sha256-no-etm",
+        "1.2",
+        "TLS_RSA_WITH_AES_128_CBC_SHA256",
+    ),
+    (
+        "tls12-ecdhe-ecdsa-aes256-sha-no-etm",
+        "1.2",
+        "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA",
+    ),
+];
+
+/// The TLS 1.2 AES-CBC captures: (capture, OpenSSL's name of the suite, whether the
+/// ServerHello negotiated RFC 7366 encrypt-then-MAC).
+const CBC_CAPTURES: &[(&str, &str, bool)] = &[
+    ("tls12-ecdhe-rsa-aes128-sha", "ECDHE-RSA-AES128-SHA", true),
+    ("tls12-ecdhe-rsa-aes256-sha384", "ECDHE-RSA-AES256-SHA384", true),
+    ("tls12-rsa-aes128-sha256-no-etm", "AES128-SHA256", false),
+    ("tls12-ecdhe-ecdsa-aes256-sha-no-etm", "ECDHE-ECDSA-AES256-SHA", false),
 ];
 
 fn analyze(pcap: &Path, keys: Option<&Path>, config: AnalyzerConfig) -> CollectSink {
@@ -404,4 +437,269 @@ fn a_lost_segment_of_three_records_is_reported_and_decryption_resumes_after_it()
     assert!(!sent.iter().any(|(o, p)| *o == OpCode::Binary && p.len() == 40_000));
     assert!(sent.contains(&(OpCode::Ping, b"tls-rtt".to_vec())), "{sent:?}");
     assert_eq!(sent.last().map(|m| m.0), Some(OpCode::Close));
+}
+
+/// (opcode, length, SHA-256) of every data message `dir`'s peer sent.
+fn data_digests(sink: &CollectSink, dir: Direction) -> Vec<(String, u64, String)> {
+    sink.messages
+        .iter()
+        .filter(|m| m.dir == dir && matches!(m.opcode, OpCode::Text | OpCode::Binary))
+        .map(|m| {
+            let opcode = if m.opcode == OpCode::Text { "text" } else { "binary" };
+            (
+                opcode.to_owned(),
+                m.payload.len() as u64,
+                hex::encode(Sha256::digest(&m.payload)),
+            )
+        })
+        .collect()
+}
+
+fn logged_digests(log: &Value, side: &str) -> Vec<(String, u64, String)> {
+    log[side]
+        .as_array()
+        .unwrap_or_else(|| panic!("peer log has no {side}"))
+        .iter()
+        .map(|m| {
+            (
+                m["opcode"].as_str().unwrap().to_owned(),
+                m["length"].as_u64().unwrap(),
+                m["sha256"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// The extension types of the capture's ServerHello, by tshark (None when it is missing).
+fn server_hello_extensions(pcap: &Path) -> Option<Vec<u16>> {
+    let out = Command::new("tshark")
+        .arg("-r")
+        .arg(pcap)
+        .args([
+            "-Y",
+            "tls.handshake.type == 2",
+            "-T",
+            "fields",
+            "-e",
+            "tls.handshake.extension.type",
+        ])
+        .output()
+        .ok()?;
+    assert!(out.status.success(), "tshark failed");
+    let text = String::from_utf8(out.stdout).unwrap();
+    Some(text.trim().split(',').map(|t| t.parse().unwrap()).collect())
+}
+
+#[test]
+fn cbc_captures_decode_to_what_the_client_logged() {
+    for (name, openssl_suite, etm) in CBC_CAPTURES {
+        let (pcap, keys) = capture(name);
+        let log: Value =
+            serde_json::from_slice(&std::fs::read(common::captures_dir().join(format!("{name}.peers.json"))).unwrap())
+                .unwrap();
+        // The server negotiated what the script asked for.
+        assert_eq!(log["cipher"], *openssl_suite, "{name}");
+        assert_eq!(log["tls_version"], "TLSv1.2", "{name}");
+        match server_hello_extensions(&pcap) {
+            Some(exts) => assert_eq!(exts.contains(&22), *etm, "{name}: encrypt_then_mac in {exts:?}"),
+            None => common::skip_or_fail_in_ci("tshark is not installed"),
+        }
+        let sink = analyze(&pcap, Some(&keys), AnalyzerConfig::default());
+        assert!(sink.findings.is_empty(), "{name}: {:?}", sink.findings);
+        assert_eq!(
+            data_digests(&sink, Direction::ClientToServer),
+            logged_digests(&log, "sent"),
+            "{name}"
+        );
+        assert_eq!(
+            data_digests(&sink, Direction::ServerToClient),
+            logged_digests(&log, "received"),
+            "{name}"
+        );
+        // permessage-deflate inside TLS: the 104 400-byte text travels compressed; the
+        // 40 000 incompressible bytes span three records.
+        let large = sink.messages.iter().find(|m| m.payload.len() == 104_400).unwrap();
+        assert!(
+            large.compressed && large.wire_len < 10_000,
+            "{name}: {}",
+            large.wire_len
+        );
+        let binary = sink.messages.iter().find(|m| m.payload.len() == 40_000).unwrap();
+        assert!(binary.wire_len > 2 * 16_384, "{name}");
+        let sent = payloads(&sink, Direction::ClientToServer);
+        assert!(sent.contains(&(OpCode::Ping, log["ping"].as_str().unwrap().as_bytes().to_vec())));
+        let close = sink
+            .messages
+            .iter()
+            .find(|m| m.dir == Direction::ClientToServer && m.opcode == OpCode::Close)
+            .unwrap();
+        assert_eq!(close.close_code, Some(log["close"]["code"].as_u64().unwrap() as u16));
+        assert_eq!(close.close_reason().as_deref(), log["close"]["reason"].as_str());
+    }
+}
+
+/// The key log with the last hex digit of every secret changed.
+fn wrong_keys(keys: &Path) -> tempfile::NamedTempFile {
+    let text = std::fs::read_to_string(keys).unwrap();
+    let wrong: String = text
+        .lines()
+        .map(|l| {
+            let mut l = l.to_owned();
+            if !l.starts_with('#') {
+                let last = l.pop().unwrap();
+                l.push(if last == '0' { '1' } else { '0' });
+            }
+            l + "\n"
+        })
+        .collect();
+    let tmp = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(tmp.path(), wrong).unwrap();
+    tmp
+}
+
+#[test]
+fn a_wrong_key_fails_the_cbc_mac_or_padding_check() {
+    for (name, _, etm) in CBC_CAPTURES {
+        let (pcap, keys) = capture(name);
+        let wrong = wrong_keys(&keys);
+        let sink = analyze(&pcap, Some(wrong.path()), AnalyzerConfig::default());
+        assert!(sink.connections.is_empty(), "{name}");
+        let failures = sink.findings_of("tls-decrypt-failed");
+        // First failure and the give-up notice, per direction.
+        assert_eq!(failures.len(), 4, "{name}: {failures:?}");
+        let check = if *etm {
+            "MAC check (encrypt-then-MAC) or padding check failed"
+        } else {
+            "MAC or padding check failed"
+        };
+        assert!(
+            failures.iter().all(|f| f.detail.contains(check)),
+            "{name}: {failures:?}"
+        );
+        assert_eq!(sink.flows[0].reason, "TLS decryption failed", "{name}");
+        assert_eq!(
+            sink.flows[0].tls.as_ref().unwrap().cipher_suite.as_deref(),
+            ECHO_CAPTURES.iter().find(|c| c.0 == *name).map(|c| c.2)
+        );
+    }
+}
+
+/// Where an Ethernet + IPv4 packet's TCP header and payload start.
+fn tcp_offsets(packet: &[u8]) -> (usize, usize) {
+    let tcp = 14 + usize::from(packet[14] & 0x0f) * 4;
+    (tcp, tcp + usize::from(packet[tcp + 12] >> 4) * 4)
+}
+
+fn source_port(packet: &[u8]) -> u16 {
+    let (tcp, _) = tcp_offsets(packet);
+    u16::from_be_bytes([packet[tcp], packet[tcp + 1]])
+}
+
+/// The packet with only `range` of its TCP payload (sequence number and IP length fixed),
+/// as if the rest had been sent in segments the capture lost.
+fn tcp_slice(packet: &[u8], range: std::ops::Range<usize>) -> Vec<u8> {
+    let (tcp, payload) = tcp_offsets(packet);
+    let mut out = packet[..payload].to_vec();
+    out.extend_from_slice(&packet[payload + range.start..payload + range.end]);
+    let seq = u32::from_be_bytes(packet[tcp + 4..tcp + 8].try_into().unwrap()).wrapping_add(range.start as u32);
+    out[tcp + 4..tcp + 8].copy_from_slice(&seq.to_be_bytes());
+    let ip_len = u16::try_from(out.len() - 14).unwrap();
+    out[16..18].copy_from_slice(&ip_len.to_be_bytes());
+    out
+}
+
+/// Damages, in each CBC capture and each direction in turn, that side's largest segment
+/// (the one carrying the 40 000-byte binary message in three records: two full 2^14-byte
+/// fragments and the rest), decodes, and checks that the damage costs that message only:
+/// the other side's copy is intact and the damaged side's ping (or pong) and close after it
+/// decrypt and stay aligned. Returns the findings of every run.
+fn damage_each_direction(
+    damage: impl Fn(&mut Vec<(Timestamp, Vec<u8>)>, usize),
+) -> Vec<(String, Direction, CollectSink)> {
+    let mut runs = Vec::new();
+    for (name, _, _) in CBC_CAPTURES {
+        let (pcap, keys) = capture(name);
+        let original = packets_of(&pcap);
+        // The capture starts with the client's SYN.
+        let client_port = source_port(&original[0].1);
+        for (dir, other, control) in [
+            (Direction::ClientToServer, Direction::ServerToClient, OpCode::Ping),
+            (Direction::ServerToClient, Direction::ClientToServer, OpCode::Pong),
+        ] {
+            let mut packets = original.clone();
+            let biggest = (0..packets.len())
+                .filter(|i| (source_port(&packets[*i].1) == client_port) == (dir == Direction::ClientToServer))
+                .max_by_key(|i| packets[*i].1.len())
+                .unwrap();
+            damage(&mut packets, biggest);
+            let mut analyzer = Analyzer::new(AnalyzerConfig::default());
+            analyzer.keylog_mut().feed(&std::fs::read(&keys).unwrap());
+            let mut sink = CollectSink::default();
+            for (ts, data) in &packets {
+                analyzer.push_packet(*ts, LinkType::Ethernet, data, &mut sink);
+            }
+            analyzer.finish(&mut sink);
+            assert!(sink.connections[0].tls.as_ref().unwrap().decrypted);
+            let is_big = |(o, p): &(OpCode, Vec<u8>)| *o == OpCode::Binary && p.len() == 40_000;
+            assert!(payloads(&sink, other).iter().any(is_big), "{name} {dir:?}");
+            let after = payloads(&sink, dir);
+            assert!(!after.iter().any(is_big), "{name} {dir:?}");
+            assert!(
+                after.contains(&(control, b"tls-rtt".to_vec())),
+                "{name} {dir:?}: {:?} {:?}",
+                after.iter().map(|m| (m.0, m.1.len())).collect::<Vec<_>>(),
+                sink.findings
+            );
+            assert_eq!(after.last().map(|m| m.0), Some(OpCode::Close), "{name} {dir:?}");
+            assert_eq!(after.len(), 5, "{name} {dir:?}");
+            runs.push(((*name).to_owned(), dir, sink));
+        }
+    }
+    runs
+}
+
+#[test]
+fn a_flipped_ciphertext_byte_fails_that_cbc_record_and_later_records_decrypt() {
+    let runs = damage_each_direction(|packets, biggest| {
+        // The segment's middle byte lies inside the second record.
+        let damaged = &mut packets[biggest].1;
+        let middle = damaged.len() / 2;
+        assert!(middle > 16_384 + 100);
+        damaged[middle] ^= 0x20;
+    });
+    for (name, dir, sink) in runs {
+        let failed = sink.findings_of("tls-decrypt-failed");
+        assert_eq!(failed.len(), 1, "{name} {dir:?}: {:?}", sink.findings);
+        assert_eq!(failed[0].dir, Some(dir), "{name}");
+        assert!(sink.findings_of("tls-record-lost").is_empty(), "{name}");
+    }
+}
+
+#[test]
+fn a_segment_lost_inside_a_full_cbc_record_costs_that_record_only() {
+    // As on a network, where a 16 KiB record spans a dozen TCP segments: 8000 bytes from
+    // inside the second record are missing. Its plaintext is known to be 2^14 bytes (a full
+    // fragment, by its length), so the WebSocket frames after it stay aligned although CBC
+    // padding hides the plaintext length of a record that cannot be decrypted.
+    let runs = damage_each_direction(|packets, biggest| {
+        let packet = packets[biggest].1.clone();
+        let (_, payload) = tcp_offsets(&packet);
+        let records = &packet[payload..];
+        let first_len = usize::from(u16::from_be_bytes([records[3], records[4]]));
+        let second = 5 + first_len;
+        assert_eq!((records[0], records[second]), (23, 23), "two application data records");
+        let ts = packets[biggest].0;
+        packets[biggest].1 = tcp_slice(&packet, 0..second + 1000);
+        packets.insert(biggest + 1, (ts, tcp_slice(&packet, second + 9000..records.len())));
+    });
+    for (name, dir, sink) in runs {
+        let lost = sink.findings_of("tls-record-lost");
+        assert_eq!(lost.len(), 1, "{name} {dir:?}: {:?}", sink.findings);
+        assert!(
+            lost[0].detail.starts_with("8000 bytes not captured"),
+            "{}",
+            lost[0].detail
+        );
+        assert!(sink.findings_of("tls-decrypt-failed").is_empty(), "{name} {dir:?}");
+    }
 }

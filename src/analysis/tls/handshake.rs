@@ -153,6 +153,7 @@ fn extensions(data: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
 
 const EXT_SERVER_NAME: u16 = 0;
 const EXT_ALPN: u16 = 16;
+const EXT_ENCRYPT_THEN_MAC: u16 = 22;
 const EXT_SUPPORTED_VERSIONS: u16 = 43;
 
 /// Longest ALPN protocol names and SNI kept (longer ones are cut; both are tiny in practice).
@@ -231,6 +232,8 @@ pub struct ServerHello {
     /// ALPN chosen in the ServerHello (TLS 1.2; TLS 1.3 puts it in EncryptedExtensions).
     pub alpn: Option<String>,
     pub hello_retry: bool,
+    /// RFC 7366 encrypt_then_mac: TLS 1.2 CBC records carry their MAC after the ciphertext.
+    pub encrypt_then_mac: bool,
 }
 
 impl ServerHello {
@@ -259,6 +262,7 @@ pub fn parse_server_hello(body: &[u8]) -> Option<ServerHello> {
         match t {
             EXT_SUPPORTED_VERSIONS => hello.selected_version = Reader(data).u16(),
             EXT_ALPN => hello.alpn = alpn_list(data).into_iter().next(),
+            EXT_ENCRYPT_THEN_MAC => hello.encrypt_then_mac = true,
             _ => {}
         }
     }

@@ -1,6 +1,7 @@
 //! TLS below HTTP: key logs, the record layer, handshake fields, the key schedule and
 //! record decryption, tied together by [`TlsSession`] for one connection.
 
+pub mod cbc_record;
 pub mod crypto;
 pub mod handshake;
 pub mod keylog;

@@ -145,6 +145,9 @@ struct Dir {
     seq: u64,
     /// Records were lost in a gap: the next record's sequence number is unsure.
     lost_unknown: bool,
+    /// Records that failed to open since the last good one but told their plaintext
+    /// length anyway (CBC padding): their wire bytes and plaintext bytes, for an exact gap.
+    failed_known: (u64, u64),
     /// Where the last decrypted record ended, and the sequence number after it.
     last_good_end: Option<u64>,
     seq_after_last_good: u64,
@@ -165,6 +168,8 @@ pub struct TlsSession {
     client_random: Option<[u8; 32]>,
     server_random: Option<[u8; 32]>,
     suite: Option<&'static Suite>,
+    /// The ServerHello negotiated RFC 7366 encrypt-then-MAC (TLS 1.2 CBC suites).
+    encrypt_then_mac: bool,
     /// The keys were found and installed.
     keys_ready: bool,
     /// TLS 1.3 application secrets, installed when each side's Finished is seen.
@@ -194,6 +199,7 @@ impl TlsSession {
             client_random: None,
             server_random: None,
             suite: None,
+            encrypt_then_mac: false,
             keys_ready: false,
             app_secrets: [None, None],
             keylog_generation: None,
@@ -480,8 +486,13 @@ impl TlsSession {
         else {
             return false;
         };
-        let Some((client, server)) = RecordKey::tls12_pair(suite, master.as_bytes(), &client_random, &server_random)
-        else {
+        let Some((client, server)) = RecordKey::tls12_pair(
+            suite,
+            master.as_bytes(),
+            &client_random,
+            &server_random,
+            self.encrypt_then_mac,
+        ) else {
             return false;
         };
         self.dirs[0].key = Some(client);
@@ -547,7 +558,7 @@ impl TlsSession {
                 .get(..8)
                 .and_then(|b| b.try_into().ok())
                 .map(u64::from_be_bytes)
-                .filter(|h| lost_unknown && self.is_tls12() && *h >= seq && *h - seq < tries);
+                .filter(|h| lost_unknown && key.carries_sequence_number() && *h >= seq && *h - seq < tries);
             let seqs = hint.into_iter().chain(seq..seq + tries);
             opened = Self::try_open(&mut scratch, key, &rec.header, rec.body, seqs).map(|(s, r)| (Used::Current, s, r));
         }
@@ -584,13 +595,18 @@ impl TlsSession {
         }
         let max = self.limits.max_failures_in_row;
         let d = &mut self.dirs[rec.dir.index()];
+        if let Some(plain) = d.key.as_ref().and_then(|k| k.unverified_plaintext_len(rec.body)) {
+            d.failed_known.0 += HEADER_BYTES as u64 + u64::from(rec.header.len);
+            d.failed_known.1 += plain as u64;
+        }
         d.seq += 1;
         d.failures_in_row += 1;
         if d.failures_in_row == 1 || d.failures_in_row >= max {
+            let check = d.key.as_ref().map_or("tag check", RecordKey::check_name);
             let why = if d.lost_unknown {
-                "after lost records no sequence number opened it"
+                "after lost records no sequence number opened it".to_owned()
             } else {
-                "tag check failed: wrong or mismatched keys"
+                format!("{check} failed: wrong or mismatched keys, or damaged bytes")
             };
             let mut detail = format!("{}-byte record (sequence {seq}): {why}", rec.header.len);
             if d.failures_in_row >= max {
@@ -620,17 +636,25 @@ impl TlsSession {
             self.facts.problem = None;
         }
         // Bytes lost since the last good record: estimate the plaintext they carried.
-        let overhead = HEADER_BYTES as u64 + d.key.as_ref().map_or(0, |k| k.overhead_bytes() as u64);
         if let Some(last_end) = d.last_good_end
             && rec.offset > last_end
         {
-            let records_lost = used_seq.saturating_sub(d.seq_after_last_good);
-            let plain_lost = (rec.offset - last_end).saturating_sub(records_lost * overhead);
+            let lost_bytes = rec.offset - last_end;
+            let plain_lost = if lost_bytes == d.failed_known.0 {
+                // Only records that failed in place, each of known plaintext length.
+                d.failed_known.1
+            } else {
+                let records_lost = used_seq.saturating_sub(d.seq_after_last_good);
+                d.key
+                    .as_ref()
+                    .map_or(lost_bytes, |k| k.lost_plaintext_estimate(lost_bytes, records_lost))
+            };
             if plain_lost > 0 {
                 out.plaintext_gap(rec.dir, rec.ts, d.plain_offset, plain_lost);
                 d.plain_offset += plain_lost;
             }
         }
+        d.failed_known = (0, 0);
         d.seq = used_seq + 1;
         d.seq_after_last_good = d.seq;
         d.last_good_end = Some(rec.offset + HEADER_BYTES as u64 + u64::from(rec.header.len));
@@ -745,6 +769,7 @@ impl TlsSession {
             return;
         }
         self.server_random = Some(hello.random);
+        self.encrypt_then_mac = hello.encrypt_then_mac;
         if let Some(alpn) = &hello.alpn {
             out.alpn(alpn);
             self.facts.alpn = Some(alpn.clone());
@@ -772,7 +797,7 @@ impl TlsSession {
                     ts,
                     None,
                     format!(
-                        "TLS {} with {} cannot be decrypted (framescope decrypts TLS 1.2 and 1.3 AEAD suites)",
+                        "TLS {} with {} cannot be decrypted (framescope decrypts TLS 1.3 AEAD suites and TLS 1.2 AEAD and AES-CBC suites)",
                         handshake::version_name(hello.version()),
                         suites::name(hello.cipher_suite)
                     ),
