@@ -4,7 +4,7 @@
 #   uncompressed - 200 interleaved connections, masked clients, 64 B..64 KiB messages
 #   mixed        - the same, half the connections permessage-deflate (context takeover,
 #                  zlib level 6), a third of their compressed messages in three fragments
-# usage: scripts/bench.sh            (SIZE_MB=1024 by default; TSHARK=0 skips tshark;
+# usage: scripts/bench.sh            (SIZE_MB=1024 by default, 0 skips those; TSHARK=0 skips tshark;
 #                                    TLS_MB=0 / H2_MB=0 skip the TLS / HTTP/2 rows;
 #                                    THREADS=N sets the parallel column, default: all cores)
 # Each capture is decoded with one worker (--threads 1, the reading thread does everything)
@@ -39,7 +39,10 @@ measure() {
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)  cores: $(nproc)"
 ratios=()
 printf '%-13s %-28s %9s %10s %11s %9s\n' capture tool seconds "MB/s" "peak MB" "text msgs"
-for kind in uncompressed mixed; do
+# SIZE_MB=0 skips the two generated captures (only the TLS / HTTP/2 rows).
+kinds=(uncompressed mixed)
+[ "$SIZE_MB" != 0 ] || kinds=()
+for kind in "${kinds[@]}"; do
   f="$DIR/$kind-${SIZE_MB}MB.pcap"
   [ -f "$f" ] || "$EX/gen_bench_capture" "$kind" "$SIZE_MB" "$f"
   cat "$f" >/dev/null   # page cache, as in every run below
@@ -79,23 +82,28 @@ echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 # by real peers on lo over wss:// (TLS 1.3 with OpenSSL's first choice,
 # TLS_AES_256_GCM_SHA384) and over ws://, to see what decryption adds; tshark decrypts with
 # the same key log. Needs root (dumpcap on lo), python websockets, openssl. TLS_MB=0 skips.
+# The third capture is TLS 1.2 with a CBC suite (CBC_CIPHER, AES-128-CBC with HMAC-SHA1 and
+# encrypt-then-MAC, as OpenSSL negotiates it; the bench server has an ECDSA certificate).
 TLS_MB=${TLS_MB:-200}
+CBC_CIPHER=${CBC_CIPHER:-ECDHE-ECDSA-AES128-SHA}
 if [ "$TLS_MB" != 0 ]; then
   tls="$DIR/tls-bench-${TLS_MB}MB.pcap"
   clear="$DIR/clear-bench-${TLS_MB}MB.pcap"
+  cbc="$DIR/tls12-$(echo "$CBC_CIPHER" | tr '[:upper:]' '[:lower:]')-bench-${TLS_MB}MB.pcap"
   [ -f "$tls" ] && [ -f "$clear" ] || python3 captures/make_tls_captures.py --bench "$DIR" "$TLS_MB" >/dev/null
-  for f in "$clear" "$tls"; do
+  [ -f "$cbc" ] || python3 captures/make_tls_captures.py --bench-cbc "$DIR" "$TLS_MB" "$CBC_CIPHER" >/dev/null
+  for f in "$clear" "$tls" "$cbc"; do
     cat "$f" >/dev/null
     kind=$(basename "$f" .pcap)
     mb=$(( $(stat -c %s "$f") / 1000000 ))
     row() { printf '%-13s %-28s %9.2f %10.0f %11.1f %9s\n' "${kind%%-*}" "$1" "$2" "$(awk "BEGIN{print $mb/$2}")" "$(awk "BEGIN{print $3/1024}")" "$4"; }
     keys=()
-    [ "$f" = "$tls" ] && keys=(--keylog "${tls%.pcap}.keys")
+    [ "$f" = "$clear" ] || keys=(--keylog "${f%.pcap}.keys")
     read -r t m < <(measure "$BIN" analyze "$f" --quiet --threads 1 "${keys[@]}"); row "framescope analyze, 1 worker" "$t" "$m" "-"
     read -r t m < <(measure "$BIN" analyze "$f" --quiet --threads "$THREADS" "${keys[@]}"); row "framescope, $THREADS workers" "$t" "$m" "-"
     if [ "$TSHARK" = 1 ] && command -v tshark >/dev/null; then
       opt=()
-      [ "$f" = "$tls" ] && opt=(-o "tls.keylog_file:${tls%.pcap}.keys")
+      [ "$f" = "$clear" ] || opt=(-o "tls.keylog_file:${f%.pcap}.keys")
       /usr/bin/time -f "%e %M" -o "$DIR/time.txt" sh -c "tshark -n -r '$f' ${opt[*]} -Y websocket -T fields -e websocket.opcode > '$DIR/tshark.out' 2>/dev/null"
       read -r t m <"$DIR/time.txt"
       row "tshark -Y websocket" "$t" "$m" "$(wc -l < "$DIR/tshark.out")"
