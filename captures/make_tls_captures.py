@@ -244,14 +244,18 @@ def bench_server_main(port, keys, use_tls, ciphers=""):
     asyncio.run(run())
 
 
-def bench_capture(out_dir, size_mb, use_tls, ciphers=""):
+def bench_capture(out_dir, size_mb, use_tls, ciphers="", small=False):
     """The same echo workload (binary messages of 1 to 64 KiB, each way) over wss:// or
     ws://, about `size_mb` MB of capture: scripts/bench.sh compares their decode times.
     `ciphers` (an OpenSSL TLS 1.2 cipher list, e.g. ECDHE-ECDSA-AES128-SHA) names the file
-    `tls12-CIPHERS-bench-…`."""
+    `tls12-CIPHERS-bench-…`. `small`: text messages of 40 to 400 bytes instead (JSON-like,
+    as chat and market-data apps send them), sent in bursts of 64 before their echoes are
+    read, named `…-small-bench-…`."""
     from websockets.asyncio.client import connect
 
     name = (f"tls12-{ciphers.lower()}-bench" if ciphers else "tls-bench") if use_tls else "clear-bench"
+    if small:
+        name = name.replace("-bench", "-small-bench")
     pcap = os.path.join(out_dir, f"{name}-{size_mb}MB.pcap")
     keys = os.path.join(out_dir, f"{name}-{size_mb}MB.keys")
     port = free_port()
@@ -265,6 +269,13 @@ def bench_capture(out_dir, size_mb, use_tls, ciphers=""):
     )
     rng = random.Random(11)
     payloads = [rng.randbytes(rng.randrange(1024, 65536)) for _ in range(64)]
+    if small:
+        payloads = [
+            '{"seq":%d,"type":"%s","symbol":"%s","price":%.4f,"note":"%s"}'
+            % (i, rng.choice(["quote", "trade", "chat"]), rng.choice(["EURUSD", "BTC-USD", "日経225"]),
+               rng.uniform(1, 70000), "x" * rng.randrange(0, 330))
+            for i in range(256)
+        ]
 
     async def session():
         uri = f"{'wss' if use_tls else 'ws'}://localhost:{port}/bench"
@@ -272,12 +283,15 @@ def bench_capture(out_dir, size_mb, use_tls, ciphers=""):
         async with connect(uri, compression=None, max_size=None, **kwargs) as ws:
             sent = 0
             i = 0
+            burst = 64 if small else 1
             while sent < size_mb * 1_000_000 // 2:
-                p = payloads[i % len(payloads)]
-                await ws.send(p)
-                await ws.recv()
-                sent += len(p)
-                i += 1
+                for _ in range(burst):
+                    p = payloads[i % len(payloads)]
+                    await ws.send(p)
+                    sent += len(p)
+                    i += 1
+                for _ in range(burst):
+                    await ws.recv()
 
     try:
         time.sleep(1.5)
@@ -304,6 +318,11 @@ def main():
         # --bench-cbc DIR SIZE_MB CIPHERS: the TLS one only, TLS 1.2 with that CBC suite.
         bench_capture(sys.argv[2], int(sys.argv[3]), True)
         bench_capture(sys.argv[2], int(sys.argv[3]), False)
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "--bench-small":
+        # --bench-small DIR SIZE_MB: small text messages, over wss:// and ws://.
+        bench_capture(sys.argv[2], int(sys.argv[3]), True, small=True)
+        bench_capture(sys.argv[2], int(sys.argv[3]), False, small=True)
         return
     if len(sys.argv) > 1 and sys.argv[1] == "--bench-cbc":
         bench_capture(sys.argv[2], int(sys.argv[3]), True, sys.argv[4])

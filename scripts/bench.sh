@@ -5,7 +5,8 @@
 #   mixed        - the same, half the connections permessage-deflate (context takeover,
 #                  zlib level 6), a third of their compressed messages in three fragments
 # usage: scripts/bench.sh            (SIZE_MB=1024 by default, 0 skips those; TSHARK=0 skips tshark;
-#                                    TLS_MB=0 / H2_MB=0 skip the TLS / HTTP/2 rows;
+#                                    TLS_MB=0 / SMALL_MB=0 / H2_MB=0 skip the TLS, small-message
+#                                    and HTTP/2 rows;
 #                                    THREADS=N sets the parallel column, default: all cores)
 # Each capture is decoded with one worker (--threads 1, the reading thread does everything)
 # and with N workers (--threads N); the last lines give each against tshark and libpcap.
@@ -111,6 +112,30 @@ if [ "$TLS_MB" != 0 ]; then
   done
 fi
 
+
+# Small messages: the same peers, JSON-like text of 40-400 bytes sent in bursts of 64, over
+# wss:// (TLS 1.3) and ws:// — per-message costs instead of bulk decryption. SMALL_MB=0 skips.
+SMALL_MB=${SMALL_MB:-20}
+if [ "$SMALL_MB" != 0 ]; then
+  tls="$DIR/tls-small-bench-${SMALL_MB}MB.pcap"
+  clear="$DIR/clear-small-bench-${SMALL_MB}MB.pcap"
+  [ -f "$tls" ] && [ -f "$clear" ] || python3 captures/make_tls_captures.py --bench-small "$DIR" "$SMALL_MB" >/dev/null
+  for f in "$clear" "$tls"; do
+    cat "$f" >/dev/null
+    mb=$(( $(stat -c %s "$f") / 1000000 ))
+    row() { printf '%-13s %-28s %9.2f %10.0f %11.1f %9s\n' "$(basename "$f" | cut -d- -f1)-small" "$1" "$2" "$(awk "BEGIN{print $mb/$2}")" "$(awk "BEGIN{print $3/1024}")" "$4"; }
+    keys=()
+    [ "$f" = "$clear" ] || keys=(--keylog "${f%.pcap}.keys")
+    read -r t m < <(measure "$BIN" analyze "$f" --quiet --threads 1 "${keys[@]}"); row "framescope analyze, 1 worker" "$t" "$m" "-"
+    if [ "$TSHARK" = 1 ] && command -v tshark >/dev/null; then
+      opt=()
+      [ "$f" = "$clear" ] || opt=(-o "tls.keylog_file:${f%.pcap}.keys")
+      /usr/bin/time -f "%e %M" -o "$DIR/time.txt" sh -c "tshark -n -r '$f' ${opt[*]} -Y websocket -T fields -e websocket.opcode > '$DIR/tshark.out' 2>/dev/null"
+      read -r t m <"$DIR/time.txt"
+      row "tshark -Y websocket" "$t" "$m" "$(wc -l < "$DIR/tshark.out")"
+    fi
+  done
+fi
 
 # HTTP/2 over TLS: two RFC 8441 WebSocket streams on one connection (Hypercorn; a client on
 # h2 + wsproto), binary messages of 1-16 KiB echoed, TLS 1.3 with a key log. tshark decrypts
