@@ -322,7 +322,9 @@ impl FindingKind {
             }
             CaptureTruncated => "The capture file ends in the middle of a record; what came before was read.",
             TlsNoKey => "No key log line or decryption secret matches this TLS session's client random.",
-            TlsDecryptFailed => "A TLS record failed its integrity check (AEAD tag, or CBC MAC and padding): wrong or mismatched keys, or damaged bytes.",
+            TlsDecryptFailed => {
+                "A TLS record failed its integrity check (AEAD tag, or CBC MAC and padding): wrong or mismatched keys, or damaged bytes."
+            }
             TlsRecordLost => {
                 "Bytes of a TLS record were not captured; the record is lost and decryption resumes at the next record."
             }

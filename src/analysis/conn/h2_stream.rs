@@ -11,7 +11,7 @@ use crate::analysis::findings::{Finding, FindingKind};
 use crate::analysis::h2::hpack::Field;
 use crate::analysis::http::Handshake;
 use crate::analysis::http::head::{RequestHead, ResponseHead, header_value};
-use crate::analysis::tcp::{FlowKey, Side};
+use crate::analysis::tcp::{FlowKey, GapReason, Side};
 use crate::analysis::time::Timestamp;
 
 /// What a stream needs from its connection.
@@ -209,6 +209,25 @@ impl H2Stream {
             && !bytes.is_empty()
         {
             ws.on_data(side, at, bytes, ctx);
+        }
+    }
+
+    /// `len` bytes of `side`'s DATA were not captured (inside one DATA frame). True when a
+    /// WebSocket decoder took the gap (and reports it).
+    pub fn gap(&mut self, side: Side, len: u64, reason: GapReason, ctx: &mut FlowCtx<'_>) -> bool {
+        let dir = match &self.ws {
+            Some(ws) => ws.dir_of(side),
+            None => return false,
+        };
+        let offset = &mut self.data_bytes[dir.index()];
+        let at = *offset;
+        *offset = offset.saturating_add(len);
+        match &mut self.ws {
+            Some(ws) => {
+                ws.on_gap(side, at, len, reason, ctx);
+                true
+            }
+            None => false,
         }
     }
 

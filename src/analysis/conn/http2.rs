@@ -15,7 +15,7 @@ use crate::analysis::h2::frame::{
     self, BlockOutcome, FrameEvent, FrameHeader, FrameReader, HeaderBlock, MAX_HELD_FRAME_BYTES, PREFACE,
 };
 use crate::analysis::h2::hpack::{self, HpackError};
-use crate::analysis::tcp::{FlowKey, Side};
+use crate::analysis::tcp::{FlowKey, GapReason, Side};
 
 /// Streams open at once that are tracked; a peer's SETTINGS_MAX_CONCURRENT_STREAMS is
 /// usually 100 to 1000. Past it new streams are not decoded (`h2-limit`).
@@ -176,11 +176,29 @@ impl H2Conn {
         reader.push(bytes, &mut |event| state.on_event(&env, dir, event, ctx));
     }
 
-    /// `len` bytes of `side`'s stream were not captured: frame boundaries and the HPACK
-    /// table are lost, so that direction is no longer decoded.
-    pub fn on_gap(&mut self, key: &FlowKey, side: Side, len: u64, ctx: &mut FlowCtx<'_>) {
+    /// `len` bytes of `side`'s stream were not captured. Inside one DATA frame's payload the
+    /// frame boundaries are still known: that stream's bytes have a gap (its WebSocket
+    /// decoder handles it as a TCP gap) and every later frame decodes. Anywhere else frame
+    /// boundaries and the HPACK table are lost, so that direction is no longer decoded.
+    pub fn on_gap(&mut self, key: &FlowKey, side: Side, len: u64, reason: GapReason, ctx: &mut FlowCtx<'_>) {
         let dir = self.dir_of(side);
         let env = ConnEnv { key, tls: None };
+        if self.state.stopped[dir.index()] {
+            return;
+        }
+        if let Some((header, skipped, done)) = self.readers[dir.index()].lose(len) {
+            if skipped {
+                let detail = format!(
+                    "{len} bytes not captured inside a skipped {} frame on stream {}; the frames after it still decode",
+                    kind_name(header.kind),
+                    header.stream_id
+                );
+                self.state.report(&env, ctx, FindingKind::TcpGap, dir, detail);
+            } else {
+                self.state.on_data_gap(&env, dir, header, len, done, reason, ctx);
+            }
+            return;
+        }
         if !std::mem::replace(&mut self.state.stopped[dir.index()], true) {
             let detail = format!(
                 "{len} bytes of HTTP/2 frames not captured: frame boundaries and the header table are lost, \
@@ -439,6 +457,39 @@ impl H2State {
         stream.data(side, dir, bytes, ctx);
         if frame_done && header.has(frame::FLAG_END_STREAM) {
             stream.end(dir);
+        }
+        self.close_if_done(id, &senv, ctx);
+    }
+
+    /// `len` bytes of one DATA frame's payload were lost (`done`: up to its end).
+    #[allow(clippy::too_many_arguments)]
+    fn on_data_gap(
+        &mut self,
+        env: &ConnEnv<'_>,
+        dir: Direction,
+        header: FrameHeader,
+        len: u64,
+        done: bool,
+        reason: GapReason,
+        ctx: &mut FlowCtx<'_>,
+    ) {
+        let id = header.stream_id;
+        let side = self.side_of(dir);
+        let senv = self.stream_env(env);
+        let told_websocket = match self.streams.get_mut(&id) {
+            Some(stream) => stream.gap(side, len, reason, ctx),
+            None => false,
+        };
+        if !told_websocket {
+            // A WebSocket stream reports the gap itself, at its offset; others only here.
+            let detail =
+                format!("{len} bytes of a DATA frame on stream {id} not captured; the frames after it still decode");
+            self.report(env, ctx, FindingKind::TcpGap, dir, detail);
+        }
+        if done && header.has(frame::FLAG_END_STREAM) {
+            if let Some(stream) = self.streams.get_mut(&id) {
+                stream.end(dir);
+            }
         }
         self.close_if_done(id, &senv, ctx);
     }

@@ -262,7 +262,7 @@ impl FlowState {
                     self.handshake_maybe_lost = true;
                     self.phase = Phase::Unknown(Probe::default());
                 }
-                Phase::Http2(h2) => h2.on_gap(&self.key, side, len, ctx),
+                Phase::Http2(h2) => h2.on_gap(&self.key, side, len, reason, ctx),
                 Phase::Other => {}
             },
         }

@@ -118,6 +118,25 @@ impl FrameReader {
         self.buf.len()
     }
 
+    /// `len` bytes of the stream were not captured. When they lie inside the payload of the
+    /// frame being passed on in pieces (a DATA frame, or a frame being skipped), the frame
+    /// boundaries are still known: returns that frame's header, whether it was being
+    /// skipped, and whether the loss reached its end. `None` when a boundary may be lost
+    /// (the reader is between frames, or holding a frame it passes on whole).
+    pub fn lose(&mut self, len: u64) -> Option<(FrameHeader, bool, bool)> {
+        let (header, left, skip) = self.streaming.as_mut()?;
+        if !self.buf.is_empty() || len > *left as u64 {
+            return None;
+        }
+        *left -= len as usize;
+        let done = *left == 0;
+        let lost = (*header, *skip, done);
+        if done {
+            self.streaming = None;
+        }
+        Some(lost)
+    }
+
     pub fn push(&mut self, mut bytes: &[u8], out: &mut impl FnMut(FrameEvent<'_>)) {
         loop {
             if let Some((header, left, skip)) = &mut self.streaming {
