@@ -37,6 +37,8 @@ fuzz_target!(|data: &[u8]| {
                 let _ = upgrade.handshake.accept_valid();
                 return;
             }
+            // An `Upgrade: h2c` answered 101: the rest of the bytes are HTTP/2's.
+            HttpOutcome::UpgradedH2c(_) => return,
         }
         let _ = x.waiting_upgrade_path();
     }
