@@ -79,6 +79,33 @@ done
 printf '%s\n' "${ratios[@]}"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
+# Rows for ws:// and wss:// captures of the same peers: framescope with one worker (and with
+# THREADS workers when $2 is "parallel"), tshark decrypting with the same key log. A capture
+# with NAME.keys beside it is decrypted with that key log. $1: a suffix for the capture column.
+tls_rows() {
+  local suffix=$1 parallel=$2 f mb t m
+  shift 2
+  for f in "$@"; do
+    cat "$f" >/dev/null
+    mb=$(( $(stat -c %s "$f") / 1000000 ))
+    row() { printf '%-13s %-28s %9.2f %10.0f %11.1f %9s\n' "$(basename "$f" | cut -d- -f1)$suffix" "$1" "$2" "$(awk "BEGIN{print $mb/$2}")" "$(awk "BEGIN{print $3/1024}")" "$4"; }
+    local keys=() opt=()
+    if [ -f "${f%.pcap}.keys" ]; then
+      keys=(--keylog "${f%.pcap}.keys")
+      opt=(-o "tls.keylog_file:${f%.pcap}.keys")
+    fi
+    read -r t m < <(measure "$BIN" analyze "$f" --quiet --threads 1 "${keys[@]}"); row "framescope analyze, 1 worker" "$t" "$m" "-"
+    if [ "$parallel" = parallel ]; then
+      read -r t m < <(measure "$BIN" analyze "$f" --quiet --threads "$THREADS" "${keys[@]}"); row "framescope, $THREADS workers" "$t" "$m" "-"
+    fi
+    if [ "$TSHARK" = 1 ] && command -v tshark >/dev/null; then
+      /usr/bin/time -f "%e %M" -o "$DIR/time.txt" sh -c "tshark -n -r '$f' ${opt[*]} -Y websocket -T fields -e websocket.opcode > '$DIR/tshark.out' 2>/dev/null"
+      read -r t m <"$DIR/time.txt"
+      row "tshark -Y websocket" "$t" "$m" "$(wc -l < "$DIR/tshark.out")"
+    fi
+  done
+}
+
 # TLS: the same echo workload (binary messages of 1-64 KiB each way, no compression) recorded
 # by real peers on lo over wss:// (TLS 1.3 with OpenSSL's first choice,
 # TLS_AES_256_GCM_SHA384) and over ws://, to see what decryption adds; tshark decrypts with
@@ -93,25 +120,8 @@ if [ "$TLS_MB" != 0 ]; then
   cbc="$DIR/tls12-$(echo "$CBC_CIPHER" | tr '[:upper:]' '[:lower:]')-bench-${TLS_MB}MB.pcap"
   [ -f "$tls" ] && [ -f "$clear" ] || python3 captures/make_tls_captures.py --bench "$DIR" "$TLS_MB" >/dev/null
   [ -f "$cbc" ] || python3 captures/make_tls_captures.py --bench-cbc "$DIR" "$TLS_MB" "$CBC_CIPHER" >/dev/null
-  for f in "$clear" "$tls" "$cbc"; do
-    cat "$f" >/dev/null
-    kind=$(basename "$f" .pcap)
-    mb=$(( $(stat -c %s "$f") / 1000000 ))
-    row() { printf '%-13s %-28s %9.2f %10.0f %11.1f %9s\n' "${kind%%-*}" "$1" "$2" "$(awk "BEGIN{print $mb/$2}")" "$(awk "BEGIN{print $3/1024}")" "$4"; }
-    keys=()
-    [ "$f" = "$clear" ] || keys=(--keylog "${f%.pcap}.keys")
-    read -r t m < <(measure "$BIN" analyze "$f" --quiet --threads 1 "${keys[@]}"); row "framescope analyze, 1 worker" "$t" "$m" "-"
-    read -r t m < <(measure "$BIN" analyze "$f" --quiet --threads "$THREADS" "${keys[@]}"); row "framescope, $THREADS workers" "$t" "$m" "-"
-    if [ "$TSHARK" = 1 ] && command -v tshark >/dev/null; then
-      opt=()
-      [ "$f" = "$clear" ] || opt=(-o "tls.keylog_file:${f%.pcap}.keys")
-      /usr/bin/time -f "%e %M" -o "$DIR/time.txt" sh -c "tshark -n -r '$f' ${opt[*]} -Y websocket -T fields -e websocket.opcode > '$DIR/tshark.out' 2>/dev/null"
-      read -r t m <"$DIR/time.txt"
-      row "tshark -Y websocket" "$t" "$m" "$(wc -l < "$DIR/tshark.out")"
-    fi
-  done
+  tls_rows "" parallel "$clear" "$tls" "$cbc"
 fi
-
 
 # Small messages: the same peers, JSON-like text of 40-400 bytes sent in bursts of 64, over
 # wss:// (TLS 1.3) and ws:// — per-message costs instead of bulk decryption. SMALL_MB=0 skips.
@@ -120,21 +130,7 @@ if [ "$SMALL_MB" != 0 ]; then
   tls="$DIR/tls-small-bench-${SMALL_MB}MB.pcap"
   clear="$DIR/clear-small-bench-${SMALL_MB}MB.pcap"
   [ -f "$tls" ] && [ -f "$clear" ] || python3 captures/make_tls_captures.py --bench-small "$DIR" "$SMALL_MB" >/dev/null
-  for f in "$clear" "$tls"; do
-    cat "$f" >/dev/null
-    mb=$(( $(stat -c %s "$f") / 1000000 ))
-    row() { printf '%-13s %-28s %9.2f %10.0f %11.1f %9s\n' "$(basename "$f" | cut -d- -f1)-small" "$1" "$2" "$(awk "BEGIN{print $mb/$2}")" "$(awk "BEGIN{print $3/1024}")" "$4"; }
-    keys=()
-    [ "$f" = "$clear" ] || keys=(--keylog "${f%.pcap}.keys")
-    read -r t m < <(measure "$BIN" analyze "$f" --quiet --threads 1 "${keys[@]}"); row "framescope analyze, 1 worker" "$t" "$m" "-"
-    if [ "$TSHARK" = 1 ] && command -v tshark >/dev/null; then
-      opt=()
-      [ "$f" = "$clear" ] || opt=(-o "tls.keylog_file:${f%.pcap}.keys")
-      /usr/bin/time -f "%e %M" -o "$DIR/time.txt" sh -c "tshark -n -r '$f' ${opt[*]} -Y websocket -T fields -e websocket.opcode > '$DIR/tshark.out' 2>/dev/null"
-      read -r t m <"$DIR/time.txt"
-      row "tshark -Y websocket" "$t" "$m" "$(wc -l < "$DIR/tshark.out")"
-    fi
-  done
+  tls_rows -small one "$clear" "$tls"
 fi
 
 # HTTP/2 over TLS: two RFC 8441 WebSocket streams on one connection (Hypercorn; a client on

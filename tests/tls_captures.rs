@@ -211,19 +211,7 @@ fn without_a_key_the_connection_is_a_flow_with_a_tls_no_key_finding() {
 #[test]
 fn a_wrong_key_is_a_decrypt_failure_and_the_direction_gives_up_within_the_cap() {
     let (pcap, keys) = capture("tls13-chacha20");
-    let text = std::fs::read_to_string(keys).unwrap();
-    // Flip the last hex digit of every secret.
-    let wrong: String = text
-        .lines()
-        .map(|l| {
-            let mut l = l.to_owned();
-            let last = l.pop().unwrap();
-            l.push(if last == '0' { '1' } else { '0' });
-            l + "\n"
-        })
-        .collect();
-    let tmp = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(tmp.path(), wrong).unwrap();
+    let tmp = wrong_keys(&keys);
     let sink = analyze(&pcap, Some(tmp.path()), AnalyzerConfig::default());
     assert!(sink.connections.is_empty());
     let failures = sink.findings_of("tls-decrypt-failed");
