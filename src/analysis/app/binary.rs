@@ -24,10 +24,25 @@ fn float(f: f64) -> Value {
     Number::from_f64(f).map_or_else(|| Value::String(f.to_string()), Value::Number)
 }
 
+/// Characters kept of a map key that is not text (its JSON text).
+const MAX_KEY_CHARS: usize = 256;
+
+/// A map key as JSON object keys need it: text as is, anything else as its JSON text, cut
+/// at `MAX_KEY_CHARS`. The cut matters: a key that is a map whose key is a map… is escaped
+/// again at every level, doubling its length each time, so a 400-byte CBOR or MessagePack
+/// message of 64 nested one-pair maps would otherwise build a key of 2^64 characters (found
+/// by the `app_cbor` fuzz target as a timeout).
 fn key_text(k: Value) -> String {
     match k {
         Value::String(s) => s,
-        other => other.to_string(),
+        other => {
+            let mut text = other.to_string();
+            if let Some((cut, _)) = text.char_indices().nth(MAX_KEY_CHARS) {
+                text.truncate(cut);
+                text.push('…');
+            }
+            text
+        }
     }
 }
 
@@ -195,6 +210,32 @@ mod tests {
             cbor_value(&p).unwrap().0,
             json!({"a":{"binary_len":2,"hex":"0102"},"b":1.5})
         );
+    }
+
+    /// One-pair maps nested as each other's keys, `depth` deep, as CBOR (0xa1) or
+    /// MessagePack (0x81): a key escaped again at every level.
+    fn maps_as_keys(map_of_one: u8, depth: usize) -> Vec<u8> {
+        let mut bytes = vec![map_of_one; depth];
+        bytes.extend(std::iter::repeat_n(0x00, depth + 1));
+        bytes
+    }
+
+    #[test]
+    fn maps_nested_as_keys_give_keys_of_bounded_length() {
+        for depth in [20, 30] {
+            for (value, used) in [
+                cbor_value(&maps_as_keys(0xa1, depth)).expect("valid CBOR"),
+                msgpack_value(&maps_as_keys(0x81, depth)).expect("valid MessagePack"),
+            ] {
+                assert_eq!(used, 2 * depth + 1);
+                let Value::Object(map) = value else {
+                    panic!("a map: {value}")
+                };
+                let key = map.keys().next().expect("one key");
+                assert!(key.chars().count() <= MAX_KEY_CHARS + 1, "{} chars", key.len());
+                assert!(key.ends_with('…'), "{key}");
+            }
+        }
     }
 
     #[test]
