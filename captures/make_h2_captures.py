@@ -58,7 +58,9 @@ async def app(scope, receive, send):
                 return
 
 
-def serve(host, port, use_tls):
+def serve(host, port, use_tls, asgi_app=None, alpn=("h2",)):
+    """Hypercorn on host:port serving `asgi_app` (this module's `app` by default); over TLS it
+    offers the ALPN protocols `alpn` (make_browser_captures.py also runs it HTTP/1.1-only)."""
     import asyncio
 
     from hypercorn.asyncio import serve as hypercorn_serve
@@ -69,8 +71,8 @@ def serve(host, port, use_tls):
     if use_tls:
         config.certfile = CERT
         config.keyfile = KEY
-        config.alpn_protocols = ["h2"]
-    asyncio.run(hypercorn_serve(app, config))
+        config.alpn_protocols = list(alpn)
+    asyncio.run(hypercorn_serve(asgi_app or app, config))
 
 
 def text_entry(text):
