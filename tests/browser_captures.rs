@@ -1,0 +1,298 @@
+//! A real browser's wss:// traffic, end to end through `framescope analyze --jsonl`: headless
+//! Chromium loads `captures/browser_page.html` from Hypercorn over TLS (recorded on `lo` by
+//! `captures/make_browser_captures.py`, Chromium's `SSLKEYLOGFILE` beside each capture). The
+//! page opens two WebSockets and logs what it sent and received (`NAME.peers.json`): over
+//! HTTP/2 both are RFC 8441 streams of the page's own connection; against an HTTP/1.1-only
+//! server each is a TLS connection of its own. tshark is the oracle for the TLS facts.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+use common::cli::{of_type, records as framescope};
+use common::peers::{decoded_messages, logged_messages, read_log};
+
+const H2: &str = "chromium-h2-tls-two-websockets";
+const H2_DSB: &str = "chromium-h2-tls-dsb";
+const HTTP1: &str = "chromium-http1-tls-two-websockets";
+
+fn capture(dir: &Path, name: &str) -> PathBuf {
+    ["pcap", "pcapng"]
+        .iter()
+        .map(|ext| dir.join(format!("{name}.{ext}")))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("{name} capture in {}", dir.display()))
+}
+
+/// `analyze --jsonl` of capture NAME in `dir`, with its key log when `keys`.
+fn analyzed(dir: &Path, name: &str, keys: bool) -> Vec<Value> {
+    let pcap = capture(dir, name);
+    let keylog = dir.join(format!("{name}.keys"));
+    let mut args = vec!["analyze", pcap.to_str().expect("path"), "--jsonl"];
+    if keys {
+        args.extend(["--keylog", keylog.to_str().expect("path")]);
+    }
+    framescope(&args)
+}
+
+/// The WebSocket connections, keyed by handshake path, each matched to the page's log.
+fn by_path<'a>(records: &'a [Value], log: &'a Value) -> Vec<(&'a Value, &'a Value)> {
+    let connections = of_type(records, "connection");
+    let logged = log["websockets"].as_array().expect("websockets");
+    assert_eq!(connections.len(), logged.len(), "{connections:#?}");
+    logged
+        .iter()
+        .map(|l| {
+            let conn = connections
+                .iter()
+                .find(|c| c["handshake"]["path"] == l["path"])
+                .unwrap_or_else(|| panic!("no connection for {}", l["path"]));
+            (*conn, l)
+        })
+        .collect()
+}
+
+/// Every message, each direction, equals what the page sent and received; the agreed
+/// extension is Chromium's default permessage-deflate offer as the server answered it.
+fn check_messages(records: &[Value], log: &Value) {
+    for (conn, logged) in by_path(records, log) {
+        let sent = logged_messages(&logged["sent"]);
+        let received = logged_messages(&logged["received"]);
+        assert_eq!(sent.len(), 5, "{logged}");
+        assert_eq!(logged["clean"], true);
+        assert_eq!(decoded_messages(records, &conn["conn"], "c2s"), sent, "{}", logged["path"]);
+        assert_eq!(decoded_messages(records, &conn["conn"], "s2c"), received, "{}", logged["path"]);
+        let hs = &conn["handshake"];
+        assert_eq!(hs["offered_extensions"][0], "permessage-deflate; client_max_window_bits");
+        assert_eq!(hs["extensions"][0], logged["extensions"]);
+    }
+    // Compressed on the wire: the 94 000-byte repetitive text shrinks, the 100 000
+    // incompressible bytes do not (and span many TLS records and, over HTTP/2, DATA frames).
+    let data: Vec<_> = of_type(records, "message")
+        .into_iter()
+        .filter(|m| m["opcode"] != "close")
+        .collect();
+    assert_eq!(data.len(), 16);
+    assert!(data.iter().all(|m| m["compressed"] == true), "{data:#?}");
+    let wire = |len: u64| -> Vec<u64> {
+        data.iter()
+            .filter(|m| m["len"] == len)
+            .map(|m| m["wire_len"].as_u64().expect("wire_len"))
+            .collect()
+    };
+    assert!(wire(94_000).iter().all(|&w| w < 1_000), "{:?}", wire(94_000));
+    assert!(wire(100_000).iter().all(|&w| w > 100_000), "{:?}", wire(100_000));
+    assert!(of_type(records, "anomaly").is_empty(), "{:#?}", of_type(records, "anomaly"));
+}
+
+fn tls_facts(conn: &Value, alpn: &str) {
+    let tls = &conn["tls"];
+    assert_eq!(tls["version"], "1.3", "{tls}");
+    assert_eq!(tls["sni"], "localhost");
+    assert_eq!(tls["alpn"], alpn);
+    assert_eq!(tls["decrypted"], true);
+}
+
+/// The HTTP/2 capture: both WebSockets are RFC 8441 streams of the page's connection, the
+/// page's requests are flows of their own, never connections.
+fn check_h2(records: &[Value], log: &Value) {
+    assert_eq!(log["http_version"], "2", "the page itself came over HTTP/2");
+    check_messages(records, log);
+    let pairs = by_path(records, log);
+    let mut streams = Vec::new();
+    for (conn, _) in &pairs {
+        let stream = conn["h2_stream"].as_u64().expect("h2_stream");
+        assert_eq!(stream % 2, 1, "client-initiated stream");
+        streams.push(stream);
+        let hs = &conn["handshake"];
+        assert_eq!(hs["http_version"], "2");
+        assert_eq!(hs["status"], 200);
+        assert_eq!(hs["accept_valid"], Value::Null);
+        assert_eq!(conn["client"], pairs[0].0["client"], "one TCP connection");
+        assert_eq!(conn["server"], pairs[0].0["server"]);
+        tls_facts(conn, "h2");
+    }
+    assert_ne!(streams[0], streams[1]);
+    // Chromium half-closed each stream with its close frame; Hypercorn answered the close but
+    // never ended its side, so 2 s later Chromium reset the stream (RST_STREAM CANCEL, as
+    // tshark shows): the end is a reset.
+    for end in of_type(records, "end") {
+        assert_eq!(end["how"], "reset", "{end}");
+    }
+    // The page's requests on the same connection: flows with their stream ids.
+    let flows = of_type(records, "flow");
+    let reasons: Vec<&str> = flows
+        .iter()
+        .filter(|f| f["client"] == pairs[0].0["client"])
+        .map(|f| {
+            assert_eq!(f["protocol"], "http2");
+            assert!(f["h2_stream"].as_u64().is_some_and(|s| !streams.contains(&s)), "{f}");
+            f["reason"].as_str().expect("reason")
+        })
+        .collect();
+    for get in log["gets"].as_array().expect("gets") {
+        let want = format!("GET {} answered {}", get["path"].as_str().expect("path"), get["status"]);
+        assert!(reasons.iter().any(|r| r.contains(&want)), "{want} in {reasons:#?}");
+    }
+    assert!(reasons.iter().any(|r| r.contains("GET / answered 200")), "{reasons:#?}");
+    assert!(reasons.iter().any(|r| r.contains("POST /log answered 200")), "{reasons:#?}");
+    // Chromium's spare connections (opened, TLS done, never used): TLS flows, decrypted.
+    for spare in flows.iter().filter(|f| f["client"] != pairs[0].0["client"]) {
+        assert_eq!(spare["tls"]["decrypted"], true, "{spare}");
+        assert!(spare.get("h2_stream").is_none(), "{spare}");
+    }
+}
+
+#[test]
+fn chromium_websockets_over_http2_decode_as_the_page_logged() {
+    let dir = common::captures_dir();
+    let log = read_log(&dir.join(format!("{H2}.peers.json")));
+    check_h2(&analyzed(&dir, H2, true), &log);
+}
+
+#[test]
+fn chromium_http2_capture_with_keys_in_a_decryption_secrets_block_needs_no_option() {
+    let dir = common::captures_dir();
+    let log = read_log(&dir.join(format!("{H2_DSB}.peers.json")));
+    check_h2(&analyzed(&dir, H2_DSB, false), &log);
+}
+
+#[test]
+fn chromium_ordinary_wss_over_http1_decodes_as_the_page_logged() {
+    let dir = common::captures_dir();
+    let log = read_log(&dir.join(format!("{HTTP1}.peers.json")));
+    assert_eq!(log["http_version"], "1.1");
+    let records = analyzed(&dir, HTTP1, true);
+    check_messages(&records, &log);
+    let pairs = by_path(&records, &log);
+    assert_ne!(pairs[0].0["client"], pairs[1].0["client"], "a TLS connection each");
+    for (conn, _) in &pairs {
+        assert!(conn.get("h2_stream").is_none());
+        let hs = &conn["handshake"];
+        assert_eq!(hs["http_version"], "1.1");
+        assert_eq!(hs["status"], 101);
+        assert_eq!(hs["accept_valid"], true);
+        tls_facts(conn, "http/1.1");
+    }
+    for end in of_type(&records, "end") {
+        assert_eq!(end["how"], "closed", "{end}");
+    }
+    // The page's own keep-alive connections: TLS flows without a WebSocket.
+    let flows = of_type(&records, "flow");
+    assert!(!flows.is_empty());
+    for flow in flows {
+        assert_eq!(flow["tls"]["alpn"], "http/1.1", "{flow}");
+        assert_eq!(flow["tls"]["decrypted"], true, "{flow}");
+    }
+}
+
+#[test]
+fn without_chromiums_key_log_nothing_is_a_connection() {
+    let dir = common::captures_dir();
+    for name in [H2, HTTP1] {
+        let records = analyzed(&dir, name, false);
+        assert!(of_type(&records, "connection").is_empty(), "{name}");
+        let flows = of_type(&records, "flow");
+        assert!(flows.len() >= 2, "{name}: {flows:#?}");
+        assert!(flows.iter().all(|f| f["tls"]["decrypted"] == false), "{name}");
+    }
+}
+
+/// tshark's view of each TLS connection (by client port): version, suite, SNI, and the ALPN
+/// the server chose — in TLS 1.3 that is in EncryptedExtensions, so tshark must decrypt too.
+fn tshark_tls(pcap: &Path, keys: &Path) -> Option<BTreeMap<String, [String; 4]>> {
+    let out = Command::new("tshark")
+        .arg("-r")
+        .arg(pcap)
+        .arg("-o")
+        .arg(format!("tls.keylog_file:{}", keys.display()))
+        .args(["-Y", "tls.handshake.type == 1 || tls.handshake.type == 2 || tls.handshake.type == 8"])
+        .args(["-T", "fields", "-E", "separator=|"])
+        .args(["-e", "tcp.srcport", "-e", "tcp.dstport", "-e", "tls.handshake.type"])
+        .args(["-e", "tls.handshake.ciphersuite", "-e", "tls.handshake.extensions.supported_version"])
+        .args(["-e", "tls.handshake.extensions_server_name", "-e", "tls.handshake.extensions_alpn_str"])
+        .output()
+        .ok()?;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut facts: BTreeMap<String, [String; 4]> = BTreeMap::new();
+    for line in String::from_utf8(out.stdout).expect("utf8").lines() {
+        let f: Vec<&str> = line.split('|').collect();
+        let types: Vec<&str> = f[2].split(',').collect();
+        if types.contains(&"1") {
+            facts.entry(f[0].to_owned()).or_default()[2] = f[5].to_owned();
+        }
+        if types.contains(&"2") {
+            let entry = facts.entry(f[1].to_owned()).or_default();
+            entry[0] = match f[4] {
+                "0x0304" => "1.3".to_owned(),
+                other => other.to_owned(),
+            };
+            entry[1] = match f[3] {
+                "0x1301" => "TLS_AES_128_GCM_SHA256",
+                "0x1302" => "TLS_AES_256_GCM_SHA384",
+                "0x1303" => "TLS_CHACHA20_POLY1305_SHA256",
+                other => other,
+            }
+            .to_owned();
+        }
+        if types.contains(&"8") {
+            facts.entry(f[1].to_owned()).or_default()[3] = f[6].to_owned();
+        }
+    }
+    Some(facts)
+}
+
+#[test]
+fn tls_facts_equal_tsharks_for_every_chromium_connection() {
+    let dir = common::captures_dir();
+    for name in [H2, HTTP1] {
+        let pcap = capture(&dir, name);
+        let keys = dir.join(format!("{name}.keys"));
+        let Some(oracle) = tshark_tls(&pcap, &keys) else {
+            common::skip_or_fail_in_ci("tshark is not installed");
+            return;
+        };
+        let records = analyzed(&dir, name, true);
+        let mut ours: BTreeMap<String, [String; 4]> = BTreeMap::new();
+        for r in of_type(&records, "connection").into_iter().chain(of_type(&records, "flow")) {
+            let port = r["client"].as_str().expect("client").rsplit(':').next().expect("port");
+            let tls = &r["tls"];
+            let fact = |k: &str| tls[k].as_str().unwrap_or("").to_owned();
+            ours.insert(port.to_owned(), [fact("version"), fact("cipher_suite"), fact("sni"), fact("alpn")]);
+        }
+        assert!(oracle.len() >= 2, "{name}: {oracle:#?}");
+        assert!(oracle.values().all(|f| !f[3].is_empty()), "tshark decrypted: {oracle:#?}");
+        assert_eq!(ours, oracle, "{name}");
+    }
+}
+
+/// A fresh recording with the browser installed here (`apt-get install chromium`; optional,
+/// so this skips without it even in CI, which tests the kept captures above).
+#[test]
+fn a_fresh_chromium_recording_decodes_as_the_page_logged() {
+    let chromium = Command::new("chromium").arg("--version").output().is_ok_and(|o| o.status.success());
+    let dumpcap = Command::new("dumpcap").arg("--version").output().is_ok_and(|o| o.status.success());
+    if !chromium || !dumpcap || !common::python_has("hypercorn") {
+        eprintln!("skipping: chromium, dumpcap (tshark) or hypercorn is missing (make browser-deps)");
+        return;
+    }
+    let out = tempfile::tempdir().expect("tempdir");
+    let run = Command::new("timeout")
+        .args(["120", "python3"])
+        .arg(common::captures_dir().join("make_browser_captures.py"))
+        .args(["--out", out.path().to_str().expect("path"), "--only", H2])
+        .output()
+        .expect("run the recorder");
+    if !run.status.success() || !out.path().join(format!("{H2}.peers.json")).is_file() {
+        eprintln!("{}", String::from_utf8_lossy(&run.stderr));
+        common::skip_or_fail_in_ci("recording Chromium on lo failed (needs root for dumpcap)");
+        return;
+    }
+    let log = read_log(&out.path().join(format!("{H2}.peers.json")));
+    check_h2(&analyzed(out.path(), H2, true), &log);
+    check_h2(&analyzed(out.path(), H2_DSB, false), &log);
+}
