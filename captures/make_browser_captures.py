@@ -111,18 +111,29 @@ def wait_for(path, limit):
     return False
 
 
-def record(out, name, alpn, dsb=None):
+def tls12_only_conf():
+    """An OPENSSL_CONF file that caps the server process at TLS 1.2 (Hypercorn has no setting)."""
+    path = os.path.join(h2.TMP, "openssl-tls12.cnf")
+    with open(path, "w") as f:
+        f.write("openssl_conf = default_conf\n[default_conf]\nssl_conf = ssl_sect\n[ssl_sect]\n"
+                "system_default = system_default_sect\n[system_default_sect]\nMaxProtocol = TLSv1.2\n")
+    return path
+
+
+def record(out, name, alpn, dsb=None, host="127.0.0.1", tls12_cipher=None):
     pcap = os.path.join(out, f"{name}.pcap")
     keys = os.path.join(out, f"{name}.keys")
     log = os.path.join(out, f"{name}.peers.json")
     for p in (pcap, keys, log):
         if os.path.exists(p):
             os.remove(p)
-    port = h2.free_port("127.0.0.1")
+    port = h2.free_port(host)
     cap = subprocess.Popen(["dumpcap", "-q", "-P", "-B", "512", "-i", "lo", "-f", f"tcp port {port}", "-w", pcap],
                            stderr=subprocess.DEVNULL)
     time.sleep(1.0)
-    server = subprocess.Popen([sys.executable, __file__, "--serve", str(port), ",".join(alpn), log])
+    server_env = dict(os.environ, OPENSSL_CONF=tls12_only_conf()) if tls12_cipher else None
+    server = subprocess.Popen([sys.executable, __file__, "--serve", host, str(port), ",".join(alpn), log]
+                              + ([tls12_cipher] if tls12_cipher else []), env=server_env)
     profile = tempfile.mkdtemp(prefix="framescope-chromium-")
     browser = None
     try:
@@ -162,17 +173,127 @@ def record(out, name, alpn, dsb=None):
         print(f"wrote {target} ({os.path.getsize(target)} bytes)")
 
 
+def devtools_targets(profile, limit=20):
+    """The DevTools HTTP endpoint's target list (the port Chromium chose is in DevToolsActivePort)."""
+    import urllib.request
+
+    deadline = time.time() + limit
+    while time.time() < deadline:
+        try:
+            with open(os.path.join(profile, "DevToolsActivePort")) as f:
+                port = int(f.readline())
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/json", timeout=2) as r:
+                targets = json.load(r)
+            if any(t["url"].startswith("devtools://") for t in targets):
+                return targets
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.3)
+    raise SystemExit("Chromium's DevTools did not come up")
+
+
+def cdp_evaluate(target, expression, timeout=30):
+    """Runtime.evaluate in a target (awaiting a promise), over the DevTools protocol."""
+    from websockets.sync.client import connect
+
+    with connect(target["webSocketDebuggerUrl"], max_size=None, open_timeout=timeout) as ws:
+        ws.send(json.dumps({"id": 1, "method": "Runtime.evaluate",
+                            "params": {"expression": expression, "awaitPromise": True, "returnByValue": True}}))
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            reply = json.loads(ws.recv(timeout=max(0.1, deadline - time.time())))
+            if reply.get("id") == 1:
+                result = reply.get("result", {})
+                if "exceptionDetails" in result or "error" in reply:
+                    raise SystemExit(f"DevTools evaluation failed: {reply}")
+                return result["result"].get("value")
+    raise SystemExit("DevTools evaluation timed out")
+
+
+# Run inside the DevTools front end: the HAR string its Network panel's "Save all as HAR (with
+# sensitive data)" writes, from the requests its network log holds.
+HAR_EXPRESSION = """(async () => {
+  const Common = await import('./core/common/common.js');
+  const Logs = await import('./models/logs/logs.js');
+  const HAR = await import('./models/har/har.js');
+  const requests = Logs.NetworkLog.NetworkLog.instance().requests();
+  const progress = new Common.Progress.CompositeProgress(new Common.Progress.Progress());
+  return await HAR.Writer.Writer.harStringForRequests(requests, {sanitize: false}, progress);
+})()"""
+
+
+def record_har(out, name):
+    """Chromium's own HAR: DevTools is opened on the tab before the page loads (so its network
+    log sees every request and WebSocket frame), the page runs, and the DevTools front end's
+    HAR writer (what "Save all as HAR" runs) produces NAME.har; NAME.peers.json beside it."""
+    har = os.path.join(out, f"{name}.har")
+    log = os.path.join(out, f"{name}.peers.json")
+    for p in (har, log):
+        if os.path.exists(p):
+            os.remove(p)
+    port = h2.free_port("127.0.0.1")
+    server = subprocess.Popen([sys.executable, __file__, "--serve", "127.0.0.1", str(port), "h2", log])
+    profile = tempfile.mkdtemp(prefix="framescope-chromium-")
+    browser = None
+    try:
+        time.sleep(2.0)
+        env = dict(os.environ, HOME=profile)
+        extra = ["--remote-debugging-port=0", "--auto-open-devtools-for-tabs"]
+        browser = subprocess.Popen(chromium_command(profile, "about:blank", extra), env=env,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        targets = devtools_targets(profile)
+        front_end = next(t for t in targets if t["url"].startswith("devtools://"))
+        page = next(t for t in targets if t["type"] == "page" and t["url"] == "about:blank")
+        # The front end is up once its network log answers (before, its settings do not exist).
+        # "Preserve log" on: the move from about:blank to the page's origin swaps the renderer,
+        # and without it the network log was sometimes cleared after the page's first requests.
+        probe = ("(async () => { try { const Logs = await import('./models/logs/logs.js');"
+                 " const Common = await import('./core/common/common.js');"
+                 " Common.Settings.Settings.instance().moduleSetting('network-log.preserve-log').set(true);"
+                 " return Logs.NetworkLog.NetworkLog.instance().requests().length; } catch (e) { return -1; } })()")
+        deadline = time.time() + 30
+        while cdp_evaluate(front_end, probe) == -1:
+            if time.time() > deadline:
+                raise SystemExit("the DevTools front end did not start")
+            time.sleep(0.5)
+        cdp_evaluate(page, f"location.href = 'https://localhost:{port}/'")
+        if not wait_for(log, 60):
+            raise SystemExit(f"{name}: the page did not log within 60 s")
+        time.sleep(1.0)
+        text = cdp_evaluate(front_end, HAR_EXPRESSION)
+        with open(har, "w") as f:
+            f.write(text)
+    finally:
+        if browser:
+            browser.terminate()
+            browser.wait()
+        server.terminate()
+        server.wait()
+        shutil.rmtree(profile, ignore_errors=True)
+    for p in (har, log):
+        os.chmod(p, 0o644)
+    entries = json.loads(text)["log"]["entries"]
+    for e in entries:
+        print(f"  {e['request']['method']} {e['request']['url']} {e['response']['status']} "
+              f"{len(e.get('_webSocketMessages', []))} WebSocket messages")
+    print(f"wrote {har} ({os.path.getsize(har)} bytes)")
+
+
+HAR = "chromium-devtools"
 RUNS = [
     ("chromium-h2-tls-two-websockets", dict(alpn=("h2",), dsb="chromium-h2-tls-dsb")),
     ("chromium-http1-tls-two-websockets", dict(alpn=("http/1.1",))),
+    ("chromium-h2-tls12-chacha20-ipv6", dict(alpn=("h2",), host="::1",
+                                             tls12_cipher="ECDHE-ECDSA-CHACHA20-POLY1305")),
 ]
 
 
 def main():
     args = sys.argv[1:]
     if args and args[0] == "--serve":
-        port, alpn, log = int(args[1]), tuple(args[2].split(",")), args[3]
-        h2.serve("127.0.0.1", port, True, asgi_app=browser_app(log), alpn=alpn)
+        host, port, alpn, log = args[1], int(args[2]), tuple(args[3].split(",")), args[4]
+        ciphers = args[5] if len(args) > 5 else None
+        h2.serve(host, port, True, asgi_app=browser_app(log), alpn=alpn, ciphers=ciphers)
         return
     out, only = HERE, None
     while args:
@@ -186,6 +307,8 @@ def main():
     for name, kw in RUNS:
         if only in (None, name):
             record(out, name, **kw)
+    if only in (None, HAR):
+        record_har(out, HAR)
 
 
 if __name__ == "__main__":

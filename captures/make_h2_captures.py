@@ -58,9 +58,10 @@ async def app(scope, receive, send):
                 return
 
 
-def serve(host, port, use_tls, asgi_app=None, alpn=("h2",)):
+def serve(host, port, use_tls, asgi_app=None, alpn=("h2",), ciphers=None):
     """Hypercorn on host:port serving `asgi_app` (this module's `app` by default); over TLS it
-    offers the ALPN protocols `alpn` (make_browser_captures.py also runs it HTTP/1.1-only)."""
+    offers the ALPN protocols `alpn` (make_browser_captures.py also runs it HTTP/1.1-only) and,
+    when given, only the TLS 1.2 `ciphers` (an OpenSSL cipher string)."""
     import asyncio
 
     from hypercorn.asyncio import serve as hypercorn_serve
@@ -72,6 +73,8 @@ def serve(host, port, use_tls, asgi_app=None, alpn=("h2",)):
         config.certfile = CERT
         config.keyfile = KEY
         config.alpn_protocols = list(alpn)
+        if ciphers:
+            config.ciphers = ciphers
     asyncio.run(hypercorn_serve(asgi_app or app, config))
 
 

@@ -19,6 +19,7 @@ use common::peers::{decoded_messages, logged_messages, read_log};
 const H2: &str = "chromium-h2-tls-two-websockets";
 const H2_DSB: &str = "chromium-h2-tls-dsb";
 const HTTP1: &str = "chromium-http1-tls-two-websockets";
+const H2_TLS12_IPV6: &str = "chromium-h2-tls12-chacha20-ipv6";
 
 fn capture(dir: &Path, name: &str) -> PathBuf {
     ["pcap", "pcapng"]
@@ -89,9 +90,9 @@ fn check_messages(records: &[Value], log: &Value) {
     assert!(of_type(records, "anomaly").is_empty(), "{:#?}", of_type(records, "anomaly"));
 }
 
-fn tls_facts(conn: &Value, alpn: &str) {
+fn tls_facts(conn: &Value, version: &str, alpn: &str) {
     let tls = &conn["tls"];
-    assert_eq!(tls["version"], "1.3", "{tls}");
+    assert_eq!(tls["version"], version, "{tls}");
     assert_eq!(tls["sni"], "localhost");
     assert_eq!(tls["alpn"], alpn);
     assert_eq!(tls["decrypted"], true);
@@ -99,7 +100,7 @@ fn tls_facts(conn: &Value, alpn: &str) {
 
 /// The HTTP/2 capture: both WebSockets are RFC 8441 streams of the page's connection, the
 /// page's requests are flows of their own, never connections.
-fn check_h2(records: &[Value], log: &Value) {
+fn check_h2(records: &[Value], log: &Value, tls_version: &str) {
     assert_eq!(log["http_version"], "2", "the page itself came over HTTP/2");
     check_messages(records, log);
     let pairs = by_path(records, log);
@@ -114,7 +115,7 @@ fn check_h2(records: &[Value], log: &Value) {
         assert_eq!(hs["accept_valid"], Value::Null);
         assert_eq!(conn["client"], pairs[0].0["client"], "one TCP connection");
         assert_eq!(conn["server"], pairs[0].0["server"]);
-        tls_facts(conn, "h2");
+        tls_facts(conn, tls_version, "h2");
     }
     assert_ne!(streams[0], streams[1]);
     // Chromium half-closed each stream with its close frame; Hypercorn answered the close but
@@ -151,14 +152,27 @@ fn check_h2(records: &[Value], log: &Value) {
 fn chromium_websockets_over_http2_decode_as_the_page_logged() {
     let dir = common::captures_dir();
     let log = read_log(&dir.join(format!("{H2}.peers.json")));
-    check_h2(&analyzed(&dir, H2, true), &log);
+    check_h2(&analyzed(&dir, H2, true), &log, "1.3");
+}
+
+#[test]
+fn chromium_over_ipv6_and_tls12_chacha20_decodes_as_the_page_logged() {
+    // The server capped at TLS 1.2 with ECDHE-ECDSA-CHACHA20-POLY1305, listening on [::1] only.
+    let dir = common::captures_dir();
+    let log = read_log(&dir.join(format!("{H2_TLS12_IPV6}.peers.json")));
+    let records = analyzed(&dir, H2_TLS12_IPV6, true);
+    check_h2(&records, &log, "1.2");
+    for conn in of_type(&records, "connection") {
+        assert!(conn["client"].as_str().expect("client").starts_with("[::1]:"), "{conn}");
+        assert_eq!(conn["tls"]["cipher_suite"], "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256");
+    }
 }
 
 #[test]
 fn chromium_http2_capture_with_keys_in_a_decryption_secrets_block_needs_no_option() {
     let dir = common::captures_dir();
     let log = read_log(&dir.join(format!("{H2_DSB}.peers.json")));
-    check_h2(&analyzed(&dir, H2_DSB, false), &log);
+    check_h2(&analyzed(&dir, H2_DSB, false), &log, "1.3");
 }
 
 #[test]
@@ -176,7 +190,7 @@ fn chromium_ordinary_wss_over_http1_decodes_as_the_page_logged() {
         assert_eq!(hs["http_version"], "1.1");
         assert_eq!(hs["status"], 101);
         assert_eq!(hs["accept_valid"], true);
-        tls_facts(conn, "http/1.1");
+        tls_facts(conn, "1.3", "http/1.1");
     }
     for end in of_type(&records, "end") {
         assert_eq!(end["how"], "closed", "{end}");
@@ -193,7 +207,7 @@ fn chromium_ordinary_wss_over_http1_decodes_as_the_page_logged() {
 #[test]
 fn without_chromiums_key_log_nothing_is_a_connection() {
     let dir = common::captures_dir();
-    for name in [H2, HTTP1] {
+    for name in [H2, HTTP1, H2_TLS12_IPV6] {
         let records = analyzed(&dir, name, false);
         assert!(of_type(&records, "connection").is_empty(), "{name}");
         let flows = of_type(&records, "flow");
@@ -215,6 +229,7 @@ fn tshark_tls(pcap: &Path, keys: &Path) -> Option<BTreeMap<String, [String; 4]>>
         .args(["-e", "tcp.srcport", "-e", "tcp.dstport", "-e", "tls.handshake.type"])
         .args(["-e", "tls.handshake.ciphersuite", "-e", "tls.handshake.extensions.supported_version"])
         .args(["-e", "tls.handshake.extensions_server_name", "-e", "tls.handshake.extensions_alpn_str"])
+        .args(["-e", "tls.handshake.version"])
         .output()
         .ok()?;
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -227,19 +242,23 @@ fn tshark_tls(pcap: &Path, keys: &Path) -> Option<BTreeMap<String, [String; 4]>>
         }
         if types.contains(&"2") {
             let entry = facts.entry(f[1].to_owned()).or_default();
-            entry[0] = match f[4] {
-                "0x0304" => "1.3".to_owned(),
-                other => other.to_owned(),
+            // TLS 1.3 says so in supported_versions; TLS 1.2 in the ServerHello's version.
+            entry[0] = match (f[4], f[7]) {
+                ("0x0304", _) => "1.3".to_owned(),
+                ("", "0x0303") => "1.2".to_owned(),
+                (v, w) => format!("{v}/{w}"),
             };
             entry[1] = match f[3] {
                 "0x1301" => "TLS_AES_128_GCM_SHA256",
                 "0x1302" => "TLS_AES_256_GCM_SHA384",
                 "0x1303" => "TLS_CHACHA20_POLY1305_SHA256",
+                "0xcca9" => "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
                 other => other,
             }
             .to_owned();
         }
-        if types.contains(&"8") {
+        // The server's choice: in EncryptedExtensions (TLS 1.3) or the ServerHello (1.2).
+        if (types.contains(&"8") || types.contains(&"2")) && !f[6].is_empty() {
             facts.entry(f[1].to_owned()).or_default()[3] = f[6].to_owned();
         }
     }
@@ -249,7 +268,7 @@ fn tshark_tls(pcap: &Path, keys: &Path) -> Option<BTreeMap<String, [String; 4]>>
 #[test]
 fn tls_facts_equal_tsharks_for_every_chromium_connection() {
     let dir = common::captures_dir();
-    for name in [H2, HTTP1] {
+    for name in [H2, HTTP1, H2_TLS12_IPV6] {
         let pcap = capture(&dir, name);
         let keys = dir.join(format!("{name}.keys"));
         let Some(oracle) = tshark_tls(&pcap, &keys) else {
@@ -293,6 +312,39 @@ fn a_fresh_chromium_recording_decodes_as_the_page_logged() {
         return;
     }
     let log = read_log(&out.path().join(format!("{H2}.peers.json")));
-    check_h2(&analyzed(out.path(), H2, true), &log);
-    check_h2(&analyzed(out.path(), H2_DSB, false), &log);
+    check_h2(&analyzed(out.path(), H2, true), &log, "1.3");
+    check_h2(&analyzed(out.path(), H2_DSB, false), &log, "1.3");
+}
+
+/// Chromium's own HAR: the DevTools front end's writer ("Save all as HAR") run on its network
+/// log of the same page (`make_browser_captures.py` drives DevTools over its protocol).
+/// DevTools keeps no close frames, so the page's messages less its closes.
+#[test]
+fn chromiums_devtools_har_reads_as_the_page_logged() {
+    let dir = common::captures_dir();
+    let har = dir.join("chromium-devtools.har");
+    let log = read_log(&dir.join("chromium-devtools.peers.json"));
+    let summary = common::cli::framescope(&["analyze", har.to_str().expect("path")]);
+    let text = String::from_utf8_lossy(&summary.stdout);
+    assert!(text.contains("HAR by WebInspector"), "{text}");
+    let records = framescope(&["analyze", har.to_str().expect("path"), "--jsonl"]);
+    let no_close = |list: &Value| {
+        logged_messages(list)
+            .into_iter()
+            .filter(|m| m.opcode != "close")
+            .collect::<Vec<_>>()
+    };
+    for (conn, logged) in by_path(&records, &log) {
+        let hs = &conn["handshake"];
+        assert_eq!(hs["status"], 200, "DevTools shows the RFC 8441 stream's :status");
+        assert_eq!(hs["extensions"][0], logged["extensions"]);
+        assert_eq!(hs["offered_extensions"][0], "permessage-deflate; client_max_window_bits");
+        let sent = no_close(&logged["sent"]);
+        assert_eq!(sent.len(), 4);
+        assert_eq!(decoded_messages(&records, &conn["conn"], "c2s"), sent);
+        assert_eq!(decoded_messages(&records, &conn["conn"], "s2c"), no_close(&logged["received"]));
+    }
+    let messages = of_type(&records, "message");
+    assert_eq!(messages.len(), 16);
+    assert!(messages.iter().all(|m| m["frames"] == 0 && m["wire_len"] == 0), "no packets in a HAR");
 }
