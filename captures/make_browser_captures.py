@@ -43,7 +43,9 @@ def browser_app(log_path):
     async def app(scope, receive, send):
         if scope["type"] == "websocket":
             await receive()  # websocket.connect
-            await send({"type": "websocket.accept"})
+            # The first subprotocol the page offers, if any (stream b offers two).
+            offered = scope.get("subprotocols") or []
+            await send({"type": "websocket.accept", "subprotocol": offered[0] if offered else None})
             while True:
                 event = await receive()
                 if event["type"] != "websocket.receive":
@@ -293,7 +295,8 @@ def main():
     if args and args[0] == "--serve":
         host, port, alpn, log = args[1], int(args[2]), tuple(args[3].split(",")), args[4]
         ciphers = args[5] if len(args) > 5 else None
-        h2.serve(host, port, True, asgi_app=browser_app(log), alpn=alpn, ciphers=ciphers)
+        # Hypercorn pings every WebSocket each 0.5 s: the browser's own pongs, and RTT samples.
+        h2.serve(host, port, True, asgi_app=browser_app(log), alpn=alpn, ciphers=ciphers, ping_interval=0.5)
         return
     out, only = HERE, None
     while args:

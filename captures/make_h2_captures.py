@@ -58,10 +58,11 @@ async def app(scope, receive, send):
                 return
 
 
-def serve(host, port, use_tls, asgi_app=None, alpn=("h2",), ciphers=None):
+def serve(host, port, use_tls, asgi_app=None, alpn=("h2",), ciphers=None, ping_interval=None):
     """Hypercorn on host:port serving `asgi_app` (this module's `app` by default); over TLS it
     offers the ALPN protocols `alpn` (make_browser_captures.py also runs it HTTP/1.1-only) and,
-    when given, only the TLS 1.2 `ciphers` (an OpenSSL cipher string)."""
+    when given, only the TLS 1.2 `ciphers` (an OpenSSL cipher string); with `ping_interval`
+    (seconds) it pings every WebSocket."""
     import asyncio
 
     from hypercorn.asyncio import serve as hypercorn_serve
@@ -69,6 +70,7 @@ def serve(host, port, use_tls, asgi_app=None, alpn=("h2",), ciphers=None):
 
     config = Config()
     config.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
+    config.websocket_ping_interval = ping_interval
     if use_tls:
         config.certfile = CERT
         config.keyfile = KEY

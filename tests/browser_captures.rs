@@ -57,25 +57,57 @@ fn by_path<'a>(records: &'a [Value], log: &'a Value) -> Vec<(&'a Value, &'a Valu
         .collect()
 }
 
+/// The messages the page can see (pings and pongs are the browser's own, not the page's).
+fn page_messages(records: &[Value], conn: &Value, dir: &str) -> Vec<common::peers::Logged> {
+    decoded_messages(records, conn, dir)
+        .into_iter()
+        .filter(|m| m.opcode != "ping" && m.opcode != "pong")
+        .collect()
+}
+
 /// Every message, each direction, equals what the page sent and received; the agreed
-/// extension is Chromium's default permessage-deflate offer as the server answered it.
+/// extension is Chromium's default permessage-deflate offer as the server answered it, the
+/// subprotocol the one the page saw; Hypercorn's pings got Chromium's pongs (RTT samples).
 fn check_messages(records: &[Value], log: &Value) {
     for (conn, logged) in by_path(records, log) {
         let sent = logged_messages(&logged["sent"]);
         let received = logged_messages(&logged["received"]);
         assert_eq!(sent.len(), 5, "{logged}");
         assert_eq!(logged["clean"], true);
-        assert_eq!(decoded_messages(records, &conn["conn"], "c2s"), sent, "{}", logged["path"]);
-        assert_eq!(decoded_messages(records, &conn["conn"], "s2c"), received, "{}", logged["path"]);
+        assert_eq!(page_messages(records, &conn["conn"], "c2s"), sent, "{}", logged["path"]);
+        assert_eq!(page_messages(records, &conn["conn"], "s2c"), received, "{}", logged["path"]);
         let hs = &conn["handshake"];
         assert_eq!(hs["offered_extensions"][0], "permessage-deflate; client_max_window_bits");
         assert_eq!(hs["extensions"][0], logged["extensions"]);
+        match logged["protocol"].as_str().expect("protocol") {
+            "" => assert_eq!(hs["subprotocol"], Value::Null),
+            chosen => {
+                assert_eq!(hs["subprotocol"], chosen);
+                assert_eq!(hs["offered_subprotocols"], serde_json::json!(["chat.v2", "chat.v1"]));
+            }
+        }
+        let of = |dir: &str, opcode: &str| {
+            decoded_messages(records, &conn["conn"], dir)
+                .into_iter()
+                .filter(|m| m.opcode == opcode)
+                .map(|m| m.payload)
+                .collect::<Vec<_>>()
+        };
+        let pings = of("s2c", "ping");
+        assert!(!pings.is_empty(), "Hypercorn pings every WebSocket");
+        assert_eq!(of("c2s", "pong"), pings, "Chromium answers each ping");
+        let samples = of_type(records, "rtt")
+            .into_iter()
+            .filter(|r| r["conn"] == conn["conn"] && r["ping_dir"] == "s2c")
+            .count();
+        assert_eq!(samples, pings.len());
     }
+    assert!(log["websockets"].as_array().expect("ws").iter().any(|w| w["protocol"] == "chat.v2"));
     // Compressed on the wire: the 94 000-byte repetitive text shrinks, the 100 000
     // incompressible bytes do not (and span many TLS records and, over HTTP/2, DATA frames).
     let data: Vec<_> = of_type(records, "message")
         .into_iter()
-        .filter(|m| m["opcode"] != "close")
+        .filter(|m| m["opcode"] == "text" || m["opcode"] == "binary")
         .collect();
     assert_eq!(data.len(), 16);
     assert!(data.iter().all(|m| m["compressed"] == true), "{data:#?}");
@@ -195,10 +227,18 @@ fn chromium_ordinary_wss_over_http1_decodes_as_the_page_logged() {
     for end in of_type(&records, "end") {
         assert_eq!(end["how"], "closed", "{end}");
     }
-    // The page's own keep-alive connections: TLS flows without a WebSocket.
+    // The page's own keep-alive connections: TLS flows without a WebSocket. A connection
+    // Chromium gave up on right after its ClientHello (it raced [::1] and 127.0.0.1 here) has
+    // no key anywhere: a flow saying so, not a `tls-no-key` finding (none: check_messages).
     let flows = of_type(&records, "flow");
-    assert!(!flows.is_empty());
-    for flow in flows {
+    let (abandoned, used): (Vec<&Value>, Vec<&Value>) = flows
+        .into_iter()
+        .partition(|f| f["reason"].as_str().is_some_and(|r| r.contains("sent nothing after its ClientHello")));
+    assert_eq!(abandoned.len(), 1, "this recording has one: {abandoned:#?}");
+    assert_eq!(abandoned[0]["tls"]["decrypted"], false);
+    assert_eq!(abandoned[0]["tls"]["version"], "1.3", "the server's ServerHello was seen");
+    assert!(!used.is_empty());
+    for flow in used {
         assert_eq!(flow["tls"]["alpn"], "http/1.1", "{flow}");
         assert_eq!(flow["tls"]["decrypted"], true, "{flow}");
     }
@@ -282,9 +322,12 @@ fn tls_facts_equal_tsharks_for_every_chromium_connection() {
             let tls = &r["tls"];
             let fact = |k: &str| tls[k].as_str().unwrap_or("").to_owned();
             ours.insert(port.to_owned(), [fact("version"), fact("cipher_suite"), fact("sni"), fact("alpn")]);
+            // What we decrypted, tshark did too (the ALPN of TLS 1.3 is encrypted).
+            if tls["decrypted"] == true {
+                assert!(oracle.get(port).is_some_and(|f| !f[3].is_empty()), "{name} {port}: {oracle:#?}");
+            }
         }
         assert!(oracle.len() >= 2, "{name}: {oracle:#?}");
-        assert!(oracle.values().all(|f| !f[3].is_empty()), "tshark decrypted: {oracle:#?}");
         assert_eq!(ours, oracle, "{name}");
     }
 }
