@@ -12,14 +12,20 @@ Captures (each with NAME.keys, Chromium's key log, and NAME.peers.json):
   SETTINGS_ENABLE_CONNECT_PROTOCOL); also injected as a pcapng Decryption Secrets Block
   (chromium-h2-tls-dsb.pcapng, editcap --inject-secrets);
 - chromium-http1-tls-two-websockets: the server offers http/1.1 only: a browser's ordinary
-  wss://, each WebSocket its own TLS connection with an HTTP/1.1 Upgrade.
+  wss://, each WebSocket its own TLS connection with an HTTP/1.1 Upgrade;
+- chromium-h2-tls12-chacha20-ipv6: as the first, the server on [::1] capped at TLS 1.2 with
+  ECDHE-ECDSA-CHACHA20-POLY1305;
+- chromium-devtools.har (no capture): Chromium's own HAR of the HTTP/2 page, written by the
+  DevTools front end's HAR writer (what "Save all as HAR" runs), driven over the DevTools
+  protocol.
+Hypercorn pings each WebSocket (Chromium answers); stream b negotiates subprotocol chat.v2.
 
 The certificate is trusted by its public key hash (--ignore-certificate-errors-spki-list, which
 needs --user-data-dir); host names other than localhost resolve to nothing, so the capture
 holds only this page's traffic. Helpers (certificate, Hypercorn, free ports) come from
 make_h2_captures.py.
 Needs: Debian's chromium and tshark (dumpcap, editcap); pip install hypercorn; openssl; root.
-Run from this folder: sudo python3 make_browser_captures.py [--out DIR] [--only NAME]
+Run from this folder: sudo python3 make_browser_captures.py [--out DIR] [--only NAME] [--port N]
 """
 import base64
 import json
@@ -122,14 +128,14 @@ def tls12_only_conf():
     return path
 
 
-def record(out, name, alpn, dsb=None, host="127.0.0.1", tls12_cipher=None):
+def record(out, name, alpn, dsb=None, host="127.0.0.1", tls12_cipher=None, port=None):
     pcap = os.path.join(out, f"{name}.pcap")
     keys = os.path.join(out, f"{name}.keys")
     log = os.path.join(out, f"{name}.peers.json")
     for p in (pcap, keys, log):
         if os.path.exists(p):
             os.remove(p)
-    port = h2.free_port(host)
+    port = port or h2.free_port(host)
     cap = subprocess.Popen(["dumpcap", "-q", "-P", "-B", "512", "-i", "lo", "-f", f"tcp port {port}", "-w", pcap],
                            stderr=subprocess.DEVNULL)
     time.sleep(1.0)
@@ -298,10 +304,13 @@ def main():
         # Hypercorn pings every WebSocket each 0.5 s: the browser's own pongs, and RTT samples.
         h2.serve(host, port, True, asgi_app=browser_app(log), alpn=alpn, ciphers=ciphers, ping_interval=0.5)
         return
-    out, only = HERE, None
+    out, only, port = HERE, None, None
     while args:
         if args[0] == "--out" and len(args) > 1:
             out, args = args[1], args[2:]
+        elif args[0] == "--port" and len(args) > 1:
+            # The server's port (tests/browser_captures.rs captures it live as well).
+            port, args = int(args[1]), args[2:]
         elif args[0] == "--only" and len(args) > 1:
             only, args = args[1], args[2:]
         else:
@@ -309,7 +318,7 @@ def main():
     h2.make_cert()
     for name, kw in RUNS:
         if only in (None, name):
-            record(out, name, **kw)
+            record(out, name, port=port, **kw)
     if only in (None, HAR):
         record_har(out, HAR)
 

@@ -391,3 +391,139 @@ fn chromiums_devtools_har_reads_as_the_page_logged() {
     assert_eq!(messages.len(), 16);
     assert!(messages.iter().all(|m| m["frames"] == 0 && m["wire_len"] == 0), "no packets in a HAR");
 }
+
+/// The window's live capture path (`capture::live::run_live`) on `lo` while Chromium runs,
+/// following Chromium's key log as it is written: the live analyzer decodes the same
+/// messages as the file, and its recording carries the keys (DSBs) so it decodes alone.
+#[test]
+fn a_live_capture_following_chromiums_key_log_decodes_as_the_page_logged() {
+    use framescope::analysis::event::CollectSink;
+    use framescope::analysis::{Analyzer, AnalyzerConfig};
+    use framescope::capture::live::{LiveOptions, LiveStats, run_live};
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let chromium = Command::new("chromium").arg("--version").output().is_ok_and(|o| o.status.success());
+    if !chromium || !common::python_has("hypercorn") {
+        eprintln!("skipping: chromium or hypercorn is missing (make browser-deps)");
+        return;
+    }
+    let out = tempfile::tempdir().expect("tempdir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let options = LiveOptions {
+        interface: "lo".to_owned(),
+        filter: format!("tcp port {port}"),
+        snaplen: 262_144,
+        record_to: out.path().join("live.pcapng"),
+        keylog: Some(out.path().join(format!("{H2}.keys"))),
+    };
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let live = {
+        let (options, stop) = (options.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut analyzer = Analyzer::new(AnalyzerConfig::default());
+            let mut sink = CollectSink::default();
+            let run = run_live(&options, &mut analyzer, &mut sink, &LiveStats::default(), &stop);
+            analyzer.finish(&mut sink);
+            run.map(|_| sink)
+        })
+    };
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let run = Command::new("timeout")
+        .args(["120", "python3"])
+        .arg(common::captures_dir().join("make_browser_captures.py"))
+        .args(["--out", out.path().to_str().expect("path"), "--only", H2])
+        .args(["--port", &port.to_string()])
+        .output()
+        .expect("run the recorder");
+    stop.store(true, Ordering::Relaxed);
+    let sink = match live.join().expect("live thread") {
+        Ok(sink) => sink,
+        Err(e) => {
+            common::skip_or_fail_in_ci(&format!("live capture on lo failed: {e}"));
+            return;
+        }
+    };
+    if !run.status.success() {
+        eprintln!("{}", String::from_utf8_lossy(&run.stderr));
+        common::skip_or_fail_in_ci("recording Chromium on lo failed (needs root for dumpcap)");
+        return;
+    }
+    let log = read_log(&out.path().join(format!("{H2}.peers.json")));
+    // The live recording, keys inside as Decryption Secrets Blocks: no --keylog.
+    let records = framescope(&["analyze", options.record_to.to_str().expect("path"), "--jsonl"]);
+    check_h2(&records, &log, "1.3");
+    // What the live analyzer decoded as the packets came equals the file's decoding.
+    let from_file: Vec<(String, Vec<u8>)> = of_type(&records, "message")
+        .into_iter()
+        .map(|m| (m["dir"].as_str().expect("dir").to_owned(), common::cli::payload(m)))
+        .collect();
+    let live: Vec<(String, Vec<u8>)> = sink
+        .messages
+        .iter()
+        .map(|m| (m.dir.as_str().to_owned(), m.payload.clone()))
+        .collect();
+    assert_eq!(live.len(), from_file.len());
+    assert!(live == from_file, "the live messages differ from the recording's");
+    assert_eq!(sink.connections.len(), 2);
+    assert!(sink.connections.iter().all(|c| c.h2_stream.is_some()));
+    assert!(sink.findings.is_empty(), "{:#?}", sink.findings);
+}
+
+/// Whether an Ethernet/IPv4 TCP packet has FIN set.
+fn is_ipv4_fin(frame: &[u8]) -> bool {
+    let Some(ip) = frame.get(14..).filter(|_| frame.get(12..14) == Some(&[0x08, 0x00])) else {
+        return false;
+    };
+    let header = usize::from(ip.first().map_or(0, |b| b & 0x0f)) * 4;
+    ip.get(9) == Some(&6) && ip.get(header + 13).is_some_and(|flags| flags & 0x01 != 0)
+}
+
+#[test]
+fn a_key_written_after_a_connections_last_data_still_decrypts_it() {
+    // Chromium writes a spare connection's key lines as its handshake ends, and the connection
+    // then carries nothing until its FIN; a live capture following the key log (or its
+    // recording, where the DSB lands after those packets) learns the key after the last
+    // data. Here every key arrives just before the capture's first FIN (the spare
+    // connection's): the flow's end still decrypts what waited, no `tls-no-key`.
+    use framescope::analysis::event::CollectSink;
+    use framescope::analysis::link::LinkType;
+    use framescope::analysis::tls::TlsLimits;
+    use framescope::analysis::{Analyzer, AnalyzerConfig, Timestamp};
+
+    let dir = common::captures_dir();
+    let mut file = pcap::Capture::from_file(capture(&dir, H2)).expect("open");
+    let mut analyzer = Analyzer::new(AnalyzerConfig {
+        tls: TlsLimits {
+            max_waiting_bytes: 1 << 20,
+            ..TlsLimits::default()
+        },
+        ..AnalyzerConfig::default()
+    });
+    let mut sink = CollectSink::default();
+    let mut keys = Some(std::fs::read(dir.join(format!("{H2}.keys"))).expect("keys"));
+    while let Ok(p) = file.next_packet() {
+        if is_ipv4_fin(p.data)
+            && let Some(text) = keys.take()
+        {
+            assert!(sink.flows.is_empty() && sink.findings.is_empty());
+            analyzer.keylog_mut().feed(&text);
+        }
+        let ts = Timestamp::from_secs_nanos(p.header.ts.tv_sec, p.header.ts.tv_usec * 1000);
+        analyzer.push_packet(ts, LinkType::Ethernet, p.data, &mut sink);
+    }
+    analyzer.finish(&mut sink);
+    assert!(keys.is_none(), "the capture has a FIN");
+    assert!(sink.findings.is_empty(), "{:#?}", sink.findings);
+    assert_eq!(sink.connections.len(), 2);
+    assert_eq!(sink.messages.len(), 24);
+    let spare: Vec<_> = sink.flows.iter().filter(|f| f.reason.contains("0 requests")).collect();
+    assert!(!spare.is_empty());
+    assert!(
+        sink.flows.iter().all(|f| f.tls.as_ref().is_some_and(|t| t.decrypted)),
+        "{:#?}",
+        sink.flows
+    );
+}

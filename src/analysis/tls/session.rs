@@ -413,8 +413,10 @@ impl TlsSession {
         }
     }
 
-    /// Looks the keys up again when the key log has grown, and decrypts what waited.
-    fn retry_keys(&mut self, keys: &KeyLog, out: &mut dyn TlsOutput) {
+    /// Looks the keys up again when the key log has grown, and decrypts what waited. Runs
+    /// before each pushed piece; `conn::tls_layer` also runs it when the flow ends, for a key
+    /// that arrived after the session's last data (a live key log, a DSB written late).
+    pub fn retry_keys(&mut self, keys: &KeyLog, out: &mut dyn TlsOutput) {
         if self.keys_ready || self.suite.is_none() || self.no_key_reported {
             return;
         }
