@@ -75,9 +75,17 @@ fn check_messages(records: &[Value], log: &Value) {
         assert_eq!(sent.len(), 5, "{logged}");
         assert_eq!(logged["clean"], true);
         assert_eq!(page_messages(records, &conn["conn"], "c2s"), sent, "{}", logged["path"]);
-        assert_eq!(page_messages(records, &conn["conn"], "s2c"), received, "{}", logged["path"]);
+        assert_eq!(
+            page_messages(records, &conn["conn"], "s2c"),
+            received,
+            "{}",
+            logged["path"]
+        );
         let hs = &conn["handshake"];
-        assert_eq!(hs["offered_extensions"][0], "permessage-deflate; client_max_window_bits");
+        assert_eq!(
+            hs["offered_extensions"][0],
+            "permessage-deflate; client_max_window_bits"
+        );
         assert_eq!(hs["extensions"][0], logged["extensions"]);
         match logged["protocol"].as_str().expect("protocol") {
             "" => assert_eq!(hs["subprotocol"], Value::Null),
@@ -102,7 +110,13 @@ fn check_messages(records: &[Value], log: &Value) {
             .count();
         assert_eq!(samples, pings.len());
     }
-    assert!(log["websockets"].as_array().expect("ws").iter().any(|w| w["protocol"] == "chat.v2"));
+    assert!(
+        log["websockets"]
+            .as_array()
+            .expect("ws")
+            .iter()
+            .any(|w| w["protocol"] == "chat.v2")
+    );
     // Compressed on the wire: the 94 000-byte repetitive text shrinks, the 100 000
     // incompressible bytes do not (and span many TLS records and, over HTTP/2, DATA frames).
     let data: Vec<_> = of_type(records, "message")
@@ -119,7 +133,11 @@ fn check_messages(records: &[Value], log: &Value) {
     };
     assert!(wire(94_000).iter().all(|&w| w < 1_000), "{:?}", wire(94_000));
     assert!(wire(100_000).iter().all(|&w| w > 100_000), "{:?}", wire(100_000));
-    assert!(of_type(records, "anomaly").is_empty(), "{:#?}", of_type(records, "anomaly"));
+    assert!(
+        of_type(records, "anomaly").is_empty(),
+        "{:#?}",
+        of_type(records, "anomaly")
+    );
 }
 
 fn tls_facts(conn: &Value, version: &str, alpn: &str) {
@@ -172,7 +190,10 @@ fn check_h2(records: &[Value], log: &Value, tls_version: &str) {
         assert!(reasons.iter().any(|r| r.contains(&want)), "{want} in {reasons:#?}");
     }
     assert!(reasons.iter().any(|r| r.contains("GET / answered 200")), "{reasons:#?}");
-    assert!(reasons.iter().any(|r| r.contains("POST /log answered 200")), "{reasons:#?}");
+    assert!(
+        reasons.iter().any(|r| r.contains("POST /log answered 200")),
+        "{reasons:#?}"
+    );
     // Chromium's spare connections (opened, TLS done, never used): TLS flows, decrypted.
     for spare in flows.iter().filter(|f| f["client"] != pairs[0].0["client"]) {
         assert_eq!(spare["tls"]["decrypted"], true, "{spare}");
@@ -196,7 +217,10 @@ fn chromium_over_ipv6_and_tls12_chacha20_decodes_as_the_page_logged() {
     check_h2(&records, &log, "1.2");
     for conn in of_type(&records, "connection") {
         assert!(conn["client"].as_str().expect("client").starts_with("[::1]:"), "{conn}");
-        assert_eq!(conn["tls"]["cipher_suite"], "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256");
+        assert_eq!(
+            conn["tls"]["cipher_suite"],
+            "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"
+        );
     }
 }
 
@@ -231,12 +255,17 @@ fn chromium_ordinary_wss_over_http1_decodes_as_the_page_logged() {
     // Chromium gave up on right after its ClientHello (it raced [::1] and 127.0.0.1 here) has
     // no key anywhere: a flow saying so, not a `tls-no-key` finding (none: check_messages).
     let flows = of_type(&records, "flow");
-    let (abandoned, used): (Vec<&Value>, Vec<&Value>) = flows
-        .into_iter()
-        .partition(|f| f["reason"].as_str().is_some_and(|r| r.contains("sent nothing after its ClientHello")));
+    let (abandoned, used): (Vec<&Value>, Vec<&Value>) = flows.into_iter().partition(|f| {
+        f["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("sent nothing after its ClientHello"))
+    });
     assert_eq!(abandoned.len(), 1, "this recording has one: {abandoned:#?}");
     assert_eq!(abandoned[0]["tls"]["decrypted"], false);
-    assert_eq!(abandoned[0]["tls"]["version"], "1.3", "the server's ServerHello was seen");
+    assert_eq!(
+        abandoned[0]["tls"]["version"], "1.3",
+        "the server's ServerHello was seen"
+    );
     assert!(!used.is_empty());
     for flow in used {
         assert_eq!(flow["tls"]["alpn"], "http/1.1", "{flow}");
@@ -264,11 +293,24 @@ fn tshark_tls(pcap: &Path, keys: &Path) -> Option<BTreeMap<String, [String; 4]>>
         .arg(pcap)
         .arg("-o")
         .arg(format!("tls.keylog_file:{}", keys.display()))
-        .args(["-Y", "tls.handshake.type == 1 || tls.handshake.type == 2 || tls.handshake.type == 8"])
+        .args([
+            "-Y",
+            "tls.handshake.type == 1 || tls.handshake.type == 2 || tls.handshake.type == 8",
+        ])
         .args(["-T", "fields", "-E", "separator=|"])
         .args(["-e", "tcp.srcport", "-e", "tcp.dstport", "-e", "tls.handshake.type"])
-        .args(["-e", "tls.handshake.ciphersuite", "-e", "tls.handshake.extensions.supported_version"])
-        .args(["-e", "tls.handshake.extensions_server_name", "-e", "tls.handshake.extensions_alpn_str"])
+        .args([
+            "-e",
+            "tls.handshake.ciphersuite",
+            "-e",
+            "tls.handshake.extensions.supported_version",
+        ])
+        .args([
+            "-e",
+            "tls.handshake.extensions_server_name",
+            "-e",
+            "tls.handshake.extensions_alpn_str",
+        ])
         .args(["-e", "tls.handshake.version"])
         .output()
         .ok()?;
@@ -317,14 +359,23 @@ fn tls_facts_equal_tsharks_for_every_chromium_connection() {
         };
         let records = analyzed(&dir, name, true);
         let mut ours: BTreeMap<String, [String; 4]> = BTreeMap::new();
-        for r in of_type(&records, "connection").into_iter().chain(of_type(&records, "flow")) {
+        for r in of_type(&records, "connection")
+            .into_iter()
+            .chain(of_type(&records, "flow"))
+        {
             let port = r["client"].as_str().expect("client").rsplit(':').next().expect("port");
             let tls = &r["tls"];
             let fact = |k: &str| tls[k].as_str().unwrap_or("").to_owned();
-            ours.insert(port.to_owned(), [fact("version"), fact("cipher_suite"), fact("sni"), fact("alpn")]);
+            ours.insert(
+                port.to_owned(),
+                [fact("version"), fact("cipher_suite"), fact("sni"), fact("alpn")],
+            );
             // What we decrypted, tshark did too (the ALPN of TLS 1.3 is encrypted).
             if tls["decrypted"] == true {
-                assert!(oracle.get(port).is_some_and(|f| !f[3].is_empty()), "{name} {port}: {oracle:#?}");
+                assert!(
+                    oracle.get(port).is_some_and(|f| !f[3].is_empty()),
+                    "{name} {port}: {oracle:#?}"
+                );
             }
         }
         assert!(oracle.len() >= 2, "{name}: {oracle:#?}");
@@ -336,8 +387,14 @@ fn tls_facts_equal_tsharks_for_every_chromium_connection() {
 /// so this skips without it even in CI, which tests the kept captures above).
 #[test]
 fn a_fresh_chromium_recording_decodes_as_the_page_logged() {
-    let chromium = Command::new("chromium").arg("--version").output().is_ok_and(|o| o.status.success());
-    let dumpcap = Command::new("dumpcap").arg("--version").output().is_ok_and(|o| o.status.success());
+    let chromium = Command::new("chromium")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let dumpcap = Command::new("dumpcap")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
     if !chromium || !dumpcap || !common::python_has("hypercorn") {
         eprintln!("skipping: chromium, dumpcap (tshark) or hypercorn is missing (make browser-deps)");
         return;
@@ -381,15 +438,24 @@ fn chromiums_devtools_har_reads_as_the_page_logged() {
         let hs = &conn["handshake"];
         assert_eq!(hs["status"], 200, "DevTools shows the RFC 8441 stream's :status");
         assert_eq!(hs["extensions"][0], logged["extensions"]);
-        assert_eq!(hs["offered_extensions"][0], "permessage-deflate; client_max_window_bits");
+        assert_eq!(
+            hs["offered_extensions"][0],
+            "permessage-deflate; client_max_window_bits"
+        );
         let sent = no_close(&logged["sent"]);
         assert_eq!(sent.len(), 4);
         assert_eq!(decoded_messages(&records, &conn["conn"], "c2s"), sent);
-        assert_eq!(decoded_messages(&records, &conn["conn"], "s2c"), no_close(&logged["received"]));
+        assert_eq!(
+            decoded_messages(&records, &conn["conn"], "s2c"),
+            no_close(&logged["received"])
+        );
     }
     let messages = of_type(&records, "message");
     assert_eq!(messages.len(), 16);
-    assert!(messages.iter().all(|m| m["frames"] == 0 && m["wire_len"] == 0), "no packets in a HAR");
+    assert!(
+        messages.iter().all(|m| m["frames"] == 0 && m["wire_len"] == 0),
+        "no packets in a HAR"
+    );
 }
 
 /// The window's live capture path (`capture::live::run_live`) on `lo` while Chromium runs,
@@ -402,7 +468,10 @@ fn a_live_capture_following_chromiums_key_log_decodes_as_the_page_logged() {
     use framescope::capture::live::{LiveOptions, LiveStats, run_live};
     use std::sync::atomic::{AtomicBool, Ordering};
 
-    let chromium = Command::new("chromium").arg("--version").output().is_ok_and(|o| o.status.success());
+    let chromium = Command::new("chromium")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
     if !chromium || !common::python_has("hypercorn") {
         eprintln!("skipping: chromium or hypercorn is missing (make browser-deps)");
         return;

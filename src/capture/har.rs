@@ -441,8 +441,8 @@ mod tests {
 
     #[test]
     fn without_messages_the_answer_is_the_start_plus_the_wait() {
-        let har = HarFile::parse(DEVTOOLS_ENTRY.replace("\"_webSocketMessages\"", "\"_none\"").as_bytes())
-            .expect("parses");
+        let har =
+            HarFile::parse(DEVTOOLS_ENTRY.replace("\"_webSocketMessages\"", "\"_none\"").as_bytes()).expect("parses");
         let hs = har.connections[0].info.handshake.as_ref().expect("handshake");
         assert_eq!(hs.response_ts.nanos, 1_796_179_456_760_000_000 + 66_385_000);
     }

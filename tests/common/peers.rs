@@ -86,7 +86,11 @@ pub fn logged_message(m: &Value) -> Logged {
 
 /// A list of logged messages (a peer's `sent` or `received`).
 pub fn logged_messages(list: &Value) -> Vec<Logged> {
-    list.as_array().expect("message list").iter().map(logged_message).collect()
+    list.as_array()
+        .expect("message list")
+        .iter()
+        .map(logged_message)
+        .collect()
 }
 
 /// framescope's messages on connection `conn` in direction `dir` ("c2s"/"s2c"), in order.

@@ -844,7 +844,10 @@ mod tests {
     }
 
     fn handshake(hex: &str) -> Vec<u8> {
-        record(CONTENT_HANDSHAKE, &crate::analysis::ws::builder::parse_hex(hex).expect("hex"))
+        record(
+            CONTENT_HANDSHAKE,
+            &crate::analysis::ws::builder::parse_hex(hex).expect("hex"),
+        )
     }
 
     #[derive(Default)]
@@ -872,7 +875,14 @@ mod tests {
         session.push(Direction::ServerToClient, 0, &flight, ts, &keys, &mut out);
         if client_finished {
             let finished = record(CONTENT_APPLICATION_DATA, &[0xa5; 53]);
-            session.push(Direction::ClientToServer, hello.len() as u64, &finished, ts, &keys, &mut out);
+            session.push(
+                Direction::ClientToServer,
+                hello.len() as u64,
+                &finished,
+                ts,
+                &keys,
+                &mut out,
+            );
         }
         session.finish(ts, &mut out);
         (session, out)
