@@ -16,9 +16,10 @@ FONT_PACKAGES := fonts-wqy-microhei fonts-dejavu-core fonts-lohit-deva fonts-sym
 # packaging/build.sh renders icons, reads library dependencies and validates the desktop files;
 # test-deb.sh debootstraps.
 PACKAGE_PACKAGES := librsvg2-bin dpkg-dev appstream desktop-file-utils debootstrap
-# Optional, only to re-record captures/chromium-* (captures/make_browser_captures.py): headless
-# Chromium, dumpcap/editcap from tshark. Tests use the kept captures; CI does not install these.
-BROWSER_PACKAGES := chromium tshark
+# Optional, only to re-record captures/chromium-* and firefox-* (captures/make_browser_captures.py):
+# headless Chromium and Firefox ESR, certutil (libnss3-tools) for Firefox's profile, dumpcap/editcap
+# from tshark (Debian names). Tests use the kept captures; CI does not install these.
+BROWSER_PACKAGES := chromium firefox-esr libnss3-tools tshark
 WINDOW_PACKAGES := $(FONT_PACKAGES) libx11-6 libx11-xcb1 libxcursor1 libxi6 libxrandr2 libxkbcommon-x11-0 libgl1 libegl1 libegl-mesa0 libgl1-mesa-dri
 
 .PHONY: run test package deps py-deps browser-deps window-deps font-deps install bench clean

@@ -15,16 +15,19 @@ Captures (each with NAME.keys, Chromium's key log, and NAME.peers.json):
   wss://, each WebSocket its own TLS connection with an HTTP/1.1 Upgrade;
 - chromium-h2-tls12-chacha20-ipv6: as the first, the server on [::1] capped at TLS 1.2 with
   ECDHE-ECDSA-CHACHA20-POLY1305;
+- firefox-h2-tls-two-websockets: the first with headless Firefox ESR (skipped when Debian's
+  firefox-esr is not installed; its profile trusts the script's CA through certutil);
 - chromium-devtools.har (no capture): Chromium's own HAR of the HTTP/2 page, written by the
   DevTools front end's HAR writer (what "Save all as HAR" runs), driven over the DevTools
   protocol.
 Hypercorn pings each WebSocket (Chromium answers); stream b negotiates subprotocol chat.v2.
 
-The certificate is trusted by its public key hash (--ignore-certificate-errors-spki-list, which
-needs --user-data-dir); host names other than localhost resolve to nothing, so the capture
-holds only this page's traffic. Helpers (certificate, Hypercorn, free ports) come from
+Chromium trusts the certificate by its public key hash (--ignore-certificate-errors-spki-list,
+which needs --user-data-dir) and resolves no host name but localhost, so the capture holds only
+this page's traffic. Helpers (certificate, Hypercorn, free ports) come from
 make_h2_captures.py.
-Needs: Debian's chromium and tshark (dumpcap, editcap); pip install hypercorn; openssl; root.
+Needs: Debian's chromium and tshark (dumpcap, editcap), for Firefox firefox-esr and libnss3-tools;
+pip install hypercorn; openssl; root (make browser-deps installs them).
 Run from this folder: sudo python3 make_browser_captures.py [--out DIR] [--only NAME] [--port N]
 """
 import base64
@@ -110,6 +113,50 @@ def chromium_command(profile, url, extra=()):
             *extra, url]
 
 
+CA = os.path.join(h2.TMP, "ca.pem")
+
+
+def make_ca_signed_cert():
+    """A throw-away CA and a localhost certificate it signs, written where make_h2_captures.py's
+    Hypercorn looks (h2.CERT, h2.KEY). Chromium trusts the leaf by its key hash; Firefox
+    refuses a self-signed CA certificate as a server's, so its profile trusts the CA."""
+    ca_key = os.path.join(h2.TMP, "ca-key.pem")
+    csr = os.path.join(h2.TMP, "leaf.csr")
+    ext = os.path.join(h2.TMP, "leaf.ext")
+    quiet = dict(check=True, stderr=subprocess.DEVNULL)
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                    "-nodes", "-keyout", ca_key, "-out", CA, "-days", "3650", "-subj", "/CN=framescope test CA"],
+                   **quiet)
+    subprocess.run(["openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-keyout", h2.KEY, "-out", csr, "-subj", "/CN=localhost"], **quiet)
+    with open(ext, "w") as f:
+        f.write("subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n")
+    subprocess.run(["openssl", "x509", "-req", "-in", csr, "-CA", CA, "-CAkey", ca_key, "-CAcreateserial",
+                    "-out", h2.CERT, "-days", "3650", "-extfile", ext], **quiet)
+
+
+def firefox_command(profile, url):
+    """Headless Firefox ESR on a profile of its own that trusts our CA (certutil)."""
+    subprocess.run(["certutil", "-N", "-d", f"sql:{profile}", "--empty-password"], check=True)
+    subprocess.run(["certutil", "-A", "-d", f"sql:{profile}", "-n", "framescope test CA", "-t", "C,,", "-i", CA],
+                   check=True)
+    prefs = {
+        "network.http.http2.websockets": True,  # RFC 8441 (the default; said for clarity)
+        "network.proxy.type": 0,
+        "browser.shell.checkDefaultBrowser": False,
+        "datareporting.policy.dataSubmissionEnabled": False,
+        "toolkit.telemetry.reportingpolicy.firstRun": False,
+        "app.update.enabled": False,
+        "network.captive-portal-service.enabled": False,
+        "network.connectivity-service.enabled": False,
+    }
+    with open(os.path.join(profile, "user.js"), "w") as f:
+        for name, value in prefs.items():
+            f.write(f"user_pref({json.dumps(name)}, {json.dumps(value)});\n")
+    return ["nice", "-n", "19", shutil.which("firefox-esr") or "firefox", "--headless", "--no-remote",
+            "--profile", profile, url]
+
+
 def wait_for(path, limit):
     deadline = time.time() + limit
     while time.time() < deadline:
@@ -128,7 +175,7 @@ def tls12_only_conf():
     return path
 
 
-def record(out, name, alpn, dsb=None, host="127.0.0.1", tls12_cipher=None, port=None):
+def record(out, name, alpn, dsb=None, host="127.0.0.1", tls12_cipher=None, port=None, agent="chromium"):
     pcap = os.path.join(out, f"{name}.pcap")
     keys = os.path.join(out, f"{name}.keys")
     log = os.path.join(out, f"{name}.peers.json")
@@ -147,8 +194,9 @@ def record(out, name, alpn, dsb=None, host="127.0.0.1", tls12_cipher=None, port=
     try:
         time.sleep(2.0)
         env = dict(os.environ, SSLKEYLOGFILE=keys, HOME=profile)
-        browser = subprocess.Popen(chromium_command(profile, f"https://localhost:{port}/"), env=env,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        url = f"https://localhost:{port}/"
+        command = firefox_command(profile, url) if agent == "firefox" else chromium_command(profile, url)
+        browser = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         if not wait_for(log, 60):
             raise SystemExit(f"{name}: the page did not log within 60 s")
         time.sleep(1.0)
@@ -293,6 +341,7 @@ RUNS = [
     ("chromium-http1-tls-two-websockets", dict(alpn=("http/1.1",))),
     ("chromium-h2-tls12-chacha20-ipv6", dict(alpn=("h2",), host="::1",
                                              tls12_cipher="ECDHE-ECDSA-CHACHA20-POLY1305")),
+    ("firefox-h2-tls-two-websockets", dict(alpn=("h2",), agent="firefox")),
 ]
 
 
@@ -315,9 +364,12 @@ def main():
             only, args = args[1], args[2:]
         else:
             sys.exit(f"unknown argument {args[0]}")
-    h2.make_cert()
+    make_ca_signed_cert()
     for name, kw in RUNS:
         if only in (None, name):
+            if kw.get("agent") == "firefox" and not shutil.which("firefox-esr"):
+                print(f"skipping {name}: firefox-esr is not installed")
+                continue
             record(out, name, port=port, **kw)
     if only in (None, HAR):
         record_har(out, HAR)
