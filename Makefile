@@ -16,9 +16,13 @@ FONT_PACKAGES := fonts-wqy-microhei fonts-dejavu-core fonts-lohit-deva fonts-sym
 # packaging/build.sh renders icons, reads library dependencies and validates the desktop files;
 # test-deb.sh debootstraps.
 PACKAGE_PACKAGES := librsvg2-bin dpkg-dev appstream desktop-file-utils debootstrap
+# Optional, only to re-record captures/chromium-* and firefox-* (captures/make_browser_captures.py):
+# headless Chromium and Firefox ESR, certutil (libnss3-tools) for Firefox's profile, dumpcap/editcap
+# from tshark (Debian names). Tests use the kept captures; CI does not install these.
+BROWSER_PACKAGES := chromium firefox-esr libnss3-tools tshark
 WINDOW_PACKAGES := $(FONT_PACKAGES) libx11-6 libx11-xcb1 libxcursor1 libxi6 libxrandr2 libxkbcommon-x11-0 libgl1 libegl1 libegl-mesa0 libgl1-mesa-dri
 
-.PHONY: run test package deps py-deps window-deps font-deps install bench clean
+.PHONY: run test package deps py-deps browser-deps window-deps font-deps install bench clean
 
 deps:
 	@$(MAKE) --no-print-directory install PACKAGES="$(BUILD_PACKAGES)"
@@ -38,6 +42,10 @@ py-deps:
 	@python3 -c 'import socketio, aiohttp' 2>/dev/null || python3 -m pip install -q python-socketio aiohttp 2>/dev/null || python3 -m pip install -q --break-system-packages python-socketio aiohttp
 	@command -v npm >/dev/null || $(MAKE) --no-print-directory install PACKAGES="nodejs npm"
 	@npm install --prefix tests/node --no-audit --no-fund >/dev/null || echo 'npm failed: the Node ws probe test will skip'
+
+browser-deps:
+	@$(MAKE) --no-print-directory install PACKAGES="$(BROWSER_PACKAGES)"
+	@python3 -c 'import hypercorn, websockets' 2>/dev/null || python3 -m pip install -q hypercorn websockets 2>/dev/null || python3 -m pip install -q --break-system-packages hypercorn websockets
 
 window-deps:
 	@$(MAKE) --no-print-directory install PACKAGES="$(WINDOW_PACKAGES)"

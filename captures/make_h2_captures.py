@@ -58,7 +58,11 @@ async def app(scope, receive, send):
                 return
 
 
-def serve(host, port, use_tls):
+def serve(host, port, use_tls, asgi_app=None, alpn=("h2",), ciphers=None, ping_interval=None):
+    """Hypercorn on host:port serving `asgi_app` (this module's `app` by default); over TLS it
+    offers the ALPN protocols `alpn` (make_browser_captures.py also runs it HTTP/1.1-only) and,
+    when given, only the TLS 1.2 `ciphers` (an OpenSSL cipher string); with `ping_interval`
+    (seconds) it pings every WebSocket."""
     import asyncio
 
     from hypercorn.asyncio import serve as hypercorn_serve
@@ -66,11 +70,14 @@ def serve(host, port, use_tls):
 
     config = Config()
     config.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
+    config.websocket_ping_interval = ping_interval
     if use_tls:
         config.certfile = CERT
         config.keyfile = KEY
-        config.alpn_protocols = ["h2"]
-    asyncio.run(hypercorn_serve(app, config))
+        config.alpn_protocols = list(alpn)
+        if ciphers:
+            config.ciphers = ciphers
+    asyncio.run(hypercorn_serve(asgi_app or app, config))
 
 
 def text_entry(text):

@@ -7,56 +7,13 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
-use base64::Engine as _;
 use serde_json::Value;
 
 use common::cli::{of_type, records as framescope};
-
-/// A peer log entry as the record format would show the message: (opcode, payload).
-fn logged_message(m: &Value) -> (String, Vec<u8>) {
-    let opcode = m["opcode"].as_str().expect("opcode").to_owned();
-    let payload = match opcode.as_str() {
-        "text" => match m["text"].as_str() {
-            Some(text) => text.as_bytes().to_vec(),
-            // A long run of one character is logged as the character and a count.
-            None => m["repeat"]
-                .as_str()
-                .expect("repeat")
-                .repeat(m["times"].as_u64().expect("times") as usize)
-                .into_bytes(),
-        },
-        "binary" => {
-            let hex = m["hex"].as_str().expect("hex");
-            (0..hex.len())
-                .step_by(2)
-                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
-                .collect()
-        }
-        "close" => {
-            let code = m["code"].as_u64().expect("code") as u16;
-            let mut p = code.to_be_bytes().to_vec();
-            p.extend_from_slice(m["reason"].as_str().unwrap_or("").as_bytes());
-            p
-        }
-        other => panic!("unexpected logged opcode {other}"),
-    };
-    (opcode, payload)
-}
-
-fn decoded_messages(records: &[Value], conn: &Value, dir: &str) -> Vec<(String, Vec<u8>)> {
-    of_type(records, "message")
-        .into_iter()
-        .filter(|m| &m["conn"] == conn && m["dir"] == dir)
-        .map(|m| {
-            let b64 = m["payload_b64"].as_str().expect("payload");
-            let payload = base64::engine::general_purpose::STANDARD.decode(b64).expect("base64");
-            (m["opcode"].as_str().expect("opcode").to_owned(), payload)
-        })
-        .collect()
-}
+use common::peers::{decoded_messages, logged_messages, read_log};
 
 /// Checks one capture's records against the client's log. `tls`: the session ran over TLS.
 fn check(records: &[Value], log: &Value, tls: bool, ipv6: bool) {
@@ -82,18 +39,8 @@ fn check(records: &[Value], log: &Value, tls: bool, ipv6: bool) {
         } else {
             assert!(conn.get("tls").is_none());
         }
-        let sent: Vec<_> = logged["sent"]
-            .as_array()
-            .expect("sent")
-            .iter()
-            .map(logged_message)
-            .collect();
-        let received: Vec<_> = logged["received"]
-            .as_array()
-            .expect("received")
-            .iter()
-            .map(logged_message)
-            .collect();
+        let sent = logged_messages(&logged["sent"]);
+        let received = logged_messages(&logged["received"]);
         assert!(sent.len() >= 3);
         assert_eq!(decoded_messages(records, &conn["conn"], "c2s"), sent);
         assert_eq!(decoded_messages(records, &conn["conn"], "s2c"), received);
@@ -121,10 +68,6 @@ fn check(records: &[Value], log: &Value, tls: bool, ipv6: bool) {
         .map(|a| a["kind"].as_str().unwrap_or("").to_owned())
         .collect();
     assert_eq!(findings, ["upgrade-rejected"], "{:#?}", of_type(records, "anomaly"));
-}
-
-fn read_log(path: &Path) -> Value {
-    serde_json::from_slice(&std::fs::read(path).expect("peer log")).expect("peer log json")
 }
 
 /// The records of a kept TLS capture analysed with its key log beside it, and its peer log.

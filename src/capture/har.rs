@@ -236,7 +236,17 @@ fn connection(entry: &Value) -> Option<HarConnection> {
         .filter(|w| w.is_finite() && *w > 0.0)
         .unwrap_or(0.0);
     let started_ts = started.unwrap_or(Timestamp::ZERO);
-    let response_ts = Timestamp::from_nanos(started_ts.nanos.saturating_add((wait_ms * 1e6) as i64));
+    let waited = Timestamp::from_nanos(started_ts.nanos.saturating_add((wait_ms * 1e6) as i64));
+    let mut messages: Vec<HarMessage> = entry
+        .get("_webSocketMessages")
+        .and_then(Value::as_array)
+        .map(|list| list.iter().filter_map(|m| message(m, waited)).collect())
+        .unwrap_or_default();
+    // Writers list messages in the order they saw them; keep that order for equal times.
+    messages.sort_by_key(|m| m.ts);
+    // The answer came no later than the first message: Chromium DevTools' `timings.wait` for a
+    // WebSocket entry can end after the first frames (66 ms after the start, frames from 10 ms).
+    let response_ts = messages.first().map_or(waited, |m| waited.min(m.ts.max(started_ts)));
 
     let request_headers = header_list(entry.pointer("/request/headers"));
     let response_headers = header_list(entry.pointer("/response/headers"));
@@ -269,13 +279,6 @@ fn connection(entry: &Value) -> Option<HarConnection> {
         Handshake::new(Some(request), started, response, response_ts)
     });
 
-    let mut messages: Vec<HarMessage> = entry
-        .get("_webSocketMessages")
-        .and_then(Value::as_array)
-        .map(|list| list.iter().filter_map(|m| message(m, response_ts)).collect())
-        .unwrap_or_default();
-    // Writers list messages in the order they saw them; keep that order for equal times.
-    messages.sort_by_key(|m| m.ts);
     let first_ts = match (started, messages.first()) {
         (Some(_), Some(m)) => response_ts.min(m.ts),
         (Some(_), None) => response_ts,
@@ -408,5 +411,39 @@ impl HarFile {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shape of a WebSocket entry Chromium's DevTools writes for an RFC 8441 stream: a
+    /// `timings.wait` that ends after the first frames were already sent.
+    const DEVTOOLS_ENTRY: &str = r#"{"log":{"version":"1.2","creator":{"name":"WebInspector","version":"537.36"},
+      "entries":[{"_resourceType":"websocket","startedDateTime":"2026-12-02T02:44:16.760Z",
+        "timings":{"send":0,"wait":66.385,"receive":2005.2},
+        "request":{"method":"GET","url":"wss://localhost:47209/ws?stream=a","httpVersion":"HTTP/1.1","headers":[]},
+        "response":{"status":200,"statusText":"","httpVersion":"HTTP/1.1","headers":[]},
+        "_webSocketMessages":[{"type":"send","time":1796179456.769561,"opcode":1,"data":"hello"},
+                              {"type":"receive","time":1796179456.80411,"opcode":1,"data":"hello"}]}]}}"#;
+
+    #[test]
+    fn a_handshake_is_answered_no_later_than_its_first_message() {
+        let har = HarFile::parse(DEVTOOLS_ENTRY.as_bytes()).expect("parses");
+        let conn = &har.connections[0];
+        let first = conn.messages[0].ts;
+        let hs = conn.info.handshake.as_ref().expect("handshake");
+        assert_eq!(hs.response_ts, first);
+        assert_eq!(hs.request_ts.expect("request time").nanos, 1_796_179_456_760_000_000);
+        assert_eq!(conn.info.first_ts, first);
+    }
+
+    #[test]
+    fn without_messages_the_answer_is_the_start_plus_the_wait() {
+        let har =
+            HarFile::parse(DEVTOOLS_ENTRY.replace("\"_webSocketMessages\"", "\"_none\"").as_bytes()).expect("parses");
+        let hs = har.connections[0].info.handshake.as_ref().expect("handshake");
+        assert_eq!(hs.response_ts.nanos, 1_796_179_456_760_000_000 + 66_385_000);
     }
 }

@@ -187,6 +187,14 @@ impl OfflineReader {
         sink: &mut dyn EventSink,
         progress: &mut dyn FnMut(u64) -> bool,
     ) -> ReadSummary {
+        // Every secret of the file before the first packet: a live recording (framescope's
+        // own) writes a key log line as a Decryption Secrets Block when it reads it, which can
+        // be after its connection ended (Chromium writes a spare connection's line late). The
+        // libpcap backend reads them first anyway; the stream reader then meets them again in
+        // order, which is harmless.
+        if matches!(self.backend, Backend::Stream { .. }) && is_pcapng(&self.path) {
+            feed_tls_secrets(&self.path, analyzer);
+        }
         self.run_limited(analyzer, sink, progress, u64::MAX)
     }
 
@@ -314,6 +322,14 @@ fn run_libpcap(
         }
     }
     summary
+}
+
+/// Whether the file starts with a pcapng Section Header Block.
+fn is_pcapng(path: &Path) -> bool {
+    let mut magic = [0u8; 4];
+    File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
+        .is_ok_and(|()| magic == [0x0a, 0x0d, 0x0d, 0x0a])
 }
 
 /// Feeds the TLS key log text of a pcapng file's Decryption Secrets Blocks to the analyzer

@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod gui;
 pub mod lo;
+pub mod peers;
 
 use std::path::{Path, PathBuf};
 

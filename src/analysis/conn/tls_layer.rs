@@ -82,14 +82,21 @@ impl TlsLayer {
     /// The flow ended: report a missing key, and list the flow when it carried no WebSocket.
     pub fn finish(&mut self, flow: &mut FlowState, ctx: &mut FlowCtx<'_>) {
         let packet_ts = ctx.ts;
+        let keys = ctx.keys;
         let mut out = Plaintext {
             flow,
             ctx,
             client: self.client,
         };
+        // A key that came after the session's last data (Chromium writes a spare connection's
+        // line after its handshake, and nothing follows but FIN) still decrypts what waited.
+        self.session.retry_keys(keys, &mut out);
         self.session.finish(packet_ts, &mut out);
         out.ctx.ts = packet_ts;
         self.carried_websocket |= out.flow.phase.is_websocket();
+        if out.flow.tls_info.is_none() && self.session.facts().decrypted {
+            out.flow.tls_info = Some(Box::new(self.info()));
+        }
         if self.carried_websocket {
             return;
         }

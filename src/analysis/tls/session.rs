@@ -66,6 +66,9 @@ pub enum TlsProblem {
     DecryptFailed,
     /// A version or cipher suite framescope does not decrypt.
     Unsupported,
+    /// The client sent nothing protected after its ClientHello, so it never derived a key and
+    /// no key log can have one (a browser's abandoned or raced connection).
+    Abandoned,
 }
 
 impl TlsProblem {
@@ -75,6 +78,7 @@ impl TlsProblem {
             TlsProblem::NoKey => "TLS without a key",
             TlsProblem::DecryptFailed => "TLS decryption failed",
             TlsProblem::Unsupported => "TLS cipher suite not supported",
+            TlsProblem::Abandoned => "TLS handshake not completed: the client sent nothing after its ClientHello",
         }
     }
 }
@@ -259,7 +263,13 @@ impl TlsSession {
     /// The connection ended: report a session that never found its key.
     pub fn finish(&mut self, ts: Timestamp, out: &mut dyn TlsOutput) {
         let waiting = self.dirs.iter().any(|d| !d.waiting.is_empty());
-        if waiting {
+        let client_waiting = !self.dirs[Direction::ClientToServer.index()].waiting.is_empty();
+        if waiting && !client_waiting && !self.no_key_reported && !self.keys_ready {
+            // Only the server's flight waits: the client closed before using any key (Chromium
+            // does so to connections it raced or gave up), so a missing key is no finding.
+            self.facts.problem.get_or_insert(TlsProblem::Abandoned);
+            self.facts.records_failed += self.dirs.iter().map(|d| d.waiting.len() as u64).sum::<u64>();
+        } else if waiting {
             self.report_no_key(ts, out);
         }
         for d in &mut self.dirs {
@@ -409,8 +419,10 @@ impl TlsSession {
         }
     }
 
-    /// Looks the keys up again when the key log has grown, and decrypts what waited.
-    fn retry_keys(&mut self, keys: &KeyLog, out: &mut dyn TlsOutput) {
+    /// Looks the keys up again when the key log has grown, and decrypts what waited. Runs
+    /// before each pushed piece; `conn::tls_layer` also runs it when the flow ends, for a key
+    /// that arrived after the session's last data (a live key log, a DSB written late).
+    pub fn retry_keys(&mut self, keys: &KeyLog, out: &mut dyn TlsOutput) {
         if self.keys_ready || self.suite.is_none() || self.no_key_reported {
             return;
         }
@@ -839,4 +851,83 @@ fn alert(dir: Direction, ts: Timestamp, offset: u64, body: &[u8], out: &mut dyn 
         Some(offset),
         format!("{level} alert {description} ({name})"),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // RFC 8448 §3's ClientHello and ServerHello (TLS 1.3, TLS_AES_128_GCM_SHA256).
+    const CLIENT_HELLO: &str = "010000c00303cb34ecb1e78163ba1c38c6dacb196a6dffa21a8d9912ec18a2ef6283024dece7000006130113031302010000910000000b0009000006736572766572ff01000100000a00140012001d0017001800190100010101020103010400230000003300260024001d002099381de560e4bd43d23d8e435a7dbafeb3c06e51c13cae4d5413691e529aaf2c002b0003020304000d0020001e040305030603020308040805080604010501060102010402050206020202002d00020101001c00024001";
+    const SERVER_HELLO: &str = "020000560303a6af06a4121860dc5e6e60249cd34c95930c8ac5cb1434dac155772ed3e2692800130100002e00330024001d0020c9828876112095fe66762bdbf7c672e156d6cc253b833df1dd69b1b04e751f0f002b00020304";
+
+    fn record(content_type: u8, body: &[u8]) -> Vec<u8> {
+        let mut rec = vec![content_type, 3, 3];
+        rec.extend((body.len() as u16).to_be_bytes());
+        rec.extend(body);
+        rec
+    }
+
+    fn handshake(hex: &str) -> Vec<u8> {
+        record(
+            CONTENT_HANDSHAKE,
+            &crate::analysis::ws::builder::parse_hex(hex).expect("hex"),
+        )
+    }
+
+    #[derive(Default)]
+    struct Findings(Vec<FindingKind>);
+
+    impl TlsOutput for Findings {
+        fn plaintext(&mut self, _: Direction, _: Timestamp, _: u64, _: &[u8]) {}
+        fn plaintext_gap(&mut self, _: Direction, _: Timestamp, _: u64, _: u64) {}
+        fn finding(&mut self, _: Direction, kind: FindingKind, _: Timestamp, _: Option<u64>, _: String) {
+            self.0.push(kind);
+        }
+    }
+
+    /// A TLS 1.3 session without keys: ClientHello, the server's ServerHello and one protected
+    /// record; then, when `client_finished`, one protected client record.
+    fn keyless_session(client_finished: bool) -> (TlsSession, Findings) {
+        let keys = KeyLog::new();
+        let mut out = Findings::default();
+        let mut session = TlsSession::new(TlsLimits::default());
+        let ts = Timestamp::ZERO;
+        let hello = handshake(CLIENT_HELLO);
+        session.push(Direction::ClientToServer, 0, &hello, ts, &keys, &mut out);
+        let mut flight = handshake(SERVER_HELLO);
+        flight.extend(record(CONTENT_APPLICATION_DATA, &[0x5a; 40]));
+        session.push(Direction::ServerToClient, 0, &flight, ts, &keys, &mut out);
+        if client_finished {
+            let finished = record(CONTENT_APPLICATION_DATA, &[0xa5; 53]);
+            session.push(
+                Direction::ClientToServer,
+                hello.len() as u64,
+                &finished,
+                ts,
+                &keys,
+                &mut out,
+            );
+        }
+        session.finish(ts, &mut out);
+        (session, out)
+    }
+
+    #[test]
+    fn a_client_that_left_before_using_a_key_is_no_missing_key() {
+        // Chromium closes connections it raced or gave up right after its ClientHello; the
+        // server's flight still arrives. No key can exist: not a `tls-no-key`.
+        let (session, out) = keyless_session(false);
+        assert_eq!(out.0, []);
+        assert_eq!(session.facts().problem, Some(TlsProblem::Abandoned));
+        assert_eq!(session.facts().version, Some(0x0304));
+        assert_eq!(session.facts().records_failed, 1);
+    }
+
+    #[test]
+    fn a_client_that_sent_protected_records_without_a_key_is_a_missing_key() {
+        let (session, out) = keyless_session(true);
+        assert_eq!(out.0, [FindingKind::TlsNoKey]);
+        assert_eq!(session.facts().problem, Some(TlsProblem::NoKey));
+    }
 }
