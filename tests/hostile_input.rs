@@ -660,3 +660,28 @@ fn a_mid_stream_flow_that_cannot_be_decoded_is_listed_with_its_reason() {
     assert_eq!(flow.server.port(), 9000);
     assert!(flow.reason.starts_with("picked up mid-stream"), "{}", flow.reason);
 }
+
+/// The `app_cbor` fuzz target's timeout (December 2026): one-pair CBOR maps nested as each
+/// other's keys, whose key text used to double at every level. Decoding must finish; the
+/// guard only keeps a regression from hanging the suite.
+#[test]
+fn cbor_maps_nested_as_keys_decode_at_once() {
+    let input = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fuzz-app-cbor-maps-as-keys.bin"),
+    )
+    .expect("the fuzzer's input");
+    assert_eq!(input.len(), 419);
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        framescope::analysis::app::fuzzing::decode_arbitrary(
+            framescope::analysis::app::Protocol::Cbor,
+            "cbor.type",
+            &input,
+        );
+        let _ = done.send(());
+    });
+    assert!(
+        finished.recv_timeout(std::time::Duration::from_secs(60)).is_ok(),
+        "decoding the nested-key CBOR did not finish"
+    );
+}
