@@ -7,7 +7,7 @@
 
 mod common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
@@ -74,14 +74,18 @@ fn check(records: &[Value], log: &Value, tls: bool, ipv6: bool) {
 fn analyzed_with_key_log(name: &str) -> (Vec<Value>, Value) {
     let (pcap, log) = kept(name);
     let keys = common::captures_dir().join(format!("{name}.keys"));
-    let records = framescope(&[
+    (jsonl_with_keys(&pcap, &keys), log)
+}
+
+/// `analyze PCAP --jsonl --keylog KEYS`.
+fn jsonl_with_keys(pcap: &Path, keys: &Path) -> Vec<Value> {
+    framescope(&[
         "analyze",
         pcap.to_str().expect("path"),
         "--jsonl",
         "--keylog",
         keys.to_str().expect("path"),
-    ]);
-    (records, log)
+    ])
 }
 
 fn kept(name: &str) -> (PathBuf, Value) {
@@ -196,13 +200,7 @@ fn a_live_recording_decodes_as_the_peers_logged() {
     }
     let log = read_log(&out.path().join(format!("{name}.peers.json")));
     let keys = out.path().join(format!("{name}.keys"));
-    let records = framescope(&[
-        "analyze",
-        pcap.to_str().expect("path"),
-        "--jsonl",
-        "--keylog",
-        keys.to_str().expect("path"),
-    ]);
+    let records = jsonl_with_keys(&pcap, &keys);
     check(&records, &log, true, false);
     let dsb = out.path().join("h2-tls-hypercorn-dsb.pcapng");
     let records = framescope(&["analyze", dsb.to_str().expect("path"), "--jsonl"]);

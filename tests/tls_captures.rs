@@ -70,6 +70,18 @@ const CBC_CAPTURES: &[(&str, &str, bool)] = &[
     ("tls12-ecdhe-ecdsa-aes256-sha-no-etm", "ECDHE-ECDSA-AES256-SHA", false),
 ];
 
+/// Ethernet packets (a capture's, after a test changed them) analysed with a key log.
+fn analyze_packets_with_keys(packets: &[(Timestamp, Vec<u8>)], keys: &Path) -> CollectSink {
+    let mut analyzer = Analyzer::new(AnalyzerConfig::default());
+    analyzer.keylog_mut().feed(&std::fs::read(keys).unwrap());
+    let mut sink = CollectSink::default();
+    for (ts, data) in packets {
+        analyzer.push_packet(*ts, LinkType::Ethernet, data, &mut sink);
+    }
+    analyzer.finish(&mut sink);
+    sink
+}
+
 fn analyze(pcap: &Path, keys: Option<&Path>, config: AnalyzerConfig) -> CollectSink {
     let mut reader = OfflineReader::open(pcap).unwrap_or_else(|e| panic!("open {}: {e}", pcap.display()));
     let mut analyzer = Analyzer::new(config);
@@ -402,13 +414,7 @@ fn a_lost_segment_of_three_records_is_reported_and_decryption_resumes_after_it()
     let biggest = (0..packets.len()).max_by_key(|i| packets[*i].1.len()).unwrap();
     let dropped = packets.remove(biggest);
     assert!(dropped.1.len() > 40_000);
-    let mut analyzer = Analyzer::new(AnalyzerConfig::default());
-    analyzer.keylog_mut().feed(&std::fs::read(&keys).unwrap());
-    let mut sink = CollectSink::default();
-    for (ts, data) in &packets {
-        analyzer.push_packet(*ts, LinkType::Ethernet, data, &mut sink);
-    }
-    analyzer.finish(&mut sink);
+    let sink = analyze_packets_with_keys(&packets, &keys);
     let lost = sink.findings_of("tls-record-lost");
     assert_eq!(lost.len(), 1, "{:?}", sink.findings);
     assert!(
@@ -620,13 +626,7 @@ fn damage_each_direction(
                 .max_by_key(|i| packets[*i].1.len())
                 .unwrap();
             damage(&mut packets, biggest);
-            let mut analyzer = Analyzer::new(AnalyzerConfig::default());
-            analyzer.keylog_mut().feed(&std::fs::read(&keys).unwrap());
-            let mut sink = CollectSink::default();
-            for (ts, data) in &packets {
-                analyzer.push_packet(*ts, LinkType::Ethernet, data, &mut sink);
-            }
-            analyzer.finish(&mut sink);
+            let sink = analyze_packets_with_keys(&packets, &keys);
             assert!(sink.connections[0].tls.as_ref().unwrap().decrypted);
             let is_big = |(o, p): &(OpCode, Vec<u8>)| *o == OpCode::Binary && p.len() == 40_000;
             assert!(payloads(&sink, other).iter().any(is_big), "{name} {dir:?}");
