@@ -492,7 +492,7 @@ fn chromiums_devtools_har_reads_as_the_page_logged() {
 fn a_live_capture_following_chromiums_key_log_decodes_as_the_page_logged() {
     use framescope::analysis::event::CollectSink;
     use framescope::analysis::{Analyzer, AnalyzerConfig};
-    use framescope::capture::live::{LiveOptions, LiveStats, run_live};
+    use framescope::capture::live::{LIVE_TLS_KEY_GRACE_SECS, LiveOptions, LiveStats, run_live};
     use std::sync::atomic::{AtomicBool, Ordering};
 
     let chromium = Command::new("chromium")
@@ -519,7 +519,10 @@ fn a_live_capture_following_chromiums_key_log_decodes_as_the_page_logged() {
     let live = {
         let (options, stop) = (options.clone(), stop.clone());
         std::thread::spawn(move || {
-            let mut analyzer = Analyzer::new(AnalyzerConfig::default());
+            let mut analyzer = Analyzer::new(AnalyzerConfig {
+                tls_key_grace_secs: LIVE_TLS_KEY_GRACE_SECS,
+                ..AnalyzerConfig::default()
+            });
             let mut sink = CollectSink::default();
             let run = run_live(&options, &mut analyzer, &mut sink, &LiveStats::default(), &stop);
             analyzer.finish(&mut sink);

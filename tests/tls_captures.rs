@@ -268,6 +268,65 @@ fn a_key_log_that_arrives_late_still_decrypts_what_waited() {
     assert!(sink.findings.is_empty(), "{:?}", sink.findings);
 }
 
+/// A live analyzer (a key grace period) fed a whole connection, FIN included, before its
+/// key log line exists: (analyzer, sink, the last packet's time).
+fn live_analyzer_without_keys(pcap: &Path) -> (Analyzer, CollectSink, Timestamp) {
+    let mut analyzer = Analyzer::new(AnalyzerConfig {
+        tls: TlsLimits {
+            max_waiting_bytes: 1 << 20,
+            ..TlsLimits::default()
+        },
+        tls_key_grace_secs: 5.0,
+        ..AnalyzerConfig::default()
+    });
+    let mut sink = CollectSink::default();
+    let packets = packets_of(pcap);
+    for (ts, data) in &packets {
+        analyzer.push_packet(*ts, LinkType::Ethernet, data, &mut sink);
+    }
+    let last = packets.last().map(|(ts, _)| *ts).unwrap();
+    (analyzer, sink, last)
+}
+
+#[test]
+fn a_key_written_after_the_connection_closed_decrypts_within_the_live_grace() {
+    // Chromium writes a short connection's key log line from another thread; live, it can
+    // land after the FIN. The flow waits for it instead of reporting tls-no-key.
+    let (pcap, keys) = capture("tls13-aes128gcm");
+    let (mut analyzer, mut sink, last) = live_analyzer_without_keys(&pcap);
+    assert_eq!(analyzer.flows_awaiting_key(), 1, "the connection ended with FINs");
+    analyzer.settle_waiting_keys(last.saturating_add_secs(1), &mut sink);
+    assert_eq!(analyzer.flows_awaiting_key(), 1, "no key yet, grace not over");
+    assert!(sink.connections.is_empty() && sink.findings.is_empty() && sink.flows.is_empty());
+    analyzer.keylog_mut().feed(&std::fs::read(&keys).unwrap());
+    analyzer.settle_waiting_keys(last.saturating_add_secs(2), &mut sink);
+    assert_eq!(analyzer.flows_awaiting_key(), 0);
+    let with_keys_first = analyze(&pcap, Some(&keys), AnalyzerConfig::default());
+    assert_eq!(sink.messages.len(), 12);
+    assert!(sink.messages == with_keys_first.messages, "messages differ");
+    assert!(sink.findings.is_empty(), "{:?}", sink.findings);
+    analyzer.finish(&mut sink);
+    assert_eq!(sink.messages.len(), 12, "finishing again adds nothing");
+}
+
+#[test]
+fn a_key_that_never_comes_is_reported_once_the_live_grace_has_passed() {
+    let (pcap, _) = capture("tls13-aes128gcm");
+    let (mut analyzer, mut sink, last) = live_analyzer_without_keys(&pcap);
+    analyzer.settle_waiting_keys(last.saturating_add_secs(4), &mut sink);
+    assert!(sink.findings.is_empty());
+    analyzer.settle_waiting_keys(last.saturating_add_secs(6), &mut sink);
+    assert_eq!(analyzer.flows_awaiting_key(), 0);
+    assert_eq!(common::slugs(&sink), ["tls-no-key"]);
+    assert_eq!(sink.flows.len(), 1);
+    assert_eq!(sink.flows[0].reason, "TLS without a key");
+    // The flow ends when its FINs did, not when the grace ran out: as a file shows it.
+    let offline = analyze(&pcap, None, AnalyzerConfig::default());
+    assert_eq!(sink.flows[0].last_ts, offline.flows[0].last_ts);
+    assert!(sink.flows[0] == offline.flows[0], "{:?}", sink.flows[0]);
+    assert!(sink.findings == offline.findings, "{:?}", sink.findings);
+}
+
 #[test]
 fn a_key_log_that_never_arrives_is_reported_when_the_waiting_cap_bites() {
     let (pcap, _) = capture("tls13-aes256gcm");

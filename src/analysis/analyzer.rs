@@ -3,7 +3,7 @@
 use rustc_hash::FxHashMap;
 
 use crate::analysis::conn::{ConnSettings, FlowCtx, FlowState};
-use crate::analysis::event::{ConnId, ConnectionEnd, Event, EventSink};
+use crate::analysis::event::{ConnId, ConnectionEnd, Event, EventSink, TcpDirHealth};
 use crate::analysis::findings::{Finding, FindingKind};
 use crate::analysis::link::{self, Decoded, LinkType, TcpPacket};
 use crate::analysis::pool::BufferPool;
@@ -34,6 +34,11 @@ pub struct AnalyzerConfig {
     pub emit_frames: bool,
     /// Caps of TLS decryption (records waiting for a key, tries after lost records).
     pub tls: TlsLimits,
+    /// A TLS flow that ends while its records wait for a key stays open this long for the
+    /// key (`settle_waiting_keys`). Live captures only: a browser writes its key log line
+    /// from another thread, sometimes after a short connection's last packet. Zero (files,
+    /// whose keys are all known before the first packet) finishes flows as they end.
+    pub tls_key_grace_secs: f64,
 }
 
 impl Default for AnalyzerConfig {
@@ -48,6 +53,7 @@ impl Default for AnalyzerConfig {
             idle_timeout_secs: 3600,
             emit_frames: false,
             tls: TlsLimits::default(),
+            tls_key_grace_secs: 0.0,
         }
     }
 }
@@ -83,6 +89,15 @@ struct Flow {
     /// Set once the flow has ended: later stray packets (duplicates, late ACKs) are ignored
     /// until a new SYN reuses the ports.
     ended: bool,
+    /// The flow ended while its TLS records waited for a key: how, to finish it later.
+    end_awaiting_key: Option<PendingEnd>,
+}
+
+/// How a flow that waits for its TLS key ended.
+struct PendingEnd {
+    ts: Timestamp,
+    how: ConnectionEnd,
+    tcp_by_side: [TcpDirHealth; 2],
 }
 
 /// Timestamps this much earlier than the latest packet are reported (`timestamp-backwards`).
@@ -104,6 +119,8 @@ pub struct Analyzer {
     last_ts: Timestamp,
     /// The timestamp of the TCP packet before this one (to notice clock steps back).
     previous_ts: Timestamp,
+    /// Ended flows whose TLS records wait for a key (`Flow::end_awaiting_key`).
+    awaiting_key: Vec<FlowKey>,
 }
 
 /// What every flow's handling borrows from the analyzer.
@@ -112,6 +129,8 @@ struct Shared {
     next_conn: ConnId,
     pool: BufferPool,
     keys: KeyLog,
+    /// `AnalyzerConfig::tls_key_grace_secs`; zero finishes every flow as it ends.
+    key_grace_nanos: i64,
 }
 
 impl Shared {
@@ -143,12 +162,14 @@ impl Analyzer {
                 next_conn: 0,
                 pool: BufferPool::default(),
                 keys: KeyLog::new(),
+                key_grace_nanos: (config.tls_key_grace_secs.max(0.0) * 1e9) as i64,
             },
             config,
             flows: FxHashMap::default(),
             stats: AnalyzerStats::default(),
             last_ts: Timestamp::ZERO,
             previous_ts: Timestamp::ZERO,
+            awaiting_key: Vec::new(),
         }
     }
 
@@ -286,7 +307,9 @@ impl Analyzer {
             && opening_syn
         {
             // Port reuse: a new connection on the same four-tuple.
-            self.flows.remove(&key);
+            if let Some(mut old) = self.flows.remove(&key) {
+                Self::finish_awaiting_key(&mut old, &mut self.shared, sink);
+            }
         }
         if !self.flows.contains_key(&key) {
             if self.flows.len() >= self.config.max_flows {
@@ -303,6 +326,7 @@ impl Analyzer {
                     fin: [false; 2],
                     zero_window: Default::default(),
                     ended: false,
+                    end_awaiting_key: None,
                 }),
             );
         }
@@ -347,11 +371,45 @@ impl Analyzer {
             flow.fin[side.index()] = true;
         }
         let both_fins_done = flow.fin.iter().all(|f| *f) && flow.reassemblers.iter().all(Reassembler::fin_reached);
-        if tcp.rst {
-            Self::end_flow(flow, ts, ConnectionEnd::Reset, &mut self.shared, sink);
+        let how = if tcp.rst {
+            ConnectionEnd::Reset
         } else if both_fins_done {
-            Self::end_flow(flow, ts, ConnectionEnd::TcpClosed, &mut self.shared, sink);
+            ConnectionEnd::TcpClosed
+        } else {
+            return;
+        };
+        Self::end_flow(flow, ts, how, &mut self.shared, sink);
+        if flow.end_awaiting_key.is_some() {
+            self.awaiting_key.push(key);
         }
+    }
+
+    /// Live capture: finishes the TLS flows that ended while their records waited for a
+    /// key, once the key log holds their key or `tls_key_grace_secs` have passed since they
+    /// ended (`now`: the capture clock, or the wall clock while no packet comes). Call it
+    /// after new key log lines and now and then; it costs nothing while no flow waits.
+    pub fn settle_waiting_keys(&mut self, now: Timestamp, sink: &mut dyn EventSink) {
+        if self.awaiting_key.is_empty() {
+            return;
+        }
+        let grace = self.shared.key_grace_nanos;
+        for key in std::mem::take(&mut self.awaiting_key) {
+            let Some(flow) = self.flows.get_mut(&key) else { continue };
+            let Some(pending) = &flow.end_awaiting_key else {
+                continue;
+            };
+            let expired = now.nanos.saturating_sub(pending.ts.nanos) > grace;
+            if expired || flow.state.tls_key_in(&self.shared.keys) {
+                Self::finish_awaiting_key(flow, &mut self.shared, sink);
+            } else {
+                self.awaiting_key.push(key);
+            }
+        }
+    }
+
+    /// Ended flows still waiting for a TLS key (`settle_waiting_keys`).
+    pub fn flows_awaiting_key(&self) -> usize {
+        self.awaiting_key.len()
     }
 
     /// End of input: finish every flow, oldest first, so output order is deterministic.
@@ -402,10 +460,13 @@ impl Analyzer {
 
     /// Forgets one flow at the end of input, finishing it first if it is still open.
     pub fn end_at_capture_end(&mut self, key: FlowKey, ts: Timestamp, sink: &mut dyn EventSink) {
-        if let Some(mut flow) = self.flows.remove(&key)
-            && !flow.ended
-        {
-            Self::end_flow(&mut flow, ts, ConnectionEnd::CaptureEnded, &mut self.shared, sink);
+        if let Some(mut flow) = self.flows.remove(&key) {
+            if flow.ended {
+                Self::finish_awaiting_key(&mut flow, &mut self.shared, sink);
+            } else {
+                Self::end_flow(&mut flow, ts, ConnectionEnd::CaptureEnded, &mut self.shared, sink);
+                Self::finish_awaiting_key(&mut flow, &mut self.shared, sink);
+            }
         }
     }
 
@@ -418,6 +479,7 @@ impl Analyzer {
     }
 
     fn end_flow(flow: &mut Flow, ts: Timestamp, how: ConnectionEnd, shared: &mut Shared, sink: &mut dyn EventSink) {
+        let may_wait_for_key = shared.key_grace_nanos > 0;
         let mut ctx = shared.ctx(ts, sink);
         let Flow {
             reassemblers,
@@ -433,9 +495,25 @@ impl Analyzer {
             [Side::Lo, Side::Hi]
                 .map(|side| direction_health(&reassemblers[side.index()].stats, &zero_window[side.other().index()])),
         );
-        state.finish(how, &mut ctx);
+        let tcp_by_side = ctx.tcp_by_side;
+        match tcp_by_side {
+            Some(tcp_by_side) if may_wait_for_key && state.waits_for_tls_key() => {
+                flow.end_awaiting_key = Some(PendingEnd { ts, how, tcp_by_side });
+            }
+            _ => state.finish(how, &mut ctx),
+        }
         flow.ended = true;
         flow.reassemblers = Default::default();
+    }
+
+    /// Finishes a flow that ended while waiting for a TLS key (`end_flow`); the session
+    /// looks its key up once more as it finishes.
+    fn finish_awaiting_key(flow: &mut Flow, shared: &mut Shared, sink: &mut dyn EventSink) {
+        if let Some(pending) = flow.end_awaiting_key.take() {
+            let mut ctx = shared.ctx(pending.ts, sink);
+            ctx.tcp_by_side = Some(pending.tcp_by_side);
+            flow.state.finish(pending.how, &mut ctx);
+        }
     }
 
     /// Closes flows idle for too long and forgets ended ones.
@@ -464,10 +542,11 @@ impl Analyzer {
 
     /// Forgets one flow found by `idle_flows`, finishing it first if it is still open.
     pub fn end_idle(&mut self, key: FlowKey, now: Timestamp, sink: &mut dyn EventSink) {
-        if let Some(mut flow) = self.flows.remove(&key)
-            && !flow.ended
-        {
-            Self::end_flow(&mut flow, now, ConnectionEnd::CaptureEnded, &mut self.shared, sink);
+        if let Some(mut flow) = self.flows.remove(&key) {
+            if !flow.ended {
+                Self::end_flow(&mut flow, now, ConnectionEnd::CaptureEnded, &mut self.shared, sink);
+            }
+            Self::finish_awaiting_key(&mut flow, &mut self.shared, sink);
         }
     }
 
@@ -491,6 +570,7 @@ impl Analyzer {
                 if !flow.ended {
                     Self::end_flow(&mut flow, now, ConnectionEnd::Evicted, &mut self.shared, sink);
                 }
+                Self::finish_awaiting_key(&mut flow, &mut self.shared, sink);
             }
         }
         self.stats.flows_evicted += n as u64;

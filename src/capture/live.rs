@@ -121,7 +121,22 @@ pub struct LiveStats {
     pub interface_dropped: AtomicU64,
 }
 
-/// Captures until `stop` is set, feeding the analyzer and recording a pcapng.
+/// How long a live TLS flow that ended while waiting for its key stays open for the key
+/// (`AnalyzerConfig::tls_key_grace_secs`): Chromium and Firefox write a key log line from
+/// another thread, and a short connection can be over before the line is in the file.
+pub const LIVE_TLS_KEY_GRACE_SECS: f64 = 5.0;
+
+/// The wall clock as a capture timestamp (live packets carry the same clock).
+fn wall_clock() -> Timestamp {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    Timestamp::from_nanos(i64::try_from(since.as_nanos()).unwrap_or(i64::MAX))
+}
+
+/// Captures until `stop` is set, feeding the analyzer and recording a pcapng. TLS flows that
+/// end before their key is in the key log wait for it (`LIVE_TLS_KEY_GRACE_SECS` when the
+/// analyzer was configured so).
 pub fn run_live<S: EventSink>(
     options: &LiveOptions,
     analyzer: &mut Analyzer,
@@ -167,6 +182,7 @@ pub fn run_live<S: EventSink>(
             writer
                 .write_tls_keys(&new_keys)
                 .map_err(|e| format!("recording: {e}"))?;
+            analyzer.settle_waiting_keys(wall_clock(), sink);
         }
         match capture.next_packet() {
             Ok(packet) => {
@@ -183,6 +199,7 @@ pub fn run_live<S: EventSink>(
             Err(pcap::Error::TimeoutExpired) | Err(pcap::Error::NoMorePackets) => {
                 // Live traffic may pause for a long time right after an event: let the sink
                 // pass on what it holds.
+                analyzer.settle_waiting_keys(wall_clock(), sink);
                 sink.pause();
                 std::thread::sleep(Duration::from_millis(5));
             }

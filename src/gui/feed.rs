@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use crate::analysis::event::{Event, EventSink};
 pub use crate::analysis::event_batch::{Batch, OwnedEvent};
 use crate::analysis::{Analyzer, AnalyzerConfig};
-use crate::capture::live::{LiveOptions, LiveStats, run_live};
+use crate::capture::live::{LIVE_TLS_KEY_GRACE_SECS, LiveOptions, LiveStats, run_live};
 use crate::capture::{OfflineReader, ReadSummary};
 
 /// Where a feed's events come from.
@@ -269,7 +269,10 @@ impl Feed {
         };
         let handle = std::thread::Builder::new().name("live-capture".into()).spawn(move || {
             let end_tx = tx.clone();
-            let mut analyzer = Analyzer::new(config);
+            let mut analyzer = Analyzer::new(AnalyzerConfig {
+                tls_key_grace_secs: LIVE_TLS_KEY_GRACE_SECS,
+                ..config
+            });
             let mut sink = BatchingSink::new(tx, wake.clone(), thread_progress);
             let result = run_live(&options, &mut analyzer, &mut sink, &thread_stats, &thread_cancel);
             analyzer.finish(&mut sink);

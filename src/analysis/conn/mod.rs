@@ -468,6 +468,16 @@ impl FlowState {
         }
     }
 
+    /// The flow's TLS session waits for a key (`TlsSession::waits_for_key`).
+    pub fn waits_for_tls_key(&self) -> bool {
+        self.tls.as_ref().is_some_and(|tls| tls.waits_for_key())
+    }
+
+    /// Whether `keys` holds the key of the flow's TLS session.
+    pub fn tls_key_in(&self, keys: &KeyLog) -> bool {
+        self.tls.as_ref().is_some_and(|tls| tls.key_in(keys))
+    }
+
     /// The flow ended (or the capture did): flush decoders and report what was left.
     pub fn finish(&mut self, how: ConnectionEnd, ctx: &mut FlowCtx<'_>) {
         // A TLS flow lists itself (`conn::tls_layer`) when it carried no WebSocket.

@@ -7,7 +7,7 @@ use crate::analysis::event::{Direction, Event, FlowInfo, TlsInfo};
 use crate::analysis::findings::{Finding, FindingKind};
 use crate::analysis::tcp::{Chunk, GapReason, Side};
 use crate::analysis::time::Timestamp;
-use crate::analysis::tls::{TlsFacts, TlsOutput, TlsSession};
+use crate::analysis::tls::{KeyLog, TlsFacts, TlsOutput, TlsSession};
 
 /// The TLS state of a flow.
 pub struct TlsLayer {
@@ -77,6 +77,16 @@ impl TlsLayer {
         if out.flow.tls_info.is_none() && self.session.facts().decrypted {
             out.flow.tls_info = Some(Box::new(self.info()));
         }
+    }
+
+    /// The session's client records wait for a key (`TlsSession::waits_for_key`).
+    pub fn waits_for_key(&self) -> bool {
+        self.session.waits_for_key()
+    }
+
+    /// Whether `keys` holds the session's secrets.
+    pub fn key_in(&self, keys: &KeyLog) -> bool {
+        self.session.key_in(keys)
     }
 
     /// The flow ended: report a missing key, and list the flow when it carried no WebSocket.

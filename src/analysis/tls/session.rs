@@ -260,6 +260,21 @@ impl TlsSession {
         self.dirs[dir.index()].records = records;
     }
 
+    /// The client's protected records wait for a key the key log does not hold (yet): a live
+    /// key log may still get the line (browsers write it from another thread, sometimes after
+    /// the connection's last packet).
+    pub fn waits_for_key(&self) -> bool {
+        !self.keys_ready
+            && !self.no_key_reported
+            && self.suite.is_some()
+            && !self.dirs[Direction::ClientToServer.index()].waiting.is_empty()
+    }
+
+    /// Whether `keys` holds this session's secrets.
+    pub fn key_in(&self, keys: &KeyLog) -> bool {
+        self.client_random.is_some_and(|random| keys.get(&random).is_some())
+    }
+
     /// The connection ended: report a session that never found its key.
     pub fn finish(&mut self, ts: Timestamp, out: &mut dyn TlsOutput) {
         let waiting = self.dirs.iter().any(|d| !d.waiting.is_empty());
