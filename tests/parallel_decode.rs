@@ -213,7 +213,7 @@ fn sweeps_and_the_end_of_input_merge_in_the_one_analyzer_order() {
 }
 
 /// The default worker count (issue 17): one unless the capture is large, costly to decode by
-/// what its start shows, and the machine has a core for the reader besides the workers.
+/// what its start shows, and that cost is spread over flows (one flow is never split).
 #[test]
 fn the_default_worker_count_follows_the_probe_of_the_capture_start() {
     use framescope::capture::ReaderKind;
@@ -229,25 +229,52 @@ fn the_default_worker_count_follows_the_probe_of_the_capture_start() {
             keys.as_deref(),
         )
     };
-    // Context takeover: most bytes on the wire inflate.
+    // Many connections, half with permessage-deflate: costly and spread.
+    let mixed = probe("synthetic-mixed-json.pcap", None);
+    assert!(mixed.expensive() && mixed.spread(), "{mixed:?}");
+    assert!(
+        mixed.busiest_flow_bytes > 0 && mixed.busiest_flow_bytes * 5 < mixed.expensive_bytes,
+        "{mixed:?}"
+    );
+    // Context takeover on one connection: most bytes inflate, all on one flow.
     let deflate = probe("python-deflate-context-takeover.pcap", None);
     assert!(deflate.packet_bytes > 0 && deflate.expensive_bytes > 0, "{deflate:?}");
-    assert!(deflate.expensive(), "{deflate:?}");
+    assert!(deflate.expensive() && !deflate.spread(), "{deflate:?}");
+    assert_eq!(deflate.busiest_flow_bytes, deflate.expensive_bytes);
     // Decrypted TLS: every message's bytes were decrypted; without the key log none were.
     let tls = probe("tls13-aes128gcm.pcap", Some("tls13-aes128gcm.keys"));
     assert!(tls.expensive(), "{tls:?}");
     let locked = probe("tls13-aes128gcm.pcap", None);
     assert_eq!(locked.expensive_bytes, 0, "{locked:?}");
+    // Two wss:// connections of about the same size: spread; two WebSocket streams of one
+    // HTTP/2 connection: one flow.
+    let two = probe(
+        "chromium-http1-tls-two-websockets.pcap",
+        Some("chromium-http1-tls-two-websockets.keys"),
+    );
+    assert!(two.expensive() && two.spread(), "{two:?}");
+    let h2 = probe(
+        "h2-tls-hypercorn-two-websockets-and-get.pcap",
+        Some("h2-tls-hypercorn-two-websockets-and-get.keys"),
+    );
+    assert!(h2.expensive_bytes > 0 && !h2.spread(), "{h2:?}");
     // Plain text and binary messages: nothing costly.
     let plain = probe("echo-text-binary-ping-close.pcap", None);
     assert!(plain.packet_bytes > 0 && plain.expensive_bytes == 0, "{plain:?}");
 
     let big = PARALLEL_MIN_FILE_BYTES;
-    assert_eq!(default_threads(big, 8, || deflate), 7);
-    assert_eq!(default_threads(big, 8, || tls), 7);
+    assert_eq!(default_threads(big, 8, || mixed), 7);
+    assert_eq!(default_threads(big, 8, || two), 7);
+    assert_eq!(
+        default_threads(big, 2, || mixed),
+        2,
+        "2 cores: two workers and the reader"
+    );
+    assert_eq!(default_threads(big, 1, || mixed), 1);
+    assert_eq!(default_threads(big, 8, || deflate), 1, "one busy flow");
+    assert_eq!(default_threads(big, 8, || h2), 1, "one busy flow");
     assert_eq!(default_threads(big, 8, || plain), 1);
-    assert_eq!(default_threads(big - 1, 8, || deflate), 1, "small captures");
-    assert_eq!(default_threads(big, 2, || deflate), 1, "no core for the reader");
+    assert_eq!(default_threads(big - 1, 8, || mixed), 1, "small captures");
     // The probe is not run when the size already decides.
     assert_eq!(default_threads(big - 1, 8, || panic!("probed a small capture")), 1);
 }

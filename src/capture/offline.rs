@@ -195,7 +195,7 @@ impl OfflineReader {
         if matches!(self.backend, Backend::Stream { .. }) && is_pcapng(&self.path) {
             feed_tls_secrets(&self.path, analyzer);
         }
-        self.run_limited(analyzer, sink, progress, u64::MAX)
+        self.run_limited(analyzer, sink, progress, ReadLimit::NONE)
     }
 
     /// The time of the first packet of the file at `path` (reads only up to it), for the
@@ -208,23 +208,31 @@ impl OfflineReader {
             fn event(&mut self, _: crate::analysis::Event<'_>) {}
         }
         reader
-            .run_limited(&mut analyzer, &mut Ignore, &mut |_| true, 1)
+            .run_limited(
+                &mut analyzer,
+                &mut Ignore,
+                &mut |_| true,
+                ReadLimit {
+                    packets: 1,
+                    bytes: u64::MAX,
+                },
+            )
             .first_ts
     }
 
-    /// `run`, stopping after `max_packets` packets.
+    /// `run`, stopping once `limit` is reached.
     pub(crate) fn run_limited(
         &mut self,
         analyzer: &mut dyn PacketInput,
         sink: &mut dyn EventSink,
         progress: &mut dyn FnMut(u64) -> bool,
-        max_packets: u64,
+        limit: ReadLimit,
     ) -> ReadSummary {
         let mut summary = match &mut self.backend {
             Backend::Libpcap { capture, link_type } => {
                 // libpcap skips Decryption Secrets Blocks: read them with pcap-parser first.
                 let blocks = feed_tls_secrets(&self.path, analyzer);
-                let mut summary = run_libpcap(capture, *link_type, analyzer, sink, progress, max_packets);
+                let mut summary = run_libpcap(capture, *link_type, analyzer, sink, progress, limit);
                 summary.tls_secrets_blocks = blocks;
                 summary
             }
@@ -239,7 +247,7 @@ impl OfflineReader {
                 analyzer,
                 sink,
                 progress,
-                max_packets,
+                limit,
             ),
         };
         if let Some(first) = summary.link_type {
@@ -267,13 +275,31 @@ impl OfflineReader {
     }
 }
 
+/// Where a limited read stops: after this many packets or file bytes, whichever comes first.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ReadLimit {
+    pub packets: u64,
+    pub bytes: u64,
+}
+
+impl ReadLimit {
+    pub const NONE: ReadLimit = ReadLimit {
+        packets: u64::MAX,
+        bytes: u64::MAX,
+    };
+
+    fn reached(&self, packets: u64, bytes: u64) -> bool {
+        packets >= self.packets || bytes >= self.bytes
+    }
+}
+
 fn run_libpcap(
     capture: &mut pcap::Capture<pcap::Offline>,
     link_type: LinkType,
     analyzer: &mut dyn PacketInput,
     sink: &mut dyn EventSink,
     progress: &mut dyn FnMut(u64) -> bool,
-    max_packets: u64,
+    limit: ReadLimit,
 ) -> ReadSummary {
     let mut summary = ReadSummary {
         link_type: Some(link_type.to_linktype()),
@@ -306,7 +332,7 @@ fn run_libpcap(
                 summary.first_ts.get_or_insert(ts);
                 summary.file_bytes_read += u64::from(header.caplen) + 16;
                 analyzer.push_packet(ts, link_type, packet.data, sink);
-                if summary.packets >= max_packets {
+                if limit.reached(summary.packets, summary.file_bytes_read) {
                     break;
                 }
                 if summary.packets % 4096 == 0 && !progress(summary.file_bytes_read) {
@@ -484,7 +510,7 @@ fn run_stream(
     analyzer: &mut dyn PacketInput,
     sink: &mut dyn EventSink,
     progress: &mut dyn FnMut(u64) -> bool,
-    max_packets: u64,
+    limit: ReadLimit,
 ) -> ReadSummary {
     let mut summary = ReadSummary::default();
     let mut pcapng = false;
@@ -608,7 +634,7 @@ fn run_stream(
             }
         }
         reader.consume(consumed);
-        if summary.packets >= max_packets {
+        if limit.reached(summary.packets, reader.consumed() as u64) {
             break;
         }
         if summary.packets % 4096 == 0 && summary.packets > 0 && !progress(reader.consumed() as u64) {

@@ -19,6 +19,7 @@ use crate::analysis::event_batch::Batch;
 use crate::analysis::link::{LinkType, TcpPacket};
 use crate::analysis::tcp::FlowKey;
 use crate::analysis::{Analyzer, AnalyzerConfig, AnalyzerStats, EventSink, PacketInput, Timestamp};
+use crate::capture::offline::ReadLimit;
 use crate::capture::{OfflineReader, ReaderKind};
 
 /// A worker's input batch is sent once it holds this many items or payload bytes.
@@ -73,8 +74,13 @@ pub fn available_threads() -> usize {
 /// Captures smaller than this are decoded by one worker: they take well under a second,
 /// and starting workers and handing packets over would only add to that.
 pub const PARALLEL_MIN_FILE_BYTES: u64 = 128 << 20;
-/// How much of the capture's start the probe decodes to judge its cost.
-const PROBE_PACKETS: u64 = 50_000;
+/// How much of the capture's start the probe decodes to judge its cost: this many packets
+/// or bytes, whichever comes first (a capture of 64 KiB loopback segments has few packets,
+/// and decoding 50 000 of them would cost as much as the whole pass).
+const PROBE_LIMIT: ReadLimit = ReadLimit {
+    packets: 50_000,
+    bytes: 16 << 20,
+};
 /// Workers pay off only when decoding costs well more than reading: when at least this
 /// share of the probed capture's bytes are inflated (permessage-deflate output) or decrypted
 /// (TLS), per mille (measured, README "Benchmark": an uncompressed capture decodes at the
@@ -89,6 +95,10 @@ pub struct DecodeProbe {
     /// Bytes that cost far more than reading: inflated message payloads and the payloads of
     /// messages on decrypted TLS connections.
     pub expensive_bytes: u64,
+    /// The expensive bytes of the TCP flow that has the most of them: one flow is never
+    /// split between workers, so a capture of one busy connection decodes at one worker's
+    /// speed whatever the count.
+    pub busiest_flow_bytes: u64,
 }
 
 impl DecodeProbe {
@@ -96,24 +106,43 @@ impl DecodeProbe {
     pub fn expensive(&self) -> bool {
         self.packet_bytes > 0 && self.expensive_bytes.saturating_mul(1000) >= self.packet_bytes * EXPENSIVE_PER_MILLE
     }
+
+    /// Whether the expensive bytes are spread over flows, so that workers share them: no
+    /// flow holds two thirds (workers could at best be expensive/busiest = 1.5x faster).
+    pub fn spread(&self) -> bool {
+        self.busiest_flow_bytes.saturating_mul(3) < self.expensive_bytes.saturating_mul(2)
+    }
 }
 
 /// Counts what the probe's events say about the cost of decoding.
 #[derive(Default)]
 struct ProbeSink {
     probe: DecodeProbe,
-    /// Connections over decrypted TLS (their messages cost a decryption each).
-    decrypted: rustc_hash::FxHashSet<ConnId>,
+    /// Each connection's TCP flow (HTTP/2 carries several connections on one), and whether
+    /// it runs over decrypted TLS (its messages cost a decryption each).
+    conns: rustc_hash::FxHashMap<ConnId, (FlowKey, bool)>,
+    expensive_by_flow: rustc_hash::FxHashMap<FlowKey, u64>,
 }
 
 impl EventSink for ProbeSink {
     fn event(&mut self, event: crate::analysis::Event<'_>) {
         match event {
-            crate::analysis::Event::Connection(c) if c.tls.as_ref().is_some_and(|t| t.decrypted) => {
-                self.decrypted.insert(c.conn);
+            crate::analysis::Event::Connection(c) => {
+                let (flow, _) = FlowKey::from_packet(c.client, c.server);
+                let decrypted = c.tls.as_ref().is_some_and(|t| t.decrypted);
+                self.conns.insert(c.conn, (flow, decrypted));
             }
-            crate::analysis::Event::Message(m) if m.compressed || self.decrypted.contains(&m.conn) => {
-                self.probe.expensive_bytes += m.payload.len() as u64;
+            crate::analysis::Event::Message(m) => {
+                let Some(&(flow, decrypted)) = self.conns.get(&m.conn) else {
+                    return;
+                };
+                if m.compressed || decrypted {
+                    let bytes = m.payload.len() as u64;
+                    self.probe.expensive_bytes += bytes;
+                    let of_flow = self.expensive_by_flow.entry(flow).or_default();
+                    *of_flow += bytes;
+                    self.probe.busiest_flow_bytes = self.probe.busiest_flow_bytes.max(*of_flow);
+                }
             }
             _ => {}
         }
@@ -131,19 +160,26 @@ pub fn probe_capture(path: &Path, kind: ReaderKind, config: AnalyzerConfig, keys
         analyzer.feed_keys(keys);
     }
     let mut sink = ProbeSink::default();
-    reader.run_limited(&mut analyzer, &mut sink, &mut |_| true, PROBE_PACKETS);
+    reader.run_limited(&mut analyzer, &mut sink, &mut |_| true, PROBE_LIMIT);
     sink.probe.packet_bytes = analyzer.stats().bytes;
     sink.probe
 }
 
-/// The worker count when `--threads` is not given: one, unless the capture is large, its
-/// decode is expensive (`probe_capture`) and the machine has a core for the reading thread
-/// besides the workers; then one worker per remaining core.
+/// The worker count when `--threads` is not given: one, unless the machine has two cores
+/// or more, the capture is large, and its decode is expensive and spread over flows
+/// (`probe_capture`); then one worker per core but one (the reading thread's), and at least
+/// two. Measured (README "Where the time goes"): on 2 cores, two workers decode the mixed
+/// deflate capture 1.5x faster than one; an uncompressed capture or one busy connection
+/// gets nothing from workers but the hand-off.
 pub fn default_threads(file_bytes: u64, cores: usize, probe: impl FnOnce() -> DecodeProbe) -> usize {
-    if cores < 3 || file_bytes < PARALLEL_MIN_FILE_BYTES || !probe().expensive() {
+    if cores < 2 || file_bytes < PARALLEL_MIN_FILE_BYTES {
         return 1;
     }
-    cores - 1
+    let probe = probe();
+    if !probe.expensive() || !probe.spread() {
+        return 1;
+    }
+    (cores - 1).max(2)
 }
 
 /// The default worker count for one capture file on this machine (`default_threads` with
