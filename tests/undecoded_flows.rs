@@ -113,3 +113,56 @@ fn flows_without_websocket_are_listed_with_why() {
     let connections = records.iter().filter(|r| r["type"] == "connection").count();
     assert_eq!(connections, 1);
 }
+
+/// The packets of a real capture from its `skip`-th on: a capture started after the
+/// connection's first packets were gone.
+fn packets_from(name: &str, skip: usize) -> Vec<(framescope::analysis::Timestamp, Vec<u8>)> {
+    let mut file = pcap::Capture::from_file(common::captures_dir().join(name)).expect("capture");
+    let mut packets = Vec::new();
+    while let Ok(p) = file.next_packet() {
+        let ts = framescope::analysis::Timestamp::from_secs_nanos(p.header.ts.tv_sec, p.header.ts.tv_usec * 1000);
+        packets.push((ts, p.data.to_vec()));
+    }
+    packets.split_off(skip.min(packets.len()))
+}
+
+#[test]
+fn flows_picked_up_mid_connection_say_tls_or_http2() {
+    // After the TLS handshake (packet 14 of 29 is application data): TLS without a client
+    // random, which no key log line can be matched to.
+    let tls = common::analyze_packets(&packets_from("tls13-aes128gcm.pcap", 13), Default::default());
+    assert!(
+        tls.connections.is_empty() && tls.findings.is_empty(),
+        "{:?}",
+        tls.findings
+    );
+    assert_eq!(tls.flows.len(), 1);
+    assert_eq!(tls.flows[0].protocol, "tls");
+    assert!(
+        tls.flows[0].reason.starts_with("TLS picked up mid-connection"),
+        "{}",
+        tls.flows[0].reason
+    );
+    // h2c after its preface and SETTINGS, over IPv4 and IPv6, cut at several places.
+    for (name, skip) in [
+        ("h2c-hypercorn-two-websockets-and-get.pcap", 7),
+        ("h2c-hypercorn-two-websockets-and-get.pcap", 15),
+        ("h2c-ipv6-hypercorn-two-websockets-and-get.pcap", 13),
+    ] {
+        let h2 = common::analyze_packets(&packets_from(name, skip), Default::default());
+        assert!(h2.connections.is_empty(), "{name} from {skip}");
+        assert_eq!(h2.flows.len(), 1, "{name} from {skip}");
+        assert_eq!(h2.flows[0].protocol, "http2", "{name} from {skip}");
+        assert!(
+            h2.flows[0].reason.starts_with("HTTP/2 picked up mid-connection"),
+            "{name} from {skip}: {}",
+            h2.flows[0].reason
+        );
+    }
+    // A WebSocket picked up mid-stream is still found (not taken for either).
+    let ws = common::analyze_packets(&packets_from("echo-text-binary-ping-close.pcap", 6), Default::default());
+    assert_eq!(ws.connections.len(), 1);
+    assert!(ws.connections[0].handshake.is_none());
+    assert!(ws.messages.len() >= 4, "{}", ws.messages.len());
+    assert!(ws.flows.is_empty(), "{:?}", ws.flows);
+}

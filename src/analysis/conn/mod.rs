@@ -11,6 +11,7 @@ mod budget;
 mod h2_stream;
 mod http2;
 mod http_exchange;
+mod mid_connection;
 mod probe;
 mod tls_layer;
 mod websocket;
@@ -33,6 +34,7 @@ use crate::analysis::tcp::{Chunk, FlowKey, Side};
 use crate::analysis::time::Timestamp;
 use crate::analysis::tls::{KeyLog, TlsLimits, looks_like_client_hello};
 use crate::analysis::ws::stream::StreamLimits;
+use mid_connection::{FrameWalk, MidConnection, looks_like_tls_records};
 
 /// Settings the flow state machine needs from the analyzer's configuration.
 #[derive(Clone, Copy, Debug)]
@@ -131,6 +133,9 @@ pub struct FlowState {
     /// Picked up mid-stream: when the frame search began and the bytes it was given (for
     /// the `flow` record of a flow that could not be decoded).
     searched: Option<(Timestamp, u64)>,
+    /// Picked up mid-stream: each direction walked as HTTP/2 frames (`mid_connection`), so
+    /// the flow record can say HTTP/2 if no WebSocket frame boundary is found.
+    mid_h2: Option<Box<[FrameWalk; 2]>>,
     /// What a flow with payload was, while it is not a WebSocket connection: its `flow`
     /// record at the end says why (boxed: most flows are WebSockets or carry nothing).
     note: Option<Box<FlowNote>>,
@@ -177,6 +182,7 @@ impl FlowState {
             alpn_h2_client: None,
             overlap_conflicts: 0,
             searched: None,
+            mid_h2: None,
             note: None,
             listed: false,
         }
@@ -255,6 +261,9 @@ impl FlowState {
                 Phase::Unknown(probe) => {
                     self.handshake_maybe_lost = true;
                     probe.on_gap(side, offset + len);
+                    if let Some(walk) = self.mid_h2.as_mut().and_then(|w| w.get_mut(side.index())) {
+                        walk.gap();
+                    }
                 }
                 Phase::Http(_) => {
                     // Bytes of the handshake are missing (lost, or cut by the snap length):
@@ -337,6 +346,23 @@ impl FlowState {
                         note.reason = Some(format!("not HTTP: the stream starts with {}", preview(bytes)));
                     }
                 } else {
+                    if self.searched.is_none() {
+                        // The flow's first bytes picked up mid-stream: TLS records cannot be
+                        // WebSocket frames, so the search stops here; HTTP/2 frames can look
+                        // like them, so it goes on and the flow record tells if it fails.
+                        if looks_like_tls_records(bytes) {
+                            self.phase = Phase::Other;
+                            if let Some(note) = &mut self.note {
+                                note.protocol = MidConnection::Tls.protocol();
+                                note.reason = Some(MidConnection::Tls.reason(None));
+                            }
+                            return;
+                        }
+                        self.mid_h2 = Some(Box::new([FrameWalk::http2(), FrameWalk::http2()]));
+                    }
+                    if let Some(walk) = self.mid_h2.as_mut().and_then(|w| w.get_mut(side.index())) {
+                        walk.feed(bytes);
+                    }
                     let outcome = probe.push(&self.key, self.syn_client, side, offset, bytes);
                     let searched = self.searched.get_or_insert((ctx.ts, 0));
                     searched.1 = searched.1.saturating_add(bytes.len() as u64);
@@ -348,6 +374,7 @@ impl FlowState {
                         }
                         ProbeOutcome::WebSocket { client, held } => {
                             self.searched = None;
+                            self.mid_h2 = None;
                             let tls = self.tls_info.as_deref().cloned();
                             self.phase =
                                 Phase::WebSocket(WsConn::start(&self.key, client, None, *held, tls, None, ctx));
@@ -577,6 +604,11 @@ impl FlowState {
     /// A flow picked up mid-stream that could not be decoded is listed (an `Event::Flow`
     /// record with the reason), never dropped silently.
     fn list_undecoded(&mut self, why: &str, ctx: &mut FlowCtx<'_>) {
+        let h2 = self
+            .mid_h2
+            .take()
+            .is_some_and(|walks| walks.iter().any(FrameWalk::is_http2));
+        let mid = h2.then_some(MidConnection::Http2);
         let Some((first_ts, bytes)) = self.searched.take() else {
             return;
         };
@@ -584,12 +616,19 @@ impl FlowState {
         self.note = None;
         self.listed = true;
         let client = self.syn_client.unwrap_or_else(|| self.likely_client());
+        let (protocol, reason) = match mid {
+            Some(mid) => (mid.protocol(), mid.reason(Some(bytes))),
+            None => (
+                "tcp",
+                format!("picked up mid-stream (its start was not captured): {why} in {bytes} bytes"),
+            ),
+        };
         let info = FlowInfo {
             client: self.key.endpoint(client),
             server: self.key.endpoint(client.other()),
-            protocol: "tcp",
+            protocol,
             tls: None,
-            reason: format!("picked up mid-stream (its start was not captured): {why} in {bytes} bytes"),
+            reason,
             first_ts,
             last_ts: ctx.ts,
             h2_stream: None,
