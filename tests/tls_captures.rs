@@ -750,3 +750,87 @@ fn a_segment_lost_inside_a_full_cbc_record_costs_that_record_only() {
         assert!(sink.findings_of("tls-decrypt-failed").is_empty(), "{name} {dir:?}");
     }
 }
+
+/// (opcode, payload or None when it could not be inflated) of each message `dir` sent, to
+/// compare a mid-connection decode with the whole capture's.
+fn messages_of(sink: &CollectSink, dir: Direction) -> Vec<(OpCode, Option<Vec<u8>>)> {
+    sink.messages
+        .iter()
+        .filter(|m| m.dir == dir)
+        .map(|m| (m.opcode, m.decoded.then(|| m.payload.clone())))
+        .collect()
+}
+
+#[test]
+fn a_tls13_connection_picked_up_mid_connection_is_found_in_the_key_log_and_decoded() {
+    for (name, suite) in [
+        ("tls13-aes128gcm", "TLS_AES_128_GCM_SHA256"),
+        ("tls13-aes256gcm", "TLS_AES_256_GCM_SHA384"),
+        ("tls13-chacha20", "TLS_CHACHA20_POLY1305_SHA256"),
+    ] {
+        let (pcap, keys) = capture(name);
+        let whole = analyze(&pcap, Some(&keys), AnalyzerConfig::default());
+        let packets = packets_of(&pcap);
+        let mut decoded_cuts = 0;
+        for cut in 8..packets.len().saturating_sub(4) {
+            let sink = analyze_packets_with_keys(&packets[cut..], &keys);
+            let Some(conn) = sink.connections.first() else { continue };
+            decoded_cuts += 1;
+            assert_eq!(
+                conn.client, whole.connections[0].client,
+                "{name} from packet {cut}: the client"
+            );
+            let tls = conn.tls.as_ref().expect("tls facts");
+            assert!(tls.decrypted, "{name} from {cut}");
+            assert_eq!(tls.cipher_suite.as_deref(), Some(suite), "{name} from {cut}");
+            assert_eq!(tls.version.as_deref(), Some("1.3"));
+            // Each direction decodes the whole capture's messages from some point on; a
+            // compressed message whose window came before the cut cannot be inflated.
+            for dir in [Direction::ClientToServer, Direction::ServerToClient] {
+                let (got, all) = (messages_of(&sink, dir), messages_of(&whole, dir));
+                assert!(!got.is_empty() && got.len() <= all.len(), "{name} from {cut}: {dir:?}");
+                for (i, (g, w)) in got.iter().zip(&all[all.len() - got.len()..]).enumerate() {
+                    assert_eq!(g.0, w.0, "{name} from {cut}: {dir:?} message {i}");
+                    assert!(
+                        g.1.is_none() || g.1 == w.1,
+                        "{name} from {cut}: {dir:?} message {i} differs"
+                    );
+                }
+                // The uncompressed tail (ping, pong, close) always decodes.
+                assert!(got.last().is_some_and(|m| m.0 == OpCode::Close && m.1.is_some()));
+            }
+        }
+        assert!(decoded_cuts >= 3, "{name}: {decoded_cuts} cuts decoded");
+    }
+}
+
+#[test]
+fn picked_up_mid_connection_tls12_and_missing_keys_are_said_so() {
+    // TLS 1.2: its keys come from both hellos' randoms, which were not captured.
+    let (pcap, keys) = capture("tls12-ecdhe-aes128gcm");
+    let packets = packets_of(&pcap);
+    let sink = analyze_packets_with_keys(&packets[12..], &keys);
+    assert!(sink.connections.is_empty());
+    assert_eq!(sink.flows.len(), 1);
+    assert_eq!(sink.flows[0].protocol, "tls");
+    assert!(
+        sink.flows[0].reason.starts_with("TLS picked up mid-connection"),
+        "{}",
+        sink.flows[0].reason
+    );
+    let no_key = sink.findings_of("tls-no-key");
+    assert_eq!(no_key.len(), 1);
+    assert!(
+        no_key[0]
+            .detail
+            .contains("TLS 1.3 traffic secrets of the key log's 1 sessions"),
+        "{}",
+        no_key[0].detail
+    );
+    // TLS 1.3 without a key log.
+    let (pcap, _) = capture("tls13-aes128gcm");
+    let sink = common::analyze_packets(&packets_of(&pcap)[13..], AnalyzerConfig::default());
+    assert!(sink.connections.is_empty());
+    assert!(sink.flows[0].reason.starts_with("TLS picked up mid-connection"));
+    assert!(sink.findings_of("tls-no-key")[0].detail.contains("with no key log"));
+}

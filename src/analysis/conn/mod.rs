@@ -211,6 +211,16 @@ impl FlowState {
         {
             self.tls = Some(Box::new(TlsLayer::new(side, ctx)));
         }
+        if self.tls.is_none()
+            && self.syn_client.is_none()
+            && let Chunk::Data { offset: 0, bytes } = chunk
+            && matches!(&self.phase, Phase::Unknown(probe) if probe.holds_nothing(side) && probe.holds_nothing(side.other()))
+            && self.searched.is_none()
+            && looks_like_tls_records(bytes)
+        {
+            // Picked up mid-connection (no SYN, and records where a ClientHello would be).
+            self.tls = Some(Box::new(TlsLayer::mid_connection(self.likely_client(), ctx)));
+        }
         if let Some(mut tls) = self.tls.take() {
             tls.on_chunk(self, side, chunk, ctx);
             self.tls = Some(tls);

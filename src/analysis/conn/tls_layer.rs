@@ -40,6 +40,15 @@ impl TlsLayer {
         }
     }
 
+    /// A TLS connection picked up mid-connection (its first bytes are records): the key
+    /// log's TLS 1.3 traffic secrets are tried on its records (`tls::mid_search`); `client`
+    /// is a guess the search corrects.
+    pub fn mid_connection(client: Side, ctx: &FlowCtx<'_>) -> TlsLayer {
+        let mut layer = TlsLayer::new(client, ctx);
+        layer.session.start_mid_connection();
+        layer
+    }
+
     fn dir_of(&self, side: Side) -> Direction {
         if side == self.client {
             Direction::ClientToServer
@@ -72,6 +81,7 @@ impl TlsLayer {
             Chunk::Conflict { .. } => {}
         }
         out.ctx.ts = packet_ts;
+        self.client = out.client;
         self.carried_websocket |= out.flow.phase.is_websocket();
         // The facts the next WebSocket connection inside will carry.
         if out.flow.tls_info.is_none() && self.session.facts().decrypted {
@@ -103,6 +113,7 @@ impl TlsLayer {
         self.session.retry_keys(keys, &mut out);
         self.session.finish(packet_ts, &mut out);
         out.ctx.ts = packet_ts;
+        self.client = out.client;
         self.carried_websocket |= out.flow.phase.is_websocket();
         if out.flow.tls_info.is_none() && self.session.facts().decrypted {
             out.flow.tls_info = Some(Box::new(self.info()));
@@ -151,6 +162,19 @@ impl Plaintext<'_, '_, '_> {
 }
 
 impl TlsOutput for Plaintext<'_, '_, '_> {
+    fn roles_swapped(&mut self) {
+        self.client = self.client.other();
+    }
+
+    fn decrypting(&mut self, facts: &TlsFacts, client_random: Option<&[u8; 32]>) {
+        if self.flow.tls_info.is_none() {
+            self.flow.tls_info = Some(Box::new(TlsInfo {
+                client_random: client_random.copied(),
+                ..tls_info(facts)
+            }));
+        }
+    }
+
     fn plaintext(&mut self, dir: Direction, ts: Timestamp, plain_offset: u64, bytes: &[u8]) {
         let side = self.side_of(dir);
         self.ctx.ts = ts;

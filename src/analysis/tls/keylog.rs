@@ -154,6 +154,11 @@ impl KeyLog {
         self.sessions.get(client_random)
     }
 
+    /// Every session's secrets, by client random (in no particular order).
+    pub fn sessions(&self) -> impl Iterator<Item = (&[u8; 32], &SessionSecrets)> {
+        self.sessions.iter()
+    }
+
     /// Feeds more text; complete lines are parsed now, an unfinished last line is kept.
     pub fn feed(&mut self, mut text: &[u8]) {
         while !text.is_empty() {

@@ -5,6 +5,7 @@ pub mod cbc_record;
 pub mod crypto;
 pub mod handshake;
 pub mod keylog;
+pub mod mid_search;
 pub mod record;
 pub mod session;
 pub mod suites;

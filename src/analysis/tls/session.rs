@@ -17,6 +17,7 @@ use crate::analysis::time::Timestamp;
 use crate::analysis::tls::crypto::{RecordKey, next_traffic_secret};
 use crate::analysis::tls::handshake::{self, HandshakeReader};
 use crate::analysis::tls::keylog::{KeyLog, Secret, SessionSecrets};
+use crate::analysis::tls::mid_search::{self, Search};
 use crate::analysis::tls::record::{
     CONTENT_ALERT, CONTENT_APPLICATION_DATA, CONTENT_CHANGE_CIPHER_SPEC, CONTENT_HANDSHAKE, HEADER_BYTES, RecordEvent,
     RecordHeader, RecordReader,
@@ -33,6 +34,12 @@ pub trait TlsOutput {
     fn finding(&mut self, dir: Direction, kind: FindingKind, ts: Timestamp, stream_offset: Option<u64>, detail: String);
     /// The server chose this application protocol (ALPN), before any application data.
     fn alpn(&mut self, _protocol: &str) {}
+    /// Picked up mid-connection, the key search found that the side taken for the client is
+    /// the server: later `dir`s are the other way round.
+    fn roles_swapped(&mut self) {}
+    /// The session's first record was just decrypted (before its plaintext is given): the
+    /// facts the connection inside will carry.
+    fn decrypting(&mut self, _facts: &TlsFacts, _client_random: Option<&[u8; 32]>) {}
 }
 
 /// Caps of one session.
@@ -69,6 +76,9 @@ pub enum TlsProblem {
     /// The client sent nothing protected after its ClientHello, so it never derived a key and
     /// no key log can have one (a browser's abandoned or raced connection).
     Abandoned,
+    /// Picked up mid-connection, and no TLS 1.3 traffic secret of the key log opens its
+    /// records (without the handshake a TLS 1.2 session cannot be matched at all).
+    NoKeyMidConnection,
 }
 
 impl TlsProblem {
@@ -79,6 +89,10 @@ impl TlsProblem {
             TlsProblem::DecryptFailed => "TLS decryption failed",
             TlsProblem::Unsupported => "TLS cipher suite not supported",
             TlsProblem::Abandoned => "TLS handshake not completed: the client sent nothing after its ClientHello",
+            TlsProblem::NoKeyMidConnection => {
+                "TLS picked up mid-connection: no TLS 1.3 traffic secret of the key log opens its records \
+                 (without its handshake a TLS 1.2 session cannot be matched)"
+            }
         }
     }
 }
@@ -183,6 +197,22 @@ pub struct TlsSession {
     /// Numbers waiting records so both directions replay in arrival order.
     arrivals: u64,
     scratch: Vec<u8>,
+    /// Picked up mid-connection: keys are searched for (`mid_search`), not looked up.
+    mid: Option<Box<MidConnection>>,
+}
+
+/// The key search of a session picked up mid-connection.
+#[derive(Default)]
+struct MidConnection {
+    /// The client random whose secrets opened a record.
+    found: Option<[u8; 32]>,
+    /// Per direction, the key log generation last searched with: a search that failed is
+    /// repeated only when the key log has grown (a live key log), not for every record.
+    searched: [Option<u64>; 2],
+    /// A search stopped at `mid_search::MAX_OPENS` (said once).
+    exhausted_reported: bool,
+    /// Sessions the key log held at the last search (for the finding when none matched).
+    sessions_searched: usize,
 }
 
 /// Everything a record needs to be handled, owned (for records that wait for a key).
@@ -210,7 +240,15 @@ impl TlsSession {
             no_key_reported: false,
             arrivals: 0,
             scratch: Vec::new(),
+            mid: None,
         }
+    }
+
+    /// The connection was picked up mid-connection (its first bytes are records, not a
+    /// ClientHello): protected records wait while the key log's TLS 1.3 traffic secrets are
+    /// tried on them (`mid_search`).
+    pub fn start_mid_connection(&mut self) {
+        self.mid = Some(Box::default());
     }
 
     pub fn facts(&self) -> &TlsFacts {
@@ -243,6 +281,9 @@ impl TlsSession {
         let mut records = core::mem::take(&mut self.dirs[dir.index()].records);
         records.push(offset, bytes, &mut |ev| self.on_record_event(dir, ts, ev, keys, out));
         self.dirs[dir.index()].records = records;
+        if self.mid.is_some() {
+            self.search_mid_connection(ts, keys, out);
+        }
     }
 
     /// `len` bytes at stream offset `offset` of `dir` were not captured.
@@ -414,18 +455,29 @@ impl TlsSession {
     fn report_no_key(&mut self, ts: Timestamp, out: &mut dyn TlsOutput) {
         if !self.no_key_reported {
             self.no_key_reported = true;
-            self.facts.problem.get_or_insert(TlsProblem::NoKey);
-            let random = self
-                .client_random
-                .map(|r| r.iter().map(|b| format!("{b:02x}")).collect::<String>())
-                .unwrap_or_else(|| "(no ClientHello captured)".to_owned());
-            out.finding(
-                Direction::ClientToServer,
-                FindingKind::TlsNoKey,
-                ts,
-                None,
-                format!("no key log line or decryption secret for client random {random}"),
-            );
+            let problem = if self.mid.is_some() {
+                TlsProblem::NoKeyMidConnection
+            } else {
+                TlsProblem::NoKey
+            };
+            self.facts.problem.get_or_insert(problem);
+            let detail = match self.client_random {
+                Some(r) => format!(
+                    "no key log line or decryption secret for client random {}",
+                    r.iter().map(|b| format!("{b:02x}")).collect::<String>()
+                ),
+                None if self.mid.is_some() => match self.mid.as_ref().map_or(0, |m| m.sessions_searched) {
+                    0 => {
+                        "picked up mid-connection, with no key log to search for its TLS 1.3 traffic secrets".to_owned()
+                    }
+                    n => format!(
+                        "picked up mid-connection: none of the TLS 1.3 traffic secrets of the key log's {n} sessions \
+                         opens its records"
+                    ),
+                },
+                None => "no key log line or decryption secret: no ClientHello captured".to_owned(),
+            };
+            out.finding(Direction::ClientToServer, FindingKind::TlsNoKey, ts, None, detail);
         }
         for d in &mut self.dirs {
             self.facts.records_failed += d.waiting.len() as u64;
@@ -438,6 +490,9 @@ impl TlsSession {
     /// before each pushed piece; `conn::tls_layer` also runs it when the flow ends, for a key
     /// that arrived after the session's last data (a live key log, a DSB written late).
     pub fn retry_keys(&mut self, keys: &KeyLog, out: &mut dyn TlsOutput) {
+        if self.mid.is_some() {
+            return self.search_mid_connection(Timestamp::ZERO, keys, out);
+        }
         if self.keys_ready || self.suite.is_none() || self.no_key_reported {
             return;
         }
@@ -447,6 +502,110 @@ impl TlsSession {
         self.keylog_generation = Some(keys.generation());
         if self.install_keys(keys) {
             self.drain_waiting(keys, out);
+        }
+    }
+
+    /// Picked up mid-connection: searches the key log for the secrets that open each
+    /// direction's waiting records, installs them, and decrypts what waited.
+    fn search_mid_connection(&mut self, ts: Timestamp, keys: &KeyLog, out: &mut dyn TlsOutput) {
+        if self.keys_ready || self.no_key_reported {
+            return;
+        }
+        // One pass per direction; a swap of roles renumbers them, so pick afresh each time.
+        for _ in 0..2 {
+            let Some(mid) = self.mid.as_deref_mut() else { return };
+            let generation = keys.generation();
+            let Some(di) = (0..2).find(|&i| {
+                let d = &self.dirs[i];
+                d.key.is_none() && !d.waiting.is_empty() && mid.searched[i] != Some(generation)
+            }) else {
+                break;
+            };
+            let d = &self.dirs[di];
+            mid.searched[di] = Some(generation);
+            mid.sessions_searched = keys.session_count();
+            // The smallest of the first records costs least to try; its place among them
+            // says how its sequence number relates to the first one's.
+            let Some((k, (_, _, _, header, body))) =
+                d.waiting.iter().take(16).enumerate().min_by_key(|(_, w)| w.4.len())
+            else {
+                break;
+            };
+            // Once one direction found its session, the other takes the other role's secret.
+            let only = mid
+                .found
+                .map(|random| (random, di == Direction::ClientToServer.index()));
+            match mid_search::search(keys, header, body, k as u64, only) {
+                Search::Found(found) => {
+                    let first_seq = found.seq.saturating_sub(k as u64);
+                    let mut at = di;
+                    if mid.found.is_none() {
+                        mid.found = Some(found.client_random);
+                        self.client_random = Some(found.client_random);
+                        if found.client != (di == Direction::ClientToServer.index()) {
+                            // The side taken for the client (the higher port) is the server.
+                            self.dirs.swap(0, 1);
+                            at = 1 - di;
+                            out.roles_swapped();
+                        }
+                    }
+                    let d = &mut self.dirs[at];
+                    d.key = RecordKey::tls13(found.suite, found.secret.as_bytes());
+                    d.secret = Some(found.secret);
+                    d.epoch = Some(Epoch::Application);
+                    d.seq = first_seq;
+                    d.seq_after_last_good = first_seq;
+                    self.suite = Some(found.suite);
+                    self.facts.version = Some(0x0304);
+                    self.facts.cipher_suite = Some(found.suite.id);
+                }
+                Search::NotFound { exhausted } => {
+                    if exhausted && !mid.exhausted_reported {
+                        mid.exhausted_reported = true;
+                        out.finding(
+                            Direction::ClientToServer,
+                            FindingKind::TlsNoKey,
+                            ts,
+                            None,
+                            format!(
+                                "picked up mid-connection: stopped searching the key log's {} sessions after {} tries",
+                                keys.session_count(),
+                                mid_search::MAX_OPENS
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+        self.install_mid_connection_rest(keys);
+        if self.dirs.iter().all(|d| d.key.is_some()) {
+            self.keys_ready = true;
+            self.drain_waiting(keys, out);
+        }
+    }
+
+    /// One direction's secret was found and the other has sent nothing yet: it gets its
+    /// role's first secret, its sequence number found by the tries after a loss.
+    fn install_mid_connection_rest(&mut self, keys: &KeyLog) {
+        let (Some(random), Some(suite)) = (self.mid.as_ref().and_then(|m| m.found), self.suite) else {
+            return;
+        };
+        let Some(secrets) = keys.get(&random) else { return };
+        for (i, secret) in [secrets.client_traffic_0, secrets.server_traffic_0]
+            .into_iter()
+            .enumerate()
+        {
+            let d = &mut self.dirs[i];
+            if d.key.is_some() || !d.waiting.is_empty() {
+                continue;
+            }
+            if let Some(secret) = secret {
+                d.key = RecordKey::tls13(suite, secret.as_bytes());
+                d.secret = Some(secret);
+                d.epoch = Some(Epoch::Application);
+                d.seq = 0;
+                d.lost_unknown = true;
+            }
         }
     }
 
@@ -657,8 +816,12 @@ impl TlsSession {
     ) {
         let tls13 = self.is_tls13();
         let d = &mut self.dirs[rec.dir.index()];
+        let first = !self.facts.decrypted;
         self.facts.decrypted = true;
         self.facts.records_decrypted += 1;
+        if first {
+            out.decrypting(&self.facts, self.client_random.as_ref());
+        }
         if self.facts.problem == Some(TlsProblem::DecryptFailed) {
             self.facts.problem = None;
         }
