@@ -35,6 +35,7 @@ fn main() -> ExitCode {
             scenario_url: cli.scenario_url,
             run_scenario: cli.run,
             probe: cli.probe,
+            keylog: cli.keylog,
         }) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

@@ -57,6 +57,10 @@ pub struct Cli {
     /// Open the Probe pane and probe this ws:// or wss:// URL at once.
     #[arg(long, value_name = "URL")]
     pub probe: Option<String>,
+    /// Decrypt wss:// traffic with this TLS key log (an SSLKEYLOGFILE); remembered, as
+    /// File → TLS key log is.
+    #[arg(long, value_name = "FILE")]
+    pub keylog: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]

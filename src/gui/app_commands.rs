@@ -64,7 +64,12 @@ impl FramescopeApp {
             self.push(Command::JumpToMark(false));
         }
         if let Some(path) = dropped {
-            self.push(Command::Open(path));
+            // A key log dropped on the window decrypts the capture; anything else opens.
+            if crate::gui::panes::tls_keys::is_key_log(&path) {
+                self.push(Command::SetKeylog(Some(path)));
+            } else {
+                self.push(Command::Open(path));
+            }
         }
         // Arrow, page, Home and End keys move through the table unless a text field has focus.
         if ctx.memory(|m| m.focused().is_none()) {

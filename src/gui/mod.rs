@@ -57,6 +57,8 @@ pub struct StartOptions {
     pub run_scenario: bool,
     /// A server to probe at once in the Probe pane.
     pub probe: Option<String>,
+    /// The TLS key log to use (and remember) from the start.
+    pub keylog: Option<PathBuf>,
 }
 
 /// Opens the window.
@@ -79,6 +81,9 @@ pub fn run(start: StartOptions) -> eframe::Result {
                 .unwrap_or_default();
             let ctx = cc.egui_ctx.clone();
             let mut app = FramescopeApp::new(settings, std::sync::Arc::new(move || ctx.request_repaint()));
+            if let Some(keylog) = start.keylog {
+                app.settings.tls_keylog = Some(std::path::absolute(&keylog).unwrap_or(keylog));
+            }
             if let Some(path) = start.file {
                 app.open(path);
             }

@@ -122,6 +122,43 @@ pub fn connections_ui(cx: &mut Cx<'_>, view: &mut ConnectionsView, ui: &mut egui
             view.show_flows = !view.show_flows;
         }
     });
+    // TLS connections without their key look like an empty capture: say why and what to do.
+    let locked = cx
+        .store
+        .flows
+        .iter()
+        .filter(|f| {
+            use crate::analysis::tls::TlsProblem;
+            // Not the handshakes a browser raced and gave up on: no key exists for those.
+            [
+                TlsProblem::NoKey,
+                TlsProblem::DecryptFailed,
+                TlsProblem::NoKeyMidConnection,
+            ]
+            .iter()
+            .any(|p| f.reason == p.reason())
+                || f.reason.starts_with("TLS picked up")
+        })
+        .count();
+    if locked > 0 {
+        let text = format!(
+            "🔒 {locked} TLS connection{} could not be decrypted: File → TLS key log (or drop the key log file on \
+             the window)",
+            if locked == 1 { "" } else { "s" }
+        );
+        let hint = ui
+            .add(
+                egui::Label::new(egui::RichText::new(text).color(crate::gui::theme::WARNING))
+                    .sense(egui::Sense::click()),
+            )
+            .on_hover_text(
+                "Start the browser or client with SSLKEYLOGFILE=/some/file, then give framescope that file. \
+                 Click to list these flows and why each was not decrypted.",
+            );
+        if hint.clicked() {
+            view.show_flows = true;
+        }
+    }
     if view.show_flows {
         flows_ui(cx, ui);
         return;
@@ -134,6 +171,10 @@ pub fn connections_ui(cx: &mut Cx<'_>, view: &mut ConnectionsView, ui: &mut egui
     let order = view.order(&cx.store).to_vec();
     // Selectable labels would take the clicks meant for the row.
     ui.style_mut().interaction.selectable_labels = false;
+    // The sized columns' first widths add up to 1170 points, besides the number and the
+    // findings: a narrower window scales them down so every column shows (each can be
+    // dragged wider), none is pushed off the edge.
+    let k = ((ui.available_width() - 120.0) / 1170.0).clamp(0.6, 1.0);
     TableBuilder::new(ui)
         .id_salt("connections-table")
         .striped(true)
@@ -143,15 +184,15 @@ pub fn connections_ui(cx: &mut Cx<'_>, view: &mut ConnectionsView, ui: &mut egui
         .resizable(true)
         .sense(egui::Sense::click())
         .column(Column::initial(30.0).at_least(24.0))
-        .column(Column::initial(150.0).at_least(60.0).clip(true))
-        .column(Column::initial(150.0).at_least(60.0).clip(true))
-        .column(Column::initial(130.0).at_least(50.0))
-        .column(Column::initial(80.0).at_least(40.0).clip(true))
-        .column(Column::initial(120.0).at_least(40.0).clip(true))
-        .column(Column::initial(190.0).at_least(60.0))
-        .column(Column::initial(190.0).at_least(60.0))
-        .column(Column::initial(70.0).at_least(50.0))
-        .column(Column::initial(90.0).at_least(40.0).clip(true))
+        .column(Column::initial(150.0 * k).at_least(60.0).clip(true))
+        .column(Column::initial(150.0 * k).at_least(60.0).clip(true))
+        .column(Column::initial(130.0 * k).at_least(50.0).clip(true))
+        .column(Column::initial(80.0 * k).at_least(40.0).clip(true))
+        .column(Column::initial(120.0 * k).at_least(40.0).clip(true))
+        .column(Column::initial(190.0 * k).at_least(60.0).clip(true))
+        .column(Column::initial(190.0 * k).at_least(60.0).clip(true))
+        .column(Column::initial(70.0 * k).at_least(50.0))
+        .column(Column::initial(90.0 * k).at_least(40.0).clip(true))
         .column(Column::remainder().at_least(50.0))
         .header(20.0, |mut h| {
             for (title, column) in COLUMNS {
@@ -310,7 +351,13 @@ fn flows_ui(cx: &mut Cx<'_>, ui: &mut egui::Ui) {
                     ui.label(f.server.to_string());
                 });
                 row.col(|ui| {
-                    ui.label(f.protocol);
+                    let r = match &f.tls {
+                        Some(tls) => ui.label(format!("🔒 {}", f.protocol)).on_hover_text(tls.describe()),
+                        None => ui.label(f.protocol),
+                    };
+                    if let Some(stream) = f.h2_stream {
+                        r.on_hover_text(format!("HTTP/2 stream {stream}"));
+                    }
                 });
                 row.col(|ui| {
                     ui.label(format!("{:.3} s", f.last_ts.millis_since(f.first_ts) / 1000.0));

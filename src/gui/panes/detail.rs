@@ -27,74 +27,113 @@ pub fn detail_ui(cx: &mut Cx<'_>, tab: &mut DetailTab, ui: &mut egui::Ui) {
         return;
     };
     let payload = cx.store.payload(&m).to_vec();
-    egui::Grid::new("message-facts").num_columns(2).show(ui, |ui| {
-        ui.label("message");
-        ui.label(format!("#{index} on connection {} ({})", m.conn, m.dir.as_str()));
-        ui.end_row();
-        ui.label("opcode");
-        ui.horizontal(|ui| {
-            ui.colored_label(
-                theme::opcode_color(m.opcode),
-                format!("{} (0x{:x})", m.opcode.name(), m.opcode.as_u4()),
-            );
-            if ui.small_button("?").on_hover_text("Opcode reference").clicked() {
-                cx.push(Command::ShowReference(
-                    ReferenceTopic::Opcodes,
-                    Some(u16::from(m.opcode.as_u4())),
-                ));
-            }
-        });
-        ui.end_row();
-        ui.label("time");
-        let since = |origin: Option<crate::analysis::Timestamp>| {
-            origin.map_or_else(String::new, |o| format!("{:.6} s", m.ts.millis_since(o) / 1000.0))
-        };
-        ui.label(format!(
-            "{} since the capture started, {} since the connection started",
-            since(cx.store.capture_start()),
-            since(cx.store.connection(m.conn).map(|c| c.info.first_ts))
-        ))
-        .on_hover_text(format::time_tooltip(m.ts));
-        ui.end_row();
-        ui.label("");
-        ui.label(match cx.settings.time_mode {
-            TimeMode::Local => format::local(m.ts).unwrap_or_else(|| format::utc(m.ts)),
-            _ => format::utc(m.ts),
-        });
-        ui.end_row();
-        ui.label("size");
-        ui.label(format!(
-            "{} decoded, {} on the wire, {} frame(s){}",
-            format::bytes(m.len),
-            format::bytes(m.wire_len),
-            m.frames,
-            if m.compressed { ", permessage-deflate" } else { "" }
-        ));
-        ui.end_row();
-        if m.opcode == OpCode::Close {
-            ui.label("close");
-            match m.close_code {
-                Some(code) => {
-                    ui.horizontal(|ui| {
-                        let reason = m.close_reason(&payload).unwrap_or_default();
-                        let reason = if reason.is_empty() {
-                            String::new()
-                        } else {
-                            format!(" — \"{reason}\"")
-                        };
-                        ui.label(format!("{code} {}{reason}", close_code_name(code)));
-                        if ui.small_button("?").on_hover_text("Close code reference").clicked() {
-                            cx.push(Command::ShowReference(ReferenceTopic::CloseCodes, Some(code)));
+    // The column can be 200 points wide (1024 px windows): long facts wrap (`wrapped`)
+    // rather than push the column's content past its edges.
+    let value_width = (ui.available_width() - 70.0).max(100.0);
+    // A short column (700 px windows) would spend its height on the facts: one line, and
+    // the rest folded.
+    let short = ui.available_height() < 320.0;
+    let mut facts = |ui: &mut egui::Ui| {
+        egui::Grid::new("message-facts")
+            .num_columns(2)
+            .max_col_width(value_width)
+            .show(ui, |ui| {
+                ui.label("message");
+                wrapped(ui, format!("#{index} on connection {} ({})", m.conn, m.dir.as_str()));
+                ui.end_row();
+                ui.label("opcode");
+                ui.horizontal(|ui| {
+                    ui.colored_label(
+                        theme::opcode_color(m.opcode),
+                        format!("{} (0x{:x})", m.opcode.name(), m.opcode.as_u4()),
+                    );
+                    if ui.small_button("?").on_hover_text("Opcode reference").clicked() {
+                        cx.push(Command::ShowReference(
+                            ReferenceTopic::Opcodes,
+                            Some(u16::from(m.opcode.as_u4())),
+                        ));
+                    }
+                });
+                ui.end_row();
+                ui.label("time");
+                let since = |origin: Option<crate::analysis::Timestamp>| {
+                    origin.map_or_else(String::new, |o| format!("{:.6} s", m.ts.millis_since(o) / 1000.0))
+                };
+                wrapped(
+                    ui,
+                    format!(
+                        "{} since the capture started, {} since the connection started",
+                        since(cx.store.capture_start()),
+                        since(cx.store.connection(m.conn).map(|c| c.info.first_ts))
+                    ),
+                )
+                .on_hover_text(format::time_tooltip(m.ts));
+                ui.end_row();
+                ui.label("");
+                ui.label(match cx.settings.time_mode {
+                    TimeMode::Local => format::local(m.ts).unwrap_or_else(|| format::utc(m.ts)),
+                    _ => format::utc(m.ts),
+                });
+                ui.end_row();
+                ui.label("size");
+                wrapped(
+                    ui,
+                    format!(
+                        "{} decoded, {} on the wire, {} frame(s){}",
+                        format::bytes(m.len),
+                        format::bytes(m.wire_len),
+                        m.frames,
+                        if m.compressed { ", permessage-deflate" } else { "" }
+                    ),
+                );
+                ui.end_row();
+                if m.opcode == OpCode::Close {
+                    ui.label("close");
+                    match m.close_code {
+                        Some(code) => {
+                            // Wrapped: a long reason must not push the "?" past the column.
+                            ui.horizontal_wrapped(|ui| {
+                                let reason = m.close_reason(&payload).unwrap_or_default();
+                                let reason = if reason.is_empty() {
+                                    String::new()
+                                } else {
+                                    format!(" — \"{reason}\"")
+                                };
+                                ui.label(format!("{code} {}{reason}", close_code_name(code)));
+                                if ui.small_button("?").on_hover_text("Close code reference").clicked() {
+                                    cx.push(Command::ShowReference(ReferenceTopic::CloseCodes, Some(code)));
+                                }
+                            });
                         }
-                    });
+                        None => {
+                            ui.label("no status code (1005 No Status Received is reported locally)");
+                        }
+                    }
+                    ui.end_row();
                 }
-                None => {
-                    ui.label("no status code (1005 No Status Received is reported locally)");
-                }
-            }
-            ui.end_row();
-        }
-    });
+            });
+    };
+    if short {
+        let code = m.close_code.map(|c| format!(" {c}")).unwrap_or_default();
+        ui.label(format!(
+            "#{index} · conn {} · {} · {}{code} · {}",
+            m.conn,
+            m.dir.as_str(),
+            m.opcode.name(),
+            format::bytes(m.len)
+        ));
+        egui::CollapsingHeader::new("Facts")
+            .id_salt("detail-facts")
+            .default_open(false)
+            .show(ui, |ui| {
+                egui::ScrollArea::vertical()
+                    .id_salt("detail-facts-scroll")
+                    .max_height(ui.available_height() * 0.6)
+                    .show(ui, facts)
+            });
+    } else {
+        facts(ui);
+    }
     if !m.decoded {
         ui.colored_label(
             theme::WARNING,
@@ -110,7 +149,7 @@ pub fn detail_ui(cx: &mut Cx<'_>, tab: &mut DetailTab, ui: &mut egui::Ui) {
             format!("Only the first {} bytes were kept in memory.", m.kept_len),
         );
     }
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         ui.selectable_value(&mut *tab, DetailTab::Text, "Text");
         ui.selectable_value(&mut *tab, DetailTab::Json, "JSON");
         ui.selectable_value(&mut *tab, DetailTab::Hex, "Hex");
@@ -356,4 +395,9 @@ fn hex_ui(ui: &mut egui::Ui, payload: &[u8]) {
                 ui.label(egui::RichText::new(format::hex_line(start, chunk)).monospace());
             }
         });
+}
+
+/// A label that wraps at the width it is given.
+fn wrapped(ui: &mut egui::Ui, text: String) -> egui::Response {
+    ui.add(egui::Label::new(text).wrap())
 }
