@@ -75,25 +75,15 @@ fn live_pane_ui(cx: &mut Cx<'_>, clients: &mut ClientTabs, ui: &mut egui::Ui) {
     let current = clients.current;
     let tab = clients.current_mut();
     // The composer and Send keep their place at the bottom whatever the pane's height; the
-    // form, state and counters scroll above them. A short pane (1024×700 windows) gives the
-    // composer at most half its height, scrolled, so the form keeps the other half.
-    let composer_max = (ui.available_height() * 0.5).max(120.0);
+    // form, state and counters scroll above them.
     egui::Panel::bottom(egui::Id::unique(("live-composer", current)))
         .resizable(false)
-        // About the composer's full height (220 points) when there is room.
-        .min_size(composer_max.min(220.0))
-        .max_size(composer_max)
         .show(ui, |ui| {
-            egui::ScrollArea::vertical()
-                .id_salt(("live-composer-scroll", current))
-                .max_height(composer_max)
-                .show(ui, |ui| {
-                    let open = tab.state().as_ref().is_some_and(ClientState::is_open);
-                    composer_ui(tab, ui, open, cx);
-                    if let Some(e) = &tab.error {
-                        ui.colored_label(theme::ERROR, e);
-                    }
-                });
+            let open = tab.state().as_ref().is_some_and(ClientState::is_open);
+            composer_ui(tab, ui, open, cx);
+            if let Some(e) = &tab.error {
+                ui.colored_label(theme::ERROR, e);
+            }
         });
     egui::ScrollArea::vertical()
         .auto_shrink([false, false])
