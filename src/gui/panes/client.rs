@@ -75,12 +75,14 @@ fn live_pane_ui(cx: &mut Cx<'_>, clients: &mut ClientTabs, ui: &mut egui::Ui) {
     let current = clients.current;
     let tab = clients.current_mut();
     // The composer and Send keep their place at the bottom whatever the pane's height; the
-    // form, state and counters scroll above them.
+    // form, state and counters scroll above them. A short pane (1024×700 windows) gets a
+    // compact composer, so the form keeps room above it.
+    let compact = ui.available_height() < 420.0;
     egui::Panel::bottom(egui::Id::unique(("live-composer", current)))
         .resizable(false)
         .show(ui, |ui| {
             let open = tab.state().as_ref().is_some_and(ClientState::is_open);
-            composer_ui(tab, ui, open, cx);
+            composer_ui(tab, ui, open, compact, cx);
             if let Some(e) = &tab.error {
                 ui.colored_label(theme::ERROR, e);
             }
@@ -456,7 +458,7 @@ fn counters_ui(tab: &ClientPanel, store: &Store, ui: &mut egui::Ui) {
     }
 }
 
-fn composer_ui(tab: &mut ClientPanel, ui: &mut egui::Ui, open: bool, cx: &mut Cx<'_>) {
+fn composer_ui(tab: &mut ClientPanel, ui: &mut egui::Ui, open: bool, compact: bool, cx: &mut Cx<'_>) {
     ui.horizontal_wrapped(|ui| {
         for kind in ComposeKind::ALL {
             ui.selectable_value(&mut tab.kind, kind, kind.label());
@@ -505,13 +507,13 @@ fn composer_ui(tab: &mut ClientPanel, ui: &mut egui::Ui, open: bool, cx: &mut Cx
             // A long message scrolls inside the field: Send stays where it is.
             let field = egui::ScrollArea::vertical()
                 .id_salt("compose-text")
-                .max_height(180.0)
+                .max_height(if compact { 60.0 } else { 180.0 })
                 .show(ui, |ui| {
                     ui.add(
                         egui::TextEdit::multiline(&mut tab.text)
                             .hint_text(hint)
                             .code_editor()
-                            .desired_rows(3)
+                            .desired_rows(if compact { 2 } else { 3 })
                             .desired_width(f32::INFINITY),
                     )
                     .labelled_by(l.id)
@@ -572,7 +574,14 @@ fn composer_ui(tab: &mut ClientPanel, ui: &mut egui::Ui, open: bool, cx: &mut Cx
                 });
         }
     });
-    templates_ui(tab, ui, cx);
+    if compact {
+        egui::CollapsingHeader::new("Templates")
+            .id_salt("compose-templates")
+            .default_open(false)
+            .show(ui, |ui| templates_ui(tab, ui, cx));
+    } else {
+        templates_ui(tab, ui, cx);
+    }
 }
 
 /// Why the composer's message cannot be sent as typed (checked as you type; a file is only
