@@ -31,11 +31,18 @@ pub fn state_text(c: &ConnectionEntry) -> String {
 }
 
 /// "clean", or the trouble in short ("3 retx · 1 gap · 2 zero-win"), with both directions'
-/// counters in the tooltip; "-" where the source had no packets (HAR files, live clients).
-fn tcp_cell(ui: &mut egui::Ui, tcp: Option<&TcpHealth>) {
+/// counters in the tooltip; "-" where there are none: the source had no packets (HAR files,
+/// live clients), or an HTTP/2 stream ended while its TCP connection went on.
+fn tcp_cell(ui: &mut egui::Ui, tcp: Option<&TcpHealth>, h2_stream: Option<u32>) {
     let Some(tcp) = tcp else {
-        ui.label("-")
-            .on_hover_text("No TCP counters: the source had no packets");
+        let why = match h2_stream {
+            Some(_) => {
+                "No TCP counters: this HTTP/2 stream ended (or the capture did) while its TCP \
+                 connection, shared with other streams, went on"
+            }
+            None => "No TCP counters: the source had no packets, or the capture ended first",
+        };
+        ui.label("-").on_hover_text(why);
         return;
     };
     let sum = |f: fn(&crate::analysis::event::TcpDirHealth) -> u64| tcp.dirs.iter().map(f).sum::<u64>();
@@ -51,11 +58,10 @@ fn tcp_cell(ui: &mut egui::Ui, tcp: Option<&TcpHealth>) {
             parts.push(format!("{n} {what}"));
         }
     }
-    let tip = format!(
-        "c2s: {}\ns2c: {}\n(zero window: the receiver's buffer was full, so that direction's sender had to stop)",
-        describe(&tcp.dirs[0]),
-        describe(&tcp.dirs[1])
-    );
+    let mut tip = format!("c2s: {}\ns2c: {}", describe(&tcp.dirs[0]), describe(&tcp.dirs[1]));
+    if sum(|d| d.zero_windows) > 0 {
+        tip.push_str("\n(zero window: the receiver's buffer was full, so that direction's sender had to stop)");
+    }
     if parts.is_empty() {
         ui.label("clean").on_hover_text(tip);
     } else {
@@ -279,7 +285,7 @@ pub fn connections_ui(cx: &mut Cx<'_>, view: &mut ConnectionsView, ui: &mut egui
                 row.col(|ui| {
                     ui.label(format!("{:.3} s", c.last_ts.millis_since(c.info.first_ts) / 1000.0));
                 });
-                row.col(|ui| tcp_cell(ui, c.tcp.as_ref()));
+                row.col(|ui| tcp_cell(ui, c.tcp.as_ref(), c.info.h2_stream));
                 row.col(|ui| {
                     if c.findings > 0 {
                         ui.colored_label(crate::gui::theme::WARNING, c.findings.to_string());
