@@ -386,13 +386,15 @@ fn json_tree_ui(ui: &mut egui::Ui, key: &str, value: &serde_json::Value, budget:
 fn hex_ui(ui: &mut egui::Ui, payload: &[u8]) {
     let lines = payload.len().div_ceil(16);
     let row_height = ui.text_style_height(&egui::TextStyle::Monospace);
-    egui::ScrollArea::vertical()
+    // Both ways: a dump line (offset, 16 bytes, their ASCII) is wider than a narrow column
+    // and must not wrap its ASCII onto the next line.
+    egui::ScrollArea::both()
         .id_salt("detail-hex")
         .show_rows(ui, row_height, lines, |ui, range| {
             for line in range {
                 let start = line * 16;
                 let chunk = payload.get(start..(start + 16).min(payload.len())).unwrap_or(&[]);
-                ui.label(egui::RichText::new(format::hex_line(start, chunk)).monospace());
+                ui.add(egui::Label::new(egui::RichText::new(format::hex_line(start, chunk)).monospace()).extend());
             }
         });
 }

@@ -169,6 +169,16 @@ pub fn messages_ui(cx: &mut Cx<'_>, scroll_to_selected: &mut bool, ui: &mut egui
         if ui.available_width() < 640.0 {
             ui.weak("(narrow: some columns hidden)");
         }
+        // An empty table after filtering says so, rather than look like an empty capture.
+        if cx.view.shown().is_empty() && !cx.store.messages.is_empty() {
+            ui.colored_label(
+                crate::gui::theme::WARNING,
+                format!(
+                    "none of the {} messages matches the filters or the selected connection",
+                    cx.store.messages.len()
+                ),
+            );
+        }
     });
     let selected = cx.selection.message;
     let scroll_to = if *scroll_to_selected {
