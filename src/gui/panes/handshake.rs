@@ -37,38 +37,54 @@ pub fn handshake_ui(cx: &mut Cx<'_>, ui: &mut egui::Ui) {
         c.info.conn, c.info.client, c.info.server
     ));
     egui::ScrollArea::vertical().id_salt("handshake").show(ui, |ui| {
-        ui.columns(2, |cols| {
-            if hs.http2 {
-                // HPACK-decoded header lists: pseudo-headers first, in the order sent.
-                cols[0].strong("CONNECT request HEADERS (client to server)");
-                for (k, v) in hs.request.iter().flat_map(|r| &r.headers) {
-                    cols[0].monospace(format!("{k}: {v}"));
-                }
-                cols[1].strong("Response HEADERS (server to client)");
-                for (k, v) in &hs.response.headers {
-                    cols[1].monospace(format!("{k}: {v}"));
-                }
-                return;
-            }
-            cols[0].strong("Request (client to server)");
-            match &hs.request {
-                Some(req) => {
-                    cols[0].monospace(format!("{} {} HTTP/1.{}", req.method, req.path, req.version_minor));
-                    for (k, v) in &req.headers {
-                        cols[0].monospace(format!("{k}: {v}"));
-                    }
-                }
-                None => {
-                    cols[0].weak("(request not captured)");
-                }
-            }
-            cols[1].strong("Response (server to client)");
-            cols[1].monospace(format!(
+        // Each side's title, its lines, and whether they were captured.
+        let (left, right): ((&str, Vec<String>), (&str, Vec<String>)) = if hs.http2 {
+            // HPACK-decoded header lists: pseudo-headers first, in the order sent.
+            (
+                (
+                    "CONNECT request HEADERS (client to server)",
+                    hs.request
+                        .iter()
+                        .flat_map(|r| &r.headers)
+                        .map(|(k, v)| format!("{k}: {v}"))
+                        .collect(),
+                ),
+                (
+                    "Response HEADERS (server to client)",
+                    hs.response.headers.iter().map(|(k, v)| format!("{k}: {v}")).collect(),
+                ),
+            )
+        } else {
+            let request = match &hs.request {
+                Some(req) => std::iter::once(format!("{} {} HTTP/1.{}", req.method, req.path, req.version_minor))
+                    .chain(req.headers.iter().map(|(k, v)| format!("{k}: {v}")))
+                    .collect(),
+                None => Vec::new(),
+            };
+            let response = std::iter::once(format!(
                 "HTTP/1.{} {} {}",
                 hs.response.version_minor, hs.response.status, hs.response.reason
-            ));
-            for (k, v) in &hs.response.headers {
-                cols[1].monospace(format!("{k}: {v}"));
+            ))
+            .chain(hs.response.headers.iter().map(|(k, v)| format!("{k}: {v}")))
+            .collect();
+            (
+                ("Request (client to server)", request),
+                ("Response (server to client)", response),
+            )
+        };
+        ui.columns(2, |cols| {
+            for (col, (title, lines)) in cols.iter_mut().zip([left, right]) {
+                // Left-aligned, not justified: a long header value wraps without its letters
+                // spread apart.
+                col.with_layout(egui::Layout::top_down(egui::Align::LEFT), |ui| {
+                    ui.strong(title);
+                    if lines.is_empty() {
+                        ui.weak("(request not captured)");
+                    }
+                    for line in lines {
+                        ui.add(egui::Label::new(egui::RichText::new(line).monospace()).wrap());
+                    }
+                });
             }
         });
         ui.separator();
