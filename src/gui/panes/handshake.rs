@@ -37,8 +37,8 @@ pub fn handshake_ui(cx: &mut Cx<'_>, ui: &mut egui::Ui) {
         c.info.conn, c.info.client, c.info.server
     ));
     egui::ScrollArea::vertical().id_salt("handshake").show(ui, |ui| {
-        // Each side's title, its lines, and whether they were captured.
-        let (left, right): ((&str, Vec<String>), (&str, Vec<String>)) = if hs.http2 {
+        // Each side's title and its lines.
+        let (left, right): (Side, Side) = if hs.http2 {
             // HPACK-decoded header lists: pseudo-headers first, in the order sent.
             (
                 (
@@ -183,3 +183,6 @@ pub fn handshake_ui(cx: &mut Cx<'_>, ui: &mut egui::Ui) {
         }
     });
 }
+
+/// One side of the handshake as shown: its title and its lines.
+type Side = (&'static str, Vec<String>);
