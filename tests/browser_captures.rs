@@ -592,29 +592,19 @@ fn a_key_written_after_a_connections_last_data_still_decrypts_it() {
     // connection's): the flow's end still decrypts what waited, no `tls-no-key`.
     use framescope::analysis::event::CollectSink;
     use framescope::analysis::link::LinkType;
-    use framescope::analysis::tls::TlsLimits;
-    use framescope::analysis::{Analyzer, AnalyzerConfig, Timestamp};
 
     let dir = common::captures_dir();
-    let mut file = pcap::Capture::from_file(capture(&dir, H2)).expect("open");
-    let mut analyzer = Analyzer::new(AnalyzerConfig {
-        tls: TlsLimits {
-            max_waiting_bytes: 1 << 20,
-            ..TlsLimits::default()
-        },
-        ..AnalyzerConfig::default()
-    });
+    let mut analyzer = common::analyzer_for_late_keys();
     let mut sink = CollectSink::default();
     let mut keys = Some(std::fs::read(dir.join(format!("{H2}.keys"))).expect("keys"));
-    while let Ok(p) = file.next_packet() {
-        if is_ipv4_fin(p.data)
+    for (ts, data) in common::pcap_packets(&capture(&dir, H2)) {
+        if is_ipv4_fin(&data)
             && let Some(text) = keys.take()
         {
             assert!(sink.flows.is_empty() && sink.findings.is_empty());
             analyzer.keylog_mut().feed(&text);
         }
-        let ts = Timestamp::from_secs_nanos(p.header.ts.tv_sec, p.header.ts.tv_usec * 1000);
-        analyzer.push_packet(ts, LinkType::Ethernet, p.data, &mut sink);
+        analyzer.push_packet(ts, LinkType::Ethernet, &data, &mut sink);
     }
     analyzer.finish(&mut sink);
     assert!(keys.is_none(), "the capture has a FIN");
