@@ -262,6 +262,7 @@ impl H2Stream {
             first_ts: self.request_ts,
             last_ts: ctx.ts,
             h2_stream: Some(self.id),
+            attempts: None,
         };
         ctx.sink.event(Event::Flow(&info));
     }
