@@ -321,38 +321,50 @@ fn without_chromiums_key_log_nothing_is_a_connection() {
     }
 }
 
+/// `fields` of the packets of `pcap` that match `filter`, by tshark (decrypting with
+/// `keys`), one line a packet, fields separated by `|`; `None` without tshark.
+fn tshark_fields(pcap: &Path, keys: Option<&Path>, filter: &str, fields: &[&str]) -> Option<Vec<String>> {
+    let mut command = Command::new("tshark");
+    command.arg("-r").arg(pcap);
+    if let Some(keys) = keys {
+        command.arg("-o").arg(format!("tls.keylog_file:{}", keys.display()));
+    }
+    command.args(["-Y", filter, "-T", "fields", "-E", "separator=|"]);
+    for field in fields {
+        command.args(["-e", field]);
+    }
+    let out = command.output().ok()?;
+    assert!(out.status.success(), "tshark: {}", String::from_utf8_lossy(&out.stderr));
+    Some(
+        String::from_utf8(out.stdout)
+            .expect("utf8")
+            .lines()
+            .map(str::to_owned)
+            .collect(),
+    )
+}
+
 /// tshark's view of each TLS connection (by client port): version, suite, SNI, and the ALPN
 /// the server chose — in TLS 1.3 that is in EncryptedExtensions, so tshark must decrypt too.
 fn tshark_tls(pcap: &Path, keys: &Path) -> Option<BTreeMap<String, [String; 4]>> {
-    let out = Command::new("tshark")
-        .arg("-r")
-        .arg(pcap)
-        .arg("-o")
-        .arg(format!("tls.keylog_file:{}", keys.display()))
-        .args([
-            "-Y",
-            "tls.handshake.type == 1 || tls.handshake.type == 2 || tls.handshake.type == 8",
-        ])
-        .args(["-T", "fields", "-E", "separator=|"])
-        .args(["-e", "tcp.srcport", "-e", "tcp.dstport", "-e", "tls.handshake.type"])
-        .args([
-            "-e",
+    let filter = "tls.handshake.type == 1 || tls.handshake.type == 2 || tls.handshake.type == 8";
+    let lines = tshark_fields(
+        pcap,
+        Some(keys),
+        filter,
+        &[
+            "tcp.srcport",
+            "tcp.dstport",
+            "tls.handshake.type",
             "tls.handshake.ciphersuite",
-            "-e",
             "tls.handshake.extensions.supported_version",
-        ])
-        .args([
-            "-e",
             "tls.handshake.extensions_server_name",
-            "-e",
             "tls.handshake.extensions_alpn_str",
-        ])
-        .args(["-e", "tls.handshake.version"])
-        .output()
-        .ok()?;
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            "tls.handshake.version",
+        ],
+    )?;
     let mut facts: BTreeMap<String, [String; 4]> = BTreeMap::new();
-    for line in String::from_utf8(out.stdout).expect("utf8").lines() {
+    for line in &lines {
         let f: Vec<&str> = line.split('|').collect();
         let types: Vec<&str> = f[2].split(',').collect();
         if types.contains(&"1") {
@@ -662,27 +674,18 @@ fn keys_at_the_end_of_a_pcapng_decrypt_connections_that_ended_before_them() {
 /// Client ports whose SYN the server side answered with a RST and never with a SYN-ACK, by
 /// tshark; `None` without tshark.
 fn tshark_refused_ports(pcap: &Path) -> Option<Vec<u16>> {
-    let out = Command::new("tshark")
-        .arg("-r")
-        .arg(pcap)
-        .args(["-Y", "tcp.flags.syn == 1 || tcp.flags.reset == 1", "-T", "fields"])
-        .args([
-            "-e",
-            "tcp.srcport",
-            "-e",
-            "tcp.dstport",
-            "-e",
-            "tcp.flags.syn",
-            "-e",
-            "tcp.flags.ack",
-        ])
-        .args(["-e", "tcp.flags.reset"])
-        .output()
-        .ok()?;
-    assert!(out.status.success(), "tshark: {}", String::from_utf8_lossy(&out.stderr));
+    let filter = "tcp.flags.syn == 1 || tcp.flags.reset == 1";
+    let fields = [
+        "tcp.srcport",
+        "tcp.dstport",
+        "tcp.flags.syn",
+        "tcp.flags.ack",
+        "tcp.flags.reset",
+    ];
+    let lines = tshark_fields(pcap, None, filter, &fields)?;
     let (mut syn, mut syn_ack, mut reset) = (Vec::new(), Vec::new(), Vec::new());
-    for line in String::from_utf8(out.stdout).expect("utf8").lines() {
-        let f: Vec<&str> = line.split('\t').collect();
+    for line in &lines {
+        let f: Vec<&str> = line.split('|').collect();
         let flag = |i: usize| f.get(i).is_some_and(|v| *v == "1" || *v == "True");
         let port = |i: usize| f.get(i).and_then(|p| p.parse::<u16>().ok()).expect("port");
         match (flag(2), flag(3), flag(4)) {
