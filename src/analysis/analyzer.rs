@@ -18,7 +18,7 @@ use crate::analysis::ws::stream::StreamLimits;
 #[derive(Clone, Copy, Debug)]
 pub struct AnalyzerConfig {
     /// Flows tracked at once; past this the least recently active are dropped (finding
-    /// `flow-limit`). A half-open flow (no data) costs about 570 bytes of peak memory
+    /// `flow-limit`). A half-open flow (no data) costs about 650 bytes of peak memory
     /// (measured: `tests/hostile_input.rs`).
     pub max_flows: usize,
     pub reassembly: ReassemblyLimits,
