@@ -41,7 +41,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-import make_h2_captures as h2  # noqa: E402  (cert, Hypercorn, free_port)
+import make_h2_captures as h2  # noqa: E402  (cert, Hypercorn and its capture, free_port)
 
 PAGE = os.path.join(HERE, "browser_page.html")
 
@@ -176,44 +176,28 @@ def tls12_only_conf():
 
 
 def record(out, name, alpn, dsb=None, host="127.0.0.1", tls12_cipher=None, port=None, agent="chromium"):
-    pcap = os.path.join(out, f"{name}.pcap")
-    keys = os.path.join(out, f"{name}.keys")
-    log = os.path.join(out, f"{name}.peers.json")
-    for p in (pcap, keys, log):
-        if os.path.exists(p):
-            os.remove(p)
+    pcap, keys, log = h2.outputs(out, name)
     port = port or h2.free_port(host)
-    cap = subprocess.Popen(["dumpcap", "-q", "-P", "-B", "512", "-i", "lo", "-f", f"tcp port {port}", "-w", pcap],
-                           stderr=subprocess.DEVNULL)
-    time.sleep(1.0)
     server_env = dict(os.environ, OPENSSL_CONF=tls12_only_conf()) if tls12_cipher else None
-    server = subprocess.Popen([sys.executable, __file__, "--serve", host, str(port), ",".join(alpn), log]
-                              + ([tls12_cipher] if tls12_cipher else []), env=server_env)
+    server = ([sys.executable, __file__, "--serve", host, str(port), ",".join(alpn), log]
+              + ([tls12_cipher] if tls12_cipher else []))
     profile = tempfile.mkdtemp(prefix="framescope-chromium-")
-    browser = None
     try:
-        time.sleep(2.0)
-        env = dict(os.environ, SSLKEYLOGFILE=keys, HOME=profile)
-        url = f"https://localhost:{port}/"
-        command = firefox_command(profile, url) if agent == "firefox" else chromium_command(profile, url)
-        browser = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        if not wait_for(log, 60):
-            raise SystemExit(f"{name}: the page did not log within 60 s")
-        time.sleep(1.0)
+        with h2.capturing_server(pcap, port, server, server_env):
+            env = dict(os.environ, SSLKEYLOGFILE=keys, HOME=profile)
+            url = f"https://localhost:{port}/"
+            command = firefox_command(profile, url) if agent == "firefox" else chromium_command(profile, url)
+            browser = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                if not wait_for(log, 60):
+                    raise SystemExit(f"{name}: the page did not log within 60 s")
+                time.sleep(1.0)
+            finally:
+                browser.terminate()
+                browser.wait()
     finally:
-        if browser:
-            browser.terminate()
-            browser.wait()
-        time.sleep(0.5)
-        server.terminate()
-        server.wait()
-        time.sleep(0.5)
-        cap.terminate()
-        cap.wait()
         shutil.rmtree(profile, ignore_errors=True)
-    for p in (pcap, keys, log):
-        if os.path.exists(p):
-            os.chmod(p, 0o644)
+    h2.publish((pcap, keys, log))
     with open(log) as f:
         logged = json.load(f)
     for ws in logged["websockets"]:
@@ -222,11 +206,7 @@ def record(out, name, alpn, dsb=None, host="127.0.0.1", tls12_cipher=None, port=
     print(f"  page over HTTP/{logged['http_version']}; {logged['user_agent']}")
     print(f"wrote {pcap} ({os.path.getsize(pcap)} bytes)")
     if dsb:
-        target = os.path.join(out, f"{dsb}.pcapng")
-        subprocess.run(["editcap", "--inject-secrets", f"tls,{keys}", pcap, target], check=True)
-        os.chmod(target, 0o644)
-        shutil.copyfile(log, os.path.join(out, f"{dsb}.peers.json"))
-        print(f"wrote {target} ({os.path.getsize(target)} bytes)")
+        h2.with_secrets(out, dsb, pcap, keys, log)
 
 
 def devtools_targets(profile, limit=20):

@@ -13,8 +13,10 @@ on every stream (the tests compare framescope's decoding with it). A third CONNE
 Needs: pip install hypercorn h2 wsproto; Debian's tshark (dumpcap, editcap); openssl; root.
 Run from this folder: sudo python3 make_h2_captures.py [--out DIR] [--only NAME]
 """
+import contextlib
 import json
 import os
+import shutil
 import socket
 import ssl
 import subprocess
@@ -301,21 +303,19 @@ def free_port(host):
         return s.getsockname()[1]
 
 
-def record(out, name, use_tls, host="127.0.0.1", dsb=None, bench_bytes=0, upgrade=False, deflate=False):
-    pcap = os.path.join(out, f"{name}.pcap")
-    keys = os.path.join(out, f"{name}.keys")
-    log = os.path.join(out, f"{name}.peers.json")
-    for p in (pcap, keys, log):
-        if os.path.exists(p):
-            os.remove(p)
-    port = free_port(host)
+@contextlib.contextmanager
+def capturing_server(pcap, port, server_command, server_env=None):
+    """dumpcap on lo (`tcp port PORT` into `pcap`), then a Hypercorn process (`server_command`,
+    the maker script's own --serve) started on it; yields once it has had time to listen,
+    then stops the server and, after its last packets, the capture.
+    make_browser_captures.py records the same way."""
     cap = subprocess.Popen(["dumpcap", "-q", "-P", "-B", "512", "-i", "lo", "-f", f"tcp port {port}", "-w", pcap],
                            stderr=subprocess.DEVNULL)
     time.sleep(1.0)
-    server = subprocess.Popen([sys.executable, __file__, "--serve", host, str(port), "1" if use_tls else "0"])
+    server = subprocess.Popen(server_command, env=server_env)
     try:
         time.sleep(2.0)
-        client(host, port, use_tls, keys, log, bench_bytes, upgrade, deflate)
+        yield
     finally:
         time.sleep(0.5)
         server.terminate()
@@ -323,18 +323,44 @@ def record(out, name, use_tls, host="127.0.0.1", dsb=None, bench_bytes=0, upgrad
         time.sleep(0.5)
         cap.terminate()
         cap.wait()
-    for p in (pcap, keys, log):
+
+
+def outputs(out, name):
+    """NAME.pcap, NAME.keys and NAME.peers.json in `out`, any earlier copies removed."""
+    paths = tuple(os.path.join(out, f"{name}{ext}") for ext in (".pcap", ".keys", ".peers.json"))
+    for p in paths:
+        if os.path.exists(p):
+            os.remove(p)
+    return paths
+
+
+def publish(paths):
+    """Makes what root recorded readable by everyone (the tests do not run as root)."""
+    for p in paths:
         if os.path.exists(p):
             os.chmod(p, 0o644)
+
+
+def with_secrets(out, dsb, pcap, keys, log):
+    """The same session with the keys inside the file as a Decryption Secrets Block
+    (DSB.pcapng, DSB.peers.json beside it)."""
+    target = os.path.join(out, f"{dsb}.pcapng")
+    subprocess.run(["editcap", "--inject-secrets", f"tls,{keys}", pcap, target], check=True)
+    os.chmod(target, 0o644)
+    shutil.copyfile(log, os.path.join(out, f"{dsb}.peers.json"))
+    print(f"wrote {target} ({os.path.getsize(target)} bytes)")
+
+
+def record(out, name, use_tls, host="127.0.0.1", dsb=None, bench_bytes=0, upgrade=False, deflate=False):
+    pcap, keys, log = outputs(out, name)
+    port = free_port(host)
+    server = [sys.executable, __file__, "--serve", host, str(port), "1" if use_tls else "0"]
+    with capturing_server(pcap, port, server):
+        client(host, port, use_tls, keys, log, bench_bytes, upgrade, deflate)
+    publish((pcap, keys, log))
     print(f"wrote {pcap} ({os.path.getsize(pcap)} bytes)")
     if dsb:
-        # The same session with the keys inside the file as a Decryption Secrets Block.
-        target = os.path.join(out, f"{dsb}.pcapng")
-        subprocess.run(["editcap", "--inject-secrets", f"tls,{keys}", pcap, target], check=True)
-        os.chmod(target, 0o644)
-        with open(log) as src, open(os.path.join(out, f"{dsb}.peers.json"), "w") as dst:
-            dst.write(src.read())
-        print(f"wrote {target} ({os.path.getsize(target)} bytes)")
+        with_secrets(out, dsb, pcap, keys, log)
 
 
 def make_cert():

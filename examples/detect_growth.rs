@@ -5,22 +5,7 @@
 use std::time::Instant;
 
 use framescope::analysis::ws::detect::{Evidence, SearchBuffer};
-
-/// Pseudo-random bytes (xorshift), like compressed or encrypted payload.
-fn noise(len: usize, mut x: u32) -> Vec<u8> {
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect()
-}
-
-fn repeat(pattern: &[u8], len: usize) -> Vec<u8> {
-    pattern.iter().copied().cycle().take(len).collect()
-}
+use framescope::analysis::ws::detect_inputs::{HOSTILE, Maker, noise};
 
 /// Plausible frames of every kind back to back (random opcodes, FIN, masking and lengths):
 /// many chains stay alive and meet.
@@ -76,25 +61,13 @@ fn search(stream: &[u8], segment: usize) -> (u64, usize, bool) {
 
 fn main() {
     let max_kib: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(2048);
-    type Maker = fn(usize) -> Vec<u8>;
-    let kinds: [(&str, Maker, usize); 8] = [
-        ("noise", |n| noise(n, 99), 1448),
-        ("zeros", |n| vec![0; n], 1448),
-        ("empty binary frames 82 00", |n| repeat(&[0x82, 0x00], n), 1448),
-        (
-            "text headers of 32 KiB ASCII, every 4 bytes",
-            |n| repeat(&[0x01, 0x7e, 0x7f, 0x7f], n),
-            1448,
-        ),
-        (
-            "masked zero-length continuations 80 80 ..",
-            |n| repeat(&[0x80], n),
-            1448,
-        ),
+    // The unit tests' hostile inputs in full-size segments, then ones built for this table.
+    let extra: [(&str, Maker, usize); 3] = [
         ("frame soup", frame_soup, 1448),
         ("frames ending 1 byte short of segment ends", near_misses, 1448),
         ("zeros in 64-byte segments", |n| vec![0; n], 64),
     ];
+    let kinds = HOSTILE.iter().map(|&(name, make)| (name, make, 1448)).chain(extra);
     println!("| input | KiB | work | work/byte | ms | held KiB | boundary |");
     println!("|---|---|---|---|---|---|---|");
     for (name, make, segment) in kinds {

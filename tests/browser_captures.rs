@@ -41,6 +41,15 @@ fn analyzed(dir: &Path, name: &str, keys: bool) -> Vec<Value> {
     framescope(&args)
 }
 
+/// The `flow` records of TCP connections, without the connection attempts that got none
+/// (Chromium tries `[::1]` before 127.0.0.1: `refused_attempts_are_the_syns_tshark_sees_reset`).
+fn connection_flows(records: &[Value]) -> Vec<&Value> {
+    of_type(records, "flow")
+        .into_iter()
+        .filter(|f| f.get("attempts").is_none())
+        .collect()
+}
+
 /// The WebSocket connections, keyed by handshake path, each matched to the page's log.
 fn by_path<'a>(records: &'a [Value], log: &'a Value) -> Vec<(&'a Value, &'a Value)> {
     let connections = of_type(records, "connection");
@@ -180,7 +189,7 @@ fn check_h2(records: &[Value], log: &Value, tls_version: &str) {
     }
     // The page's requests: flows with their stream ids (Firefox loaded the page itself on a
     // connection of its own), never connections.
-    let flows = of_type(records, "flow");
+    let flows = connection_flows(records);
     let reasons: Vec<&str> = flows
         .iter()
         .filter(|f| f.get("h2_stream").is_some())
@@ -281,7 +290,7 @@ fn chromium_ordinary_wss_over_http1_decodes_as_the_page_logged() {
     // The page's own keep-alive connections: TLS flows without a WebSocket. A connection
     // Chromium gave up on right after its ClientHello (it raced [::1] and 127.0.0.1 here) has
     // no key anywhere: a flow saying so, not a `tls-no-key` finding (none: check_messages).
-    let flows = of_type(&records, "flow");
+    let flows = connection_flows(&records);
     let (abandoned, used): (Vec<&Value>, Vec<&Value>) = flows.into_iter().partition(|f| {
         f["reason"]
             .as_str()
@@ -306,44 +315,56 @@ fn without_chromiums_key_log_nothing_is_a_connection() {
     for name in [H2, HTTP1, H2_TLS12_IPV6, FIREFOX_H2] {
         let records = analyzed(&dir, name, false);
         assert!(of_type(&records, "connection").is_empty(), "{name}");
-        let flows = of_type(&records, "flow");
+        let flows = connection_flows(&records);
         assert!(flows.len() >= 2, "{name}: {flows:#?}");
         assert!(flows.iter().all(|f| f["tls"]["decrypted"] == false), "{name}");
     }
 }
 
+/// `fields` of the packets of `pcap` that match `filter`, by tshark (decrypting with
+/// `keys`), one line a packet, fields separated by `|`; `None` without tshark.
+fn tshark_fields(pcap: &Path, keys: Option<&Path>, filter: &str, fields: &[&str]) -> Option<Vec<String>> {
+    let mut command = Command::new("tshark");
+    command.arg("-r").arg(pcap);
+    if let Some(keys) = keys {
+        command.arg("-o").arg(format!("tls.keylog_file:{}", keys.display()));
+    }
+    command.args(["-Y", filter, "-T", "fields", "-E", "separator=|"]);
+    for field in fields {
+        command.args(["-e", field]);
+    }
+    let out = command.output().ok()?;
+    assert!(out.status.success(), "tshark: {}", String::from_utf8_lossy(&out.stderr));
+    Some(
+        String::from_utf8(out.stdout)
+            .expect("utf8")
+            .lines()
+            .map(str::to_owned)
+            .collect(),
+    )
+}
+
 /// tshark's view of each TLS connection (by client port): version, suite, SNI, and the ALPN
 /// the server chose — in TLS 1.3 that is in EncryptedExtensions, so tshark must decrypt too.
 fn tshark_tls(pcap: &Path, keys: &Path) -> Option<BTreeMap<String, [String; 4]>> {
-    let out = Command::new("tshark")
-        .arg("-r")
-        .arg(pcap)
-        .arg("-o")
-        .arg(format!("tls.keylog_file:{}", keys.display()))
-        .args([
-            "-Y",
-            "tls.handshake.type == 1 || tls.handshake.type == 2 || tls.handshake.type == 8",
-        ])
-        .args(["-T", "fields", "-E", "separator=|"])
-        .args(["-e", "tcp.srcport", "-e", "tcp.dstport", "-e", "tls.handshake.type"])
-        .args([
-            "-e",
+    let filter = "tls.handshake.type == 1 || tls.handshake.type == 2 || tls.handshake.type == 8";
+    let lines = tshark_fields(
+        pcap,
+        Some(keys),
+        filter,
+        &[
+            "tcp.srcport",
+            "tcp.dstport",
+            "tls.handshake.type",
             "tls.handshake.ciphersuite",
-            "-e",
             "tls.handshake.extensions.supported_version",
-        ])
-        .args([
-            "-e",
             "tls.handshake.extensions_server_name",
-            "-e",
             "tls.handshake.extensions_alpn_str",
-        ])
-        .args(["-e", "tls.handshake.version"])
-        .output()
-        .ok()?;
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            "tls.handshake.version",
+        ],
+    )?;
     let mut facts: BTreeMap<String, [String; 4]> = BTreeMap::new();
-    for line in String::from_utf8(out.stdout).expect("utf8").lines() {
+    for line in &lines {
         let f: Vec<&str> = line.split('|').collect();
         let types: Vec<&str> = f[2].split(',').collect();
         if types.contains(&"1") {
@@ -388,7 +409,7 @@ fn tls_facts_equal_tsharks_for_every_chromium_connection() {
         let mut ours: BTreeMap<String, [String; 4]> = BTreeMap::new();
         for r in of_type(&records, "connection")
             .into_iter()
-            .chain(of_type(&records, "flow"))
+            .chain(connection_flows(&records))
         {
             let port = r["client"].as_str().expect("client").rsplit(':').next().expect("port");
             let tls = &r["tls"];
@@ -595,29 +616,20 @@ fn a_key_written_after_a_connections_last_data_still_decrypts_it() {
     // connection's): the flow's end still decrypts what waited, no `tls-no-key`.
     use framescope::analysis::event::CollectSink;
     use framescope::analysis::link::LinkType;
-    use framescope::analysis::tls::TlsLimits;
-    use framescope::analysis::{Analyzer, AnalyzerConfig, Timestamp};
 
     let dir = common::captures_dir();
-    let mut file = pcap::Capture::from_file(capture(&dir, H2)).expect("open");
-    let mut analyzer = Analyzer::new(AnalyzerConfig {
-        tls: TlsLimits {
-            max_waiting_bytes: 1 << 20,
-            ..TlsLimits::default()
-        },
-        ..AnalyzerConfig::default()
-    });
+    let mut analyzer = common::analyzer_for_late_keys();
     let mut sink = CollectSink::default();
     let mut keys = Some(std::fs::read(dir.join(format!("{H2}.keys"))).expect("keys"));
-    while let Ok(p) = file.next_packet() {
-        if is_ipv4_fin(p.data)
+    for (ts, data) in common::pcap_packets(&capture(&dir, H2)) {
+        if is_ipv4_fin(&data)
             && let Some(text) = keys.take()
         {
-            assert!(sink.flows.is_empty() && sink.findings.is_empty());
+            // Only Chromium's refused [::1] attempts are listed before the keys came.
+            assert!(sink.flows.iter().all(|f| f.attempts.is_some()) && sink.findings.is_empty());
             analyzer.keylog_mut().feed(&text);
         }
-        let ts = Timestamp::from_secs_nanos(p.header.ts.tv_sec, p.header.ts.tv_usec * 1000);
-        analyzer.push_packet(ts, LinkType::Ethernet, p.data, &mut sink);
+        analyzer.push_packet(ts, LinkType::Ethernet, &data, &mut sink);
     }
     analyzer.finish(&mut sink);
     assert!(keys.is_none(), "the capture has a FIN");
@@ -627,7 +639,10 @@ fn a_key_written_after_a_connections_last_data_still_decrypts_it() {
     let spare: Vec<_> = sink.flows.iter().filter(|f| f.reason.contains("0 requests")).collect();
     assert!(!spare.is_empty());
     assert!(
-        sink.flows.iter().all(|f| f.tls.as_ref().is_some_and(|t| t.decrypted)),
+        sink.flows
+            .iter()
+            .filter(|f| f.attempts.is_none())
+            .all(|f| f.tls.as_ref().is_some_and(|t| t.decrypted)),
         "{:#?}",
         sink.flows
     );
@@ -657,4 +672,64 @@ fn keys_at_the_end_of_a_pcapng_decrypt_connections_that_ended_before_them() {
     let records = framescope(&["analyze", late.to_str().expect("path"), "--jsonl"]);
     let log = read_log(&dir.join(format!("{H2}.peers.json")));
     check_h2(&records, &log, "1.3");
+}
+
+/// Client ports whose SYN the server side answered with a RST and never with a SYN-ACK, by
+/// tshark; `None` without tshark.
+fn tshark_refused_ports(pcap: &Path) -> Option<Vec<u16>> {
+    let filter = "tcp.flags.syn == 1 || tcp.flags.reset == 1";
+    let fields = [
+        "tcp.srcport",
+        "tcp.dstport",
+        "tcp.flags.syn",
+        "tcp.flags.ack",
+        "tcp.flags.reset",
+    ];
+    let lines = tshark_fields(pcap, None, filter, &fields)?;
+    let (mut syn, mut syn_ack, mut reset) = (Vec::new(), Vec::new(), Vec::new());
+    for line in &lines {
+        let f: Vec<&str> = line.split('|').collect();
+        let flag = |i: usize| f.get(i).is_some_and(|v| *v == "1" || *v == "True");
+        let port = |i: usize| f.get(i).and_then(|p| p.parse::<u16>().ok()).expect("port");
+        match (flag(2), flag(3), flag(4)) {
+            (true, false, _) => syn.push(port(0)),
+            (true, true, _) => syn_ack.push(port(1)),
+            (false, _, true) => reset.push(port(1)),
+            _ => {}
+        }
+    }
+    syn.retain(|p| reset.contains(p) && !syn_ack.contains(p));
+    Some(syn)
+}
+
+#[test]
+fn refused_attempts_are_the_syns_tshark_sees_reset() {
+    // Chromium resolves localhost to [::1] and 127.0.0.1 and tries both; the server listens
+    // on one, so the kernel resets the other's SYNs. Each is a `flow` record of its own.
+    let dir = common::captures_dir();
+    let mut seen = 0;
+    for name in [H2, HTTP1, H2_TLS12_IPV6, FIREFOX_H2] {
+        let pcap = capture(&dir, name);
+        let Some(oracle) = tshark_refused_ports(&pcap) else {
+            common::skip_or_fail_in_ci("tshark is not installed");
+            return;
+        };
+        let records = analyzed(&dir, name, true);
+        let refused: Vec<&Value> = of_type(&records, "flow")
+            .into_iter()
+            .filter(|f| f.get("attempts").is_some())
+            .collect();
+        let ports: Vec<u16> = refused
+            .iter()
+            .map(|f| {
+                assert_eq!(f["reason"], "connection refused (RST after SYN)", "{f}");
+                assert_eq!((f["attempts"].as_u64(), f["protocol"].as_str()), (Some(1), Some("tcp")));
+                let client = f["client"].as_str().expect("client");
+                client.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port")
+            })
+            .collect();
+        assert_eq!(ports, oracle, "{name}");
+        seen += ports.len();
+    }
+    assert!(seen >= 5, "the kept captures have refused attempts: {seen}");
 }

@@ -238,19 +238,8 @@ fn a_key_log_that_arrives_late_still_decrypts_what_waited() {
     // As in a live capture re-reading a browser's SSLKEYLOGFILE: the first half of the
     // packets arrive before the key log line does.
     let (pcap, keys) = capture("tls13-aes128gcm");
-    let mut file = pcap::Capture::from_file(&pcap).unwrap();
-    let mut packets = Vec::new();
-    while let Ok(p) = file.next_packet() {
-        let ts = Timestamp::from_secs_nanos(p.header.ts.tv_sec, p.header.ts.tv_usec * 1000);
-        packets.push((ts, p.data.to_vec()));
-    }
-    let mut analyzer = Analyzer::new(AnalyzerConfig {
-        tls: TlsLimits {
-            max_waiting_bytes: 1 << 20,
-            ..TlsLimits::default()
-        },
-        ..AnalyzerConfig::default()
-    });
+    let packets = common::pcap_packets(&pcap);
+    let mut analyzer = common::analyzer_for_late_keys();
     let mut sink = CollectSink::default();
     let (before, after) = packets.split_at(packets.len() / 2);
     for (ts, data) in before {
@@ -454,20 +443,10 @@ fn decrypted_frames_equal_tsharks_on_every_tls_capture() {
     }
 }
 
-fn packets_of(pcap: &Path) -> Vec<(Timestamp, Vec<u8>)> {
-    let mut file = pcap::Capture::from_file(pcap).unwrap();
-    let mut packets = Vec::new();
-    while let Ok(p) = file.next_packet() {
-        let ts = Timestamp::from_secs_nanos(p.header.ts.tv_sec, p.header.ts.tv_usec * 1000);
-        packets.push((ts, p.data.to_vec()));
-    }
-    packets
-}
-
 #[test]
 fn a_lost_segment_of_three_records_is_reported_and_decryption_resumes_after_it() {
     let (pcap, keys) = capture("tls13-aes128gcm");
-    let mut packets = packets_of(&pcap);
+    let mut packets = common::pcap_packets(&pcap);
     // The client's segment carrying the 40 000-byte binary message (three records, 40 175
     // bytes) is the largest of the capture: drop it, as a capture drop would.
     let biggest = (0..packets.len()).max_by_key(|i| packets[*i].1.len()).unwrap();
@@ -672,7 +651,7 @@ fn damage_each_direction(
     let mut runs = Vec::new();
     for (name, _, _) in CBC_CAPTURES {
         let (pcap, keys) = capture(name);
-        let original = packets_of(&pcap);
+        let original = common::pcap_packets(&pcap);
         // The capture starts with the client's SYN.
         let client_port = source_port(&original[0].1);
         for (dir, other, control) in [

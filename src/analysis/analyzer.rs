@@ -9,7 +9,7 @@ use crate::analysis::link::{self, Decoded, LinkType, TcpPacket};
 use crate::analysis::pool::BufferPool;
 use crate::analysis::tcp::health::direction_health;
 use crate::analysis::tcp::reassembly::Segment;
-use crate::analysis::tcp::{FlowKey, Reassembler, ReassemblyLimits, Side, ZeroWindowTracker};
+use crate::analysis::tcp::{FlowKey, Opening, Reassembler, ReassemblyLimits, Side, ZeroWindowTracker};
 use crate::analysis::time::Timestamp;
 use crate::analysis::tls::{KeyLog, TlsLimits};
 use crate::analysis::ws::stream::StreamLimits;
@@ -18,7 +18,7 @@ use crate::analysis::ws::stream::StreamLimits;
 #[derive(Clone, Copy, Debug)]
 pub struct AnalyzerConfig {
     /// Flows tracked at once; past this the least recently active are dropped (finding
-    /// `flow-limit`). A half-open flow (no data) costs about 630 bytes of peak memory
+    /// `flow-limit`). A half-open flow (no data) costs about 650 bytes of peak memory
     /// (measured: `tests/hostile_input.rs`).
     pub max_flows: usize,
     pub reassembly: ReassemblyLimits,
@@ -303,11 +303,14 @@ impl Analyzer {
     pub fn push_flow(&mut self, ts: Timestamp, tcp: &TcpPacket<'_>, sink: &mut dyn EventSink) {
         let (key, side) = FlowKey::from_packet(tcp.src, tcp.dst);
         let opening_syn = tcp.syn && tcp.ack.is_none();
+        let mut opening = Opening::default();
         if let Some(flow) = self.flows.get(&key)
             && flow.ended
             && opening_syn
         {
-            // Port reuse: a new connection on the same four-tuple.
+            // Port reuse: a new connection on the same four-tuple (a refused client port
+            // trying again counts its attempts on).
+            opening = Opening::retry_after(&flow.state.opening);
             if let Some(mut old) = self.flows.remove(&key) {
                 Self::finish_awaiting_key(&mut old, &mut self.shared, sink);
             }
@@ -317,11 +320,13 @@ impl Analyzer {
                 self.evict(ts, sink);
             }
             self.stats.flows_created += 1;
+            let mut state = FlowState::new(key);
+            state.opening = opening;
             self.flows.insert(
                 key,
                 Box::new(Flow {
                     reassemblers: Default::default(),
-                    state: FlowState::new(key),
+                    state,
                     first_ts: ts,
                     last_ts: ts,
                     fin: [false; 2],
@@ -342,6 +347,7 @@ impl Analyzer {
         if tcp.syn {
             flow.state.syn_client = Some(if tcp.ack.is_none() { side } else { side.other() });
         }
+        flow.state.opening.on_segment(ts, side, tcp);
         let ws_before = flow.state.phase.websocket_count();
         let mut ctx = self.shared.ctx(ts, sink);
         let Flow {

@@ -105,6 +105,9 @@ pub struct FlowInfo {
     /// A plain request on this HTTP/2 stream (the connection's other streams are listed
     /// on their own).
     pub h2_stream: Option<u32>,
+    /// A connection attempt that got no connection (refused or unanswered SYN): the
+    /// attempts from this client port so far, this one included.
+    pub attempts: Option<u32>,
 }
 
 /// How a connection ended.

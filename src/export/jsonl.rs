@@ -155,6 +155,9 @@ fn write_flow(out: &mut impl Write, f: &FlowInfo) -> io::Result<()> {
     if let Some(stream) = f.h2_stream {
         write!(out, ",\"h2_stream\":{stream}")?;
     }
+    if let Some(attempts) = f.attempts {
+        write!(out, ",\"attempts\":{attempts}")?;
+    }
     out.write_all(b"}\n")
 }
 

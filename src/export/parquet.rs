@@ -195,6 +195,7 @@ const FLOWS: &[ColumnSpec] = &[
     opt("tls_decrypted", Bool),
     req("reason", Utf8),
     opt("h2_stream", Int64),
+    opt("attempts", Int64),
 ];
 
 const APP_RTTS: &[ColumnSpec] = &[
@@ -708,6 +709,7 @@ impl ParquetSink<'_> {
         cells.extend(tls_cells(f.tls.as_ref()));
         cells.push(Cell::str(&f.reason));
         cells.push(f.h2_stream.map_or(Cell::Null, |s| Cell::I64(i64::from(s))));
+        cells.push(f.attempts.map_or(Cell::Null, |n| Cell::I64(i64::from(n))));
         self.push(Table::Flows, cells);
     }
 

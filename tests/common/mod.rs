@@ -206,6 +206,30 @@ impl Conversation {
     }
 }
 
+/// An analyzer for keys that arrive late (a live capture re-reading a browser's
+/// SSLKEYLOGFILE): each direction holds up to 1 MiB of ciphertext waiting for its key, so a
+/// whole test capture waits without `tls-no-key`.
+pub fn analyzer_for_late_keys() -> Analyzer {
+    Analyzer::new(AnalyzerConfig {
+        tls: framescope::analysis::tls::TlsLimits {
+            max_waiting_bytes: 1 << 20,
+            ..Default::default()
+        },
+        ..AnalyzerConfig::default()
+    })
+}
+
+/// Every packet of a pcap file (libpcap, microsecond timestamps) with its time.
+pub fn pcap_packets(path: &Path) -> Vec<(Timestamp, Vec<u8>)> {
+    let mut file = pcap::Capture::from_file(path).unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
+    let mut packets = Vec::new();
+    while let Ok(p) = file.next_packet() {
+        let ts = Timestamp::from_secs_nanos(p.header.ts.tv_sec, p.header.ts.tv_usec * 1000);
+        packets.push((ts, p.data.to_vec()));
+    }
+    packets
+}
+
 /// Feeds Ethernet packets straight to an analyzer (no file), with frame events on.
 pub fn analyze_packets(packets: &[(Timestamp, Vec<u8>)], config: AnalyzerConfig) -> CollectSink {
     let mut analyzer = Analyzer::new(AnalyzerConfig {

@@ -215,20 +215,14 @@ impl H2Stream {
     /// `len` bytes of `side`'s DATA were not captured (inside one DATA frame). True when a
     /// WebSocket decoder took the gap (and reports it).
     pub fn gap(&mut self, side: Side, len: u64, reason: GapReason, ctx: &mut FlowCtx<'_>) -> bool {
-        let dir = match &self.ws {
-            Some(ws) => ws.dir_of(side),
-            None => return false,
+        let Some(ws) = &mut self.ws else {
+            return false;
         };
-        let offset = &mut self.data_bytes[dir.index()];
+        let offset = &mut self.data_bytes[ws.dir_of(side).index()];
         let at = *offset;
         *offset = offset.saturating_add(len);
-        match &mut self.ws {
-            Some(ws) => {
-                ws.on_gap(side, at, len, reason, ctx);
-                true
-            }
-            None => false,
-        }
+        ws.on_gap(side, at, len, reason, ctx);
+        true
     }
 
     /// `dir` sent END_STREAM.
@@ -268,6 +262,7 @@ impl H2Stream {
             first_ts: self.request_ts,
             last_ts: ctx.ts,
             h2_stream: Some(self.id),
+            attempts: None,
         };
         ctx.sink.event(Event::Flow(&info));
     }

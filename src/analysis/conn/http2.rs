@@ -450,15 +450,11 @@ impl H2State {
         } else {
             piece
         };
-        let senv = self.stream_env(env);
         let Some(stream) = self.streams.get_mut(&id) else {
             return;
         };
         stream.data(side, dir, bytes, ctx);
-        if frame_done && header.has(frame::FLAG_END_STREAM) {
-            stream.end(dir);
-        }
-        self.close_if_done(id, &senv, ctx);
+        self.end_piece(env, dir, header, frame_done, ctx);
     }
 
     /// `len` bytes of one DATA frame's payload were lost (`done`: up to its end).
@@ -475,7 +471,6 @@ impl H2State {
     ) {
         let id = header.stream_id;
         let side = self.side_of(dir);
-        let senv = self.stream_env(env);
         let told_websocket = match self.streams.get_mut(&id) {
             Some(stream) => stream.gap(side, len, reason, ctx),
             None => false,
@@ -486,11 +481,20 @@ impl H2State {
                 format!("{len} bytes of a DATA frame on stream {id} not captured; the frames after it still decode");
             self.report(env, ctx, FindingKind::TcpGap, dir, detail);
         }
-        if done && header.has(frame::FLAG_END_STREAM) {
-            if let Some(stream) = self.streams.get_mut(&id) {
-                stream.end(dir);
-            }
+        self.end_piece(env, dir, header, done, ctx);
+    }
+
+    /// After a piece (or a lost piece) of a DATA frame: the frame's END_STREAM, once the
+    /// frame is `done`, ends `dir` of its stream, and a stream both sides ended is closed.
+    fn end_piece(&mut self, env: &ConnEnv<'_>, dir: Direction, header: FrameHeader, done: bool, ctx: &mut FlowCtx<'_>) {
+        let id = header.stream_id;
+        if done
+            && header.has(frame::FLAG_END_STREAM)
+            && let Some(stream) = self.streams.get_mut(&id)
+        {
+            stream.end(dir);
         }
+        let senv = self.stream_env(env);
         self.close_if_done(id, &senv, ctx);
     }
 

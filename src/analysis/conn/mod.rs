@@ -30,7 +30,7 @@ use crate::analysis::findings::{Finding, FindingKind};
 use crate::analysis::h2::frame::PREFACE;
 use crate::analysis::http::head::MAX_HEADERS;
 use crate::analysis::pool::BufferPool;
-use crate::analysis::tcp::{Chunk, FlowKey, Side};
+use crate::analysis::tcp::{Chunk, FlowKey, Opening, Side};
 use crate::analysis::time::Timestamp;
 use crate::analysis::tls::{KeyLog, TlsLimits, looks_like_client_hello};
 use crate::analysis::ws::stream::StreamLimits;
@@ -119,6 +119,8 @@ pub struct FlowState {
     pub phase: Phase,
     /// The side that sent the SYN, when seen.
     pub syn_client: Option<Side>,
+    /// The client's SYNs and their answer: a refused or unanswered attempt is listed.
+    pub opening: Opening,
     /// Bytes were lost before the flow was recognised: the handshake may be among them, so
     /// frame detection is allowed even though the stream's start was captured.
     handshake_maybe_lost: bool,
@@ -176,6 +178,7 @@ impl FlowState {
             key,
             phase: Phase::new(),
             syn_client: None,
+            opening: Opening::default(),
             handshake_maybe_lost: false,
             tls: None,
             tls_info: None,
@@ -517,6 +520,7 @@ impl FlowState {
 
     /// The flow ended (or the capture did): flush decoders and report what was left.
     pub fn finish(&mut self, how: ConnectionEnd, ctx: &mut FlowCtx<'_>) {
+        self.list_failed_attempt(ctx);
         // A TLS flow lists itself (`conn::tls_layer`) when it carried no WebSocket.
         let was_tls = self.tls.is_some();
         if let Some(mut tls) = self.tls.take() {
@@ -597,6 +601,28 @@ impl FlowState {
             first_ts: note.first_ts,
             last_ts: ctx.ts,
             h2_stream: None,
+            attempts: None,
+        };
+        self.listed = true;
+        ctx.sink.event(Event::Flow(&info));
+    }
+
+    /// A connection attempt that got no connection (refused, or no answer to its SYN) is
+    /// listed: nothing else would say it happened.
+    fn list_failed_attempt(&mut self, ctx: &mut FlowCtx<'_>) {
+        let Some(failed) = self.opening.failed_attempt(ctx.ts) else {
+            return;
+        };
+        let info = FlowInfo {
+            client: self.key.endpoint(failed.client),
+            server: self.key.endpoint(failed.client.other()),
+            protocol: "tcp",
+            tls: None,
+            reason: failed.reason,
+            first_ts: failed.first_ts,
+            last_ts: failed.last_ts,
+            h2_stream: None,
+            attempts: Some(failed.attempts),
         };
         self.listed = true;
         ctx.sink.event(Event::Flow(&info));
@@ -642,6 +668,7 @@ impl FlowState {
             first_ts,
             last_ts: ctx.ts,
             h2_stream: None,
+            attempts: None,
         };
         ctx.sink.event(Event::Flow(&info));
     }

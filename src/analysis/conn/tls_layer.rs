@@ -140,6 +140,7 @@ impl TlsLayer {
             first_ts: self.first_ts,
             last_ts: packet_ts,
             h2_stream: None,
+            attempts: None,
         };
         ctx.sink.event(Event::Flow(&info));
     }

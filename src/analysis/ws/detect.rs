@@ -557,6 +557,7 @@ fn could_start_frame(b0: u8) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::ws::detect_inputs::{HOSTILE, noise};
 
     #[test]
     fn finds_frames_that_start_at_the_second_segment() {
@@ -593,18 +594,6 @@ mod tests {
         assert_eq!(find_boundary(&buf, &[0], Evidence::Lenient).map(|b| b.frames), Some(1));
         // One unmasked frame is not enough evidence on a flow nothing is known about.
         assert_eq!(find_boundary(&buf, &[0], Evidence::Strict), None);
-    }
-
-    /// Pseudo-random bytes (xorshift), like the payload of a compressed or binary frame.
-    fn noise(len: usize, mut x: u32) -> Vec<u8> {
-        (0..len)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 17;
-                x ^= x << 5;
-                x as u8
-            })
-            .collect()
     }
 
     fn frame(opcode: u8, mask: Option<[u8; 4]>, payload: Vec<u8>) -> Vec<u8> {
@@ -706,28 +695,12 @@ mod tests {
         }
     }
 
-    fn repeat(pattern: &[u8], len: usize) -> Vec<u8> {
-        pattern.iter().copied().cycle().take(len).collect()
-    }
-
-    /// The search's work per byte stays the same as the input doubles, on the inputs that
-    /// were quadratic (zeros: a chain from every segment start, all following one future) and
-    /// on others built to keep many chains alive. Counted, not timed: a quadratic search
+    /// The search's work per byte stays the same as the input doubles, on the hostile inputs
+    /// (`detect_inputs::HOSTILE`, also measured by `examples/detect_growth.rs`). Counted, not timed: a quadratic search
     /// shows hundreds of units per byte at 1 MiB.
     #[test]
     fn work_per_byte_is_bounded_on_hostile_input() {
-        type Maker = fn(usize) -> Vec<u8>;
-        let inputs: [(&str, Maker); 6] = [
-            ("noise", |n| noise(n, 99)),
-            ("zeros", |n| vec![0; n]),
-            ("empty binary frames", |n| repeat(&[0x82, 0x00], n)),
-            ("long ASCII text headers every 4 bytes", |n| {
-                repeat(&[0x01, 0x7e, 0x7f, 0x7f], n)
-            }),
-            ("masked empty continuations", |n| repeat(&[0x80], n)),
-            ("headers of every length", |n| (0..n).map(|i| (i % 251) as u8).collect()),
-        ];
-        for (name, make) in inputs {
+        for (name, make) in HOSTILE {
             let mut per_byte = Vec::new();
             for size in [256 << 10, 1 << 20] {
                 let stream = make(size);

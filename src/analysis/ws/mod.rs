@@ -6,6 +6,8 @@ pub mod builder;
 pub mod close;
 pub mod deflate;
 pub mod detect;
+#[doc(hidden)]
+pub mod detect_inputs;
 pub mod frame;
 pub mod mask;
 pub mod rtt;

@@ -327,6 +327,7 @@ fn flows_ui(cx: &mut Cx<'_>, ui: &mut egui::Ui) {
         .min_scrolled_height(40.0)
         .auto_shrink([false, false])
         .resizable(true)
+        .column(Column::initial(110.0).at_least(60.0).clip(true))
         .column(Column::initial(150.0).at_least(60.0).clip(true))
         .column(Column::initial(150.0).at_least(60.0).clip(true))
         .column(Column::initial(70.0).at_least(40.0))
@@ -334,6 +335,7 @@ fn flows_ui(cx: &mut Cx<'_>, ui: &mut egui::Ui) {
         .column(Column::remainder().at_least(100.0).clip(true))
         .header(20.0, |mut h| {
             for title in [
+                "start",
                 "client",
                 "server",
                 "protocol",
@@ -350,6 +352,13 @@ fn flows_ui(cx: &mut Cx<'_>, ui: &mut egui::Ui) {
                 let Some(f) = cx.store.flows.get(row.index()) else {
                     return;
                 };
+                row.col(|ui| {
+                    // A flow has no connection of its own: relative times count from the
+                    // capture's start (a refused attempt's time is when its SYN was sent).
+                    let start = cx.store.capture_start();
+                    let text = format::table_time(cx.settings.time_mode, f.first_ts, start, start, start);
+                    ui.label(text).on_hover_text(format::time_tooltip(f.first_ts));
+                });
                 row.col(|ui| {
                     ui.label(f.client.to_string());
                 });

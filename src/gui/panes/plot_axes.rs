@@ -76,9 +76,22 @@ pub fn y_to_size(y: f64) -> f64 {
     (10f64.powf(y) - 1.0).max(0.0)
 }
 
-/// Sizes labelled on the timeline's log axis: 0 B, 10 B, 100 B, then 1, 10, 100 in
-/// each binary unit.
-const SIZE_TICKS: [u64; 13] = [
+/// Sizes the timeline's log axis may label: 0 B, then 1, 2 and 5 × 10^k bytes below
+/// 1 KiB and of each binary unit above (1 KiB, 2 KiB, 5 KiB, 10 KiB…), up to 1 TiB.
+fn size_candidates() -> impl Iterator<Item = u64> {
+    let units = [1u64, 1 << 10, 1 << 20, 1 << 30];
+    let in_units = units.into_iter().flat_map(|unit| {
+        [1u64, 2, 5, 10, 20, 50, 100, 200, 500]
+            .into_iter()
+            .map(move |m| m * unit)
+            // Below 1 KiB the decimal 1000 would sit next to 1 KiB: stop at 500 B.
+            .filter(move |b| unit > 1 || *b < 1000)
+    });
+    std::iter::once(0).chain(in_units).chain(std::iter::once(1 << 40))
+}
+
+/// The decades among them: 0 B, 10 B, 100 B, then 1, 10, 100 in each binary unit.
+const DECADES: [u64; 13] = [
     0,
     10,
     100,
@@ -94,22 +107,55 @@ const SIZE_TICKS: [u64; 13] = [
     1 << 40,
 ];
 
-/// Grid marks of the timeline's size axis: exact sizes ([`SIZE_TICKS`]) at their log
-/// position, every one when there is room, else every second or third, so the labels
-/// never crowd (egui_plot hides a label closer than 20 points to the next).
+/// Points between two size labels: the text is about 14 points high, so labels this far
+/// apart never touch (`TIMELINE_LABEL_SPACING` tells egui_plot to draw them all).
+pub const SIZE_LABEL_GAP: f64 = 18.0;
+
+/// What egui_plot is told about label spacing on the size axis: labels closer than the
+/// first are hidden, further than the second drawn at full strength. `size_grid` never
+/// puts labels closer than `SIZE_LABEL_GAP`, so every label it gives is drawn.
+pub const TIMELINE_LABEL_SPACING: std::ops::RangeInclusive<f32> = 16.0..=SIZE_LABEL_GAP as f32;
+
+/// Grid marks of the timeline's size axis: exact sizes at their log position, at least
+/// `SIZE_LABEL_GAP` points apart. Every 1-2-5 size when there is room, else the decades
+/// (0 B, 10 B, 100 B, 1 KiB…) when they give three labels or more, else as many 1-2-5
+/// sizes as fit, picked from the bottom up ("0 B, 20 B, 500 B" in a short lane, where the
+/// decades would leave only two labels).
 pub fn size_grid(input: GridInput) -> Vec<GridMark> {
-    // `base_step_size` is the value of 8 points: a label needs about 24.
-    let per_decade = 1.0 / input.base_step_size.max(f64::MIN_POSITIVE) * 8.0;
-    let stride = (1..=4).find(|s| f64::from(*s) * per_decade >= 24.0).unwrap_or(5);
-    SIZE_TICKS
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| i % stride as usize == 0)
-        .map(|(_, b)| size_to_y(*b))
-        .filter(|y| *y >= input.bounds.0 && *y <= input.bounds.1)
-        .map(|value| GridMark {
-            value,
-            step_size: f64::from(stride),
+    // `base_step_size` is the value of 8 points.
+    let min_gap = input.base_step_size.max(f64::MIN_POSITIVE) / 8.0 * SIZE_LABEL_GAP;
+    let shown = |sizes: &mut dyn Iterator<Item = u64>| -> Vec<f64> {
+        sizes
+            .map(size_to_y)
+            .filter(|y| *y >= input.bounds.0 && *y <= input.bounds.1)
+            .collect()
+    };
+    let visible = shown(&mut size_candidates());
+    let decades = shown(&mut DECADES.into_iter());
+    let fits = |ys: &[f64]| ys.windows(2).all(|w| w[1] - w[0] >= min_gap);
+    let mut packed: Vec<f64> = Vec::new();
+    for y in &visible {
+        if packed.last().is_none_or(|last| y - last >= min_gap) {
+            packed.push(*y);
+        }
+    }
+    let chosen = if fits(&visible) {
+        visible
+    } else if fits(&decades) && (decades.len() >= 3 || decades.len() >= packed.len()) {
+        decades
+    } else {
+        packed
+    };
+    let span = (input.bounds.1 - input.bounds.0).abs();
+    (0..chosen.len())
+        .filter_map(|i| {
+            let value = *chosen.get(i)?;
+            // The step is the distance to the nearest neighbour: egui_plot fades a label
+            // (and its grid line) by how many points that is.
+            let below = i.checked_sub(1).and_then(|j| chosen.get(j)).map(|b| value - b);
+            let above = chosen.get(i + 1).map(|a| a - value);
+            let step_size = below.into_iter().chain(above).fold(span, f64::min);
+            Some(GridMark { value, step_size })
         })
         .collect()
 }

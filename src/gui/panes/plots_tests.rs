@@ -155,16 +155,50 @@ fn the_size_axis_labels_exact_sizes_where_the_points_are() {
     let marks = size_grid(input);
     let labels: Vec<String> = marks.iter().map(|m| format_bytes(y_to_size(m.value).round())).collect();
     assert_eq!(labels, ["0 B", "10 B", "100 B", "1 KiB", "10 KiB", "100 KiB"]);
-    // Squeezed to 100 points (19 per decade), every second tick.
-    let input = GridInput {
-        bounds: (-0.15, size_to_y(70_000) + 0.3),
-        base_step_size: 8.0 * (size_to_y(70_000) + 0.45) / 100.0,
+    // Squeezed to 100 points (19 per decade): the decades still clear the 18-point gap.
+    let labels_at = |top: u64, points: f64| -> Vec<String> {
+        let base_step_size = 8.0 * (size_to_y(top) + 0.45) / points;
+        let marks = size_grid(GridInput {
+            bounds: (-0.15, size_to_y(top) + 0.3),
+            base_step_size,
+        });
+        let pixels = |dy: f64| dy / base_step_size * 8.0;
+        for pair in marks.windows(2) {
+            assert!(
+                pixels(pair[1].value - pair[0].value) >= SIZE_LABEL_GAP - 1e-9,
+                "{marks:?}"
+            );
+        }
+        // Each mark's step is its distance to the nearest one: egui_plot draws the label
+        // at full strength (TIMELINE_LABEL_SPACING ends at the gap).
+        assert!(
+            marks.iter().all(|m| pixels(m.step_size) >= SIZE_LABEL_GAP - 1e-9),
+            "{marks:?}"
+        );
+        marks.iter().map(|m| format_bytes(y_to_size(m.value).round())).collect()
     };
-    let labels: Vec<String> = size_grid(input)
-        .iter()
-        .map(|m| format_bytes(y_to_size(m.value).round()))
-        .collect();
-    assert_eq!(labels, ["0 B", "100 B", "10 KiB"]);
+    assert_eq!(
+        labels_at(70_000, 100.0),
+        ["0 B", "10 B", "100 B", "1 KiB", "10 KiB", "100 KiB"]
+    );
+    // A short lane (45 points, the window at 1600×1000) of messages up to 116 bytes: the
+    // decades would leave two labels, so 1-2-5 sizes are packed from the bottom.
+    assert_eq!(labels_at(116, 45.0), ["0 B", "10 B", "200 B"]);
+    // Room to spare: every 1, 2 and 5.
+    assert_eq!(
+        labels_at(116, 300.0),
+        ["0 B", "1 B", "2 B", "5 B", "10 B", "20 B", "50 B", "100 B", "200 B"]
+    );
+    // Too short for three: two, still apart.
+    assert_eq!(labels_at(116, 25.0).len(), 2);
+    // Large sizes: binary units, never 1000 B beside 1 KiB.
+    let decades = labels_at(3 << 30, 400.0);
+    assert_eq!(decades.len(), 10, "0 B to 1 GiB: {decades:?}");
+    let big = labels_at(3 << 30, 1200.0);
+    for label in ["500 B", "1 KiB", "2 KiB", "500 MiB", "1 GiB", "2 GiB"] {
+        assert!(big.iter().any(|l| l == label), "{label} in {big:?}");
+    }
+    assert!(!big.iter().any(|l| l == "1000 B"));
 }
 
 #[test]

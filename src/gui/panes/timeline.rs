@@ -2,7 +2,7 @@
 //! direction, kept up to date incrementally and decimated to the pixel columns on screen, with
 //! TCP gaps and a live session's reconnects marked.
 
-use egui_plot::{MarkerShape, PlotPoints, Points, Span, VLine};
+use egui_plot::{AxisHints, MarkerShape, PlotPoints, Points, Span, VLine};
 
 use crate::analysis::Timestamp;
 use crate::analysis::event::{ConnId, Direction};
@@ -15,8 +15,10 @@ use crate::gui::theme;
 use crate::live::client::{SessionMark, SessionMarkKind};
 use crate::store::Store;
 
-use super::plot_axes::{format_bytes, size_grid, size_to_y, y_to_size};
-use super::plots::{LegendMark, MAX_MARKERS, PlotLane, format_time, hover, lane, legend_row, nearest, secs};
+use super::plot_axes::{TIMELINE_LABEL_SPACING, format_bytes, size_grid, size_to_y, y_to_size};
+use super::plots::{
+    LegendMark, MAX_MARKERS, PlotLane, Y_AXIS_WIDTH, format_time, hover, lane, legend_row, nearest, secs,
+};
 
 /// A point that stands for a message: x, y and the message index.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -327,9 +329,14 @@ pub(super) fn timeline_ui(
         let response = lane(id, end)
             .height(height)
             .default_y_bounds(-0.15, y_top)
-            .y_axis_label(title)
+            .custom_y_axes(vec![
+                AxisHints::new_y()
+                    .label(title)
+                    .min_thickness(Y_AXIS_WIDTH)
+                    .label_spacing(TIMELINE_LABEL_SPACING)
+                    .formatter(|mark, _| format_bytes(y_to_size(mark.value).round())),
+            ])
             .y_grid_spacer(size_grid)
-            .y_axis_formatter(|mark, _| format_bytes(y_to_size(mark.value).round()))
             .label_formatter(|pos| {
                 hover(pos, |name, p| {
                     format!("{name}\n{}\n{}", format_time(p.x), format_bytes(y_to_size(p.y).round()))
