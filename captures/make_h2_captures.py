@@ -301,7 +301,10 @@ def free_port(host):
         return s.getsockname()[1]
 
 
-def record(out, name, use_tls, host="127.0.0.1", dsb=None, bench_bytes=0, upgrade=False, deflate=False):
+def record(out, name, use_tls, host="127.0.0.1", dsb=None, bench_bytes=0, upgrade=False, deflate=False,
+           server_argv=None):
+    """Records `client` against Hypercorn (this file's `--serve`) or, with `server_argv`, the
+    server that command line starts (its "{port}" replaced by the port)."""
     pcap = os.path.join(out, f"{name}.pcap")
     keys = os.path.join(out, f"{name}.keys")
     log = os.path.join(out, f"{name}.peers.json")
@@ -312,7 +315,10 @@ def record(out, name, use_tls, host="127.0.0.1", dsb=None, bench_bytes=0, upgrad
     cap = subprocess.Popen(["dumpcap", "-q", "-P", "-B", "512", "-i", "lo", "-f", f"tcp port {port}", "-w", pcap],
                            stderr=subprocess.DEVNULL)
     time.sleep(1.0)
-    server = subprocess.Popen([sys.executable, __file__, "--serve", host, str(port), "1" if use_tls else "0"])
+    if server_argv:
+        server = subprocess.Popen([a.replace("{port}", str(port)) for a in server_argv])
+    else:
+        server = subprocess.Popen([sys.executable, __file__, "--serve", host, str(port), "1" if use_tls else "0"])
     try:
         time.sleep(2.0)
         client(host, port, use_tls, keys, log, bench_bytes, upgrade, deflate)

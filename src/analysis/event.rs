@@ -70,6 +70,8 @@ pub struct TlsInfo {
     /// The protocol the server chose (ALPN).
     pub alpn: Option<String>,
     pub decrypted: bool,
+    /// TLS 1.3 0-RTT: "accepted" or "rejected" when the client sent early data.
+    pub early_data: Option<&'static str>,
     /// The ClientHello's random: names the connection's lines in a key log.
     pub client_random: Option<[u8; 32]>,
 }

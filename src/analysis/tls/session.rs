@@ -100,6 +100,29 @@ pub struct TlsFacts {
     pub records_decrypted: u64,
     pub records_failed: u64,
     pub key_updates: u32,
+    /// TLS 1.3 0-RTT: the client sent early data and the server accepted or rejected it.
+    pub early_data: Option<EarlyData>,
+}
+
+/// What became of a TLS 1.3 client's 0-RTT data (RFC 8446 §4.2.10).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EarlyData {
+    /// The server's EncryptedExtensions carried early_data: the records are part of the
+    /// client's stream.
+    Accepted,
+    /// The server skipped them (the client usually sends the same bytes again after the
+    /// handshake): they are not part of the stream the server read.
+    Rejected,
+}
+
+impl EarlyData {
+    /// The `early_data` of a JSON Lines `tls` object.
+    pub fn name(self) -> &'static str {
+        match self {
+            EarlyData::Accepted => "accepted",
+            EarlyData::Rejected => "rejected",
+        }
+    }
 }
 
 impl TlsFacts {
@@ -164,6 +187,38 @@ struct Dir {
     given_up: bool,
 }
 
+/// A piece of 0-RTT data held until the server says whether it read it.
+enum EarlyPiece {
+    Plain(Timestamp, Vec<u8>),
+    /// A record no key opened (no CLIENT_EARLY_TRAFFIC_SECRET): its plaintext length, estimated.
+    Unread(Timestamp, u64),
+}
+
+/// TLS 1.3 0-RTT (RFC 8446 §4.2.10): the client's records after a ClientHello with the
+/// early_data extension are protected by the early traffic key (or, when the server rejects
+/// them and the key is unknown, by nothing framescope can open) until its handshake-key
+/// records start. A server that rejects early data skips the records it cannot open; so
+/// does this: a rejected record is no decryption failure and costs no sequence number.
+#[derive(Default)]
+struct Early {
+    /// The ClientHello carried the early_data extension.
+    offered: bool,
+    /// The client's records may still be early data: none has opened with its handshake or
+    /// application key yet.
+    phase: bool,
+    key: Option<RecordKey>,
+    seq: u64,
+    /// The server's EncryptedExtensions: accepted (true) or rejected (false).
+    accepted: Option<bool>,
+    /// Early data held until `accepted` is known (bounded by `max_waiting_bytes`).
+    held: Vec<EarlyPiece>,
+    held_bytes: usize,
+    /// Wire bytes of early records no key opened (bounded by `max_waiting_bytes`, as a
+    /// server bounds what it skips by its max_early_data_size).
+    skipped_bytes: u64,
+    no_key_reported: bool,
+}
+
 /// A TLS connection (both directions).
 pub struct TlsSession {
     limits: TlsLimits,
@@ -182,6 +237,7 @@ pub struct TlsSession {
     no_key_reported: bool,
     /// Numbers waiting records so both directions replay in arrival order.
     arrivals: u64,
+    early: Early,
     scratch: Vec<u8>,
 }
 
@@ -209,6 +265,7 @@ impl TlsSession {
             keylog_generation: None,
             no_key_reported: false,
             arrivals: 0,
+            early: Early::default(),
             scratch: Vec::new(),
         }
     }
@@ -488,6 +545,9 @@ impl TlsSession {
             d.seq_after_last_good = 0;
         }
         self.app_secrets = [Some(ca), Some(sa)];
+        if self.early.phase {
+            self.early.key = s.client_early.and_then(|e| RecordKey::tls13(suite, e.as_bytes()));
+        }
         self.keys_ready = self.dirs.iter().all(|d| d.key.is_some());
         self.keys_ready
     }
@@ -554,6 +614,10 @@ impl TlsSession {
     }
 
     fn decrypt(&mut self, rec: RecordIn<'_>, keys: &KeyLog, out: &mut dyn TlsOutput) {
+        let early = rec.dir == Direction::ClientToServer && self.early.phase;
+        if early && self.open_early(&rec, keys, out) {
+            return;
+        }
         let di = rec.dir.index();
         let mut scratch = core::mem::take(&mut self.scratch);
         let (seq, lost_unknown) = (self.dirs[di].seq, self.dirs[di].lost_unknown);
@@ -593,8 +657,13 @@ impl TlsSession {
         }
         match opened {
             Some((_, used_seq, range)) => {
+                if early {
+                    // The client's handshake (or application) key works: 0-RTT is over.
+                    self.early.phase = false;
+                }
                 self.opened(&rec, used_seq, &scratch, range, keys, out);
             }
+            None if early && self.skip_early(&rec, out) => {}
             None => self.failed(&rec, seq, out),
         }
         self.scratch = scratch;
@@ -701,6 +770,119 @@ impl TlsSession {
         self.apply_switch(rec.dir);
     }
 
+    /// A client record in the 0-RTT phase opened with the early traffic key: its content is
+    /// handled (application data held or passed on, EndOfEarlyData ends the phase) and true
+    /// returned. False when there is no early key or it does not open the record.
+    fn open_early(&mut self, rec: &RecordIn<'_>, keys: &KeyLog, out: &mut dyn TlsOutput) -> bool {
+        let Some(key) = &self.early.key else { return false };
+        let mut scratch = core::mem::take(&mut self.scratch);
+        let Some((_, range)) = Self::try_open(&mut scratch, key, &rec.header, rec.body, core::iter::once(self.early.seq))
+        else {
+            self.scratch = scratch;
+            return false;
+        };
+        self.early.seq += 1;
+        let plain = scratch.get(range).unwrap_or(&[]);
+        // TLSInnerPlaintext: content, type, zero padding (RFC 8446 §5.2).
+        let end = plain.iter().rposition(|b| *b != 0);
+        let content_type = end.and_then(|e| plain.get(e)).copied().unwrap_or(0);
+        let content = end.and_then(|e| plain.get(..e)).unwrap_or(&[]);
+        match content_type {
+            CONTENT_APPLICATION_DATA if !content.is_empty() => {
+                let piece = if self.early.held_bytes + content.len() <= self.limits.max_waiting_bytes {
+                    self.early.held_bytes += content.len();
+                    EarlyPiece::Plain(rec.ts, content.to_vec())
+                } else {
+                    EarlyPiece::Unread(rec.ts, content.len() as u64)
+                };
+                self.early_piece(piece, out);
+            }
+            CONTENT_HANDSHAKE => {
+                let content = content.to_vec();
+                self.handshake_bytes(rec.dir, rec.ts, &content, keys, out);
+                // EndOfEarlyData: the client's next record is under its handshake key.
+                if content.first() == Some(&handshake::END_OF_EARLY_DATA) {
+                    self.early.phase = false;
+                }
+            }
+            _ => {}
+        }
+        self.scratch = scratch;
+        true
+    }
+
+    /// A client record in the 0-RTT phase that no key opened: skipped as a server that
+    /// rejected early data skips it (true), unless more than `max_waiting_bytes` were
+    /// skipped already (false: from then on it is a decryption failure).
+    fn skip_early(&mut self, rec: &RecordIn<'_>, out: &mut dyn TlsOutput) -> bool {
+        let wire = (HEADER_BYTES + usize::from(rec.header.len)) as u64;
+        if self.early.skipped_bytes + wire > self.limits.max_waiting_bytes as u64 {
+            self.early.phase = false;
+            return false;
+        }
+        self.early.skipped_bytes += wire;
+        let plain = self.dirs[rec.dir.index()]
+            .key
+            .as_ref()
+            .map_or(wire, |k| k.lost_plaintext_estimate(wire, 1));
+        self.early_piece(EarlyPiece::Unread(rec.ts, plain), out);
+        true
+    }
+
+    /// Early data goes into the client's stream if the server accepted it, is dropped if it
+    /// rejected it, and waits while its EncryptedExtensions have not been read.
+    fn early_piece(&mut self, piece: EarlyPiece, out: &mut dyn TlsOutput) {
+        match self.early.accepted {
+            None => self.early.held.push(piece),
+            Some(true) => self.deliver_early(piece, out),
+            Some(false) => {}
+        }
+    }
+
+    fn deliver_early(&mut self, piece: EarlyPiece, out: &mut dyn TlsOutput) {
+        let dir = Direction::ClientToServer;
+        let d = &mut self.dirs[dir.index()];
+        match piece {
+            EarlyPiece::Plain(ts, bytes) => {
+                out.plaintext(dir, ts, d.plain_offset, &bytes);
+                d.plain_offset += bytes.len() as u64;
+            }
+            EarlyPiece::Unread(ts, len) => {
+                out.plaintext_gap(dir, ts, d.plain_offset, len);
+                d.plain_offset += len;
+                if !self.early.no_key_reported {
+                    self.early.no_key_reported = true;
+                    out.finding(
+                        dir,
+                        FindingKind::TlsNoKey,
+                        ts,
+                        None,
+                        "the server accepted 0-RTT early data but the key log has no CLIENT_EARLY_TRAFFIC_SECRET \
+                         for this client random (only the client can log it)"
+                            .to_owned(),
+                    );
+                }
+            }
+        }
+    }
+
+    /// The server's EncryptedExtensions said whether it accepted the client's early data.
+    fn early_data_decided(&mut self, accepted: bool, out: &mut dyn TlsOutput) {
+        if !self.early.offered || self.early.accepted.is_some() {
+            return;
+        }
+        self.early.accepted = Some(accepted);
+        self.facts.early_data = Some(if accepted {
+            EarlyData::Accepted
+        } else {
+            EarlyData::Rejected
+        });
+        self.early.held_bytes = 0;
+        for piece in core::mem::take(&mut self.early.held) {
+            self.early_piece(piece, out);
+        }
+    }
+
     /// Installs the next key after a Finished (TLS 1.3 application keys) or a KeyUpdate.
     fn apply_switch(&mut self, dir: Direction) {
         let Some(suite) = self.suite else { return };
@@ -742,6 +924,8 @@ impl TlsSession {
                         self.client_random = Some(hello.random);
                         self.facts.sni = hello.sni;
                         self.facts.alpn_offered = hello.alpn;
+                        self.early.offered = hello.early_data;
+                        self.early.phase = hello.early_data;
                     }
                 }
                 handshake::SERVER_HELLO if dir == Direction::ServerToClient => {
@@ -750,9 +934,12 @@ impl TlsSession {
                     }
                 }
                 handshake::ENCRYPTED_EXTENSIONS => {
-                    if let Some(alpn) = handshake::parse_encrypted_extensions_alpn(&body) {
-                        out.alpn(&alpn);
-                        self.facts.alpn = Some(alpn);
+                    if let Some(ee) = handshake::parse_encrypted_extensions(&body) {
+                        if let Some(alpn) = ee.alpn {
+                            out.alpn(&alpn);
+                            self.facts.alpn = Some(alpn);
+                        }
+                        self.early_data_decided(ee.early_data, out);
                     }
                 }
                 handshake::FINISHED if self.is_tls13() => {
