@@ -142,7 +142,10 @@ def client(host, port, use_tls, keys, log_path, bench_bytes=0, upgrade=False, de
                 elif isinstance(event, h2.events.DataReceived):
                     conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
                     if event.stream_id in ws:
-                        ws[event.stream_id][0].receive_data(event.data)
+                        # Node's http2 ends a stream with an empty DATA frame after the
+                        # close, which wsproto refuses once closed.
+                        if event.data:
+                            ws[event.stream_id][0].receive_data(event.data)
                         for e in ws[event.stream_id][0].events():
                             ws[event.stream_id][1].append(e)
                     else:

@@ -29,6 +29,19 @@ HERE = tls.HERE
 PEERS = os.path.join(HERE, "peers")
 
 
+def entry(opcode, payload):
+    """A message as tests/common/peers.rs reads it: text or hex, over 4 KiB by length and
+    SHA-256; a close by code and reason."""
+    if opcode == "close":
+        return {"opcode": "close", "code": payload[0], "reason": payload[1]}
+    data = payload.encode() if isinstance(payload, str) else bytes(payload)
+    if len(data) > 4096:
+        return {"opcode": opcode, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    if opcode == "text":
+        return {"opcode": "text", "text": data.decode()}
+    return {"opcode": opcode, "hex": data.hex()}
+
+
 def fresh(name):
     """The capture, key log and peer log paths of `name`, old files removed."""
     paths = tuple(os.path.join(HERE, f"{name}.{ext}") for ext in ("pcap", "keys", "peers.json"))
@@ -73,20 +86,25 @@ def resumption_capture(name, max_version="", options=""):
             sock = ctx.wrap_socket(raw, server_hostname="localhost", session=session)
             sent, received = [], []
             # ws:// on a socket that is already TLS: websockets leaves it as it is.
-            with connect(f"ws://localhost:{port}/resume-{i}", sock=sock, compression="deflate") as ws:
+            path = f"/resume-{i}"
+            with connect(f"ws://localhost:{port}{path}", sock=sock, compression="deflate") as ws:
                 for message in (f"connection {i}", bytes(range(i, 256)), random.Random(i).randbytes(20000)):
                     ws.send(message)
-                    sent.append(tls.message_entry(message))
-                    received.append(tls.message_entry(ws.recv()))
+                    sent.append(entry("text" if isinstance(message, str) else "binary", message))
+                    reply = ws.recv()
+                    received.append(entry("text" if isinstance(reply, str) else "binary", reply))
                 ws.ping(b"resume").wait(5)
-                facts = {"session_reused": sock.session_reused, "cipher": sock.cipher()[0],
+                sent.append(entry("ping", b"resume"))
+                received.append(entry("pong", b"resume"))
+                facts = {"path": path, "session_reused": sock.session_reused, "cipher": sock.cipher()[0],
                          "tls_version": sock.version()}
                 # TLS 1.3 tickets arrive after the handshake: the session is read once the
                 # connection has carried data.
                 session = sock.session
                 ws.close(1000, "done")
-            connections.append(dict(facts, sent=sent, received=received, ping="resume",
-                                    close={"code": 1000, "reason": "done"}))
+                sent.append(entry("close", (1000, "done")))
+                received.append(entry("close", (ws.protocol.close_rcvd.code, ws.protocol.close_rcvd.reason)))
+            connections.append(dict(facts, sent=sent, received=received))
     finally:
         server.terminate()
         server.wait()
@@ -163,6 +181,7 @@ def early_data_capture(name, accept):
         first.wait(timeout=10)
         connections.append({"path": "/full", "early_data": None,
                             "sent": ["first connection"], "received": ["echo: first connection"]})
+        # (each connection's sent and received lists end with its close, added below)
         # The second: upgrade and one text frame as early data.
         early = upgrade_request("/early") + tls.masked_frame(1, b"sent as early data")
         with open(early_file, "wb") as f:
@@ -193,7 +212,8 @@ def early_data_capture(name, accept):
         server.wait()
         tls.stop_capture(cap, pcap)
     for c in connections:
-        c["close"] = {"code": 1000, "reason": "bye"}
+        c["sent"] = [entry("text", t) for t in c["sent"]] + [entry("close", (1000, "bye"))]
+        c["received"] = [entry("text", t) for t in c["received"]] + [entry("close", (1000, "bye"))]
     publish(name, {"connections": connections})
 
 

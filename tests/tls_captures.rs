@@ -289,91 +289,19 @@ fn a_key_log_that_never_arrives_is_reported_when_the_waiting_cap_bites() {
     assert!(no_key[0].ts < last_ts);
 }
 
-/// One WebSocket frame as (sender port, fin, opcode, masked, payload length).
-type Frame = (u16, bool, u8, bool, u64);
-
-fn tshark_frames(pcap: &Path, keys: &Path) -> Option<Vec<Frame>> {
-    let out = Command::new("tshark")
-        .arg("-r")
-        .arg(pcap)
-        .arg("-o")
-        .arg(format!("tls.keylog_file:{}", keys.display()))
-        .args([
-            "-Y",
-            "websocket",
-            "-T",
-            "fields",
-            "-E",
-            "occurrence=a",
-            "-E",
-            "aggregator=|",
-        ])
-        .args([
-            "-e",
-            "tcp.srcport",
-            "-e",
-            "websocket.fin",
-            "-e",
-            "websocket.opcode",
-            "-e",
-            "websocket.mask",
-        ])
-        .args([
-            "-e",
-            "websocket.payload_length",
-            "-e",
-            "websocket.payload_length_ext_16",
-        ])
-        .args(["-e", "websocket.payload_length_ext_64"])
-        .output()
-        .ok()?;
-    assert!(
-        out.status.success(),
-        "tshark failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
-    let mut frames = Vec::new();
-    for line in text.lines() {
-        let cols: Vec<&str> = line.split('\t').collect();
-        let port: u16 = cols[0].parse().unwrap();
-        let field = |i: usize| -> Vec<&str> { cols.get(i).map_or(vec![], |c| c.split('|').collect()) };
-        let (fins, ops, masks, lens, l16, l64) = (field(1), field(2), field(3), field(4), field(5), field(6));
-        let (mut i16, mut i64) = (0, 0);
-        // Several frames may share one packet: walk them in order.
-        for k in 0..ops.len() {
-            let short: u64 = lens[k].parse().unwrap();
-            let len = match short {
-                126 => {
-                    i16 += 1;
-                    l16[i16 - 1].parse().unwrap()
-                }
-                127 => {
-                    i64 += 1;
-                    l64[i64 - 1].parse().unwrap()
-                }
-                n => n,
-            };
-            let flag = |s: &str| s == "1" || s == "True";
-            frames.push((port, flag(fins[k]), ops[k].parse().unwrap(), flag(masks[k]), len));
-        }
-    }
-    Some(frames)
-}
-
 #[test]
 fn decrypted_frames_equal_tsharks_on_every_tls_capture() {
     let mut names: Vec<&str> = ECHO_CAPTURES.iter().map(|c| c.0).collect();
     names.push("tls13-keyupdate-openssl-client");
     for name in names {
         let (pcap, keys) = capture(name);
-        let Some(oracle) = tshark_frames(&pcap, &keys) else {
+        let Some(oracle) = common::tshark::frames(&pcap, &keys) else {
             common::skip_or_fail_in_ci("tshark is not installed");
             return;
         };
         let sink = analyze(&pcap, Some(&keys), with_frames());
         let conn = &sink.connections[0];
-        let ours: Vec<Frame> = sink
+        let ours: Vec<common::tshark::Frame> = sink
             .frames
             .iter()
             .map(|f| {

@@ -16,35 +16,40 @@ const RUNS = [
   { version: 'TLSv1.3', ciphers: 'TLS_AES_256_GCM_SHA384' },
   { version: 'TLSv1.3', ciphers: 'TLS_CHACHA20_POLY1305_SHA256' },
   { version: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-CHACHA20-POLY1305' },
-  { version: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES256-GCM-SHA384' },
 ];
 
-function entry(data, isBinary) {
+// A message as tests/common/peers.rs reads it: text or hex, over 4 KiB by length and SHA-256.
+function entry(opcode, data) {
   const bytes = Buffer.from(data);
-  return { opcode: isBinary ? 'binary' : 'text', length: bytes.length,
-           sha256: crypto.createHash('sha256').update(bytes).digest('hex') };
+  if (bytes.length > 4096) {
+    return { opcode, bytes: bytes.length, sha256: crypto.createHash('sha256').update(bytes).digest('hex') };
+  }
+  return opcode === 'text' ? { opcode, text: bytes.toString() } : { opcode, hex: bytes.toString('hex') };
 }
 
 function session(port, run) {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(`wss://localhost:${port}/node-${run.ciphers}`, {
+      perMessageDeflate: true,
       ca: cert, ciphers: run.ciphers, minVersion: run.version, maxVersion: run.version,
     });
-    // text, 256 binary bytes, 20 000 pseudo-random bytes (two TLS records), 30 000 bytes of text.
+    // text, 256 binary bytes, 30 000 bytes of repetitive text (permessage-deflate makes it
+    // small), 16 500 pseudo-random bytes (two TLS records).
     const messages = [
       [`hello over ${run.ciphers}`, false],
       [Buffer.from([...Array(256).keys()]), true],
-      [crypto.createHash('sha512').update(run.ciphers).digest().toString('hex').repeat(160).slice(0, 20000), false],
-      [Buffer.concat([...Array(235)].map((_, i) => crypto.createHash('sha512').update(`${run.ciphers}${i}`).digest())).subarray(0, 15000), true],
+      [crypto.createHash('sha512').update(run.ciphers).digest().toString('hex').repeat(240).slice(0, 30000), false],
+      [Buffer.concat([...Array(258)].map((_, i) => crypto.createHash('sha512').update(`${run.ciphers}${i}`).digest())).subarray(0, 16500), true],
     ];
-    const log = { cipher: run.ciphers, tls_version: run.version, sent: [], received: [] };
+    const log = { path: `/node-${run.ciphers}`, cipher: run.ciphers, tls_version: run.version, sent: [], received: [] };
     let next = 0;
     const sendNext = () => {
       if (next < messages.length) {
         const [data, binary] = messages[next++];
-        log.sent.push(entry(data, binary));
+        log.sent.push(entry(binary ? 'binary' : 'text', data));
         ws.send(data, { binary });
       } else {
+        log.sent.push(entry('ping', 'node-rtt'));
         ws.ping('node-rtt');
       }
     };
@@ -53,16 +58,23 @@ function session(port, run) {
       log.protocol = ws._socket.getProtocol();
       sendNext();
     });
-    ws.on('message', (data, isBinary) => { log.received.push(entry(data, isBinary)); sendNext(); });
-    ws.on('pong', () => ws.close(1000, 'done'));
-    ws.on('close', (code, reason) => { log.close = { code, reason: reason.toString() }; resolve(log); });
+    ws.on('message', (data, isBinary) => { log.received.push(entry(isBinary ? 'binary' : 'text', data)); sendNext(); });
+    ws.on('pong', (data) => {
+      log.received.push(entry('pong', data));
+      log.sent.push({ opcode: 'close', code: 1000, reason: 'done' });
+      ws.close(1000, 'done');
+    });
+    ws.on('close', (code, reason) => {
+      log.received.push({ opcode: 'close', code, reason: reason.toString() });
+      resolve(log);
+    });
     ws.on('error', reject);
   });
 }
 
 async function main() {
   const server = https.createServer({ cert, key, minVersion: 'TLSv1.2' });
-  const wss = new WebSocketServer({ server });
+  const wss = new WebSocketServer({ server, perMessageDeflate: true });
   wss.on('connection', (ws) => {
     ws.on('error', () => {});
     ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));

@@ -5,6 +5,7 @@ pub mod cli;
 pub mod gui;
 pub mod lo;
 pub mod peers;
+pub mod tshark;
 
 use std::path::{Path, PathBuf};
 

@@ -358,6 +358,27 @@ mod tests {
     }
 
     #[test]
+    fn early_data_is_read_from_a_client_hello_and_encrypted_extensions() {
+        // RFC 8448 §3's ClientHello offers no 0-RTT; the same with early_data (type 42) does.
+        let plain = hx(RFC8448_CLIENT_HELLO);
+        assert!(!parse_client_hello(&plain[4..]).unwrap().early_data);
+        let mut offering = plain[4..].to_vec();
+        // The extensions' length sits after version, random, session id, suites, compression.
+        let at = 2 + 32 + 1 + 2 + 6 + 2;
+        let exts_len = u16::from_be_bytes([offering[at], offering[at + 1]]) + 4;
+        offering[at..at + 2].copy_from_slice(&exts_len.to_be_bytes());
+        offering.extend([0, 42, 0, 0]);
+        let hello = parse_client_hello(&offering).unwrap();
+        assert!(hello.early_data);
+        assert_eq!(hello.sni.as_deref(), Some("server"));
+        // EncryptedExtensions: ALPN h2 and early_data; then neither.
+        let ee = parse_encrypted_extensions(&hx("000d 0010 0005 0003 026832 002a 0000")).unwrap();
+        assert_eq!(ee.alpn.as_deref(), Some("h2"));
+        assert!(ee.early_data);
+        assert_eq!(parse_encrypted_extensions(&hx("0000")).unwrap(), EncryptedExtensions::default());
+    }
+
+    #[test]
     fn truncated_hellos_are_none_and_never_panic() {
         let bytes = hx(RFC8448_CLIENT_HELLO);
         for end in 4..bytes.len() {

@@ -1100,6 +1100,148 @@ mod tests {
         (session, out)
     }
 
+    /// Collects each direction's plaintext and the findings.
+    #[derive(Default)]
+    struct Streams {
+        plain: [Vec<u8>; 2],
+        gaps: [u64; 2],
+        findings: Vec<(FindingKind, String)>,
+    }
+
+    impl TlsOutput for Streams {
+        fn plaintext(&mut self, dir: Direction, _: Timestamp, offset: u64, bytes: &[u8]) {
+            assert_eq!(offset, self.plain[dir.index()].len() as u64 + self.gaps[dir.index()]);
+            self.plain[dir.index()].extend_from_slice(bytes);
+        }
+        fn plaintext_gap(&mut self, dir: Direction, _: Timestamp, _: u64, len: u64) {
+            self.gaps[dir.index()] += len;
+        }
+        fn finding(&mut self, _: Direction, kind: FindingKind, _: Timestamp, _: Option<u64>, detail: String) {
+            self.findings.push((kind, detail));
+        }
+    }
+
+    /// A TLS 1.3 record (TLS_AES_128_GCM_SHA256) sealed with the key of `secret`, as a
+    /// peer would send it: content, inner type, tag.
+    fn sealed(secret: &[u8; 32], seq: u64, inner_type: u8, content: &[u8]) -> Vec<u8> {
+        use crate::analysis::tls::crypto::hkdf_expand_label;
+        use crate::analysis::tls::suites::Hash;
+        use ring::aead::{AES_128_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
+        let (mut key, mut iv) = ([0u8; 16], [0u8; 12]);
+        assert!(hkdf_expand_label(Hash::Sha256, secret, b"key", b"", &mut key));
+        assert!(hkdf_expand_label(Hash::Sha256, secret, b"iv", b"", &mut iv));
+        for (i, b) in seq.to_be_bytes().iter().enumerate() {
+            iv[4 + i] ^= b;
+        }
+        let mut body = content.to_vec();
+        body.push(inner_type);
+        let header = [CONTENT_APPLICATION_DATA, 3, 3, 0, (body.len() + 16) as u8];
+        let key = LessSafeKey::new(UnboundKey::new(&AES_128_GCM, &key).unwrap());
+        key.seal_in_place_append_tag(Nonce::assume_unique_for_key(iv), Aad::from(header), &mut body)
+            .unwrap();
+        [header.to_vec(), body].concat()
+    }
+
+    /// A handshake message: type, 24-bit length, body.
+    fn message(msg_type: u8, body: &[u8]) -> Vec<u8> {
+        let len = (body.len() as u32).to_be_bytes();
+        [&[msg_type, len[1], len[2], len[3]][..], body].concat()
+    }
+
+    const EARLY: [u8; 32] = [0xe0; 32];
+    const CLIENT_HS: [u8; 32] = [0xc1; 32];
+    const SERVER_HS: [u8; 32] = [0x51; 32];
+    const CLIENT_AP: [u8; 32] = [0xca; 32];
+    const SERVER_AP: [u8; 32] = [0x5a; 32];
+
+    /// A resumed TLS 1.3 session whose client sends "GET /early" as 0-RTT data; the server
+    /// accepts it (its EncryptedExtensions carry early_data) or not. When rejected, the
+    /// client sends "GET /again" after the handshake, as clients do. `early_secret`: the
+    /// key log has the CLIENT_EARLY_TRAFFIC_SECRET line.
+    fn zero_rtt_session(accepted: bool, early_secret: bool) -> (TlsSession, Streams) {
+        let mut hello = vec![3, 3];
+        hello.extend([0x77; 32]); // random
+        hello.extend([0, 0, 2, 0x13, 0x01, 1, 0]); // session id, suites, compression
+        hello.extend([0, 4, 0, 42, 0, 0]); // extensions: early_data
+        let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+        let random = hex(&[0x77; 32]);
+        let mut lines = vec![
+            format!("CLIENT_HANDSHAKE_TRAFFIC_SECRET {random} {}", hex(&CLIENT_HS)),
+            format!("SERVER_HANDSHAKE_TRAFFIC_SECRET {random} {}", hex(&SERVER_HS)),
+            format!("CLIENT_TRAFFIC_SECRET_0 {random} {}", hex(&CLIENT_AP)),
+            format!("SERVER_TRAFFIC_SECRET_0 {random} {}", hex(&SERVER_AP)),
+        ];
+        if early_secret {
+            lines.push(format!("CLIENT_EARLY_TRAFFIC_SECRET {random} {}", hex(&EARLY)));
+        }
+        let keys = KeyLog::from_text(lines.join("\n").as_bytes());
+        let (mut session, mut out) = (TlsSession::new(TlsLimits::default()), Streams::default());
+        let ts = Timestamp::ZERO;
+        let (c2s, s2c) = (Direction::ClientToServer, Direction::ServerToClient);
+        let mut client = record(CONTENT_HANDSHAKE, &message(handshake::CLIENT_HELLO, &hello));
+        client.extend(record(CONTENT_CHANGE_CIPHER_SPEC, &[1]));
+        client.extend(sealed(&EARLY, 0, CONTENT_APPLICATION_DATA, b"GET /early"));
+        session.push(c2s, 0, &client, ts, &keys, &mut out);
+        let mut client_offset = client.len() as u64;
+        let extensions: &[u8] = if accepted { &[0, 4, 0, 42, 0, 0] } else { &[0, 0] };
+        let mut server = handshake(SERVER_HELLO);
+        server.extend(sealed(&SERVER_HS, 0, CONTENT_HANDSHAKE, &message(handshake::ENCRYPTED_EXTENSIONS, extensions)));
+        server.extend(sealed(&SERVER_HS, 1, CONTENT_HANDSHAKE, &message(handshake::FINISHED, &[0; 32])));
+        server.extend(sealed(&SERVER_AP, 0, CONTENT_APPLICATION_DATA, b"HTTP/1.1 101"));
+        session.push(s2c, 0, &server, ts, &keys, &mut out);
+        let mut client = Vec::new();
+        if accepted {
+            client.extend(sealed(&EARLY, 1, CONTENT_HANDSHAKE, &message(handshake::END_OF_EARLY_DATA, &[])));
+        }
+        client.extend(sealed(&CLIENT_HS, 0, CONTENT_HANDSHAKE, &message(handshake::FINISHED, &[0; 32])));
+        if !accepted {
+            client.extend(sealed(&CLIENT_AP, 0, CONTENT_APPLICATION_DATA, b"GET /again"));
+        }
+        session.push(c2s, client_offset, &client, ts, &keys, &mut out);
+        client_offset += client.len() as u64;
+        let after = sealed(&CLIENT_AP, u64::from(!accepted), CONTENT_APPLICATION_DATA, b" then more");
+        session.push(c2s, client_offset, &after, ts, &keys, &mut out);
+        session.finish(ts, &mut out);
+        (session, out)
+    }
+
+    #[test]
+    fn accepted_early_data_is_the_start_of_the_clients_stream() {
+        let (session, out) = zero_rtt_session(true, true);
+        assert_eq!(out.findings, []);
+        assert_eq!(out.plain[0], b"GET /early then more");
+        assert_eq!(out.plain[1], b"HTTP/1.1 101");
+        assert_eq!(session.facts().early_data, Some(EarlyData::Accepted));
+        assert_eq!(session.facts().records_failed, 0);
+    }
+
+    #[test]
+    fn rejected_early_data_is_skipped_as_the_server_skipped_it() {
+        // Before 0-RTT was handled, the early record failed the handshake key's tag check:
+        // a `tls-decrypt-failed` finding, and the client's sequence number moved on one.
+        for early_secret in [true, false] {
+            let (session, out) = zero_rtt_session(false, early_secret);
+            assert_eq!(out.findings, [], "early secret logged: {early_secret}");
+            assert_eq!(out.plain[0], b"GET /again then more");
+            assert_eq!(out.gaps, [0, 0]);
+            assert_eq!(session.facts().early_data, Some(EarlyData::Rejected));
+            assert!(session.facts().decrypted);
+        }
+    }
+
+    #[test]
+    fn accepted_early_data_without_its_secret_is_a_gap_and_a_missing_key() {
+        let (session, out) = zero_rtt_session(true, false);
+        assert_eq!(out.findings.len(), 1, "{:?}", out.findings);
+        assert_eq!(out.findings[0].0, FindingKind::TlsNoKey);
+        assert!(out.findings[0].1.contains("CLIENT_EARLY_TRAFFIC_SECRET"));
+        // "GET /early" (10 bytes) and the 4-byte EndOfEarlyData, which cannot be told from
+        // data without the key: AES-GCM's overhead is fixed, so the estimate is exact.
+        assert_eq!(out.gaps[0], 14);
+        assert_eq!(out.plain[0], b" then more");
+        assert_eq!(session.facts().early_data, Some(EarlyData::Accepted));
+    }
+
     #[test]
     fn a_client_that_left_before_using_a_key_is_no_missing_key() {
         // Chromium closes connections it raced or gave up right after its ClientHello; the
