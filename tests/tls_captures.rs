@@ -16,7 +16,6 @@ use framescope::analysis::link::LinkType;
 use framescope::analysis::tls::TlsLimits;
 use framescope::analysis::ws::frame::OpCode;
 use framescope::analysis::{Analyzer, AnalyzerConfig, Direction, Timestamp};
-use framescope::capture::OfflineReader;
 
 /// (capture, TLS version, cipher suite) of every websockets-echo capture.
 const ECHO_CAPTURES: &[(&str, &str, &str)] = &[
@@ -83,17 +82,9 @@ fn analyze_packets_with_keys(packets: &[(Timestamp, Vec<u8>)], keys: &Path) -> C
 }
 
 fn analyze(pcap: &Path, keys: Option<&Path>, config: AnalyzerConfig) -> CollectSink {
-    let mut reader = OfflineReader::open(pcap).unwrap_or_else(|e| panic!("open {}: {e}", pcap.display()));
-    let mut analyzer = Analyzer::new(config);
-    if let Some(keys) = keys {
-        let text = std::fs::read(keys).expect("key log");
-        analyzer.keylog_mut().feed(&text);
-        analyzer.keylog_mut().end_of_input();
-    }
-    let mut sink = CollectSink::default();
-    let summary = reader.run(&mut analyzer, &mut sink, &mut |_| true);
+    let text = keys.map(|k| std::fs::read(k).expect("key log")).unwrap_or_default();
+    let (sink, summary) = common::analyze_file_with_keys(pcap, &text, config);
     assert!(summary.stopped_early.is_none());
-    analyzer.finish(&mut sink);
     sink
 }
 
@@ -300,24 +291,7 @@ fn decrypted_frames_equal_tsharks_on_every_tls_capture() {
             return;
         };
         let sink = analyze(&pcap, Some(&keys), with_frames());
-        let conn = &sink.connections[0];
-        let ours: Vec<common::tshark::Frame> = sink
-            .frames
-            .iter()
-            .map(|f| {
-                let sender = match f.dir {
-                    Direction::ClientToServer => conn.client.port(),
-                    Direction::ServerToClient => conn.server.port(),
-                };
-                (
-                    sender,
-                    f.header.fin,
-                    f.header.opcode.as_u4(),
-                    f.header.mask.is_some(),
-                    f.header.payload_len,
-                )
-            })
-            .collect();
+        let ours = common::tshark::framescope_frames(&sink);
         assert!(!oracle.is_empty(), "{name}: tshark decrypted nothing");
         assert_eq!(ours, oracle, "{name}");
     }
