@@ -134,12 +134,14 @@ def server_frame(opcode, payload):
     return bytes([0x80 | opcode, len(payload)]) + payload
 
 
-def early_data_capture(name, accept):
+def early_data_capture(name, accept, server_options=()):
     """s_server issues a ticket on a first, ordinary connection; a second s_client resumes
     with it and sends its upgrade request and a first masked text frame as 0-RTT early data.
     `accept`: s_server reads early data (`-early_data`); otherwise it advertises early data
     in its tickets (`-max_early_data`) but rejects it, and the client sends the same bytes
-    again once the handshake is done. The server side (101 and the echoes) is written to
+    again once the handshake is done. `server_options`: more s_server options (a group
+    list that makes it answer the resumed ClientHello with a HelloRetryRequest, which
+    rejects early data whatever the server allows). The server side (101 and the echoes) is written to
     s_server's standard input; `-quiet` turns its command letters off."""
     pcap, keys, _ = fresh(name)
     session_file = os.path.join(tls.TMP, f"{name}.session")
@@ -148,7 +150,8 @@ def early_data_capture(name, accept):
     cap = tls.start_capture(pcap, port)
     server = subprocess.Popen(
         ["openssl", "s_server", "-accept", f"127.0.0.1:{port}", "-cert", tls.CERT, "-key", tls.KEY, "-tls1_3",
-         "-quiet", "-keylogfile", keys, "-max_early_data", "16384"] + (["-early_data"] if accept else []),
+         "-quiet", "-keylogfile", keys, "-max_early_data", "16384"] + (["-early_data"] if accept else [])
+        + list(server_options),
         stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
 
@@ -248,6 +251,9 @@ RECORDINGS = {
     "tls13-resumption-psk": lambda n: resumption_capture(n),
     "tls13-early-data-accepted-openssl": lambda n: early_data_capture(n, accept=True),
     "tls13-early-data-rejected-openssl": lambda n: early_data_capture(n, accept=False),
+    # The client's key share is X25519, the server takes P-256 only: a HelloRetryRequest.
+    "tls13-early-data-hello-retry-openssl": lambda n: early_data_capture(n, accept=False,
+                                                                         server_options=("-groups", "P-256")),
     "node-ws-tls-suites": node_ws_suites_capture,
     "h2-tls-node-two-websockets-and-get": lambda n: node_h2_capture(n, True),
     "h2c-node-two-websockets-and-get": lambda n: node_h2_capture(n, False),

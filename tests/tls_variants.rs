@@ -204,18 +204,26 @@ fn rejected_early_data_is_skipped_as_the_server_skipped_it() {
     // The server advertised 0-RTT in its ticket but rejects it: it skips the early records
     // and the client sends the same upgrade request again after the handshake. framescope
     // skips them too, with or without the early secret in the key log (before, the early
-    // record was a `tls-decrypt-failed` finding).
-    let (pcap, keys, log) = kept("tls13-early-data-rejected-openssl");
-    let stripped = without_early_secrets(&keys);
-    for keys in [keys.as_path(), stripped.path()] {
-        let records = analyze(&pcap, keys);
-        let connections = check_messages(&records, &log);
-        assert!(anomalies(&records).is_empty(), "{:#?}", anomalies(&records));
-        assert_eq!(connections[1]["tls"]["early_data"], "rejected");
-        assert_eq!(connections[1]["handshake"]["status"], 101);
-    }
-    if let Some(accepted) = common::tshark::early_data_accepted(&pcap, &keys) {
-        assert!(accepted.is_empty(), "{accepted:?}");
+    // record was a `tls-decrypt-failed` finding). The second capture's server answers the
+    // resumed ClientHello with a HelloRetryRequest, which rejects 0-RTT whatever it allows;
+    // tshark 4.0 shows its rejected early data as part of the stream (the request twice).
+    for name in ["tls13-early-data-rejected-openssl", "tls13-early-data-hello-retry-openssl"] {
+        let (pcap, keys, log) = kept(name);
+        let stripped = without_early_secrets(&keys);
+        for keys in [keys.as_path(), stripped.path()] {
+            let records = analyze(&pcap, keys);
+            let connections = check_messages(&records, &log);
+            assert!(anomalies(&records).is_empty(), "{name}: {:#?}", anomalies(&records));
+            assert_eq!(connections[1]["tls"]["early_data"], "rejected", "{name}");
+            assert_eq!(connections[1]["handshake"]["status"], 101, "{name}");
+        }
+        if let Some(accepted) = common::tshark::early_data_accepted(&pcap, &keys) {
+            assert!(accepted.is_empty(), "{name}: {accepted:?}");
+        }
+        if let Some(hellos) = common::tshark::server_hellos(&pcap) {
+            // A HelloRetryRequest is a second ServerHello on the same connection.
+            assert_eq!(hellos.len() == 4, name.contains("hello-retry"), "{name}: {hellos:?}");
+        }
     }
 }
 
@@ -259,4 +267,52 @@ fn node_ws_over_tls_decodes_with_every_forced_suite() {
     let ours: Vec<&Value> = connections.iter().map(|c| &c["tls"]["cipher_suite"]).collect();
     assert_eq!(ours, logged, "the suites Node reports it negotiated");
     check_frames_against_tshark(&pcap, &keys);
+}
+
+#[test]
+fn a_key_log_of_every_capture_and_thousands_more_sessions_matches_each_connection() {
+    // A browser's SSLKEYLOGFILE grows for days: one file holds the keys of every TLS capture
+    // kept here (several hundred lines: TLS 1.2 and 1.3, resumed sessions, 0-RTT, both
+    // peers' lines) plus 20 000 lines of sessions in none of them. Each capture decodes
+    // exactly as with its own key log: every connection finds its lines by client random.
+    let dir = common::captures_dir();
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .expect("captures")
+        .filter_map(|e| {
+            let name = e.ok()?.file_name().into_string().ok()?;
+            name.strip_suffix(".keys").map(str::to_owned)
+        })
+        .collect();
+    names.sort();
+    let mut big = Vec::new();
+    for name in &names {
+        big.extend(std::fs::read(dir.join(format!("{name}.keys"))).expect("keys"));
+        big.push(b'\n');
+    }
+    let real_lines = big.split(|b| *b == b'\n').filter(|l| !l.is_empty()).count();
+    assert!(real_lines >= 250, "{real_lines} lines");
+    for i in 0..20_000u128 {
+        let random = i.wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c834);
+        big.extend(format!("CLIENT_RANDOM {random:064x} {:096x}\n", random ^ 0x5a5a).as_bytes());
+    }
+    let mut decoded = 0;
+    for name in &names {
+        let Some(pcap) = ["pcap", "pcapng"]
+            .iter()
+            .map(|ext| dir.join(format!("{name}.{ext}")))
+            .find(|p| p.is_file())
+        else {
+            continue;
+        };
+        let own_keys = std::fs::read(dir.join(format!("{name}.keys"))).expect("keys");
+        let (own, _) = common::analyze_file_with_keys(&pcap, &own_keys, AnalyzerConfig::default());
+        let (shared, _) = common::analyze_file_with_keys(&pcap, &big, AnalyzerConfig::default());
+        assert!(!own.messages.is_empty(), "{name}");
+        assert!(shared.messages == own.messages, "{name}: messages differ");
+        assert_eq!(shared.findings, own.findings, "{name}");
+        assert_eq!(shared.connections, own.connections, "{name}");
+        assert_eq!(shared.flows, own.flows, "{name}");
+        decoded += 1;
+    }
+    assert!(decoded >= 20, "{decoded} captures");
 }
