@@ -55,7 +55,12 @@ fn check_messages<'a>(records: &'a [Value], log: &Value) -> Vec<&'a Value> {
             let received = logged_messages(&l["received"]);
             assert!(sent.len() >= 2, "{}", l["path"]);
             assert_eq!(decoded_messages(records, &conn["conn"], "c2s"), sent, "{}", l["path"]);
-            assert_eq!(decoded_messages(records, &conn["conn"], "s2c"), received, "{}", l["path"]);
+            assert_eq!(
+                decoded_messages(records, &conn["conn"], "s2c"),
+                received,
+                "{}",
+                l["path"]
+            );
             conn
         })
         .collect()
@@ -86,7 +91,12 @@ fn check_tls_facts(pcap: &Path, connections: &[&Value]) -> Option<Vec<common::ts
         };
         let tls = &conn["tls"];
         assert_eq!(tls["version"], version, "{}", conn["client"]);
-        assert_eq!(tls["cipher_suite"], suites::name(hello.cipher_suite), "{}", conn["client"]);
+        assert_eq!(
+            tls["cipher_suite"],
+            suites::name(hello.cipher_suite),
+            "{}",
+            conn["client"]
+        );
         assert_eq!(tls["sni"], "localhost");
         assert_eq!(tls["decrypted"], true);
     }
@@ -117,7 +127,11 @@ fn resumed_sessions_decode_like_the_full_handshakes_before_them() {
     // TLS 1.2 abbreviated handshakes (the server sends ServerHello, ChangeCipherSpec and
     // Finished first; session ID from the server's cache, or a ticket) and TLS 1.3 PSK
     // resumption (no Certificate; pre_shared_key in the ServerHello).
-    for name in ["tls12-resumption-session-id", "tls12-resumption-ticket", "tls13-resumption-psk"] {
+    for name in [
+        "tls12-resumption-session-id",
+        "tls12-resumption-ticket",
+        "tls13-resumption-psk",
+    ] {
         let (pcap, keys, log) = kept(name);
         let reused: Vec<&Value> = log["connections"]
             .as_array()
@@ -125,17 +139,31 @@ fn resumed_sessions_decode_like_the_full_handshakes_before_them() {
             .iter()
             .map(|c| &c["session_reused"])
             .collect();
-        assert_eq!(reused, [false, true], "{name}: the client resumed the second connection");
+        assert_eq!(
+            reused,
+            [false, true],
+            "{name}: the client resumed the second connection"
+        );
         let records = analyze(&pcap, &keys);
         let connections = check_messages(&records, &log);
         assert!(anomalies(&records).is_empty(), "{name}: {:#?}", anomalies(&records));
-        let Some(hellos) = check_tls_facts(&pcap, &connections) else { return };
+        let Some(hellos) = check_tls_facts(&pcap, &connections) else {
+            return;
+        };
         if name.starts_with("tls13") {
             let psk: Vec<bool> = connections
                 .iter()
-                .map(|c| hellos.iter().any(|h| h.client_port == client_port(c) && h.extensions.contains(&41)))
+                .map(|c| {
+                    hellos
+                        .iter()
+                        .any(|h| h.client_port == client_port(c) && h.extensions.contains(&41))
+                })
                 .collect();
-            assert_eq!(psk, [false, true], "{name}: pre_shared_key in the second ServerHello only");
+            assert_eq!(
+                psk,
+                [false, true],
+                "{name}: pre_shared_key in the second ServerHello only"
+            );
         }
         check_frames_against_tshark(&pcap, &keys);
     }
@@ -177,7 +205,11 @@ fn accepted_early_data_is_part_of_the_clients_stream() {
     let connections = check_messages(&records, &log);
     assert!(anomalies(&records).is_empty(), "{:#?}", anomalies(&records));
     check_tls_facts(&pcap, &connections);
-    assert_eq!(connections[0]["tls"].get("early_data"), None, "the first connection sent none");
+    assert_eq!(
+        connections[0]["tls"].get("early_data"),
+        None,
+        "the first connection sent none"
+    );
     assert_eq!(connections[1]["tls"]["early_data"], "accepted");
     if let Some(accepted) = common::tshark::early_data_accepted(&pcap, &keys) {
         assert_eq!(accepted, [client_port(connections[1])]);
@@ -207,7 +239,10 @@ fn rejected_early_data_is_skipped_as_the_server_skipped_it() {
     // record was a `tls-decrypt-failed` finding). The second capture's server answers the
     // resumed ClientHello with a HelloRetryRequest, which rejects 0-RTT whatever it allows;
     // tshark 4.0 shows its rejected early data as part of the stream (the request twice).
-    for name in ["tls13-early-data-rejected-openssl", "tls13-early-data-hello-retry-openssl"] {
+    for name in [
+        "tls13-early-data-rejected-openssl",
+        "tls13-early-data-hello-retry-openssl",
+    ] {
         let (pcap, keys, log) = kept(name);
         let stripped = without_early_secrets(&keys);
         for keys in [keys.as_path(), stripped.path()] {
@@ -242,7 +277,10 @@ fn accepted_early_data_without_the_early_secret_is_reported_not_misread() {
         .find(|a| a["kind"] == "tls-no-key")
         .expect("tls-no-key");
     assert!(
-        no_key["detail"].as_str().expect("detail").contains("CLIENT_EARLY_TRAFFIC_SECRET"),
+        no_key["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("CLIENT_EARLY_TRAFFIC_SECRET"),
         "{no_key}"
     );
     assert!(!kinds.contains(&"tls-decrypt-failed"), "{kinds:?}");

@@ -78,7 +78,6 @@ pub fn frames(pcap: &Path, keys: &Path) -> Option<Vec<Frame>> {
     Some(frames)
 }
 
-
 /// A TLS connection's ServerHello as tshark reads it.
 #[derive(Debug, PartialEq, Eq)]
 pub struct ServerHello {
@@ -143,7 +142,11 @@ pub fn server_hellos(pcap: &Path) -> Option<Vec<ServerHello>> {
                     client_port: r[0].parse().expect("port"),
                     version: hex_u16(if supported.is_empty() { &r[1] } else { &supported }),
                     cipher_suite: hex_u16(&first(3)),
-                    extensions: r[4].split(',').filter(|t| !t.is_empty()).map(|t| t.parse().expect("type")).collect(),
+                    extensions: r[4]
+                        .split(',')
+                        .filter(|t| !t.is_empty())
+                        .map(|t| t.parse().expect("type"))
+                        .collect(),
                 }
             })
             .collect(),

@@ -375,7 +375,10 @@ mod tests {
         let ee = parse_encrypted_extensions(&hx("000d 0010 0005 0003 026832 002a 0000")).unwrap();
         assert_eq!(ee.alpn.as_deref(), Some("h2"));
         assert!(ee.early_data);
-        assert_eq!(parse_encrypted_extensions(&hx("0000")).unwrap(), EncryptedExtensions::default());
+        assert_eq!(
+            parse_encrypted_extensions(&hx("0000")).unwrap(),
+            EncryptedExtensions::default()
+        );
     }
 
     #[test]

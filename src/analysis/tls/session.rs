@@ -776,8 +776,13 @@ impl TlsSession {
     fn open_early(&mut self, rec: &RecordIn<'_>, keys: &KeyLog, out: &mut dyn TlsOutput) -> bool {
         let Some(key) = &self.early.key else { return false };
         let mut scratch = core::mem::take(&mut self.scratch);
-        let Some((_, range)) = Self::try_open(&mut scratch, key, &rec.header, rec.body, core::iter::once(self.early.seq))
-        else {
+        let Some((_, range)) = Self::try_open(
+            &mut scratch,
+            key,
+            &rec.header,
+            rec.body,
+            core::iter::once(self.early.seq),
+        ) else {
             self.scratch = scratch;
             return false;
         };
@@ -1185,21 +1190,46 @@ mod tests {
         let mut client_offset = client.len() as u64;
         let extensions: &[u8] = if accepted { &[0, 4, 0, 42, 0, 0] } else { &[0, 0] };
         let mut server = handshake(SERVER_HELLO);
-        server.extend(sealed(&SERVER_HS, 0, CONTENT_HANDSHAKE, &message(handshake::ENCRYPTED_EXTENSIONS, extensions)));
-        server.extend(sealed(&SERVER_HS, 1, CONTENT_HANDSHAKE, &message(handshake::FINISHED, &[0; 32])));
+        server.extend(sealed(
+            &SERVER_HS,
+            0,
+            CONTENT_HANDSHAKE,
+            &message(handshake::ENCRYPTED_EXTENSIONS, extensions),
+        ));
+        server.extend(sealed(
+            &SERVER_HS,
+            1,
+            CONTENT_HANDSHAKE,
+            &message(handshake::FINISHED, &[0; 32]),
+        ));
         server.extend(sealed(&SERVER_AP, 0, CONTENT_APPLICATION_DATA, b"HTTP/1.1 101"));
         session.push(s2c, 0, &server, ts, &keys, &mut out);
         let mut client = Vec::new();
         if accepted {
-            client.extend(sealed(&EARLY, 1, CONTENT_HANDSHAKE, &message(handshake::END_OF_EARLY_DATA, &[])));
+            client.extend(sealed(
+                &EARLY,
+                1,
+                CONTENT_HANDSHAKE,
+                &message(handshake::END_OF_EARLY_DATA, &[]),
+            ));
         }
-        client.extend(sealed(&CLIENT_HS, 0, CONTENT_HANDSHAKE, &message(handshake::FINISHED, &[0; 32])));
+        client.extend(sealed(
+            &CLIENT_HS,
+            0,
+            CONTENT_HANDSHAKE,
+            &message(handshake::FINISHED, &[0; 32]),
+        ));
         if !accepted {
             client.extend(sealed(&CLIENT_AP, 0, CONTENT_APPLICATION_DATA, b"GET /again"));
         }
         session.push(c2s, client_offset, &client, ts, &keys, &mut out);
         client_offset += client.len() as u64;
-        let after = sealed(&CLIENT_AP, u64::from(!accepted), CONTENT_APPLICATION_DATA, b" then more");
+        let after = sealed(
+            &CLIENT_AP,
+            u64::from(!accepted),
+            CONTENT_APPLICATION_DATA,
+            b" then more",
+        );
         session.push(c2s, client_offset, &after, ts, &keys, &mut out);
         session.finish(ts, &mut out);
         (session, out)
