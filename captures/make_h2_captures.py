@@ -305,9 +305,10 @@ def free_port(host):
 
 
 def record(out, name, use_tls, host="127.0.0.1", dsb=None, bench_bytes=0, upgrade=False, deflate=False,
-           server_argv=None):
+           server_argv=None, client_argv=None):
     """Records `client` against Hypercorn (this file's `--serve`) or, with `server_argv`, the
-    server that command line starts (its "{port}" replaced by the port)."""
+    server that command line starts; with `client_argv`, that command is the client and its
+    standard output the peer log ("{port}" and "{keys}" in either are replaced)."""
     pcap = os.path.join(out, f"{name}.pcap")
     keys = os.path.join(out, f"{name}.keys")
     log = os.path.join(out, f"{name}.peers.json")
@@ -318,13 +319,20 @@ def record(out, name, use_tls, host="127.0.0.1", dsb=None, bench_bytes=0, upgrad
     cap = subprocess.Popen(["dumpcap", "-q", "-P", "-B", "512", "-i", "lo", "-f", f"tcp port {port}", "-w", pcap],
                            stderr=subprocess.DEVNULL)
     time.sleep(1.0)
+    def argv(args):
+        return [a.replace("{port}", str(port)).replace("{keys}", keys) for a in args]
+
     if server_argv:
-        server = subprocess.Popen([a.replace("{port}", str(port)) for a in server_argv])
+        server = subprocess.Popen(argv(server_argv))
     else:
         server = subprocess.Popen([sys.executable, __file__, "--serve", host, str(port), "1" if use_tls else "0"])
     try:
         time.sleep(2.0)
-        client(host, port, use_tls, keys, log, bench_bytes, upgrade, deflate)
+        if client_argv:
+            with open(log, "wb") as f:
+                f.write(subprocess.run(argv(client_argv), check=True, capture_output=True, timeout=60).stdout)
+        else:
+            client(host, port, use_tls, keys, log, bench_bytes, upgrade, deflate)
     finally:
         time.sleep(0.5)
         server.terminate()

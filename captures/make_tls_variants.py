@@ -245,6 +245,17 @@ def node_h2_capture(name, use_tls):
     h2.record(HERE, name, use_tls, server_argv=server)
 
 
+def node_h2_client_capture(name):
+    """Node's `http2` client (peers/h2_websocket_client.js) sending extended CONNECTs to the
+    Node server, keys by `node --tls-keylog`. (Against Hypercorn 0.18 it cannot be recorded:
+    when `ws` ends a WebSocket stream after the closing handshake, Hypercorn fails with
+    KeyError on the stream and drops the whole connection.)"""
+    server = ["node", os.path.join(PEERS, "h2_websocket_server.js"), "127.0.0.1", "{port}", "1", h2.CERT, h2.KEY]
+    client = ["node", "--tls-keylog={keys}", os.path.join(PEERS, "h2_websocket_client.js"),
+              "https://localhost:{port}/", h2.CERT]
+    h2.record(HERE, name, True, server_argv=server, client_argv=client)
+
+
 RECORDINGS = {
     "tls12-resumption-session-id": lambda n: resumption_capture(n, "1.2", "no-ticket"),
     "tls12-resumption-ticket": lambda n: resumption_capture(n, "1.2"),
@@ -257,6 +268,7 @@ RECORDINGS = {
     "node-ws-tls-suites": node_ws_suites_capture,
     "h2-tls-node-two-websockets-and-get": lambda n: node_h2_capture(n, True),
     "h2c-node-two-websockets-and-get": lambda n: node_h2_capture(n, False),
+    "h2-tls-node-client-two-websockets-and-get": node_h2_client_capture,
 }
 
 

@@ -136,6 +136,14 @@ fn node_http2_rfc8441_server_over_tls_decodes_every_stream() {
 }
 
 #[test]
+fn node_http2_client_sending_extended_connect_decodes_every_stream() {
+    // Node's http2 client (its own HPACK encoder and flow control) opening the WebSocket
+    // streams with `:protocol websocket` once the server's SETTINGS allow it, `ws` on each.
+    let (records, log) = analyzed_with_key_log("h2-tls-node-client-two-websockets-and-get");
+    check(&records, &log, true, false);
+}
+
+#[test]
 fn node_http2_rfc8441_server_over_h2c_decodes_every_stream() {
     let (pcap, log) = kept("h2c-node-two-websockets-and-get");
     let records = framescope(&["analyze", pcap.to_str().expect("path"), "--jsonl"]);
