@@ -354,3 +354,35 @@ fn a_key_log_of_every_capture_and_thousands_more_sessions_matches_each_connectio
     }
     assert!(decoded >= 20, "{decoded} captures");
 }
+
+#[test]
+fn the_same_keys_as_a_decryption_secrets_block_decode_the_same() {
+    // The keys inside the file (`editcap --inject-secrets`), no key log option: resumed
+    // sessions, 0-RTT and Node's suites decode record for record as with the key log.
+    let tmp = tempfile::tempdir().expect("temp dir");
+    for name in [
+        "tls12-resumption-ticket",
+        "tls13-resumption-psk",
+        "tls13-early-data-accepted-openssl",
+        "tls13-early-data-hello-retry-openssl",
+        "node-ws-tls-suites",
+    ] {
+        let (pcap, keys, _) = kept(name);
+        let dsb = tmp.path().join(format!("{name}.pcapng"));
+        let Ok(status) = std::process::Command::new("editcap")
+            .arg("--inject-secrets")
+            .arg(format!("tls,{}", keys.display()))
+            .arg(&pcap)
+            .arg(&dsb)
+            .status()
+        else {
+            common::skip_or_fail_in_ci("editcap (Debian's wireshark-common) is not installed");
+            return;
+        };
+        assert!(status.success(), "editcap failed on {name}");
+        let with_dsb = records(&["analyze", dsb.to_str().expect("path"), "--jsonl"]);
+        let with_keys = analyze(&pcap, &keys);
+        assert!(of_type(&with_dsb, "message").len() >= 10, "{name}");
+        assert_eq!(with_dsb, with_keys, "{name}");
+    }
+}

@@ -614,7 +614,8 @@ impl TlsSession {
     }
 
     fn decrypt(&mut self, rec: RecordIn<'_>, keys: &KeyLog, out: &mut dyn TlsOutput) {
-        let early = rec.dir == Direction::ClientToServer && self.early.phase;
+        // 0-RTT exists in TLS 1.3 only: a TLS 1.2 session never skips a record it cannot open.
+        let early = rec.dir == Direction::ClientToServer && self.early.phase && self.is_tls13();
         if early && self.open_early(&rec, keys, out) {
             return;
         }
