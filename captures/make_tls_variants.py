@@ -134,6 +134,65 @@ def server_frame(opcode, payload):
     return bytes([0x80 | opcode, len(payload)]) + payload
 
 
+def openssl_server(port, keys, options):
+    """OpenSSL's s_server (TLS 1.3, the EC certificate) on 127.0.0.1:port, fed on stdin."""
+    return subprocess.Popen(
+        ["openssl", "s_server", "-accept", f"127.0.0.1:{port}", "-cert", tls.CERT, "-key", tls.KEY, "-tls1_3",
+         "-keylogfile", keys] + options,
+        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+
+
+def openssl_client(port, keys, options):
+    """OpenSSL's s_client (TLS 1.3, no command letters), fed on stdin; its output is read."""
+    return subprocess.Popen(
+        ["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-servername", "localhost", "-CAfile",
+         tls.CERT, "-tls1_3", "-nocommands", "-keylogfile", keys] + options,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+
+
+def write(proc, data, pause=0.4):
+    proc.stdin.write(data)
+    proc.stdin.flush()
+    time.sleep(pause)
+
+
+def server_keyupdate_capture(name):
+    """s_server as the WebSocket server sends KeyUpdates itself (its command letters):
+    `k` (its own keys only), then `K` (update_requested: the client updates too)."""
+    pcap, keys, _ = fresh(name)
+    port = tls.free_port()
+    cap = tls.start_capture(pcap, port)
+    server = openssl_server(port, keys, [])
+    texts = ["before any key update", "after the server's own KeyUpdate", "after an update_requested KeyUpdate"]
+    try:
+        time.sleep(1.0)
+        client = openssl_client(port, keys, [])
+        time.sleep(0.8)
+        write(client, upgrade_request("/server-keyupdate"))
+        write(server, upgrade_response())
+        for i, text in enumerate(texts):
+            if i == 1:
+                write(server, b"k\n")
+            elif i == 2:
+                write(server, b"K\n")
+            write(client, tls.masked_frame(1, text.encode()))
+            write(server, server_frame(1, b"echo: " + text.encode()))
+        write(client, tls.masked_frame(8, b"\x03\xe8bye"))
+        write(server, server_frame(8, b"\x03\xe8bye"), 0.8)
+        client.stdin.close()
+        client.stdout.read()
+        client.wait(timeout=10)
+    finally:
+        server.terminate()
+        server.wait()
+        tls.stop_capture(cap, pcap)
+    sent = [entry("text", t) for t in texts] + [entry("close", (1000, "bye"))]
+    received = [entry("text", "echo: " + t) for t in texts] + [entry("close", (1000, "bye"))]
+    publish(name, {"connections": [{"path": "/server-keyupdate", "sent": sent, "received": received}]})
+
+
 def early_data_capture(name, accept, server_options=()):
     """s_server issues a ticket on a first, ordinary connection; a second s_client resumes
     with it and sends its upgrade request and a first masked text frame as 0-RTT early data.
@@ -148,24 +207,11 @@ def early_data_capture(name, accept, server_options=()):
     early_file = os.path.join(tls.TMP, f"{name}.early")
     port = tls.free_port()
     cap = tls.start_capture(pcap, port)
-    server = subprocess.Popen(
-        ["openssl", "s_server", "-accept", f"127.0.0.1:{port}", "-cert", tls.CERT, "-key", tls.KEY, "-tls1_3",
-         "-quiet", "-keylogfile", keys, "-max_early_data", "16384"] + (["-early_data"] if accept else [])
-        + list(server_options),
-        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-
-    def write(proc, data, pause=0.4):
-        proc.stdin.write(data)
-        proc.stdin.flush()
-        time.sleep(pause)
+    server = openssl_server(port, keys, ["-quiet", "-max_early_data", "16384"] + (["-early_data"] if accept else [])
+                            + list(server_options))
 
     def client(extra):
-        return subprocess.Popen(
-            ["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-servername", "localhost", "-CAfile",
-             tls.CERT, "-tls1_3", "-nocommands", "-keylogfile", keys] + extra,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        )
+        return openssl_client(port, keys, extra)
 
     connections = []
     try:
@@ -265,6 +311,7 @@ RECORDINGS = {
     # The client's key share is X25519, the server takes P-256 only: a HelloRetryRequest.
     "tls13-early-data-hello-retry-openssl": lambda n: early_data_capture(n, accept=False,
                                                                          server_options=("-groups", "P-256")),
+    "tls13-keyupdate-openssl-server": server_keyupdate_capture,
     "node-ws-tls-suites": node_ws_suites_capture,
     "h2-tls-node-two-websockets-and-get": lambda n: node_h2_capture(n, True),
     "h2c-node-two-websockets-and-get": lambda n: node_h2_capture(n, False),

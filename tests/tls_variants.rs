@@ -287,6 +287,18 @@ fn accepted_early_data_without_the_early_secret_is_reported_not_misread() {
 }
 
 #[test]
+fn key_updates_sent_by_the_server_keep_decrypting() {
+    // OpenSSL's s_server as the WebSocket server: `k` (its own keys only), then `K`
+    // (update_requested: the client answers with its own KeyUpdate).
+    let (pcap, keys, log) = kept("tls13-keyupdate-openssl-server");
+    let records = analyze(&pcap, &keys);
+    let connections = check_messages(&records, &log);
+    assert!(anomalies(&records).is_empty(), "{:#?}", anomalies(&records));
+    check_tls_facts(&pcap, &connections);
+    check_frames_against_tshark(&pcap, &keys);
+}
+
+#[test]
 fn node_ws_over_tls_decodes_with_every_forced_suite() {
     // Node's `ws` client and server, `node --tls-keylog`; TLS 1.3 with each of its three
     // suites and TLS 1.2 ChaCha20-Poly1305; permessage-deflate; 16 500 random bytes span two
