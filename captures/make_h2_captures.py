@@ -144,7 +144,10 @@ def client(host, port, use_tls, keys, log_path, bench_bytes=0, upgrade=False, de
                 elif isinstance(event, h2.events.DataReceived):
                     conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
                     if event.stream_id in ws:
-                        ws[event.stream_id][0].receive_data(event.data)
+                        # Node's http2 ends a stream with an empty DATA frame after the
+                        # close, which wsproto refuses once closed.
+                        if event.data:
+                            ws[event.stream_id][0].receive_data(event.data)
                         for e in ws[event.stream_id][0].events():
                             ws[event.stream_id][1].append(e)
                     else:
@@ -351,12 +354,25 @@ def with_secrets(out, dsb, pcap, keys, log):
     print(f"wrote {target} ({os.path.getsize(target)} bytes)")
 
 
-def record(out, name, use_tls, host="127.0.0.1", dsb=None, bench_bytes=0, upgrade=False, deflate=False):
+def record(out, name, use_tls, host="127.0.0.1", dsb=None, bench_bytes=0, upgrade=False, deflate=False,
+           server_argv=None, client_argv=None):
+    """Records `client` against Hypercorn (this file's `--serve`) or, with `server_argv`, the
+    server that command line starts; with `client_argv`, that command is the client and its
+    standard output the peer log ("{port}" and "{keys}" in either are replaced)."""
     pcap, keys, log = outputs(out, name)
     port = free_port(host)
-    server = [sys.executable, __file__, "--serve", host, str(port), "1" if use_tls else "0"]
+
+    def argv(args):
+        return [a.replace("{port}", str(port)).replace("{keys}", keys) for a in args]
+
+    server = argv(server_argv) if server_argv else [sys.executable, __file__, "--serve", host, str(port),
+                                                    "1" if use_tls else "0"]
     with capturing_server(pcap, port, server):
-        client(host, port, use_tls, keys, log, bench_bytes, upgrade, deflate)
+        if client_argv:
+            with open(log, "wb") as f:
+                f.write(subprocess.run(argv(client_argv), check=True, capture_output=True, timeout=60).stdout)
+        else:
+            client(host, port, use_tls, keys, log, bench_bytes, upgrade, deflate)
     publish((pcap, keys, log))
     print(f"wrote {pcap} ({os.path.getsize(pcap)} bytes)")
     if dsb:

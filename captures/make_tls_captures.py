@@ -51,7 +51,8 @@ def openssl_conf(ciphersuites=None, groups=None):
 
 def server_main(port, keys, max_version, ciphers, options=""):
     """The websockets echo server (run in a child process). `options`: comma-separated
-    "rsa" (serve the RSA certificate) and "no-etm" (refuse RFC 7366 encrypt-then-MAC)."""
+    "rsa" (serve the RSA certificate), "no-etm" (refuse RFC 7366 encrypt-then-MAC) and
+    "no-ticket" (no session tickets: TLS 1.2 resumes by session ID from the server's cache)."""
     options = set(filter(None, options.split(",")))
     from websockets.asyncio.server import serve
 
@@ -67,6 +68,8 @@ def server_main(port, keys, max_version, ciphers, options=""):
             ctx.load_cert_chain(CERT, KEY)
         if "no-etm" in options:
             ctx.options |= OP_NO_ENCRYPT_THEN_MAC
+        if "no-ticket" in options:
+            ctx.options |= ssl.OP_NO_TICKET
         ctx.keylog_filename = keys
         if max_version == "1.2":
             ctx.maximum_version = ssl.TLSVersion.TLSv1_2

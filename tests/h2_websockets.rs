@@ -128,6 +128,29 @@ fn h2_over_tls_with_a_key_log_decodes_every_stream() {
 }
 
 #[test]
+fn node_http2_rfc8441_server_over_tls_decodes_every_stream() {
+    // Node's own `http2` with settings.enableConnectProtocol, `ws` on each CONNECT stream;
+    // Node ends each WebSocket stream with an empty DATA frame carrying END_STREAM.
+    let (records, log) = analyzed_with_key_log("h2-tls-node-two-websockets-and-get");
+    check(&records, &log, true, false);
+}
+
+#[test]
+fn node_http2_client_sending_extended_connect_decodes_every_stream() {
+    // Node's http2 client (its own HPACK encoder and flow control) opening the WebSocket
+    // streams with `:protocol websocket` once the server's SETTINGS allow it, `ws` on each.
+    let (records, log) = analyzed_with_key_log("h2-tls-node-client-two-websockets-and-get");
+    check(&records, &log, true, false);
+}
+
+#[test]
+fn node_http2_rfc8441_server_over_h2c_decodes_every_stream() {
+    let (pcap, log) = kept("h2c-node-two-websockets-and-get");
+    let records = framescope(&["analyze", pcap.to_str().expect("path"), "--jsonl"]);
+    check(&records, &log, false, false);
+}
+
+#[test]
 fn permessage_deflate_inside_http2_inside_tls_inflates_as_the_client_logged() {
     let (records, log) = analyzed_with_key_log("h2-tls-deflate-hypercorn-two-websockets-and-get");
     // Every message equals what the client sent and received, after inflating.

@@ -16,7 +16,6 @@ use framescope::analysis::link::LinkType;
 use framescope::analysis::tls::TlsLimits;
 use framescope::analysis::ws::frame::OpCode;
 use framescope::analysis::{Analyzer, AnalyzerConfig, Direction, Timestamp};
-use framescope::capture::OfflineReader;
 
 /// (capture, TLS version, cipher suite) of every websockets-echo capture.
 const ECHO_CAPTURES: &[(&str, &str, &str)] = &[
@@ -83,17 +82,9 @@ fn analyze_packets_with_keys(packets: &[(Timestamp, Vec<u8>)], keys: &Path) -> C
 }
 
 fn analyze(pcap: &Path, keys: Option<&Path>, config: AnalyzerConfig) -> CollectSink {
-    let mut reader = OfflineReader::open(pcap).unwrap_or_else(|e| panic!("open {}: {e}", pcap.display()));
-    let mut analyzer = Analyzer::new(config);
-    if let Some(keys) = keys {
-        let text = std::fs::read(keys).expect("key log");
-        analyzer.keylog_mut().feed(&text);
-        analyzer.keylog_mut().end_of_input();
-    }
-    let mut sink = CollectSink::default();
-    let summary = reader.run(&mut analyzer, &mut sink, &mut |_| true);
+    let text = keys.map(|k| std::fs::read(k).expect("key log")).unwrap_or_default();
+    let (sink, summary) = common::analyze_file_with_keys(pcap, &text, config);
     assert!(summary.stopped_early.is_none());
-    analyzer.finish(&mut sink);
     sink
 }
 
@@ -337,107 +328,18 @@ fn a_key_log_that_never_arrives_is_reported_when_the_waiting_cap_bites() {
     assert!(no_key[0].ts < last_ts);
 }
 
-/// One WebSocket frame as (sender port, fin, opcode, masked, payload length).
-type Frame = (u16, bool, u8, bool, u64);
-
-fn tshark_frames(pcap: &Path, keys: &Path) -> Option<Vec<Frame>> {
-    let out = Command::new("tshark")
-        .arg("-r")
-        .arg(pcap)
-        .arg("-o")
-        .arg(format!("tls.keylog_file:{}", keys.display()))
-        .args([
-            "-Y",
-            "websocket",
-            "-T",
-            "fields",
-            "-E",
-            "occurrence=a",
-            "-E",
-            "aggregator=|",
-        ])
-        .args([
-            "-e",
-            "tcp.srcport",
-            "-e",
-            "websocket.fin",
-            "-e",
-            "websocket.opcode",
-            "-e",
-            "websocket.mask",
-        ])
-        .args([
-            "-e",
-            "websocket.payload_length",
-            "-e",
-            "websocket.payload_length_ext_16",
-        ])
-        .args(["-e", "websocket.payload_length_ext_64"])
-        .output()
-        .ok()?;
-    assert!(
-        out.status.success(),
-        "tshark failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
-    let mut frames = Vec::new();
-    for line in text.lines() {
-        let cols: Vec<&str> = line.split('\t').collect();
-        let port: u16 = cols[0].parse().unwrap();
-        let field = |i: usize| -> Vec<&str> { cols.get(i).map_or(vec![], |c| c.split('|').collect()) };
-        let (fins, ops, masks, lens, l16, l64) = (field(1), field(2), field(3), field(4), field(5), field(6));
-        let (mut i16, mut i64) = (0, 0);
-        // Several frames may share one packet: walk them in order.
-        for k in 0..ops.len() {
-            let short: u64 = lens[k].parse().unwrap();
-            let len = match short {
-                126 => {
-                    i16 += 1;
-                    l16[i16 - 1].parse().unwrap()
-                }
-                127 => {
-                    i64 += 1;
-                    l64[i64 - 1].parse().unwrap()
-                }
-                n => n,
-            };
-            let flag = |s: &str| s == "1" || s == "True";
-            frames.push((port, flag(fins[k]), ops[k].parse().unwrap(), flag(masks[k]), len));
-        }
-    }
-    Some(frames)
-}
-
 #[test]
 fn decrypted_frames_equal_tsharks_on_every_tls_capture() {
     let mut names: Vec<&str> = ECHO_CAPTURES.iter().map(|c| c.0).collect();
     names.push("tls13-keyupdate-openssl-client");
     for name in names {
         let (pcap, keys) = capture(name);
-        let Some(oracle) = tshark_frames(&pcap, &keys) else {
+        let Some(oracle) = common::tshark::frames(&pcap, &keys) else {
             common::skip_or_fail_in_ci("tshark is not installed");
             return;
         };
         let sink = analyze(&pcap, Some(&keys), with_frames());
-        let conn = &sink.connections[0];
-        let ours: Vec<Frame> = sink
-            .frames
-            .iter()
-            .map(|f| {
-                let sender = match f.dir {
-                    Direction::ClientToServer => conn.client.port(),
-                    Direction::ServerToClient => conn.server.port(),
-                };
-                (
-                    sender,
-                    f.header.fin,
-                    f.header.opcode.as_u4(),
-                    f.header.mask.is_some(),
-                    f.header.payload_len,
-                )
-            })
-            .collect();
+        let ours = common::tshark::framescope_frames(&sink);
         assert!(!oracle.is_empty(), "{name}: tshark decrypted nothing");
         assert_eq!(ours, oracle, "{name}");
     }

@@ -1,6 +1,7 @@
 //! The TLS record layer and session on arbitrary bytes: both directions, split anywhere,
 //! with gaps. A ClientHello/ServerHello prefix and a key log matching its client random make
-//! the fuzzer reach the decryption paths (tag failures, sequence trials after loss).
+//! the fuzzer reach the decryption paths (tag failures, sequence trials after loss, 0-RTT
+//! records held, skipped or passed on).
 #![no_main]
 use framescope::analysis::findings::FindingKind;
 use framescope::analysis::tls::{KeyLog, TlsLimits, TlsOutput, TlsSession};
@@ -21,7 +22,7 @@ fuzz_target!(|data: &[u8]| {
         format!(
             "CLIENT_RANDOM {zeros} {m}\nCLIENT_HANDSHAKE_TRAFFIC_SECRET {zeros} {zeros}\n\
              SERVER_HANDSHAKE_TRAFFIC_SECRET {zeros} {zeros}\nCLIENT_TRAFFIC_SECRET_0 {zeros} {zeros}\n\
-             SERVER_TRAFFIC_SECRET_0 {zeros} {zeros}\n",
+             SERVER_TRAFFIC_SECRET_0 {zeros} {zeros}\nCLIENT_EARLY_TRAFFIC_SECRET {zeros} {zeros}\n",
             m = "00".repeat(48)
         )
         .as_bytes(),

@@ -70,22 +70,30 @@ pub struct TlsInfo {
     /// The protocol the server chose (ALPN).
     pub alpn: Option<String>,
     pub decrypted: bool,
+    /// TLS 1.3 0-RTT: "accepted" or "rejected" when the client sent early data.
+    pub early_data: Option<&'static str>,
     /// The ClientHello's random: names the connection's lines in a key log.
     pub client_random: Option<[u8; 32]>,
 }
 
 impl TlsInfo {
-    /// "TLS 1.3 TLS_AES_128_GCM_SHA256  SNI host  ALPN -  decrypted": for the report and the
-    /// window's tooltips.
+    /// "TLS 1.3 TLS_AES_128_GCM_SHA256  SNI host  ALPN -  decrypted" (and "  0-RTT accepted"
+    /// or "rejected" when the client sent early data): for the report and the window's
+    /// tooltips.
     pub fn describe(&self) -> String {
-        format!(
+        let mut text = format!(
             "TLS {} {}  SNI {}  ALPN {}  {}",
             self.version.as_deref().unwrap_or("?"),
             self.cipher_suite.as_deref().unwrap_or("?"),
             self.sni.as_deref().unwrap_or("-"),
             self.alpn.as_deref().unwrap_or("-"),
             if self.decrypted { "decrypted" } else { "not decrypted" }
-        )
+        );
+        if let Some(early) = self.early_data {
+            text.push_str("  0-RTT ");
+            text.push_str(early);
+        }
+        text
     }
 }
 

@@ -137,7 +137,12 @@ fn write_tls(out: &mut impl Write, tls: &TlsInfo) -> io::Result<()> {
     json_opt_str(out, tls.sni.as_deref())?;
     out.write_all(b",\"alpn\":")?;
     json_opt_str(out, tls.alpn.as_deref())?;
-    write!(out, ",\"decrypted\":{}}}", tls.decrypted)
+    write!(out, ",\"decrypted\":{}", tls.decrypted)?;
+    // Only when the client sent 0-RTT data, so other records keep their shape.
+    if let Some(early) = tls.early_data {
+        write!(out, ",\"early_data\":\"{early}\"")?;
+    }
+    out.write_all(b"}")
 }
 
 fn write_flow(out: &mut impl Write, f: &FlowInfo) -> io::Result<()> {

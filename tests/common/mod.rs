@@ -5,6 +5,7 @@ pub mod cli;
 pub mod gui;
 pub mod lo;
 pub mod peers;
+pub mod tshark;
 
 use std::path::{Path, PathBuf};
 
@@ -58,8 +59,15 @@ pub fn analyze_file(path: &Path) -> (CollectSink, ReadSummary) {
 }
 
 pub fn analyze_file_with(path: &Path, config: AnalyzerConfig) -> (CollectSink, ReadSummary) {
+    analyze_file_with_keys(path, b"", config)
+}
+
+/// A whole capture through the analyzer with `keylog` (NSS key log text) fed first.
+pub fn analyze_file_with_keys(path: &Path, keylog: &[u8], config: AnalyzerConfig) -> (CollectSink, ReadSummary) {
     let mut reader = OfflineReader::open(path).unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
     let mut analyzer = Analyzer::new(config);
+    analyzer.keylog_mut().feed(keylog);
+    analyzer.keylog_mut().end_of_input();
     let mut sink = CollectSink::default();
     let summary = reader.run(&mut analyzer, &mut sink, &mut |_| true);
     analyzer.finish(&mut sink);

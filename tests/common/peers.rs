@@ -48,7 +48,7 @@ fn unhex(hex: &str) -> Vec<u8> {
 }
 
 /// A peer log entry: `{"opcode":"text","text":…}`, `{"opcode":"text","repeat":"x","times":N}`,
-/// `{"opcode":"binary","hex":…}`, `{"opcode":…,"bytes":N,"sha256":…}` or
+/// `{"opcode":"binary","hex":…}` (or `"ping"`/`"pong"`), `{"opcode":…,"bytes":N,"sha256":…}` or
 /// `{"opcode":"close","code":N,"reason":…}`.
 pub fn logged_message(m: &Value) -> Logged {
     let opcode = m["opcode"].as_str().expect("opcode").to_owned();
@@ -69,7 +69,7 @@ pub fn logged_message(m: &Value) -> Logged {
                 .repeat(m["times"].as_u64().expect("times") as usize)
                 .into_bytes(),
         },
-        "binary" => unhex(m["hex"].as_str().expect("hex")),
+        "binary" | "ping" | "pong" => unhex(m["hex"].as_str().expect("hex")),
         "close" => {
             let code = m["code"].as_u64().expect("code") as u16;
             let mut p = code.to_be_bytes().to_vec();

@@ -26,6 +26,7 @@ pub fn tls_info(facts: &TlsFacts) -> TlsInfo {
         sni: facts.sni.clone(),
         alpn: facts.alpn.clone(),
         decrypted: facts.decrypted,
+        early_data: facts.early_data.map(|e| e.name()),
         client_random: None,
     }
 }

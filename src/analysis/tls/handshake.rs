@@ -9,6 +9,8 @@
 pub const CLIENT_HELLO: u8 = 1;
 pub const SERVER_HELLO: u8 = 2;
 pub const NEW_SESSION_TICKET: u8 = 4;
+/// TLS 1.3: the client's last message under its early traffic key (RFC 8446 §4.5).
+pub const END_OF_EARLY_DATA: u8 = 5;
 pub const ENCRYPTED_EXTENSIONS: u8 = 8;
 pub const FINISHED: u8 = 20;
 pub const KEY_UPDATE: u8 = 24;
@@ -154,6 +156,9 @@ fn extensions(data: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
 const EXT_SERVER_NAME: u16 = 0;
 const EXT_ALPN: u16 = 16;
 const EXT_ENCRYPT_THEN_MAC: u16 = 22;
+/// RFC 8446 §4.2.10: in a ClientHello, 0-RTT data follows; in EncryptedExtensions, the
+/// server accepted it.
+const EXT_EARLY_DATA: u16 = 42;
 const EXT_SUPPORTED_VERSIONS: u16 = 43;
 
 /// Longest ALPN protocol names and SNI kept (longer ones are cut; both are tiny in practice).
@@ -183,6 +188,8 @@ pub struct ClientHello {
     pub alpn: Vec<String>,
     /// supported_versions, in the client's order (GREASE values included).
     pub versions: Vec<u16>,
+    /// The early_data extension: the client sends 0-RTT records after this ClientHello.
+    pub early_data: bool,
 }
 
 pub fn parse_client_hello(body: &[u8]) -> Option<ClientHello> {
@@ -211,6 +218,7 @@ pub fn parse_client_hello(body: &[u8]) -> Option<ClientHello> {
                 }
             }
             EXT_ALPN => hello.alpn = alpn_list(data),
+            EXT_EARLY_DATA => hello.early_data = true,
             EXT_SUPPORTED_VERSIONS => {
                 let mut v = Reader(Reader(data).vec8().unwrap_or(&[]));
                 hello.versions = core::iter::from_fn(|| v.u16()).take(64).collect();
@@ -269,12 +277,26 @@ pub fn parse_server_hello(body: &[u8]) -> Option<ServerHello> {
     Some(hello)
 }
 
-/// The ALPN protocol a TLS 1.3 server chose, from its EncryptedExtensions.
-pub fn parse_encrypted_extensions_alpn(body: &[u8]) -> Option<String> {
+/// What framescope reads from a TLS 1.3 server's EncryptedExtensions.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EncryptedExtensions {
+    /// The ALPN protocol the server chose.
+    pub alpn: Option<String>,
+    /// The server accepted the client's 0-RTT data.
+    pub early_data: bool,
+}
+
+pub fn parse_encrypted_extensions(body: &[u8]) -> Option<EncryptedExtensions> {
     let exts = Reader(body).vec16()?;
-    extensions(exts)
-        .find(|(t, _)| *t == EXT_ALPN)
-        .and_then(|(_, data)| alpn_list(data).into_iter().next())
+    let mut found = EncryptedExtensions::default();
+    for (t, data) in extensions(exts) {
+        match t {
+            EXT_ALPN => found.alpn = alpn_list(data).into_iter().next(),
+            EXT_EARLY_DATA => found.early_data = true,
+            _ => {}
+        }
+    }
+    Some(found)
 }
 
 /// A human name for a protocol version number.
@@ -336,12 +358,36 @@ mod tests {
     }
 
     #[test]
+    fn early_data_is_read_from_a_client_hello_and_encrypted_extensions() {
+        // RFC 8448 §3's ClientHello offers no 0-RTT; the same with early_data (type 42) does.
+        let plain = hx(RFC8448_CLIENT_HELLO);
+        assert!(!parse_client_hello(&plain[4..]).unwrap().early_data);
+        let mut offering = plain[4..].to_vec();
+        // The extensions' length sits after version, random, session id, suites, compression.
+        let at = 2 + 32 + 1 + 2 + 6 + 2;
+        let exts_len = u16::from_be_bytes([offering[at], offering[at + 1]]) + 4;
+        offering[at..at + 2].copy_from_slice(&exts_len.to_be_bytes());
+        offering.extend([0, 42, 0, 0]);
+        let hello = parse_client_hello(&offering).unwrap();
+        assert!(hello.early_data);
+        assert_eq!(hello.sni.as_deref(), Some("server"));
+        // EncryptedExtensions: ALPN h2 and early_data; then neither.
+        let ee = parse_encrypted_extensions(&hx("000d 0010 0005 0003 026832 002a 0000")).unwrap();
+        assert_eq!(ee.alpn.as_deref(), Some("h2"));
+        assert!(ee.early_data);
+        assert_eq!(
+            parse_encrypted_extensions(&hx("0000")).unwrap(),
+            EncryptedExtensions::default()
+        );
+    }
+
+    #[test]
     fn truncated_hellos_are_none_and_never_panic() {
         let bytes = hx(RFC8448_CLIENT_HELLO);
         for end in 4..bytes.len() {
             let _ = parse_client_hello(&bytes[4..end]);
             let _ = parse_server_hello(&bytes[4..end]);
-            let _ = parse_encrypted_extensions_alpn(&bytes[4..end]);
+            let _ = parse_encrypted_extensions(&bytes[4..end]);
         }
         assert!(parse_client_hello(&bytes[4..20]).is_none());
     }

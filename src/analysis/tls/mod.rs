@@ -11,7 +11,7 @@ pub mod session;
 pub mod suites;
 
 pub use keylog::KeyLog;
-pub use session::{TlsFacts, TlsLimits, TlsOutput, TlsProblem, TlsSession};
+pub use session::{EarlyData, TlsFacts, TlsLimits, TlsOutput, TlsProblem, TlsSession};
 
 /// True when `bytes` (a flow's first client bytes) start like a TLS handshake record
 /// carrying a ClientHello: type 22, version 3.x, a sane length, handshake type 1.

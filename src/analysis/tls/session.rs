@@ -114,6 +114,29 @@ pub struct TlsFacts {
     pub records_decrypted: u64,
     pub records_failed: u64,
     pub key_updates: u32,
+    /// TLS 1.3 0-RTT: the client sent early data and the server accepted or rejected it.
+    pub early_data: Option<EarlyData>,
+}
+
+/// What became of a TLS 1.3 client's 0-RTT data (RFC 8446 §4.2.10).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EarlyData {
+    /// The server's EncryptedExtensions carried early_data: the records are part of the
+    /// client's stream.
+    Accepted,
+    /// The server skipped them (the client usually sends the same bytes again after the
+    /// handshake): they are not part of the stream the server read.
+    Rejected,
+}
+
+impl EarlyData {
+    /// The `early_data` of a JSON Lines `tls` object.
+    pub fn name(self) -> &'static str {
+        match self {
+            EarlyData::Accepted => "accepted",
+            EarlyData::Rejected => "rejected",
+        }
+    }
 }
 
 impl TlsFacts {
@@ -178,6 +201,38 @@ struct Dir {
     given_up: bool,
 }
 
+/// A piece of 0-RTT data held until the server says whether it read it.
+enum EarlyPiece {
+    Plain(Timestamp, Vec<u8>),
+    /// A record no key opened (no CLIENT_EARLY_TRAFFIC_SECRET): its plaintext length, estimated.
+    Unread(Timestamp, u64),
+}
+
+/// TLS 1.3 0-RTT (RFC 8446 §4.2.10): the client's records after a ClientHello with the
+/// early_data extension are protected by the early traffic key (or, when the server rejects
+/// them and the key is unknown, by nothing framescope can open) until its handshake-key
+/// records start. A server that rejects early data skips the records it cannot open; so
+/// does this: a rejected record is no decryption failure and costs no sequence number.
+#[derive(Default)]
+struct Early {
+    /// The ClientHello carried the early_data extension.
+    offered: bool,
+    /// The client's records may still be early data: none has opened with its handshake or
+    /// application key yet.
+    phase: bool,
+    key: Option<RecordKey>,
+    seq: u64,
+    /// The server's EncryptedExtensions: accepted (true) or rejected (false).
+    accepted: Option<bool>,
+    /// Early data held until `accepted` is known (bounded by `max_waiting_bytes`).
+    held: Vec<EarlyPiece>,
+    held_bytes: usize,
+    /// Wire bytes of early records no key opened (bounded by `max_waiting_bytes`, as a
+    /// server bounds what it skips by its max_early_data_size).
+    skipped_bytes: u64,
+    no_key_reported: bool,
+}
+
 /// A TLS connection (both directions).
 pub struct TlsSession {
     limits: TlsLimits,
@@ -196,6 +251,7 @@ pub struct TlsSession {
     no_key_reported: bool,
     /// Numbers waiting records so both directions replay in arrival order.
     arrivals: u64,
+    early: Early,
     scratch: Vec<u8>,
     /// Picked up mid-connection: keys are searched for (`mid_search`), not looked up.
     mid: Option<Box<MidConnection>>,
@@ -239,6 +295,7 @@ impl TlsSession {
             keylog_generation: None,
             no_key_reported: false,
             arrivals: 0,
+            early: Early::default(),
             scratch: Vec::new(),
             mid: None,
         }
@@ -662,6 +719,9 @@ impl TlsSession {
             d.seq_after_last_good = 0;
         }
         self.app_secrets = [Some(ca), Some(sa)];
+        if self.early.phase {
+            self.early.key = s.client_early.and_then(|e| RecordKey::tls13(suite, e.as_bytes()));
+        }
         self.keys_ready = self.dirs.iter().all(|d| d.key.is_some());
         self.keys_ready
     }
@@ -728,6 +788,11 @@ impl TlsSession {
     }
 
     fn decrypt(&mut self, rec: RecordIn<'_>, keys: &KeyLog, out: &mut dyn TlsOutput) {
+        // 0-RTT exists in TLS 1.3 only: a TLS 1.2 session never skips a record it cannot open.
+        let early = rec.dir == Direction::ClientToServer && self.early.phase && self.is_tls13();
+        if early && self.open_early(&rec, keys, out) {
+            return;
+        }
         let di = rec.dir.index();
         let mut scratch = core::mem::take(&mut self.scratch);
         let (seq, lost_unknown) = (self.dirs[di].seq, self.dirs[di].lost_unknown);
@@ -767,8 +832,13 @@ impl TlsSession {
         }
         match opened {
             Some((_, used_seq, range)) => {
+                if early {
+                    // The client's handshake (or application) key works: 0-RTT is over.
+                    self.early.phase = false;
+                }
                 self.opened(&rec, used_seq, &scratch, range, keys, out);
             }
+            None if early && self.skip_early(&rec, out) => {}
             None => self.failed(&rec, seq, out),
         }
         self.scratch = scratch;
@@ -879,6 +949,124 @@ impl TlsSession {
         self.apply_switch(rec.dir);
     }
 
+    /// A client record in the 0-RTT phase opened with the early traffic key: its content is
+    /// handled (application data held or passed on, EndOfEarlyData ends the phase) and true
+    /// returned. False when there is no early key or it does not open the record.
+    fn open_early(&mut self, rec: &RecordIn<'_>, keys: &KeyLog, out: &mut dyn TlsOutput) -> bool {
+        let Some(key) = &self.early.key else { return false };
+        let mut scratch = core::mem::take(&mut self.scratch);
+        let Some((_, range)) = Self::try_open(
+            &mut scratch,
+            key,
+            &rec.header,
+            rec.body,
+            core::iter::once(self.early.seq),
+        ) else {
+            self.scratch = scratch;
+            return false;
+        };
+        self.early.seq += 1;
+        let plain = scratch.get(range).unwrap_or(&[]);
+        // TLSInnerPlaintext: content, type, zero padding (RFC 8446 §5.2).
+        let end = plain.iter().rposition(|b| *b != 0);
+        let content_type = end.and_then(|e| plain.get(e)).copied().unwrap_or(0);
+        let content = end.and_then(|e| plain.get(..e)).unwrap_or(&[]);
+        match content_type {
+            CONTENT_APPLICATION_DATA if !content.is_empty() => {
+                let piece = if self.early.held_bytes + content.len() <= self.limits.max_waiting_bytes {
+                    self.early.held_bytes += content.len();
+                    EarlyPiece::Plain(rec.ts, content.to_vec())
+                } else {
+                    EarlyPiece::Unread(rec.ts, content.len() as u64)
+                };
+                self.early_piece(piece, out);
+            }
+            CONTENT_HANDSHAKE => {
+                let content = content.to_vec();
+                self.handshake_bytes(rec.dir, rec.ts, &content, keys, out);
+                // EndOfEarlyData: the client's next record is under its handshake key.
+                if content.first() == Some(&handshake::END_OF_EARLY_DATA) {
+                    self.early.phase = false;
+                }
+            }
+            _ => {}
+        }
+        self.scratch = scratch;
+        true
+    }
+
+    /// A client record in the 0-RTT phase that no key opened: skipped as a server that
+    /// rejected early data skips it (true), unless more than `max_waiting_bytes` were
+    /// skipped already (false: from then on it is a decryption failure).
+    fn skip_early(&mut self, rec: &RecordIn<'_>, out: &mut dyn TlsOutput) -> bool {
+        let wire = (HEADER_BYTES + usize::from(rec.header.len)) as u64;
+        if self.early.skipped_bytes + wire > self.limits.max_waiting_bytes as u64 {
+            self.early.phase = false;
+            return false;
+        }
+        self.early.skipped_bytes += wire;
+        let plain = self.dirs[rec.dir.index()]
+            .key
+            .as_ref()
+            .map_or(wire, |k| k.lost_plaintext_estimate(wire, 1));
+        self.early_piece(EarlyPiece::Unread(rec.ts, plain), out);
+        true
+    }
+
+    /// Early data goes into the client's stream if the server accepted it, is dropped if it
+    /// rejected it, and waits while its EncryptedExtensions have not been read.
+    fn early_piece(&mut self, piece: EarlyPiece, out: &mut dyn TlsOutput) {
+        match self.early.accepted {
+            None => self.early.held.push(piece),
+            Some(true) => self.deliver_early(piece, out),
+            Some(false) => {}
+        }
+    }
+
+    fn deliver_early(&mut self, piece: EarlyPiece, out: &mut dyn TlsOutput) {
+        let dir = Direction::ClientToServer;
+        let d = &mut self.dirs[dir.index()];
+        match piece {
+            EarlyPiece::Plain(ts, bytes) => {
+                out.plaintext(dir, ts, d.plain_offset, &bytes);
+                d.plain_offset += bytes.len() as u64;
+            }
+            EarlyPiece::Unread(ts, len) => {
+                out.plaintext_gap(dir, ts, d.plain_offset, len);
+                d.plain_offset += len;
+                if !self.early.no_key_reported {
+                    self.early.no_key_reported = true;
+                    out.finding(
+                        dir,
+                        FindingKind::TlsNoKey,
+                        ts,
+                        None,
+                        "the server accepted 0-RTT early data but the key log has no CLIENT_EARLY_TRAFFIC_SECRET \
+                         for this client random (only the client can log it)"
+                            .to_owned(),
+                    );
+                }
+            }
+        }
+    }
+
+    /// The server's EncryptedExtensions said whether it accepted the client's early data.
+    fn early_data_decided(&mut self, accepted: bool, out: &mut dyn TlsOutput) {
+        if !self.early.offered || self.early.accepted.is_some() {
+            return;
+        }
+        self.early.accepted = Some(accepted);
+        self.facts.early_data = Some(if accepted {
+            EarlyData::Accepted
+        } else {
+            EarlyData::Rejected
+        });
+        self.early.held_bytes = 0;
+        for piece in core::mem::take(&mut self.early.held) {
+            self.early_piece(piece, out);
+        }
+    }
+
     /// Installs the next key after a Finished (TLS 1.3 application keys) or a KeyUpdate.
     fn apply_switch(&mut self, dir: Direction) {
         let Some(suite) = self.suite else { return };
@@ -920,6 +1108,8 @@ impl TlsSession {
                         self.client_random = Some(hello.random);
                         self.facts.sni = hello.sni;
                         self.facts.alpn_offered = hello.alpn;
+                        self.early.offered = hello.early_data;
+                        self.early.phase = hello.early_data;
                     }
                 }
                 handshake::SERVER_HELLO if dir == Direction::ServerToClient => {
@@ -928,9 +1118,12 @@ impl TlsSession {
                     }
                 }
                 handshake::ENCRYPTED_EXTENSIONS => {
-                    if let Some(alpn) = handshake::parse_encrypted_extensions_alpn(&body) {
-                        out.alpn(&alpn);
-                        self.facts.alpn = Some(alpn);
+                    if let Some(ee) = handshake::parse_encrypted_extensions(&body) {
+                        if let Some(alpn) = ee.alpn {
+                            out.alpn(&alpn);
+                            self.facts.alpn = Some(alpn);
+                        }
+                        self.early_data_decided(ee.early_data, out);
                     }
                 }
                 handshake::FINISHED if self.is_tls13() => {
@@ -1089,6 +1282,173 @@ mod tests {
         }
         session.finish(ts, &mut out);
         (session, out)
+    }
+
+    /// Collects each direction's plaintext and the findings.
+    #[derive(Default)]
+    struct Streams {
+        plain: [Vec<u8>; 2],
+        gaps: [u64; 2],
+        findings: Vec<(FindingKind, String)>,
+    }
+
+    impl TlsOutput for Streams {
+        fn plaintext(&mut self, dir: Direction, _: Timestamp, offset: u64, bytes: &[u8]) {
+            assert_eq!(offset, self.plain[dir.index()].len() as u64 + self.gaps[dir.index()]);
+            self.plain[dir.index()].extend_from_slice(bytes);
+        }
+        fn plaintext_gap(&mut self, dir: Direction, _: Timestamp, _: u64, len: u64) {
+            self.gaps[dir.index()] += len;
+        }
+        fn finding(&mut self, _: Direction, kind: FindingKind, _: Timestamp, _: Option<u64>, detail: String) {
+            self.findings.push((kind, detail));
+        }
+    }
+
+    /// A TLS 1.3 record (TLS_AES_128_GCM_SHA256) sealed with the key of `secret`, as a
+    /// peer would send it: content, inner type, tag.
+    fn sealed(secret: &[u8; 32], seq: u64, inner_type: u8, content: &[u8]) -> Vec<u8> {
+        use crate::analysis::tls::crypto::hkdf_expand_label;
+        use crate::analysis::tls::suites::Hash;
+        use ring::aead::{AES_128_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
+        let (mut key, mut iv) = ([0u8; 16], [0u8; 12]);
+        assert!(hkdf_expand_label(Hash::Sha256, secret, b"key", b"", &mut key));
+        assert!(hkdf_expand_label(Hash::Sha256, secret, b"iv", b"", &mut iv));
+        for (i, b) in seq.to_be_bytes().iter().enumerate() {
+            iv[4 + i] ^= b;
+        }
+        let mut body = content.to_vec();
+        body.push(inner_type);
+        let header = [CONTENT_APPLICATION_DATA, 3, 3, 0, (body.len() + 16) as u8];
+        let key = LessSafeKey::new(UnboundKey::new(&AES_128_GCM, &key).unwrap());
+        key.seal_in_place_append_tag(Nonce::assume_unique_for_key(iv), Aad::from(header), &mut body)
+            .unwrap();
+        [header.to_vec(), body].concat()
+    }
+
+    /// A handshake message: type, 24-bit length, body.
+    fn message(msg_type: u8, body: &[u8]) -> Vec<u8> {
+        let len = (body.len() as u32).to_be_bytes();
+        [&[msg_type, len[1], len[2], len[3]][..], body].concat()
+    }
+
+    const EARLY: [u8; 32] = [0xe0; 32];
+    const CLIENT_HS: [u8; 32] = [0xc1; 32];
+    const SERVER_HS: [u8; 32] = [0x51; 32];
+    const CLIENT_AP: [u8; 32] = [0xca; 32];
+    const SERVER_AP: [u8; 32] = [0x5a; 32];
+
+    /// A resumed TLS 1.3 session whose client sends "GET /early" as 0-RTT data; the server
+    /// accepts it (its EncryptedExtensions carry early_data) or not. When rejected, the
+    /// client sends "GET /again" after the handshake, as clients do. `early_secret`: the
+    /// key log has the CLIENT_EARLY_TRAFFIC_SECRET line.
+    fn zero_rtt_session(accepted: bool, early_secret: bool) -> (TlsSession, Streams) {
+        let mut hello = vec![3, 3];
+        hello.extend([0x77; 32]); // random
+        hello.extend([0, 0, 2, 0x13, 0x01, 1, 0]); // session id, suites, compression
+        hello.extend([0, 4, 0, 42, 0, 0]); // extensions: early_data
+        let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+        let random = hex(&[0x77; 32]);
+        let mut lines = vec![
+            format!("CLIENT_HANDSHAKE_TRAFFIC_SECRET {random} {}", hex(&CLIENT_HS)),
+            format!("SERVER_HANDSHAKE_TRAFFIC_SECRET {random} {}", hex(&SERVER_HS)),
+            format!("CLIENT_TRAFFIC_SECRET_0 {random} {}", hex(&CLIENT_AP)),
+            format!("SERVER_TRAFFIC_SECRET_0 {random} {}", hex(&SERVER_AP)),
+        ];
+        if early_secret {
+            lines.push(format!("CLIENT_EARLY_TRAFFIC_SECRET {random} {}", hex(&EARLY)));
+        }
+        let keys = KeyLog::from_text(lines.join("\n").as_bytes());
+        let (mut session, mut out) = (TlsSession::new(TlsLimits::default()), Streams::default());
+        let ts = Timestamp::ZERO;
+        let (c2s, s2c) = (Direction::ClientToServer, Direction::ServerToClient);
+        let mut client = record(CONTENT_HANDSHAKE, &message(handshake::CLIENT_HELLO, &hello));
+        client.extend(record(CONTENT_CHANGE_CIPHER_SPEC, &[1]));
+        client.extend(sealed(&EARLY, 0, CONTENT_APPLICATION_DATA, b"GET /early"));
+        session.push(c2s, 0, &client, ts, &keys, &mut out);
+        let mut client_offset = client.len() as u64;
+        let extensions: &[u8] = if accepted { &[0, 4, 0, 42, 0, 0] } else { &[0, 0] };
+        let mut server = handshake(SERVER_HELLO);
+        server.extend(sealed(
+            &SERVER_HS,
+            0,
+            CONTENT_HANDSHAKE,
+            &message(handshake::ENCRYPTED_EXTENSIONS, extensions),
+        ));
+        server.extend(sealed(
+            &SERVER_HS,
+            1,
+            CONTENT_HANDSHAKE,
+            &message(handshake::FINISHED, &[0; 32]),
+        ));
+        server.extend(sealed(&SERVER_AP, 0, CONTENT_APPLICATION_DATA, b"HTTP/1.1 101"));
+        session.push(s2c, 0, &server, ts, &keys, &mut out);
+        let mut client = Vec::new();
+        if accepted {
+            client.extend(sealed(
+                &EARLY,
+                1,
+                CONTENT_HANDSHAKE,
+                &message(handshake::END_OF_EARLY_DATA, &[]),
+            ));
+        }
+        client.extend(sealed(
+            &CLIENT_HS,
+            0,
+            CONTENT_HANDSHAKE,
+            &message(handshake::FINISHED, &[0; 32]),
+        ));
+        if !accepted {
+            client.extend(sealed(&CLIENT_AP, 0, CONTENT_APPLICATION_DATA, b"GET /again"));
+        }
+        session.push(c2s, client_offset, &client, ts, &keys, &mut out);
+        client_offset += client.len() as u64;
+        let after = sealed(
+            &CLIENT_AP,
+            u64::from(!accepted),
+            CONTENT_APPLICATION_DATA,
+            b" then more",
+        );
+        session.push(c2s, client_offset, &after, ts, &keys, &mut out);
+        session.finish(ts, &mut out);
+        (session, out)
+    }
+
+    #[test]
+    fn accepted_early_data_is_the_start_of_the_clients_stream() {
+        let (session, out) = zero_rtt_session(true, true);
+        assert_eq!(out.findings, []);
+        assert_eq!(out.plain[0], b"GET /early then more");
+        assert_eq!(out.plain[1], b"HTTP/1.1 101");
+        assert_eq!(session.facts().early_data, Some(EarlyData::Accepted));
+        assert_eq!(session.facts().records_failed, 0);
+    }
+
+    #[test]
+    fn rejected_early_data_is_skipped_as_the_server_skipped_it() {
+        // Before 0-RTT was handled, the early record failed the handshake key's tag check:
+        // a `tls-decrypt-failed` finding, and the client's sequence number moved on one.
+        for early_secret in [true, false] {
+            let (session, out) = zero_rtt_session(false, early_secret);
+            assert_eq!(out.findings, [], "early secret logged: {early_secret}");
+            assert_eq!(out.plain[0], b"GET /again then more");
+            assert_eq!(out.gaps, [0, 0]);
+            assert_eq!(session.facts().early_data, Some(EarlyData::Rejected));
+            assert!(session.facts().decrypted);
+        }
+    }
+
+    #[test]
+    fn accepted_early_data_without_its_secret_is_a_gap_and_a_missing_key() {
+        let (session, out) = zero_rtt_session(true, false);
+        assert_eq!(out.findings.len(), 1, "{:?}", out.findings);
+        assert_eq!(out.findings[0].0, FindingKind::TlsNoKey);
+        assert!(out.findings[0].1.contains("CLIENT_EARLY_TRAFFIC_SECRET"));
+        // "GET /early" (10 bytes) and the 4-byte EndOfEarlyData, which cannot be told from
+        // data without the key: AES-GCM's overhead is fixed, so the estimate is exact.
+        assert_eq!(out.gaps[0], 14);
+        assert_eq!(out.plain[0], b" then more");
+        assert_eq!(session.facts().early_data, Some(EarlyData::Accepted));
     }
 
     #[test]
