@@ -260,7 +260,7 @@ fn live_analyzer_without_keys(pcap: &Path) -> (Analyzer, CollectSink, Timestamp)
         ..AnalyzerConfig::default()
     });
     let mut sink = CollectSink::default();
-    let packets = packets_of(pcap);
+    let packets = common::pcap_packets(pcap);
     for (ts, data) in &packets {
         analyzer.push_packet(*ts, LinkType::Ethernet, data, &mut sink);
     }
@@ -651,7 +651,7 @@ fn a_tls13_connection_picked_up_mid_connection_is_found_in_the_key_log_and_decod
     ] {
         let (pcap, keys) = capture(name);
         let whole = analyze(&pcap, Some(&keys), AnalyzerConfig::default());
-        let packets = packets_of(&pcap);
+        let packets = common::pcap_packets(&pcap);
         let mut decoded_cuts = 0;
         for cut in 8..packets.len().saturating_sub(4) {
             let sink = analyze_packets_with_keys(&packets[cut..], &keys);
@@ -689,7 +689,7 @@ fn a_tls13_connection_picked_up_mid_connection_is_found_in_the_key_log_and_decod
 fn picked_up_mid_connection_tls12_and_missing_keys_are_said_so() {
     // TLS 1.2: its keys come from both hellos' randoms, which were not captured.
     let (pcap, keys) = capture("tls12-ecdhe-aes128gcm");
-    let packets = packets_of(&pcap);
+    let packets = common::pcap_packets(&pcap);
     let sink = analyze_packets_with_keys(&packets[12..], &keys);
     assert!(sink.connections.is_empty());
     assert_eq!(sink.flows.len(), 1);
@@ -710,7 +710,7 @@ fn picked_up_mid_connection_tls12_and_missing_keys_are_said_so() {
     );
     // TLS 1.3 without a key log.
     let (pcap, _) = capture("tls13-aes128gcm");
-    let sink = common::analyze_packets(&packets_of(&pcap)[13..], AnalyzerConfig::default());
+    let sink = common::analyze_packets(&common::pcap_packets(&pcap)[13..], AnalyzerConfig::default());
     assert!(sink.connections.is_empty());
     assert!(sink.flows[0].reason.starts_with("TLS picked up mid-connection"));
     assert!(sink.findings_of("tls-no-key")[0].detail.contains("with no key log"));

@@ -117,12 +117,7 @@ fn flows_without_websocket_are_listed_with_why() {
 /// The packets of a real capture from its `skip`-th on: a capture started after the
 /// connection's first packets were gone.
 fn packets_from(name: &str, skip: usize) -> Vec<(framescope::analysis::Timestamp, Vec<u8>)> {
-    let mut file = pcap::Capture::from_file(common::captures_dir().join(name)).expect("capture");
-    let mut packets = Vec::new();
-    while let Ok(p) = file.next_packet() {
-        let ts = framescope::analysis::Timestamp::from_secs_nanos(p.header.ts.tv_sec, p.header.ts.tv_usec * 1000);
-        packets.push((ts, p.data.to_vec()));
-    }
+    let mut packets = common::pcap_packets(&common::captures_dir().join(name));
     packets.split_off(skip.min(packets.len()))
 }
 

@@ -37,8 +37,8 @@ pub trait TlsOutput {
     /// Picked up mid-connection, the key search found that the side taken for the client is
     /// the server: later `dir`s are the other way round.
     fn roles_swapped(&mut self) {}
-    /// The session's first record was just decrypted (before its plaintext is given): the
-    /// facts the connection inside will carry.
+    /// Picked up mid-connection, the session's first record was just decrypted (before its
+    /// plaintext is given): the facts the connection inside will carry.
     fn decrypting(&mut self, _facts: &TlsFacts, _client_random: Option<&[u8; 32]>) {}
 }
 
@@ -889,7 +889,11 @@ impl TlsSession {
         let first = !self.facts.decrypted;
         self.facts.decrypted = true;
         self.facts.records_decrypted += 1;
-        if first {
+        // Picked up mid-connection, the first record already carries the application's
+        // bytes, which may start a connection at once. (A handshake's first protected record
+        // is its EncryptedExtensions, whose ALPN the facts do not hold yet: the layer takes
+        // the facts after the push instead.)
+        if first && self.mid.is_some() {
             out.decrypting(&self.facts, self.client_random.as_ref());
         }
         if self.facts.problem == Some(TlsProblem::DecryptFailed) {
