@@ -3,7 +3,7 @@
 #![no_main]
 use framescope::analysis::tls::KeyLog;
 use framescope::analysis::tls::handshake::{
-    HandshakeReader, parse_client_hello, parse_encrypted_extensions_alpn, parse_server_hello,
+    HandshakeReader, parse_client_hello, parse_encrypted_extensions, parse_server_hello,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -16,7 +16,7 @@ fuzz_target!(|data: &[u8]| {
     let _ = log.stats();
     let _ = parse_client_hello(data);
     let _ = parse_server_hello(data);
-    let _ = parse_encrypted_extensions_alpn(data);
+    let _ = parse_encrypted_extensions(data);
     let mut reader = HandshakeReader::new();
     for piece in data.chunks(3) {
         reader.push(piece, &mut |m| {
