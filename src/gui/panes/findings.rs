@@ -31,7 +31,7 @@ pub fn findings_ui(cx: &mut Cx<'_>, ui: &mut egui::Ui) {
         .auto_shrink([false, false])
         .resizable(true)
         .sense(egui::Sense::click())
-        .column(Column::initial(170.0).at_least(60.0))
+        .column(Column::initial(110.0).at_least(60.0))
         .column(Column::initial(50.0).at_least(30.0))
         .column(Column::initial(40.0).at_least(30.0))
         .column(Column::initial(190.0).at_least(80.0))
@@ -52,8 +52,22 @@ pub fn findings_ui(cx: &mut Cx<'_>, ui: &mut egui::Ui) {
                     return;
                 };
                 let finding = &f.finding;
+                let previous = row_index_previous(&rows, row.index(), &cx.store);
                 row.col(|ui| {
-                    ui.label(format::utc(finding.ts));
+                    // The table's time as View → Time shows it (delta: since the previous
+                    // finding shown), the full date in the tooltip.
+                    let conn_start = finding
+                        .conn
+                        .and_then(|c| cx.store.connection(c))
+                        .map(|c| c.info.first_ts);
+                    ui.label(format::table_time(
+                        cx.settings.time_mode,
+                        finding.ts,
+                        cx.store.capture_start(),
+                        conn_start,
+                        previous,
+                    ))
+                    .on_hover_text(format::time_tooltip(finding.ts));
                 });
                 row.col(|ui| {
                     ui.label(finding.conn.map_or("-".into(), |c| c.to_string()));
@@ -83,4 +97,10 @@ pub fn findings_ui(cx: &mut Cx<'_>, ui: &mut egui::Ui) {
         Some((None, Some(conn))) => cx.push(Command::SelectConnection(Some(conn))),
         _ => {}
     }
+}
+
+/// The time of the finding shown just above row `at` (delta mode), if any.
+fn row_index_previous(rows: &[usize], at: usize, store: &crate::store::Store) -> Option<crate::analysis::Timestamp> {
+    let previous = at.checked_sub(1).and_then(|i| rows.get(i))?;
+    store.findings.get(*previous).map(|f| f.finding.ts)
 }
