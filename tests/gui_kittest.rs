@@ -46,7 +46,7 @@ fn selecting_a_message_shows_its_detail_and_keys_move_the_selection() {
     let first = harness.state().selection.message.expect("selected");
     assert_eq!(harness.state().store.messages[first as usize].opcode, OpCode::Text);
     harness.get_by_label(&format!("#{first} on connection 0 (c2s)"));
-    harness.get_by_label("17 B decoded, 23 B on the wire, 1 frame(s)");
+    harness.get_by_label("17 B decoded, 23 B on the wire, 1 frame");
     harness.key_press(egui::Key::ArrowDown);
     harness.run_steps(2);
     assert_eq!(harness.state().selection.message, Some(first + 1));

@@ -309,7 +309,7 @@ fn two_tabs_hold_two_connections_each_with_its_own_transcript() {
     step_until(&mut h, |app| app.guard.prompt.is_some());
     // A new window is laid out unseen in its first frame.
     h.run_steps(3);
-    h.get_by_label_contains("Closing the tab would lose 1 recording(s)");
+    h.get_by_label_contains("Closing the tab would lose 1 recording not");
     h.get_by_label("Discard").click();
     step_until(&mut h, |app| {
         app.clients.tabs.len() == 1 && app.store.connections[0].end.is_some()

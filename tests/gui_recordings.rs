@@ -43,7 +43,7 @@ fn quitting_with_an_unsaved_recording_asks_and_cancel_keeps_everything() {
     harness.get_by_label_contains("Quit").click();
     harness.run_steps(3);
     harness.get_by_label("Unsaved recordings");
-    harness.get_by_label_contains("Quitting would lose 1 recording(s)");
+    harness.get_by_label_contains("Quitting would lose 1 recording not");
     assert!(!harness.state().guard.quit_confirmed);
     harness.get_by_label("Cancel").click();
     harness.run_steps(3);
@@ -76,7 +76,7 @@ fn opening_a_file_over_an_unsaved_recording_asks_first() {
             "python-deflate-context-takeover.pcap",
         )));
     harness.run_steps(3);
-    harness.get_by_label_contains("Opening a file would lose 1 recording(s)");
+    harness.get_by_label_contains("Opening a file would lose 1 recording not");
     assert!(
         harness.state().store.messages.is_empty(),
         "nothing opened before the answer"

@@ -234,9 +234,10 @@ pub fn guard_windows_ui(cx: &mut Cx<'_>, guard: &Guard, ctx: &egui::Context) {
         egui::Modal::new(egui::Id::unique("unsaved-recordings")).show(ctx, |ui| {
             ui.heading("Unsaved recordings");
             ui.label(format!(
-                "{} would lose {} recording(s) not saved yet:",
+                "{} would lose {} recording{} not saved yet:",
                 action.verb(),
-                at_risk.len()
+                at_risk.len(),
+                if at_risk.len() == 1 { "" } else { "s" }
             ));
             for (p, bytes) in at_risk {
                 let bytes = *bytes;

@@ -79,10 +79,11 @@ pub fn detail_ui(cx: &mut Cx<'_>, tab: &mut DetailTab, ui: &mut egui::Ui) {
                 wrapped(
                     ui,
                     format!(
-                        "{} decoded, {} on the wire, {} frame(s){}",
+                        "{} decoded, {} on the wire, {} frame{}{}",
                         format::bytes(m.len),
                         format::bytes(m.wire_len),
                         m.frames,
+                        if m.frames == 1 { "" } else { "s" },
                         if m.compressed { ", permessage-deflate" } else { "" }
                     ),
                 );
