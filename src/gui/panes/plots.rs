@@ -73,6 +73,38 @@ pub struct PlotsState {
     pings: PingIndex,
     /// Each lane drawn in the last frame and its plot-to-screen transform.
     pub drawn: Vec<(PlotLane, PlotTransform)>,
+    /// Whether the timeline's x range follows the data as it grows.
+    pub follow: FollowRange,
+}
+
+/// The plots' x range follows the data as it grows (a live session or capture: a plot's
+/// default range is only its first), until the user zooms or pans, and again after a
+/// double-click puts it back to the whole range.
+#[derive(Debug, Default)]
+pub struct FollowRange {
+    stopped: bool,
+    /// The range set (or found at the default) last frame.
+    last: Option<(f64, f64)>,
+}
+
+impl FollowRange {
+    /// Called once a frame with the lane's x range and the whole data's range: the range to
+    /// set, when following and it differs.
+    pub fn x_range(&mut self, current: (f64, f64), whole: (f64, f64)) -> Option<(f64, f64)> {
+        let close = |a: (f64, f64), b: (f64, f64)| {
+            let tolerance = (b.1 - b.0).abs().max(1e-9) * 1e-6;
+            (a.0 - b.0).abs() <= tolerance && (a.1 - b.1).abs() <= tolerance
+        };
+        if self.last.is_some_and(|last| !close(current, last)) {
+            // Not where it was left: the user zoomed or panned.
+            self.stopped = true;
+        }
+        if close(current, whole) {
+            self.stopped = false;
+        }
+        self.last = (!self.stopped).then_some(whole);
+        (!self.stopped && !close(current, whole)).then_some(whole)
+    }
 }
 
 impl PlotsState {

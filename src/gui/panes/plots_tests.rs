@@ -297,3 +297,19 @@ fn throughput_bins_count_wire_bytes_and_messages_from_the_origin() {
     assert!((got.bytes[1][9][1] - 10_000.0).abs() < 1e-9);
     assert_eq!(got.first[1][0], None);
 }
+
+#[test]
+fn the_range_follows_growing_data_until_the_user_zooms_and_again_after_a_reset() {
+    let mut follow = FollowRange::default();
+    // First frame: the plot shows its default, the whole range.
+    assert_eq!(follow.x_range((-0.02, 1.02), (-0.02, 1.02)), None);
+    // A live session's data grows: the range is widened to it.
+    assert_eq!(follow.x_range((-0.02, 1.02), (-0.04, 2.04)), Some((-0.04, 2.04)));
+    assert_eq!(follow.x_range((-0.04, 2.04), (-0.06, 3.06)), Some((-0.06, 3.06)));
+    // The user zooms in: the range is left alone while data keeps coming.
+    assert_eq!(follow.x_range((0.5, 1.0), (-0.08, 4.08)), None);
+    assert_eq!(follow.x_range((0.5, 1.0), (-0.1, 5.1)), None);
+    // A double-click puts the plot back to the whole range: it follows again.
+    assert_eq!(follow.x_range((-0.1, 5.1), (-0.1, 5.1)), None);
+    assert_eq!(follow.x_range((-0.1, 5.1), (-0.12, 6.12)), Some((-0.12, 6.12)));
+}

@@ -319,6 +319,7 @@ pub(super) fn timeline_ui(
     // One y range for both lanes, so the same size sits at the same height.
     let y_top = state.timeline.max_y.max(1.0) + 0.3;
     let mut clicked = None;
+    let follow = &mut state.follow;
     for dir in [Direction::ClientToServer, Direction::ServerToClient] {
         let cache = &mut state.timeline;
         let (id, title, lane_kind) = match dir {
@@ -343,7 +344,20 @@ pub(super) fn timeline_ui(
                 })
             })
             .show(ui, |plot_ui| {
-                let bounds = plot_ui.plot_bounds();
+                let mut bounds = plot_ui.plot_bounds();
+                // New data (a live source) widens the range unless the user zoomed or
+                // panned; the lanes are linked, so the first one decides.
+                let whole = (-end * 0.02, end * 1.02);
+                if dir == Direction::ClientToServer
+                    && let Some((from, to)) = follow.x_range((bounds.min()[0], bounds.max()[0]), whole)
+                {
+                    plot_ui.set_plot_bounds_x(from..=to);
+                    bounds = plot_ui.plot_bounds();
+                }
+                // The y range is never zoomed: it grows with the largest message.
+                if (bounds.max()[1] - y_top).abs() > 1e-6 {
+                    plot_ui.set_plot_bounds_y(-0.15..=y_top);
+                }
                 let (x_min, x_max) = (bounds.min()[0], bounds.max()[0]);
                 let shown = cache.shown(dir.index(), x_min, x_max, columns).to_vec();
                 for op in theme::OPCODES {
