@@ -159,10 +159,19 @@ fn display_filter_ui(cx: &mut Cx<'_>, state: &mut TopBarState, ui: &mut egui::Ui
             (Ok(()), false) => Some(egui::Color32::from_rgba_unmultiplied(70, 180, 90, 40)),
             (Err(_), false) => Some(egui::Color32::from_rgba_unmultiplied(225, 70, 60, 50)),
         };
+        let has_draft = !state.display_draft.trim().is_empty();
         let mut edit = egui::TextEdit::singleline(&mut state.display_draft)
             .id(egui::Id::unique("display-filter"))
             .hint_text("e.g. opcode == close || json.type == \"order.paid\"  (Enter applies)")
-            .desired_width((ui.available_width() - 330.0 - 95.0 * cx.settings.saved_filters.len() as f32).max(220.0));
+            // Room kept for Apply, Recent, the saved filters, the quick filters and the count
+            // (and Clear and Save once there is a filter), so the count stays on this row.
+            .desired_width(
+                (ui.available_width()
+                    - 330.0
+                    - if has_draft { 120.0 } else { 0.0 }
+                    - 95.0 * cx.settings.saved_filters.len() as f32)
+                    .max(220.0),
+            );
         if let Some(fill) = fill {
             edit = edit.background_color(fill);
         }
@@ -236,11 +245,15 @@ fn display_filter_ui(cx: &mut Cx<'_>, state: &mut TopBarState, ui: &mut egui::Ui
             cx.push(Command::Settings(SettingsChange::SavedFilters(saved)));
         }
         ui.separator();
-        ui.label(format!(
-            "{} of {} messages",
-            cx.view.rows.len(),
-            cx.store.messages.len()
-        ));
+        // One line: a count broken over two rows pushes the whole bar down.
+        ui.add(
+            egui::Label::new(format!(
+                "{} of {} messages",
+                cx.view.rows.len(),
+                cx.store.messages.len()
+            ))
+            .extend(),
+        );
     });
     // Under the field: the mistake, or the completions for the word at the cursor.
     if let Err(e) = &draft_check {
