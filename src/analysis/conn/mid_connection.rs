@@ -1,7 +1,8 @@
 //! Tells TLS and HTTP/2 apart in a flow picked up mid-connection (its start was not
-//! captured), so its `flow` record can say what it is and why it cannot be decoded, instead
-//! of "no WebSocket frame boundary found": people often start a capture after the page (and
-//! its TLS handshake, or its HTTP/2 preface) was already there.
+//! captured): TLS gets a key search (`conn::tls_layer`), HTTP/2 a `flow` record saying what
+//! it is and why it cannot be decoded, instead of "no WebSocket frame boundary found":
+//! people often start a capture after the page (and its TLS handshake, or its HTTP/2
+//! preface) was already there.
 //!
 //! Both ask a direction's bytes, from the first captured one, to be a chain of record (or
 //! frame) headers each followed by the body it announces ([`FrameWalk`]). A TLS record
@@ -10,39 +11,13 @@
 //! a continuation frame), so it takes two whole frames and nothing else, and the flow
 //! record says HTTP/2 only after the WebSocket frame search failed.
 
-/// What the bytes of a mid-connection flow are.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MidConnection {
-    Tls,
-    Http2,
-}
-
-impl MidConnection {
-    /// The `protocol` of the flow record.
-    pub fn protocol(self) -> &'static str {
-        match self {
-            MidConnection::Tls => "tls",
-            MidConnection::Http2 => "http2",
-        }
-    }
-
-    /// Why the flow cannot be decoded, for its flow record (with the bytes looked at).
-    pub fn reason(self, bytes: Option<u64>) -> String {
-        let why = match self {
-            MidConnection::Tls => {
-                "TLS picked up mid-connection: its handshake was not captured, so no key log line \
-                 can be matched to it"
-            }
-            MidConnection::Http2 => {
-                "HTTP/2 picked up mid-connection: its preface and header compression state were not \
-                 captured, so its WebSocket streams cannot be told from other streams"
-            }
-        };
-        match bytes {
-            Some(bytes) => format!("{why} ({bytes} bytes)"),
-            None => why.to_owned(),
-        }
-    }
+/// Why an HTTP/2 connection picked up mid-connection cannot be decoded (`bytes` looked at),
+/// for its flow record.
+pub fn mid_h2_reason(bytes: u64) -> String {
+    format!(
+        "HTTP/2 picked up mid-connection: its preface and header compression state were not \
+         captured, so its WebSocket streams cannot be told from other streams ({bytes} bytes)"
+    )
 }
 
 /// TLS records: content types ChangeCipherSpec, Alert, Handshake and ApplicationData.

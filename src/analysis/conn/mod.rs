@@ -34,7 +34,7 @@ use crate::analysis::tcp::{Chunk, FlowKey, Opening, Side};
 use crate::analysis::time::Timestamp;
 use crate::analysis::tls::{KeyLog, TlsLimits, looks_like_client_hello};
 use crate::analysis::ws::stream::StreamLimits;
-use mid_connection::{FrameWalk, MidConnection, looks_like_tls_records};
+use mid_connection::{FrameWalk, looks_like_tls_records, mid_h2_reason};
 
 /// Settings the flow state machine needs from the analyzer's configuration.
 #[derive(Clone, Copy, Debug)]
@@ -360,17 +360,9 @@ impl FlowState {
                     }
                 } else {
                     if self.searched.is_none() {
-                        // The flow's first bytes picked up mid-stream: TLS records cannot be
-                        // WebSocket frames, so the search stops here; HTTP/2 frames can look
-                        // like them, so it goes on and the flow record tells if it fails.
-                        if looks_like_tls_records(bytes) {
-                            self.phase = Phase::Other;
-                            if let Some(note) = &mut self.note {
-                                note.protocol = MidConnection::Tls.protocol();
-                                note.reason = Some(MidConnection::Tls.reason(None));
-                            }
-                            return;
-                        }
+                        // Picked up mid-stream (TLS records were taken by `on_chunk`): HTTP/2
+                        // frames can look like WebSocket frames, so the search goes on and
+                        // the flow record tells if it fails.
                         self.mid_h2 = Some(Box::new([FrameWalk::http2(), FrameWalk::http2()]));
                     }
                     if let Some(walk) = self.mid_h2.as_mut().and_then(|w| w.get_mut(side.index())) {
@@ -644,7 +636,6 @@ impl FlowState {
             .mid_h2
             .take()
             .is_some_and(|walks| walks.iter().any(FrameWalk::is_http2));
-        let mid = h2.then_some(MidConnection::Http2);
         let Some((first_ts, bytes)) = self.searched.take() else {
             return;
         };
@@ -652,9 +643,9 @@ impl FlowState {
         self.note = None;
         self.listed = true;
         let client = self.syn_client.unwrap_or_else(|| self.likely_client());
-        let (protocol, reason) = match mid {
-            Some(mid) => (mid.protocol(), mid.reason(Some(bytes))),
-            None => (
+        let (protocol, reason) = match h2 {
+            true => ("http2", mid_h2_reason(bytes)),
+            false => (
                 "tcp",
                 format!("picked up mid-stream (its start was not captured): {why} in {bytes} bytes"),
             ),

@@ -260,8 +260,6 @@ pub struct TlsSession {
 /// The key search of a session picked up mid-connection.
 #[derive(Default)]
 struct MidConnection {
-    /// The client random whose secrets opened a record.
-    found: Option<[u8; 32]>,
     /// Per direction, the key log generation last searched with: a search that failed is
     /// repeated only when the key log has grown (a live key log), not for every record.
     searched: [Option<u64>; 2],
@@ -588,16 +586,16 @@ impl TlsSession {
             else {
                 break;
             };
-            // Once one direction found its session, the other takes the other role's secret.
-            let only = mid
-                .found
+            // Once one direction found its session (its client random, only ever set by this
+            // search mid-connection), the other takes the other role's secret.
+            let only = self
+                .client_random
                 .map(|random| (random, di == Direction::ClientToServer.index()));
             match mid_search::search(keys, header, body, k as u64, only) {
                 Search::Found(found) => {
                     let first_seq = found.seq.saturating_sub(k as u64);
                     let mut at = di;
-                    if mid.found.is_none() {
-                        mid.found = Some(found.client_random);
+                    if self.client_random.is_none() {
                         self.client_random = Some(found.client_random);
                         if found.client != (di == Direction::ClientToServer.index()) {
                             // The side taken for the client (the higher port) is the server.
@@ -644,7 +642,7 @@ impl TlsSession {
     /// One direction's secret was found and the other has sent nothing yet: it gets its
     /// role's first secret, its sequence number found by the tries after a loss.
     fn install_mid_connection_rest(&mut self, keys: &KeyLog) {
-        let (Some(random), Some(suite)) = (self.mid.as_ref().and_then(|m| m.found), self.suite) else {
+        let (Some(random), Some(suite), true) = (self.client_random, self.suite, self.mid.is_some()) else {
             return;
         };
         let Some(secrets) = keys.get(&random) else { return };
